@@ -1,0 +1,25 @@
+//! Schema migrations for Tessera (SQLite and PostgreSQL).
+//!
+//! Migrations are written with the schema builder, never derived from the
+//! entity crate: any later column change must be a new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_tenancy;
+mod m20261125_000002_create_sessions;
+mod m20261125_000003_create_webhooks;
+mod m20261125_000004_create_system;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_tenancy::Migration),
+            Box::new(m20261125_000002_create_sessions::Migration),
+            Box::new(m20261125_000003_create_webhooks::Migration),
+            Box::new(m20261125_000004_create_system::Migration),
+        ]
+    }
+}

@@ -1,0 +1,296 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SanctionsList::Table)
+                    .if_not_exists()
+                    .col(string(SanctionsList::Id).primary_key())
+                    .col(string(SanctionsList::Source))
+                    .col(string(SanctionsList::Version))
+                    .col(timestamp_with_time_zone_null(SanctionsList::PublishedAt))
+                    .col(timestamp_with_time_zone(SanctionsList::ImportedAt))
+                    .col(integer(SanctionsList::EntryCount))
+                    .col(boolean(SanctionsList::IsCurrent))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(SanctionsEntry::Table)
+                    .if_not_exists()
+                    .col(string(SanctionsEntry::Id).primary_key())
+                    .col(string(SanctionsEntry::ListId))
+                    .col(string(SanctionsEntry::EntNum))
+                    .col(string(SanctionsEntry::Name))
+                    .col(string_null(SanctionsEntry::EntityType))
+                    .col(string_null(SanctionsEntry::Programs))
+                    .col(string_null(SanctionsEntry::Remarks))
+                    .col(json_null(SanctionsEntry::BirthDates))
+                    .col(json_null(SanctionsEntry::Aliases))
+                    .col(json_null(SanctionsEntry::Addresses))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_sanctions_entry_list_id")
+                            .from(SanctionsEntry::Table, SanctionsEntry::ListId)
+                            .to(SanctionsList::Table, SanctionsList::Id)
+                            .on_delete(ForeignKeyAction::Cascade)
+                            .on_update(ForeignKeyAction::NoAction),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_sanctions_entry_list_id")
+                    .table(SanctionsEntry::Table)
+                    .col(SanctionsEntry::ListId)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Job::Table)
+                    .if_not_exists()
+                    .col(string(Job::Id).primary_key())
+                    .col(string(Job::Kind))
+                    .col(json(Job::Payload))
+                    .col(string(Job::Status))
+                    .col(integer(Job::Attempts))
+                    .col(integer(Job::MaxAttempts))
+                    .col(timestamp_with_time_zone(Job::RunAt))
+                    .col(string_null(Job::LockedBy))
+                    .col(timestamp_with_time_zone_null(Job::LockedUntil))
+                    .col(string_null(Job::LastError))
+                    .col(string_null(Job::SessionId))
+                    .col(timestamp_with_time_zone(Job::CreatedAt))
+                    .col(timestamp_with_time_zone(Job::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_job_session_id")
+                    .table(Job::Table)
+                    .col(Job::SessionId)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_job_status_run_at")
+                    .table(Job::Table)
+                    .col(Job::Status)
+                    .col(Job::RunAt)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .if_not_exists()
+                    .col(string(AuditLog::Id).primary_key())
+                    .col(string_null(AuditLog::ClientId))
+                    .col(string(AuditLog::ActorKind))
+                    .col(string_null(AuditLog::ActorId))
+                    .col(string(AuditLog::Action))
+                    .col(string_null(AuditLog::TargetKind))
+                    .col(string_null(AuditLog::TargetId))
+                    .col(string_null(AuditLog::Ip))
+                    .col(json_null(AuditLog::Detail))
+                    .col(timestamp_with_time_zone(AuditLog::At))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_log_at")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::At)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(IdempotencyKey::Table)
+                    .if_not_exists()
+                    .col(string(IdempotencyKey::Id).primary_key())
+                    .col(string(IdempotencyKey::ClientId))
+                    .col(string(IdempotencyKey::Key))
+                    .col(string(IdempotencyKey::RequestHash))
+                    .col(integer(IdempotencyKey::ResponseStatus))
+                    .col(text(IdempotencyKey::ResponseBody))
+                    .col(timestamp_with_time_zone(IdempotencyKey::CreatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_idempotency_key_client_id")
+                            .from(IdempotencyKey::Table, IdempotencyKey::ClientId)
+                            .to(Client::Table, Client::Id)
+                            .on_delete(ForeignKeyAction::Cascade)
+                            .on_update(ForeignKeyAction::NoAction),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("uq_idempotency_key_client_id_key")
+                    .table(IdempotencyKey::Table)
+                    .col(IdempotencyKey::ClientId)
+                    .col(IdempotencyKey::Key)
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(LoginSession::Table)
+                    .if_not_exists()
+                    .col(string(LoginSession::Id).primary_key())
+                    .col(blob(LoginSession::Data))
+                    .col(timestamp_with_time_zone(LoginSession::ExpiryDate))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_login_session_expiry_date")
+                    .table(LoginSession::Table)
+                    .col(LoginSession::ExpiryDate)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(LoginSession::Table).if_exists().to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(IdempotencyKey::Table).if_exists().to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(AuditLog::Table).if_exists().to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Job::Table).if_exists().to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SanctionsEntry::Table).if_exists().to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SanctionsList::Table).if_exists().to_owned())
+            .await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum SanctionsList {
+    Table,
+    Id,
+    Source,
+    Version,
+    PublishedAt,
+    ImportedAt,
+    EntryCount,
+    IsCurrent,
+}
+
+#[derive(DeriveIden)]
+enum SanctionsEntry {
+    Table,
+    Id,
+    ListId,
+    EntNum,
+    Name,
+    EntityType,
+    Programs,
+    Remarks,
+    BirthDates,
+    Aliases,
+    Addresses,
+}
+
+#[derive(DeriveIden)]
+enum Job {
+    Table,
+    Id,
+    Kind,
+    Payload,
+    Status,
+    Attempts,
+    MaxAttempts,
+    RunAt,
+    LockedBy,
+    LockedUntil,
+    LastError,
+    SessionId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    ClientId,
+    ActorKind,
+    ActorId,
+    Action,
+    TargetKind,
+    TargetId,
+    Ip,
+    Detail,
+    At,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKey {
+    Table,
+    Id,
+    ClientId,
+    Key,
+    RequestHash,
+    ResponseStatus,
+    ResponseBody,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum LoginSession {
+    Table,
+    Id,
+    Data,
+    ExpiryDate,
+}
+
+#[derive(DeriveIden)]
+enum Client {
+    Table,
+    Id,
+}

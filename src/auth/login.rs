@@ -1,0 +1,185 @@
+//! Admin login: argon2id passwords, a server-side session (tower-sessions
+//! over the database), CSRF tokens for cookie-authenticated writes, and a
+//! failed-login rate limit.
+
+use axum::extract::FromRequestParts;
+use axum::http::Method;
+use axum::http::request::Parts;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tower_sessions::Session;
+
+use crate::error::AppError;
+use crate::ids::secure_eq;
+use crate::state::AppState;
+
+pub const SESSION_USER_KEY: &str = "user_id";
+pub const SESSION_CSRF_KEY: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const SESSION_COOKIE: &str = "tessera_session";
+
+/// Hashes a password with argon2id (blocking: call from `spawn_blocking`).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::PasswordHasher;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+}
+
+/// Verifies a password against a PHC string (blocking).
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
+    match PasswordHash::new(phc) {
+        Ok(parsed) => argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A PHC hash of a random password, verified against when the email is
+/// unknown so that timing does not reveal which accounts exist.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&crate::ids::random_token(24)).expect("argon2 works"))
+}
+
+/// Sliding-window counter of failed logins per key (email, client address).
+pub struct LoginLimiter {
+    max_failures: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl LoginLimiter {
+    pub fn new(max_failures: u32, window: Duration) -> Self {
+        Self { max_failures: max_failures.max(1), window, failures: Mutex::new(HashMap::new()) }
+    }
+
+    /// `Some(seconds to wait)` when any key is over the limit.
+    pub fn blocked_for(&self, keys: &[String]) -> Option<u64> {
+        let now = Instant::now();
+        let mut map = self.failures.lock().expect("limiter lock");
+        keys.iter()
+            .filter_map(|key| {
+                let q = map.get_mut(key)?;
+                while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+                    q.pop_front();
+                }
+                (q.len() as u32 >= self.max_failures).then(|| {
+                    let oldest = *q.front().expect("non-empty");
+                    (self.window - now.duration_since(oldest)).as_secs().max(1)
+                })
+            })
+            .max()
+    }
+
+    pub fn record_failure(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut map = self.failures.lock().expect("limiter lock");
+        if map.len() > 100_000 {
+            // Bound memory under a spray of distinct keys: drop stale entries.
+            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
+        }
+        for key in keys {
+            map.entry(key.clone()).or_default().push_back(now);
+        }
+    }
+
+    pub fn clear(&self, key: &str) {
+        self.failures.lock().expect("limiter lock").remove(key);
+    }
+}
+
+/// A logged-in dashboard/admin user. Extracting it on a state-changing
+/// method also checks the CSRF header against the session's token.
+#[derive(Debug, Clone)]
+pub struct AdminUser {
+    pub user_id: String,
+    pub client_id: String,
+    pub email: String,
+    pub role: String,
+    pub is_platform: bool,
+}
+
+impl AdminUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("this action needs the admin role".into()))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| AppError::internal("session layer missing"))?;
+        let user_id: String = session
+            .get(SESSION_USER_KEY)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(|| AppError::Unauthenticated("log in first".into()))?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let expected: Option<String> = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?;
+            let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            match (expected, presented) {
+                (Some(e), Some(p)) if secure_eq(&e, p) => {}
+                _ => {
+                    return Err(AppError::Forbidden(
+                        "missing or wrong X-CSRF-Token header for a cookie-authenticated write".into(),
+                    ));
+                }
+            }
+        }
+        let (user, client) = crate::service::tenancy::find_user_with_client(&state.db, &user_id)
+            .await?
+            .ok_or_else(|| AppError::Unauthenticated("the account no longer exists".into()))?;
+        if user.disabled {
+            return Err(AppError::Unauthenticated("the account is disabled".into()));
+        }
+        Ok(AdminUser {
+            user_id: user.id,
+            client_id: client.id,
+            email: user.email,
+            role: user.role,
+            is_platform: client.is_platform,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_blocks_after_max_failures_and_clears() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        let keys = vec!["email:a".to_string()];
+        for _ in 0..2 {
+            l.record_failure(&keys);
+        }
+        assert_eq!(l.blocked_for(&keys), None);
+        l.record_failure(&keys);
+        assert!(l.blocked_for(&keys).unwrap() > 0);
+        l.clear("email:a");
+        assert_eq!(l.blocked_for(&keys), None);
+    }
+
+    #[test]
+    fn passwords_verify_only_when_right() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

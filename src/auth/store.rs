@@ -1,0 +1,100 @@
+//! A tower-sessions `SessionStore` over sea-orm (no released store fits
+//! sea-orm 2 / sqlx 0.9). Records are JSON in `login_session.data`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use entity::login_session;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+
+#[derive(Debug, Clone)]
+pub struct DbSessionStore {
+    db: DatabaseConnection,
+}
+
+impl DbSessionStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_else(Utc::now)
+}
+
+fn active_model(record: &Record) -> session_store::Result<login_session::ActiveModel> {
+    let data = serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok(login_session::ActiveModel {
+        id: Set(record.id.to_string()),
+        data: Set(data),
+        expiry_date: Set(to_chrono(record.expiry_date)),
+    })
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // Insert, drawing a new id on the (astronomically unlikely) collision.
+        loop {
+            let model = active_model(record)?;
+            match login_session::Entity::insert(model).exec(&self.db).await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_unique_violation(&e) => record.id = Id::default(),
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        login_session::Entity::insert(active_model(record)?)
+            .on_conflict(
+                OnConflict::column(login_session::Column::Id)
+                    .update_columns([login_session::Column::Data, login_session::Column::ExpiryDate])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let row = login_session::Entity::find_by_id(id.to_string())
+            .filter(login_session::Column::ExpiryDate.gt(Utc::now()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?;
+        row.map(|r| serde_json::from_slice(&r.data).map_err(|e| session_store::Error::Decode(e.to_string())))
+            .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        login_session::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        login_session::Entity::delete_many()
+            .filter(login_session::Column::ExpiryDate.lte(Utc::now()))
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

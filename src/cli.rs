@@ -1,0 +1,187 @@
+//! Command line: `tessera [serve]`, `migrate`, `client create`, `api-key create`, `user create`.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::config::Config;
+use crate::service::{bootstrap, tenancy};
+
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about = "Open-source identity verification platform")]
+pub struct Cli {
+    /// Config file (default: ./tessera.toml when present; env TESSERA_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage clients (tenants).
+    Client {
+        #[command(subcommand)]
+        action: ClientAction,
+    },
+    /// Manage API keys.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+    /// Manage dashboard / admin users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientAction {
+    /// Create a client and print its id.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyAction {
+    /// Create an API key and print it (once).
+    Create {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserAction {
+    /// Create a user; the password is read from TESSERA_USER_PASSWORD or stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "viewer"])]
+        role: String,
+        /// Client the user belongs to (default: the platform operator client).
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_tracing(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = crate::db::connect(&config.database_url(), 2).await?;
+            crate::db::migrate(&db).await?;
+            println!("migrations applied to {}", crate::db::redact_url(&config.database_url()));
+            Ok(())
+        }
+        Command::Client { action: ClientAction::Create { name } } => {
+            let state = crate::build_state(config).await?;
+            let client = tenancy::create_client(&state.db, &name, false).await.map_err(app_err)?;
+            println!("client created\n  id:   {}\n  name: {}", client.id, client.name);
+            Ok(())
+        }
+        Command::ApiKey { action: ApiKeyAction::Create { client, name, user } } => {
+            let state = crate::build_state(config).await?;
+            let key = tenancy::create_api_key(&state.db, &client, user.as_deref(), name.as_deref())
+                .await
+                .map_err(app_err)?;
+            println!("API key created (shown once, store it now)\n  id:  {}\n  key: {}", key.model.id, key.plaintext);
+            Ok(())
+        }
+        Command::User { action: UserAction::Create { email, role, client } } => {
+            let password = match std::env::var("TESSERA_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).context("reading the password from stdin")?;
+                    s.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            let state = crate::build_state(config).await?;
+            let client_id = match client {
+                Some(c) => c,
+                None => {
+                    crate::service::weights::ensure_platform_default(&state.db).await.map_err(app_err)?;
+                    match tenancy::platform_client(&state.db).await.map_err(app_err)? {
+                        Some(c) => c.id,
+                        None => tenancy::create_client(&state.db, "Platform operator", true).await.map_err(app_err)?.id,
+                    }
+                }
+            };
+            let role = tenancy::Role::parse(&role).map_err(app_err)?;
+            let user = tenancy::create_user(&state.db, &client_id, &email, role, &password).await.map_err(app_err)?;
+            println!("user created\n  id:    {}\n  email: {}\n  role:  {}", user.id, user.email, user.role);
+            Ok(())
+        }
+    }
+}
+
+fn app_err(e: crate::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.public_detail_for_cli())
+}
+
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let state = crate::build_state(config.clone()).await?;
+    if let Some(info) = bootstrap::bootstrap_if_empty(&state.db).await.map_err(app_err)? {
+        print_bootstrap(&config, &info);
+    }
+    tracing::info!(%addr, environment = %config.environment, "tessera listening");
+    let url = config.public_url();
+    println!("Tessera listening on {url} (admin UI: {url}/admin, API docs: {url}/docs)");
+    crate::serve(state, listener, shutdown_signal()).await
+}
+
+fn print_bootstrap(config: &Config, info: &bootstrap::BootstrapInfo) {
+    let url = config.public_url();
+    println!("\n=== Tessera first start: these credentials are printed once ===");
+    println!("Admin UI:        {url}/admin");
+    println!("Admin email:     {}", info.admin_email);
+    println!("Admin password:  {}", info.admin_password);
+    println!("Demo client id:  {}   (SDK header X-Client-Id)", info.demo_client_id);
+    println!("Demo API key:    {}   (Authorization: Bearer …)", info.demo_api_key);
+    println!("================================================================\n");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if config.log_format == "json" { builder.json().init() } else { builder.init() }
+}

@@ -1,0 +1,278 @@
+//! One `Config`: defaults < optional TOML file < `TESSERA_*` environment variables.
+//!
+//! Every key of the TOML file is also an environment variable: `bind` is
+//! `TESSERA_BIND`, `session_ttl_hours` is `TESSERA_SESSION_TTL_HOURS`, and so on.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Public base URL used in printed links (admin URL, docs). Defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    /// Name of this deployment (`development`, `staging`, `production`, ...).
+    pub environment: String,
+    /// Directory for the SQLite file, the generated master key and local blobs.
+    pub data_dir: PathBuf,
+    /// Database URL; defaults to a SQLite file `{data_dir}/tessera.db`.
+    pub database_url: Option<String>,
+    /// Maximum database pool size (SQLite files and PostgreSQL).
+    pub database_max_connections: u32,
+    /// `local` (a directory) or `s3` (any S3-compatible service).
+    pub storage_backend: String,
+    /// Directory of the local blob store; defaults to `{data_dir}/blobs`.
+    pub storage_path: Option<PathBuf>,
+    pub s3_bucket: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow plain-http S3 endpoints (local MinIO and similar).
+    pub s3_allow_http: bool,
+    /// Base64 of a 32-byte master key. When absent it is generated into
+    /// `{data_dir}/master.key` (mode 0600) on first start.
+    pub master_key: Option<String>,
+    /// Time to live of a verification session before it expires.
+    pub session_ttl_hours: u64,
+    /// Time to live of an admin login session.
+    pub login_ttl_hours: u64,
+    /// Failed logins (per email and per client address) allowed within the window.
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    /// Largest accepted request body (images are limited separately, to 10 MB).
+    pub max_body_bytes: usize,
+    /// Serve `/metrics` without authentication.
+    pub metrics_public: bool,
+    /// Force the `Secure` cookie attribute; by default it is set when `public_url` is https.
+    pub cookie_secure: Option<bool>,
+    /// Queued jobs older than this many seconds make `/health` degraded.
+    pub job_backlog_warn_secs: u64,
+    /// Log format: `pretty` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            environment: "development".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 8,
+            storage_backend: "local".into(),
+            storage_path: None,
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: false,
+            master_key: None,
+            session_ttl_hours: 24,
+            login_ttl_hours: 12,
+            login_max_failures: 5,
+            login_window_secs: 900,
+            max_body_bytes: 12 * 1024 * 1024,
+            metrics_public: true,
+            cookie_secure: None,
+            job_backlog_warn_secs: 300,
+            log_format: "pretty".into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("invalid value for {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` is the explicit `--config`
+    /// path; otherwise `./tessera.toml` is read when it exists.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// Same as [`Config::load`] with an explicit environment (tests).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut merged = serde_json::to_value(Config::default()).expect("config serializes");
+        let obj = merged.as_object_mut().expect("config is an object");
+
+        let file_path = file
+            .map(Path::to_path_buf)
+            .or_else(|| env_value(env, "TESSERA_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("tessera.toml")).filter(|p| p.exists()));
+        if let Some(path) = file_path {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| ConfigError::Toml { path: path.clone(), message: e.to_string() })?;
+            for (key, value) in table {
+                if !obj.contains_key(&key) {
+                    return Err(ConfigError::Toml { path, message: format!("unknown key `{key}`") });
+                }
+                let json = serde_json::to_value(value).map_err(|e| ConfigError::Invalid {
+                    key: key.clone(),
+                    message: e.to_string(),
+                })?;
+                obj.insert(key, json);
+            }
+        }
+
+        let keys: Vec<String> = obj.keys().cloned().collect();
+        for key in keys {
+            let var = format!("TESSERA_{}", key.to_uppercase());
+            if let Some(raw) = env_value(env, &var) {
+                let value = parse_env_value(&Config::default_kind(&key), raw)
+                    .map_err(|message| ConfigError::Invalid { key: var.clone(), message })?;
+                obj.insert(key, value);
+            }
+        }
+
+        let config: Config = serde_json::from_value(merged)
+            .map_err(|e| ConfigError::Invalid { key: "config".into(), message: e.to_string() })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The JSON kind a key's value must have, taken from the defaults.
+    fn default_kind(key: &str) -> ValueKind {
+        let defaults = serde_json::to_value(Config::default()).expect("config serializes");
+        match defaults.get(key) {
+            Some(serde_json::Value::Bool(_)) => ValueKind::Bool,
+            Some(serde_json::Value::Number(_)) => ValueKind::Number,
+            _ if key == "cookie_secure" || key == "s3_allow_http" => ValueKind::Bool,
+            _ => ValueKind::String,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        };
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid("bind", "expected an address like 127.0.0.1:8080"));
+        }
+        if !matches!(self.storage_backend.as_str(), "local" | "s3") {
+            return Err(invalid("storage_backend", "expected `local` or `s3`"));
+        }
+        if self.storage_backend == "s3" && self.s3_bucket.is_none() {
+            return Err(invalid("s3_bucket", "required when storage_backend = s3"));
+        }
+        if self.session_ttl_hours == 0 {
+            return Err(invalid("session_ttl_hours", "must be at least 1"));
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            return Err(invalid("log_format", "expected `pretty` or `json`"));
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("tessera.db").display())
+        })
+    }
+
+    pub fn storage_path(&self) -> PathBuf {
+        self.storage_path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure.unwrap_or_else(|| self.public_url().starts_with("https://"))
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
+    }
+}
+
+enum ValueKind {
+    Bool,
+    Number,
+    String,
+}
+
+fn env_value<'a>(env: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    env.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn parse_env_value(kind: &ValueKind, raw: &str) -> Result<serde_json::Value, String> {
+    match kind {
+        ValueKind::Bool => match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true.into()),
+            "0" | "false" | "no" | "off" => Ok(false.into()),
+            _ => Err(format!("expected true/false, got `{raw}`")),
+        },
+        ValueKind::Number => raw
+            .parse::<u64>()
+            .map(Into::into)
+            .map_err(|_| format!("expected a non-negative integer, got `{raw}`")),
+        ValueKind::String => Ok(raw.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_env() {
+        let c = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.session_ttl_hours, 24);
+        assert!(c.database_url().starts_with("sqlite://"));
+        assert_eq!(c.storage_path(), PathBuf::from("./data/blobs"));
+    }
+
+    #[test]
+    fn env_overrides_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "bind = \"0.0.0.0:9000\"\nsession_ttl_hours = 2\nenvironment = \"staging\"\n")
+            .unwrap();
+        let c = Config::load_from(
+            Some(&path),
+            &env(&[("TESSERA_SESSION_TTL_HOURS", "5"), ("TESSERA_METRICS_PUBLIC", "false")]),
+        )
+        .unwrap();
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.environment, "staging");
+        assert_eq!(c.session_ttl_hours, 5);
+        assert!(!c.metrics_public);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load_from(None, &env(&[("TESSERA_SESSION_TTL_HOURS", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("TESSERA_SESSION_TTL_HOURS"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "bnd = \"x\"\n").unwrap();
+        let err = Config::load_from(Some(&path), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("bnd"), "{err}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Tessera: an open-source identity-verification platform.
+//!
+//! `build_app` returns the exact production router so tests drive it as is.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod metrics;
+pub mod rest;
+pub mod service;
+pub mod state;
+pub mod storage;
+pub mod ui;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::auth::store::DbSessionStore;
+use crate::config::Config;
+use crate::error::{AppError, PROBLEM_JSON, Problem};
+use crate::state::AppState;
+use crate::storage::{BlobStore, MasterKey};
+
+/// Connects the database, runs migrations and opens blob storage.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let db = db::connect(&config.database_url(), config.database_max_connections).await?;
+    db::migrate(&db).await?;
+    let master = MasterKey::load_or_create(&config)?;
+    let storage = BlobStore::from_config(&config, master)?;
+    Ok(AppState::new(db, storage, config))
+}
+
+/// The whole HTTP surface.
+pub fn build_app(state: AppState) -> Router {
+    let (api, spec) = rest::api_router().split_for_parts();
+    let mut spec = spec;
+    spec.info.version = rest::system::VERSION.to_string();
+    let spec_json = std::sync::Arc::new(spec.to_pretty_json().expect("OpenAPI serializes"));
+
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(auth::login::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.config.cookie_secure())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(state.config.login_ttl_hours as i64)));
+
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let spec_json = spec_json.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], spec_json.as_str().to_owned()) }
+            }),
+        )
+        .route("/docs", get(ui::docs_page))
+        .route("/docs/{*path}", get(ui::docs_asset))
+        .route("/admin", get(ui::admin_index))
+        .route("/admin/", get(ui::admin_index))
+        .route("/admin/{*path}", get(ui::admin_asset))
+        .fallback(|| async { AppError::not_found("resource") })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(sessions)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn(problem_for_framework_errors))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            AppError::internal("handler panicked").into_response()
+        }))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Any error response that is not already problem+json (framework
+/// rejections, layer errors) becomes one, keeping its status and headers.
+async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // Our own error bodies are JSON already (problem+json, or a JSON body
+    // with meaning such as `/health`'s 503); only plain framework bodies change.
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON) || ct.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let body = serde_json::to_vec(&Problem::for_status(status)).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// Serves until `shutdown` resolves, with the background tasks of a server process.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    spawn_background_tasks(&state);
+    let app = build_app(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+fn spawn_background_tasks(state: &AppState) {
+    let store = DbSessionStore::new(state.db.clone());
+    tokio::spawn(async move {
+        use tower_sessions::session_store::ExpiredDeletion;
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "deleting expired login sessions failed");
+            }
+        }
+    });
+}
+

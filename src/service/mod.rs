@@ -1,0 +1,7 @@
+//! The domain. The only layer that touches entities; REST and GraphQL call it.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod health;
+pub mod tenancy;
+pub mod weights;

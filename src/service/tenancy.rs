@@ -1,0 +1,236 @@
+//! Clients (tenants), users and API keys.
+
+use chrono::{Duration, Utc};
+use entity::{api_key, client, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+
+use crate::auth::api_key::KEY_PREFIX;
+use crate::auth::login::hash_password;
+use crate::error::{AppError, AppResult};
+use crate::ids::{new_id, random_token, sha256_hex};
+
+/// Number of leading characters of a key kept in clear for lists.
+const SHOWN_PREFIX_LEN: usize = 12;
+/// `last_used_at` is written at most this often per key.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "viewer" => Ok(Role::Viewer),
+            other => Err(AppError::validation("role", format!("expected admin or viewer, got `{other}`"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+pub async fn create_client(db: &impl ConnectionTrait, name: &str, is_platform: bool) -> AppResult<client::Model> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 200 {
+        return Err(AppError::validation("name", "must be 1 to 200 characters"));
+    }
+    let now = Utc::now();
+    let model = client::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name.to_string()),
+        is_platform: Set(is_platform),
+        liveness_provider: Set("local".into()),
+        settings: Set(serde_json::json!({})),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(model.insert(db).await?)
+}
+
+pub async fn find_client(db: &impl ConnectionTrait, id: &str) -> AppResult<Option<client::Model>> {
+    Ok(client::Entity::find_by_id(id.to_string()).one(db).await?)
+}
+
+/// A freshly created key: the model and the plaintext, shown once.
+pub struct NewApiKey {
+    pub model: api_key::Model,
+    pub plaintext: String,
+}
+
+pub async fn create_api_key(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    user_id: Option<&str>,
+    name: Option<&str>,
+) -> AppResult<NewApiKey> {
+    if find_client(db, client_id).await?.is_none() {
+        return Err(AppError::not_found("client"));
+    }
+    if let Some(uid) = user_id {
+        let owner = user::Entity::find_by_id(uid.to_string()).one(db).await?;
+        if owner.is_none_or(|u| u.client_id != client_id) {
+            return Err(AppError::not_found("user"));
+        }
+    }
+    let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("default");
+    if name.len() > 200 {
+        return Err(AppError::validation("name", "must be at most 200 characters"));
+    }
+    let plaintext = format!("{KEY_PREFIX}{}", random_token(40));
+    let model = api_key::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(client_id.to_string()),
+        user_id: Set(user_id.map(str::to_string)),
+        name: Set(name.to_string()),
+        prefix: Set(plaintext[..SHOWN_PREFIX_LEN].to_string()),
+        key_hash: Set(sha256_hex(plaintext.as_bytes())),
+        created_at: Set(Utc::now()),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewApiKey { model, plaintext })
+}
+
+pub async fn list_api_keys(db: &impl ConnectionTrait, client_id: &str) -> AppResult<Vec<api_key::Model>> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::ClientId.eq(client_id))
+        .order_by_desc(api_key::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Revokes a key of `client_id`; another client's key id answers 404.
+pub async fn revoke_api_key(db: &impl ConnectionTrait, client_id: &str, key_id: &str) -> AppResult<api_key::Model> {
+    let key = api_key::Entity::find_by_id(key_id.to_string())
+        .filter(api_key::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("api key"))?;
+    if key.revoked_at.is_some() {
+        return Ok(key);
+    }
+    let mut active: api_key::ActiveModel = key.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    Ok(active.update(db).await?)
+}
+
+/// The live key and its client for a presented secret, or `None`.
+pub async fn authenticate_api_key(
+    db: &impl ConnectionTrait,
+    presented: &str,
+) -> AppResult<Option<(api_key::Model, client::Model)>> {
+    if !presented.starts_with(KEY_PREFIX) || presented.len() > 200 {
+        return Ok(None);
+    }
+    let hash = sha256_hex(presented.as_bytes());
+    let Some((key, Some(client))) = api_key::Entity::find()
+        .filter(api_key::Column::KeyHash.eq(hash))
+        .find_also_related(client::Entity)
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if key.revoked_at.is_some() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let stale = key
+        .last_used_at
+        .is_none_or(|t| now - t > Duration::seconds(LAST_USED_RESOLUTION_SECS));
+    if stale {
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+            .filter(api_key::Column::Id.eq(key.id.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some((key, client)))
+}
+
+pub async fn create_user(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    email: &str,
+    role: Role,
+    password: &str,
+) -> AppResult<user::Model> {
+    let email = normalize_email(email)?;
+    if password.chars().count() < 12 {
+        return Err(AppError::validation("password", "must be at least 12 characters"));
+    }
+    if find_client(db, client_id).await?.is_none() {
+        return Err(AppError::not_found("client"));
+    }
+    if user::Entity::find().filter(user::Column::Email.eq(email.clone())).count(db).await? > 0 {
+        return Err(AppError::Conflict(format!("a user with email {email} already exists")));
+    }
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(AppError::internal)??;
+    let model = user::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(client_id.to_string()),
+        email: Set(email),
+        password_hash: Set(hash),
+        role: Set(role.as_str().to_string()),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        last_login_at: Set(None),
+    };
+    Ok(model.insert(db).await?)
+}
+
+pub fn normalize_email(email: &str) -> AppResult<String> {
+    let email = email.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+        && !email.contains(char::is_whitespace);
+    if valid { Ok(email) } else { Err(AppError::validation("email", "is not an email address")) }
+}
+
+pub async fn find_user_by_email(db: &impl ConnectionTrait, email: &str) -> AppResult<Option<user::Model>> {
+    let Ok(email) = normalize_email(email) else { return Ok(None) };
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?)
+}
+
+pub async fn find_user_with_client(
+    db: &impl ConnectionTrait,
+    user_id: &str,
+) -> AppResult<Option<(user::Model, client::Model)>> {
+    Ok(match user::Entity::find_by_id(user_id.to_string()).find_also_related(client::Entity).one(db).await? {
+        Some((u, Some(c))) => Some((u, c)),
+        _ => None,
+    })
+}
+
+pub async fn touch_last_login(db: &impl ConnectionTrait, user_id: &str) -> AppResult<()> {
+    user::Entity::update_many()
+        .col_expr(user::Column::LastLoginAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn platform_client(db: &impl ConnectionTrait) -> AppResult<Option<client::Model>> {
+    Ok(client::Entity::find()
+        .filter(client::Column::IsPlatform.eq(true))
+        .order_by_asc(client::Column::CreatedAt)
+        .one(db)
+        .await?)
+}
