@@ -124,7 +124,9 @@ impl MigrationTrait for Migration {
                     .col(string_null(Identity::Email))
                     .col(string_null(Identity::Phone))
                     .col(boolean(Identity::DocumentFrontGiven))
-                    .col(timestamp_with_time_zone_null(Identity::DocumentFrontGivenAt))
+                    .col(timestamp_with_time_zone_null(
+                        Identity::DocumentFrontGivenAt,
+                    ))
                     .col(boolean(Identity::LivenessDetected))
                     .col(timestamp_with_time_zone_null(Identity::LivenessDetectedAt))
                     .col(string(Identity::OfacStatus))
@@ -192,11 +194,17 @@ impl MigrationTrait for Migration {
                     .col(boolean(IdvSession::Consented))
                     .col(timestamp_with_time_zone_null(IdvSession::ConsentedAt))
                     .col(boolean(IdvSession::DocumentFrontGiven))
-                    .col(timestamp_with_time_zone_null(IdvSession::DocumentFrontGivenAt))
+                    .col(timestamp_with_time_zone_null(
+                        IdvSession::DocumentFrontGivenAt,
+                    ))
                     .col(boolean(IdvSession::DocumentBackGiven))
-                    .col(timestamp_with_time_zone_null(IdvSession::DocumentBackGivenAt))
+                    .col(timestamp_with_time_zone_null(
+                        IdvSession::DocumentBackGivenAt,
+                    ))
                     .col(boolean(IdvSession::LivenessDetected))
-                    .col(timestamp_with_time_zone_null(IdvSession::LivenessDetectedAt))
+                    .col(timestamp_with_time_zone_null(
+                        IdvSession::LivenessDetectedAt,
+                    ))
                     .col(boolean(IdvSession::SelfieGiven))
                     .col(timestamp_with_time_zone_null(IdvSession::SelfieGivenAt))
                     .col(string_null(IdvSession::FirstName))
@@ -309,7 +317,9 @@ impl MigrationTrait for Migration {
                     .col(string_null(IdaSession::LastName))
                     .col(string_null(IdaSession::SuffixName))
                     .col(boolean(IdaSession::LivenessDetected))
-                    .col(timestamp_with_time_zone_null(IdaSession::LivenessDetectedAt))
+                    .col(timestamp_with_time_zone_null(
+                        IdaSession::LivenessDetectedAt,
+                    ))
                     .col(boolean(IdaSession::SelfieGiven))
                     .col(timestamp_with_time_zone_null(IdaSession::SelfieGivenAt))
                     .col(boolean_null(IdaSession::Authenticated))
@@ -767,37 +777,82 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(FaceTemplate::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(FaceTemplate::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(CheckResult::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(CheckResult::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(CaptureLocation::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(CaptureLocation::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(StoredFile::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(StoredFile::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(Document::Table).if_exists().to_owned())
             .await?;
         manager
-            .drop_table(Table::drop().table(SessionEvent::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(SessionEvent::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(MetadataEntry::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(MetadataEntry::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(IdaSession::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(IdaSession::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(IdvSession::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(IdvSession::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(Identity::Table).if_exists().to_owned())
             .await?;
         manager
-            .drop_table(Table::drop().table(Requirement::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(Requirement::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(Weights::Table).if_exists().to_owned())

@@ -17,7 +17,9 @@ impl MigrationTrait for Migration {
                     .col(string(Webhook::Url))
                     .col(blob(Webhook::SecretCiphertext))
                     .col(blob_null(Webhook::PreviousSecretCiphertext))
-                    .col(timestamp_with_time_zone_null(Webhook::PreviousSecretExpiresAt))
+                    .col(timestamp_with_time_zone_null(
+                        Webhook::PreviousSecretExpiresAt,
+                    ))
                     .col(boolean(Webhook::Enabled))
                     .col(string_null(Webhook::DisabledReason))
                     .col(timestamp_with_time_zone_null(Webhook::FailingSince))
@@ -60,7 +62,9 @@ impl MigrationTrait for Migration {
                     .col(string(WebhookDelivery::Status))
                     .col(integer(WebhookDelivery::Attempts))
                     .col(timestamp_with_time_zone(WebhookDelivery::NextAttemptAt))
-                    .col(timestamp_with_time_zone_null(WebhookDelivery::LastAttemptAt))
+                    .col(timestamp_with_time_zone_null(
+                        WebhookDelivery::LastAttemptAt,
+                    ))
                     .col(integer_null(WebhookDelivery::LastStatusCode))
                     .col(string_null(WebhookDelivery::LastError))
                     .col(timestamp_with_time_zone(WebhookDelivery::CreatedAt))
@@ -141,10 +145,20 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(WebhookAttempt::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(WebhookAttempt::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(WebhookDelivery::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(WebhookDelivery::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(Webhook::Table).if_exists().to_owned())

@@ -188,10 +188,20 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_table(Table::drop().table(LoginSession::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(LoginSession::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(IdempotencyKey::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(IdempotencyKey::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
             .drop_table(Table::drop().table(AuditLog::Table).if_exists().to_owned())
@@ -200,10 +210,20 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(Job::Table).if_exists().to_owned())
             .await?;
         manager
-            .drop_table(Table::drop().table(SanctionsEntry::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(SanctionsEntry::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         manager
-            .drop_table(Table::drop().table(SanctionsList::Table).if_exists().to_owned())
+            .drop_table(
+                Table::drop()
+                    .table(SanctionsList::Table)
+                    .if_exists()
+                    .to_owned(),
+            )
             .await?;
         Ok(())
     }

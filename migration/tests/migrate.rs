@@ -10,30 +10,126 @@ use sea_orm_migration::sea_orm::{
 };
 
 async fn select_every_entity(db: &DatabaseConnection) {
-    Client::find().all(db).await.map_err(|e| format!("select client: {e}")).unwrap();
-    User::find().all(db).await.map_err(|e| format!("select user: {e}")).unwrap();
-    ApiKey::find().all(db).await.map_err(|e| format!("select api_key: {e}")).unwrap();
-    Weights::find().all(db).await.map_err(|e| format!("select weights: {e}")).unwrap();
-    Requirement::find().all(db).await.map_err(|e| format!("select requirement: {e}")).unwrap();
-    Identity::find().all(db).await.map_err(|e| format!("select identity: {e}")).unwrap();
-    IdvSession::find().all(db).await.map_err(|e| format!("select idv_session: {e}")).unwrap();
-    IdaSession::find().all(db).await.map_err(|e| format!("select ida_session: {e}")).unwrap();
-    MetadataEntry::find().all(db).await.map_err(|e| format!("select metadata_entry: {e}")).unwrap();
-    SessionEvent::find().all(db).await.map_err(|e| format!("select session_event: {e}")).unwrap();
-    Document::find().all(db).await.map_err(|e| format!("select document: {e}")).unwrap();
-    StoredFile::find().all(db).await.map_err(|e| format!("select stored_file: {e}")).unwrap();
-    CaptureLocation::find().all(db).await.map_err(|e| format!("select capture_location: {e}")).unwrap();
-    CheckResult::find().all(db).await.map_err(|e| format!("select check_result: {e}")).unwrap();
-    FaceTemplate::find().all(db).await.map_err(|e| format!("select face_template: {e}")).unwrap();
-    Webhook::find().all(db).await.map_err(|e| format!("select webhook: {e}")).unwrap();
-    WebhookDelivery::find().all(db).await.map_err(|e| format!("select webhook_delivery: {e}")).unwrap();
-    WebhookAttempt::find().all(db).await.map_err(|e| format!("select webhook_attempt: {e}")).unwrap();
-    SanctionsList::find().all(db).await.map_err(|e| format!("select sanctions_list: {e}")).unwrap();
-    SanctionsEntry::find().all(db).await.map_err(|e| format!("select sanctions_entry: {e}")).unwrap();
-    Job::find().all(db).await.map_err(|e| format!("select job: {e}")).unwrap();
-    AuditLog::find().all(db).await.map_err(|e| format!("select audit_log: {e}")).unwrap();
-    IdempotencyKey::find().all(db).await.map_err(|e| format!("select idempotency_key: {e}")).unwrap();
-    LoginSession::find().all(db).await.map_err(|e| format!("select login_session: {e}")).unwrap();
+    Client::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select client: {e}"))
+        .unwrap();
+    User::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select user: {e}"))
+        .unwrap();
+    ApiKey::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select api_key: {e}"))
+        .unwrap();
+    Weights::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select weights: {e}"))
+        .unwrap();
+    Requirement::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select requirement: {e}"))
+        .unwrap();
+    Identity::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select identity: {e}"))
+        .unwrap();
+    IdvSession::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select idv_session: {e}"))
+        .unwrap();
+    IdaSession::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select ida_session: {e}"))
+        .unwrap();
+    MetadataEntry::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select metadata_entry: {e}"))
+        .unwrap();
+    SessionEvent::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select session_event: {e}"))
+        .unwrap();
+    Document::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select document: {e}"))
+        .unwrap();
+    StoredFile::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select stored_file: {e}"))
+        .unwrap();
+    CaptureLocation::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select capture_location: {e}"))
+        .unwrap();
+    CheckResult::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select check_result: {e}"))
+        .unwrap();
+    FaceTemplate::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select face_template: {e}"))
+        .unwrap();
+    Webhook::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select webhook: {e}"))
+        .unwrap();
+    WebhookDelivery::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select webhook_delivery: {e}"))
+        .unwrap();
+    WebhookAttempt::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select webhook_attempt: {e}"))
+        .unwrap();
+    SanctionsList::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select sanctions_list: {e}"))
+        .unwrap();
+    SanctionsEntry::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select sanctions_entry: {e}"))
+        .unwrap();
+    Job::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select job: {e}"))
+        .unwrap();
+    AuditLog::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select audit_log: {e}"))
+        .unwrap();
+    IdempotencyKey::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select idempotency_key: {e}"))
+        .unwrap();
+    LoginSession::find()
+        .all(db)
+        .await
+        .map_err(|e| format!("select login_session: {e}"))
+        .unwrap();
 }
 
 async fn insert_rows(db: &DatabaseConnection) {
@@ -218,7 +314,11 @@ async fn insert_rows(db: &DatabaseConnection) {
     assert_eq!(client.find_related(User).all(db).await.unwrap().len(), 1);
     let doc = Document::find_by_id("d1").one(db).await.unwrap().unwrap();
     assert_eq!(doc.doc_class.as_deref(), Some("C"));
-    let ls = LoginSession::find_by_id("ls1").one(db).await.unwrap().unwrap();
+    let ls = LoginSession::find_by_id("ls1")
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ls.data, vec![0, 1, 2, 255]);
     let sess = IdvSession::find_by_id("s1").one(db).await.unwrap().unwrap();
     assert_eq!(sess.expires_at.timestamp_micros(), now.timestamp_micros());
@@ -271,7 +371,12 @@ async fn exercise(db: &DatabaseConnection) {
     select_every_entity(db).await;
     insert_rows(db).await;
     // all migrations applied
-    assert!(Migrator::get_pending_migrations(db).await.unwrap().is_empty());
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -4,4 +4,5 @@ pub mod audit;
 pub mod bootstrap;
 pub mod health;
 pub mod tenancy;
+pub mod types;
 pub mod weights;

@@ -132,3 +132,34 @@ pub async fn ensure_platform_default(db: &impl ConnectionTrait) -> AppResult<wei
         None => insert_version(db, WeightValues::default(), None, None, Some("bootstrap".into())).await,
     }
 }
+
+/// The version in force for (client, user): the newest (client, user) row,
+/// else the newest client row, else the platform default.
+pub async fn in_force(db: &impl ConnectionTrait, client_id: &str, user_id: Option<&str>) -> AppResult<weights::Model> {
+    if let Some(uid) = user_id {
+        if let Some(w) = newest(db, Some(client_id), Some(uid)).await? {
+            return Ok(w);
+        }
+    }
+    if let Some(w) = newest(db, Some(client_id), None).await? {
+        return Ok(w);
+    }
+    ensure_platform_default(db).await
+}
+
+async fn newest(
+    db: &impl ConnectionTrait,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> AppResult<Option<weights::Model>> {
+    let mut q = weights::Entity::find();
+    q = match client_id {
+        Some(c) => q.filter(weights::Column::ClientId.eq(c)),
+        None => q.filter(weights::Column::ClientId.is_null()),
+    };
+    q = match user_id {
+        Some(u) => q.filter(weights::Column::UserId.eq(u)),
+        None => q.filter(weights::Column::UserId.is_null()),
+    };
+    Ok(q.order_by_desc(weights::Column::CreatedAt).order_by_desc(weights::Column::Id).one(db).await?)
+}

@@ -1,0 +1,349 @@
+//! Typed values shared by the services and the transports: the seed's enums
+//! (parsed at the edge, unknown values are a 400 naming the field), paging
+//! and filters.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+
+/// Declares a string enum with the seed's spellings.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $s)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Parses a value read from the database; unknown spellings
+            /// (written by a newer version) fall back to the first variant.
+            pub fn from_db(s: &str) -> Self {
+                Self::parse(s).unwrap_or(Self::ALL[0])
+            }
+
+            /// Parses a request value, naming `field` on failure.
+            pub fn parse_field(field: &str, s: &str) -> AppResult<Self> {
+                Self::parse(s).ok_or_else(|| {
+                    let allowed: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
+                    AppError::validation(field, format!("unknown value `{s}`; expected one of {}", allowed.join(", ")))
+                })
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// `document_type_e` / `type_e`.
+    DocumentType {
+        Unknown = "unknown",
+        DriverLicense = "driver_license",
+        IdentificationCard = "identification_card",
+        Passport = "passport",
+        PassportCard = "passport_card",
+    }
+);
+
+string_enum!(
+    /// `status_e`. `unknown` is accepted as a filter value but never written.
+    SessionStatus {
+        Unknown = "unknown",
+        InProgress = "in_progress",
+        Complete = "complete",
+        TemporarilyBlocked = "temporarily_blocked",
+        TemporarilyComplete = "temporarily_complete",
+        Expired = "expired",
+    }
+);
+
+string_enum!(
+    /// `liveness_mode`.
+    LivenessMode {
+        Passive = "passive",
+        PassiveActive = "passive_active",
+    }
+);
+
+string_enum!(
+    /// `liveness_provider_e`: which liveness provider ran.
+    LivenessProvider {
+        Local = "local",
+        Azure = "azure",
+    }
+);
+
+string_enum!(
+    /// `aamva_retry_e`: what to do when the DMV check cannot answer now.
+    AamvaRetry {
+        Skip = "skip",
+        Retry = "retry",
+    }
+);
+
+string_enum!(
+    /// `gender_e`.
+    Gender {
+        Unknown = "unknown",
+        Male = "male",
+        Female = "female",
+        NonBinary = "non_binary",
+    }
+);
+
+string_enum!(
+    /// `ofac_status_e`: the sanctions screening outcome.
+    OfacStatus {
+        Unknown = "unknown",
+        Clear = "clear",
+        Hit = "hit",
+        Unavailable = "unavailable",
+    }
+);
+
+string_enum!(
+    /// `dmv_status_e`: the DMV (AAMVA DLDV) outcome.
+    DmvStatus {
+        Unknown = "unknown",
+        Match = "match",
+        NoMatch = "no_match",
+        Pending = "pending",
+        Unavailable = "unavailable",
+    }
+);
+
+string_enum!(
+    /// `data_source_e`: where a document's data was read.
+    DataSource {
+        Unknown = "unknown",
+        Barcode = "barcode",
+        Mrz = "mrz",
+        Ocr = "ocr",
+        Manual = "manual",
+    }
+);
+
+string_enum!(
+    /// `storage_file_type_e`.
+    StorageFileType {
+        Unknown = "unknown",
+        DriverLicenseFront = "driver_license_front",
+        DriverLicenseBack = "driver_license_back",
+        StateIdCardFront = "state_id_card_front",
+        StateIdCardBack = "state_id_card_back",
+        PassportFront = "passport_front",
+        PassportCardFront = "passport_card_front",
+        PassportCardBack = "passport_card_back",
+        Selfie = "selfie",
+        LivenessPassive = "liveness_passive",
+        LivenessActiveStep1 = "liveness_active_step_1",
+        LivenessActiveStep2 = "liveness_active_step_2",
+        LivenessActiveStep3 = "liveness_active_step_3",
+        LivenessActiveStep4 = "liveness_active_step_4",
+    }
+);
+
+string_enum!(
+    /// `location_capture_type_e`.
+    CaptureType {
+        Unknown = "unknown",
+        FrontDocImageCapture = "front_doc_image_capture",
+        BackDocImageCapture = "back_doc_image_capture",
+        SelfieImageCapture = "selfie_image_capture",
+    }
+);
+
+string_enum!(
+    /// Outcome of one check.
+    CheckStatus {
+        Pending = "pending",
+        Pass = "pass",
+        Fail = "fail",
+        Unavailable = "unavailable",
+    }
+);
+
+impl StorageFileType {
+    /// The file type of a document side for a declared document type.
+    pub fn for_document_side(doc: DocumentType, back: bool) -> Self {
+        match (doc, back) {
+            (DocumentType::IdentificationCard, false) => Self::StateIdCardFront,
+            (DocumentType::IdentificationCard, true) => Self::StateIdCardBack,
+            (DocumentType::Passport, _) => Self::PassportFront,
+            (DocumentType::PassportCard, false) => Self::PassportCardFront,
+            (DocumentType::PassportCard, true) => Self::PassportCardBack,
+            (_, false) => Self::DriverLicenseFront,
+            (_, true) => Self::DriverLicenseBack,
+        }
+    }
+
+    /// Every file type that holds a document side (front or back).
+    pub fn is_document_side(self) -> bool {
+        !matches!(
+            self,
+            Self::Unknown
+                | Self::Selfie
+                | Self::LivenessPassive
+                | Self::LivenessActiveStep1
+                | Self::LivenessActiveStep2
+                | Self::LivenessActiveStep3
+                | Self::LivenessActiveStep4
+        )
+    }
+}
+
+/// A filter the seed types as "string or Array of strings".
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect()
+    }
+}
+
+pub const DEFAULT_TAKE: u64 = 25;
+pub const MAX_TAKE: u64 = 500;
+
+/// `take` / `skip` after validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub take: u64,
+    pub skip: u64,
+}
+
+impl Page {
+    /// `take` absent or 0 means the default (25); above 500 is a 400.
+    pub fn new(take: Option<u64>, skip: Option<u64>) -> AppResult<Self> {
+        let take = match take {
+            None | Some(0) => DEFAULT_TAKE,
+            Some(t) if t > MAX_TAKE => {
+                return Err(AppError::validation("take", format!("must be at most {MAX_TAKE}")));
+            }
+            Some(t) => t,
+        };
+        Ok(Self { take, skip: skip.unwrap_or(0) })
+    }
+}
+
+/// `meta_counts` of every list.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MetaCounts {
+    pub take: u64,
+    pub skip: u64,
+    /// Rows in this response.
+    pub response: u64,
+    /// Rows matching the filters.
+    pub total: u64,
+}
+
+impl MetaCounts {
+    pub fn new(page: Page, response: usize, total: u64) -> Self {
+        Self { take: page.take, skip: page.skip, response: response as u64, total }
+    }
+}
+
+/// Parses a list filter date: RFC 3339, or `YYYY-MM-DD` (start of that day
+/// for a start bound, end of that day for an end bound). Empty = absent.
+pub fn parse_date_bound(field: &str, value: Option<&str>, end: bool) -> AppResult<Option<DateTime<Utc>>> {
+    let Some(raw) = value.map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        let t = if end { d.and_hms_milli_opt(23, 59, 59, 999) } else { d.and_hms_opt(0, 0, 0) };
+        return Ok(t.map(|t| t.and_utc()));
+    }
+    Err(AppError::validation(field, "expected an RFC 3339 timestamp or YYYY-MM-DD"))
+}
+
+/// Checks a free-form string metadata map (limits keep rows small).
+pub fn validate_metadata(field: &str, map: &serde_json::Map<String, serde_json::Value>) -> AppResult<()> {
+    if map.len() > 50 {
+        return Err(AppError::validation(field, "at most 50 keys"));
+    }
+    for (k, v) in map {
+        if k.is_empty() || k.len() > 100 {
+            return Err(AppError::validation(format!("{field}.{k}"), "keys must be 1 to 100 characters"));
+        }
+        let len = match v {
+            serde_json::Value::String(s) => s.len(),
+            other => other.to_string().len(),
+        };
+        if len > 1000 {
+            return Err(AppError::validation(format!("{field}.{k}"), "values must be at most 1000 characters"));
+        }
+    }
+    Ok(())
+}
+
+/// The text form of a metadata value (strings as is, others as JSON).
+pub fn metadata_value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Empty success body (`{}`), as the seed documents.
+#[derive(Debug, Serialize, ToSchema, Default)]
+pub struct Empty {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_and_reject_unknown_values() {
+        assert_eq!(DocumentType::parse("passport_card"), Some(DocumentType::PassportCard));
+        let e = DocumentType::parse_field("document_type_e", "visa").unwrap_err();
+        assert_eq!(e.field_errors()[0].field, "document_type_e");
+        let v: Result<LivenessMode, _> = serde_json::from_str("\"active\"");
+        assert!(v.is_err());
+        assert_eq!(serde_json::to_string(&StorageFileType::LivenessActiveStep3).unwrap(), "\"liveness_active_step_3\"");
+    }
+
+    #[test]
+    fn paging_defaults_and_limits() {
+        assert_eq!(Page::new(None, None).unwrap(), Page { take: 25, skip: 0 });
+        assert_eq!(Page::new(Some(0), Some(5)).unwrap(), Page { take: 25, skip: 5 });
+        assert!(Page::new(Some(501), None).is_err());
+    }
+
+    #[test]
+    fn date_bounds() {
+        let s = parse_date_bound("start_date", Some("2026-01-02"), false).unwrap().unwrap();
+        assert_eq!(s.to_rfc3339(), "2026-01-02T00:00:00+00:00");
+        let e = parse_date_bound("end_date", Some("2026-01-02"), true).unwrap().unwrap();
+        assert!(e > s);
+        assert!(parse_date_bound("start_date", Some("yesterday"), false).is_err());
+        assert!(parse_date_bound("start_date", Some(""), false).unwrap().is_none());
+    }
+}
