@@ -1081,6 +1081,7 @@ enum SessionEvent {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // `document_number` column
 enum Document {
     Table,
     Id,

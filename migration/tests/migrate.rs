@@ -409,15 +409,13 @@ async fn postgres_up_down_up() {
     let slash = base.rfind('/').expect("database name in URL");
     let test_url = format!("{}/{}{}", &base[..slash], name, query);
 
-    let result = {
-        let db = Database::connect(&test_url).await.unwrap();
-        let r = tokio::spawn(async move {
-            exercise(&db).await;
-            db.close().await.unwrap();
-        })
-        .await;
-        r
-    };
+    let db = Database::connect(&test_url).await.unwrap();
+    // run in a task so a failure still drops the database below
+    let result = tokio::spawn(async move {
+        exercise(&db).await;
+        db.close().await.unwrap();
+    })
+    .await;
     admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .await
