@@ -73,6 +73,7 @@ pub fn build_app(state: AppState) -> Router {
         .route("/admin/{*path}", get(ui::admin_asset))
         .fallback(|| async { AppError::not_found("resource") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(state.clone(), rest::idempotency::layer))
         .layer(sessions)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))

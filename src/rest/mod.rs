@@ -4,7 +4,9 @@
 pub mod api_keys;
 pub mod auth;
 pub mod extract;
+pub mod idempotency;
 pub mod system;
+pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -26,6 +28,7 @@ use crate::state::AppState;
         (name = "system", description = "Service info, metrics, health"),
         (name = "auth", description = "Admin / dashboard login (cookie session + CSRF token)"),
         (name = "api keys", description = "Integrator API keys"),
+        (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events"),
     )
 )]
 struct ApiDoc;
@@ -56,6 +59,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(auth::router())
         .merge(api_keys::router())
+        .merge(webhooks::router())
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.

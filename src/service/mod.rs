@@ -6,3 +6,4 @@ pub mod health;
 pub mod tenancy;
 pub mod types;
 pub mod weights;
+pub mod webhooks;
