@@ -5,7 +5,9 @@ pub mod api_keys;
 pub mod auth;
 pub mod extract;
 pub mod idempotency;
+pub mod requirements;
 pub mod system;
+pub mod weights;
 pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -28,6 +30,8 @@ use crate::state::AppState;
         (name = "system", description = "Service info, metrics, health"),
         (name = "auth", description = "Admin / dashboard login (cookie session + CSRF token)"),
         (name = "api keys", description = "Integrator API keys"),
+        (name = "weights", description = "Scoring weights: immutable versions, (client, user) → client → platform default"),
+        (name = "requirements", description = "Fields a document must carry, per document type and data source"),
         (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events"),
     )
 )]
@@ -59,6 +63,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(system::router())
         .merge(auth::router())
         .merge(api_keys::router())
+        .merge(weights::router())
+        .merge(requirements::router())
         .merge(webhooks::router())
 }
 

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod health;
+pub mod requirements;
 pub mod tenancy;
 pub mod types;
 pub mod weights;

@@ -1,12 +1,14 @@
 //! Scoring weights: immutable versions, looked up (client, user) → client →
-//! platform default.
+//! platform default. Also the tenancy rule shared by weights and
+//! requirements: which (client, user) a request may address.
 
 use chrono::Utc;
-use entity::weights;
+use entity::{user, weights};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::new_id;
+use crate::service::tenancy;
 
 /// Calls `$m!` with the list of every numeric weights field, so the list
 /// lives in one place.
@@ -56,6 +58,11 @@ macro_rules! define_values {
         impl WeightValues {
             pub fn from_model(m: &weights::Model) -> Self {
                 Self { $($f: m.$f,)* }
+            }
+
+            /// Every field with its seed name, in the seed's order.
+            pub fn named(&self) -> Vec<(&'static str, f64)> {
+                vec![$((stringify!($f), self.$f),)*]
             }
 
             fn into_active(self, id: String, client_id: Option<String>, user_id: Option<String>, created_by: Option<String>) -> weights::ActiveModel {
@@ -162,4 +169,162 @@ async fn newest(
         None => q.filter(weights::Column::UserId.is_null()),
     };
     Ok(q.order_by_desc(weights::Column::CreatedAt).order_by_desc(weights::Column::Id).one(db).await?)
+}
+
+/// The accepted range of a weights field and what its unit is, from the
+/// field's meaning (docs/api-contract.md, "Scoring"): `*_weight` is a share
+/// of the score; `age_tolerance` is years, `direction_tolerance` degrees;
+/// every other tolerance is a probability, similarity or distance.
+pub fn allowed_range(field: &str) -> (f64, f64, &'static str) {
+    match field {
+        "age_tolerance" => (0.0, 120.0, "years"),
+        "direction_tolerance" => (0.0, 90.0, "degrees"),
+        f if f.ends_with("_weight") => (0.0, 100.0, "a share of the score"),
+        _ => (0.0, 1.0, "a probability, similarity or distance"),
+    }
+}
+
+impl WeightValues {
+    /// Every number finite and within [`allowed_range`]; the error names
+    /// each offending field.
+    pub fn validate(&self) -> AppResult<()> {
+        let errors: Vec<FieldError> = self
+            .named()
+            .into_iter()
+            .filter_map(|(field, value)| {
+                let (min, max, unit) = allowed_range(field);
+                if !value.is_finite() {
+                    Some(FieldError::new(field, "must be a finite number"))
+                } else if !(min..=max).contains(&value) {
+                    Some(FieldError::new(field, format!("must be between {min} and {max} ({unit})")))
+                } else {
+                    None
+                }
+            })
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        Err(AppError::Validation { detail, errors })
+    }
+}
+
+/// Who is asking: the caller's client and whether it is the platform operator.
+#[derive(Debug, Clone, Copy)]
+pub struct Tenant<'a> {
+    pub client_id: &'a str,
+    pub is_platform: bool,
+}
+
+/// The (client, user) a request addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub client_id: String,
+    pub user_id: Option<String>,
+}
+
+/// The tenancy rule of per-client settings: `client_id` absent means the
+/// caller's client; another client is addressable by the platform operator
+/// only (anyone else, or an unknown client, gets 404 so ids cannot be
+/// probed); `user_id`, when given, must be a user of that client (else 404).
+/// Empty strings count as absent.
+pub async fn resolve_scope(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> AppResult<Scope> {
+    let client_id = match present(client_id) {
+        None => caller.client_id.to_string(),
+        Some(c) if c == caller.client_id => c.to_string(),
+        Some(c) if caller.is_platform => {
+            tenancy::find_client(db, c).await?.ok_or_else(|| AppError::not_found("client"))?.id
+        }
+        Some(_) => return Err(AppError::not_found("client")),
+    };
+    let user_id = match present(user_id) {
+        None => None,
+        Some(u) => {
+            let owner = user::Entity::find_by_id(u.to_string()).one(db).await?;
+            if owner.is_none_or(|o| o.client_id != client_id) {
+                return Err(AppError::not_found("user"));
+            }
+            Some(u.to_string())
+        }
+    };
+    Ok(Scope { client_id, user_id })
+}
+
+pub(crate) fn present(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// The version in force for the scope a caller addresses (see [`resolve_scope`]).
+pub async fn in_force_for(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+) -> AppResult<weights::Model> {
+    let scope = resolve_scope(db, caller, client_id, user_id).await?;
+    in_force(db, &scope.client_id, scope.user_id.as_deref()).await
+}
+
+/// Validates `values` and writes them as a new version for the scope the
+/// caller addresses. A platform caller naming neither client nor user
+/// writes a new platform default (client_id NULL).
+pub async fn create_version(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+    values: WeightValues,
+    created_by: Option<String>,
+) -> AppResult<weights::Model> {
+    values.validate()?;
+    if caller.is_platform && present(client_id).is_none() && present(user_id).is_none() {
+        return insert_version(db, values, None, None, created_by).await;
+    }
+    let scope = resolve_scope(db, caller, client_id, user_id).await?;
+    insert_version(db, values, Some(scope.client_id), scope.user_id, created_by).await
+}
+
+/// One version by id, when the caller may see it: platform defaults are
+/// readable by everyone, a client's versions by that client and the
+/// platform operator. Anything else is 404.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    id: &str,
+) -> AppResult<weights::Model> {
+    let found = weights::Entity::find_by_id(id.to_string()).one(db).await?;
+    match found {
+        Some(w) if caller.is_platform || w.client_id.as_deref().is_none_or(|c| c == caller.client_id) => Ok(w),
+        _ => Err(AppError::not_found("weights")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        WeightValues::default().validate().unwrap();
+    }
+
+    #[test]
+    fn ranges_follow_the_field_meaning() {
+        assert_eq!(allowed_range("age_tolerance").1, 120.0);
+        assert_eq!(allowed_range("direction_tolerance").1, 90.0);
+        assert_eq!(allowed_range("gender_weight").1, 100.0);
+        assert_eq!(allowed_range("ofac_fuzzy_match_tolerance").1, 1.0);
+        let mut v = WeightValues { age_tolerance: 121.0, idv_session_tolerance: f64::NAN, ..Default::default() };
+        let fields: Vec<String> = v.validate().unwrap_err().field_errors().iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, ["idv_session_tolerance", "age_tolerance"]);
+        v.age_tolerance = 120.0;
+        v.idv_session_tolerance = 1.0;
+        v.validate().unwrap();
+    }
 }
