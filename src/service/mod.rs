@@ -2,7 +2,12 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod checks;
+pub mod files;
 pub mod health;
+pub mod history;
+pub mod liveness;
+pub mod location;
 pub mod requirements;
 pub mod tenancy;
 pub mod types;

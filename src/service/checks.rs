@@ -1,0 +1,130 @@
+//! Check results: one row per check per session. Engines that do not exist
+//! (yet) or cannot run record `unavailable` with the reason, never a pass.
+
+use chrono::Utc;
+use entity::check_result;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::error::AppResult;
+use crate::ids::new_id;
+use crate::service::history::SessionKind;
+use crate::service::types::CheckStatus;
+
+/// Names of every check a session can carry.
+pub mod names {
+    pub const DOC_FRONT_SUSPICIOUS_WORDS: &str = "doc_front_suspicious_words";
+    pub const DOC_FRONT_IMAGE_MANIPULATION: &str = "doc_front_image_manipulation";
+    pub const DOC_FRONT_ONLINE_DUPLICATION: &str = "doc_front_online_duplication";
+    pub const DOC_FRONT_IS_IDENTITY_DOCUMENT: &str = "doc_front_is_identity_document";
+    pub const DOC_BACK_SUSPICIOUS_WORDS: &str = "doc_back_suspicious_words";
+    pub const DOC_BACK_IMAGE_MANIPULATION: &str = "doc_back_image_manipulation";
+    pub const DOC_BACK_ONLINE_DUPLICATION: &str = "doc_back_online_duplication";
+    pub const DOC_BACK_IS_IDENTITY_DOCUMENT: &str = "doc_back_is_identity_document";
+    pub const DOCUMENT_NUMBER_CROSSCHECK: &str = "document_number_crosscheck";
+    pub const NAME_CROSSCHECK: &str = "name_crosscheck";
+    pub const ADDRESS_CROSSCHECK: &str = "address_crosscheck";
+    pub const FACE_MATCH: &str = "face_match";
+    pub const LIVENESS: &str = "liveness";
+    pub const OFAC: &str = "ofac";
+    /// Per-field booleans live in `evidence` (`document_number_match`, ...).
+    pub const DMV: &str = "dmv";
+    pub const AGE: &str = "age";
+    pub const GENDER: &str = "gender";
+    pub const REQUIREMENTS: &str = "requirements";
+}
+
+/// A check outcome to record.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub status: CheckStatus,
+    pub score: Option<f64>,
+    pub detail: Option<String>,
+    pub evidence: Option<serde_json::Value>,
+    pub engine_version: Option<String>,
+}
+
+impl Outcome {
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Unavailable, score: None, detail: Some(reason.into()), evidence: None, engine_version: None }
+    }
+
+    pub fn pass(score: f64, detail: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Pass, score: Some(score), detail: Some(detail.into()), evidence: None, engine_version: None }
+    }
+
+    pub fn fail(score: f64, detail: impl Into<String>) -> Self {
+        Self { status: CheckStatus::Fail, score: Some(score), detail: Some(detail.into()), evidence: None, engine_version: None }
+    }
+}
+
+/// Inserts or replaces the row for (session, check).
+pub async fn record(
+    db: &impl ConnectionTrait,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    check_name: &str,
+    outcome: Outcome,
+) -> AppResult<()> {
+    let now = Utc::now();
+    check_result::Entity::insert(check_result::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(client_id.to_string()),
+        session_kind: Set(kind.as_str().to_string()),
+        session_id: Set(session_id.to_string()),
+        check_name: Set(check_name.to_string()),
+        status: Set(outcome.status.as_str().to_string()),
+        score: Set(outcome.score),
+        detail: Set(outcome.detail),
+        evidence: Set(outcome.evidence),
+        engine_version: Set(outcome.engine_version),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([check_result::Column::SessionId, check_result::Column::CheckName])
+            .update_columns([
+                check_result::Column::Status,
+                check_result::Column::Score,
+                check_result::Column::Detail,
+                check_result::Column::Evidence,
+                check_result::Column::EngineVersion,
+                check_result::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Records `unavailable` only when the check has no row yet.
+pub async fn record_if_absent(
+    db: &impl ConnectionTrait,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    check_name: &str,
+    outcome: Outcome,
+) -> AppResult<()> {
+    let exists = check_result::Entity::find()
+        .filter(check_result::Column::SessionId.eq(session_id))
+        .filter(check_result::Column::CheckName.eq(check_name))
+        .one(db)
+        .await?
+        .is_some();
+    if !exists {
+        record(db, kind, client_id, session_id, check_name, outcome).await?;
+    }
+    Ok(())
+}
+
+pub async fn for_session(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Vec<check_result::Model>> {
+    Ok(check_result::Entity::find()
+        .filter(check_result::Column::ClientId.eq(client_id))
+        .filter(check_result::Column::SessionId.eq(session_id))
+        .order_by_asc(check_result::Column::CheckName)
+        .all(db)
+        .await?)
+}

@@ -1,0 +1,226 @@
+//! Image intake and stored files: size, magic bytes and dimension limits
+//! checked before a full decode (with decoder limits set), original bytes
+//! stored encrypted, metadata in `stored_file`.
+
+use chrono::Utc;
+use entity::stored_file;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use std::io::Cursor;
+
+use crate::error::{AppError, AppResult, FieldError};
+use crate::ids::{new_id, sha256_hex};
+use crate::service::types::StorageFileType;
+use crate::storage::BlobStore;
+
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+pub const MAX_IMAGE_SIDE: u32 = 8000;
+/// Decoder allocation cap: an 8000×8000 RGBA image plus headroom.
+const MAX_DECODE_ALLOC: u64 = 8000 * 8000 * 4 + 16 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+}
+
+impl ImageFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+        }
+    }
+
+    fn to_image(self) -> image::ImageFormat {
+        match self {
+            ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+            ImageFormat::Png => image::ImageFormat::Png,
+        }
+    }
+}
+
+/// An image that passed every check: safe to store and to hand to engines.
+#[derive(Debug, Clone)]
+pub struct ValidImage {
+    pub bytes: Vec<u8>,
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+fn unprocessable(field: &str, message: &str) -> AppError {
+    AppError::Unprocessable {
+        detail: format!("{field}: {message}"),
+        errors: vec![FieldError::new(field, message)],
+    }
+}
+
+/// Magic bytes only (JPEG `FF D8 FF`, PNG signature).
+pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(ImageFormat::Jpeg)
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(ImageFormat::Png)
+    } else {
+        None
+    }
+}
+
+/// Validates an uploaded image: 413 over 10 MB or 8000 px a side, 415 when
+/// not JPEG/PNG, 422 when it does not decode (truncated, corrupt). CPU-bound:
+/// call from `spawn_blocking`.
+pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
+    if bytes.is_empty() {
+        return Err(AppError::validation(field, "the image is empty"));
+    }
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(AppError::PayloadTooLarge(format!("{field}: images are limited to 10 MB")));
+    }
+    let format = sniff(&bytes).ok_or_else(|| {
+        AppError::UnsupportedMediaType(format!("{field}: only JPEG and PNG images are accepted"))
+    })?;
+    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes[..]), format.to_image());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| decode_error(field, e))?;
+    if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{field}: {width}×{height} px is over the {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} limit"
+        )));
+    }
+    if width == 0 || height == 0 {
+        return Err(unprocessable(field, "the image has no pixels"));
+    }
+    // A full decode proves the file is complete.
+    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes[..]), format.to_image());
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_ALLOC);
+    reader.limits(limits);
+    reader.decode().map_err(|e| decode_error(field, e))?;
+    Ok(ValidImage { bytes, format, width, height })
+}
+
+fn decode_error(field: &str, e: image::ImageError) -> AppError {
+    match e {
+        image::ImageError::Limits(_) => AppError::PayloadTooLarge(format!(
+            "{field}: the image exceeds the decoding limits ({MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} px)"
+        )),
+        other => unprocessable(field, &format!("the image does not decode: {other}")),
+    }
+}
+
+/// Validates on the blocking pool.
+pub async fn validate_image_async(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
+    let field = field.to_string();
+    tokio::task::spawn_blocking(move || validate_image(&field, bytes))
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// Where a file belongs.
+#[derive(Debug, Clone)]
+pub struct FileOwner<'a> {
+    pub client_id: &'a str,
+    /// `idv` or `ida`.
+    pub session_kind: &'a str,
+    pub session_id: &'a str,
+    pub identity_id: Option<&'a str>,
+}
+
+/// Writes the encrypted bytes (durably) and returns the row to insert. The
+/// caller inserts it inside its transaction, after this returns.
+pub async fn put_image(
+    storage: &BlobStore,
+    owner: &FileOwner<'_>,
+    file_type: StorageFileType,
+    image: &ValidImage,
+) -> AppResult<stored_file::ActiveModel> {
+    let id = new_id();
+    let object_key = format!(
+        "clients/{}/{}/{}/{}",
+        owner.client_id, owner.session_kind, owner.session_id, id
+    );
+    storage.put(&object_key, &image.bytes).await.map_err(AppError::Internal)?;
+    Ok(stored_file::ActiveModel {
+        id: Set(id),
+        client_id: Set(owner.client_id.to_string()),
+        session_kind: Set(owner.session_kind.to_string()),
+        session_id: Set(owner.session_id.to_string()),
+        identity_id: Set(owner.identity_id.map(str::to_string)),
+        file_type: Set(file_type.as_str().to_string()),
+        content_type: Set(image.format.content_type().to_string()),
+        byte_size: Set(image.bytes.len() as i64),
+        sha256: Set(sha256_hex(&image.bytes)),
+        width: Set(Some(image.width as i32)),
+        height: Set(Some(image.height as i32)),
+        object_key: Set(object_key),
+        created_at: Set(Utc::now()),
+    })
+}
+
+/// The newest file of a type in a session (tenant-scoped).
+pub async fn latest_in_session(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    file_types: &[StorageFileType],
+) -> AppResult<Option<stored_file::Model>> {
+    let types: Vec<&str> = file_types.iter().map(|t| t.as_str()).collect();
+    Ok(stored_file::Entity::find()
+        .filter(stored_file::Column::ClientId.eq(client_id))
+        .filter(stored_file::Column::SessionId.eq(session_id))
+        .filter(stored_file::Column::FileType.is_in(types))
+        .order_by_desc(stored_file::Column::CreatedAt)
+        .order_by_desc(stored_file::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Reads and decrypts a stored file's bytes.
+pub async fn read_bytes(storage: &BlobStore, file: &stored_file::Model) -> AppResult<Vec<u8>> {
+    storage
+        .get(&file.object_key)
+        .await
+        .map_err(AppError::Internal)?
+        .ok_or_else(|| AppError::internal(format!("blob {} missing for stored file {}", file.object_key, file.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([10, 20, 30]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn accepts_a_real_png() {
+        let v = validate_image("image", png(40, 30)).unwrap();
+        assert_eq!((v.width, v.height, v.format), (40, 30, ImageFormat::Png));
+    }
+
+    #[test]
+    fn rejects_garbage_truncation_and_giants() {
+        assert_eq!(validate_image("image", b"GIF89a....".to_vec()).unwrap_err().status().as_u16(), 415);
+        let mut truncated = png(40, 30);
+        truncated.truncate(truncated.len() / 2);
+        assert_eq!(validate_image("image", truncated).unwrap_err().status().as_u16(), 422);
+        // A PNG header that claims 9000×9000 px is refused before decoding.
+        let mut giant = png(1, 1);
+        giant[16..20].copy_from_slice(&9000u32.to_be_bytes());
+        giant[20..24].copy_from_slice(&9000u32.to_be_bytes());
+        let status = validate_image("image", giant).unwrap_err().status().as_u16();
+        assert!(status == 413 || status == 422, "{status}");
+        assert_eq!(validate_image("image", vec![0xFF; MAX_IMAGE_BYTES + 1]).unwrap_err().status().as_u16(), 413);
+    }
+}
