@@ -308,3 +308,12 @@ async fn openapi_spec_is_served_and_committed() {
     assert_eq!(s, 200);
     assert!(ct.starts_with("text/html"));
 }
+
+#[tokio::test]
+async fn private_metrics_need_an_api_key() {
+    let app = TestApp::spawn_with("sqlite", |c| c.metrics_public = false).await;
+    let (s, ct, b) = app.get("/metrics").await;
+    assert_problem(s, &ct, &b, 401);
+    let resp = app.http.get(app.url("/metrics")).bearer_auth(&app.demo_key).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::auth::api_key::MaybeApiCaller;
 use crate::metrics::ProcessStats;
 use crate::service::health::{self, Level};
 use crate::state::AppState;
@@ -141,11 +142,16 @@ pub struct SystemMetrics {
 }
 
 /// Prometheus text by default; the JSON sample with `Accept: application/json`.
+/// Public unless `metrics_public = false`, then an API key is required.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses(
     (status = 200, description = "Prometheus text exposition", content_type = "text/plain"),
     (status = 200, body = SystemMetrics, content_type = "application/json"),
 ))]
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(State(state): State<AppState>, caller: MaybeApiCaller, headers: HeaderMap) -> Response {
+    if !state.config.metrics_public && caller.0.is_none() {
+        return crate::error::AppError::Unauthenticated("metrics need an API key (metrics_public = false)".into())
+            .into_response();
+    }
     let uptime = state.uptime_secs();
     let process = tokio::task::spawn_blocking(move || ProcessStats::read(uptime))
         .await
