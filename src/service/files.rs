@@ -79,13 +79,7 @@ pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
     let format = sniff(&bytes).ok_or_else(|| {
         AppError::UnsupportedMediaType(format!("{field}: only JPEG and PNG images are accepted"))
     })?;
-    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes[..]), format.to_image());
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(MAX_DECODE_ALLOC);
-    reader.limits(limits);
-    let (width, height) = reader
+    let (width, height) = limited_reader(&bytes, format)
         .into_dimensions()
         .map_err(|e| decode_error(field, e))?;
     if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
@@ -97,14 +91,19 @@ pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
         return Err(unprocessable(field, "the image has no pixels"));
     }
     // A full decode proves the file is complete.
-    let mut reader = image::ImageReader::with_format(Cursor::new(&bytes[..]), format.to_image());
+    limited_reader(&bytes, format).decode().map_err(|e| decode_error(field, e))?;
+    Ok(ValidImage { bytes, format, width, height })
+}
+
+/// A decoder with the size and allocation limits set before any decoding.
+fn limited_reader(bytes: &[u8], format: ImageFormat) -> image::ImageReader<Cursor<&[u8]>> {
+    let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format.to_image());
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    reader.decode().map_err(|e| decode_error(field, e))?;
-    Ok(ValidImage { bytes, format, width, height })
+    reader
 }
 
 fn decode_error(field: &str, e: image::ImageError) -> AppError {
