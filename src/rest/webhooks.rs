@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::ApiCaller;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::rest::extract::{AppJson, ClientIp};
 use crate::service::types::{Empty, Page};
 use crate::service::webhooks::{self, Overlap, UrlPolicy, WebhookChanges, WebhookName, WebhookUrl};
@@ -27,19 +27,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(test))
 }
 
-/// The client a request acts for: the caller's own, or with a platform key
-/// any existing client. Another client's id is 404 for everyone else, so
-/// client ids cannot be probed.
+/// The client a request acts for (see [`tenancy::resolve_client`]).
 async fn target_client(state: &AppState, caller: &ApiCaller, requested: Option<&str>) -> AppResult<String> {
-    match requested.map(str::trim).filter(|id| !id.is_empty()) {
-        None => Ok(caller.client_id.clone()),
-        Some(id) if id == caller.client_id => Ok(caller.client_id.clone()),
-        Some(id) if caller.is_platform => match tenancy::find_client(&state.db, id).await? {
-            Some(client) => Ok(client.id),
-            None => Err(AppError::not_found("client")),
-        },
-        Some(_) => Err(AppError::not_found("client")),
-    }
+    tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, requested).await
 }
 
 fn url_policy(state: &AppState) -> UrlPolicy {

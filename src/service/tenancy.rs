@@ -234,3 +234,23 @@ pub async fn platform_client(db: &impl ConnectionTrait) -> AppResult<Option<clie
         .one(db)
         .await?)
 }
+
+/// The tenancy rule for a `client_id` in a request: absent (or empty) means
+/// the caller's client; another client is addressable by the platform
+/// operator only, and must exist. Everyone else gets 404, so client ids
+/// cannot be probed.
+pub async fn resolve_client(
+    db: &impl ConnectionTrait,
+    caller_client_id: &str,
+    caller_is_platform: bool,
+    requested: Option<&str>,
+) -> AppResult<String> {
+    match requested.map(str::trim).filter(|id| !id.is_empty()) {
+        None => Ok(caller_client_id.to_string()),
+        Some(id) if id == caller_client_id => Ok(id.to_string()),
+        Some(id) if caller_is_platform => {
+            Ok(find_client(db, id).await?.ok_or_else(|| AppError::not_found("client"))?.id)
+        }
+        Some(_) => Err(AppError::not_found("client")),
+    }
+}

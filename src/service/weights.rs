@@ -235,14 +235,7 @@ pub async fn resolve_scope(
     client_id: Option<&str>,
     user_id: Option<&str>,
 ) -> AppResult<Scope> {
-    let client_id = match present(client_id) {
-        None => caller.client_id.to_string(),
-        Some(c) if c == caller.client_id => c.to_string(),
-        Some(c) if caller.is_platform => {
-            tenancy::find_client(db, c).await?.ok_or_else(|| AppError::not_found("client"))?.id
-        }
-        Some(_) => return Err(AppError::not_found("client")),
-    };
+    let client_id = tenancy::resolve_client(db, caller.client_id, caller.is_platform, client_id).await?;
     let user_id = match present(user_id) {
         None => None,
         Some(u) => {
