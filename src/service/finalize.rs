@@ -1,0 +1,342 @@
+//! Finalize of an IDV session: wait (bounded) for the background analysis,
+//! record every expected check that did not run as `unavailable` with the
+//! reason, screen (sanctions, DMV) when those engines are installed, check
+//! the requirements, score with the pinned weights version, and store the
+//! verdict — creating or updating the identity when verified.
+
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use entity::{document, idv_session, weights};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+
+use crate::engine::scoring::{self, CheckInput, FinalizeSettings, ScoringContext, Verdict};
+use crate::engine::{DmvRequest, DmvVerdict, EngineKind, ScreeningSubject};
+use crate::error::{AppError, AppResult};
+use crate::jobs;
+use crate::service::checks::{self, Outcome, names};
+use crate::service::history::{self, SessionKind};
+use crate::service::idv::IdvSettings;
+use crate::service::requirements;
+use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, SessionStatus};
+use crate::service::weights::WeightValues;
+use crate::service::identities;
+use crate::state::AppState;
+
+/// How long finalize waits for pending analysis jobs before scoring what it has.
+pub const ANALYSIS_WAIT: Duration = Duration::from_secs(20);
+
+const FRONT_CHECKS: [&str; 7] = [
+    names::DOC_FRONT_SUSPICIOUS_WORDS,
+    names::DOC_FRONT_IMAGE_MANIPULATION,
+    names::DOC_FRONT_ONLINE_DUPLICATION,
+    names::DOC_FRONT_IS_IDENTITY_DOCUMENT,
+    names::NAME_CROSSCHECK,
+    names::DOCUMENT_NUMBER_CROSSCHECK,
+    names::ADDRESS_CROSSCHECK,
+];
+const BACK_CHECKS: [&str; 4] = [
+    names::DOC_BACK_SUSPICIOUS_WORDS,
+    names::DOC_BACK_IMAGE_MANIPULATION,
+    names::DOC_BACK_ONLINE_DUPLICATION,
+    names::DOC_BACK_IS_IDENTITY_DOCUMENT,
+];
+
+/// The stored verdict of a finalized session.
+pub fn stored_verdict(s: &idv_session::Model) -> Verdict {
+    let reasons = s.reasons.clone().and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
+    Verdict { score: s.score, verified: s.verified.unwrap_or(false), on_sanction_list: s.ofac_status == "hit", reasons }
+}
+
+pub async fn finalize_idv(
+    state: &AppState,
+    session: idv_session::Model,
+    settings: FinalizeSettings,
+    endpoint: &str,
+) -> AppResult<Verdict> {
+    if session.status != SessionStatus::InProgress.as_str() {
+        return Ok(stored_verdict(&session));
+    }
+    jobs::run_due_jobs_once(state).await?;
+    let settled = jobs::wait_for_session(&state.db, &session.id, ANALYSIS_WAIT).await?;
+    let wait_reason = if settled { None } else { Some("the analysis did not finish in time") };
+    let session_settings = IdvSettings::of(&session);
+    record_missing_checks(state, &session, wait_reason).await?;
+    let doc = current_document(state, &session).await?;
+    screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
+    let missing = requirement_gaps(state, &session, doc.as_ref()).await?;
+
+    let weights_row = weights::Entity::find_by_id(session.idv_weights_id.clone())
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("weights {} of session {} missing", session.idv_weights_id, session.id)))?;
+    let rows = checks::for_session(&state.db, &session.client_id, &session.id).await?;
+    let inputs: Vec<CheckInput> = rows
+        .iter()
+        .map(|r| CheckInput { name: r.check_name.clone(), status: CheckStatus::from_db(&r.status), score: r.score, detail: r.detail.clone() })
+        .collect();
+    let ctx = ScoringContext {
+        document_type: DocumentType::from_db(&session.document_type),
+        perform_liveness_test: session_settings.perform_liveness_test,
+        perform_ofac_test: session_settings.perform_ofac_test,
+        perform_aamva_test: session_settings.perform_aamva_test,
+        perform_image_manipulation_test: session_settings.perform_image_manipulation_test,
+        perform_age_test: session_settings.perform_age_test,
+        perform_gender_test: session_settings.perform_gender_test,
+        missing_required_fields: missing,
+    };
+    let verdict = scoring::score(&inputs, &WeightValues::from_model(&weights_row), &settings, &ctx);
+    let status_of = |name: &str| rows.iter().find(|r| r.check_name == name).map(|r| CheckStatus::from_db(&r.status));
+    store(state, &session, doc.as_ref(), &settings, &verdict, status_of(names::OFAC), status_of(names::DMV), endpoint).await
+}
+
+async fn current_document(state: &AppState, s: &idv_session::Model) -> AppResult<Option<document::Model>> {
+    Ok(document::Entity::find()
+        .filter(document::Column::SessionId.eq(&s.id))
+        .filter(document::Column::ClientId.eq(&s.client_id))
+        .filter(document::Column::IsCurrent.eq(true))
+        .one(&state.db)
+        .await?)
+}
+
+/// Every check the session should carry but does not gets `unavailable`
+/// with the reason it could not run.
+async fn record_missing_checks(state: &AppState, s: &idv_session::Model, wait_reason: Option<&str>) -> AppResult<()> {
+    let db = &state.db;
+    let absent = |given: bool, what: &str| -> String {
+        if !given {
+            format!("no {what} was uploaded")
+        } else {
+            wait_reason.unwrap_or("the analysis did not produce this check").to_string()
+        }
+    };
+    for name in FRONT_CHECKS {
+        let reason = absent(s.document_front_given, "document front");
+        checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, name, Outcome::unavailable(reason)).await?;
+    }
+    if DocumentType::from_db(&s.document_type) != DocumentType::Passport {
+        for name in BACK_CHECKS {
+            let reason = absent(s.document_back_given, "document back");
+            checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, name, Outcome::unavailable(reason)).await?;
+        }
+    }
+    let settings = IdvSettings::of(s);
+    let mut selfie_checks = vec![names::FACE_MATCH, names::LIVENESS];
+    if settings.perform_age_test {
+        selfie_checks.push(names::AGE);
+    }
+    if settings.perform_gender_test {
+        selfie_checks.push(names::GENDER);
+    }
+    for name in selfie_checks {
+        let reason = if s.selfie_given && state.engines.face.is_none() && name != names::LIVENESS {
+            EngineKind::Face.missing_reason().to_string()
+        } else {
+            absent(s.selfie_given, "selfie or liveness frame")
+        };
+        checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, name, Outcome::unavailable(reason)).await?;
+    }
+    Ok(())
+}
+
+fn date(s: Option<&str>) -> Option<NaiveDate> {
+    s.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+/// Sanctions screening and the DMV check, when enabled for the session.
+async fn screen(
+    state: &AppState,
+    s: &idv_session::Model,
+    settings: &IdvSettings,
+    doc: Option<&document::Model>,
+    _finalize: &FinalizeSettings,
+) -> AppResult<()> {
+    let db = &state.db;
+    let weights = weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await?;
+    let has_name = doc.is_some_and(|d| d.last_name.is_some() || d.first_name.is_some());
+    if settings.perform_ofac_test {
+        let outcome = match (&state.engines.sanctions, doc.filter(|_| has_name)) {
+            (None, _) => Outcome::unavailable(EngineKind::Sanctions.missing_reason()),
+            (Some(_), None) => Outcome::unavailable("no name was read from the document"),
+            (Some(engine), Some(d)) => {
+                let subject = ScreeningSubject {
+                    first_name: d.first_name.clone(),
+                    middle_name: d.middle_name.clone(),
+                    last_name: d.last_name.clone(),
+                    birth_date: date(d.birth_date.as_deref()),
+                    country: d.issuing_country.clone(),
+                };
+                let threshold = weights.as_ref().map(|w| w.ofac_fuzzy_match_tolerance).unwrap_or(0.9);
+                match engine.screen(subject).await {
+                    Ok(result) => {
+                        let best = result.hits.first().filter(|h| h.score >= threshold);
+                        let evidence = serde_json::json!({ "lists_version": result.lists_version, "best": best.map(|h| serde_json::json!({"list": h.list, "entry_id": h.entry_id, "score": h.score})) });
+                        let mut o = match best {
+                            Some(h) => Outcome::fail(1.0 - h.score, format!("possible match on {} (similarity {:.2})", h.list, h.score)),
+                            None => Outcome::pass(1.0, "no list entry above the threshold"),
+                        };
+                        o.evidence = Some(evidence);
+                        o
+                    }
+                    Err(e) => Outcome::unavailable(format!("sanctions screening failed: {e}")),
+                }
+            }
+        };
+        checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::OFAC, outcome).await?;
+    }
+    if settings.perform_aamva_test {
+        let outcome = match (&state.engines.dmv, doc) {
+            (None, _) => Outcome::unavailable(EngineKind::Dmv.missing_reason()),
+            (Some(_), None) => Outcome::unavailable("no document data to verify"),
+            (Some(provider), Some(d)) => {
+                let request = DmvRequest {
+                    document_type: Some(DocumentType::from_db(&d.r#type)),
+                    document_number: d.document_number.clone(),
+                    issuing_state: d.issuing_state.clone(),
+                    first_name: d.first_name.clone(),
+                    middle_name: d.middle_name.clone(),
+                    last_name: d.last_name.clone(),
+                    birth_date: date(d.birth_date.as_deref()),
+                    issued_at: date(d.issued_at.as_deref()),
+                    expires_at: date(d.expires_at.as_deref()),
+                    street: d.street.clone(),
+                    city: d.city.clone(),
+                    state: d.state.clone(),
+                    postal_code: d.postal_code.clone(),
+                    gender: Some(Gender::from_db(&d.gender)),
+                };
+                match provider.verify(request).await {
+                    Ok(r) => {
+                        let checked: Vec<bool> = r.fields.values().filter_map(|v| *v).collect();
+                        let share = if checked.is_empty() { 0.0 } else { checked.iter().filter(|b| **b).count() as f64 / checked.len() as f64 };
+                        let mut o = match r.verdict {
+                            DmvVerdict::Match => Outcome::pass(share, r.detail.clone()),
+                            DmvVerdict::NoMatch => Outcome::fail(share, r.detail.clone()),
+                            DmvVerdict::Unavailable => Outcome::unavailable(r.detail.clone()),
+                        };
+                        o.evidence = Some(serde_json::to_value(&r.fields).unwrap_or_default());
+                        o
+                    }
+                    Err(e) => Outcome::unavailable(format!("DMV check failed: {e}")),
+                }
+            }
+        };
+        checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::DMV, outcome).await?;
+    }
+    Ok(())
+}
+
+/// The required fields the current document lacks, recorded as the
+/// `requirements` check.
+async fn requirement_gaps(state: &AppState, s: &idv_session::Model, doc: Option<&document::Model>) -> AppResult<Vec<String>> {
+    let Some(doc) = doc else {
+        let o = Outcome::unavailable("no document data was read");
+        checks::record(&state.db, SessionKind::Idv, &s.client_id, &s.id, names::REQUIREMENTS, o).await?;
+        return Ok(vec![]);
+    };
+    let set = requirements::effective(
+        &state.db,
+        &s.client_id,
+        s.user_id.as_deref(),
+        DocumentType::from_db(&doc.r#type),
+        DataSource::from_db(&doc.data_source),
+    )
+    .await?;
+    let missing: Vec<String> = set.missing_fields(doc).into_iter().map(str::to_string).collect();
+    let outcome = if missing.is_empty() {
+        Outcome::pass(1.0, "every required field is present")
+    } else {
+        let mut o = Outcome::fail(0.0, format!("missing required fields: {}", missing.join(", ")));
+        o.evidence = Some(serde_json::json!({ "missing": missing }));
+        o
+    };
+    checks::record(&state.db, SessionKind::Idv, &s.client_id, &s.id, names::REQUIREMENTS, outcome).await?;
+    Ok(missing)
+}
+
+fn ofac_status(status: Option<CheckStatus>) -> &'static str {
+    match status {
+        Some(CheckStatus::Pass) => "clear",
+        Some(CheckStatus::Fail) => "hit",
+        Some(CheckStatus::Unavailable) => "unavailable",
+        _ => "unknown",
+    }
+}
+
+fn dmv_status(status: Option<CheckStatus>) -> &'static str {
+    match status {
+        Some(CheckStatus::Pass) => "match",
+        Some(CheckStatus::Fail) => "no_match",
+        Some(CheckStatus::Unavailable) => "unavailable",
+        _ => "unknown",
+    }
+}
+
+/// Writes the verdict (only if the session is still in progress) and, when
+/// verified, the identity. A concurrent finalize that won returns its answer.
+#[allow(clippy::too_many_arguments)]
+async fn store(
+    state: &AppState,
+    s: &idv_session::Model,
+    doc: Option<&document::Model>,
+    settings: &FinalizeSettings,
+    verdict: &Verdict,
+    ofac: Option<CheckStatus>,
+    dmv: Option<CheckStatus>,
+    endpoint: &str,
+) -> AppResult<Verdict> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let ofac_at = matches!(ofac, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);
+    let dmv_at = matches!(dmv, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);
+    let mut am = idv_session::ActiveModel {
+        status: Set(SessionStatus::Complete.as_str().into()),
+        completed_at: Set(Some(now)),
+        updated_at: Set(now),
+        verified: Set(Some(verdict.verified)),
+        verified_at: Set(verdict.verified.then_some(now)),
+        score: Set(verdict.score),
+        reasons: Set(Some(serde_json::to_value(&verdict.reasons).map_err(AppError::internal)?)),
+        finalize_settings: Set(Some(serde_json::to_value(settings).map_err(AppError::internal)?)),
+        ofac_status: Set(ofac_status(ofac).into()),
+        ofac_detected_at: Set(ofac_at),
+        dmv_status: Set(dmv_status(dmv).into()),
+        dmv_detected_at: Set(dmv_at),
+        ..Default::default()
+    };
+    if let Some(d) = doc {
+        am.first_name = Set(d.first_name.clone());
+        am.middle_name = Set(d.middle_name.clone());
+        am.last_name = Set(d.last_name.clone());
+        am.suffix_name = Set(d.name_suffix.clone());
+        am.gender = Set(d.gender.clone());
+        am.birth_date = Set(d.birth_date.clone());
+    }
+    let res = idv_session::Entity::update_many()
+        .set(am)
+        .filter(idv_session::Column::Id.eq(&s.id))
+        .filter(idv_session::Column::Status.eq(SessionStatus::InProgress.as_str()))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected == 0 {
+        txn.rollback().await?;
+        let current = crate::service::idv::find(&state.db, &s.client_id, &s.id).await?;
+        if matches!(SessionStatus::from_db(&current.status), SessionStatus::Complete | SessionStatus::TemporarilyComplete) {
+            return Ok(stored_verdict(&current));
+        }
+        return Err(AppError::Conflict(format!("the session is {} and cannot be finalized", current.status)));
+    }
+    let updated = crate::service::idv::find(&txn, &s.client_id, &s.id).await?;
+    if verdict.verified {
+        let identity = identities::upsert_from_verified_session(&txn, &updated, doc, verdict.score, now).await?;
+        idv_session::Entity::update_many()
+            .col_expr(idv_session::Column::IdentityId, sea_orm::sea_query::Expr::value(identity.id.clone()))
+            .filter(idv_session::Column::Id.eq(&s.id))
+            .exec(&txn)
+            .await?;
+    }
+    let detail = serde_json::json!({ "verified": verdict.verified, "score": verdict.score });
+    history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "finalized", endpoint, Some(detail)).await?;
+    txn.commit().await?;
+    Ok(verdict.clone())
+}

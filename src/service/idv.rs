@@ -1,0 +1,373 @@
+//! IDV sessions: create, tenant-scoped lookup, list, and the SDK gate every
+//! SDK step passes through (ownership, state, consent). The SDK steps
+//! themselves live in [`crate::service::idv_steps`], finalize in
+//! [`crate::service::finalize`].
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{idv_session, metadata_entry};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::ids::new_id;
+use crate::service::history::{self, SessionKind};
+use crate::service::types::{AamvaRetry, DocumentType, LivenessMode, LivenessProvider, Page, SessionStatus};
+use crate::service::weights;
+use crate::service::webhooks::WebhookUrl;
+
+/// `owner_kind` of an IDV session's rows in `metadata_entry`.
+pub const METADATA_OWNER: &str = "idv_session";
+
+fn yes() -> bool {
+    true
+}
+
+/// Session settings (the seed's `settings` of session create); every flag
+/// defaults to `true`, `aamva_retry_e` to `skip`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdvSettings {
+    #[serde(default = "yes")]
+    pub perform_image_manipulation_test: bool,
+    #[serde(default = "yes")]
+    pub perform_aamva_test: bool,
+    #[serde(default = "yes")]
+    pub perform_ofac_test: bool,
+    /// Record the client IP of each capture.
+    #[serde(default = "yes")]
+    pub collect_ip_data: bool,
+    /// Record the device latitude / longitude of each capture.
+    #[serde(default = "yes")]
+    pub collect_location_data: bool,
+    #[serde(default = "default_retry")]
+    pub aamva_retry_e: AamvaRetry,
+    #[serde(default = "yes")]
+    pub perform_age_test: bool,
+    #[serde(default = "yes")]
+    pub perform_gender_test: bool,
+    #[serde(default = "yes")]
+    pub perform_liveness_test: bool,
+}
+
+fn default_retry() -> AamvaRetry {
+    AamvaRetry::Skip
+}
+
+impl Default for IdvSettings {
+    fn default() -> Self {
+        serde_json::from_value(serde_json::json!({})).expect("defaults deserialize")
+    }
+}
+
+impl IdvSettings {
+    /// The stored settings of a session (rows written by this version always parse).
+    pub fn of(session: &idv_session::Model) -> Self {
+        serde_json::from_value(session.settings.clone()).unwrap_or_default()
+    }
+}
+
+/// A validated create request.
+pub struct NewSession {
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub liveness_mode: LivenessMode,
+    pub webhook_url: Option<WebhookUrl>,
+    pub settings: IdvSettings,
+}
+
+/// Creates a session pinned to the weights version in force, with its
+/// metadata index rows and a `created` history event.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    user_id: Option<&str>,
+    new: NewSession,
+    ttl_hours: u64,
+    endpoint: &str,
+) -> AppResult<idv_session::Model> {
+    let weights = weights::in_force(db, client_id, user_id).await?;
+    let now = Utc::now();
+    let id = new_id();
+    let model = idv_session::ActiveModel {
+        id: Set(id.clone()),
+        client_id: Set(client_id.to_string()),
+        user_id: Set(user_id.map(str::to_string)),
+        idv_weights_id: Set(weights.id),
+        status: Set(SessionStatus::InProgress.as_str().into()),
+        document_type: Set(DocumentType::Unknown.as_str().into()),
+        liveness_mode: Set(new.liveness_mode.as_str().into()),
+        liveness_provider: Set(LivenessProvider::Local.as_str().into()),
+        webhook_url: Set(new.webhook_url.map(|u| u.as_str().to_string())),
+        metadata: Set(serde_json::Value::Object(new.metadata.clone())),
+        sdk_metadata: Set(serde_json::json!({})),
+        settings: Set(serde_json::to_value(&new.settings).map_err(AppError::internal)?),
+        finalize_settings: Set(None),
+        consented: Set(false),
+        consented_at: Set(None),
+        document_front_given: Set(false),
+        document_front_given_at: Set(None),
+        document_back_given: Set(false),
+        document_back_given_at: Set(None),
+        liveness_detected: Set(false),
+        liveness_detected_at: Set(None),
+        selfie_given: Set(false),
+        selfie_given_at: Set(None),
+        first_name: Set(None),
+        middle_name: Set(None),
+        last_name: Set(None),
+        suffix_name: Set(None),
+        gender: Set("unknown".into()),
+        birth_date: Set(None),
+        ofac_status: Set("unknown".into()),
+        ofac_detected_at: Set(None),
+        dmv_status: Set("unknown".into()),
+        dmv_detected_at: Set(None),
+        verified: Set(None),
+        verified_at: Set(None),
+        score: Set(None),
+        reasons: Set(None),
+        identity_id: Set(None),
+        failed_attempts: Set(0),
+        event_sequence: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        completed_at: Set(None),
+        expires_at: Set(now + Duration::hours(std::cmp::min(ttl_hours, 24 * 365) as i64)),
+        ..Default::default()
+    };
+    idv_session::Entity::insert(model).exec_without_returning(db).await?;
+    write_metadata_entries(db, client_id, METADATA_OWNER, &id, &new.metadata).await?;
+    history::append(db, SessionKind::Idv, client_id, &id, "created", endpoint, None).await?;
+    find(db, client_id, &id).await
+}
+
+/// Index rows for exact-match metadata filters and metadata search.
+pub async fn write_metadata_entries(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    owner_kind: &str,
+    owner_id: &str,
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> AppResult<()> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    let rows = metadata.iter().map(|(k, v)| metadata_entry::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(client_id.to_string()),
+        owner_kind: Set(owner_kind.to_string()),
+        owner_id: Set(owner_id.to_string()),
+        key: Set(k.clone()),
+        value: Set(crate::service::types::metadata_value_text(v)),
+    });
+    metadata_entry::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The session with this id in this client; 404 otherwise (also for
+/// another client's session, so ids cannot be probed).
+pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<idv_session::Model> {
+    idv_session::Entity::find_by_id(session_id.to_string())
+        .filter(idv_session::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("IDV session"))
+}
+
+/// What an SDK call wants to do with a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkStep {
+    /// Session read: any state.
+    Read,
+    /// Consent: the session must be open.
+    Consent,
+    /// Finalize: the session must be open and consented; a finalized session
+    /// is returned as is so the caller can repeat the stored answer.
+    Finalize,
+    /// Every other step: open and consented.
+    Step,
+}
+
+/// The SDK gate: the session belongs to the X-Client-Id client (else 404),
+/// is open (else 409 naming the state) and carries consent (else 409).
+pub async fn find_for_sdk(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    step: SdkStep,
+    now: DateTime<Utc>,
+) -> AppResult<idv_session::Model> {
+    let session = find(db, client_id, session_id).await?;
+    if step == SdkStep::Read {
+        return Ok(session);
+    }
+    let status = SessionStatus::from_db(&session.status);
+    let finalized = matches!(status, SessionStatus::Complete | SessionStatus::TemporarilyComplete);
+    if finalized && step == SdkStep::Finalize {
+        return Ok(session);
+    }
+    ensure_open(status, session.expires_at, now, finalized)?;
+    if step != SdkStep::Consent && !session.consented {
+        return Err(AppError::Conflict(
+            "consent is missing: POST /api/v1/sdk/idv/consent with consented = true before any other step".into(),
+        ));
+    }
+    Ok(session)
+}
+
+/// 409 unless the session accepts SDK steps.
+pub fn ensure_open(status: SessionStatus, expires_at: DateTime<Utc>, now: DateTime<Utc>, finalized: bool) -> AppResult<()> {
+    if finalized {
+        return Err(AppError::Conflict(format!("the session is already finalized (status {status})")));
+    }
+    match status {
+        SessionStatus::Expired => Err(AppError::Conflict("the session has expired".into())),
+        SessionStatus::TemporarilyBlocked => Err(AppError::Conflict(
+            "the session is temporarily blocked after repeated failed attempts; try again later".into(),
+        )),
+        _ if expires_at <= now => Err(AppError::Conflict("the session has expired".into())),
+        _ => Ok(()),
+    }
+}
+
+/// Validated list filters (shared by the IDV list and, later, GraphQL).
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub client_ids: Vec<String>,
+    pub user_ids: Vec<String>,
+    pub identity_ids: Vec<String>,
+    pub status: Option<SessionStatus>,
+    pub search_term: Option<String>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub metadata: Vec<(String, String)>,
+}
+
+/// `%term%` with LIKE wildcards escaped (escape character `\`).
+pub fn like_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `lower(col) LIKE pattern ESCAPE '\'`.
+pub fn lower_like(col: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(col))).like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\'))
+}
+
+/// Owners (of a kind, in the given clients) carrying `key = value`.
+pub fn metadata_match(owner_kind: &str, client_ids: &[String], key: &str, value: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(metadata_entry::Column::OwnerId)
+        .from(metadata_entry::Entity)
+        .and_where(metadata_entry::Column::OwnerKind.eq(owner_kind))
+        .and_where(metadata_entry::Column::ClientId.is_in(client_ids.to_vec()))
+        .and_where(metadata_entry::Column::Key.eq(key))
+        .and_where(metadata_entry::Column::Value.eq(value))
+        .to_owned()
+}
+
+/// Owners (of a kind, in the given clients) with a metadata value containing the pattern.
+pub fn metadata_search(owner_kind: &str, client_ids: &[String], pattern: &str) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(metadata_entry::Column::OwnerId)
+        .from(metadata_entry::Entity)
+        .and_where(metadata_entry::Column::OwnerKind.eq(owner_kind))
+        .and_where(metadata_entry::Column::ClientId.is_in(client_ids.to_vec()))
+        .and_where(lower_like((metadata_entry::Entity, metadata_entry::Column::Value), pattern))
+        .to_owned()
+}
+
+fn list_condition(f: &ListFilter) -> Condition {
+    use idv_session::Column as C;
+    let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
+    if !f.user_ids.is_empty() {
+        cond = cond.add(C::UserId.is_in(f.user_ids.clone()));
+    }
+    if !f.identity_ids.is_empty() {
+        cond = cond.add(C::IdentityId.is_in(f.identity_ids.clone()));
+    }
+    if let Some(status) = f.status.filter(|s| *s != SessionStatus::Unknown) {
+        cond = cond.add(C::Status.eq(status.as_str()));
+    }
+    if let Some(start) = f.start {
+        cond = cond.add(C::CreatedAt.gte(start));
+    }
+    if let Some(end) = f.end {
+        cond = cond.add(C::CreatedAt.lte(end));
+    }
+    for (k, v) in &f.metadata {
+        cond = cond.add(C::Id.in_subquery(metadata_match(METADATA_OWNER, &f.client_ids, k, v)));
+    }
+    if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let p = like_pattern(term);
+        let t = idv_session::Entity;
+        cond = cond.add(
+            Condition::any()
+                .add(lower_like((t, C::FirstName), &p))
+                .add(lower_like((t, C::MiddleName), &p))
+                .add(lower_like((t, C::LastName), &p))
+                .add(lower_like((t, C::SuffixName), &p))
+                .add(lower_like((t, C::Id), &p))
+                .add(lower_like((t, C::IdentityId), &p))
+                .add(C::Id.in_subquery(metadata_search(METADATA_OWNER, &f.client_ids, &p))),
+        );
+    }
+    cond
+}
+
+/// One page of sessions, newest first, and the number of matching rows.
+pub async fn list(db: &impl ConnectionTrait, f: &ListFilter, page: Page) -> AppResult<(Vec<idv_session::Model>, u64)> {
+    let cond = list_condition(f);
+    let total = idv_session::Entity::find().filter(cond.clone()).count(db).await?;
+    let rows = idv_session::Entity::find()
+        .filter(cond)
+        .order_by_desc(idv_session::Column::CreatedAt)
+        .order_by_desc(idv_session::Column::Id)
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_to_true_and_skip() {
+        let s = IdvSettings::default();
+        assert!(s.perform_liveness_test && s.collect_ip_data && s.perform_ofac_test);
+        assert_eq!(s.aamva_retry_e, AamvaRetry::Skip);
+        let partial: IdvSettings = serde_json::from_value(serde_json::json!({"perform_ofac_test": false})).unwrap();
+        assert!(!partial.perform_ofac_test && partial.perform_age_test);
+        assert!(serde_json::from_value::<IdvSettings>(serde_json::json!({"nope": true})).is_err());
+    }
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn closed_sessions_are_refused() {
+        let now = Utc::now();
+        let later = now + Duration::hours(1);
+        assert!(ensure_open(SessionStatus::InProgress, later, now, false).is_ok());
+        assert!(ensure_open(SessionStatus::InProgress, now, now, false).is_err());
+        assert!(ensure_open(SessionStatus::Expired, later, now, false).is_err());
+        assert!(ensure_open(SessionStatus::TemporarilyBlocked, later, now, false).is_err());
+        assert!(ensure_open(SessionStatus::Complete, later, now, true).is_err());
+    }
+}
