@@ -50,6 +50,21 @@ pub struct Config {
     pub cookie_secure: Option<bool>,
     /// Queued jobs older than this many seconds make `/health` degraded.
     pub job_backlog_warn_secs: u64,
+    /// Background job workers in this process (0: this process runs no jobs).
+    pub job_workers: u32,
+    /// How often an idle worker looks for due jobs (it also wakes on enqueue).
+    pub job_poll_ms: u64,
+    /// First retry delay of a failed job; doubles per attempt, with jitter.
+    pub job_retry_base_ms: u64,
+    /// How long a claimed job may run before another process may reclaim it.
+    pub job_lock_secs: u64,
+    /// Failed SDK attempts within `blocked_window_secs` that block a session.
+    pub blocked_max_failures: u32,
+    pub blocked_window_secs: u64,
+    /// How long a session stays `temporarily_blocked`.
+    pub blocked_duration_secs: u64,
+    /// How often the sweeper expires and unblocks sessions (0: never in this process).
+    pub sweep_interval_secs: u64,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
 }
@@ -80,6 +95,14 @@ impl Default for Config {
             metrics_public: true,
             cookie_secure: None,
             job_backlog_warn_secs: 300,
+            job_workers: 2,
+            job_poll_ms: 500,
+            job_retry_base_ms: 2000,
+            job_lock_secs: 300,
+            blocked_max_failures: 5,
+            blocked_window_secs: 900,
+            blocked_duration_secs: 900,
+            sweep_interval_secs: 60,
             log_format: "pretty".into(),
         }
     }
@@ -172,6 +195,15 @@ impl Config {
         }
         if self.session_ttl_hours == 0 {
             return Err(invalid("session_ttl_hours", "must be at least 1"));
+        }
+        if self.job_poll_ms < 10 {
+            return Err(invalid("job_poll_ms", "must be at least 10"));
+        }
+        if self.job_lock_secs == 0 {
+            return Err(invalid("job_lock_secs", "must be at least 1"));
+        }
+        if self.blocked_max_failures == 0 {
+            return Err(invalid("blocked_max_failures", "must be at least 1"));
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(invalid("log_format", "expected `pretty` or `json`"));

@@ -6,8 +6,10 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod rest;
 pub mod service;
@@ -125,6 +127,8 @@ pub async fn serve(
 }
 
 fn spawn_background_tasks(state: &AppState) {
+    jobs::spawn_workers(state);
+    service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
     let store = DbSessionStore::new(state.db.clone());
     tokio::spawn(async move {
         use tower_sessions::session_store::ExpiredDeletion;

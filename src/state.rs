@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use crate::auth::login::LoginLimiter;
 use crate::config::Config;
+use crate::engine::Engines;
 use crate::metrics::Metrics;
 use crate::storage::BlobStore;
 
@@ -16,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// The installed verification engines (none by default).
+    pub engines: Arc<Engines>,
     pub started_at: Instant,
 }
 
@@ -31,6 +34,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             login_limiter: Arc::new(login_limiter),
+            engines: Arc::new(Engines::default()),
             started_at: Instant::now(),
         }
     }

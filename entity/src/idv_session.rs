@@ -49,6 +49,8 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
     pub expires_at: DateTimeUtc,
+    /// Set while `temporarily_blocked`: when the sweeper unblocks the session.
+    pub blocked_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

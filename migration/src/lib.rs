@@ -9,6 +9,7 @@ mod m20261125_000001_create_tenancy;
 mod m20261125_000002_create_sessions;
 mod m20261125_000003_create_webhooks;
 mod m20261125_000004_create_system;
+mod m20261126_000001_session_lifecycle;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_sessions::Migration),
             Box::new(m20261125_000003_create_webhooks::Migration),
             Box::new(m20261125_000004_create_system::Migration),
+            Box::new(m20261126_000001_session_lifecycle::Migration),
         ]
     }
 }

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod files;
 pub mod health;
 pub mod history;
+pub mod lifecycle;
 pub mod liveness;
 pub mod location;
 pub mod requirements;

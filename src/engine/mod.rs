@@ -1,0 +1,416 @@
+//! Verification engine seams: document reading and authenticity, face
+//! embedding and matching, liveness, sanctions screening, DMV data
+//! verification. Later issues implement them; the job handlers call them.
+//!
+//! Engines take bytes and values and return values: no database, no config
+//! files, no clock or network of their own (an HTTP provider gets its client
+//! and settings when it is constructed). A test runs one on a fixture.
+//!
+//! Every method returns an [`EngineFuture`] (a boxed `Send` future), so one
+//! trait fits both kinds of implementation: a CPU-bound local engine does its
+//! work inside `tokio::task::spawn_blocking` and returns that handle's
+//! future; an external provider awaits its HTTP call. Callers never block
+//! the runtime and need no `async_trait`.
+
+use chrono::NaiveDate;
+use futures::future::BoxFuture;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
+
+pub mod scoring;
+
+/// What every engine method returns.
+pub type EngineFuture<'a, T> = BoxFuture<'a, Result<T, EngineError>>;
+
+/// Why an engine produced no answer.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum EngineError {
+    /// The input cannot be analysed (no face, unreadable image, ...): the
+    /// checks concerned are `unavailable` with this reason; retrying is pointless.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The engine cannot answer at all (provider not configured, model
+    /// missing): the checks are `unavailable`; retrying is pointless.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A temporary failure (provider timeout, 5xx): the job retries.
+    #[error("{0}")]
+    Transient(String),
+}
+
+impl EngineError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, EngineError::Transient(_))
+    }
+}
+
+/// An engine's verdict on one check. Engines normally say `Pass` or `Fail`;
+/// `Unavailable` is for a check the engine knows it cannot decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Unavailable,
+}
+
+impl Verdict {
+    pub fn status(self) -> CheckStatus {
+        match self {
+            Verdict::Pass => CheckStatus::Pass,
+            Verdict::Fail => CheckStatus::Fail,
+            Verdict::Unavailable => CheckStatus::Unavailable,
+        }
+    }
+}
+
+/// One check outcome as an engine reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckOutcome {
+    /// A name from [`crate::service::checks::names`].
+    pub name: &'static str,
+    pub verdict: Verdict,
+    /// 0..1, higher is more confident the check passes. `None` when unavailable.
+    pub score: Option<f64>,
+    pub detail: String,
+    pub evidence: Option<serde_json::Value>,
+}
+
+impl CheckOutcome {
+    pub fn pass(name: &'static str, score: f64, detail: impl Into<String>) -> Self {
+        Self { name, verdict: Verdict::Pass, score: Some(score.clamp(0.0, 1.0)), detail: detail.into(), evidence: None }
+    }
+
+    pub fn fail(name: &'static str, score: f64, detail: impl Into<String>) -> Self {
+        Self { name, verdict: Verdict::Fail, score: Some(score.clamp(0.0, 1.0)), detail: detail.into(), evidence: None }
+    }
+
+    pub fn unavailable(name: &'static str, reason: impl Into<String>) -> Self {
+        Self { name, verdict: Verdict::Unavailable, score: None, detail: reason.into(), evidence: None }
+    }
+
+    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = Some(evidence);
+        self
+    }
+}
+
+// ---------------------------------------------------------------- document
+
+/// Which side of a document an image shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSide {
+    Front,
+    Back,
+}
+
+impl DocumentSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocumentSide::Front => "front",
+            DocumentSide::Back => "back",
+        }
+    }
+}
+
+/// One image of a document to analyse.
+#[derive(Debug, Clone)]
+pub struct DocumentInput {
+    pub side: DocumentSide,
+    /// What the session says the document is (`unknown` when not said).
+    pub document_type: DocumentType,
+    /// JPEG or PNG bytes, already validated by `service::files`.
+    pub image: Vec<u8>,
+    pub content_type: String,
+}
+
+/// The fields read from a document (the columns of `entity::document`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentFields {
+    /// Where the fields come from: barcode, mrz or ocr.
+    pub data_source: Option<DataSource>,
+    pub document_type: Option<DocumentType>,
+    pub document_number: Option<String>,
+    pub ref_number: Option<String>,
+    pub issued_at: Option<NaiveDate>,
+    pub expires_at: Option<NaiveDate>,
+    pub issuing_country: Option<String>,
+    pub issuing_state: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub name_suffix: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub gender: Option<Gender>,
+    pub height: Option<String>,
+    pub weight: Option<String>,
+    pub eye_color: Option<String>,
+    pub hair_color: Option<String>,
+    pub class: Option<String>,
+    pub restrictions: Option<String>,
+    pub endorsements: Option<String>,
+    /// The raw barcode / MRZ text.
+    pub raw_payload: Option<String>,
+    /// Which fields the source truncated (AAMVA truncation indicators).
+    pub truncation: Option<serde_json::Value>,
+}
+
+/// What a document engine found on one side.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DocumentAnalysis {
+    /// `None` when nothing could be read.
+    pub fields: Option<DocumentFields>,
+    /// The side's checks (`doc_front_*` / `doc_back_*`), and on the front
+    /// the crosschecks when the engine can make them.
+    pub checks: Vec<CheckOutcome>,
+}
+
+/// Reads a document image and judges its authenticity.
+pub trait DocumentEngine: Send + Sync {
+    /// A version string recorded with every check result.
+    fn version(&self) -> String;
+    fn analyze(&self, input: DocumentInput) -> EngineFuture<'_, DocumentAnalysis>;
+}
+
+// ---------------------------------------------------------------- face
+
+/// A face embedding (a fixed-length vector for one model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceEmbedding {
+    pub model: String,
+    pub vector: Vec<f32>,
+}
+
+/// The comparison of two embeddings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceComparison {
+    /// The model's distance (lower is more alike).
+    pub distance: f64,
+    /// 0..1 similarity derived from the distance.
+    pub score: f64,
+    pub is_match: bool,
+}
+
+/// Finds the main face in an image and compares embeddings.
+pub trait FaceEngine: Send + Sync {
+    fn version(&self) -> String;
+    /// The embedding of the largest face; `Ok(None)` when there is no face.
+    fn embed(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceEmbedding>>;
+    /// Pure arithmetic on two embeddings of this engine's model.
+    fn compare(&self, a: &FaceEmbedding, b: &FaceEmbedding) -> Result<FaceComparison, EngineError>;
+}
+
+// ---------------------------------------------------------------- liveness
+
+/// The frames of one liveness capture.
+#[derive(Debug, Clone)]
+pub struct LivenessInput {
+    pub mode: LivenessMode,
+    /// The passive frame first, then active steps in order.
+    pub frames: Vec<Vec<u8>>,
+    /// The challenge the SDK was given (active mode), as issued.
+    pub challenge: Option<serde_json::Value>,
+}
+
+/// A liveness verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LivenessResult {
+    pub is_live: bool,
+    /// 0..1, higher is more confident the subject is live.
+    pub score: f64,
+    pub detail: String,
+    pub evidence: Option<serde_json::Value>,
+}
+
+/// Decides whether frames show a live person (local or a provider such as Azure).
+pub trait LivenessEngine: Send + Sync {
+    fn version(&self) -> String;
+    fn check(&self, input: LivenessInput) -> EngineFuture<'_, LivenessResult>;
+}
+
+// ---------------------------------------------------------------- sanctions
+
+/// Who to screen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScreeningSubject {
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub country: Option<String>,
+}
+
+/// One list entry that resembles the subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SanctionsHit {
+    pub list: String,
+    pub entry_id: String,
+    pub name: String,
+    /// 0..1 name (and date) similarity.
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScreeningResult {
+    /// Best first; empty when clear.
+    pub hits: Vec<SanctionsHit>,
+    /// Version (publication date, hash) of the lists screened against.
+    pub lists_version: Option<String>,
+}
+
+/// Screens a person against sanctions lists (the implementation holds the
+/// lists in memory, loaded by whoever constructs it).
+pub trait SanctionsScreener: Send + Sync {
+    fn version(&self) -> String;
+    fn screen(&self, subject: ScreeningSubject) -> EngineFuture<'_, ScreeningResult>;
+}
+
+// ---------------------------------------------------------------- dmv
+
+/// The document data sent to a DMV (AAMVA DLDV) verification.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DmvRequest {
+    pub document_type: Option<DocumentType>,
+    pub document_number: Option<String>,
+    pub issuing_state: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub issued_at: Option<NaiveDate>,
+    pub expires_at: Option<NaiveDate>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub gender: Option<Gender>,
+}
+
+/// A DMV's overall answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DmvVerdict {
+    Match,
+    NoMatch,
+    /// The DMV does not take part or did not answer.
+    Unavailable,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DmvResponse {
+    pub verdict: DmvVerdict,
+    /// Per-field answers (`document_number_match`, `last_name_match`, ...);
+    /// `None` when the DMV did not verify that field.
+    pub fields: BTreeMap<String, Option<bool>>,
+    pub detail: String,
+}
+
+/// Verifies document data with the issuing DMV.
+pub trait DmvProvider: Send + Sync {
+    fn version(&self) -> String;
+    fn verify(&self, request: DmvRequest) -> EngineFuture<'_, DmvResponse>;
+}
+
+// ---------------------------------------------------------------- registry
+
+/// The engine families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Document,
+    Face,
+    Liveness,
+    Sanctions,
+    Dmv,
+}
+
+impl EngineKind {
+    pub const ALL: [EngineKind; 5] =
+        [EngineKind::Document, EngineKind::Face, EngineKind::Liveness, EngineKind::Sanctions, EngineKind::Dmv];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Document => "document",
+            EngineKind::Face => "face",
+            EngineKind::Liveness => "liveness",
+            EngineKind::Sanctions => "sanctions",
+            EngineKind::Dmv => "dmv",
+        }
+    }
+
+    /// The reason recorded on checks when this engine is not installed.
+    pub fn missing_reason(self) -> &'static str {
+        match self {
+            EngineKind::Document => "document engine not installed",
+            EngineKind::Face => "face engine not installed",
+            EngineKind::Liveness => "liveness engine not installed",
+            EngineKind::Sanctions => "sanctions screener not installed",
+            EngineKind::Dmv => "DMV provider not configured",
+        }
+    }
+}
+
+/// The installed engines. `Default` installs none: every check they would
+/// make is recorded `unavailable` with [`EngineKind::missing_reason`].
+#[derive(Clone, Default)]
+pub struct Engines {
+    pub document: Option<Arc<dyn DocumentEngine>>,
+    pub face: Option<Arc<dyn FaceEngine>>,
+    pub liveness: Option<Arc<dyn LivenessEngine>>,
+    pub sanctions: Option<Arc<dyn SanctionsScreener>>,
+    pub dmv: Option<Arc<dyn DmvProvider>>,
+}
+
+impl Engines {
+    pub fn is_installed(&self, kind: EngineKind) -> bool {
+        match kind {
+            EngineKind::Document => self.document.is_some(),
+            EngineKind::Face => self.face.is_some(),
+            EngineKind::Liveness => self.liveness.is_some(),
+            EngineKind::Sanctions => self.sanctions.is_some(),
+            EngineKind::Dmv => self.dmv.is_some(),
+        }
+    }
+
+    /// Why `kind` cannot run, or `None` when it is installed.
+    pub fn missing_reason(&self, kind: EngineKind) -> Option<&'static str> {
+        (!self.is_installed(kind)).then(|| kind.missing_reason())
+    }
+
+    /// Every engine that is not installed, with the reason.
+    pub fn missing(&self) -> Vec<(EngineKind, &'static str)> {
+        EngineKind::ALL.into_iter().filter_map(|k| self.missing_reason(k).map(|r| (k, r))).collect()
+    }
+}
+
+impl std::fmt::Debug for Engines {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let installed: Vec<&str> =
+            EngineKind::ALL.into_iter().filter(|k| self.is_installed(*k)).map(EngineKind::as_str).collect();
+        f.debug_struct("Engines").field("installed", &installed).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_engines_name_every_missing_engine() {
+        let engines = Engines::default();
+        let missing = engines.missing();
+        assert_eq!(missing.len(), 5);
+        assert_eq!(engines.missing_reason(EngineKind::Document), Some("document engine not installed"));
+        assert!(!engines.is_installed(EngineKind::Face));
+    }
+
+    #[test]
+    fn only_transient_errors_retry() {
+        assert!(EngineError::Transient("timeout".into()).is_retryable());
+        assert!(!EngineError::InvalidInput("no face".into()).is_retryable());
+        assert!(!EngineError::Unavailable("off".into()).is_retryable());
+    }
+}

@@ -1,0 +1,192 @@
+//! Durable background work over the `job` table.
+//!
+//! A caller enqueues a job inside its own transaction (outbox style: the
+//! job exists exactly when the change that asked for it is committed).
+//! Workers in every server process claim due jobs, run them and mark them
+//! `done`; a failure is retried with exponential backoff and jitter, and
+//! after `max_attempts` the job is `failed` and its handler's give-up path
+//! records the checks it owed as `unavailable`, so a session always gets an
+//! answer.
+//!
+//! Statuses: `queued` → `running` → `done` | back to `queued` (retry) |
+//! `failed` (dead). `attempts` counts claims. A `running` job whose
+//! `locked_until` has passed (its process died) is claimed again.
+
+pub mod analysis;
+pub mod queue;
+
+use chrono::Utc;
+use entity::job;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+use crate::error::AppResult;
+use crate::ids::new_id;
+use crate::state::AppState;
+
+/// Attempts a job gets before it is given up.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
+
+pub mod status {
+    pub const QUEUED: &str = "queued";
+    pub const RUNNING: &str = "running";
+    pub const DONE: &str = "done";
+    pub const FAILED: &str = "failed";
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Read and judge the front image of an IDV session's document.
+    AnalyzeDocumentFront,
+    /// Read and judge the back image.
+    AnalyzeDocumentBack,
+    /// Liveness and face match of an IDV session.
+    AnalyzeLiveness,
+    /// Liveness and face match of an IDA session against its identity.
+    AnalyzeIdaLiveness,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 4] = [
+        JobKind::AnalyzeDocumentFront,
+        JobKind::AnalyzeDocumentBack,
+        JobKind::AnalyzeLiveness,
+        JobKind::AnalyzeIdaLiveness,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::AnalyzeDocumentFront => "analyze_document_front",
+            JobKind::AnalyzeDocumentBack => "analyze_document_back",
+            JobKind::AnalyzeLiveness => "analyze_liveness",
+            JobKind::AnalyzeIdaLiveness => "analyze_ida_liveness",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Wakes this process's idle workers (enqueue calls it).
+static WAKE: Notify = Notify::const_new();
+
+/// Wakes this process's idle workers, e.g. right after committing a
+/// transaction that enqueued jobs. Workers of other processes find the job
+/// at their next poll.
+pub fn wake() {
+    WAKE.notify_waiters();
+    WAKE.notify_one();
+}
+
+/// Queues a job, inside the caller's transaction when `db` is one.
+/// `client_id` and `session_id` are added to `payload` (an object; any other
+/// value is kept under `"value"`). Returns the job id.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    kind: JobKind,
+    client_id: &str,
+    session_id: &str,
+    payload: serde_json::Value,
+) -> AppResult<String> {
+    let mut payload = match payload {
+        serde_json::Value::Object(map) => map,
+        serde_json::Value::Null => serde_json::Map::new(),
+        other => serde_json::Map::from_iter([("value".to_string(), other)]),
+    };
+    payload.insert("client_id".into(), client_id.into());
+    payload.insert("session_id".into(), session_id.into());
+    let now = Utc::now();
+    let id = new_id();
+    job::Entity::insert(job::ActiveModel {
+        id: Set(id.clone()),
+        kind: Set(kind.as_str().to_string()),
+        payload: Set(serde_json::Value::Object(payload)),
+        status: Set(status::QUEUED.to_string()),
+        attempts: Set(0),
+        max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
+        run_at: Set(now),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        last_error: Set(None),
+        session_id: Set(Some(session_id.to_string())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(db)
+    .await?;
+    // The insert may not be committed yet; a woken worker that finds
+    // nothing simply waits for the next poll.
+    wake();
+    Ok(id)
+}
+
+/// Number of jobs of a session that are still `queued` or `running`.
+pub async fn pending_for_session(db: &impl ConnectionTrait, session_id: &str) -> AppResult<u64> {
+    Ok(job::Entity::find()
+        .filter(job::Column::SessionId.eq(session_id))
+        .filter(job::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+        .count(db)
+        .await?)
+}
+
+/// Polls until no `queued` or `running` job of the session remains (true)
+/// or `timeout` passes (false). It runs nothing itself: call
+/// [`run_due_jobs_once`] first to make progress without workers. A job
+/// waiting for its retry counts as remaining.
+pub async fn wait_for_session(db: &DatabaseConnection, session_id: &str, timeout: Duration) -> AppResult<bool> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if pending_for_session(db, session_id).await? == 0 {
+            return Ok(true);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50).min(deadline - now)).await;
+    }
+}
+
+/// Claims and runs due jobs until none is due; returns how many ran.
+/// Safe to call from several tasks and processes at once.
+pub async fn run_due_jobs_once(state: &AppState) -> AppResult<usize> {
+    let worker = queue::worker_id();
+    let mut ran = 0;
+    while let Some(job) = queue::claim_one(&state.db, &worker, queue::lock_duration(&state.config)).await? {
+        queue::run_claimed(state, &worker, job).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Starts `config.job_workers` worker loops in this process.
+pub fn spawn_workers(state: &AppState) {
+    for n in 0..state.config.job_workers {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let poll = Duration::from_millis(state.config.job_poll_ms);
+            tracing::debug!(worker = n, "job worker started");
+            loop {
+                if let Err(e) = run_due_jobs_once(&state).await {
+                    tracing::warn!(error = %e, "job worker pass failed");
+                }
+                tokio::select! {
+                    _ = WAKE.notified() => {
+                        // Give the enqueuing transaction a moment to commit.
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+        });
+    }
+}
