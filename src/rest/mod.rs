@@ -3,8 +3,10 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod documents;
 pub mod extract;
 pub mod idempotency;
+pub mod identities;
 pub mod requirements;
 pub mod system;
 pub mod weights;
@@ -33,6 +35,8 @@ use crate::state::AppState;
         (name = "weights", description = "Scoring weights: immutable versions, (client, user) → client → platform default"),
         (name = "requirements", description = "Fields a document must carry, per document type and data source"),
         (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events"),
+        (name = "idv documents", description = "What an IDV session read: documents, stored images, test results; session deletion"),
+        (name = "identities", description = "Verified identities of a client: list, read, document, image, erasure"),
     )
 )]
 struct ApiDoc;
@@ -66,6 +70,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(weights::router())
         .merge(requirements::router())
         .merge(webhooks::router())
+        .merge(documents::router())
+        .merge(identities::router())
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.

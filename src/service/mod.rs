@@ -3,9 +3,11 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod checks;
+pub mod documents;
 pub mod files;
 pub mod health;
 pub mod history;
+pub mod identities;
 pub mod lifecycle;
 pub mod liveness;
 pub mod location;
