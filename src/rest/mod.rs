@@ -5,9 +5,13 @@ pub mod api_keys;
 pub mod auth;
 pub mod documents;
 pub mod extract;
+pub mod ida;
 pub mod idempotency;
 pub mod identities;
+pub mod idv;
 pub mod requirements;
+pub mod sdk_ida;
+pub mod sdk_idv;
 pub mod system;
 pub mod weights;
 pub mod webhooks;
@@ -37,6 +41,10 @@ use crate::state::AppState;
         (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events"),
         (name = "idv documents", description = "What an IDV session read: documents, stored images, test results; session deletion"),
         (name = "identities", description = "Verified identities of a client: list, read, document, image, erasure"),
+        (name = "idv sessions", description = "Identity verification sessions, integrator side"),
+        (name = "sdk idv", description = "Identity verification steps of the end user's SDK (X-Client-Id + session_id)"),
+        (name = "ida sessions", description = "Identity authentication: a verified identity proves again it is the same person (selfie + liveness), integrator side"),
+        (name = "sdk ida", description = "Identity authentication steps of the end user's SDK (X-Client-Id + session_id); no consent step"),
     )
 )]
 struct ApiDoc;
@@ -72,6 +80,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(webhooks::router())
         .merge(documents::router())
         .merge(identities::router())
+        .merge(idv::router())
+        .merge(sdk_idv::router())
+        .merge(ida::router())
+        .merge(sdk_ida::router())
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.

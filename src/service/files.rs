@@ -90,9 +90,26 @@ pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
     if width == 0 || height == 0 {
         return Err(unprocessable(field, "the image has no pixels"));
     }
-    // A full decode proves the file is complete.
+    if !is_complete(&bytes, format) {
+        return Err(unprocessable(field, "the image is truncated (no end marker)"));
+    }
+    // A full decode proves the file is readable.
     limited_reader(&bytes, format).decode().map_err(|e| decode_error(field, e))?;
     Ok(ValidImage { bytes, format, width, height })
+}
+
+/// Decoders fill a truncated image with grey instead of failing, so the end
+/// marker is checked: a JPEG's EOI after its last start-of-scan (entropy-coded
+/// data cannot contain `FF D9`), a PNG's IEND chunk.
+fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
+    match format {
+        ImageFormat::Jpeg => {
+            let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+            let last_eoi = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+            matches!((last_sos, last_eoi), (Some(sos), Some(eoi)) if eoi > sos)
+        }
+        ImageFormat::Png => bytes.windows(4).rposition(|w| w == b"IEND").is_some(),
+    }
 }
 
 /// A decoder with the size and allocation limits set before any decoding.
@@ -221,5 +238,19 @@ mod tests {
         let status = validate_image("image", giant).unwrap_err().status().as_u16();
         assert!(status == 413 || status == 422, "{status}");
         assert_eq!(validate_image("image", vec![0xFF; MAX_IMAGE_BYTES + 1]).unwrap_err().status().as_u16(), 413);
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_refused_although_the_decoder_would_pad_it() {
+        let img = image::RgbImage::from_fn(200, 150, |x, y| image::Rgb([(x % 255) as u8, (y % 255) as u8, 7]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        let full = out.into_inner();
+        assert!(validate_image("image", full.clone()).is_ok());
+        let mut with_trailer = full.clone();
+        with_trailer.extend_from_slice(&[0u8; 64]);
+        assert!(validate_image("image", with_trailer).is_ok(), "bytes after EOI are tolerated");
+        let truncated = full[..full.len() * 2 / 3].to_vec();
+        assert_eq!(validate_image("image", truncated).unwrap_err().status().as_u16(), 422);
     }
 }
