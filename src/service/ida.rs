@@ -1,0 +1,860 @@
+//! IDA sessions (identity authentication): a verified identity proves it is
+//! still the same person with a selfie and a liveness capture. Create, list
+//! and read for integrators; the SDK gate and steps (metadata, liveness
+//! generate / process, finalize) for the SDK. Consent was given at
+//! onboarding, so IDA has no consent step.
+//!
+//! Every write that changes a session row is conditional on the row still
+//! being `in_progress` (and, where it merges, on `event_sequence`, which
+//! counts the row's changes), so concurrent SDK calls can neither lose an
+//! update nor act on a finalized or expired session.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{capture_location, check_result, ida_session, identity, metadata_entry, session_event, stored_file};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::ids::new_id;
+use crate::jobs::{self, JobKind};
+use crate::service::checks::names;
+use crate::service::files::{self, FileOwner, ValidImage};
+use crate::service::history::{self, SessionKind};
+use crate::service::lifecycle;
+use crate::service::liveness;
+use crate::service::location::{self, DevicePosition};
+use crate::service::types::{
+    CaptureType, CheckStatus, LivenessMode, LivenessProvider, Page, SessionStatus, StorageFileType, validate_metadata,
+};
+use crate::service::webhooks::WebhookUrl;
+use crate::service::weights;
+use crate::state::AppState;
+use crate::storage::BlobStore;
+
+/// `owner_kind` of an IDA session's rows in `metadata_entry`.
+pub const METADATA_OWNER: &str = "ida_session";
+/// History events.
+pub mod events {
+    pub const CREATED: &str = "created";
+    pub const SDK_METADATA_UPDATED: &str = "sdk_metadata_updated";
+    pub const LIVENESS_GENERATED: &str = "liveness_generated";
+    pub const LIVENESS_PROCESSED: &str = "liveness_processed";
+    pub const FINALIZED: &str = "finalized";
+}
+/// Attempts of an optimistic (compare-and-set) session update before giving up.
+const CAS_ATTEMPTS: usize = 5;
+/// How long finalize waits for the session's analysis jobs.
+pub const FINALIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn yes() -> bool {
+    true
+}
+
+/// The seed's `settings` of IDA session create; both flags default to `true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdaSettings {
+    /// Estimate the selfie's age and compare it with the identity's date of birth.
+    #[serde(default = "yes")]
+    pub perform_age_test: bool,
+    /// Estimate the selfie's sex and compare it with the identity's.
+    #[serde(default = "yes")]
+    pub perform_gender_test: bool,
+}
+
+impl Default for IdaSettings {
+    fn default() -> Self {
+        Self { perform_age_test: true, perform_gender_test: true }
+    }
+}
+
+impl IdaSettings {
+    /// The stored settings of a session (rows written by this version always parse).
+    pub fn of(session: &ida_session::Model) -> Self {
+        serde_json::from_value(session.settings.clone()).unwrap_or_default()
+    }
+}
+
+/// A validated create request.
+pub struct NewIdaSession {
+    pub identity_id: String,
+    pub webhook_url: Option<WebhookUrl>,
+    pub liveness_mode: LivenessMode,
+    pub metadata: BTreeMap<String, String>,
+    pub settings: IdaSettings,
+}
+
+/// The state a session shows: an `in_progress` session past its time to
+/// live is `expired` even before the expiry job has rewritten the row.
+pub fn effective_status(session: &ida_session::Model, now: DateTime<Utc>) -> SessionStatus {
+    let stored = SessionStatus::from_db(&session.status);
+    if stored == SessionStatus::InProgress && session.expires_at <= now { SessionStatus::Expired } else { stored }
+}
+
+/// Creates a session for a verified identity of `client_id`: 404 when the
+/// identity is not the client's, 409 when it is not verified or was erased.
+/// The names are copied from the identity; the weights in force are pinned.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    user_id: Option<&str>,
+    new: NewIdaSession,
+    ttl_hours: u64,
+    endpoint: &str,
+) -> AppResult<ida_session::Model> {
+    let identity = identity::Entity::find_by_id(new.identity_id.clone())
+        .filter(identity::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("identity"))?;
+    if identity.erased_at.is_some() {
+        return Err(AppError::Conflict("the identity has been erased; it cannot be authenticated".into()));
+    }
+    if !identity.verified {
+        return Err(AppError::Conflict(
+            "the identity is not verified; complete an IDV session for it before authenticating".into(),
+        ));
+    }
+    let weights = weights::in_force(db, client_id, user_id).await?;
+    let metadata: serde_json::Map<String, serde_json::Value> =
+        new.metadata.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    validate_metadata("metadata", &metadata)?;
+    let now = Utc::now();
+    let id = new_id();
+    let model = ida_session::ActiveModel {
+        id: Set(id.clone()),
+        client_id: Set(client_id.to_string()),
+        user_id: Set(user_id.map(str::to_string)),
+        identity_id: Set(identity.id.clone()),
+        idv_weights_id: Set(weights.id),
+        status: Set(SessionStatus::InProgress.as_str().into()),
+        liveness_mode: Set(new.liveness_mode.as_str().into()),
+        liveness_provider: Set(LivenessProvider::Local.as_str().into()),
+        webhook_url: Set(new.webhook_url.map(|u| u.as_str().to_string())),
+        metadata: Set(serde_json::Value::Object(metadata)),
+        sdk_metadata: Set(serde_json::json!({})),
+        settings: Set(serde_json::to_value(&new.settings).map_err(AppError::internal)?),
+        first_name: Set(identity.first_name),
+        middle_name: Set(identity.middle_name),
+        last_name: Set(identity.last_name),
+        suffix_name: Set(identity.suffix_name),
+        liveness_detected: Set(false),
+        liveness_detected_at: Set(None),
+        selfie_given: Set(false),
+        selfie_given_at: Set(None),
+        authenticated: Set(None),
+        face_distance: Set(None),
+        reasons: Set(None),
+        failed_attempts: Set(0),
+        event_sequence: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        completed_at: Set(None),
+        expires_at: Set(now + Duration::hours(std::cmp::min(ttl_hours, 24 * 365) as i64)),
+    };
+    ida_session::Entity::insert(model).exec_without_returning(db).await?;
+    write_metadata_entries(db, client_id, &id, &new.metadata).await?;
+    history::append(db, SessionKind::Ida, client_id, &id, events::CREATED, endpoint, None).await?;
+    find(db, client_id, &id).await
+}
+
+/// Index rows for exact-match metadata filters and metadata search.
+async fn write_metadata_entries(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    metadata: &BTreeMap<String, String>,
+) -> AppResult<()> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    let rows = metadata.iter().map(|(k, v)| metadata_entry::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(client_id.to_string()),
+        owner_kind: Set(METADATA_OWNER.to_string()),
+        owner_id: Set(session_id.to_string()),
+        key: Set(k.clone()),
+        value: Set(v.clone()),
+    });
+    metadata_entry::Entity::insert_many(rows).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// The session with this id in this client; 404 otherwise (also for another
+/// client's session, so ids cannot be probed).
+pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<ida_session::Model> {
+    ida_session::Entity::find_by_id(session_id.to_string())
+        .filter(ida_session::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("IDA session"))
+}
+
+/// The newest capture location of a type in a session of `client_id`: 404
+/// for an unknown session and for a session without such a capture.
+pub async fn location(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    capture_type: CaptureType,
+) -> AppResult<capture_location::Model> {
+    find(db, client_id, session_id).await?;
+    location::latest(db, client_id, session_id, capture_type)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("{capture_type} location")))
+}
+
+/// Validated list filters.
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    /// Already resolved by the tenancy rule; never empty.
+    pub client_ids: Vec<String>,
+    pub user_ids: Vec<String>,
+    pub identity_ids: Vec<String>,
+    /// `unknown` filters nothing (the seed's sample request sends it).
+    pub status: Option<SessionStatus>,
+    /// `true`: authenticated sessions; `false`: every other session
+    /// (not finalized yet, or finalized without authentication).
+    pub verified: Option<bool>,
+    pub search_term: Option<String>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Every pair must match exactly.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// `%term%`, lower-cased, with LIKE wildcards escaped (escape character `\`).
+fn like_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// `lower(col) LIKE pattern ESCAPE '\'`.
+fn lower_like(col: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// Ids of the sessions (in the given clients) whose metadata entries satisfy `extra`.
+fn metadata_owners(client_ids: &[String], extra: Condition) -> SelectStatement {
+    Query::select()
+        .column(metadata_entry::Column::OwnerId)
+        .from(metadata_entry::Entity)
+        .and_where(metadata_entry::Column::OwnerKind.eq(METADATA_OWNER))
+        .and_where(metadata_entry::Column::ClientId.is_in(client_ids.to_vec()))
+        .cond_where(extra)
+        .to_owned()
+}
+
+fn status_condition(status: SessionStatus, now: DateTime<Utc>) -> Option<Condition> {
+    use ida_session::Column as C;
+    let in_progress = SessionStatus::InProgress.as_str();
+    Some(match status {
+        SessionStatus::Unknown => return None,
+        SessionStatus::InProgress => Condition::all().add(C::Status.eq(in_progress)).add(C::ExpiresAt.gt(now)),
+        SessionStatus::Expired => Condition::any()
+            .add(C::Status.eq(SessionStatus::Expired.as_str()))
+            .add(Condition::all().add(C::Status.eq(in_progress)).add(C::ExpiresAt.lte(now))),
+        other => Condition::all().add(C::Status.eq(other.as_str())),
+    })
+}
+
+fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
+    use ida_session::Column as C;
+    let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
+    if !f.user_ids.is_empty() {
+        cond = cond.add(C::UserId.is_in(f.user_ids.clone()));
+    }
+    if !f.identity_ids.is_empty() {
+        cond = cond.add(C::IdentityId.is_in(f.identity_ids.clone()));
+    }
+    if let Some(status) = f.status.and_then(|s| status_condition(s, now)) {
+        cond = cond.add(status);
+    }
+    match f.verified {
+        Some(true) => cond = cond.add(C::Authenticated.eq(true)),
+        Some(false) => cond = cond.add(Condition::any().add(C::Authenticated.is_null()).add(C::Authenticated.eq(false))),
+        None => {}
+    }
+    if let Some(start) = f.start {
+        cond = cond.add(C::CreatedAt.gte(start));
+    }
+    if let Some(end) = f.end {
+        cond = cond.add(C::CreatedAt.lte(end));
+    }
+    for (k, v) in &f.metadata {
+        let pair = Condition::all().add(metadata_entry::Column::Key.eq(k)).add(metadata_entry::Column::Value.eq(v));
+        cond = cond.add(C::Id.in_subquery(metadata_owners(&f.client_ids, pair)));
+    }
+    if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let p = like_pattern(term);
+        let t = ida_session::Entity;
+        let value_matches = Condition::all().add(lower_like((metadata_entry::Entity, metadata_entry::Column::Value), &p));
+        cond = cond.add(
+            Condition::any()
+                .add(lower_like((t, C::FirstName), &p))
+                .add(lower_like((t, C::MiddleName), &p))
+                .add(lower_like((t, C::LastName), &p))
+                .add(lower_like((t, C::SuffixName), &p))
+                .add(lower_like((t, C::Id), &p))
+                .add(lower_like((t, C::IdentityId), &p))
+                .add(C::Id.in_subquery(metadata_owners(&f.client_ids, value_matches))),
+        );
+    }
+    cond
+}
+
+/// One page of sessions, newest first, and the number of rows matching the filters.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    f: &ListFilter,
+    page: Page,
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<ida_session::Model>, u64)> {
+    let cond = list_condition(f, now);
+    let total = ida_session::Entity::find().filter(cond.clone()).count(db).await?;
+    let rows = ida_session::Entity::find()
+        .filter(cond)
+        .order_by_desc(ida_session::Column::CreatedAt)
+        .order_by_desc(ida_session::Column::Id)
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// What an SDK call wants to do with a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkStep {
+    /// Session read: any state.
+    Read,
+    /// Finalize: an open session, or a completed one (its stored answer is repeated).
+    Finalize,
+    /// Every other step: the session must be open.
+    Step,
+}
+
+/// The SDK gate: the session belongs to the X-Client-Id client (else 404)
+/// and accepts the step (else 409 naming the state).
+pub async fn find_for_sdk(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    step: SdkStep,
+    now: DateTime<Utc>,
+) -> AppResult<ida_session::Model> {
+    let session = find(db, client_id, session_id).await?;
+    let status = effective_status(&session, now);
+    match (step, status) {
+        (SdkStep::Read, _) | (_, SessionStatus::InProgress) | (SdkStep::Finalize, SessionStatus::Complete) => {
+            Ok(session)
+        }
+        (_, status) => Err(closed(status)),
+    }
+}
+
+/// The 409 for a session that no longer accepts SDK steps.
+fn closed(status: SessionStatus) -> AppError {
+    AppError::Conflict(match status {
+        SessionStatus::Expired => "the session has expired (status expired); create a new session".into(),
+        SessionStatus::TemporarilyBlocked => {
+            "the session is temporarily blocked after repeated failed attempts (status temporarily_blocked)".into()
+        }
+        other => format!("the session is already finalized (status {other})"),
+    })
+}
+
+/// Merges `patch` into the session's `sdk_metadata`: a key with a JSON
+/// `null` value is removed, every other key is set. The merged map obeys
+/// the metadata limits.
+pub async fn merge_sdk_metadata(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    client_id: &str,
+    session_id: &str,
+    patch: &serde_json::Map<String, serde_json::Value>,
+    endpoint: &str,
+) -> AppResult<()> {
+    validate_metadata("sdk_metadata", patch)?;
+    for _ in 0..CAS_ATTEMPTS {
+        let now = Utc::now();
+        let session = find_for_sdk(db, client_id, session_id, SdkStep::Step, now).await?;
+        let mut merged = match session.sdk_metadata.clone() {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        for (k, v) in patch {
+            if v.is_null() {
+                merged.remove(k);
+            } else {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        validate_metadata("sdk_metadata", &merged)?;
+        let keys: Vec<&String> = patch.keys().collect();
+        let txn = db.begin().await?;
+        let changes = ida_session::ActiveModel { sdk_metadata: Set(serde_json::Value::Object(merged)), ..Default::default() };
+        if update_open(&txn, &session, changes, now, true).await? {
+            let detail = serde_json::json!({ "keys": keys });
+            history::append(&txn, SessionKind::Ida, client_id, session_id, events::SDK_METADATA_UPDATED, endpoint, Some(detail))
+                .await?;
+            txn.commit().await?;
+            return Ok(());
+        }
+    }
+    Err(AppError::Conflict("the session changed concurrently; retry the request".into()))
+}
+
+/// Applies `changes` (plus `updated_at` and an `event_sequence` bump) when
+/// the row is still open; with `same_version`, only when nobody changed it
+/// since `seen` was read. Returns whether the row was updated.
+async fn update_open(
+    db: &impl ConnectionTrait,
+    seen: &ida_session::Model,
+    mut changes: ida_session::ActiveModel,
+    now: DateTime<Utc>,
+    same_version: bool,
+) -> AppResult<bool> {
+    use ida_session::Column as C;
+    changes.updated_at = Set(now);
+    let mut update = ida_session::Entity::update_many()
+        .set(changes)
+        .col_expr(C::EventSequence, Expr::col(C::EventSequence).add(1))
+        .filter(C::Id.eq(seen.id.clone()))
+        .filter(C::ClientId.eq(seen.client_id.clone()))
+        .filter(C::Status.eq(SessionStatus::InProgress.as_str()))
+        .filter(C::ExpiresAt.gt(now));
+    if same_version {
+        update = update.filter(C::EventSequence.eq(seen.event_sequence));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Starts a liveness capture: a signed challenge token (mode and, for
+/// `passive_active`, the active steps in order) valid for 15 minutes.
+pub async fn generate_liveness(
+    db: &impl ConnectionTrait,
+    storage: &BlobStore,
+    client_id: &str,
+    session_id: &str,
+    position: DevicePosition,
+    endpoint: &str,
+) -> AppResult<String> {
+    let session = find_for_sdk(db, client_id, session_id, SdkStep::Step, Utc::now()).await?;
+    let challenge = liveness::new_challenge(&session.id, LivenessMode::from_db(&session.liveness_mode));
+    let token = liveness::sign(storage.master_key(), &challenge);
+    let detail = serde_json::json!({
+        "nonce": challenge.nonce,
+        "latitude": position.latitude,
+        "longitude": position.longitude,
+    });
+    history::append(db, SessionKind::Ida, client_id, session_id, events::LIVENESS_GENERATED, endpoint, Some(detail)).await?;
+    Ok(token)
+}
+
+/// A liveness process call after parsing.
+pub struct LivenessCapture {
+    pub position: DevicePosition,
+    pub ip: Option<String>,
+    /// The token of `generate`, when the SDK sends it back.
+    pub token: Option<String>,
+    /// Raw base64 frames (decoded and validated here, after the state checks).
+    pub images: Vec<String>,
+}
+
+/// Stores the frames of a liveness capture and queues their analysis.
+///
+/// The challenge must be proven: with `token`, it must verify (signature,
+/// session, expiry) and not have been used by an earlier process call;
+/// without one (the seed's request has no token field), a
+/// `liveness_generated` event must exist. Frames are decoded and validated
+/// (at most 5), written encrypted to blob storage, then recorded in one
+/// transaction with the capture location, `selfie_given`, the history event
+/// and the analysis job; when that transaction fails the blobs are deleted.
+/// The first (passive) frame is also stored as the session's `selfie`.
+/// Returns a fresh challenge token for a retry.
+///
+/// A rejected capture (invalid token, frames that are not valid images)
+/// counts as a failed attempt toward `temporarily_blocked`
+/// ([`lifecycle::record_failed_attempt`]).
+pub async fn process_liveness(
+    state: &AppState,
+    client_id: &str,
+    session_id: &str,
+    capture: LivenessCapture,
+    endpoint: &str,
+) -> AppResult<String> {
+    let session = find_for_sdk(&state.db, client_id, session_id, SdkStep::Step, Utc::now()).await?;
+    let result = capture_liveness(&state.db, &state.storage, &session, capture, endpoint).await;
+    if let Err(e) = &result {
+        count_failure(state, &session, endpoint, e).await;
+    }
+    result
+}
+
+/// Counts a rejected capture toward `temporarily_blocked`; the request's own
+/// error stays the answer even when counting fails.
+async fn count_failure(state: &AppState, session: &ida_session::Model, endpoint: &str, err: &AppError) {
+    let rejected_input = matches!(
+        err,
+        AppError::Validation { .. }
+            | AppError::Unprocessable { .. }
+            | AppError::UnsupportedMediaType(_)
+            | AppError::PayloadTooLarge(_)
+    );
+    if !rejected_input {
+        return;
+    }
+    let counted = lifecycle::record_failed_attempt(
+        &state.db,
+        SessionKind::Ida,
+        &session.client_id,
+        &session.id,
+        endpoint,
+        &state.config,
+    )
+    .await;
+    if let Err(e) = counted {
+        tracing::warn!(session_id = %session.id, error = %e, "recording a failed IDA attempt failed");
+    }
+}
+
+async fn capture_liveness(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    storage: &BlobStore,
+    session: &ida_session::Model,
+    capture: LivenessCapture,
+    endpoint: &str,
+) -> AppResult<String> {
+    let nonce = prove_challenge(db, storage, session, capture.token.as_deref()).await?;
+    let frames = liveness::decode_frames(&capture.images).await?;
+    let rows = store_frames(storage, session, &frames).await?;
+    let object_keys: Vec<String> = rows.iter().map(|r| r.object_key.clone().unwrap()).collect();
+    match record_capture(db, session, rows, &capture, nonce, endpoint).await {
+        Ok(()) => {}
+        Err(e) => {
+            delete_blobs(storage, &object_keys).await;
+            return Err(e);
+        }
+    }
+    let next = liveness::new_challenge(&session.id, LivenessMode::from_db(&session.liveness_mode));
+    Ok(liveness::sign(storage.master_key(), &next))
+}
+
+/// Checks the challenge of a process call; returns the token's nonce.
+async fn prove_challenge(
+    db: &impl ConnectionTrait,
+    storage: &BlobStore,
+    session: &ida_session::Model,
+    token: Option<&str>,
+) -> AppResult<Option<String>> {
+    let events_of = |event: &'static str| {
+        session_event::Entity::find()
+            .filter(session_event::Column::ClientId.eq(session.client_id.clone()))
+            .filter(session_event::Column::SessionId.eq(session.id.clone()))
+            .filter(session_event::Column::Event.eq(event))
+    };
+    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+        if events_of(events::LIVENESS_GENERATED).count(db).await? == 0 {
+            return Err(AppError::Conflict(
+                "no liveness session: POST /api/v1/sdk/ida/liveness/generate before processing".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let challenge = liveness::verify(storage.master_key(), token, &session.id, Utc::now())?;
+    let used = events_of(events::LIVENESS_PROCESSED)
+        .all(db)
+        .await?
+        .iter()
+        .any(|e| e.detail.as_ref().and_then(|d| d.get("nonce")).and_then(|n| n.as_str()) == Some(&challenge.nonce));
+    if used {
+        return Err(AppError::Conflict("the liveness token was already used; generate a new one".into()));
+    }
+    Ok(Some(challenge.nonce))
+}
+
+/// Writes every frame (and the first again as the selfie) to blob storage;
+/// on a failure deletes what was written.
+async fn store_frames(
+    storage: &BlobStore,
+    session: &ida_session::Model,
+    frames: &[ValidImage],
+) -> AppResult<Vec<stored_file::ActiveModel>> {
+    let owner = FileOwner {
+        client_id: &session.client_id,
+        session_kind: SessionKind::Ida.as_str(),
+        session_id: &session.id,
+        identity_id: Some(&session.identity_id),
+    };
+    let wanted = frames
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (liveness::frame_file_type(i), f))
+        .chain(frames.first().map(|f| (StorageFileType::Selfie, f)));
+    let mut rows: Vec<stored_file::ActiveModel> = Vec::with_capacity(frames.len() + 1);
+    for (file_type, frame) in wanted {
+        match files::put_image(storage, &owner, file_type, frame).await {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                let keys: Vec<String> = rows.iter().map(|r| r.object_key.clone().unwrap()).collect();
+                delete_blobs(storage, &keys).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(rows)
+}
+
+async fn delete_blobs(storage: &BlobStore, object_keys: &[String]) {
+    for key in object_keys {
+        if let Err(e) = storage.delete(key).await {
+            tracing::warn!(object_key = %key, error = %e, "could not delete the blob of a failed liveness capture");
+        }
+    }
+}
+
+/// The database half of a liveness capture, in one transaction.
+async fn record_capture(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    session: &ida_session::Model,
+    rows: Vec<stored_file::ActiveModel>,
+    capture: &LivenessCapture,
+    nonce: Option<String>,
+    endpoint: &str,
+) -> AppResult<()> {
+    let now = Utc::now();
+    let file_ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
+    let txn = db.begin().await?;
+    let changes = ida_session::ActiveModel { selfie_given: Set(true), selfie_given_at: Set(Some(now)), ..Default::default() };
+    if !update_open(&txn, session, changes, now, false).await? {
+        let current = find(&txn, &session.client_id, &session.id).await?;
+        return Err(closed(effective_status(&current, now)));
+    }
+    stored_file::Entity::insert_many(rows).exec_without_returning(&txn).await?;
+    location::record(
+        &txn,
+        location::Capture {
+            kind: SessionKind::Ida,
+            client_id: &session.client_id,
+            session_id: &session.id,
+            capture_type: CaptureType::SelfieImageCapture,
+            ip: capture.ip.clone(),
+            position: Some(capture.position),
+        },
+    )
+    .await?;
+    let detail = serde_json::json!({ "nonce": nonce, "file_ids": file_ids, "frames": capture.images.len() });
+    history::append(&txn, SessionKind::Ida, &session.client_id, &session.id, events::LIVENESS_PROCESSED, endpoint, Some(detail))
+        .await?;
+    let payload = serde_json::json!({"client_id": session.client_id, "session_id": session.id, "file_ids": file_ids});
+    jobs::enqueue(&txn, JobKind::AnalyzeIdaLiveness, &session.client_id, &session.id, payload).await?;
+    txn.commit().await?;
+    jobs::wake();
+    Ok(())
+}
+
+/// The outcome of finalize.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct IdaVerdict {
+    pub authenticated: bool,
+    /// Why the session is not authenticated (empty when it is).
+    pub reasons: Vec<String>,
+}
+
+impl IdaVerdict {
+    /// The stored answer of a completed session.
+    pub fn stored(session: &ida_session::Model) -> Self {
+        let reasons = session
+            .reasons
+            .as_ref()
+            .and_then(|r| serde_json::from_value::<Vec<String>>(r.clone()).ok())
+            .unwrap_or_default();
+        Self { authenticated: session.authenticated.unwrap_or(false), reasons }
+    }
+}
+
+/// Decides a session from its check results: authenticated when a selfie
+/// was given and both the face match (against the identity) and the
+/// liveness check passed. A missing, pending or unavailable check is never
+/// a pass; its reason says so.
+pub fn decide(session: &ida_session::Model, checks: &[check_result::Model]) -> IdaVerdict {
+    if !session.selfie_given {
+        return IdaVerdict {
+            authenticated: false,
+            reasons: vec!["no selfie was given: POST /api/v1/sdk/ida/liveness/process before finalizing".into()],
+        };
+    }
+    let engine_of = |name: &str| if name == names::LIVENESS { "liveness engine" } else { "face engine" };
+    let mut reasons = Vec::new();
+    for name in [names::FACE_MATCH, names::LIVENESS] {
+        let Some(check) = checks.iter().find(|c| c.check_name == name) else {
+            reasons.push(format!("{name}: no result; the {} is not installed or did not run", engine_of(name)));
+            continue;
+        };
+        let detail = check.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+        match CheckStatus::parse(&check.status) {
+            Some(CheckStatus::Pass) => {}
+            Some(CheckStatus::Fail) => reasons.push(format!("{name}: failed{detail}")),
+            Some(CheckStatus::Pending) => reasons.push(format!("{name}: still pending{detail}")),
+            Some(CheckStatus::Unavailable) | None => {
+                reasons.push(format!("{name}: unavailable{detail}"));
+            }
+        }
+    }
+    IdaVerdict { authenticated: reasons.is_empty(), reasons }
+}
+
+/// Finalizes an open session, or repeats the stored answer of a completed
+/// one. First the session's analysis jobs get to finish: due jobs are run
+/// here (so finalize makes progress without workers) and then awaited for
+/// at most [`FINALIZE_WAIT`]; when they are still running the answer is
+/// 503 and the session stays open, so the SDK can retry. The verdict comes
+/// from the check results the jobs recorded ([`decide`]). The status change
+/// is one conditional UPDATE (`WHERE status = 'in_progress'`), so of
+/// concurrent finalize calls exactly one decides and the others repeat its
+/// answer.
+pub async fn finalize(state: &AppState, client_id: &str, session_id: &str, endpoint: &str) -> AppResult<IdaVerdict> {
+    let db = &state.db;
+    let session = find_for_sdk(db, client_id, session_id, SdkStep::Finalize, Utc::now()).await?;
+    if effective_status(&session, Utc::now()) == SessionStatus::Complete {
+        return Ok(IdaVerdict::stored(&session));
+    }
+    jobs::run_due_jobs_once(state).await?;
+    if !jobs::wait_for_session(db, session_id, FINALIZE_WAIT).await? {
+        return Err(AppError::Unavailable(
+            "the liveness analysis is still running; retry finalize in a few seconds".into(),
+        ));
+    }
+    // The jobs may have changed the row (liveness_detected, face_distance).
+    let session = find(db, client_id, session_id).await?;
+    let checks = crate::service::checks::for_session(db, client_id, session_id).await?;
+    let verdict = decide(&session, &checks);
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let changes = ida_session::ActiveModel {
+        status: Set(SessionStatus::Complete.as_str().into()),
+        completed_at: Set(Some(now)),
+        authenticated: Set(Some(verdict.authenticated)),
+        reasons: Set(Some(serde_json::json!(verdict.reasons))),
+        ..Default::default()
+    };
+    if !update_open(&txn, &session, changes, now, false).await? {
+        drop(txn);
+        let current = find(db, client_id, session_id).await?;
+        return match effective_status(&current, Utc::now()) {
+            SessionStatus::Complete => Ok(IdaVerdict::stored(&current)),
+            other => Err(closed(other)),
+        };
+    }
+    let detail = serde_json::json!({ "authenticated": verdict.authenticated, "reasons": verdict.reasons });
+    history::append(&txn, SessionKind::Ida, client_id, session_id, events::FINALIZED, endpoint, Some(detail)).await?;
+    txn.commit().await?;
+    Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(selfie_given: bool) -> ida_session::Model {
+        let now = Utc::now();
+        ida_session::Model {
+            id: "s".into(),
+            client_id: "c".into(),
+            user_id: None,
+            identity_id: "i".into(),
+            idv_weights_id: "w".into(),
+            status: "in_progress".into(),
+            liveness_mode: "passive".into(),
+            liveness_provider: "local".into(),
+            webhook_url: None,
+            metadata: serde_json::json!({}),
+            sdk_metadata: serde_json::json!({}),
+            settings: serde_json::json!({}),
+            first_name: None,
+            middle_name: None,
+            last_name: None,
+            suffix_name: None,
+            liveness_detected: false,
+            liveness_detected_at: None,
+            selfie_given,
+            selfie_given_at: None,
+            authenticated: None,
+            face_distance: None,
+            reasons: None,
+            failed_attempts: 0,
+            event_sequence: 0,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+            expires_at: now + Duration::hours(1),
+        }
+    }
+
+    fn check(name: &str, status: CheckStatus) -> check_result::Model {
+        let now = Utc::now();
+        check_result::Model {
+            id: name.into(),
+            client_id: "c".into(),
+            session_kind: "ida".into(),
+            session_id: "s".into(),
+            check_name: name.into(),
+            status: status.as_str().into(),
+            score: None,
+            detail: Some("why".into()),
+            evidence: None,
+            engine_version: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn authenticated_only_when_both_checks_pass() {
+        let s = session(true);
+        let both = [check(names::FACE_MATCH, CheckStatus::Pass), check(names::LIVENESS, CheckStatus::Pass)];
+        assert_eq!(decide(&s, &both), IdaVerdict { authenticated: true, reasons: vec![] });
+
+        let v = decide(&s, &[check(names::LIVENESS, CheckStatus::Pass)]);
+        assert!(!v.authenticated);
+        assert_eq!(v.reasons.len(), 1);
+        assert!(v.reasons[0].contains("face engine is not installed"), "{v:?}");
+
+        let v = decide(&s, &[check(names::FACE_MATCH, CheckStatus::Unavailable), check(names::LIVENESS, CheckStatus::Fail)]);
+        assert_eq!(v.reasons, ["face_match: unavailable: why", "liveness: failed: why"]);
+
+        let v = decide(&session(false), &both);
+        assert!(!v.authenticated && v.reasons[0].contains("no selfie"));
+    }
+
+    #[test]
+    fn past_ttl_shows_expired() {
+        let mut s = session(false);
+        assert_eq!(effective_status(&s, Utc::now()), SessionStatus::InProgress);
+        s.expires_at = Utc::now() - Duration::seconds(1);
+        assert_eq!(effective_status(&s, Utc::now()), SessionStatus::Expired);
+        s.status = "complete".into();
+        assert_eq!(effective_status(&s, Utc::now()), SessionStatus::Complete);
+    }
+
+    #[test]
+    fn settings_default_to_true() {
+        let s: IdaSettings = serde_json::from_value(serde_json::json!({"perform_age_test": false})).unwrap();
+        assert_eq!(s, IdaSettings { perform_age_test: false, perform_gender_test: true });
+        assert!(serde_json::from_value::<IdaSettings>(serde_json::json!({"perform_x": true})).is_err());
+    }
+}
