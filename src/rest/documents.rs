@@ -165,6 +165,11 @@ pub struct DocumentDownload {
     storage_file_type_e: String,
 }
 
+/// Raw image bytes in the OpenAPI document (`string`, `format: binary`).
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ImageBytes(#[allow(dead_code)] Vec<u8>);
+
 /// Image bytes as an inline, never-cached response.
 pub(crate) fn image_response(image: Image) -> Response {
     let content_type = HeaderValue::from_str(&image.file.content_type)
@@ -187,7 +192,7 @@ pub(crate) fn image_response(image: Image) -> Response {
 #[utoipa::path(post, path = "/api/v1/idv/document/download", tag = "idv documents", request_body = DocumentDownload,
     security(("bearer" = [])),
     responses((status = 200, description = "the image bytes; `Cache-Control: no-store`",
-            content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"))),
         (status = 400, description = "unknown storage_file_type_e", body = Problem,
             content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),

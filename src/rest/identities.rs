@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{ApiCaller, SdkClient};
 use crate::error::{AppResult, Problem};
-use crate::rest::documents::{actor, image_response};
+use crate::rest::documents::{ImageBytes, actor, image_response};
 use crate::rest::extract::{AppJson, ClientIp};
 use crate::service::identities::{self, IdentityFilter};
 use crate::service::types::{
@@ -42,11 +42,9 @@ fn metadata_pairs(map: Option<serde_json::Map<String, serde_json::Value>>) -> Ap
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityListRequest {
     /// Another client (platform operator keys only); defaults to the caller's client.
-    #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
     client_id: Option<OneOrMany>,
     /// Identities of these users only.
-    #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
     user_id: Option<OneOrMany>,
     /// Case-insensitive; every word must occur in a name, the identity id,
@@ -169,7 +167,6 @@ async fn list(
 
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityReadRequest {
-    #[schema(value_type = Option<Vec<String>>)]
     #[serde(default)]
     identity_id: Option<OneOrMany>,
     #[serde(default)]
@@ -391,7 +388,7 @@ pub struct IdentityImageRequest {
 #[utoipa::path(post, path = "/api/v1/identity/image", tag = "identities", request_body = IdentityImageRequest,
     security(("bearer" = [])),
     responses((status = 200, description = "the image bytes; `Cache-Control: no-store`",
-            content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+            content((ImageBytes = "image/jpeg"), (ImageBytes = "image/png"))),
         (status = 400, description = "unknown storage_file_type_e", body = Problem,
             content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
