@@ -197,7 +197,9 @@ pub fn score(checks: &[CheckInput], weights: &WeightValues, settings: &FinalizeS
     let mut mean = WeightedMean::default();
     for (&name, check) in &latest {
         let Some(weight) = scored_weight(name, weights, ctx) else { continue };
-        let required_by = settings.requiring(name);
+        // A requested sanctions screening that could not run blocks: nobody
+        // is verified unscreened.
+        let required_by = settings.requiring(name).or((name == names::OFAC).then_some("perform_ofac_test"));
         match check.status {
             CheckStatus::Pass => mean.add(value(check), weight),
             CheckStatus::Fail => {
@@ -206,6 +208,9 @@ pub fn score(checks: &[CheckInput], weights: &WeightValues, settings: &FinalizeS
             }
             CheckStatus::Unavailable | CheckStatus::Pending => findings.unavailable(name, check.detail.as_deref(), required_by),
         }
+    }
+    if ctx.perform_ofac_test && !latest.contains_key(names::OFAC) {
+        findings.unavailable(names::OFAC, Some("no result recorded"), Some("perform_ofac_test"));
     }
     for (setting, check, on) in settings.forced_failures() {
         let enabled = scored_weight(check, weights, ctx).is_some();
@@ -388,6 +393,26 @@ mod tests {
         }
     }
 
+    /// Sanctions screening off: for rules that do not involve it.
+    fn no_ofac() -> ScoringContext {
+        ScoringContext { perform_ofac_test: false, ..ctx() }
+    }
+
+    #[test]
+    fn requested_screening_that_did_not_run_blocks() {
+        let w = WeightValues::default();
+        let mut checks = all_pass();
+        assert!(score(&checks, &w, &FinalizeSettings::default(), &ctx()).verified);
+        checks.retain(|c| c.name != names::OFAC);
+        let absent = score(&checks, &w, &FinalizeSettings::default(), &ctx());
+        assert!(!absent.verified);
+        checks.push(unavailable(names::OFAC));
+        let v = score(&checks, &w, &FinalizeSettings::default(), &ctx());
+        assert!(!v.verified && !v.on_sanction_list);
+        assert!(v.reasons.iter().any(|r| r.check == names::OFAC && r.code == codes::UNAVAILABLE));
+        assert!(score(&checks, &w, &FinalizeSettings::default(), &no_ofac()).verified);
+    }
+
     /// Every check a driver-license session can carry, all passing.
     fn all_pass() -> Vec<CheckInput> {
         [
@@ -453,7 +478,7 @@ mod tests {
     fn score_is_the_weighted_mean_of_checks_that_ran() {
         let weights = WeightValues { gender_weight: 3.0, age_weight: 1.0, ..Default::default() };
         let checks = [pass(names::FACE_MATCH), pass(names::LIVENESS), check(names::GENDER, CheckStatus::Pass, Some(0.9)), fail(names::AGE)];
-        let v = score(&checks, &weights, &FinalizeSettings::default(), &ctx());
+        let v = score(&checks, &weights, &FinalizeSettings::default(), &no_ofac());
         assert!((v.score.unwrap() - (3.0 * 0.9 + 1.0 * 0.0) / 4.0).abs() < 1e-12);
         assert_eq!(codes_of(&v), [(names::AGE, codes::FAILED), (SCORE_CHECK, codes::BELOW_THRESHOLD)]);
     }
@@ -666,13 +691,13 @@ mod tests {
 
     #[test]
     fn no_scored_checks_is_not_verified() {
-        let v = run(&[pass(names::FACE_MATCH), pass(names::LIVENESS)]);
+        let v = score(&[pass(names::FACE_MATCH), pass(names::LIVENESS)], &WeightValues::default(), &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, None);
         assert!(!v.verified);
         assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::NO_SCORED_CHECKS)]);
         // Checks that ran with weight 0 leave no score either.
         let weights = WeightValues { age_weight: 0.0, ..Default::default() };
-        let v = score(&[pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE)], &weights, &FinalizeSettings::default(), &ctx());
+        let v = score(&[pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE)], &weights, &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, None);
         assert!(!v.verified);
     }
@@ -682,18 +707,18 @@ mod tests {
         // (1.0 + 0.5) / 2 = 0.75 exactly.
         let checks = [pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE), check(names::GENDER, CheckStatus::Pass, Some(0.5))];
         let at = WeightValues { idv_session_tolerance: 0.75, ..Default::default() };
-        let v = score(&checks, &at, &FinalizeSettings::default(), &ctx());
+        let v = score(&checks, &at, &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, Some(0.75));
         assert!(v.verified);
         assert!(v.reasons.is_empty());
 
         let above = WeightValues { idv_session_tolerance: 0.7500001, ..Default::default() };
-        let v = score(&checks, &above, &FinalizeSettings::default(), &ctx());
+        let v = score(&checks, &above, &FinalizeSettings::default(), &no_ofac());
         assert!(!v.verified);
         assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::BELOW_THRESHOLD)]);
 
         let nan = WeightValues { idv_session_tolerance: f64::NAN, ..Default::default() };
-        assert!(!score(&checks, &nan, &FinalizeSettings::default(), &ctx()).verified);
+        assert!(!score(&checks, &nan, &FinalizeSettings::default(), &no_ofac()).verified);
     }
 
     #[test]
