@@ -256,6 +256,7 @@ async fn insert_rows(db: &DatabaseConnection) {
         updated_at: Set(now),
         completed_at: Set(None),
         expires_at: Set(now),
+        blocked_until: Set(None),
     }
     .insert(db)
     .await
