@@ -110,6 +110,17 @@ pub fn shape_diff(path: &str, seed: &Value, live: &Value, out: &mut Vec<String>)
             if s.is_empty() {
                 return;
             }
+            // `{"property1": T, "property2": T}` is the seed's notation for a
+            // free-form map with values of type T.
+            if s.keys().all(|k| k.starts_with("property")) {
+                let value_seed = s.values().next().unwrap_or(&Value::Null);
+                for (k, v) in l {
+                    if !value_seed.is_null() {
+                        shape_diff(&format!("{path}.{k}"), value_seed, v, out);
+                    }
+                }
+                return;
+            }
             for key in s.keys() {
                 match l.get(key) {
                     None => out.push(format!("{path}.{key}: missing")),
