@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{capture_location, check_result, ida_session, identity, metadata_entry, session_event, stored_file};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
@@ -26,6 +26,7 @@ use crate::jobs::{self, JobKind};
 use crate::service::checks::names;
 use crate::service::files::{self, FileOwner, ValidImage};
 use crate::service::history::{self, SessionKind};
+use crate::service::idv::{like_pattern, lower_like, metadata_match, metadata_search};
 use crate::service::lifecycle;
 use crate::service::liveness;
 use crate::service::location::{self, DevicePosition};
@@ -229,36 +230,6 @@ pub struct ListFilter {
     pub metadata: Vec<(String, String)>,
 }
 
-/// `%term%`, lower-cased, with LIKE wildcards escaped (escape character `\`).
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
-/// `lower(col) LIKE pattern ESCAPE '\'`.
-fn lower_like(col: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> SimpleExpr {
-    Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(pattern).escape('\\'))
-}
-
-/// Ids of the sessions (in the given clients) whose metadata entries satisfy `extra`.
-fn metadata_owners(client_ids: &[String], extra: Condition) -> SelectStatement {
-    Query::select()
-        .column(metadata_entry::Column::OwnerId)
-        .from(metadata_entry::Entity)
-        .and_where(metadata_entry::Column::OwnerKind.eq(METADATA_OWNER))
-        .and_where(metadata_entry::Column::ClientId.is_in(client_ids.to_vec()))
-        .cond_where(extra)
-        .to_owned()
-}
-
 fn status_condition(status: SessionStatus, now: DateTime<Utc>) -> Option<Condition> {
     use ida_session::Column as C;
     let in_progress = SessionStatus::InProgress.as_str();
@@ -296,13 +267,11 @@ fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
         cond = cond.add(C::CreatedAt.lte(end));
     }
     for (k, v) in &f.metadata {
-        let pair = Condition::all().add(metadata_entry::Column::Key.eq(k)).add(metadata_entry::Column::Value.eq(v));
-        cond = cond.add(C::Id.in_subquery(metadata_owners(&f.client_ids, pair)));
+        cond = cond.add(C::Id.in_subquery(metadata_match(METADATA_OWNER, &f.client_ids, k, v)));
     }
     if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let p = like_pattern(term);
         let t = ida_session::Entity;
-        let value_matches = Condition::all().add(lower_like((metadata_entry::Entity, metadata_entry::Column::Value), &p));
         cond = cond.add(
             Condition::any()
                 .add(lower_like((t, C::FirstName), &p))
@@ -311,7 +280,7 @@ fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
                 .add(lower_like((t, C::SuffixName), &p))
                 .add(lower_like((t, C::Id), &p))
                 .add(lower_like((t, C::IdentityId), &p))
-                .add(C::Id.in_subquery(metadata_owners(&f.client_ids, value_matches))),
+                .add(C::Id.in_subquery(metadata_search(METADATA_OWNER, &f.client_ids, &p))),
         );
     }
     cond
