@@ -523,3 +523,160 @@ async fn a_finished_session_is_never_blocked() {
         app.cleanup().await;
     }
 }
+
+/// Engines that answer from fixed values, to drive the installed-engine paths.
+mod fake {
+    use tessera::engine::*;
+    use tessera::service::checks::names;
+    use tessera::service::types::{DataSource, Gender};
+
+    pub struct Document;
+
+    impl DocumentEngine for Document {
+        fn version(&self) -> String {
+            "fake-doc 1".into()
+        }
+
+        fn analyze(&self, input: DocumentInput) -> EngineFuture<'_, DocumentAnalysis> {
+            Box::pin(async move {
+                let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+                Ok(match input.side {
+                    // OCR of the front: a misread last name, and a street.
+                    DocumentSide::Front => DocumentAnalysis {
+                        fields: Some(DocumentFields {
+                            data_source: Some(DataSource::Ocr),
+                            last_name: Some("SMITN".into()),
+                            street: Some("1 MAIN ST".into()),
+                            ..Default::default()
+                        }),
+                        checks: vec![
+                            CheckOutcome::pass(names::DOC_FRONT_SUSPICIOUS_WORDS, 0.97, "no suspicious words"),
+                            CheckOutcome::fail(names::DOC_FRONT_IMAGE_MANIPULATION, 0.2, "edited region")
+                                .with_evidence(serde_json::json!({ "region": [1, 2, 3, 4] })),
+                        ],
+                    },
+                    // The barcode on the back: trusted over OCR.
+                    DocumentSide::Back => DocumentAnalysis {
+                        fields: Some(DocumentFields {
+                            data_source: Some(DataSource::Barcode),
+                            document_number: Some("D1234567".into()),
+                            first_name: Some("JOHN".into()),
+                            last_name: Some("SMITH".into()),
+                            birth_date: date("1990-04-05"),
+                            expires_at: date("2030-04-05"),
+                            gender: Some(Gender::Male),
+                            ..Default::default()
+                        }),
+                        checks: vec![CheckOutcome::pass(names::DOC_BACK_IS_IDENTITY_DOCUMENT, 0.9, "AAMVA barcode")],
+                    },
+                })
+            })
+        }
+    }
+
+    pub struct Live;
+
+    impl LivenessEngine for Live {
+        fn version(&self) -> String {
+            "fake-live 1".into()
+        }
+
+        fn check(&self, input: LivenessInput) -> EngineFuture<'_, LivenessResult> {
+            Box::pin(async move {
+                Ok(LivenessResult {
+                    is_live: !input.frames.is_empty(),
+                    score: 0.93,
+                    detail: format!("{} frame(s)", input.frames.len()),
+                    evidence: None,
+                })
+            })
+        }
+    }
+
+    /// Embeds an image as its byte length: equal images match.
+    pub struct Face;
+
+    impl FaceEngine for Face {
+        fn version(&self) -> String {
+            "fake-face 1".into()
+        }
+
+        fn embed(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceEmbedding>> {
+            Box::pin(async move { Ok(Some(FaceEmbedding { model: "len".into(), vector: vec![image.len() as f32] })) })
+        }
+
+        fn compare(&self, a: &FaceEmbedding, b: &FaceEmbedding) -> Result<FaceComparison, EngineError> {
+            let distance = f64::from((a.vector[0] - b.vector[0]).abs());
+            Ok(FaceComparison { distance, score: 1.0 / (1.0 + distance), is_match: distance < 1.0 })
+        }
+    }
+}
+
+#[tokio::test]
+async fn installed_engines_record_outcomes_and_fill_the_current_document() {
+    use std::sync::Arc;
+    use tessera::engine::Engines;
+    for backend in backends().await {
+        let app = app(backend, 2000).await;
+        let mut state = app.state.clone();
+        state.engines = Arc::new(Engines {
+            document: Some(Arc::new(fake::Document)),
+            liveness: Some(Arc::new(fake::Live)),
+            face: Some(Arc::new(fake::Face)),
+            ..Default::default()
+        });
+        let client = app.demo_client_id.clone();
+        let session = insert_idv(&app, "in_progress", Duration::hours(1)).await;
+        let front = store_front(&app, &session).await;
+        let back = store_front(&app, &session).await;
+        let db = &app.state.db;
+        jobs::enqueue(db, JobKind::AnalyzeDocumentFront, &client, &session, serde_json::json!({ "file_id": front }))
+            .await
+            .unwrap();
+        jobs::enqueue(db, JobKind::AnalyzeDocumentBack, &client, &session, serde_json::json!({ "file_id": back }))
+            .await
+            .unwrap();
+        // The liveness frame is the same picture as the document front: a match.
+        jobs::enqueue(db, JobKind::AnalyzeLiveness, &client, &session, serde_json::json!({ "file_ids": [front] }))
+            .await
+            .unwrap();
+        assert_eq!(jobs::run_due_jobs_once(&state).await.unwrap(), 3, "{backend}");
+
+        let checks = checks_of(&app, &session).await;
+        let by_name = |n: &str| checks.iter().find(|c| c.check_name == n).unwrap_or_else(|| panic!("{backend}: no {n}"));
+        let manip = by_name(names::DOC_FRONT_IMAGE_MANIPULATION);
+        assert_eq!((manip.status.as_str(), manip.score), ("fail", Some(0.2)), "{backend}");
+        assert_eq!(manip.engine_version.as_deref(), Some("fake-doc 1"));
+        assert_eq!(manip.evidence, Some(serde_json::json!({ "region": [1, 2, 3, 4] })));
+        assert_eq!(by_name(names::DOC_FRONT_SUSPICIOUS_WORDS).status, "pass");
+        let unassessed = by_name(names::DOC_FRONT_ONLINE_DUPLICATION);
+        assert_eq!(unassessed.status, "unavailable");
+        assert!(unassessed.detail.as_deref().unwrap_or("").contains("did not assess"), "{backend}");
+        assert_eq!(by_name(names::DOC_BACK_IS_IDENTITY_DOCUMENT).status, "pass");
+        assert_eq!(by_name(names::NAME_CROSSCHECK).status, "unavailable");
+        assert_eq!(by_name(names::LIVENESS).status, "pass", "{backend}");
+        let face = by_name(names::FACE_MATCH);
+        assert_eq!((face.status.as_str(), face.engine_version.as_deref()), ("pass", Some("fake-face 1")), "{backend}");
+        assert_eq!(checks.len(), 13, "{backend}");
+
+        let docs = entity::document::Entity::find()
+            .filter(entity::document::Column::SessionId.eq(&session))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(docs.len(), 1, "{backend}: one current document");
+        let doc = &docs[0];
+        assert!(doc.is_current);
+        assert_eq!(doc.data_source, "barcode", "{backend}");
+        assert_eq!(doc.last_name.as_deref(), Some("SMITH"), "{backend}: the barcode wins over OCR");
+        assert_eq!(doc.street.as_deref(), Some("1 MAIN ST"), "{backend}: OCR fills what the barcode lacks");
+        assert_eq!(doc.document_number.as_deref(), Some("D1234567"));
+        assert_eq!(doc.birth_date.as_deref(), Some("1990-04-05"));
+        assert_eq!(doc.gender, "male");
+        assert_eq!(doc.r#type, "driver_license");
+
+        let row = idv_session::Entity::find_by_id(session.clone()).one(db).await.unwrap().unwrap();
+        assert!(row.liveness_detected && row.liveness_detected_at.is_some(), "{backend}");
+        app.cleanup().await;
+    }
+}
