@@ -462,6 +462,11 @@ async fn session_tests_map_check_results() {
         );
         assert_eq!(b["details"]["name_crosscheck"]["score"], 0.4);
         assert_eq!(b["details"].as_object().unwrap().len(), 7);
+        // Every DMV evidence key the engines are told to write has its `dmv_` field.
+        for key in tessera::service::documents::DMV_FIELDS {
+            assert!(b.get(format!("dmv_{key}")).is_some(), "dmv_{key} missing");
+        }
+        assert_eq!(b.as_object().unwrap().keys().filter(|k| k.starts_with("dmv_")).count(), tessera::service::documents::DMV_FIELDS.len());
         assert_eq!(CheckStatus::parse(b["details"]["dmv"]["status"].as_str().unwrap()), Some(CheckStatus::Pass));
         app.cleanup().await;
     }
@@ -1077,6 +1082,37 @@ async fn identity_erasure_removes_personal_data() {
         let fresh = identities::upsert_from_verified_session(&txn, &s2, Some(&d2), Some(0.9), Utc::now()).await.unwrap();
         txn.commit().await.unwrap();
         assert_ne!(fresh.id, iid);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_session_made_by_the_create_endpoint_reads_and_deletes() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let key = app.demo_key.clone();
+        let (s, _, b) = app.post_json("/api/v1/idv/session/create", Some(&key), &json!({})).await;
+        assert_eq!(s, 200, "{b}");
+        let sid = b["session_id"].as_str().unwrap().to_string();
+
+        let (s, ct, b) = app.post_json(DOC_READ, Some(&key), &json!({"session_id": sid})).await;
+        assert_problem(s, &ct, &b, 404);
+        let (_, _, b) = app.post_json(DOC_LIST, Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!(b["meta_counts"]["total"], 0);
+        let (s, _, b) = app.post_json(SESSION_TESTS, Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!(s, 200, "{b}");
+        assert!(b["doc_front_suspicious_words"].is_null());
+
+        let (s, _, b) = app.post_json(SESSION_DELETE, Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!((s, b), (200, json!({})));
+        let (s, ct, b) = app.post_json("/api/v1/idv/session/read", Some(&key), &json!({"session_id": sid})).await;
+        assert_problem(s, &ct, &b, 404);
+        let history = entity::session_event::Entity::find()
+            .filter(entity::session_event::Column::SessionId.eq(sid.clone()))
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(history, 0, "the creation event went with the session");
         app.cleanup().await;
     }
 }
