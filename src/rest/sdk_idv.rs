@@ -408,6 +408,8 @@ pub struct FinalizeResponse {
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "no consent, expired or blocked", body = Problem,
+            content_type = "application/problem+json"),
+        (status = 503, description = "the analysis is still running (the session stays open): retry", body = Problem,
             content_type = "application/problem+json")))]
 async fn finalize_session(
     State(state): State<AppState>,

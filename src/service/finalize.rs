@@ -58,10 +58,13 @@ pub async fn finalize_idv(
         return Ok(stored_verdict(&session));
     }
     jobs::run_due_jobs_once(state).await?;
-    let settled = jobs::wait_for_session(&state.db, &session.id, ANALYSIS_WAIT).await?;
-    let wait_reason = if settled { None } else { Some("the analysis did not finish in time") };
+    if !jobs::wait_for_session(&state.db, &session.id, ANALYSIS_WAIT).await? {
+        // Retryable: the session stays open; jobs that keep failing give up
+        // with `unavailable` results, so a later finalize always gets through.
+        return Err(AppError::Unavailable("the analysis of this session is still running; retry finalize in a few seconds".into()));
+    }
     let session_settings = IdvSettings::of(&session);
-    record_missing_checks(state, &session, wait_reason).await?;
+    record_missing_checks(state, &session, None).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
     let missing = requirement_gaps(state, &session, doc.as_ref()).await?;
