@@ -336,10 +336,9 @@ async fn merge_into_current_document(
             row.gender = Set(gender.as_str().to_string());
         }
     }
-    if let Some(truncation) = fields.truncation {
-        if overwrite || matches!(&row.truncation, sea_orm::ActiveValue::Unchanged(None) | sea_orm::ActiveValue::NotSet) {
-            row.truncation = Set(Some(truncation));
-        }
+    let no_truncation = matches!(&row.truncation, sea_orm::ActiveValue::Unchanged(None) | sea_orm::ActiveValue::NotSet);
+    if let Some(truncation) = fields.truncation.filter(|_| overwrite || no_truncation) {
+        row.truncation = Set(Some(truncation));
     }
     if is_new {
         row.insert(db).await?;
