@@ -994,6 +994,7 @@ async fn identity_erasure_removes_personal_data() {
             updated_at: Set(now),
             completed_at: Set(Some(now)),
             expires_at: Set(now + Duration::hours(1)),
+            blocked_until: Set(None),
         }
         .insert(db)
         .await

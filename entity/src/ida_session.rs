@@ -34,6 +34,7 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
     pub expires_at: DateTimeUtc,
+    pub blocked_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

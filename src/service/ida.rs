@@ -158,6 +158,7 @@ pub async fn create(
         updated_at: Set(now),
         completed_at: Set(None),
         expires_at: Set(now + Duration::hours(std::cmp::min(ttl_hours, 24 * 365) as i64)),
+        blocked_until: Set(None),
     };
     ida_session::Entity::insert(model).exec_without_returning(db).await?;
     write_metadata_entries(db, client_id, &id, &new.metadata).await?;
@@ -771,6 +772,7 @@ mod tests {
             updated_at: now,
             completed_at: None,
             expires_at: now + Duration::hours(1),
+            blocked_until: None,
         }
     }
 

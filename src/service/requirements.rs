@@ -6,7 +6,7 @@ use chrono::Utc;
 use entity::requirement;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Set};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::types::{DataSource, DocumentType};
 use crate::service::weights::{Scope, Tenant, resolve_scope};
@@ -216,9 +216,9 @@ fn position<T: PartialEq>(all: &[T], value: T) -> usize {
 }
 
 /// Stores `set` for the scope: updates the scope's row for the pair, or
-/// inserts one. Rows are unique per (client, user, type, source) by this
-/// function only (no unique index), so surplus duplicates a concurrent
-/// insert may have left are removed here; readers take the newest meanwhile.
+/// inserts one. A unique index over (client, user, type, source) makes a
+/// concurrent first insert of the same scope lose with 409; surplus rows
+/// from before that index are removed here.
 pub async fn upsert(db: &impl ConnectionTrait, scope: &Scope, set: &RequirementSet) -> AppResult<requirement::Model> {
     let mut existing = scope_query(&scope.client_id, scope.user_id.as_deref())
         .filter(requirement::Column::Type.eq(set.doc_type.as_str()))
@@ -248,7 +248,13 @@ pub async fn upsert(db: &impl ConnectionTrait, scope: &Scope, set: &RequirementS
                 ..Default::default()
             };
             set.write_flags(&mut active);
-            active.insert(db).await?
+            active.insert(db).await.map_err(|e| {
+                if crate::auth::store::is_unique_violation(&e) {
+                    AppError::Conflict("a concurrent update of the same requirements was saved first; retry".into())
+                } else {
+                    e.into()
+                }
+            })?
         }
     };
     let surplus: Vec<String> = existing.map(|r| r.id).collect();
