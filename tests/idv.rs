@@ -222,6 +222,18 @@ async fn sdk_and_integrator_negative_cases() {
         let (st, ct, p) = app.post_json("/api/v1/idv/session/list", Some(&other_key), &json!({"client_id": cid})).await;
         assert_problem(st, &ct, &p, 404);
 
+        // All-optional bodies may be empty.
+        let resp = app.http.post(app.url("/api/v1/idv/session/create")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "an empty create body means defaults");
+        let resp = app.http.post(app.url("/api/v1/idv/session/list")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        let resp = app.http.post(app.url("/api/v1/idv/session/list")).bearer_auth(&key).body("take=1").send().await.unwrap();
+        let (st, ct, p) = read(resp).await;
+        assert_problem(st, &ct, &p, 415);
+        let (st, ct, p) = app.post_json("/api/v1/idv/session/read", Some(&key), &json!({})).await;
+        assert_problem(st, &ct, &p, 400);
+        assert_eq!(p["errors"][0]["field"], "session_id");
+
         // Bad enum values name the field.
         let (st, ct, p) = app.post_json("/api/v1/idv/session/create", Some(&key), &json!({"liveness_mode": "sleepy"})).await;
         assert_problem(st, &ct, &p, 400);

@@ -20,13 +20,40 @@ where
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
-            return Err(AppError::UnsupportedMediaType(
-                "expected Content-Type: application/json".into(),
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
-        parse_json(&bytes).map(AppJson)
+        read_json(req, state, false).await.map(AppJson)
+    }
+}
+
+/// Reads a JSON body; with `empty_is_object` an empty body (any content
+/// type) reads as `{}`.
+async fn read_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S, empty_is_object: bool) -> Result<T, AppError> {
+    let json = is_json(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+    if !json && !empty_is_object {
+        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
+    if empty_is_object && bytes.iter().all(u8::is_ascii_whitespace) {
+        return parse_json(b"{}");
+    }
+    if !json {
+        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+    }
+    parse_json(&bytes)
+}
+
+/// Like [`AppJson`] for bodies whose fields are all optional: an empty body
+/// (with or without a content type) reads as `{}`.
+pub struct AppJsonOrEmpty<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJsonOrEmpty<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, state, true).await.map(AppJsonOrEmpty)
     }
 }
 

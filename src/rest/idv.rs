@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::ApiCaller;
 use crate::error::{AppResult, Problem};
-use crate::rest::extract::AppJson;
+use crate::rest::extract::{AppJson, AppJsonOrEmpty};
 use crate::service::history::{self, HistoryItem};
 use crate::service::idv::{self, IdvSettings, ListFilter, NewSession};
 use crate::service::types::{
@@ -80,7 +80,7 @@ pub struct SessionCreated {
 async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
-    AppJson(body): AppJson<SessionCreate>,
+    AppJsonOrEmpty(body): AppJsonOrEmpty<SessionCreate>,
 ) -> AppResult<Json<SessionCreated>> {
     let metadata = string_metadata("metadata", body.metadata)?;
     let liveness_mode = match body.liveness_mode.as_deref() {
@@ -234,7 +234,7 @@ pub(crate) async fn list_clients(state: &AppState, caller: &ApiCaller, requested
 async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    AppJson(body): AppJson<SessionListRequest>,
+    AppJsonOrEmpty(body): AppJsonOrEmpty<SessionListRequest>,
 ) -> AppResult<Json<SessionList>> {
     let page = Page::new(body.take, body.skip)?;
     let metadata = string_metadata("metadata", body.metadata)?
