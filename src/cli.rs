@@ -1,4 +1,5 @@
-//! Command line: `tessera [serve]`, `migrate`, `client create`, `api-key create`, `user create`.
+//! Command line: `tessera [serve]`, `migrate`, `client create`, `api-key create`, `user create`,
+//! `sanctions import DIR`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -39,6 +40,17 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Manage sanctions lists.
+    Sanctions {
+        #[command(subcommand)]
+        action: SanctionsAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SanctionsAction {
+    /// Import the OFAC CSV files (SDN.CSV, ALT.CSV, ADD.CSV, CONS_*.CSV) of a directory as the current list.
+    Import { dir: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -127,7 +139,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("user created\n  id:    {}\n  email: {}\n  role:  {}", user.id, user.email, user.role);
             Ok(())
         }
+        Command::Sanctions { action: SanctionsAction::Import { dir } } => sanctions_import(config, &dir).await,
     }
+}
+
+async fn sanctions_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let files = crate::service::sanctions::read_dir(dir)?;
+    let db = crate::db::connect(&config.database_url(), 2).await?;
+    crate::db::migrate(&db).await?;
+    let mut err = std::io::stderr();
+    let outcome = crate::service::sanctions::import(&db, &files, |done, total| {
+        let width = 30;
+        let filled = if total == 0 { width } else { done * width / total };
+        let _ = write!(err, "\rimporting [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
+        let _ = err.flush();
+    })
+    .await
+    .map_err(app_err)?;
+    eprintln!();
+    let what = if outcome.new_version { "imported" } else { "already imported; made current" };
+    println!("sanctions list {what}\n  version: {}\n  entries: {}", outcome.list.version, outcome.entries);
+    Ok(())
 }
 
 fn app_err(e: crate::error::AppError) -> anyhow::Error {

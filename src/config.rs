@@ -67,7 +67,35 @@ pub struct Config {
     pub sweep_interval_secs: u64,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
+    /// OFAC files to download on refresh, comma-separated; each URL's last
+    /// path segment names the file (SDN.CSV, ALT.CSV, ADD.CSV, CONS_*.CSV).
+    pub sanctions_urls: String,
+    /// Hours between scheduled sanctions list refreshes (0: never in this process).
+    pub sanctions_refresh_hours: u64,
+    /// Delay of the first refresh after start-up.
+    pub sanctions_refresh_delay_secs: u64,
+    /// After a failed refresh, try again after this many minutes.
+    pub sanctions_retry_minutes: u64,
+    pub sanctions_download_timeout_secs: u64,
+    /// `sandbox` (AAMVA structured-test records), `aamva` (DLDV) or `none`;
+    /// unset: `sandbox` outside production, `none` in production.
+    pub dmv_provider: Option<String>,
+    /// AAMVA DLDV verification endpoint (`dmv_provider = "aamva"`).
+    pub aamva_endpoint: Option<String>,
+    pub aamva_username: Option<String>,
+    pub aamva_password: Option<String>,
+    /// Bearer token for the DLDV endpoint (instead of user and password).
+    pub aamva_token: Option<String>,
+    pub aamva_timeout_secs: u64,
 }
+
+/// The official OFAC Sanctions List Service files.
+pub const OFAC_URLS: &str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV,\
+https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ALT.CSV,\
+https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ADD.CSV,\
+https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/CONS_PRIM.CSV,\
+https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/CONS_ALT.CSV,\
+https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/CONS_ADD.CSV";
 
 impl Default for Config {
     fn default() -> Self {
@@ -104,6 +132,17 @@ impl Default for Config {
             blocked_duration_secs: 900,
             sweep_interval_secs: 60,
             log_format: "pretty".into(),
+            sanctions_urls: OFAC_URLS.into(),
+            sanctions_refresh_hours: 24,
+            sanctions_refresh_delay_secs: 60,
+            sanctions_retry_minutes: 30,
+            sanctions_download_timeout_secs: 120,
+            dmv_provider: None,
+            aamva_endpoint: None,
+            aamva_username: None,
+            aamva_password: None,
+            aamva_token: None,
+            aamva_timeout_secs: 20,
         }
     }
 }
@@ -204,6 +243,17 @@ impl Config {
         }
         if self.blocked_max_failures == 0 {
             return Err(invalid("blocked_max_failures", "must be at least 1"));
+        }
+        }
+        }
+        }
+        if let Some(p) = &self.dmv_provider
+            && !matches!(p.as_str(), "sandbox" | "aamva" | "none")
+        {
+            return Err(invalid("dmv_provider", "expected `sandbox`, `aamva` or `none`"));
+        }
+        if self.dmv_provider.as_deref() == Some("aamva") && self.aamva_endpoint.is_none() {
+            return Err(invalid("aamva_endpoint", "required when dmv_provider = aamva"));
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(invalid("log_format", "expected `pretty` or `json`"));

@@ -41,7 +41,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     db::migrate(&db).await?;
     let master = MasterKey::load_or_create(&config)?;
     let storage = BlobStore::from_config(&config, master)?;
-    Ok(AppState::new(db, storage, config))
+    let dmv = service::dmv::provider_from_config(&config)?;
+    let mut state = AppState::new(db, storage, config);
+    state.engines = std::sync::Arc::new(engine::Engines { dmv, ..(*state.engines).clone() });
+    service::sanctions::install(&mut state).await?;
+    Ok(state)
 }
 
 /// The whole HTTP surface.
@@ -128,6 +132,7 @@ pub async fn serve(
 
 fn spawn_background_tasks(state: &AppState) {
     jobs::spawn_workers(state);
+    service::sanctions::spawn_refresh(state);
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
     let store = DbSessionStore::new(state.db.clone());
     tokio::spawn(async move {

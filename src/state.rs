@@ -19,6 +19,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The installed verification engines (none by default).
     pub engines: Arc<Engines>,
+    /// The loaded sanctions list and its refresh state.
+    pub sanctions: Arc<crate::service::sanctions::SanctionsRuntime>,
     pub started_at: Instant,
 }
 
@@ -35,6 +37,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             login_limiter: Arc::new(login_limiter),
             engines: Arc::new(Engines::default()),
+            sanctions: Arc::default(),
             started_at: Instant::now(),
         }
     }

@@ -19,6 +19,8 @@ use std::sync::Arc;
 
 use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
+pub mod dmv;
+pub mod sanctions;
 pub mod scoring;
 
 /// What every engine method returns.
@@ -289,6 +291,13 @@ pub struct DmvRequest {
     pub state: Option<String>,
     pub postal_code: Option<String>,
     pub gender: Option<Gender>,
+    pub name_suffix: Option<String>,
+    pub eye_color: Option<String>,
+    pub height: Option<String>,
+    pub weight: Option<String>,
+    /// `aamva_test_scenario` of the finalize settings: routes the sandbox
+    /// provider to one of AAMVA's structured-test records.
+    pub test_scenario: Option<String>,
 }
 
 /// A DMV's overall answer.

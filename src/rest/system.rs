@@ -241,13 +241,13 @@ async fn health_check(State(state): State<AppState>) -> Response {
             database: report.database.level.as_str().into(),
             cache: "not_configured".into(),
             storage: report.storage.level.as_str().into(),
-            external_services: json!({"job_queue": report.job_queue.level.as_str()}),
+            external_services: json!({"job_queue": report.job_queue.level.as_str(), "sanctions_lists": report.sanctions.level.as_str()}),
         },
         details: HealthDetails {
             database: report.database.detail.clone(),
             cache: json!({"configured": false}),
             storage: report.storage.detail.clone(),
-            external_services: json!({"job_queue": report.job_queue.detail.clone()}),
+            external_services: json!({"job_queue": report.job_queue.detail.clone(), "sanctions_lists": report.sanctions.detail.clone()}),
         },
         error: report.first_error(),
     };

@@ -207,15 +207,23 @@ async fn screen(
                     state: d.state.clone(),
                     postal_code: d.postal_code.clone(),
                     gender: Some(Gender::from_db(&d.gender)),
+                    name_suffix: d.name_suffix.clone(),
+                    eye_color: d.eye_color.clone(),
+                    height: d.height.clone(),
+                    weight: d.weight.clone(),
+                    test_scenario: _finalize.aamva_test_scenario.clone(),
                 };
                 match provider.verify(request).await {
                     Ok(r) => {
                         let checked: Vec<bool> = r.fields.values().filter_map(|v| *v).collect();
                         let share = if checked.is_empty() { 0.0 } else { checked.iter().filter(|b| **b).count() as f64 / checked.len() as f64 };
+                        // `aamva_match_tolerance`: the share of answered fields that must match.
+                        let tolerance = weights.as_ref().map(|w| w.aamva_match_tolerance).unwrap_or(1.0);
                         let mut o = match r.verdict {
-                            DmvVerdict::Match => Outcome::pass(share, r.detail.clone()),
-                            DmvVerdict::NoMatch => Outcome::fail(share, r.detail.clone()),
                             DmvVerdict::Unavailable => Outcome::unavailable(r.detail.clone()),
+                            _ if checked.is_empty() => Outcome::unavailable(format!("{}: no field was verified", r.detail)),
+                            _ if share >= tolerance => Outcome::pass(share, r.detail.clone()),
+                            _ => Outcome::fail(share, format!("{} ({:.0}% of the fields match, {:.0}% required)", r.detail, share * 100.0, tolerance * 100.0)),
                         };
                         o.evidence = Some(serde_json::to_value(&r.fields).unwrap_or_default());
                         o

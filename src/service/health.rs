@@ -35,11 +35,13 @@ pub struct HealthReport {
     pub database: CheckOutcome,
     pub storage: CheckOutcome,
     pub job_queue: CheckOutcome,
+    /// The sanctions list: degraded when the last refresh failed.
+    pub sanctions: CheckOutcome,
 }
 
 impl HealthReport {
     pub fn first_error(&self) -> Option<String> {
-        [&self.database, &self.storage, &self.job_queue]
+        [&self.database, &self.storage, &self.job_queue, &self.sanctions]
             .iter()
             .find_map(|c| c.error.clone())
     }
@@ -52,8 +54,10 @@ pub async fn check(state: &AppState) -> HealthReport {
     } else {
         CheckOutcome { level: Level::Degraded, detail: json!({}), error: None }
     };
-    let status = database.level.max(storage.level).max(job_queue.level);
-    HealthReport { status, database, storage, job_queue }
+    let (sanctions_ok, detail, error) = crate::service::sanctions::health(state);
+    let sanctions = CheckOutcome { level: if sanctions_ok { Level::Ok } else { Level::Degraded }, detail, error };
+    let status = database.level.max(storage.level).max(job_queue.level).max(sanctions.level);
+    HealthReport { status, database, storage, job_queue, sanctions }
 }
 
 async fn check_database(state: &AppState) -> CheckOutcome {

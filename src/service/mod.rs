@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod checks;
+pub mod dmv;
 pub mod documents;
 pub mod files;
 pub mod finalize;
@@ -16,6 +17,7 @@ pub mod lifecycle;
 pub mod liveness;
 pub mod location;
 pub mod requirements;
+pub mod sanctions;
 pub mod tenancy;
 pub mod types;
 pub mod weights;

@@ -1,0 +1,144 @@
+//! Token-level Jaro-Winkler name scoring.
+//!
+//! Unlike moov-io/watchman there is no first-letter filter: a token pair is
+//! scored on its text and on its phonetic key (the better counts), so
+//! "wladimir poutine" meets "vladimir putin". Tokens pair greedily, best
+//! first; the score is the length-weighted mean of the pairs, lowered for
+//! every token left unpaired, and a single-token agreement between
+//! multi-token names is weak evidence (so "Emma Watson" is not "EMMA LLC").
+
+use super::normalize::Token;
+
+/// Jaro similarity of two ASCII strings.
+pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut a_hit = [false; 64];
+    let mut b_hit = [false; 64];
+    let (a, b) = (&a[..a.len().min(64)], &b[..b.len().min(64)]);
+    let mut matches = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        for j in lo..hi {
+            if !b_hit[j] && b[j] == ca {
+                a_hit[i] = true;
+                b_hit[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut transpositions = 0usize;
+    let mut k = 0usize;
+    for (i, &ca) in a.iter().enumerate() {
+        if a_hit[i] {
+            while !b_hit[k] {
+                k += 1;
+            }
+            if ca != b[k] {
+                transpositions += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64 / 2.0) / m) / 3.0
+}
+
+/// Jaro-Winkler: prefix scale 0.1 over at most 4 characters, applied above 0.7.
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let j = jaro(a, b);
+    if j <= 0.7 {
+        return j;
+    }
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    j + prefix * 0.1 * (1.0 - j)
+}
+
+/// Similarity of two tokens: the better of their text and phonetic keys.
+pub fn token_similarity(a: &Token, b: &Token) -> f64 {
+    if a.text == b.text {
+        return 1.0;
+    }
+    let text = jaro_winkler(&a.text, &b.text);
+    let key = if a.key.is_empty() || b.key.is_empty() { 0.0 } else { jaro_winkler(&a.key, &b.key) * 0.98 };
+    text.max(key)
+}
+
+/// 0..1 similarity of two tokenised names.
+pub fn name_score(query: &[Token], candidate: &[Token]) -> f64 {
+    if query.is_empty() || candidate.is_empty() {
+        return 0.0;
+    }
+    let mut sims: Vec<(f64, usize, usize)> = Vec::with_capacity(query.len() * candidate.len());
+    for (i, q) in query.iter().enumerate() {
+        for (j, c) in candidate.iter().enumerate() {
+            sims.push((token_similarity(q, c), i, j));
+        }
+    }
+    sims.sort_by(|x, y| y.0.total_cmp(&x.0));
+    let (mut q_used, mut c_used) = (0u64, 0u64);
+    let (mut num, mut den, mut pairs) = (0.0, 0.0, 0usize);
+    for (s, i, j) in sims {
+        if i >= 64 || j >= 64 || q_used & (1 << i) != 0 || c_used & (1 << j) != 0 {
+            continue;
+        }
+        q_used |= 1 << i;
+        c_used |= 1 << j;
+        // Initials weigh little; long tokens carry the identity.
+        let w = (query[i].text.len() + candidate[j].text.len()) as f64;
+        num += s * w;
+        den += w;
+        pairs += 1;
+    }
+    let core = num / den;
+    let unpaired = (query.len() - pairs) + (candidate.len() - pairs);
+    let mut score = core * (1.0 - 0.04 * unpaired.min(5) as f64);
+    if pairs < 2 && (query.len() > 1 || candidate.len() > 1) {
+        score *= 0.75;
+    }
+    score.clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::csv::EntryKind;
+    use super::super::normalize::name_tokens;
+    use super::*;
+
+    fn score(a: &str, b: &str) -> f64 {
+        name_score(&name_tokens(a, EntryKind::Individual), &name_tokens(b, EntryKind::Individual))
+    }
+
+    #[test]
+    fn jaro_winkler_reference_values() {
+        assert!((jaro_winkler("martha", "marhta") - 0.9611).abs() < 1e-3);
+        assert!((jaro_winkler("dwayne", "duane") - 0.84).abs() < 1e-2);
+        assert_eq!(jaro_winkler("abc", "abc"), 1.0);
+        assert_eq!(jaro_winkler("abc", "xyz"), 0.0);
+    }
+
+    #[test]
+    fn no_first_letter_blind_spot() {
+        assert!(score("wladimir poutine", "PUTIN, Vladimir") > 0.92, "{}", score("wladimir poutine", "PUTIN, Vladimir"));
+    }
+
+    #[test]
+    fn order_typos_and_extra_names() {
+        assert!(score("Vladimir Putin", "PUTIN, Vladimir") > 0.99);
+        assert!(score("Vladimir Putn", "PUTIN, Vladimir") > 0.92);
+        assert!(score("Vladimir Putin", "PUTIN, Vladimir Vladimirovich") > 0.92);
+        assert!(score("Vladimir Smith", "PUTIN, Vladimir") < 0.85);
+        assert!(score("Emma Watson", "EMMA") < 0.8);
+    }
+}

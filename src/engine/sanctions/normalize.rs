@@ -1,0 +1,206 @@
+//! Name normalisation: ASCII transliteration, punctuation, "SURNAME, Given"
+//! order, honorifics, and for entities stop-words and legal suffixes.
+
+use unicode_normalization::UnicodeNormalization;
+
+use super::csv::EntryKind;
+
+/// One name token: its ASCII text and a phonetic key (so "wladimir" and
+/// "vladimir", "poutine" and "putin" meet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub text: String,
+    pub key: String,
+}
+
+impl Token {
+    pub fn new(text: String) -> Self {
+        let key = phonetic_key(&text);
+        Token { text, key }
+    }
+}
+
+/// Lower-case ASCII: diacritics dropped, letters without a decomposition
+/// (ß, æ, ø, ł, ...) and Cyrillic transliterated.
+pub fn fold_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkd() {
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        let lower: String = c.to_lowercase().collect();
+        let mapped = match lower.as_str() {
+            "ß" => "ss",
+            "æ" => "ae",
+            "œ" => "oe",
+            "ø" => "o",
+            "þ" => "th",
+            "ð" => "d",
+            "ł" => "l",
+            "đ" => "d",
+            "ı" => "i",
+            "а" => "a",
+            "б" => "b",
+            "в" => "v",
+            "г" => "g",
+            "ґ" => "g",
+            "д" => "d",
+            "е" | "ё" | "э" => "e",
+            "є" => "ye",
+            "ж" => "zh",
+            "з" => "z",
+            "и" | "і" => "i",
+            "ї" => "yi",
+            "й" => "y",
+            "к" => "k",
+            "л" => "l",
+            "м" => "m",
+            "н" => "n",
+            "о" => "o",
+            "п" => "p",
+            "р" => "r",
+            "с" => "s",
+            "т" => "t",
+            "у" => "u",
+            "ф" => "f",
+            "х" => "kh",
+            "ц" => "ts",
+            "ч" => "ch",
+            "ш" => "sh",
+            "щ" => "shch",
+            "ъ" | "ь" => "",
+            "ы" => "y",
+            "ю" => "yu",
+            "я" => "ya",
+            "‘" | "’" | "ʼ" | "ʻ" | "`" | "´" => "'",
+            _ => " ",
+        };
+        out.push_str(mapped);
+    }
+    out
+}
+
+const HONORIFICS: [&str; 8] = ["mr", "mrs", "ms", "dr", "sheikh", "shaykh", "haji", "hajji"];
+const ENTITY_STOP_WORDS: [&str; 8] = ["the", "of", "and", "for", "de", "del", "la", "el"];
+const LEGAL_SUFFIXES: [&str; 34] = [
+    "llc", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "company", "gmbh", "ag", "sa",
+    "sas", "sarl", "srl", "spa", "plc", "llp", "lp", "pllc", "bv", "nv", "oy", "ab", "as", "jsc", "ojsc", "cjsc",
+    "pjsc", "ooo", "oao", "zao", "pte", "fze",
+];
+
+/// The tokens of a name. `"SURNAME, Given"` is read as `Given SURNAME`.
+/// For entities, stop-words and legal suffixes are dropped, so "EMMA LLC"
+/// is `emma` and "CORP" is nothing (an empty name never matches).
+pub fn name_tokens(name: &str, kind: EntryKind) -> Vec<Token> {
+    let folded = fold_ascii(name);
+    let ordered = match folded.split_once(',') {
+        Some((surname, given)) if kind == EntryKind::Individual && !given.trim().is_empty() => {
+            format!("{given} {surname}")
+        }
+        _ => folded,
+    };
+    // Apostrophes join (o'brien), every other punctuation separates.
+    let cleaned: String = ordered
+        .chars()
+        .filter(|c| *c != '\'')
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let words = cleaned.split_whitespace().map(str::to_string);
+    let tokens: Vec<String> = match kind {
+        EntryKind::Individual => words.filter(|w| !HONORIFICS.contains(&w.as_str())).collect(),
+        _ => {
+            // "s.a." became "s a": glue single letters back before the suffix test
+            let mut glued: Vec<String> = Vec::new();
+            let mut run = String::new();
+            for w in words {
+                if w.len() == 1 {
+                    run.push_str(&w);
+                } else {
+                    if !run.is_empty() {
+                        glued.push(std::mem::take(&mut run));
+                    }
+                    glued.push(w);
+                }
+            }
+            if !run.is_empty() {
+                glued.push(run);
+            }
+            glued
+                .into_iter()
+                .filter(|w| !ENTITY_STOP_WORDS.contains(&w.as_str()) && !LEGAL_SUFFIXES.contains(&w.as_str()))
+                .collect()
+        }
+    };
+    tokens.into_iter().map(Token::new).collect()
+}
+
+/// A coarse phonetic key: spelling variants of transliterated names collapse.
+pub fn phonetic_key(word: &str) -> String {
+    let mut s = word.to_string();
+    for (from, to) in [
+        ("dzh", "j"), ("sch", "sh"), ("tch", "ch"), ("ph", "f"), ("ck", "k"), ("kh", "h"), ("gh", "g"),
+        ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ie", "i"), ("ey", "i"), ("ay", "ai"), ("th", "t"), ("dh", "d"),
+        ("w", "v"), ("y", "i"), ("z", "s"), ("q", "k"), ("x", "ks"), ("j", "i"),
+    ] {
+        if s.contains(from) {
+            s = s.replace(from, to);
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let bytes = s.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        let c = match b {
+            b'c' if matches!(bytes.get(i + 1), Some(b'e' | b'i')) => b's',
+            b'c' => b'k',
+            _ => b,
+        };
+        if out.as_bytes().last() != Some(&c) {
+            out.push(c as char);
+        }
+    }
+    if out.len() > 3 && out.ends_with('e') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(name: &str, kind: EntryKind) -> Vec<String> {
+        name_tokens(name, kind).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn transliterates_to_ascii() {
+        assert_eq!(fold_ascii("Müller-Lüdenscheidt"), "muller-ludenscheidt");
+        assert_eq!(fold_ascii("Владимир Путин"), "vladimir putin");
+        assert_eq!(fold_ascii("Øster Straße"), "oster strasse");
+        assert_eq!(fold_ascii("José Ñúñez"), "jose nunez");
+    }
+
+    #[test]
+    fn surname_comma_given_and_punctuation() {
+        assert_eq!(texts("PUTIN, Vladimir Vladimirovich", EntryKind::Individual), ["vladimir", "vladimirovich", "putin"]);
+        assert_eq!(texts("O'BRIEN, Dr. Sean-Patrick", EntryKind::Individual), ["sean", "patrick", "obrien"]);
+    }
+
+    #[test]
+    fn entity_noise_is_dropped() {
+        assert_eq!(texts("EMMA LLC", EntryKind::Entity), ["emma"]);
+        assert!(texts("CORP", EntryKind::Entity).is_empty());
+        assert_eq!(texts("The Bank of Foo S.A.", EntryKind::Entity), ["bank", "foo"]);
+    }
+
+    #[test]
+    fn phonetic_keys_meet() {
+        assert_eq!(phonetic_key("wladimir"), phonetic_key("vladimir"));
+        assert_eq!(phonetic_key("poutine"), phonetic_key("putin"));
+        assert_eq!(phonetic_key("mikhail"), phonetic_key("mihail"));
+    }
+}
