@@ -65,6 +65,22 @@ pub struct Config {
     pub blocked_duration_secs: u64,
     /// How often the sweeper expires and unblocks sessions (0: never in this process).
     pub sweep_interval_secs: u64,
+    /// Webhook delivery workers in this process (0: this process delivers no webhooks).
+    pub webhook_workers: u32,
+    /// How often an idle delivery worker looks for due webhook deliveries.
+    pub webhook_poll_ms: u64,
+    /// Delay before each delivery attempt, comma-separated (`ms`, `s`, `m`, `h`
+    /// suffixes): the first entry is the first attempt, one attempt per entry,
+    /// each retry delay gets up to 10 % of random jitter.
+    pub webhook_retry_schedule: String,
+    /// Time limit of one delivery attempt (connect, send, response headers).
+    pub webhook_timeout_secs: u64,
+    /// Allow webhook deliveries to loopback addresses (and plain http to
+    /// them). Development and tests only: ignored in production.
+    pub webhook_allow_loopback: bool,
+    /// A registered endpoint whose deliveries have failed for this long
+    /// (no success in between) is disabled and the client is told.
+    pub webhook_disable_after_secs: u64,
     /// Log format: `pretty` or `json`.
     pub log_format: String,
     /// OFAC files to download on refresh, comma-separated; each URL's last
@@ -131,6 +147,12 @@ impl Default for Config {
             blocked_window_secs: 900,
             blocked_duration_secs: 900,
             sweep_interval_secs: 60,
+            webhook_workers: 2,
+            webhook_poll_ms: 500,
+            webhook_retry_schedule: crate::jobs::webhook_delivery::DEFAULT_RETRY_SCHEDULE.into(),
+            webhook_timeout_secs: 15,
+            webhook_allow_loopback: false,
+            webhook_disable_after_secs: 5 * 24 * 3600,
             log_format: "pretty".into(),
             sanctions_urls: OFAC_URLS.into(),
             sanctions_refresh_hours: 24,
@@ -255,6 +277,15 @@ impl Config {
         if self.dmv_provider.as_deref() == Some("aamva") && self.aamva_endpoint.is_none() {
             return Err(invalid("aamva_endpoint", "required when dmv_provider = aamva"));
         }
+        if let Err(message) = crate::jobs::webhook_delivery::RetrySchedule::parse(&self.webhook_retry_schedule) {
+            return Err(invalid("webhook_retry_schedule", &message));
+        }
+        if self.webhook_poll_ms < 10 {
+            return Err(invalid("webhook_poll_ms", "must be at least 10"));
+        }
+        if self.webhook_timeout_secs == 0 {
+            return Err(invalid("webhook_timeout_secs", "must be at least 1"));
+        }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(invalid("log_format", "expected `pretty` or `json`"));
         }
@@ -285,6 +316,11 @@ impl Config {
 
     pub fn is_production(&self) -> bool {
         self.environment == "production"
+    }
+
+    /// Loopback webhook targets are allowed only outside production.
+    pub fn webhook_loopback_allowed(&self) -> bool {
+        self.webhook_allow_loopback && !self.is_production()
     }
 }
 

@@ -133,6 +133,7 @@ pub async fn serve(
 fn spawn_background_tasks(state: &AppState) {
     jobs::spawn_workers(state);
     service::sanctions::spawn_refresh(state);
+    jobs::webhook_delivery::spawn_workers(state);
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
     let store = DbSessionStore::new(state.db.clone());
     tokio::spawn(async move {

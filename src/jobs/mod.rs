@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod queue;
+pub mod webhook_delivery;
 
 use chrono::Utc;
 use entity::job;

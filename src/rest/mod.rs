@@ -14,6 +14,7 @@ pub mod sdk_ida;
 pub mod sdk_idv;
 pub mod system;
 pub mod weights;
+pub mod webhook_deliveries;
 pub mod webhooks;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -78,6 +79,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(weights::router())
         .merge(requirements::router())
         .merge(webhooks::router())
+        .merge(webhook_deliveries::router())
         .merge(documents::router())
         .merge(identities::router())
         .merge(idv::router())

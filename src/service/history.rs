@@ -1,6 +1,7 @@
 //! Session history: every state change and SDK step appends an event.
-//! Webhook events (a later issue) hang off the same call, in the same
-//! transaction, so the outbox never disagrees with the history.
+//! Webhook events hang off the same call, in the same transaction
+//! ([`crate::service::outbox::on_history_event`]), so the outbox never
+//! disagrees with the history.
 
 use chrono::{DateTime, Utc};
 use entity::session_event;
@@ -58,7 +59,7 @@ pub async fn append(
     })
     .exec_without_returning(db)
     .await?;
-    Ok(())
+    crate::service::outbox::on_history_event(db, kind, client_id, session_id, event).await
 }
 
 pub async fn list(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Vec<HistoryItem>> {

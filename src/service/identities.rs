@@ -597,6 +597,7 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
     tombstone.erased_at = Set(Some(now));
     tombstone.updated_at = Set(now);
     tombstone.update(db).await?;
+    crate::service::outbox::identity_erased(db, client_id, &iid).await?;
 
     Ok(Erased {
         stored_files,

@@ -48,6 +48,8 @@ impl TestApp {
         config.bind = "127.0.0.1:0".into();
         config.environment = "test".into();
         config.login_max_failures = 3;
+        // No webhook traffic unless a test asks for it (tests/webhook_delivery.rs, loopback receivers only).
+        config.webhook_workers = 0;
         // No test downloads the OFAC lists; tests/sanctions_dmv.rs points the URLs at a loopback server.
         config.sanctions_refresh_hours = 0;
         let mut pg_database = None;
