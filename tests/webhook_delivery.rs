@@ -427,3 +427,154 @@ async fn production_refuses_loopback_by_ip_and_by_name_without_connecting() {
     assert_eq!(connections.load(Ordering::SeqCst), 0, "the receiver saw a connection");
     app.cleanup().await;
 }
+
+async fn insert_identity(app: &TestApp) -> String {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let id = tessera::ids::new_id();
+    entity::identity::ActiveModel {
+        id: Set(id.clone()),
+        client_id: Set(app.demo_client_id.clone()),
+        user_id: Set(None),
+        external_id: Set(None),
+        first_name: Set(Some("Jane".into())),
+        middle_name: Set(None),
+        last_name: Set(Some("Doe".into())),
+        suffix_name: Set(None),
+        birth_date: Set(Some("1980-05-06".into())),
+        gender: Set("female".into()),
+        street: Set(None),
+        city: Set(None),
+        state: Set(None),
+        postal_code: Set(None),
+        email: Set(None),
+        phone: Set(None),
+        document_front_given: Set(true),
+        document_front_given_at: Set(Some(now)),
+        liveness_detected: Set(true),
+        liveness_detected_at: Set(Some(now)),
+        ofac_status: Set("clear".into()),
+        ofac_detected_at: Set(Some(now)),
+        dmv_status: Set("match".into()),
+        dmv_detected_at: Set(Some(now)),
+        verified: Set(true),
+        verified_at: Set(Some(now)),
+        last_verified: Set(Some(now)),
+        score: Set(Some(0.9)),
+        metadata: Set(json!({})),
+        latest_idv_session_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        erased_at: Set(None),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    id
+}
+
+async fn events_of(app: &TestApp, session_or_identity: &str) -> Vec<(String, i64, Value)> {
+    let mut rows: Vec<(String, i64, Value)> = deliveries(app)
+        .await
+        .into_iter()
+        .map(|d| (d.event_type, d.sequence, serde_json::from_str::<Value>(&d.payload).unwrap()))
+        .filter(|(_, _, p)| p["data"]["session_id"] == session_or_identity || p["data"]["identity_id"] == session_or_identity)
+        .collect();
+    rows.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    rows
+}
+
+#[tokio::test]
+async fn every_event_type_is_written_in_the_transaction_of_its_change() {
+    use sea_orm::TransactionTrait;
+    use sea_orm::sea_query::Expr;
+    use tessera::service::history::{self, SessionKind};
+    for backend in backends().await {
+        // No worker runs: this test reads the outbox rows only.
+        let app = TestApp::spawn(backend).await;
+        register(&app, "Log", "http://127.0.0.1:9/never-sent").await;
+        let db = &app.state.db;
+        let identity = insert_identity(&app).await;
+
+        // IDV finalize (as service::finalize does it: the row, then the history entry, one transaction).
+        let s = create_session(&app, json!({})).await;
+        let client_id = app.demo_client_id.clone();
+        let finalize = |commit: bool| {
+            let (s, identity, client_id) = (s.clone(), identity.clone(), client_id.clone());
+            async move {
+                let txn = db.begin().await.unwrap();
+                entity::idv_session::Entity::update_many()
+                    .col_expr(entity::idv_session::Column::Status, Expr::value("complete"))
+                    .col_expr(entity::idv_session::Column::Verified, Expr::value(true))
+                    .col_expr(entity::idv_session::Column::OfacStatus, Expr::value("hit"))
+                    .col_expr(entity::idv_session::Column::IdentityId, Expr::value(identity))
+                    .filter(entity::idv_session::Column::Id.eq(&s))
+                    .exec(&txn)
+                    .await
+                    .unwrap();
+                history::append(&txn, SessionKind::Idv, &client_id, &s, "finalized", "test", None).await.unwrap();
+                if commit { txn.commit().await.unwrap() } else { txn.rollback().await.unwrap() }
+            }
+        };
+        finalize(false).await;
+        assert_eq!(events_of(&app, &s).await.len(), 1, "a rolled-back change leaves no event");
+        finalize(true).await;
+        let events = events_of(&app, &s).await;
+        let types: Vec<(&str, i64)> = events.iter().map(|e| (e.0.as_str(), e.1)).collect();
+        assert_eq!(
+            types,
+            [("session.created", 1), ("identity.sanctions_hit", 2), ("identity.verified", 2), ("session.completed", 2)]
+        );
+        let completed = &events.iter().find(|e| e.0 == "session.completed").unwrap().2;
+        assert_eq!(completed["data"]["verified"], true);
+        assert_eq!(completed["data"]["identity_id"], identity.as_str());
+        assert_eq!(completed["data"]["status"], "complete");
+        for (_, _, p) in &events {
+            let text = p.to_string();
+            assert!(!text.contains("Jane") && !text.contains("1980"), "PII in {text}");
+        }
+
+        // IDA finalize.
+        let (st, _, ida) =
+            app.post_json("/api/v1/ida/session/create", Some(&app.demo_key), &json!({"identity_id": identity})).await;
+        assert_eq!(st, 200, "{ida}");
+        let ida = ida["session_id"].as_str().unwrap().to_string();
+        let txn = db.begin().await.unwrap();
+        entity::ida_session::Entity::update_many()
+            .col_expr(entity::ida_session::Column::Status, Expr::value("complete"))
+            .col_expr(entity::ida_session::Column::Authenticated, Expr::value(true))
+            .filter(entity::ida_session::Column::Id.eq(&ida))
+            .exec(&txn)
+            .await
+            .unwrap();
+        history::append(&txn, SessionKind::Ida, &app.demo_client_id, &ida, "finalized", "test", None).await.unwrap();
+        txn.commit().await.unwrap();
+        let events = events_of(&app, &ida).await;
+        let last = events.last().unwrap();
+        assert_eq!((last.0.as_str(), last.2["data"]["authenticated"].clone()), ("ida.completed", json!(true)));
+        assert_eq!(last.2["data"]["session_kind"], "ida");
+
+        // Expiry by the sweeper.
+        let e = create_session(&app, json!({})).await;
+        entity::idv_session::Entity::update_many()
+            .col_expr(entity::idv_session::Column::ExpiresAt, Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)))
+            .filter(entity::idv_session::Column::Id.eq(&e))
+            .exec(db)
+            .await
+            .unwrap();
+        tessera::service::lifecycle::sweep(db, chrono::Utc::now()).await.unwrap();
+        let events = events_of(&app, &e).await;
+        assert_eq!(events.iter().map(|e| (e.0.as_str(), e.1)).collect::<Vec<_>>(), [("session.created", 1), ("session.expired", 2)]);
+        assert_eq!(events[1].2["data"]["status"], "expired");
+
+        // Erasure.
+        let (st, _, b) = app.post_json("/api/v1/identity/delete", Some(&app.demo_key), &json!({"identity_id": identity})).await;
+        assert_eq!(st, 200, "{b}");
+        let erased: Vec<_> = deliveries(&app).await.into_iter().filter(|d| d.event_type == "identity.erased").collect();
+        assert_eq!(erased.len(), 1);
+        let p: Value = serde_json::from_str(&erased[0].payload).unwrap();
+        assert_eq!(p["data"]["identity_id"], identity.as_str());
+        assert_eq!(erased[0].status, "pending");
+        app.cleanup().await;
+    }
+}

@@ -372,14 +372,15 @@ async fn settle(
     Ok(update.filter(claimed(d)).exec(db).await?.rows_affected == 1)
 }
 
-/// The secrets a delivery is signed with, or why it cannot be sent.
-async fn secrets_for(state: &AppState, d: &webhook_delivery::Model) -> AppResult<Result<Vec<String>, String>> {
+/// Where a delivery goes now and the secrets it is signed with, or why it cannot be sent.
+/// A registered endpoint's current URL wins over the one recorded with the event.
+async fn target_of(state: &AppState, d: &webhook_delivery::Model) -> AppResult<Result<(String, Vec<String>), String>> {
     let master = state.storage.master_key();
     let Some(webhook_id) = &d.webhook_id else {
         if d.event_type == webhooks::TEST_EVENT {
             return Ok(Err("the webhook was deleted".into()));
         }
-        return Ok(Ok(vec![outbox::session_url_secret(master, &d.client_id)]));
+        return Ok(Ok((d.target_url.clone(), vec![outbox::session_url_secret(master, &d.client_id)])));
     };
     let Some(hook) = webhook::Entity::find_by_id(webhook_id.clone()).one(&state.db).await? else {
         return Ok(Err("the webhook was deleted".into()));
@@ -393,13 +394,13 @@ async fn secrets_for(state: &AppState, d: &webhook_delivery::Model) -> AppResult
             secrets.push(webhooks::open_secret(master, &hook.id, previous)?);
         }
     }
-    Ok(Ok(secrets))
+    Ok(Ok((hook.url, secrets)))
 }
 
 /// Sends a claimed delivery and records the outcome.
 pub async fn deliver(state: &AppState, sender: &Sender, d: webhook_delivery::Model) -> AppResult<()> {
     let schedule = RetrySchedule::parse(&state.config.webhook_retry_schedule).map_err(AppError::internal)?;
-    let secrets = match secrets_for(state, &d).await? {
+    let (url, secrets) = match target_of(state, &d).await? {
         Ok(s) => s,
         Err(why) => {
             settle(&state.db, &d, status::FAILED, Utc::now(), None, Some(&why)).await?;
@@ -415,7 +416,7 @@ pub async fn deliver(state: &AppState, sender: &Sender, d: webhook_delivery::Mod
     let attempted_at = Utc::now();
     let timestamp = attempted_at.timestamp();
     let signature = sign(&secrets, &d.id, timestamp, &d.payload)?;
-    let attempt = sender.send(&d.target_url, &d.id, timestamp, &signature, &d.payload).await;
+    let attempt = sender.send(&url, &d.id, timestamp, &signature, &d.payload).await;
     tracing::debug!(delivery = %d.id, status = ?attempt.status, error = ?attempt.error, "webhook attempt");
 
     let txn = state.db.begin().await?;

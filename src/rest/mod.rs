@@ -39,7 +39,7 @@ use crate::state::AppState;
         (name = "api keys", description = "Integrator API keys"),
         (name = "weights", description = "Scoring weights: immutable versions, (client, user) → client → platform default"),
         (name = "requirements", description = "Fields a document must carry, per document type and data source"),
-        (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events"),
+        (name = "webhooks", description = "Webhook endpoints of a client: signing secrets, rotation, test events, the delivery log and redelivery"),
         (name = "idv documents", description = "What an IDV session read: documents, stored images, test results; session deletion"),
         (name = "identities", description = "Verified identities of a client: list, read, document, image, erasure"),
         (name = "idv sessions", description = "Identity verification sessions, integrator side"),

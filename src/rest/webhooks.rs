@@ -290,9 +290,9 @@ pub struct WebhookTestQueued {
 }
 
 /// Queues a `webhook.test` event (`{"type":"webhook.test","timestamp":…,"data":{"webhook_id":…}}`)
-/// for the endpoint. This only writes the outbox row: sending it is the
-/// delivery worker's job, which is not part of this release yet, so the
-/// event stays `pending` until then. A disabled endpoint is 409.
+/// for the endpoint. This writes the outbox row; the delivery workers send
+/// it, signed like every event (see the delivery log,
+/// `/api/v1/webhook/delivery/list`). A disabled endpoint is 409.
 #[utoipa::path(post, path = "/api/v1/webhook/test", tag = "webhooks", request_body = WebhookId,
     security(("bearer" = [])),
     responses((status = 200, body = WebhookTestQueued),
