@@ -65,6 +65,13 @@ pub struct Config {
     pub blocked_duration_secs: u64,
     /// How often the sweeper expires and unblocks sessions (0: never in this process).
     pub sweep_interval_secs: u64,
+    /// Serve GraphQL introspection (`__schema`, `__type`) on `/graphql`.
+    pub graphql_introspection: bool,
+    /// Deepest GraphQL selection accepted; deeper queries are refused before running.
+    pub graphql_max_depth: usize,
+    /// Largest GraphQL query complexity accepted (one per field, a connection's
+    /// rows multiply what each row selects); above it the query is refused.
+    pub graphql_max_complexity: usize,
     /// Webhook delivery workers in this process (0: this process delivers no webhooks).
     pub webhook_workers: u32,
     /// How often an idle delivery worker looks for due webhook deliveries.
@@ -147,6 +154,9 @@ impl Default for Config {
             blocked_window_secs: 900,
             blocked_duration_secs: 900,
             sweep_interval_secs: 60,
+            graphql_introspection: true,
+            graphql_max_depth: 12,
+            graphql_max_complexity: 20_000,
             webhook_workers: 2,
             webhook_poll_ms: 500,
             webhook_retry_schedule: crate::jobs::webhook_delivery::DEFAULT_RETRY_SCHEDULE.into(),

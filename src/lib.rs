@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod graphql;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
@@ -72,6 +73,7 @@ pub fn build_app(state: AppState) -> Router {
                 async move { ([(header::CONTENT_TYPE, "application/json")], spec_json.as_str().to_owned()) }
             }),
         )
+        .merge(graphql::router(&state))
         .route("/docs", get(ui::docs_page))
         .route("/docs/{*path}", get(ui::docs_asset))
         .route("/admin", get(ui::admin_index))

@@ -289,6 +289,20 @@ pub async fn list(
     filter: &IdentityFilter,
     page: Page,
 ) -> AppResult<(Vec<identity::Model>, u64)> {
+    let query = list_select(client_ids, filter);
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_desc(identity::Column::CreatedAt)
+        .order_by_desc(identity::Column::Id)
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The filtered, unordered query of [`list`] (also used by GraphQL's sorted connections).
+pub fn list_select(client_ids: &[String], filter: &IdentityFilter) -> sea_orm::Select<identity::Entity> {
     let mut query = identity::Entity::find()
         .filter(identity::Column::ClientId.is_in(client_ids.to_vec()))
         .filter(identity::Column::ErasedAt.is_null());
@@ -311,15 +325,7 @@ pub async fn list(
     for word in words {
         query = query.filter(search_condition(client_ids, &word));
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
-        .order_by_desc(identity::Column::CreatedAt)
-        .order_by_desc(identity::Column::Id)
-        .offset(page.skip)
-        .limit(page.take)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+    query
 }
 
 /// `SELECT owner_id FROM metadata_entry WHERE owner_kind = 'identity' AND client_id IN (…) AND …`.

@@ -288,7 +288,8 @@ pub fn metadata_search(owner_kind: &str, client_ids: &[String], pattern: &str) -
         .to_owned()
 }
 
-fn list_condition(f: &ListFilter) -> Condition {
+/// The WHERE clause of [`list`] (also used by GraphQL's sorted connections).
+pub fn list_condition(f: &ListFilter) -> Condition {
     use idv_session::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
     if !f.user_ids.is_empty() {

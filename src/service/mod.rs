@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod checks;
+pub mod dashboard;
 pub mod dmv;
 pub mod documents;
 pub mod files;

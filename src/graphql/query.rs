@@ -1,0 +1,344 @@
+//! Read-only fields. Every resolver filters by the caller's client (the
+//! platform operator may name other clients in `clientIds`, as in REST).
+
+use async_graphql::{Context, InputObject, Object, SimpleObject};
+use chrono::Utc;
+
+use super::types::*;
+use super::{Caller, CallerRole, GqlResultExt};
+use crate::error::{AppError, AppResult};
+use crate::service::types::{DataSource, DocumentType, parse_date_bound};
+use crate::service::{dashboard, ida, identities, idv, requirements, tenancy, webhooks, weights};
+use crate::state::AppState;
+
+pub struct QueryRoot;
+
+fn ctx_parts<'a>(ctx: &Context<'a>) -> (&'a AppState, &'a Caller) {
+    (ctx.data_unchecked::<AppState>(), ctx.data_unchecked::<Caller>())
+}
+
+/// The client ids a list may read: the caller's, or (platform operator) the named ones.
+async fn list_clients(state: &AppState, caller: &Caller, requested: Option<Vec<String>>) -> AppResult<Vec<String>> {
+    let requested: Vec<String> = requested.unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
+    if requested.is_empty() {
+        return Ok(vec![caller.client_id.clone()]);
+    }
+    let mut out = Vec::with_capacity(requested.len());
+    for id in requested {
+        out.push(tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, Some(&id)).await?);
+    }
+    Ok(out)
+}
+
+fn metadata_pairs(pairs: Option<Vec<MetadataPair>>) -> Vec<(String, String)> {
+    pairs.unwrap_or_default().into_iter().map(|p| (p.key, p.value)).collect()
+}
+
+/// The REST session list filters, plus the verdict.
+#[derive(InputObject, Default, Debug)]
+pub struct IdvSessionFilter {
+    /// Other clients: platform operator only.
+    pub client_ids: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub identity_ids: Option<Vec<String>>,
+    pub status: Option<SessionStatus>,
+    pub verdict: Option<Verdict>,
+    /// Case-insensitive substring of the names, the session id, the identity id or a metadata value.
+    pub search_term: Option<String>,
+    /// Created at or after (RFC 3339 or YYYY-MM-DD).
+    pub start_date: Option<String>,
+    /// Created at or before (RFC 3339 or YYYY-MM-DD, the whole day).
+    pub end_date: Option<String>,
+    /// Every pair must match exactly.
+    pub metadata: Option<Vec<MetadataPair>>,
+}
+
+/// The REST IDA list filters.
+#[derive(InputObject, Default, Debug)]
+pub struct IdaSessionFilter {
+    pub client_ids: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub identity_ids: Option<Vec<String>>,
+    pub status: Option<SessionStatus>,
+    /// `true`: authenticated; `false`: every other session.
+    pub verified: Option<bool>,
+    pub search_term: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub metadata: Option<Vec<MetadataPair>>,
+}
+
+/// The REST identity list filters, plus `verified`.
+#[derive(InputObject, Default, Debug)]
+pub struct IdentityFilter {
+    pub client_ids: Option<Vec<String>>,
+    pub user_ids: Option<Vec<String>>,
+    pub verified: Option<bool>,
+    /// Every word must occur in a name, the id, external id, email, phone or a metadata value.
+    pub search_term: Option<String>,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub metadata: Option<Vec<MetadataPair>>,
+}
+
+/// Who is asking.
+#[derive(SimpleObject)]
+pub struct Me {
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub role: CallerRole,
+    pub is_platform: bool,
+    pub can_mutate: bool,
+}
+
+fn none_when_not_found<T>(r: AppResult<T>) -> async_graphql::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(e) => Err(super::gql_error(e)),
+    }
+}
+
+#[Object]
+impl QueryRoot {
+    async fn me(&self, ctx: &Context<'_>) -> Me {
+        let (_, c) = ctx_parts(ctx);
+        Me {
+            client_id: c.client_id.clone(),
+            user_id: c.user_id.clone(),
+            role: c.role,
+            is_platform: c.is_platform,
+            can_mutate: c.require_admin().is_ok(),
+        }
+    }
+
+    /// IDV sessions, newest first unless sorted otherwise.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn idv_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<IdvSessionFilter>,
+        sort: Option<Sort>,
+    ) -> async_graphql::Result<Conn<IdvSession>> {
+        let (state, caller) = ctx_parts(ctx);
+        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let f = filter.unwrap_or_default();
+        let list_filter = idv::ListFilter {
+            client_ids: list_clients(state, caller, f.client_ids).await.gql()?,
+            user_ids: f.user_ids.unwrap_or_default(),
+            identity_ids: f.identity_ids.unwrap_or_default(),
+            status: f.status.map(Into::into),
+            search_term: f.search_term,
+            start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
+            end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
+            metadata: metadata_pairs(f.metadata),
+        };
+        let (rows, total) =
+            dashboard::idv_page(&state.db, &list_filter, f.verdict.map(Into::into), sort.into(), page).await.gql()?;
+        prefetch_idv_page(ctx, &rows).await?;
+        Ok(connection(rows, total, page, IdvSession))
+    }
+
+    /// IDA (re-authentication) sessions, newest first.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn ida_sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<IdaSessionFilter>,
+    ) -> async_graphql::Result<Conn<IdaSession>> {
+        let (state, caller) = ctx_parts(ctx);
+        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let f = filter.unwrap_or_default();
+        let list_filter = ida::ListFilter {
+            client_ids: list_clients(state, caller, f.client_ids).await.gql()?,
+            user_ids: f.user_ids.unwrap_or_default(),
+            identity_ids: f.identity_ids.unwrap_or_default(),
+            status: f.status.map(Into::into),
+            verified: f.verified,
+            search_term: f.search_term,
+            start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
+            end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
+            metadata: metadata_pairs(f.metadata),
+        };
+        let found = ida::list(&state.db, &list_filter, page, Utc::now()).await;
+        into_connection(found, page, IdaSession)
+    }
+
+    /// Live identities, newest first unless sorted otherwise.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn identities(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<IdentityFilter>,
+        sort: Option<Sort>,
+    ) -> async_graphql::Result<Conn<Identity>> {
+        let (state, caller) = ctx_parts(ctx);
+        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let f = filter.unwrap_or_default();
+        let client_ids = list_clients(state, caller, f.client_ids).await.gql()?;
+        let service_filter = identities::IdentityFilter {
+            user_ids: f.user_ids.unwrap_or_default(),
+            search_term: f.search_term,
+            start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
+            end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
+            metadata: metadata_pairs(f.metadata),
+        };
+        let (rows, total) =
+            dashboard::identity_page(&state.db, &client_ids, &service_filter, f.verified, sort.into(), page).await.gql()?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        prefetch_identity_relations(ctx, &ids, &[]).await?;
+        Ok(connection(rows, total, page, Identity))
+    }
+
+    /// One IDV session of the caller's client; `null` for any other id.
+    async fn idv_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdvSession>> {
+        let (state, caller) = ctx_parts(ctx);
+        Ok(none_when_not_found(idv::find(&state.db, &caller.client_id, &id).await)?.map(IdvSession))
+    }
+
+    /// One IDA session of the caller's client; `null` for any other id.
+    async fn ida_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdaSession>> {
+        let (state, caller) = ctx_parts(ctx);
+        Ok(none_when_not_found(ida::find(&state.db, &caller.client_id, &id).await)?.map(IdaSession))
+    }
+
+    /// One live identity of the caller's client; `null` for any other id.
+    async fn identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Identity>> {
+        let (state, caller) = ctx_parts(ctx);
+        Ok(identities::find_live(&state.db, &caller.client_id, &id).await.gql()?.map(Identity))
+    }
+
+    /// A weights version the caller may see (its client's or a platform default); `null` otherwise.
+    async fn weights_version(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<WeightsVersion>> {
+        let (state, caller) = ctx_parts(ctx);
+        Ok(none_when_not_found(weights::find_visible(&state.db, caller.tenant(), &id).await)?.map(Into::into))
+    }
+
+    /// The weights in force for (client, user): (client, user) → client → platform default.
+    async fn weights_in_force(
+        &self,
+        ctx: &Context<'_>,
+        client_id: Option<String>,
+        user_id: Option<String>,
+    ) -> async_graphql::Result<WeightsVersion> {
+        let (state, caller) = ctx_parts(ctx);
+        let w = weights::in_force_for(&state.db, caller.tenant(), client_id.as_deref(), user_id.as_deref()).await.gql()?;
+        Ok(w.into())
+    }
+
+    /// The requirements in force, per (document type, data source).
+    async fn requirements(
+        &self,
+        ctx: &Context<'_>,
+        client_id: Option<String>,
+        user_id: Option<String>,
+        document_type: Option<String>,
+        data_source: Option<String>,
+    ) -> async_graphql::Result<Vec<Requirement>> {
+        let (state, caller) = ctx_parts(ctx);
+        let doc_type = document_type.as_deref().map(|v| DocumentType::parse_field("documentType", v)).transpose().gql()?;
+        let source = data_source.as_deref().map(|v| DataSource::parse_field("dataSource", v)).transpose().gql()?;
+        let sets = requirements::list_for(&state.db, caller.tenant(), client_id.as_deref(), user_id.as_deref(), doc_type, source)
+            .await
+            .gql()?;
+        Ok(sets.into_iter().map(Into::into).collect())
+    }
+
+    /// The client's webhook endpoints, newest first.
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        search_term: Option<String>,
+    ) -> async_graphql::Result<Conn<Webhook>> {
+        let (state, caller) = ctx_parts(ctx);
+        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let found = webhooks::list(&state.db, &caller.client_id, page, search_term.as_deref()).await;
+        into_connection(found, page, Webhook)
+    }
+
+    /// One webhook endpoint of the caller's client; `null` for any other id.
+    async fn webhook(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Webhook>> {
+        let (state, caller) = ctx_parts(ctx);
+        Ok(none_when_not_found(webhooks::find(&state.db, &caller.client_id, &id).await)?.map(Webhook))
+    }
+
+    /// The client's API keys, newest first (dashboard users only).
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        let (state, caller) = ctx_parts(ctx);
+        if caller.role == CallerRole::ApiKey {
+            return Err(super::gql_error(AppError::Forbidden("API keys are listed to dashboard users only".into())));
+        }
+        Ok(tenancy::list_api_keys(&state.db, &caller.client_id).await.gql()?.into_iter().map(ApiKey).collect())
+    }
+
+    /// The client's audit log, newest first (dashboard users only).
+    #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        action: Option<String>,
+    ) -> async_graphql::Result<Conn<AuditLogEntry>> {
+        let (state, caller) = ctx_parts(ctx);
+        if caller.role == CallerRole::ApiKey {
+            return Err(super::gql_error(AppError::Forbidden("the audit log is shown to dashboard users only".into())));
+        }
+        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let found = dashboard::audit_page(&state.db, &caller.client_id, action.as_deref(), page).await;
+        into_connection(found, page, AuditLogEntry)
+    }
+
+    /// Aggregates over IDV sessions created in the window (default: all time).
+    async fn dashboard(
+        &self,
+        ctx: &Context<'_>,
+        client_ids: Option<Vec<String>>,
+        start_date: Option<String>,
+        end_date: Option<String>,
+        #[graphql(default = 10)] top_failing_checks: u32,
+    ) -> async_graphql::Result<DashboardStats> {
+        let (state, caller) = ctx_parts(ctx);
+        let window = dashboard::StatsWindow {
+            client_ids: list_clients(state, caller, client_ids).await.gql()?,
+            start: parse_date_bound("startDate", start_date.as_deref(), false).gql()?,
+            end: parse_date_bound("endDate", end_date.as_deref(), true).gql()?,
+        };
+        let top = u64::from(top_failing_checks.min(100));
+        Ok(dashboard::stats(&state.db, &window, top).await.gql()?.into())
+    }
+
+    /// Re-scores the client's most recent finalized sessions with proposed
+    /// weights over their stored check results. Writes nothing.
+    async fn what_if_rescore(
+        &self,
+        ctx: &Context<'_>,
+        weights: WeightsValuesInput,
+        #[graphql(default = 100)] sessions: u32,
+    ) -> async_graphql::Result<WhatIfResult> {
+        let (state, caller) = ctx_parts(ctx);
+        let limit = u64::from(sessions.clamp(1, 1000));
+        Ok(dashboard::what_if_rescore(&state.db, &caller.client_id, &weights.values(), limit).await.gql()?.into())
+    }
+}

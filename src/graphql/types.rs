@@ -1,0 +1,1072 @@
+//! GraphQL object and input types. Objects wrap entity models; nested
+//! fields resolve through the request's DataLoaders.
+
+use async_graphql::connection::{Connection, Edge, OpaqueCursor};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{api_key, audit_log, check_result, document, ida_session, identity, idv_session, session_event, webhook, webhook_delivery};
+
+use super::GqlResultExt;
+use super::loaders::*;
+use crate::error::{AppError, AppResult};
+use crate::service::dashboard;
+use crate::service::types::{DEFAULT_TAKE, MAX_TAKE, Page};
+
+/// The request's DataLoader (with a per-request cache, so prefetched rows are reused).
+pub type Loaders = DataLoader<Batch, async_graphql::dataloader::HashMapCache>;
+
+pub(crate) fn loader<'a>(ctx: &Context<'a>) -> &'a Loaders {
+    ctx.data_unchecked::<Loaders>()
+}
+
+/// `status_e` of a session.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::service::types::SessionStatus")]
+pub enum SessionStatus {
+    Unknown,
+    InProgress,
+    Complete,
+    TemporarilyBlocked,
+    TemporarilyComplete,
+    Expired,
+}
+
+/// The verdict of an IDV session.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Verdict {
+    Verified,
+    Rejected,
+    /// Not finalized yet.
+    Pending,
+}
+
+impl From<Verdict> for dashboard::VerdictFilter {
+    fn from(v: Verdict) -> Self {
+        match v {
+            Verdict::Verified => Self::Verified,
+            Verdict::Rejected => Self::Rejected,
+            Verdict::Pending => Self::Pending,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    /// `completed_at` of sessions, `verified_at` of identities.
+    CompletedAt,
+    Score,
+    /// Sessions only (identities fall back to `CREATED_AT`).
+    Status,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
+pub enum SortDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Sorting of a connection; default newest first. Ties break on the id.
+#[derive(InputObject, Clone, Copy, Debug, Default)]
+pub struct Sort {
+    #[graphql(default)]
+    pub field: SortField,
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+impl From<Option<Sort>> for dashboard::Sort {
+    fn from(s: Option<Sort>) -> Self {
+        let s = s.unwrap_or_default();
+        let field = match s.field {
+            SortField::CreatedAt => dashboard::SortField::CreatedAt,
+            SortField::UpdatedAt => dashboard::SortField::UpdatedAt,
+            SortField::CompletedAt => dashboard::SortField::CompletedAt,
+            SortField::Score => dashboard::SortField::Score,
+            SortField::Status => dashboard::SortField::Status,
+        };
+        dashboard::Sort { field, descending: s.direction == SortDirection::Desc }
+    }
+}
+
+/// An exact metadata match.
+#[derive(InputObject, Clone, Debug)]
+pub struct MetadataPair {
+    pub key: String,
+    pub value: String,
+}
+
+/// Extra fields of every connection.
+#[derive(SimpleObject, Debug, Clone, Copy)]
+pub struct ConnectionTotals {
+    /// Rows matching the filters (all pages).
+    pub total_count: u64,
+}
+
+pub type Conn<T> = Connection<OpaqueCursor<usize>, T, ConnectionTotals>;
+
+/// Relay arguments turned into an offset window: `first`/`after` pages
+/// forward, `last`/`before` backward (`last` needs `before`). At most 500 rows.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+fn decode(field: &str, cursor: Option<&str>) -> AppResult<Option<usize>> {
+    use async_graphql::connection::CursorType;
+    cursor
+        .map(|c| {
+            OpaqueCursor::<usize>::decode_cursor(c)
+                .map(|c| c.0)
+                .map_err(|_| AppError::validation(field, "not a cursor of this connection"))
+        })
+        .transpose()
+}
+
+fn count(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
+    match n {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(AppError::validation(field, "must not be negative")),
+        Some(n) if n as u64 > MAX_TAKE => Err(AppError::validation(field, format!("must be at most {MAX_TAKE}"))),
+        Some(n) => Ok(Some(n as u64)),
+    }
+}
+
+impl PageArgs {
+    pub fn page(&self) -> AppResult<Page> {
+        let first = count("first", self.first)?;
+        let last = count("last", self.last)?;
+        let start = decode("after", self.after.as_deref())?.map_or(0, |a| a as u64 + 1);
+        let end = decode("before", self.before.as_deref())?.map(|b| b as u64);
+        Ok(match (first, last, end) {
+            (Some(_), Some(_), _) => return Err(AppError::validation("last", "give either first or last")),
+            (_, Some(_), None) => return Err(AppError::validation("last", "last needs a before cursor")),
+            (_, Some(n), Some(end)) => {
+                let skip = end.saturating_sub(n).max(start);
+                Page { take: end.saturating_sub(skip), skip }
+            }
+            (first, None, end) => {
+                let take = first.unwrap_or(DEFAULT_TAKE);
+                let take = end.map_or(take, |e| take.min(e.saturating_sub(start)));
+                Page { take, skip: start }
+            }
+        })
+    }
+}
+
+/// Complexity of a connection: its page size times what each row asks for.
+pub fn connection_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
+    let rows = first.or(last).unwrap_or(DEFAULT_TAKE as i32).clamp(1, MAX_TAKE as i32) as usize;
+    rows.saturating_mul(child)
+}
+
+/// Builds a connection of `rows` found at `page` out of `total`.
+pub fn connection<M, T>(rows: Vec<M>, total: u64, page: Page, wrap: impl Fn(M) -> T) -> Conn<T>
+where
+    T: async_graphql::OutputType,
+{
+    let start = page.skip as usize;
+    let has_next = (start + rows.len()) < total as usize;
+    let mut conn = Connection::with_additional_fields(start > 0, has_next, ConnectionTotals { total_count: total });
+    conn.edges.extend(rows.into_iter().enumerate().map(|(i, m)| Edge::new(OpaqueCursor(start + i), wrap(m))));
+    conn
+}
+
+/// True when the connection's rows select `path` (under `nodes` or `edges.node`).
+fn selected(ctx: &Context<'_>, path: &[&str]) -> bool {
+    let look = ctx.look_ahead();
+    let mut via_nodes = look.field("nodes");
+    let mut via_edges = look.field("edges").field("node");
+    for name in path {
+        via_nodes = via_nodes.field(name);
+        via_edges = via_edges.field(name);
+    }
+    via_nodes.exists() || via_edges.exists()
+}
+
+/// Loads `keys` into the request's DataLoader cache in one batch when `on`.
+async fn warm<K>(on: bool, keys: Vec<K>, ctx: &Context<'_>) -> async_graphql::Result<()>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    Batch: async_graphql::dataloader::Loader<K, Error = async_graphql::Error>,
+{
+    if on && !keys.is_empty() {
+        loader(ctx).load_many(keys).await?;
+    }
+    Ok(())
+}
+
+/// Loads the nested relations a session page selects in one batch each,
+/// into the request's DataLoader cache, before the rows resolve. (Left to
+/// the per-row resolvers alone, batching runs on a 1 ms timer: rows
+/// resolved after a scheduler yield would start another batch.)
+pub async fn prefetch_idv_page(ctx: &Context<'_>, rows: &[idv_session::Model]) -> async_graphql::Result<()> {
+    let session_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let of = |name: &str| selected(ctx, &[name]);
+    futures::try_join!(
+        warm(of("documents"), session_ids.iter().cloned().map(DocumentsOfSession).collect(), ctx),
+        warm(of("checks"), session_ids.iter().cloned().map(ChecksOfSession).collect(), ctx),
+        warm(of("history"), session_ids.iter().cloned().map(HistoryOfSession).collect(), ctx),
+        warm(of("deliveries"), session_ids.iter().cloned().map(DeliveriesOfSession).collect(), ctx),
+        warm(of("weightsVersion"), rows.iter().map(|r| WeightsById(r.idv_weights_id.clone())).collect(), ctx),
+        warm(of("identity"), rows.iter().filter_map(|r| r.identity_id.clone()).map(IdentityById).collect(), ctx),
+    )?;
+    if of("identity") {
+        let identity_ids: Vec<String> = rows.iter().filter_map(|r| r.identity_id.clone()).collect();
+        prefetch_identity_relations(ctx, &identity_ids, &["identity"]).await?;
+    }
+    Ok(())
+}
+
+/// The identity relations selected under `prefix`, one batch each.
+pub async fn prefetch_identity_relations(ctx: &Context<'_>, identity_ids: &[String], prefix: &[&str]) -> async_graphql::Result<()> {
+    let under = |name: &str| {
+        let mut path = prefix.to_vec();
+        path.push(name);
+        selected(ctx, &path)
+    };
+    futures::try_join!(
+        warm(under("documents"), identity_ids.iter().cloned().map(DocumentsOfIdentity).collect(), ctx),
+        warm(under("idvSessions"), identity_ids.iter().cloned().map(IdvSessionsOfIdentity).collect(), ctx),
+        warm(under("idaSessions"), identity_ids.iter().cloned().map(IdaSessionsOfIdentity).collect(), ctx),
+    )?;
+    Ok(())
+}
+
+fn json(v: &serde_json::Value) -> Json<serde_json::Value> {
+    Json(v.clone())
+}
+
+/// An identity verification session.
+pub struct IdvSession(pub idv_session::Model);
+
+#[Object]
+impl IdvSession {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn client_id(&self) -> &str {
+        &self.0.client_id
+    }
+    async fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+    async fn idv_weights_id(&self) -> &str {
+        &self.0.idv_weights_id
+    }
+    async fn status(&self) -> SessionStatus {
+        crate::service::types::SessionStatus::from_db(&self.0.status).into()
+    }
+    /// `unknown`, `driver_license`, `identification_card`, `passport`, `passport_card`.
+    async fn document_type(&self) -> &str {
+        &self.0.document_type
+    }
+    async fn liveness_mode(&self) -> &str {
+        &self.0.liveness_mode
+    }
+    async fn liveness_provider(&self) -> &str {
+        &self.0.liveness_provider
+    }
+    async fn webhook_url(&self) -> Option<&str> {
+        self.0.webhook_url.as_deref()
+    }
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        json(&self.0.metadata)
+    }
+    async fn settings(&self) -> Json<serde_json::Value> {
+        json(&self.0.settings)
+    }
+    async fn finalize_settings(&self) -> Option<Json<serde_json::Value>> {
+        self.0.finalize_settings.as_ref().map(json)
+    }
+    async fn consented(&self) -> bool {
+        self.0.consented
+    }
+    async fn consented_at(&self) -> Option<DateTime<Utc>> {
+        self.0.consented_at
+    }
+    async fn document_front_given(&self) -> bool {
+        self.0.document_front_given
+    }
+    async fn document_front_given_at(&self) -> Option<DateTime<Utc>> {
+        self.0.document_front_given_at
+    }
+    async fn document_back_given(&self) -> bool {
+        self.0.document_back_given
+    }
+    async fn document_back_given_at(&self) -> Option<DateTime<Utc>> {
+        self.0.document_back_given_at
+    }
+    async fn liveness_detected(&self) -> bool {
+        self.0.liveness_detected
+    }
+    async fn liveness_detected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.liveness_detected_at
+    }
+    async fn selfie_given(&self) -> bool {
+        self.0.selfie_given
+    }
+    async fn selfie_given_at(&self) -> Option<DateTime<Utc>> {
+        self.0.selfie_given_at
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn middle_name(&self) -> Option<&str> {
+        self.0.middle_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn suffix_name(&self) -> Option<&str> {
+        self.0.suffix_name.as_deref()
+    }
+    async fn gender(&self) -> &str {
+        &self.0.gender
+    }
+    async fn birth_date(&self) -> Option<&str> {
+        self.0.birth_date.as_deref()
+    }
+    /// `unknown`, `clear`, `hit`, `unavailable`.
+    async fn ofac_status(&self) -> &str {
+        &self.0.ofac_status
+    }
+    async fn ofac_detected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ofac_detected_at
+    }
+    /// `unknown`, `match`, `no_match`, `pending`, `unavailable`.
+    async fn dmv_status(&self) -> &str {
+        &self.0.dmv_status
+    }
+    async fn dmv_detected_at(&self) -> Option<DateTime<Utc>> {
+        self.0.dmv_detected_at
+    }
+    /// `null` until finalize.
+    async fn verified(&self) -> Option<bool> {
+        self.0.verified
+    }
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.verified_at
+    }
+    /// Weighted mean (0..1) of the checks that ran.
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    /// `[{check, code, message}]`; `null` until finalize.
+    async fn reasons(&self) -> Option<Json<serde_json::Value>> {
+        self.0.reasons.as_ref().map(json)
+    }
+    async fn identity_id(&self) -> Option<&str> {
+        self.0.identity_id.as_deref()
+    }
+    async fn failed_attempts(&self) -> i32 {
+        self.0.failed_attempts
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    /// The identity this session created or updated (`null` once erased).
+    async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
+        let Some(id) = self.0.identity_id.clone() else { return Ok(None) };
+        Ok(loader(ctx).load_one(IdentityById(id)).await?.flatten().map(Identity))
+    }
+    /// Every document read in this session, newest first.
+    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
+        let rows = loader(ctx).load_one(DocumentsOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Document).collect())
+    }
+    /// The check results, by check name.
+    async fn checks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckResult>> {
+        let rows = loader(ctx).load_one(ChecksOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(CheckResult).collect())
+    }
+    /// Every state change and SDK step, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
+        let rows = loader(ctx).load_one(HistoryOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(HistoryEvent).collect())
+    }
+    /// The weights version pinned at creation.
+    async fn weights_version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WeightsVersion>> {
+        Ok(loader(ctx).load_one(WeightsById(self.0.idv_weights_id.clone())).await?.flatten().map(Into::into))
+    }
+    /// Webhook deliveries of this session's events, newest first.
+    async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
+        let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(WebhookDelivery).collect())
+    }
+}
+
+/// An identity authentication (re-verification) session.
+pub struct IdaSession(pub ida_session::Model);
+
+#[Object]
+impl IdaSession {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn client_id(&self) -> &str {
+        &self.0.client_id
+    }
+    async fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+    async fn identity_id(&self) -> &str {
+        &self.0.identity_id
+    }
+    async fn idv_weights_id(&self) -> &str {
+        &self.0.idv_weights_id
+    }
+    /// An open session past its expiry reads as `EXPIRED`, as in REST.
+    async fn status(&self) -> SessionStatus {
+        crate::service::ida::effective_status(&self.0, Utc::now()).into()
+    }
+    async fn liveness_mode(&self) -> &str {
+        &self.0.liveness_mode
+    }
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        json(&self.0.metadata)
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn liveness_detected(&self) -> bool {
+        self.0.liveness_detected
+    }
+    async fn selfie_given(&self) -> bool {
+        self.0.selfie_given
+    }
+    /// `null` until finalize.
+    async fn authenticated(&self) -> Option<bool> {
+        self.0.authenticated
+    }
+    async fn face_distance(&self) -> Option<f64> {
+        self.0.face_distance
+    }
+    async fn reasons(&self) -> Option<Json<serde_json::Value>> {
+        self.0.reasons.as_ref().map(json)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
+        Ok(loader(ctx).load_one(IdentityById(self.0.identity_id.clone())).await?.flatten().map(Identity))
+    }
+    async fn checks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckResult>> {
+        let rows = loader(ctx).load_one(ChecksOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(CheckResult).collect())
+    }
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
+        let rows = loader(ctx).load_one(HistoryOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(HistoryEvent).collect())
+    }
+    async fn weights_version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WeightsVersion>> {
+        Ok(loader(ctx).load_one(WeightsById(self.0.idv_weights_id.clone())).await?.flatten().map(Into::into))
+    }
+    async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
+        let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(WebhookDelivery).collect())
+    }
+}
+
+/// A verified person of a client.
+pub struct Identity(pub identity::Model);
+
+#[Object]
+impl Identity {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn client_id(&self) -> &str {
+        &self.0.client_id
+    }
+    async fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn middle_name(&self) -> Option<&str> {
+        self.0.middle_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn suffix_name(&self) -> Option<&str> {
+        self.0.suffix_name.as_deref()
+    }
+    async fn birth_date(&self) -> Option<&str> {
+        self.0.birth_date.as_deref()
+    }
+    async fn gender(&self) -> &str {
+        &self.0.gender
+    }
+    async fn street(&self) -> Option<&str> {
+        self.0.street.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    async fn state(&self) -> Option<&str> {
+        self.0.state.as_deref()
+    }
+    async fn postal_code(&self) -> Option<&str> {
+        self.0.postal_code.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn ofac_status(&self) -> &str {
+        &self.0.ofac_status
+    }
+    async fn dmv_status(&self) -> &str {
+        &self.0.dmv_status
+    }
+    async fn verified(&self) -> bool {
+        self.0.verified
+    }
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.verified_at
+    }
+    async fn last_verified(&self) -> Option<DateTime<Utc>> {
+        self.0.last_verified
+    }
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        json(&self.0.metadata)
+    }
+    async fn latest_idv_session_id(&self) -> Option<&str> {
+        self.0.latest_idv_session_id.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// IDV sessions linked to this identity, newest first.
+    async fn idv_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IdvSession>> {
+        let rows = loader(ctx).load_one(IdvSessionsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(IdvSession).collect())
+    }
+    /// Re-authentication sessions of this identity, newest first.
+    async fn ida_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IdaSession>> {
+        let rows = loader(ctx).load_one(IdaSessionsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(IdaSession).collect())
+    }
+    /// Documents linked to this identity, newest first.
+    async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
+        let rows = loader(ctx).load_one(DocumentsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Document).collect())
+    }
+}
+
+/// A document as read from the images (barcode, MRZ or OCR).
+pub struct Document(pub document::Model);
+
+#[Object]
+impl Document {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
+    async fn identity_id(&self) -> Option<&str> {
+        self.0.identity_id.as_deref()
+    }
+    /// The document the session's verdict used.
+    async fn is_current(&self) -> bool {
+        self.0.is_current
+    }
+    async fn document_type(&self) -> &str {
+        &self.0.r#type
+    }
+    async fn data_source(&self) -> &str {
+        &self.0.data_source
+    }
+    async fn document_number(&self) -> Option<&str> {
+        self.0.document_number.as_deref()
+    }
+    async fn issued_at(&self) -> Option<&str> {
+        self.0.issued_at.as_deref()
+    }
+    async fn expires_at(&self) -> Option<&str> {
+        self.0.expires_at.as_deref()
+    }
+    async fn issuing_country(&self) -> Option<&str> {
+        self.0.issuing_country.as_deref()
+    }
+    async fn issuing_state(&self) -> Option<&str> {
+        self.0.issuing_state.as_deref()
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    async fn birth_date(&self) -> Option<&str> {
+        self.0.birth_date.as_deref()
+    }
+    async fn gender(&self) -> &str {
+        &self.0.gender
+    }
+    async fn street(&self) -> Option<&str> {
+        self.0.street.as_deref()
+    }
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+    async fn state(&self) -> Option<&str> {
+        self.0.state.as_deref()
+    }
+    async fn postal_code(&self) -> Option<&str> {
+        self.0.postal_code.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// The outcome of one verification check.
+pub struct CheckResult(pub check_result::Model);
+
+#[Object]
+impl CheckResult {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
+    /// `idv` or `ida`.
+    async fn session_kind(&self) -> &str {
+        &self.0.session_kind
+    }
+    async fn check_name(&self) -> &str {
+        &self.0.check_name
+    }
+    /// `pending`, `pass`, `fail`, `unavailable`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn score(&self) -> Option<f64> {
+        self.0.score
+    }
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+    async fn engine_version(&self) -> Option<&str> {
+        self.0.engine_version.as_deref()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One history entry of a session.
+pub struct HistoryEvent(pub session_event::Model);
+
+#[Object]
+impl HistoryEvent {
+    async fn event(&self) -> &str {
+        &self.0.event
+    }
+    async fn endpoint(&self) -> &str {
+        &self.0.endpoint
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+macro_rules! weights_types {
+    ($($f:ident),*) => {
+        /// An immutable scoring weights version.
+        #[derive(SimpleObject, Debug, Clone)]
+        pub struct WeightsVersion {
+            pub id: String,
+            /// `null`: the platform default.
+            pub client_id: Option<String>,
+            pub user_id: Option<String>,
+            pub created_at: DateTime<Utc>,
+            pub created_by: Option<String>,
+            $(pub $f: f64,)*
+        }
+
+        impl From<entity::weights::Model> for WeightsVersion {
+            fn from(m: entity::weights::Model) -> Self {
+                Self { id: m.id, client_id: m.client_id, user_id: m.user_id, created_at: m.created_at,
+                    created_by: m.created_by, $($f: m.$f,)* }
+            }
+        }
+
+        /// Every weight of a version (see the API contract for their meaning).
+        #[derive(InputObject, Debug, Clone)]
+        pub struct WeightsValuesInput {
+            $(pub $f: f64,)*
+        }
+
+        impl WeightsValuesInput {
+            pub fn values(&self) -> crate::service::weights::WeightValues {
+                crate::service::weights::WeightValues { $($f: self.$f,)* }
+            }
+        }
+    };
+}
+crate::for_each_weight_field!(weights_types);
+
+macro_rules! requirement_types {
+    ($($f:ident),*) => {
+        /// The fields a document of one (type, data source) must carry.
+        #[derive(SimpleObject, Debug, Clone)]
+        pub struct Requirement {
+            pub document_type: String,
+            pub data_source: String,
+            $(pub $f: bool,)*
+        }
+
+        impl From<crate::service::requirements::RequirementSet> for Requirement {
+            fn from(s: crate::service::requirements::RequirementSet) -> Self {
+                Self { document_type: s.doc_type.as_str().into(), data_source: s.source.as_str().into(), $($f: s.$f,)* }
+            }
+        }
+
+        /// Flags to store for one (type, data source); absent flags keep the value in force.
+        #[derive(InputObject, Debug, Clone)]
+        pub struct RequirementsInput {
+            /// Another client: platform operator only.
+            pub client_id: Option<String>,
+            /// Only for this user of the client.
+            pub user_id: Option<String>,
+            /// `driver_license`, `identification_card`, `passport`, `passport_card`.
+            pub document_type: String,
+            /// `barcode`, `mrz`, `ocr`, `manual`.
+            pub data_source: String,
+            $(pub $f: Option<bool>,)*
+        }
+
+        impl RequirementsInput {
+            pub fn apply(&self, mut set: crate::service::requirements::RequirementSet) -> crate::service::requirements::RequirementSet {
+                $(if let Some(v) = self.$f { set.$f = v; })*
+                set
+            }
+        }
+    };
+}
+crate::for_each_requirement_flag!(requirement_types);
+
+/// A webhook endpoint (its secret is never shown again after create / rotate).
+pub struct Webhook(pub webhook::Model);
+
+#[Object]
+impl Webhook {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+    async fn disabled_reason(&self) -> Option<&str> {
+        self.0.disabled_reason.as_deref()
+    }
+    async fn failing_since(&self) -> Option<DateTime<Utc>> {
+        self.0.failing_since
+    }
+    async fn previous_secret_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.previous_secret_expires_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One event queued for a webhook endpoint.
+pub struct WebhookDelivery(pub webhook_delivery::Model);
+
+#[Object]
+impl WebhookDelivery {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn webhook_id(&self) -> Option<&str> {
+        self.0.webhook_id.as_deref()
+    }
+    async fn target_url(&self) -> &str {
+        &self.0.target_url
+    }
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn session_id(&self) -> Option<&str> {
+        self.0.session_id.as_deref()
+    }
+    async fn sequence(&self) -> i64 {
+        self.0.sequence
+    }
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    async fn last_status_code(&self) -> Option<i32> {
+        self.0.last_status_code
+    }
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn next_attempt_at(&self) -> DateTime<Utc> {
+        self.0.next_attempt_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+}
+
+/// An audited action.
+pub struct AuditLogEntry(pub audit_log::Model);
+
+#[Object]
+impl AuditLogEntry {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    /// `api_key`, `user` or `system`.
+    async fn actor_kind(&self) -> &str {
+        &self.0.actor_kind
+    }
+    async fn actor_id(&self) -> Option<&str> {
+        self.0.actor_id.as_deref()
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn target_kind(&self) -> Option<&str> {
+        self.0.target_kind.as_deref()
+    }
+    async fn target_id(&self) -> Option<&str> {
+        self.0.target_id.as_deref()
+    }
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+    async fn detail(&self) -> Option<Json<serde_json::Value>> {
+        self.0.detail.as_ref().map(json)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+}
+
+/// An integrator API key (the secret is shown once, on create).
+pub struct ApiKey(pub api_key::Model);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The first characters of the key, for recognising it.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn user_id(&self) -> Option<&str> {
+        self.0.user_id.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+}
+
+/// Sessions of one status created on one day.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DayStatusCount {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub status: SessionStatus,
+    pub count: i64,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CheckFailureCount {
+    pub check_name: String,
+    pub count: i64,
+}
+
+/// Aggregates over the IDV sessions created in a window.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct DashboardStats {
+    pub total_sessions: i64,
+    pub sessions_by_status_per_day: Vec<DayStatusCount>,
+    /// Verified / finalized with a verdict; `null` when none has one.
+    pub pass_rate: Option<f64>,
+    pub decided_sessions: i64,
+    pub average_score: Option<f64>,
+    /// The most frequent failing checks, most frequent first.
+    pub failing_checks: Vec<CheckFailureCount>,
+    /// Median seconds from creation to completion.
+    pub median_seconds_to_complete: Option<f64>,
+}
+
+#[ComplexObject]
+impl DashboardStats {
+    /// Sessions in the window (all statuses) per day.
+    async fn sessions_per_day(&self) -> Vec<DayStatusCount> {
+        let mut days: Vec<DayStatusCount> = Vec::new();
+        for row in &self.sessions_by_status_per_day {
+            match days.last_mut() {
+                Some(last) if last.day == row.day => last.count += row.count,
+                _ => days.push(DayStatusCount { day: row.day.clone(), status: SessionStatus::Unknown, count: row.count }),
+            }
+        }
+        days
+    }
+}
+
+impl From<dashboard::DashboardStats> for DashboardStats {
+    fn from(s: dashboard::DashboardStats) -> Self {
+        Self {
+            total_sessions: s.total_sessions,
+            sessions_by_status_per_day: s
+                .by_status_per_day
+                .into_iter()
+                .map(|r| DayStatusCount {
+                    day: r.day,
+                    status: crate::service::types::SessionStatus::from_db(&r.status).into(),
+                    count: r.count,
+                })
+                .collect(),
+            pass_rate: s.pass_rate,
+            decided_sessions: s.decided_sessions,
+            average_score: s.average_score,
+            failing_checks: s
+                .failing_checks
+                .into_iter()
+                .map(|c| CheckFailureCount { check_name: c.check_name, count: c.count })
+                .collect(),
+            median_seconds_to_complete: s.median_seconds_to_complete,
+        }
+    }
+}
+
+/// A verdict: stored or recomputed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct VerdictView {
+    pub verified: bool,
+    pub score: Option<f64>,
+    /// `[{check, code, message}]`.
+    pub reasons: Json<serde_json::Value>,
+}
+
+impl From<&crate::engine::scoring::Verdict> for VerdictView {
+    fn from(v: &crate::engine::scoring::Verdict) -> Self {
+        Self { verified: v.verified, score: v.score, reasons: Json(serde_json::to_value(&v.reasons).unwrap_or_default()) }
+    }
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RescoredSession {
+    pub session_id: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub stored: VerdictView,
+    pub proposed: VerdictView,
+    /// The verdict (verified or not) differs.
+    pub changed: bool,
+}
+
+/// The outcome of re-scoring recent sessions with proposed weights (nothing is written).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct WhatIfResult {
+    pub sessions_scored: i32,
+    pub verified_before: i32,
+    pub verified_after: i32,
+    pub changed: i32,
+    pub sessions: Vec<RescoredSession>,
+}
+
+impl From<Vec<dashboard::Rescored>> for WhatIfResult {
+    fn from(rows: Vec<dashboard::Rescored>) -> Self {
+        let sessions: Vec<RescoredSession> = rows
+            .iter()
+            .map(|r| RescoredSession {
+                session_id: r.session.id.clone(),
+                completed_at: r.session.completed_at,
+                stored: (&r.stored).into(),
+                proposed: (&r.proposed).into(),
+                changed: r.stored.verified != r.proposed.verified,
+            })
+            .collect();
+        Self {
+            sessions_scored: sessions.len() as i32,
+            verified_before: rows.iter().filter(|r| r.stored.verified).count() as i32,
+            verified_after: rows.iter().filter(|r| r.proposed.verified).count() as i32,
+            changed: sessions.iter().filter(|s| s.changed).count() as i32,
+            sessions,
+        }
+    }
+}
+
+/// Turns a service page into a connection (shared by every list field).
+pub fn into_connection<M, T>(found: AppResult<(Vec<M>, u64)>, page: Page, wrap: impl Fn(M) -> T) -> async_graphql::Result<Conn<T>>
+where
+    T: async_graphql::OutputType,
+{
+    let (rows, total) = found.gql()?;
+    Ok(connection(rows, total, page, wrap))
+}

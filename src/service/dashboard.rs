@@ -1,0 +1,593 @@
+//! The dashboard's reads: sorted session / identity pages, batched lookups
+//! by parent ids (one statement per relation, whatever the page size — the
+//! GraphQL DataLoaders call these), aggregates and the what-if re-score.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{audit_log, check_result, document, ida_session, identity, idv_session, session_event, webhook_delivery, weights};
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait,
+    QueryOrder, QuerySelect, Select,
+};
+
+use crate::engine::scoring::{self, CheckInput, FinalizeSettings, ScoringContext, Verdict};
+use crate::error::AppResult;
+use crate::service::idv::{self, IdvSettings};
+use crate::service::identities::{self, IdentityFilter};
+use crate::service::types::{CheckStatus, DocumentType, Page, SessionStatus};
+use crate::service::weights::WeightValues;
+
+/// Which clients' rows a batched lookup may return. The parent rows were
+/// already authorized; this keeps a nested lookup from ever crossing tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientScope {
+    /// The caller's client only.
+    Only(String),
+    /// The platform operator (may read the clients it named in filters).
+    Any,
+}
+
+impl ClientScope {
+    fn condition(&self, col: impl ColumnTrait) -> Condition {
+        match self {
+            ClientScope::Only(id) => Condition::all().add(col.eq(id.clone())),
+            ClientScope::Any => Condition::all(),
+        }
+    }
+}
+
+/// Sort keys of session and identity connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    CompletedAt,
+    Score,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Self { field: SortField::CreatedAt, descending: true }
+    }
+}
+
+fn order(descending: bool) -> Order {
+    if descending { Order::Desc } else { Order::Asc }
+}
+
+/// IDV verdict filter: verified, not verified, or not decided yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerdictFilter {
+    Verified,
+    Rejected,
+    Pending,
+}
+
+/// One page of IDV sessions under the REST list filters plus a verdict, sorted.
+pub async fn idv_page(
+    db: &impl ConnectionTrait,
+    filter: &idv::ListFilter,
+    verdict: Option<VerdictFilter>,
+    sort: Sort,
+    page: Page,
+) -> AppResult<(Vec<idv_session::Model>, u64)> {
+    use idv_session::Column as C;
+    let mut cond = idv::list_condition(filter);
+    match verdict {
+        Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
+        Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)),
+        Some(VerdictFilter::Pending) => cond = cond.add(C::Verified.is_null()),
+        None => {}
+    }
+    let query = idv_session::Entity::find().filter(cond);
+    let total = query.clone().count(db).await?;
+    let col = match sort.field {
+        SortField::CreatedAt => C::CreatedAt,
+        SortField::UpdatedAt => C::UpdatedAt,
+        SortField::CompletedAt => C::CompletedAt,
+        SortField::Score => C::Score,
+        SortField::Status => C::Status,
+    };
+    let rows = query
+        .order_by(col, order(sort.descending))
+        .order_by(C::Id, order(sort.descending))
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// One page of live identities under the REST list filters, sorted.
+pub async fn identity_page(
+    db: &impl ConnectionTrait,
+    client_ids: &[String],
+    filter: &IdentityFilter,
+    verified: Option<bool>,
+    sort: Sort,
+    page: Page,
+) -> AppResult<(Vec<identity::Model>, u64)> {
+    use identity::Column as C;
+    let mut query: Select<identity::Entity> = identities::list_select(client_ids, filter);
+    if let Some(v) = verified {
+        query = query.filter(C::Verified.eq(v));
+    }
+    let total = query.clone().count(db).await?;
+    let col = match sort.field {
+        SortField::CreatedAt | SortField::Status => C::CreatedAt,
+        SortField::UpdatedAt => C::UpdatedAt,
+        SortField::CompletedAt => C::VerifiedAt,
+        SortField::Score => C::Score,
+    };
+    let rows = query
+        .order_by(col, order(sort.descending))
+        .order_by(C::Id, order(sort.descending))
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// Groups rows by a key, keeping the query's order inside each group.
+fn group<K: std::hash::Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> HashMap<K, Vec<T>> {
+    let mut out: HashMap<K, Vec<T>> = HashMap::new();
+    for row in rows {
+        out.entry(key(&row)).or_default().push(row);
+    }
+    out
+}
+
+/// Live (not erased) identities by id.
+pub async fn identities_by_ids(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    ids: &[String],
+) -> AppResult<HashMap<String, identity::Model>> {
+    let rows = identity::Entity::find()
+        .filter(identity::Column::Id.is_in(ids.to_vec()))
+        .filter(identity::Column::ErasedAt.is_null())
+        .filter(scope.condition(identity::Column::ClientId))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+/// IDV sessions by id.
+pub async fn idv_sessions_by_ids(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    ids: &[String],
+) -> AppResult<HashMap<String, idv_session::Model>> {
+    let rows = idv_session::Entity::find()
+        .filter(idv_session::Column::Id.is_in(ids.to_vec()))
+        .filter(scope.condition(idv_session::Column::ClientId))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+/// Weights versions by id (platform defaults are visible to everyone).
+pub async fn weights_by_ids(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    ids: &[String],
+) -> AppResult<HashMap<String, weights::Model>> {
+    let mut query = weights::Entity::find().filter(weights::Column::Id.is_in(ids.to_vec()));
+    if let ClientScope::Only(client) = scope {
+        query = query.filter(
+            Condition::any().add(weights::Column::ClientId.is_null()).add(weights::Column::ClientId.eq(client.clone())),
+        );
+    }
+    Ok(query.all(db).await?.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+/// Documents of sessions, newest first per session.
+pub async fn documents_by_sessions(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    session_ids: &[String],
+) -> AppResult<HashMap<String, Vec<document::Model>>> {
+    let rows = document::Entity::find()
+        .filter(document::Column::SessionId.is_in(session_ids.to_vec()))
+        .filter(scope.condition(document::Column::ClientId))
+        .order_by_desc(document::Column::CreatedAt)
+        .order_by_desc(document::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.session_id.clone()))
+}
+
+/// Documents linked to identities, newest first per identity.
+pub async fn documents_by_identities(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    identity_ids: &[String],
+) -> AppResult<HashMap<String, Vec<document::Model>>> {
+    let rows = document::Entity::find()
+        .filter(document::Column::IdentityId.is_in(identity_ids.to_vec()))
+        .filter(scope.condition(document::Column::ClientId))
+        .order_by_desc(document::Column::CreatedAt)
+        .order_by_desc(document::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.identity_id.clone().unwrap_or_default()))
+}
+
+/// Check results of sessions (either kind), by check name per session.
+pub async fn checks_by_sessions(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    session_ids: &[String],
+) -> AppResult<HashMap<String, Vec<check_result::Model>>> {
+    let rows = check_result::Entity::find()
+        .filter(check_result::Column::SessionId.is_in(session_ids.to_vec()))
+        .filter(scope.condition(check_result::Column::ClientId))
+        .order_by_asc(check_result::Column::CheckName)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.session_id.clone()))
+}
+
+/// History events of sessions, oldest first per session.
+pub async fn events_by_sessions(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    session_ids: &[String],
+) -> AppResult<HashMap<String, Vec<session_event::Model>>> {
+    let rows = session_event::Entity::find()
+        .filter(session_event::Column::SessionId.is_in(session_ids.to_vec()))
+        .filter(scope.condition(session_event::Column::ClientId))
+        .order_by_asc(session_event::Column::At)
+        .order_by_asc(session_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.session_id.clone()))
+}
+
+/// Webhook deliveries of sessions, newest first per session.
+pub async fn deliveries_by_sessions(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    session_ids: &[String],
+) -> AppResult<HashMap<String, Vec<webhook_delivery::Model>>> {
+    let rows = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::SessionId.is_in(session_ids.to_vec()))
+        .filter(scope.condition(webhook_delivery::Column::ClientId))
+        .order_by_desc(webhook_delivery::Column::CreatedAt)
+        .order_by_desc(webhook_delivery::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.session_id.clone().unwrap_or_default()))
+}
+
+/// IDV sessions of identities, newest first per identity.
+pub async fn idv_sessions_by_identities(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    identity_ids: &[String],
+) -> AppResult<HashMap<String, Vec<idv_session::Model>>> {
+    let rows = idv_session::Entity::find()
+        .filter(idv_session::Column::IdentityId.is_in(identity_ids.to_vec()))
+        .filter(scope.condition(idv_session::Column::ClientId))
+        .order_by_desc(idv_session::Column::CreatedAt)
+        .order_by_desc(idv_session::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.identity_id.clone().unwrap_or_default()))
+}
+
+/// IDA sessions of identities, newest first per identity.
+pub async fn ida_sessions_by_identities(
+    db: &impl ConnectionTrait,
+    scope: &ClientScope,
+    identity_ids: &[String],
+) -> AppResult<HashMap<String, Vec<ida_session::Model>>> {
+    let rows = ida_session::Entity::find()
+        .filter(ida_session::Column::IdentityId.is_in(identity_ids.to_vec()))
+        .filter(scope.condition(ida_session::Column::ClientId))
+        .order_by_desc(ida_session::Column::CreatedAt)
+        .order_by_desc(ida_session::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group(rows, |r| r.identity_id.clone()))
+}
+
+/// One page of a client's audit log, newest first, optionally of one action.
+pub async fn audit_page(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    action: Option<&str>,
+    page: Page,
+) -> AppResult<(Vec<audit_log::Model>, u64)> {
+    let mut query = audit_log::Entity::find().filter(audit_log::Column::ClientId.eq(client_id));
+    if let Some(action) = action.map(str::trim).filter(|a| !a.is_empty()) {
+        query = query.filter(audit_log::Column::Action.eq(action));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_desc(audit_log::Column::At)
+        .order_by_desc(audit_log::Column::Id)
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The window and tenants of the dashboard aggregates.
+#[derive(Debug, Clone)]
+pub struct StatsWindow {
+    pub client_ids: Vec<String>,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl StatsWindow {
+    fn condition(&self) -> Condition {
+        use idv_session::Column as C;
+        let mut cond = Condition::all().add(C::ClientId.is_in(self.client_ids.clone()));
+        if let Some(start) = self.start {
+            cond = cond.add(C::CreatedAt.gte(start));
+        }
+        if let Some(end) = self.end {
+            cond = cond.add(C::CreatedAt.lte(end));
+        }
+        cond
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayStatusCount {
+    /// `YYYY-MM-DD` (UTC) of `created_at`.
+    pub day: String,
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckFailureCount {
+    pub check_name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashboardStats {
+    pub total_sessions: i64,
+    pub by_status_per_day: Vec<DayStatusCount>,
+    /// Verified / decided sessions; `None` when none is decided.
+    pub pass_rate: Option<f64>,
+    pub decided_sessions: i64,
+    pub average_score: Option<f64>,
+    pub failing_checks: Vec<CheckFailureCount>,
+    /// Median seconds from creation to completion of completed sessions.
+    pub median_seconds_to_complete: Option<f64>,
+}
+
+#[derive(FromQueryResult)]
+struct DayRow {
+    day: String,
+    status: String,
+    count: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Totals {
+    total: i64,
+    /// SUM over no rows is NULL.
+    decided: Option<i64>,
+    verified: Option<i64>,
+    avg_score: Option<f64>,
+}
+
+#[derive(FromQueryResult)]
+struct FailRow {
+    check_name: String,
+    count: i64,
+}
+
+#[derive(FromQueryResult)]
+struct Span {
+    created_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+}
+
+/// The UTC day of `created_at` as `YYYY-MM-DD`, portably.
+fn day_expr(backend: DbBackend) -> Expr {
+    match backend {
+        DbBackend::Postgres => Expr::cust("to_char(\"created_at\" AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        _ => Expr::cust("substr(\"created_at\", 1, 10)"),
+    }
+}
+
+/// Aggregates over the IDV sessions created in the window: five statements.
+pub async fn stats(db: &impl ConnectionTrait, window: &StatsWindow, top_failing: u64) -> AppResult<DashboardStats> {
+    use idv_session::Column as C;
+    let backend = db.get_database_backend();
+    let by_day: Vec<DayRow> = idv_session::Entity::find()
+        .select_only()
+        .expr_as(day_expr(backend), "day")
+        .column_as(C::Status, "status")
+        .expr_as(Expr::col(C::Id).count(), "count")
+        .filter(window.condition())
+        .group_by(day_expr(backend))
+        .group_by(C::Status)
+        .order_by_asc(day_expr(backend))
+        .order_by_asc(C::Status)
+        .into_model::<DayRow>()
+        .all(db)
+        .await?;
+    let decided = Expr::cust("CASE WHEN \"verified\" IS NULL THEN 0 ELSE 1 END").sum();
+    let verified = Expr::cust("CASE WHEN \"verified\" = TRUE THEN 1 ELSE 0 END").sum();
+    let totals = idv_session::Entity::find()
+        .select_only()
+        .expr_as(Expr::col(C::Id).count(), "total")
+        .expr_as(Expr::expr(decided).cast_as("BIGINT"), "decided")
+        .expr_as(Expr::expr(verified).cast_as("BIGINT"), "verified")
+        .expr_as(Expr::expr(Expr::col(C::Score).avg()).cast_as(float_type(backend)), "avg_score")
+        .filter(window.condition())
+        .into_model::<Totals>()
+        .one(db)
+        .await?
+        .unwrap_or(Totals { total: 0, decided: None, verified: None, avg_score: None });
+    let (decided_count, verified_count) = (totals.decided.unwrap_or(0), totals.verified.unwrap_or(0));
+    let in_window = idv_session::Entity::find().select_only().column(C::Id).filter(window.condition()).into_query();
+    let failing: Vec<FailRow> = check_result::Entity::find()
+        .select_only()
+        .column(check_result::Column::CheckName)
+        .expr_as(Expr::col(check_result::Column::Id).count(), "count")
+        .filter(check_result::Column::SessionKind.eq("idv"))
+        .filter(check_result::Column::Status.eq(CheckStatus::Fail.as_str()))
+        .filter(check_result::Column::ClientId.is_in(window.client_ids.clone()))
+        .filter(check_result::Column::SessionId.in_subquery(in_window))
+        .group_by(check_result::Column::CheckName)
+        .order_by_desc(Expr::col(check_result::Column::Id).count())
+        .order_by_asc(check_result::Column::CheckName)
+        .limit(top_failing)
+        .into_model::<FailRow>()
+        .all(db)
+        .await?;
+    let spans: Vec<Span> = idv_session::Entity::find()
+        .select_only()
+        .column(C::CreatedAt)
+        .column(C::CompletedAt)
+        .filter(window.condition())
+        .filter(C::CompletedAt.is_not_null())
+        .into_model::<Span>()
+        .all(db)
+        .await?;
+    let mut durations: Vec<f64> = spans
+        .iter()
+        .filter_map(|s| s.completed_at.map(|c| (c - s.created_at).num_milliseconds() as f64 / 1000.0))
+        .collect();
+    Ok(DashboardStats {
+        total_sessions: totals.total,
+        by_status_per_day: by_day.into_iter().map(|r| DayStatusCount { day: r.day, status: r.status, count: r.count }).collect(),
+        pass_rate: (decided_count > 0).then(|| verified_count as f64 / decided_count as f64),
+        decided_sessions: decided_count,
+        average_score: totals.avg_score,
+        failing_checks: failing.into_iter().map(|r| CheckFailureCount { check_name: r.check_name, count: r.count }).collect(),
+        median_seconds_to_complete: median(&mut durations),
+    })
+}
+
+fn float_type(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "DOUBLE PRECISION",
+        _ => "REAL",
+    }
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+}
+
+/// One session scored again with proposed weights.
+#[derive(Debug, Clone)]
+pub struct Rescored {
+    pub session: idv_session::Model,
+    pub stored: Verdict,
+    pub proposed: Verdict,
+}
+
+/// Re-runs the scoring engine over the stored check results of the
+/// client's most recent finalized sessions with `proposed` weights. Reads
+/// only: two statements, nothing is written.
+pub async fn what_if_rescore(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    proposed: &WeightValues,
+    limit: u64,
+) -> AppResult<Vec<Rescored>> {
+    proposed.validate()?;
+    let finalized = [SessionStatus::Complete.as_str(), SessionStatus::TemporarilyComplete.as_str()];
+    let sessions = idv_session::Entity::find()
+        .filter(idv_session::Column::ClientId.eq(client_id))
+        .filter(idv_session::Column::Status.is_in(finalized))
+        .order_by_desc(idv_session::Column::CompletedAt)
+        .order_by_desc(idv_session::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+    let mut checks = checks_by_sessions(db, &ClientScope::Only(client_id.to_string()), &ids).await?;
+    Ok(sessions
+        .into_iter()
+        .map(|session| {
+            let rows = checks.remove(&session.id).unwrap_or_default();
+            let inputs: Vec<CheckInput> = rows
+                .iter()
+                .map(|r| CheckInput {
+                    name: r.check_name.clone(),
+                    status: CheckStatus::from_db(&r.status),
+                    score: r.score,
+                    detail: r.detail.clone(),
+                })
+                .collect();
+            let stored = crate::service::finalize::stored_verdict(&session);
+            let settings: FinalizeSettings = session
+                .finalize_settings
+                .clone()
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let ctx = scoring_context(&session, &stored);
+            let proposed = scoring::score(&inputs, proposed, &settings, &ctx);
+            Rescored { session, stored, proposed }
+        })
+        .collect())
+}
+
+/// The session's context as at finalize; the missing required fields are
+/// taken from the stored verdict (requirements are not re-evaluated).
+fn scoring_context(session: &idv_session::Model, stored: &Verdict) -> ScoringContext {
+    let s = IdvSettings::of(session);
+    let missing = stored
+        .reasons
+        .iter()
+        .filter(|r| r.code == scoring::codes::MISSING_FIELDS)
+        .flat_map(|r| {
+            r.message
+                .trim_start_matches("missing required fields: ")
+                .split(", ")
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ScoringContext {
+        document_type: DocumentType::from_db(&session.document_type),
+        perform_liveness_test: s.perform_liveness_test,
+        perform_ofac_test: s.perform_ofac_test,
+        perform_aamva_test: s.perform_aamva_test,
+        perform_image_manipulation_test: s.perform_image_manipulation_test,
+        perform_age_test: s.perform_age_test,
+        perform_gender_test: s.perform_gender_test,
+        missing_required_fields: missing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+}

@@ -1,0 +1,522 @@
+//! GraphQL dashboard API: auth (cookie + CSRF, read-only API keys, roles),
+//! tenant isolation, connections, DataLoader batching (SQL statements
+//! counted), mutations, aggregates, limits, and the committed schema.
+
+mod common;
+#[path = "common/dashboard_seed.rs"]
+mod dashboard_seed;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+use common::{TestApp, backends};
+use serde_json::{Value, json};
+use tessera::graphql::{self, Caller, CallerRole, Limits};
+use tessera::service::audit::Actor;
+use tessera::service::tenancy::{self, Role};
+use tessera::service::weights;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// POSTs a query with a bearer key; returns (status, body).
+async fn gql_key(app: &TestApp, key: &str, query: &str, variables: Value) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(key)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A logged-in dashboard user: its own cookie jar and CSRF token.
+struct Dashboard {
+    http: reqwest::Client,
+    csrf: String,
+}
+
+async fn login(app: &TestApp, client_id: &str, email: &str, role: Role) -> Dashboard {
+    tenancy::create_user(&app.state.db, client_id, email, role, PASSWORD).await.unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = http
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let me: Value = resp.json().await.unwrap();
+    Dashboard { http, csrf: me["csrf_token"].as_str().unwrap().to_string() }
+}
+
+impl Dashboard {
+    async fn post(&self, app: &TestApp, query: &str, variables: Value, csrf: bool) -> (u16, Value) {
+        let mut req = self.http.post(app.url("/graphql")).json(&json!({"query": query, "variables": variables}));
+        if csrf {
+            req = req.header("x-csrf-token", &self.csrf);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn gql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(app, query, variables, true).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}
+
+async fn seed(app: &TestApp, client_id: &str, n: usize) -> dashboard_seed::Seeded {
+    let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+    dashboard_seed::seed_sessions(&app.state.db, client_id, &w.id, n, Utc::now()).await
+}
+
+#[tokio::test]
+async fn console_page_is_served_locally() {
+    let app = TestApp::spawn("sqlite").await;
+    let resp = app.http.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("fetch('/graphql'"), "the console posts to /graphql");
+    assert!(!html.contains("<script src") && !html.contains("<link"), "no external assets");
+    assert!(!html.contains("cdn") && !html.contains("unpkg"), "no CDN");
+}
+
+#[tokio::test]
+async fn authentication_csrf_and_roles() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+
+        let resp = app.http.post(app.url("/graphql")).json(&json!({"query": "{ me { role } }"})).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(code(&body), "unauthenticated");
+
+        let (s, body) = gql_key(&app, "tsk_not-a-key", "{ me { role } }", json!({})).await;
+        assert_eq!((s, code(&body)), (401, "unauthenticated"));
+
+        let (s, body) = gql_key(&app, &app.demo_key, "{ me { clientId role canMutate } }", json!({})).await;
+        assert_eq!(s, 200);
+        assert_eq!(body["data"]["me"], json!({"clientId": client, "role": "API_KEY", "canMutate": false}));
+
+        let mutation = "mutation { createApiKey(name: \"x\") { plaintext } }";
+        let (_, body) = gql_key(&app, &app.demo_key, mutation, json!({})).await;
+        assert_eq!(code(&body), "forbidden", "API keys are read-only: {body}");
+
+        let admin = login(&app, &client, "admin@demo.test", Role::Admin).await;
+        let (s, body) = admin.post(&app, "{ me { role } }", json!({}), false).await;
+        assert_eq!((s, code(&body)), (403, "forbidden"), "a cookie POST without the CSRF header is refused");
+        let body = admin.gql(&app, "{ me { role canMutate } }", json!({})).await;
+        assert_eq!(body["data"]["me"], json!({"role": "ADMIN", "canMutate": true}));
+
+        let viewer = login(&app, &client, "viewer@demo.test", Role::Viewer).await;
+        let body = viewer.gql(&app, "{ me { role canMutate } }", json!({})).await;
+        assert_eq!(body["data"]["me"], json!({"role": "VIEWER", "canMutate": false}));
+        let body = viewer.gql(&app, mutation, json!({})).await;
+        assert_eq!(code(&body), "forbidden", "a viewer cannot mutate: {body}");
+        let keys = tenancy::list_api_keys(&app.state.db, &client).await.unwrap();
+        assert_eq!(keys.len(), 1, "nothing was created by refused mutations");
+
+        let body = admin.gql(&app, mutation, json!({})).await;
+        assert!(body["data"]["createApiKey"]["plaintext"].as_str().unwrap().starts_with("tsk_"), "{body}");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn tenant_isolation() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let other = tenancy::create_client(&app.state.db, "Other", false).await.unwrap();
+        let mine = seed(&app, &app.demo_client_id, 3).await;
+        let theirs = seed(&app, &other.id, 2).await;
+
+        let q = "query($s: String!, $i: String!) { idvSession(id: $s) { id } identity(id: $i) { id } }";
+        let vars = json!({"s": theirs.session_ids[0], "i": theirs.identity_ids[0]});
+        let (_, body) = gql_key(&app, &app.demo_key, q, vars).await;
+        assert_eq!(body["data"], json!({"idvSession": null, "identity": null}), "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        let vars = json!({"s": mine.session_ids[0], "i": mine.identity_ids[0]});
+        let (_, body) = gql_key(&app, &app.demo_key, q, vars).await;
+        assert_eq!(body["data"]["idvSession"]["id"], json!(mine.session_ids[0]));
+
+        let q = "{ idvSessions(first: 50) { totalCount nodes { clientId } } identities { totalCount } }";
+        let (_, body) = gql_key(&app, &app.demo_key, q, json!({})).await;
+        assert_eq!(body["data"]["idvSessions"]["totalCount"], 3);
+        assert_eq!(body["data"]["identities"]["totalCount"], 3);
+        let nodes = body["data"]["idvSessions"]["nodes"].as_array().unwrap();
+        assert!(nodes.iter().all(|n| n["clientId"] == json!(app.demo_client_id)));
+
+        let q = "query($c: [String!]) { idvSessions(filter: {clientIds: $c}) { totalCount } }";
+        let (_, body) = gql_key(&app, &app.demo_key, q, json!({"c": [other.id]})).await;
+        assert_eq!(code(&body), "not_found", "another client's id cannot be probed: {body}");
+        assert_eq!(body["data"], Value::Null);
+
+        let q = "{ dashboard { totalSessions } }";
+        let (_, body) = gql_key(&app, &app.demo_key, q, json!({})).await;
+        assert_eq!(body["data"]["dashboard"]["totalSessions"], 3);
+
+        // An admin of the other client cannot touch this client's identity.
+        let their_admin = login(&app, &other.id, "admin@other.test", Role::Admin).await;
+        let body = their_admin
+            .gql(&app, "mutation($i: String!) { eraseIdentity(id: $i) }", json!({"i": mine.identity_ids[0]}))
+            .await;
+        assert_eq!(code(&body), "not_found", "{body}");
+        app.cleanup().await;
+    }
+}
+
+const PAGE: &str = "query($first: Int, $after: String, $filter: IdvSessionFilter, $sort: Sort) {
+  idvSessions(first: $first, after: $after, filter: $filter, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+    nodes { id status verified score }
+  }
+}";
+
+#[tokio::test]
+async fn connections_page_filter_and_sort() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let seeded = seed(&app, &app.demo_client_id, 24).await;
+        let key = app.demo_key.clone();
+
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"first": 10})).await;
+        let c = &b["data"]["idvSessions"];
+        assert_eq!(c["totalCount"], 24, "{b}");
+        assert_eq!(c["pageInfo"]["hasNextPage"], true);
+        assert_eq!(c["pageInfo"]["hasPreviousPage"], false);
+        assert_eq!(c["nodes"][0]["id"], json!(seeded.session_ids[0]), "newest first");
+        let after = c["pageInfo"]["endCursor"].clone();
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"first": 10, "after": after})).await;
+        let c = &b["data"]["idvSessions"];
+        assert_eq!(c["nodes"][0]["id"], json!(seeded.session_ids[10]));
+        assert_eq!(c["pageInfo"]["hasPreviousPage"], true);
+
+        // 6 of 24 in progress; of the 18 complete, i % 3 == 0 are rejected: 6 (i = 3, 6, ... not multiples of 4).
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"status": "IN_PROGRESS"}})).await;
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], 6, "{b}");
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"verdict": "PENDING"}})).await;
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], 6);
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"verdict": "REJECTED"}})).await;
+        let rejected = (0..24).filter(|i| i % 4 != 0 && i % 3 == 0).count();
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], rejected);
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"searchTerm": "first17"}})).await;
+        assert_eq!(b["data"]["idvSessions"]["nodes"][0]["id"], json!(seeded.session_ids[17]));
+        let today = Utc::now().format("%Y-%m-%d").to_string();
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"startDate": "2000-01-01", "endDate": today}})).await;
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], 24);
+
+        let sort = json!({"field": "SCORE", "direction": "ASC"});
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"first": 50, "filter": {"verdict": "VERIFIED"}, "sort": sort})).await;
+        let scores: Vec<f64> = b["data"]["idvSessions"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["score"].as_f64().unwrap())
+            .collect();
+        assert!(!scores.is_empty() && scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+        let sort = json!({"field": "CREATED_AT", "direction": "ASC"});
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"first": 1, "sort": sort})).await;
+        assert_eq!(b["data"]["idvSessions"]["nodes"][0]["id"], json!(seeded.session_ids[23]), "oldest first");
+
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"first": 501})).await;
+        assert_eq!(code(&b), "validation_failed");
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"startDate": "yesterday"}})).await;
+        assert_eq!(code(&b), "validation_failed");
+        assert_eq!(b["errors"][0]["extensions"]["errors"][0]["field"], "startDate");
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"after": "garbage"})).await;
+        assert_eq!(code(&b), "validation_failed");
+        app.cleanup().await;
+    }
+}
+
+const NESTED: &str = "query($first: Int!) {
+  idvSessions(first: $first) {
+    totalCount
+    nodes {
+      id status score
+      identity { id firstName documents { id } idvSessions { id } idaSessions { id } }
+      documents { id documentNumber isCurrent }
+      checks { checkName status score }
+      history { event at }
+      weightsVersion { id idvSessionTolerance }
+      deliveries { id }
+    }
+  }
+}";
+
+/// Runs `query` directly on the schema with a statement-counting connection.
+async fn count_statements(app: &TestApp, query: &str, variables: Value) -> (usize, async_graphql::Response) {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let mut state = app.state.clone();
+    let seen = counter.clone();
+    state.db.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let schema = graphql::build_schema(Limits::from_config(&app.state.config));
+    let caller = Caller {
+        client_id: app.demo_client_id.clone(),
+        user_id: None,
+        is_platform: false,
+        role: CallerRole::ApiKey,
+        actor: Actor::System,
+        ip: None,
+    };
+    let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
+    let response = graphql::execute(&schema, &state, caller, request).await;
+    (counter.load(Ordering::SeqCst), response)
+}
+
+#[tokio::test]
+async fn nested_pages_cost_a_constant_number_of_statements() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        seed(&app, &app.demo_client_id, 60).await;
+        let (small, r10) = count_statements(&app, NESTED, json!({"first": 10})).await;
+        assert!(r10.errors.is_empty(), "{:?}", r10.errors);
+        let (large, r50) = count_statements(&app, NESTED, json!({"first": 50})).await;
+        assert!(r50.errors.is_empty(), "{:?}", r50.errors);
+        let data = r50.data.into_json().unwrap();
+        let nodes = data["idvSessions"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 50);
+        assert!(nodes.iter().all(|n| n["identity"]["id"].is_string() && n["documents"].as_array().unwrap().len() == 2));
+        assert!(nodes.iter().all(|n| n["checks"].as_array().unwrap().len() == 3 && n["weightsVersion"]["id"].is_string()));
+        assert!(nodes.iter().all(|n| n["identity"]["idvSessions"][0]["id"] == n["id"]));
+        assert_eq!(small, large, "a 10-row and a 50-row page must cost the same number of statements");
+        // count + page, then one per relation: identity, documents, checks,
+        // history, weights, deliveries, identity.documents / idvSessions / idaSessions.
+        assert_eq!(large, 11, "statements for a nested page");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn mutations_go_through_the_services_and_are_audited() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let seeded = seed(&app, &client, 2).await;
+        let admin = login(&app, &client, "admin@demo.test", Role::Admin).await;
+
+        let before = weights::in_force(&app.state.db, &client, None).await.unwrap();
+        let mut values = serde_json::to_value(tessera::service::weights::WeightValues::from_model(&before)).unwrap();
+        values["idv_session_tolerance"] = json!(0.5);
+        let values: serde_json::Map<String, Value> = values
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (camel(k), v.clone()))
+            .collect();
+        let q = "mutation($w: WeightsValuesInput!) { updateWeights(weights: $w) { id clientId idvSessionTolerance } }";
+        let b = admin.gql(&app, q, json!({"w": values})).await;
+        let created = &b["data"]["updateWeights"];
+        assert_eq!(created["idvSessionTolerance"], 0.5, "{b}");
+        assert_eq!(created["clientId"], json!(client));
+        let now_in_force = weights::in_force(&app.state.db, &client, None).await.unwrap();
+        assert_eq!(created["id"], json!(now_in_force.id));
+        assert_ne!(before.id, now_in_force.id);
+
+        let mut bad = values.clone();
+        bad.insert("ageTolerance".into(), json!(500.0));
+        let b = admin.gql(&app, q, json!({"w": bad})).await;
+        assert_eq!(code(&b), "validation_failed");
+        assert_eq!(b["errors"][0]["extensions"]["errors"][0]["field"], "age_tolerance");
+
+        let q = "mutation { updateRequirements(input: {documentType: \"passport\", dataSource: \"mrz\", middleNameRequired: true}) { documentType middleNameRequired lastNameRequired } }";
+        let b = admin.gql(&app, q, json!({})).await;
+        assert_eq!(b["data"]["updateRequirements"]["middleNameRequired"], true, "{b}");
+        let b = admin.gql(&app, "{ requirements(documentType: \"passport\", dataSource: \"mrz\") { middleNameRequired } }", json!({})).await;
+        assert_eq!(b["data"]["requirements"][0]["middleNameRequired"], true);
+
+        let q = "mutation { createWebhook(name: \"hook\", url: \"http://example.test/hook\") { secret webhook { id enabled } } }";
+        let b = admin.gql(&app, q, json!({})).await;
+        let hook_id = b["data"]["createWebhook"]["webhook"]["id"].as_str().unwrap().to_string();
+        let first_secret = b["data"]["createWebhook"]["secret"].as_str().unwrap().to_string();
+        let q = "mutation($id: String!) { updateWebhook(id: $id, enabled: false) { enabled disabledReason } }";
+        let b = admin.gql(&app, q, json!({"id": hook_id})).await;
+        assert_eq!(b["data"]["updateWebhook"]["enabled"], false, "{b}");
+        let q = "mutation($id: String!) { rotateWebhookSecret(id: $id, overlapHours: 1) { secret webhook { previousSecretExpiresAt } } }";
+        let b = admin.gql(&app, q, json!({"id": hook_id})).await;
+        assert_ne!(b["data"]["rotateWebhookSecret"]["secret"], json!(first_secret), "{b}");
+        assert!(b["data"]["rotateWebhookSecret"]["webhook"]["previousSecretExpiresAt"].is_string());
+        let b = admin.gql(&app, "{ webhooks { totalCount nodes { id } } }", json!({})).await;
+        assert_eq!(b["data"]["webhooks"]["totalCount"], 1);
+        let b = admin.gql(&app, "mutation($id: String!) { deleteWebhook(id: $id) }", json!({"id": hook_id})).await;
+        assert_eq!(b["data"]["deleteWebhook"], true);
+        let b = admin.gql(&app, "mutation($id: String!) { deleteWebhook(id: $id) }", json!({"id": hook_id})).await;
+        assert_eq!(code(&b), "not_found");
+
+        let b = admin.gql(&app, "mutation { createApiKey(name: \"ci\") { plaintext apiKey { id } } }", json!({})).await;
+        let key_id = b["data"]["createApiKey"]["apiKey"]["id"].as_str().unwrap().to_string();
+        let plaintext = b["data"]["createApiKey"]["plaintext"].as_str().unwrap().to_string();
+        let (s, _) = gql_key(&app, &plaintext, "{ me { role } }", json!({})).await;
+        assert_eq!(s, 200);
+        let b = admin.gql(&app, "mutation($id: String!) { revokeApiKey(id: $id) { revokedAt } }", json!({"id": key_id})).await;
+        assert!(b["data"]["revokeApiKey"]["revokedAt"].is_string(), "{b}");
+        let (s, _) = gql_key(&app, &plaintext, "{ me { role } }", json!({})).await;
+        assert_eq!(s, 401, "a revoked key no longer authenticates");
+
+        let iid = &seeded.identity_ids[0];
+        let b = admin.gql(&app, "mutation($id: String!) { eraseIdentity(id: $id) }", json!({"id": iid})).await;
+        assert_eq!(b["data"]["eraseIdentity"], true, "{b}");
+        let b = admin.gql(&app, "query($id: String!) { identity(id: $id) { id } }", json!({"id": iid})).await;
+        assert_eq!(b["data"]["identity"], Value::Null);
+
+        let b = admin.gql(&app, "{ auditLog(first: 50) { totalCount nodes { action actorKind } } }", json!({})).await;
+        let actions: Vec<&str> =
+            b["data"]["auditLog"]["nodes"].as_array().unwrap().iter().map(|n| n["action"].as_str().unwrap()).collect();
+        for expected in ["weights.update", "requirements.update", "webhook.create", "webhook.rotate_secret", "api_key.revoke", "identity.erase"] {
+            assert!(actions.contains(&expected), "{expected} missing from {actions:?}");
+        }
+        assert!(b["data"]["auditLog"]["nodes"].as_array().unwrap().iter().all(|n| n["actorKind"] == "user"));
+        app.cleanup().await;
+    }
+}
+
+fn camel(snake: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn dashboard_aggregates_and_what_if() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let n = 40;
+        seed(&app, &app.demo_client_id, n).await;
+        let q = "{ dashboard { totalSessions decidedSessions passRate averageScore medianSecondsToComplete
+            failingChecks { checkName count } sessionsByStatusPerDay { day status count } sessionsPerDay { day count } } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({})).await;
+        let d = &b["data"]["dashboard"];
+        let complete: Vec<usize> = (0..n).filter(|i| i % 4 != 0).collect();
+        let verified = complete.iter().filter(|i| *i % 3 != 0).count();
+        assert_eq!(d["totalSessions"], n, "{b}");
+        assert_eq!(d["decidedSessions"], complete.len());
+        let rate = d["passRate"].as_f64().unwrap();
+        assert!((rate - verified as f64 / complete.len() as f64).abs() < 1e-9, "{rate}");
+        let avg = (verified as f64 * 0.9 + (complete.len() - verified) as f64 * 0.3) / complete.len() as f64;
+        assert!((d["averageScore"].as_f64().unwrap() - avg).abs() < 1e-6, "{d}");
+        let mut spans: Vec<f64> = complete.iter().map(|i| 90.0 + *i as f64).collect();
+        spans.sort_by(f64::total_cmp);
+        let median = (spans[spans.len() / 2 - 1] + spans[spans.len() / 2]) / 2.0;
+        assert_eq!(d["medianSecondsToComplete"].as_f64().unwrap(), median);
+        let liveness_fails = complete.len() - verified;
+        let ofac_fails = (0..n).filter(|i| i % 5 == 0).count();
+        assert_eq!(d["failingChecks"][0], json!({"checkName": "liveness", "count": liveness_fails}), "{d}");
+        assert_eq!(d["failingChecks"][1], json!({"checkName": "ofac", "count": ofac_fails}));
+        let per_status: i64 = d["sessionsByStatusPerDay"].as_array().unwrap().iter().map(|r| r["count"].as_i64().unwrap()).sum();
+        let per_day: i64 = d["sessionsPerDay"].as_array().unwrap().iter().map(|r| r["count"].as_i64().unwrap()).sum();
+        assert_eq!((per_status, per_day), (n as i64, n as i64));
+        assert!(d["sessionsByStatusPerDay"][0]["day"].as_str().unwrap().len() == 10);
+
+        let (_, b) = gql_key(&app, &app.demo_key, "{ dashboard(startDate: \"2999-01-01\") { totalSessions passRate } }", json!({})).await;
+        assert_eq!(b["data"]["dashboard"], json!({"totalSessions": 0, "passRate": null}), "{b}");
+
+        let w = weights::in_force(&app.state.db, &app.demo_client_id, None).await.unwrap();
+        let values: serde_json::Map<String, Value> = serde_json::to_value(weights::WeightValues::from_model(&w))
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (camel(k), v.clone()))
+            .collect();
+        let versions_before = weights_count(&app).await;
+        let q = "query($w: WeightsValuesInput!) { whatIfRescore(weights: $w, sessions: 500) {
+            sessionsScored verifiedBefore verifiedAfter changed sessions { sessionId changed proposed { verified score } } } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"w": values})).await;
+        let r = &b["data"]["whatIfRescore"];
+        assert_eq!(r["sessionsScored"], complete.len(), "{b}");
+        assert_eq!(r["verifiedBefore"], verified);
+        assert_eq!(weights_count(&app).await, versions_before, "what-if writes nothing");
+        let mut strict = values.clone();
+        strict.insert("idvSessionTolerance".into(), json!(1.0));
+        let (_, b2) = gql_key(&app, &app.demo_key, q, json!({"w": strict})).await;
+        assert!(
+            b2["data"]["whatIfRescore"]["verifiedAfter"].as_i64().unwrap() <= r["verifiedAfter"].as_i64().unwrap(),
+            "a stricter threshold never verifies more: {b2}"
+        );
+        app.cleanup().await;
+    }
+}
+
+async fn weights_count(app: &TestApp) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    entity::weights::Entity::find().count(&app.state.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn hostile_queries_are_refused_by_the_limits() {
+    let app = TestApp::spawn("sqlite").await;
+    seed(&app, &app.demo_client_id, 2).await;
+    let mut deep = String::from("id");
+    for _ in 0..8 {
+        deep = format!("identity {{ idvSessions {{ {deep} }} }}");
+    }
+    let (s, b) = gql_key(&app, &app.demo_key, &format!("{{ idvSessions {{ nodes {{ {deep} }} }} }}"), json!({})).await;
+    assert_eq!(s, 200);
+    assert!(b["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("nested too deep"), "{b}");
+    assert_eq!(code(&b), "validation_failed");
+    assert!(b.get("data").is_none_or(Value::is_null));
+
+    let fields = "nodes { id status score firstName lastName createdAt metadata settings
+        identity { id firstName lastName documents { id documentNumber } idvSessions { id status } }
+        documents { id documentNumber firstName lastName } checks { checkName status score detail }
+        history { event at endpoint } weightsVersion { id idvSessionTolerance ageTolerance } }";
+    let wide = format!("{{ a: idvSessions(first: 500) {{ {fields} }} b: idvSessions(first: 500) {{ {fields} }} }}");
+    let (_, b) = gql_key(&app, &app.demo_key, &wide, json!({})).await;
+    assert!(b["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("{b}")).to_lowercase().contains("complex"), "{b}");
+    assert_eq!(code(&b), "validation_failed");
+
+    let (_, b) = gql_key(&app, &app.demo_key, NESTED, json!({"first": 50})).await;
+    assert!(b.get("errors").is_none(), "the dashboard's own 50-row page stays within the limits: {b}");
+}
+
+#[tokio::test]
+async fn introspection_can_be_turned_off() {
+    let q = "{ __schema { queryType { name } } }";
+    let app = TestApp::spawn("sqlite").await;
+    let (_, b) = gql_key(&app, &app.demo_key, q, json!({})).await;
+    assert_eq!(b["data"]["__schema"]["queryType"]["name"], "QueryRoot", "{b}");
+    let app = TestApp::spawn_with("sqlite", |c| c.graphql_introspection = false).await;
+    let (_, b) = gql_key(&app, &app.demo_key, q, json!({})).await;
+    assert!(b["data"].is_null() || b["data"]["__schema"].is_null() || b.get("errors").is_some(), "{b}");
+    assert_ne!(b["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+}
+
+#[test]
+fn committed_schema_matches() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/schema.graphql");
+    let sdl = graphql::sdl();
+    if std::env::var("TESSERA_UPDATE_SCHEMA").is_ok() {
+        std::fs::write(path, &sdl).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == sdl,
+        "schema/schema.graphql drifted from the served schema; regenerate with \
+         TESSERA_UPDATE_SCHEMA=1 cargo test --test graphql committed_schema"
+    );
+}
