@@ -724,7 +724,8 @@ async fn identity_list_filters_search_and_totals() {
         let mut tomb = erased.clone().into_active_model();
         tomb.erased_at = Set(Some(Utc::now()));
         tomb.update(&app.state.db).await.unwrap();
-        let foreign = insert_identity(&app, &other_id, ident("Ada", "Other", base)).await;
+        // "Lovelace", not "Ada": ids are hex, so a hex-only term could match an id.
+        let foreign = insert_identity(&app, &other_id, ident("Ada", "Lovelace", base)).await;
 
         let list = |body: Value| {
             let key = key.clone();
@@ -789,7 +790,7 @@ async fn identity_list_filters_search_and_totals() {
         assert_problem(s, &ct, &b, 404);
         let (_, _, b) = app.post_json(ID_LIST, Some(&other_key), &json!({})).await;
         assert_eq!(ids(&b), vec![foreign.id.clone()]);
-        let (s, _, b) = app.post_json(ID_LIST, Some(&platform_key), &json!({"client_id": [other_id, cid], "search_term": "ada"})).await;
+        let (s, _, b) = app.post_json(ID_LIST, Some(&platform_key), &json!({"client_id": [other_id, cid], "search_term": "lovelace"})).await;
         assert_eq!(s, 200, "{b}");
         let mut got = ids(&b);
         got.sort();
