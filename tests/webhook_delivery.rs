@@ -166,7 +166,7 @@ async fn signed_events_survive_a_receiver_outage_and_keep_their_ids_and_order() 
     for backend in backends().await {
         // The receiver's port, closed for now: the receiver is down.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let app = TestApp::spawn_with(backend, |c| loopback_config(c, "0,300ms,300ms,500ms,1s,1s,1s,1s,1s,1s,1s,1s")).await;
+        let app = TestApp::spawn_with(backend, |c| loopback_config(c, &format!("0,300ms,300ms,500ms{}", ",1s".repeat(16)))).await;
         let (hook_id, secret) = register(&app, "Receiver", &format!("http://{port}/hook")).await;
         let session_url = format!("http://{port}/session-hook");
         let a = create_session(&app, json!({"webhook_url": session_url})).await;
@@ -207,7 +207,9 @@ async fn signed_events_survive_a_receiver_outage_and_keep_their_ids_and_order() 
         }
 
         // Per session, the sequence numbers put the accepted events back in history order.
-        let mut per_session: BTreeMap<(String, String), Vec<(i64, String, String)>> = BTreeMap::new();
+        // (path, session) → [(sequence, type, step)]
+        type Events = Vec<(i64, String, String)>;
+        let mut per_session: BTreeMap<(String, String), Events> = BTreeMap::new();
         for r in got.iter().filter(|r| r.answered == 204) {
             let v = r.json();
             let data = &v["data"];

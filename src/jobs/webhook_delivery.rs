@@ -389,10 +389,10 @@ async fn target_of(state: &AppState, d: &webhook_delivery::Model) -> AppResult<R
         return Ok(Err(format!("the webhook is disabled ({})", hook.disabled_reason.as_deref().unwrap_or("no reason"))));
     }
     let mut secrets = vec![webhooks::open_secret(master, &hook.id, &hook.secret_ciphertext)?];
-    if let (Some(previous), Some(until)) = (&hook.previous_secret_ciphertext, hook.previous_secret_expires_at) {
-        if until > Utc::now() {
-            secrets.push(webhooks::open_secret(master, &hook.id, previous)?);
-        }
+    if let (Some(previous), Some(until)) = (&hook.previous_secret_ciphertext, hook.previous_secret_expires_at)
+        && until > Utc::now()
+    {
+        secrets.push(webhooks::open_secret(master, &hook.id, previous)?);
     }
     Ok(Ok((hook.url, secrets)))
 }
@@ -603,9 +603,8 @@ mod tests {
 
     #[tokio::test]
     async fn production_refuses_loopback_and_plain_http_before_connecting() {
-        let mut config = Config::default();
-        config.environment = "production".into();
-        config.webhook_allow_loopback = true; // ignored in production
+        // webhook_allow_loopback is ignored in production.
+        let config = Config { environment: "production".into(), webhook_allow_loopback: true, ..Config::default() };
         let sender = Sender::new(&config).unwrap();
         for url in ["https://127.0.0.1:9/", "https://[::1]:9/", "https://[::ffff:127.0.0.1]:9/", "https://169.254.169.254/", "http://93.184.216.34/"] {
             let err = sender.client_for(&url::Url::parse(url).unwrap()).err().unwrap_or_default();

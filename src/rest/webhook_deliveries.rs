@@ -150,10 +150,10 @@ async fn list(
 ) -> AppResult<Json<DeliveryList>> {
     let page = Page::new(body.take, body.skip)?;
     let status = non_empty(body.status);
-    if let Some(s) = &status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AppError::validation("status", "must be pending, sending, delivered or failed"));
-        }
+    if let Some(s) = &status
+        && !STATUSES.contains(&s.as_str())
+    {
+        return Err(AppError::validation("status", "must be pending, sending, delivered or failed"));
     }
     let client_id =
         tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, body.client_id.as_deref()).await?;

@@ -179,10 +179,22 @@ fn with_identity(session: &serde_json::Value, identity_id: &str) -> serde_json::
 
 /// `identity.erased` for an identity of `client_id` (same transaction as the erasure).
 pub async fn identity_erased(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<()> {
+    identity_event(db, client_id, identity_id, event_types::IDENTITY_ERASED).await
+}
+
+/// `identity.sanctions_hit` outside a session (e.g. a re-screening after a
+/// list refresh); call it in the transaction that records the hit.
+pub async fn identity_sanctions_hit(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<()> {
+    identity_event(db, client_id, identity_id, event_types::IDENTITY_SANCTIONS_HIT).await
+}
+
+/// An identity-level event to the client's enabled endpoints (`sequence` 0:
+/// identity events belong to no session).
+async fn identity_event(db: &impl ConnectionTrait, client_id: &str, identity_id: &str, event_type: &str) -> AppResult<()> {
     let targets = targets(db, client_id, None).await?;
     let now = Utc::now();
     let data = serde_json::json!({ "identity_id": identity_id, "occurred_at": rfc3339(now) });
-    insert_for_targets(db, client_id, &targets, event_types::IDENTITY_ERASED, None, 0, data, now).await?;
+    insert_for_targets(db, client_id, &targets, event_type, None, 0, data, now).await?;
     crate::jobs::webhook_delivery::wake();
     Ok(())
 }
@@ -211,10 +223,10 @@ async fn targets(db: &impl ConnectionTrait, client_id: &str, session_url: Option
         .all(db)
         .await?;
     let mut targets: Vec<Target> = Vec::with_capacity(hooks.len() + 1);
-    if let Some(url) = session_url.map(str::trim).filter(|u| !u.is_empty()) {
-        if !hooks.iter().any(|h| h.url == url) {
-            targets.push(Target { webhook_id: None, url: url.to_string() });
-        }
+    if let Some(url) = session_url.map(str::trim).filter(|u| !u.is_empty())
+        && !hooks.iter().any(|h| h.url == url)
+    {
+        targets.push(Target { webhook_id: None, url: url.to_string() });
     }
     targets.extend(hooks.into_iter().map(|h| Target { webhook_id: Some(h.id), url: h.url }));
     Ok(targets)
