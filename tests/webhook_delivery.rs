@@ -2,7 +2,8 @@
 //! (127.0.0.1:0 only; no test sends traffic anywhere else): Standard
 //! Webhooks signatures checked by the independent `standardwebhooks` crate,
 //! retries while the receiver is down, per-session sequence numbers, a
-//! worker killed mid-delivery, 410 and Retry-After, the failing-endpoint
+//! worker task and a `tessera serve` process killed mid-delivery, 410 and
+//! Retry-After, the failing-endpoint
 //! cut-off, the production address policy, the delivery log and redelivery.
 
 mod common;
@@ -577,6 +578,87 @@ async fn every_event_type_is_written_in_the_transaction_of_its_change() {
         let p: Value = serde_json::from_str(&erased[0].payload).unwrap();
         assert_eq!(p["data"]["identity_id"], identity.as_str());
         assert_eq!(erased[0].status, "pending");
+        app.cleanup().await;
+    }
+}
+
+/// A child process killed when dropped (also when an assertion fails).
+struct Server(std::process::Child);
+
+impl Server {
+    fn kill(&mut self) {
+        self.0.kill().ok(); // SIGKILL: no graceful shutdown
+        self.0.wait().ok();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `tessera serve` as a separate process over the test's database and data dir.
+fn spawn_server(app: &TestApp) -> Server {
+    let c = &app.state.config;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.current_dir(&c.data_dir)
+        .env_remove("TESSERA_CONFIG")
+        .env("TESSERA_DATA_DIR", &c.data_dir)
+        .env("TESSERA_BIND", "127.0.0.1:0")
+        .env("TESSERA_LOG", "warn")
+        .env("TESSERA_ENVIRONMENT", "test")
+        .env("TESSERA_WEBHOOK_ALLOW_LOOPBACK", "true")
+        .env("TESSERA_WEBHOOK_TIMEOUT_SECS", "2")
+        .env("TESSERA_WEBHOOK_POLL_MS", "50")
+        .env("TESSERA_WEBHOOK_WORKERS", "1")
+        .env("TESSERA_WEBHOOK_RETRY_SCHEDULE", "0,200ms,200ms")
+        .env("TESSERA_JOB_WORKERS", "0")
+        .env("TESSERA_SWEEP_INTERVAL_SECS", "0")
+        .env("TESSERA_SANCTIONS_REFRESH_HOURS", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    match &c.database_url {
+        Some(url) => cmd.env("TESSERA_DATABASE_URL", url),
+        None => cmd.env_remove("TESSERA_DATABASE_URL"),
+    };
+    Server(cmd.spawn().expect("start tessera"))
+}
+
+#[tokio::test]
+async fn the_server_process_killed_mid_delivery_and_restarted_loses_nothing() {
+    for backend in backends().await {
+        let (receiver, addr) =
+            start_receiver("127.0.0.1:0".parse().unwrap(), |_, seen| if seen == 0 { Answer::Hang } else { Answer::Status(200) }).await;
+        // The test's own server writes the events but delivers nothing; the child process delivers.
+        let app = TestApp::spawn_with(backend, |c| {
+            loopback_config(c, "0,200ms,200ms");
+            c.webhook_workers = 0;
+        })
+        .await;
+        let (_, secret) = register(&app, "Receiver", &format!("http://{addr}/hook")).await;
+        create_session(&app, json!({})).await;
+
+        let mut server = spawn_server(&app);
+        wait_for(60, "the first request from the server process", || !receiver.received().is_empty()).await;
+        server.kill(); // while the receiver holds the request
+        let rows = deliveries(&app).await;
+        assert_eq!((rows.len(), rows[0].status.as_str()), (1, "sending"), "{rows:?}");
+
+        let mut restarted = spawn_server(&app);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while deliveries(&app).await[0].status != "delivered" {
+            if Instant::now() > deadline {
+                panic!("not delivered after the restart: {:?}", deliveries(&app).await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        restarted.kill();
+        let got = receiver.received();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!((got[0].id(), got[1].id()), (rows[0].id.clone(), rows[0].id.clone()));
+        assert_eq!(got[0].body, got[1].body);
+        verify(&secret, &got[1]);
         app.cleanup().await;
     }
 }
