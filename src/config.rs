@@ -276,9 +276,6 @@ impl Config {
         if self.blocked_max_failures == 0 {
             return Err(invalid("blocked_max_failures", "must be at least 1"));
         }
-        }
-        }
-        }
         if let Some(p) = &self.dmv_provider
             && !matches!(p.as_str(), "sandbox" | "aamva" | "none")
         {
