@@ -520,3 +520,46 @@ fn committed_schema_matches() {
          TESSERA_UPDATE_SCHEMA=1 cargo test --test graphql committed_schema"
     );
 }
+
+#[tokio::test]
+async fn ida_sessions_connection_with_nested_fields() {
+    use tessera::service::ida::{self, IdaSettings, NewIdaSession};
+    use tessera::service::types::LivenessMode;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let seeded = seed(&app, &client, 3).await;
+        let mut created = vec![];
+        for identity_id in &seeded.identity_ids {
+            let new = NewIdaSession {
+                identity_id: identity_id.clone(),
+                webhook_url: None,
+                liveness_mode: LivenessMode::Passive,
+                metadata: Default::default(),
+                settings: IdaSettings::default(),
+            };
+            created.push(ida::create(&app.state.db, &client, None, new, 24, "test").await.unwrap().id);
+        }
+        let q = "query($sort: Sort) { idaSessions(first: 10, sort: $sort) { totalCount nodes { id status
+            identity { id idaSessions { id } } history { event } weightsVersion { id } checks { checkName } } } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"sort": {"field": "CREATED_AT", "direction": "ASC"}})).await;
+        let c = &b["data"]["idaSessions"];
+        assert_eq!(c["totalCount"], 3, "{b}");
+        assert_eq!(c["nodes"][0]["id"], json!(created[0]), "oldest first");
+        assert_eq!(c["nodes"][0]["status"], "IN_PROGRESS");
+        assert_eq!(c["nodes"][0]["identity"]["id"], json!(seeded.identity_ids[0]));
+        assert_eq!(c["nodes"][0]["identity"]["idaSessions"][0]["id"], json!(created[0]));
+        assert_eq!(c["nodes"][0]["history"][0]["event"], "created");
+        assert!(c["nodes"][0]["weightsVersion"]["id"].is_string());
+
+        let other = tenancy::create_client(&app.state.db, "Other", false).await.unwrap();
+        let (_, b) = gql_key(&app, &app.demo_key, "query($id: String!) { idaSession(id: $id) { id } }", json!({"id": created[1]})).await;
+        assert_eq!(b["data"]["idaSession"]["id"], json!(created[1]));
+        let their_admin = login(&app, &other.id, "admin@other.test", Role::Admin).await;
+        let b = their_admin.gql(&app, "query($id: String!) { idaSession(id: $id) { id } }", json!({"id": created[1]})).await;
+        assert_eq!(b["data"]["idaSession"], Value::Null, "{b}");
+        let b = their_admin.gql(&app, "mutation { redeliverWebhookDelivery(id: \"nope\") { id } }", json!({})).await;
+        assert_eq!(code(&b), "not_found", "{b}");
+        app.cleanup().await;
+    }
+}

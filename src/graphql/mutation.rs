@@ -10,7 +10,7 @@ use super::{Caller, GqlResultExt};
 use crate::error::AppResult;
 use crate::service::types::{DataSource, DocumentType};
 use crate::service::webhooks::{Overlap, UrlPolicy, WebhookChanges, WebhookName, WebhookUrl};
-use crate::service::{audit, documents, identities, requirements, tenancy, webhooks, weights};
+use crate::service::{audit, documents, identities, outbox, requirements, tenancy, webhooks, weights};
 use crate::state::AppState;
 
 pub struct MutationRoot;
@@ -185,6 +185,19 @@ impl MutationRoot {
     async fn send_webhook_test(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<WebhookDelivery> {
         let (state, caller) = admin(ctx)?;
         Ok(WebhookDelivery(webhooks::queue_test_event(&state.db, &caller.client_id, &id).await.gql()?))
+    }
+
+    /// Queues a delivery again (as REST `webhook/delivery/redeliver`).
+    async fn redeliver_webhook_delivery(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<WebhookDelivery> {
+        let (state, caller) = admin(ctx)?;
+        let run = async {
+            let txn = state.db.begin().await?;
+            let delivery = outbox::redeliver(&txn, &caller.client_id, &id).await?;
+            record(&txn, caller, "webhook.redeliver", ("webhook_delivery", &delivery.id), None).await?;
+            txn.commit().await?;
+            Ok(delivery)
+        };
+        Ok(WebhookDelivery(run.await.gql()?))
     }
 
     /// Creates an API key of the caller's client; the plaintext is shown once.

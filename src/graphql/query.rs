@@ -144,8 +144,10 @@ impl QueryRoot {
         Ok(connection(rows, total, page, IdvSession))
     }
 
-    /// IDA (re-authentication) sessions, newest first.
+    /// IDA (re-authentication) sessions, newest first unless sorted
+    /// otherwise (`SCORE` sorts by face distance).
     #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn ida_sessions(
         &self,
         ctx: &Context<'_>,
@@ -154,6 +156,7 @@ impl QueryRoot {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<IdaSessionFilter>,
+        sort: Option<Sort>,
     ) -> async_graphql::Result<Conn<IdaSession>> {
         let (state, caller) = ctx_parts(ctx);
         let page = PageArgs { first, after, last, before }.page().gql()?;
@@ -169,8 +172,9 @@ impl QueryRoot {
             end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
             metadata: metadata_pairs(f.metadata),
         };
-        let found = ida::list(&state.db, &list_filter, page, Utc::now()).await;
-        into_connection(found, page, IdaSession)
+        let (rows, total) = dashboard::ida_page(&state.db, &list_filter, sort.into(), page, Utc::now()).await.gql()?;
+        prefetch_ida_page(ctx, &rows).await?;
+        Ok(connection(rows, total, page, IdaSession))
     }
 
     /// Live identities, newest first unless sorted otherwise.

@@ -225,6 +225,24 @@ pub async fn prefetch_idv_page(ctx: &Context<'_>, rows: &[idv_session::Model]) -
     Ok(())
 }
 
+/// [`prefetch_idv_page`] for an IDA session page.
+pub async fn prefetch_ida_page(ctx: &Context<'_>, rows: &[ida_session::Model]) -> async_graphql::Result<()> {
+    let session_ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let of = |name: &str| selected(ctx, &[name]);
+    futures::try_join!(
+        warm(of("checks"), session_ids.iter().cloned().map(ChecksOfSession).collect(), ctx),
+        warm(of("history"), session_ids.iter().cloned().map(HistoryOfSession).collect(), ctx),
+        warm(of("deliveries"), session_ids.iter().cloned().map(DeliveriesOfSession).collect(), ctx),
+        warm(of("weightsVersion"), rows.iter().map(|r| WeightsById(r.idv_weights_id.clone())).collect(), ctx),
+        warm(of("identity"), rows.iter().map(|r| IdentityById(r.identity_id.clone())).collect(), ctx),
+    )?;
+    if of("identity") {
+        let identity_ids: Vec<String> = rows.iter().map(|r| r.identity_id.clone()).collect();
+        prefetch_identity_relations(ctx, &identity_ids, &["identity"]).await?;
+    }
+    Ok(())
+}
+
 /// The identity relations selected under `prefix`, one batch each.
 pub async fn prefetch_identity_relations(ctx: &Context<'_>, identity_ids: &[String], prefix: &[&str]) -> async_graphql::Result<()> {
     let under = |name: &str| {

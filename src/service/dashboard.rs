@@ -108,6 +108,34 @@ pub async fn idv_page(
     Ok((rows, total))
 }
 
+/// One page of IDA sessions under the REST list filters, sorted.
+pub async fn ida_page(
+    db: &impl ConnectionTrait,
+    filter: &crate::service::ida::ListFilter,
+    sort: Sort,
+    page: Page,
+    now: DateTime<Utc>,
+) -> AppResult<(Vec<ida_session::Model>, u64)> {
+    use ida_session::Column as C;
+    let query = ida_session::Entity::find().filter(crate::service::ida::list_condition(filter, now));
+    let total = query.clone().count(db).await?;
+    let col = match sort.field {
+        SortField::CreatedAt => C::CreatedAt,
+        SortField::UpdatedAt => C::UpdatedAt,
+        SortField::CompletedAt => C::CompletedAt,
+        SortField::Score => C::FaceDistance,
+        SortField::Status => C::Status,
+    };
+    let rows = query
+        .order_by(col, order(sort.descending))
+        .order_by(C::Id, order(sort.descending))
+        .offset(page.skip)
+        .limit(page.take)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
 /// One page of live identities under the REST list filters, sorted.
 pub async fn identity_page(
     db: &impl ConnectionTrait,

@@ -244,7 +244,8 @@ fn status_condition(status: SessionStatus, now: DateTime<Utc>) -> Option<Conditi
     })
 }
 
-fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
+/// The WHERE clause of [`list`] (also used by GraphQL's sorted connections).
+pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     use ida_session::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
     if !f.user_ids.is_empty() {
