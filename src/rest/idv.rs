@@ -92,8 +92,10 @@ async fn create(
         Some(u) => Some(WebhookUrl::parse(u, url_policy(&state)).map_err(|e| rename_field(e, "webhook_url"))?),
     };
     let new = NewSession { metadata, liveness_mode, webhook_url, settings: body.settings.unwrap_or_default() };
+    // One transaction: the session, its metadata rows, history and outbox.
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
     let session = idv::create(
-        &state.db,
+        &txn,
         &caller.client_id,
         caller.user_id.as_deref(),
         new,
@@ -101,6 +103,7 @@ async fn create(
         "/api/v1/idv/session/create",
     )
     .await?;
+    txn.commit().await?;
     Ok(Json(SessionCreated { session_id: session.id }))
 }
 

@@ -153,9 +153,10 @@ async fn generate_liveness(
     AppJson(body): AppJson<SdkIdaLivenessGenerate>,
 ) -> AppResult<Json<SdkIdaLivenessToken>> {
     let position = DevicePosition::new(body.latitude, body.longitude)?;
-    let token =
-        ida::generate_liveness(&state.db, &state.storage, &sdk.client_id, &body.session_id, position, GENERATE_PATH)
-            .await?;
+    // One transaction: the history event and its webhook outbox rows.
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let token = ida::generate_liveness(&txn, &state.storage, &sdk.client_id, &body.session_id, position, GENERATE_PATH).await?;
+    txn.commit().await?;
     Ok(Json(SdkIdaLivenessToken { token }))
 }
 

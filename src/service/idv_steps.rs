@@ -270,8 +270,9 @@ pub async fn liveness_generate(
     let mode = LivenessMode::from_db(&session.liveness_mode);
     let challenge = liveness::new_challenge(&session.id, mode);
     let token = liveness::sign(state.storage.master_key(), &challenge);
+    let txn = state.db.begin().await?;
     history::append(
-        &state.db,
+        &txn,
         SessionKind::Idv,
         &session.client_id,
         &session.id,
@@ -280,6 +281,7 @@ pub async fn liveness_generate(
         Some(serde_json::json!({ "steps": challenge.steps, "expires_at": challenge.expires_at })),
     )
     .await?;
+    txn.commit().await?;
     Ok(token)
 }
 
