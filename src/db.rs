@@ -73,3 +73,17 @@ mod tests {
         assert_eq!(super::redact_url("sqlite://./data/t.db"), "sqlite://./data/t.db");
     }
 }
+
+/// Begins a transaction that will write. On SQLite a deferred transaction
+/// that reads first and writes later fails at once with SQLITE_BUSY when
+/// another connection committed in between (the busy timeout does not apply
+/// to that upgrade), so the write lock is taken up front with a statement
+/// that writes nothing; it waits for other writers under the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        txn.execute_unprepared("UPDATE client SET name = name WHERE 1 = 0").await?;
+    }
+    Ok(txn)
+}

@@ -110,7 +110,7 @@ async fn create(
         metadata: body.metadata.unwrap_or_default(),
         settings: body.settings.unwrap_or_default(),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let session = ida::create(
         &txn,
         &caller.client_id,

@@ -93,7 +93,7 @@ async fn create(
     };
     let new = NewSession { metadata, liveness_mode, webhook_url, settings: body.settings.unwrap_or_default() };
     // One transaction: the session, its metadata rows, history and outbox.
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let session = idv::create(
         &txn,
         &caller.client_id,
