@@ -158,6 +158,15 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
         let poutine = verified_identity(&app, "Wladimir", "Poutine", Some("1952-10-07")).await;
         let namesake = verified_identity(&app, "Vladimir", "Putin", Some("1990-05-05")).await;
         let clean = verified_identity(&app, "Jane", "Doe", None).await;
+        let webhook = tessera::service::webhooks::create(
+            &app.state.db,
+            app.state.storage.master_key(),
+            &app.demo_client_id,
+            tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
+            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::HttpOrHttps).unwrap(),
+        )
+        .await
+        .unwrap();
 
         let report = sanctions::refresh_once(&app.state).await.unwrap();
         assert!(report.new_version, "{backend}");
@@ -179,6 +188,14 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
         assert_eq!(events.len(), 1, "{backend}");
         assert_eq!(events[0].target_id.as_deref(), Some(poutine.as_str()));
         assert_eq!(events[0].detail.as_ref().unwrap()["entry_id"], "10");
+        let queued = entity::webhook_delivery::Entity::find()
+            .filter(entity::webhook_delivery::Column::EventType.eq("identity.sanctions_hit"))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(queued.len(), 1, "{backend}: one webhook event for the one new hit");
+        assert_eq!(queued[0].webhook_id.as_deref(), Some(webhook.model.id.as_str()));
+        assert!(queued[0].payload.contains(poutine.as_str()) && !queued[0].payload.contains("Poutine"), "ids only, no PII");
 
         // The same files again: no new version, nobody re-screened.
         let again = sanctions::refresh_once(&app.state).await.unwrap();

@@ -315,7 +315,8 @@ async fn refresh_inner(state: &AppState) -> AppResult<RefreshReport> {
 
 /// Screens every verified identity against the loaded version; a new hit
 /// sets the identity's `ofac_status = hit` and raises
-/// `identity.sanctions_hit` (recorded as an audit row, see the README).
+/// `identity.sanctions_hit` (an audit row and a webhook event, in the
+/// transaction of the change).
 /// Returns (identities screened, new hits).
 pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize)> {
     let Some(index) = state.sanctions.screener.current() else { return Ok((0, 0)) };
@@ -367,6 +368,7 @@ pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize)> {
             });
             let actor = Actor::System;
             audit::record(&txn, &actor, "identity.sanctions_hit", Some(("identity", &id.id)), None, Some(detail)).await?;
+            crate::service::outbox::identity_sanctions_hit(&txn, &id.client_id, &id.id).await?;
             txn.commit().await?;
         }
     }
