@@ -64,7 +64,7 @@ pub async fn finalize_idv(
         return Err(AppError::Unavailable("the analysis of this session is still running; retry finalize in a few seconds".into()));
     }
     let session_settings = IdvSettings::of(&session);
-    record_missing_checks(state, &session, None).await?;
+    record_missing_checks(state, &session).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
     let missing = requirement_gaps(state, &session, doc.as_ref()).await?;
@@ -104,13 +104,13 @@ async fn current_document(state: &AppState, s: &idv_session::Model) -> AppResult
 
 /// Every check the session should carry but does not gets `unavailable`
 /// with the reason it could not run.
-async fn record_missing_checks(state: &AppState, s: &idv_session::Model, wait_reason: Option<&str>) -> AppResult<()> {
+async fn record_missing_checks(state: &AppState, s: &idv_session::Model) -> AppResult<()> {
     let db = &state.db;
     let absent = |given: bool, what: &str| -> String {
         if !given {
             format!("no {what} was uploaded")
         } else {
-            wait_reason.unwrap_or("the analysis did not produce this check").to_string()
+            "the analysis did not produce this check".to_string()
         }
     };
     for name in FRONT_CHECKS {
