@@ -26,7 +26,7 @@ use crate::jobs::{self, JobKind};
 use crate::service::checks::names;
 use crate::service::files::{self, FileOwner, ValidImage};
 use crate::service::history::{self, SessionKind};
-use crate::service::idv::{like_pattern, lower_like, metadata_match, metadata_search};
+use crate::service::idv::{metadata_match, session_search};
 use crate::service::lifecycle;
 use crate::service::liveness;
 use crate::service::location::{self, DevicePosition};
@@ -272,18 +272,7 @@ pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
         cond = cond.add(C::Id.in_subquery(metadata_match(METADATA_OWNER, &f.client_ids, k, v)));
     }
     if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let p = like_pattern(term);
-        let t = ida_session::Entity;
-        cond = cond.add(
-            Condition::any()
-                .add(lower_like((t, C::FirstName), &p))
-                .add(lower_like((t, C::MiddleName), &p))
-                .add(lower_like((t, C::LastName), &p))
-                .add(lower_like((t, C::SuffixName), &p))
-                .add(lower_like((t, C::Id), &p))
-                .add(lower_like((t, C::IdentityId), &p))
-                .add(C::Id.in_subquery(metadata_search(METADATA_OWNER, &f.client_ids, &p))),
-        );
+        cond = cond.add(session_search(ida_session::Entity, METADATA_OWNER, &f.client_ids, term));
     }
     cond
 }

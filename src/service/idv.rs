@@ -288,6 +288,19 @@ pub fn metadata_search(owner_kind: &str, client_ids: &[String], pattern: &str) -
         .to_owned()
 }
 
+/// The session search shared by IDV and IDA lists (both tables name these
+/// columns alike): a case-insensitive substring of a name, the session id,
+/// the identity id or a metadata value.
+pub fn session_search<E: EntityTrait>(table: E, owner_kind: &str, client_ids: &[String], term: &str) -> Condition {
+    use sea_orm::sea_query::Alias;
+    let p = like_pattern(term);
+    let mut any = Condition::any();
+    for col in ["first_name", "middle_name", "last_name", "suffix_name", "id", "identity_id"] {
+        any = any.add(lower_like((table, Alias::new(col)), &p));
+    }
+    any.add(Expr::col((table, Alias::new("id"))).in_subquery(metadata_search(owner_kind, client_ids, &p)))
+}
+
 /// The WHERE clause of [`list`] (also used by GraphQL's sorted connections).
 pub fn list_condition(f: &ListFilter) -> Condition {
     use idv_session::Column as C;
@@ -311,18 +324,7 @@ pub fn list_condition(f: &ListFilter) -> Condition {
         cond = cond.add(C::Id.in_subquery(metadata_match(METADATA_OWNER, &f.client_ids, k, v)));
     }
     if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let p = like_pattern(term);
-        let t = idv_session::Entity;
-        cond = cond.add(
-            Condition::any()
-                .add(lower_like((t, C::FirstName), &p))
-                .add(lower_like((t, C::MiddleName), &p))
-                .add(lower_like((t, C::LastName), &p))
-                .add(lower_like((t, C::SuffixName), &p))
-                .add(lower_like((t, C::Id), &p))
-                .add(lower_like((t, C::IdentityId), &p))
-                .add(C::Id.in_subquery(metadata_search(METADATA_OWNER, &f.client_ids, &p))),
-        );
+        cond = cond.add(session_search(idv_session::Entity, METADATA_OWNER, &f.client_ids, term));
     }
     cond
 }
