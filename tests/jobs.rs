@@ -554,6 +554,7 @@ mod fake {
                             CheckOutcome::fail(names::DOC_FRONT_IMAGE_MANIPULATION, 0.2, "edited region")
                                 .with_evidence(serde_json::json!({ "region": [1, 2, 3, 4] })),
                         ],
+                        ..Default::default()
                     },
                     // The barcode on the back: trusted over OCR.
                     DocumentSide::Back => DocumentAnalysis {
@@ -568,6 +569,7 @@ mod fake {
                             ..Default::default()
                         }),
                         checks: vec![CheckOutcome::pass(names::DOC_BACK_IS_IDENTITY_DOCUMENT, 0.9, "AAMVA barcode")],
+                        ..Default::default()
                     },
                 })
             })
@@ -653,7 +655,14 @@ async fn installed_engines_record_outcomes_and_fill_the_current_document() {
         assert_eq!(unassessed.status, "unavailable");
         assert!(unassessed.detail.as_deref().unwrap_or("").contains("did not assess"), "{backend}");
         assert_eq!(by_name(names::DOC_BACK_IS_IDENTITY_DOCUMENT).status, "pass");
-        assert_eq!(by_name(names::NAME_CROSSCHECK).status, "unavailable");
+        // Both sides read: the crosschecks compare the front's OCR with the barcode (SMITN ~ SMITH).
+        let name_check = by_name(names::NAME_CROSSCHECK);
+        assert_eq!(
+            (name_check.status.as_str(), name_check.engine_version.as_deref()),
+            ("pass", Some("tessera-document-checks/1")),
+            "{backend}"
+        );
+        assert_eq!(by_name(names::DOCUMENT_NUMBER_CROSSCHECK).status, "unavailable", "{backend}: the front shows no number");
         assert_eq!(by_name(names::LIVENESS).status, "pass", "{backend}");
         let face = by_name(names::FACE_MATCH);
         assert_eq!((face.status.as_str(), face.engine_version.as_deref()), ("pass", Some("fake-face 1")), "{backend}");

@@ -7,6 +7,8 @@ pub mod capture_location;
 pub mod check_result;
 pub mod client;
 pub mod document;
+pub mod document_fingerprint;
+pub mod document_reading;
 pub mod face_template;
 pub mod ida_session;
 pub mod idempotency_key;
@@ -33,6 +35,8 @@ pub mod prelude {
     pub use super::check_result::Entity as CheckResult;
     pub use super::client::Entity as Client;
     pub use super::document::Entity as Document;
+    pub use super::document_fingerprint::Entity as DocumentFingerprint;
+    pub use super::document_reading::Entity as DocumentReading;
     pub use super::face_template::Entity as FaceTemplate;
     pub use super::ida_session::Entity as IdaSession;
     pub use super::idempotency_key::Entity as IdempotencyKey;

@@ -10,6 +10,7 @@ mod m20261125_000002_create_sessions;
 mod m20261125_000003_create_webhooks;
 mod m20261125_000004_create_system;
 mod m20261126_000001_session_lifecycle;
+mod m20261126_000002_document_fingerprints;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_webhooks::Migration),
             Box::new(m20261125_000004_create_system::Migration),
             Box::new(m20261126_000001_session_lifecycle::Migration),
+            Box::new(m20261126_000002_document_fingerprints::Migration),
         ]
     }
 }

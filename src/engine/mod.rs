@@ -20,6 +20,8 @@ use std::sync::Arc;
 use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
 pub mod dmv;
+pub mod forensics;
+pub mod ocr;
 pub mod sanctions;
 pub mod scoring;
 
@@ -170,6 +172,16 @@ pub struct DocumentAnalysis {
     /// The side's checks (`doc_front_*` / `doc_back_*`), and on the front
     /// the crosschecks when the engine can make them.
     pub checks: Vec<CheckOutcome>,
+    /// The side's fingerprint for the duplicate search across sessions
+    /// (`service::document_checks`); `None` when the engine makes none.
+    pub fingerprint: Option<forensics::DocumentFingerprint>,
+    /// The fields printed on the side as OCR read them, when `fields` holds
+    /// another reading (a passport's MRZ): the crosschecks compare the two.
+    /// When `None`, `fields` with `data_source = ocr` is the printed reading.
+    pub printed_fields: Option<DocumentFields>,
+    /// The barcode/MRZ fields, when `fields` holds another reading. When
+    /// `None`, `fields` with `data_source = barcode | mrz` is used.
+    pub machine_fields: Option<DocumentFields>,
 }
 
 /// Reads a document image and judges its authenticity.

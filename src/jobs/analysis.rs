@@ -22,6 +22,7 @@ use crate::engine::{
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::checks::{self, Outcome, names};
+use crate::service::document_checks;
 use crate::service::files;
 use crate::service::history::SessionKind;
 use crate::service::types::{CheckStatus, DataSource, DocumentType, LivenessMode, StorageFileType};
@@ -226,6 +227,9 @@ async fn apply_document_analysis(
             }
         }
     }
+    // Duplication (fingerprints across sessions) and the crosschecks
+    // (printed vs barcode/MRZ, made by whichever side finishes second).
+    document_checks::after_analysis(&txn, session, side, &analysis).await?;
     if let Some(fields) = analysis.fields {
         merge_into_current_document(&txn, session, fields).await?;
     }

@@ -258,6 +258,7 @@ pub async fn delete_session(db: &impl ConnectionTrait, client_id: &str, session_
         .exec(db)
         .await?
         .rows_affected;
+    crate::service::document_checks::delete_for_session(db, client_id, sid).await?;
     idv_session::Entity::delete_by_id(session.id.clone()).exec(db).await?;
     Ok(DeletedSession {
         stored_files,

