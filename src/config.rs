@@ -110,6 +110,12 @@ pub struct Config {
     /// Bearer token for the DLDV endpoint (instead of user and password).
     pub aamva_token: Option<String>,
     pub aamva_timeout_secs: u64,
+    /// `aamva_retry_e = retry`: first delay before asking an unavailable DMV
+    /// again; doubles per attempt (with jitter, at most 10 minutes).
+    pub dmv_retry_base_ms: u64,
+    /// `aamva_retry_e = retry`: how many times the DMV is asked again before
+    /// the check is recorded `unavailable` and the session completed.
+    pub dmv_retry_attempts: u32,
 }
 
 /// The official OFAC Sanctions List Service files.
@@ -175,6 +181,8 @@ impl Default for Config {
             aamva_password: None,
             aamva_token: None,
             aamva_timeout_secs: 20,
+            dmv_retry_base_ms: 60_000,
+            dmv_retry_attempts: 10,
         }
     }
 }
@@ -280,6 +288,9 @@ impl Config {
             && !matches!(p.as_str(), "sandbox" | "aamva" | "none")
         {
             return Err(invalid("dmv_provider", "expected `sandbox`, `aamva` or `none`"));
+        }
+        if self.dmv_retry_attempts == 0 {
+            return Err(invalid("dmv_retry_attempts", "must be at least 1"));
         }
         if self.dmv_provider.as_deref() == Some("aamva") && self.aamva_endpoint.is_none() {
             return Err(invalid("aamva_endpoint", "required when dmv_provider = aamva"));

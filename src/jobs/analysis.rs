@@ -89,6 +89,7 @@ pub fn owed_checks(kind: JobKind) -> Vec<&'static str> {
         JobKind::AnalyzeDocumentFront => FRONT_CHECKS.into_iter().chain(CROSSCHECKS).collect(),
         JobKind::AnalyzeDocumentBack => BACK_CHECKS.to_vec(),
         JobKind::AnalyzeLiveness | JobKind::AnalyzeIdaLiveness => LIVENESS_CHECKS.to_vec(),
+        JobKind::DmvRetry => vec![],
     }
 }
 
@@ -100,6 +101,7 @@ pub async fn run(state: &AppState, kind: JobKind, payload: &serde_json::Value) -
         JobKind::AnalyzeLiveness | JobKind::AnalyzeIdaLiveness => {
             analyze_liveness(state, session_kind(kind), &payload).await
         }
+        JobKind::DmvRetry => Err(AppError::internal("dmv_retry is not an analysis job")),
     }
 }
 

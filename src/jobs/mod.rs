@@ -13,6 +13,7 @@
 //! `locked_until` has passed (its process died) is claimed again.
 
 pub mod analysis;
+pub mod dmv_retry;
 pub mod queue;
 pub mod webhook_delivery;
 
@@ -47,14 +48,18 @@ pub enum JobKind {
     AnalyzeLiveness,
     /// Liveness and face match of an IDA session against its identity.
     AnalyzeIdaLiveness,
+    /// Asks the DMV again for a `temporarily_complete` session
+    /// (`aamva_retry_e = retry`) and completes it once it answers.
+    DmvRetry,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::AnalyzeDocumentFront,
         JobKind::AnalyzeDocumentBack,
         JobKind::AnalyzeLiveness,
         JobKind::AnalyzeIdaLiveness,
+        JobKind::DmvRetry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +68,7 @@ impl JobKind {
             JobKind::AnalyzeDocumentBack => "analyze_document_back",
             JobKind::AnalyzeLiveness => "analyze_liveness",
             JobKind::AnalyzeIdaLiveness => "analyze_ida_liveness",
+            JobKind::DmvRetry => "dmv_retry",
         }
     }
 
@@ -98,6 +104,19 @@ pub async fn enqueue(
     session_id: &str,
     payload: serde_json::Value,
 ) -> AppResult<String> {
+    enqueue_with(db, kind, client_id, session_id, payload, DEFAULT_MAX_ATTEMPTS, Utc::now()).await
+}
+
+/// [`enqueue`] with its own attempt budget and first run time.
+pub async fn enqueue_with(
+    db: &impl ConnectionTrait,
+    kind: JobKind,
+    client_id: &str,
+    session_id: &str,
+    payload: serde_json::Value,
+    max_attempts: i32,
+    run_at: chrono::DateTime<Utc>,
+) -> AppResult<String> {
     let mut payload = match payload {
         serde_json::Value::Object(map) => map,
         serde_json::Value::Null => serde_json::Map::new(),
@@ -113,8 +132,8 @@ pub async fn enqueue(
         payload: Set(serde_json::Value::Object(payload)),
         status: Set(status::QUEUED.to_string()),
         attempts: Set(0),
-        max_attempts: Set(DEFAULT_MAX_ATTEMPTS),
-        run_at: Set(now),
+        max_attempts: Set(max_attempts.max(1)),
+        run_at: Set(run_at),
         locked_by: Set(None),
         locked_until: Set(None),
         last_error: Set(None),

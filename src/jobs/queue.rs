@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use std::time::Duration;
 
-use super::{JobKind, analysis, status};
+use super::{JobKind, analysis, dmv_retry, status};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -150,7 +150,13 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: job::Model) -> App
         return give_up(state, worker, kind, &job, "the job's worker stopped").await;
     }
     let limit = lock_duration(&state.config);
-    let outcome = match tokio::time::timeout(limit, analysis::run(state, kind, &job.payload)).await {
+    let work = async {
+        match kind {
+            JobKind::DmvRetry => dmv_retry::run(state, &job.payload).await,
+            _ => analysis::run(state, kind, &job.payload).await,
+        }
+    };
+    let outcome = match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(AppError::internal(format!("timed out after {}s", limit.as_secs()))),
     };
@@ -162,7 +168,7 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: job::Model) -> App
             if job.attempts >= job.max_attempts {
                 give_up(state, worker, kind, &job, &error).await
             } else {
-                retry_later(state, worker, &job, &error).await
+                retry_later(state, worker, kind, &job, &error).await
             }
         }
     }
@@ -171,15 +177,22 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: job::Model) -> App
 /// Records the unavailable answers the job owed, then marks it failed.
 async fn give_up(state: &AppState, worker: &str, kind: JobKind, job: &job::Model, error: &str) -> AppResult<()> {
     // The reason shown to API clients stays generic; the cause is in `last_error` and the log.
-    let reason = format!("analysis failed after {} attempts", job.attempts.min(job.max_attempts));
-    if let Err(e) = analysis::give_up(&state.db, kind, &job.payload, &reason).await {
+    let attempts = job.attempts.min(job.max_attempts);
+    let given_up = match kind {
+        JobKind::DmvRetry => dmv_retry::give_up(state, &job.payload, attempts).await,
+        _ => analysis::give_up(&state.db, kind, &job.payload, &format!("analysis failed after {attempts} attempts")).await,
+    };
+    if let Err(e) = given_up {
         tracing::error!(job = %job.id, error = %e, "recording unavailable checks of a failed job failed");
     }
     finish(&state.db, worker, job, status::FAILED, Some(error.to_string())).await
 }
 
-async fn retry_later(state: &AppState, worker: &str, job: &job::Model, error: &str) -> AppResult<()> {
-    let base = Duration::from_millis(state.config.job_retry_base_ms);
+async fn retry_later(state: &AppState, worker: &str, kind: JobKind, job: &job::Model, error: &str) -> AppResult<()> {
+    let base = Duration::from_millis(match kind {
+        JobKind::DmvRetry => state.config.dmv_retry_base_ms,
+        _ => state.config.job_retry_base_ms,
+    });
     let jitter = rand::thread_rng().r#gen::<f64>();
     let delay = backoff(base, job.attempts.max(1) as u32, jitter);
     let now = Utc::now();

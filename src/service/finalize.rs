@@ -11,14 +11,14 @@ use entity::{document, idv_session, weights};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::engine::scoring::{self, CheckInput, FinalizeSettings, ScoringContext, Verdict};
-use crate::engine::{DmvRequest, DmvVerdict, EngineKind, ScreeningSubject};
+use crate::engine::{DmvRequest, DmvVerdict, EngineError, EngineKind, ScreeningSubject};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
 use crate::service::checks::{self, Outcome, names};
 use crate::service::history::{self, SessionKind};
 use crate::service::idv::IdvSettings;
 use crate::service::requirements;
-use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, SessionStatus};
+use crate::service::types::{AamvaRetry, CheckStatus, DataSource, DocumentType, Gender, SessionStatus};
 use crate::service::weights::WeightValues;
 use crate::service::identities;
 use crate::state::AppState;
@@ -69,8 +69,31 @@ pub async fn finalize_idv(
     record_missing_checks(state, &session).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
-    let missing = requirement_gaps(state, &session, doc.as_ref()).await?;
+    score_and_store(state, &session, doc.as_ref(), &settings, endpoint, Stage::Finalize).await
+}
 
+/// Which status change a verdict makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// `in_progress` → `complete`, or `temporarily_complete` when the DMV
+    /// check is pending (`aamva_retry_e = retry`).
+    Finalize,
+    /// `temporarily_complete` → `complete`: the DMV retry settled.
+    SettleDmv,
+}
+
+/// Scores the session's recorded checks with its pinned weights and stores
+/// the verdict for `stage`.
+async fn score_and_store(
+    state: &AppState,
+    session: &idv_session::Model,
+    doc: Option<&document::Model>,
+    settings: &FinalizeSettings,
+    endpoint: &str,
+    stage: Stage,
+) -> AppResult<Verdict> {
+    let session_settings = IdvSettings::of(session);
+    let missing = requirement_gaps(state, session, doc).await?;
     let weights_row = weights::Entity::find_by_id(session.idv_weights_id.clone())
         .one(&state.db)
         .await?
@@ -90,9 +113,60 @@ pub async fn finalize_idv(
         perform_gender_test: session_settings.perform_gender_test,
         missing_required_fields: missing,
     };
-    let verdict = scoring::score(&inputs, &WeightValues::from_model(&weights_row), &settings, &ctx);
+    let verdict = scoring::score(&inputs, &WeightValues::from_model(&weights_row), settings, &ctx);
     let status_of = |name: &str| rows.iter().find(|r| r.check_name == name).map(|r| CheckStatus::from_db(&r.status));
-    store(state, &session, doc.as_ref(), &settings, &verdict, status_of(names::OFAC), status_of(names::DMV), endpoint).await
+    let (ofac, dmv) = (status_of(names::OFAC), status_of(names::DMV));
+    let transition = match stage {
+        Stage::Finalize if dmv == Some(CheckStatus::Pending) => Transition::AwaitDmv,
+        Stage::Finalize => Transition::Complete,
+        Stage::SettleDmv => Transition::SettleDmv,
+    };
+    store(state, session, doc, settings, &verdict, ofac, dmv, endpoint, transition).await
+}
+
+/// `aamva_retry_e = retry`: asks the DMV again for a `temporarily_complete`
+/// session ([`crate::jobs::JobKind::DmvRetry`]). When it answers, the check
+/// is recorded, the session re-scored and completed (history `finalized`,
+/// `session.completed` and, when verified, `identity.verified`). When it
+/// still cannot answer this returns [`AppError::Unavailable`] and the job
+/// asks again later. A session no longer waiting is left alone.
+pub async fn retry_dmv(state: &AppState, client_id: &str, session_id: &str) -> AppResult<()> {
+    let Some(session) = awaiting_dmv(state, client_id, session_id).await? else { return Ok(()) };
+    let settings = stored_finalize_settings(&session);
+    let doc = current_document(state, &session).await?;
+    let outcome = match ask_dmv(state, &session, doc.as_ref(), &settings).await? {
+        DmvAnswer::Settled(outcome) => outcome,
+        DmvAnswer::NotNow(reason) => return Err(AppError::Unavailable(reason)),
+    };
+    checks::record(&state.db, SessionKind::Idv, client_id, session_id, names::DMV, outcome).await?;
+    score_and_store(state, &session, doc.as_ref(), &settings, "system", Stage::SettleDmv).await?;
+    Ok(())
+}
+
+/// The DMV retries are exhausted: the check becomes `unavailable` and the
+/// session is completed with what it has.
+pub async fn give_up_dmv(state: &AppState, client_id: &str, session_id: &str, attempts: i32) -> AppResult<()> {
+    let Some(session) = awaiting_dmv(state, client_id, session_id).await? else { return Ok(()) };
+    let settings = stored_finalize_settings(&session);
+    let doc = current_document(state, &session).await?;
+    let outcome = Outcome::unavailable(format!("the DMV did not answer after {attempts} more attempts"));
+    checks::record(&state.db, SessionKind::Idv, client_id, session_id, names::DMV, outcome).await?;
+    score_and_store(state, &session, doc.as_ref(), &settings, "system", Stage::SettleDmv).await?;
+    Ok(())
+}
+
+async fn awaiting_dmv(state: &AppState, client_id: &str, session_id: &str) -> AppResult<Option<idv_session::Model>> {
+    let session = match crate::service::idv::find(&state.db, client_id, session_id).await {
+        Ok(s) => s,
+        // Deleted meanwhile: nothing to settle.
+        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok((session.status == SessionStatus::TemporarilyComplete.as_str()).then_some(session))
+}
+
+fn stored_finalize_settings(s: &idv_session::Model) -> FinalizeSettings {
+    s.finalize_settings.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
 }
 
 async fn current_document(state: &AppState, s: &idv_session::Model) -> AppResult<Option<document::Model>> {
@@ -190,53 +264,87 @@ async fn screen(
         checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::OFAC, outcome).await?;
     }
     if settings.perform_aamva_test {
-        let outcome = match (&state.engines.dmv, doc) {
-            (None, _) => Outcome::unavailable(EngineKind::Dmv.missing_reason()),
-            (Some(_), None) => Outcome::unavailable("no document data to verify"),
-            (Some(provider), Some(d)) => {
-                let request = DmvRequest {
-                    document_type: Some(DocumentType::from_db(&d.r#type)),
-                    document_number: d.document_number.clone(),
-                    issuing_state: d.issuing_state.clone(),
-                    first_name: d.first_name.clone(),
-                    middle_name: d.middle_name.clone(),
-                    last_name: d.last_name.clone(),
-                    birth_date: date(d.birth_date.as_deref()),
-                    issued_at: date(d.issued_at.as_deref()),
-                    expires_at: date(d.expires_at.as_deref()),
-                    street: d.street.clone(),
-                    city: d.city.clone(),
-                    state: d.state.clone(),
-                    postal_code: d.postal_code.clone(),
-                    gender: Some(Gender::from_db(&d.gender)),
-                    name_suffix: d.name_suffix.clone(),
-                    eye_color: d.eye_color.clone(),
-                    height: d.height.clone(),
-                    weight: d.weight.clone(),
-                    test_scenario: _finalize.aamva_test_scenario.clone(),
-                };
-                match provider.verify(request).await {
-                    Ok(r) => {
-                        let checked: Vec<bool> = r.fields.values().filter_map(|v| *v).collect();
-                        let share = if checked.is_empty() { 0.0 } else { checked.iter().filter(|b| **b).count() as f64 / checked.len() as f64 };
-                        // `aamva_match_tolerance`: the share of answered fields that must match.
-                        let tolerance = weights.as_ref().map(|w| w.aamva_match_tolerance).unwrap_or(1.0);
-                        let mut o = match r.verdict {
-                            DmvVerdict::Unavailable => Outcome::unavailable(r.detail.clone()),
-                            _ if checked.is_empty() => Outcome::unavailable(format!("{}: no field was verified", r.detail)),
-                            _ if share >= tolerance => Outcome::pass(share, r.detail.clone()),
-                            _ => Outcome::fail(share, format!("{} ({:.0}% of the fields match, {:.0}% required)", r.detail, share * 100.0, tolerance * 100.0)),
-                        };
-                        o.evidence = Some(serde_json::to_value(&r.fields).unwrap_or_default());
-                        o
-                    }
-                    Err(e) => Outcome::unavailable(format!("DMV check failed: {e}")),
-                }
-            }
+        let outcome = match ask_dmv(state, s, doc, _finalize).await? {
+            DmvAnswer::Settled(outcome) => outcome,
+            // Pending makes the session `temporarily_complete` and queues the retry job (see `store`).
+            DmvAnswer::NotNow(reason) if settings.aamva_retry_e == AamvaRetry::Retry => Outcome {
+                status: CheckStatus::Pending,
+                score: None,
+                detail: Some(format!("{reason}; the DMV will be asked again")),
+                evidence: None,
+                engine_version: None,
+            },
+            DmvAnswer::NotNow(reason) => Outcome::unavailable(reason),
         };
         checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::DMV, outcome).await?;
     }
     Ok(())
+}
+
+/// What the DMV said: an outcome to record, or no answer now (it did not
+/// answer in time, answered 5xx or said it cannot answer) — which
+/// `aamva_retry_e = retry` asks again later.
+enum DmvAnswer {
+    Settled(Outcome),
+    NotNow(String),
+}
+
+/// Asks the DMV provider about the session's current document.
+async fn ask_dmv(
+    state: &AppState,
+    s: &idv_session::Model,
+    doc: Option<&document::Model>,
+    finalize: &FinalizeSettings,
+) -> AppResult<DmvAnswer> {
+    let (provider, d) = match (&state.engines.dmv, doc) {
+        (None, _) => return Ok(DmvAnswer::Settled(Outcome::unavailable(EngineKind::Dmv.missing_reason()))),
+        (Some(_), None) => return Ok(DmvAnswer::Settled(Outcome::unavailable("no document data to verify"))),
+        (Some(provider), Some(d)) => (provider, d),
+    };
+    let request = DmvRequest {
+        document_type: Some(DocumentType::from_db(&d.r#type)),
+        document_number: d.document_number.clone(),
+        issuing_state: d.issuing_state.clone(),
+        first_name: d.first_name.clone(),
+        middle_name: d.middle_name.clone(),
+        last_name: d.last_name.clone(),
+        birth_date: date(d.birth_date.as_deref()),
+        issued_at: date(d.issued_at.as_deref()),
+        expires_at: date(d.expires_at.as_deref()),
+        street: d.street.clone(),
+        city: d.city.clone(),
+        state: d.state.clone(),
+        postal_code: d.postal_code.clone(),
+        gender: Some(Gender::from_db(&d.gender)),
+        name_suffix: d.name_suffix.clone(),
+        eye_color: d.eye_color.clone(),
+        height: d.height.clone(),
+        weight: d.weight.clone(),
+        test_scenario: finalize.aamva_test_scenario.clone(),
+    };
+    let r = match provider.verify(request).await {
+        Ok(r) => r,
+        Err(e @ (EngineError::Transient(_) | EngineError::Unavailable(_))) => {
+            return Ok(DmvAnswer::NotNow(format!("DMV check failed: {e}")));
+        }
+        Err(e) => return Ok(DmvAnswer::Settled(Outcome::unavailable(format!("DMV check failed: {e}")))),
+    };
+    if r.verdict == DmvVerdict::Unavailable {
+        return Ok(DmvAnswer::NotNow(r.detail));
+    }
+    let weights = weights::Entity::find_by_id(s.idv_weights_id.clone()).one(&state.db).await?;
+    // `aamva_match_tolerance`: the share of answered fields that must match.
+    let tolerance = weights.as_ref().map(|w| w.aamva_match_tolerance).unwrap_or(1.0);
+    let mut o = match crate::engine::dmv::match_share(&r.fields) {
+        None => Outcome::unavailable(format!("{}: no field was verified", r.detail)),
+        Some(share) if share >= tolerance => Outcome::pass(share, r.detail.clone()),
+        Some(share) => Outcome::fail(
+            share,
+            format!("{} ({:.0}% of the fields match, {:.0}% required)", r.detail, share * 100.0, tolerance * 100.0),
+        ),
+    };
+    o.evidence = Some(serde_json::to_value(&r.fields).unwrap_or_default());
+    Ok(DmvAnswer::Settled(o))
 }
 
 /// The required fields the current document lacks, recorded as the
@@ -280,13 +388,44 @@ fn dmv_status(status: Option<CheckStatus>) -> &'static str {
     match status {
         Some(CheckStatus::Pass) => "match",
         Some(CheckStatus::Fail) => "no_match",
+        Some(CheckStatus::Pending) => "pending",
         Some(CheckStatus::Unavailable) => "unavailable",
         _ => "unknown",
     }
 }
 
-/// Writes the verdict (only if the session is still in progress) and, when
-/// verified, the identity. A concurrent finalize that won returns its answer.
+/// The status change `store` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    /// `in_progress` → `complete`.
+    Complete,
+    /// `in_progress` → `temporarily_complete`: the DMV check is pending and a
+    /// [`jobs::JobKind::DmvRetry`] job (queued in the same transaction) settles it.
+    AwaitDmv,
+    /// `temporarily_complete` → `complete`.
+    SettleDmv,
+}
+
+impl Transition {
+    fn from(self) -> SessionStatus {
+        match self {
+            Transition::Complete | Transition::AwaitDmv => SessionStatus::InProgress,
+            Transition::SettleDmv => SessionStatus::TemporarilyComplete,
+        }
+    }
+
+    fn to(self) -> SessionStatus {
+        match self {
+            Transition::AwaitDmv => SessionStatus::TemporarilyComplete,
+            Transition::Complete | Transition::SettleDmv => SessionStatus::Complete,
+        }
+    }
+}
+
+/// Writes the verdict (only if the session is still in the transition's
+/// source status) and, when verified and complete, the identity. A
+/// concurrent finalize that won returns its answer. While the DMV check is
+/// pending the session has no `verified` yet and answers `verified = false`.
 #[allow(clippy::too_many_arguments)]
 async fn store(
     state: &AppState,
@@ -297,26 +436,31 @@ async fn store(
     ofac: Option<CheckStatus>,
     dmv: Option<CheckStatus>,
     endpoint: &str,
+    transition: Transition,
 ) -> AppResult<Verdict> {
     let now = Utc::now();
     let txn = state.db.begin().await?;
+    let complete = transition.to() == SessionStatus::Complete;
     let ofac_at = matches!(ofac, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);
     let dmv_at = matches!(dmv, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);
     let mut am = idv_session::ActiveModel {
-        status: Set(SessionStatus::Complete.as_str().into()),
-        completed_at: Set(Some(now)),
+        status: Set(transition.to().as_str().into()),
+        completed_at: Set(complete.then_some(now)),
         updated_at: Set(now),
-        verified: Set(Some(verdict.verified)),
-        verified_at: Set(verdict.verified.then_some(now)),
+        verified: Set(complete.then_some(verdict.verified)),
+        verified_at: Set((complete && verdict.verified).then_some(now)),
         score: Set(verdict.score),
         reasons: Set(Some(serde_json::to_value(&verdict.reasons).map_err(AppError::internal)?)),
         finalize_settings: Set(Some(serde_json::to_value(settings).map_err(AppError::internal)?)),
-        ofac_status: Set(ofac_status(ofac).into()),
-        ofac_detected_at: Set(ofac_at),
         dmv_status: Set(dmv_status(dmv).into()),
         dmv_detected_at: Set(dmv_at),
         ..Default::default()
     };
+    // The screening ran at finalize; settling the DMV does not repeat it.
+    if transition != Transition::SettleDmv {
+        am.ofac_status = Set(ofac_status(ofac).into());
+        am.ofac_detected_at = Set(ofac_at);
+    }
     if let Some(d) = doc {
         am.first_name = Set(d.first_name.clone());
         am.middle_name = Set(d.middle_name.clone());
@@ -328,7 +472,7 @@ async fn store(
     let res = idv_session::Entity::update_many()
         .set(am)
         .filter(idv_session::Column::Id.eq(&s.id))
-        .filter(idv_session::Column::Status.eq(SessionStatus::InProgress.as_str()))
+        .filter(idv_session::Column::Status.eq(transition.from().as_str()))
         .exec(&txn)
         .await?;
     if res.rows_affected == 0 {
@@ -340,7 +484,7 @@ async fn store(
         return Err(AppError::Conflict(format!("the session is {} and cannot be finalized", current.status)));
     }
     let updated = crate::service::idv::find(&txn, &s.client_id, &s.id).await?;
-    if verdict.verified {
+    if complete && verdict.verified {
         let identity = identities::upsert_from_verified_session(&txn, &updated, doc, verdict.score, now).await?;
         idv_session::Entity::update_many()
             .col_expr(idv_session::Column::IdentityId, sea_orm::sea_query::Expr::value(identity.id.clone()))
@@ -348,8 +492,25 @@ async fn store(
             .exec(&txn)
             .await?;
     }
-    let detail = serde_json::json!({ "verified": verdict.verified, "score": verdict.score });
-    history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "finalized", endpoint, Some(detail)).await?;
+    if transition == Transition::AwaitDmv {
+        let detail = serde_json::json!({ "pending": [names::DMV], "score": verdict.score });
+        history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "temporarily_completed", endpoint, Some(detail)).await?;
+        let first_delay = jobs::queue::backoff(
+            Duration::from_millis(state.config.dmv_retry_base_ms),
+            1,
+            rand::Rng::r#gen::<f64>(&mut rand::thread_rng()),
+        );
+        let run_at = now + chrono::Duration::from_std(first_delay).unwrap_or(chrono::Duration::MAX);
+        let attempts = i32::try_from(state.config.dmv_retry_attempts).unwrap_or(i32::MAX);
+        jobs::enqueue_with(&txn, jobs::JobKind::DmvRetry, &s.client_id, &s.id, serde_json::json!({}), attempts, run_at).await?;
+    } else {
+        let detail = serde_json::json!({ "verified": verdict.verified, "score": verdict.score });
+        history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "finalized", endpoint, Some(detail)).await?;
+    }
     txn.commit().await?;
+    if transition == Transition::AwaitDmv {
+        jobs::wake();
+        return Ok(Verdict { verified: false, ..verdict.clone() });
+    }
     Ok(verdict.clone())
 }
