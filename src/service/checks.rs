@@ -32,6 +32,10 @@ pub mod names {
     pub const AGE: &str = "age";
     pub const GENDER: &str = "gender";
     pub const REQUIREMENTS: &str = "requirements";
+    /// Not scored (a flag for review): the session's face matches an
+    /// identity of the same client with different document data
+    /// (see `service::faces`).
+    pub const DUPLICATE_FACE: &str = "duplicate_face";
 }
 
 /// A check outcome to record.

@@ -69,6 +69,7 @@ pub async fn finalize_idv(
     record_missing_checks(state, &session).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
+    crate::service::faces::settle_idv(state, &session, &session_settings, doc.as_ref()).await?;
     score_and_store(state, &session, doc.as_ref(), &settings, endpoint, Stage::Finalize).await
 }
 

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod dmv;
 pub mod document_checks;
 pub mod documents;
+pub mod faces;
 pub mod files;
 pub mod finalize;
 pub mod health;

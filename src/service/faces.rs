@@ -1,0 +1,331 @@
+//! Face templates and the face-derived checks of a session.
+//!
+//! - The liveness job stores the capture's embedding as the session's face
+//!   template (sealed with the master key, `face_template`); verification
+//!   moves it to the identity (`identities::link_session`), where IDA and the
+//!   duplicate search find it.
+//! - `age` / `gender` compare the capture's estimates (kept in the
+//!   `face_match` evidence) with the document's birth date and sex, at
+//!   finalize, when both are known: `|estimated − document age| <=
+//!   age_tolerance`; `P(document sex) >= gender_probability_tolerance`.
+//! - `duplicate_face` (not scored; a flag for review): the session's face
+//!   matches, within `onboarding_face_encoding_tolerance`, the template of an
+//!   identity of the same client whose document data differs (document
+//!   number, or birth date / last name). The 1:N search is an exact scan of a
+//!   per-client in-memory index ([`crate::engine::face::index::FlatIndex`]),
+//!   loaded lazily from the templates and topped up incrementally; hits are
+//!   re-read from the database, so a deleted or reassigned template never
+//!   produces a flag.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use entity::{document, face_template, idv_session, weights};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::engine::FaceEmbedding;
+use crate::engine::face::index::FlatIndex;
+use crate::error::AppResult;
+use crate::ids::new_id;
+use crate::jobs::analysis::{open_face_embedding, seal_face_embedding};
+use crate::service::checks::{self, Outcome, names};
+use crate::service::documents::{OWNER_IDA_SESSION, OWNER_IDV_SESSION};
+use crate::service::history::SessionKind;
+use crate::service::identities::OWNER_IDENTITY;
+use crate::service::idv::IdvSettings;
+use crate::service::types::{CheckStatus, Gender};
+use crate::service::weights::WeightValues;
+use crate::state::AppState;
+use crate::storage::MasterKey;
+
+/// The owner kind of a session's templates.
+pub fn session_owner(kind: SessionKind) -> &'static str {
+    match kind {
+        SessionKind::Idv => OWNER_IDV_SESSION,
+        SessionKind::Ida => OWNER_IDA_SESSION,
+    }
+}
+
+/// Replaces the session's face template with `embedding`.
+pub async fn store_session_template(
+    db: &impl ConnectionTrait,
+    master: &MasterKey,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    source: &str,
+    embedding: &FaceEmbedding,
+) -> AppResult<()> {
+    face_template::Entity::delete_many()
+        .filter(face_template::Column::ClientId.eq(client_id))
+        .filter(face_template::Column::OwnerKind.eq(session_owner(kind)))
+        .filter(face_template::Column::OwnerId.eq(session_id))
+        .exec(db)
+        .await?;
+    let id = new_id();
+    face_template::Entity::insert(face_template::ActiveModel {
+        embedding: Set(seal_face_embedding(master, &id, embedding)),
+        id: Set(id),
+        client_id: Set(client_id.to_string()),
+        owner_kind: Set(session_owner(kind).to_string()),
+        owner_id: Set(session_id.to_string()),
+        source: Set(source.to_string()),
+        model: Set(embedding.model.clone()),
+        created_at: Set(Utc::now()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Whole years between `birth` and `on`.
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> Option<i32> {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    (years >= 0).then_some(years)
+}
+
+/// The `age` check: the estimate vs the document's birth date.
+pub fn age_outcome(estimate: Option<f64>, birth_date: Option<NaiveDate>, on: NaiveDate, tolerance: f64) -> Outcome {
+    let Some(birth) = birth_date else { return Outcome::unavailable("no birth date was read from the document") };
+    let Some(estimate) = estimate.filter(|e| e.is_finite()) else {
+        return Outcome::unavailable("no age estimate from the capture");
+    };
+    let Some(age) = age_on(birth, on) else { return Outcome::unavailable("the document's birth date is in the future") };
+    let diff = (estimate - age as f64).abs();
+    let score = if tolerance > 0.0 { (1.0 - diff / (2.0 * tolerance)).clamp(0.0, 1.0) } else { 0.0 };
+    let evidence = serde_json::json!({ "estimated_age": estimate, "document_age": age, "difference": diff, "age_tolerance": tolerance });
+    // `<=` and a NaN tolerance fails closed.
+    let mut outcome = if diff <= tolerance {
+        Outcome::pass(score, format!("estimated age {estimate:.0} vs {age} on the document"))
+    } else {
+        Outcome::fail(score, format!("estimated age {estimate:.0} differs from {age} on the document by more than {tolerance}"))
+    };
+    outcome.evidence = Some(evidence);
+    outcome
+}
+
+/// The `gender` check: P(document sex) vs `gender_probability_tolerance`.
+pub fn gender_outcome(male_probability: Option<f64>, gender: Gender, tolerance: f64) -> Outcome {
+    let Some(p_male) = male_probability.filter(|p| p.is_finite()) else {
+        return Outcome::unavailable("no gender estimate from the capture");
+    };
+    let p = match gender {
+        Gender::Male => p_male,
+        Gender::Female => 1.0 - p_male,
+        Gender::Unknown | Gender::NonBinary => {
+            return Outcome::unavailable("the document states no binary sex to compare with");
+        }
+    };
+    let evidence = serde_json::json!({ "document_gender": gender.as_str(), "probability": p, "gender_probability_tolerance": tolerance });
+    let mut outcome = if p >= tolerance {
+        Outcome::pass(p, format!("{:.0}% likely {} as on the document", p * 100.0, gender.as_str()))
+    } else {
+        Outcome::fail(p, format!("only {:.0}% likely {} as on the document", p * 100.0, gender.as_str()))
+    };
+    outcome.evidence = Some(evidence);
+    outcome
+}
+
+fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
+    s.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+/// Records `age`, `gender` (when enabled) and `duplicate_face` of an IDV
+/// session at finalize. Earlier results of these checks are replaced.
+pub async fn settle_idv(
+    state: &AppState,
+    s: &idv_session::Model,
+    settings: &IdvSettings,
+    doc: Option<&document::Model>,
+) -> AppResult<()> {
+    let db = &state.db;
+    let weights = match weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await? {
+        Some(w) => WeightValues::from_model(&w),
+        None => WeightValues::default(),
+    };
+    let rows = checks::for_session(db, &s.client_id, &s.id).await?;
+    let face = rows.iter().find(|r| r.check_name == names::FACE_MATCH);
+    let evidence = face.and_then(|r| r.evidence.clone()).unwrap_or(serde_json::Value::Null);
+    let no_estimate = || {
+        face.filter(|r| CheckStatus::from_db(&r.status) == CheckStatus::Unavailable)
+            .and_then(|r| r.detail.clone())
+            .or_else(|| evidence["age_gender_note"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "no face was analysed".to_string())
+    };
+    if settings.perform_age_test {
+        let outcome = match (doc, evidence["age_estimate"].as_f64()) {
+            (None, _) => Outcome::unavailable("no document was read"),
+            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(d), est) => {
+                let on = face.map(|r| r.updated_at.date_naive()).unwrap_or_else(|| Utc::now().date_naive());
+                age_outcome(est, parse_date(d.birth_date.as_deref()), on, weights.age_tolerance)
+            }
+        };
+        checks::record(db, SessionKind::Idv, &s.client_id, &s.id, names::AGE, outcome).await?;
+    }
+    if settings.perform_gender_test {
+        let outcome = match (doc, evidence["male_probability"].as_f64()) {
+            (None, _) => Outcome::unavailable("no document was read"),
+            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(d), p) => gender_outcome(p, Gender::from_db(&d.gender), weights.gender_probability_tolerance),
+        };
+        checks::record(db, SessionKind::Idv, &s.client_id, &s.id, names::GENDER, outcome).await?;
+    }
+    let duplicate = duplicate_outcome(state, s, doc, weights.onboarding_face_encoding_tolerance).await?;
+    checks::record(db, SessionKind::Idv, &s.client_id, &s.id, names::DUPLICATE_FACE, duplicate).await?;
+    Ok(())
+}
+
+fn normalized(s: Option<&str>) -> Option<String> {
+    let v: String = s?.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
+    (!v.is_empty()).then_some(v)
+}
+
+/// Whether two documents state different data (same holder re-onboarding
+/// with the same document is not a duplicate).
+pub fn documents_differ(a: &document::Model, b: &document::Model) -> bool {
+    if let (Some(x), Some(y)) = (normalized(a.document_number.as_deref()), normalized(b.document_number.as_deref())) {
+        return x != y;
+    }
+    let birth = (normalized(a.birth_date.as_deref()), normalized(b.birth_date.as_deref()));
+    let last = (normalized(a.last_name.as_deref()), normalized(b.last_name.as_deref()));
+    matches!(birth, (Some(x), Some(y)) if x != y) || matches!(last, (Some(x), Some(y)) if x != y)
+}
+
+async fn duplicate_outcome(
+    state: &AppState,
+    s: &idv_session::Model,
+    doc: Option<&document::Model>,
+    tolerance: f64,
+) -> AppResult<Outcome> {
+    let db = &state.db;
+    let Some(doc) = doc else { return Ok(Outcome::unavailable("no document was read")) };
+    let own = face_template::Entity::find()
+        .filter(face_template::Column::ClientId.eq(&s.client_id))
+        .filter(face_template::Column::OwnerKind.eq(OWNER_IDV_SESSION))
+        .filter(face_template::Column::OwnerId.eq(&s.id))
+        .order_by_desc(face_template::Column::CreatedAt)
+        .one(db)
+        .await?;
+    let Some(own) = own else { return Ok(Outcome::unavailable("the session has no face template")) };
+    let probe = open_face_embedding(state.storage.master_key(), &own)?;
+    let hits = search(state, &s.client_id, &probe.vector, tolerance as f32, 20).await?;
+    let mut matches = Vec::new();
+    for (template_id, distance) in hits {
+        // Re-read: only identity templates of the same model count, never this session's own identity.
+        let Some(t) = face_template::Entity::find_by_id(template_id).one(db).await? else { continue };
+        if t.client_id != s.client_id || t.owner_kind != OWNER_IDENTITY || t.model != probe.model {
+            continue;
+        }
+        if s.identity_id.as_deref() == Some(t.owner_id.as_str()) {
+            continue;
+        }
+        let other = document::Entity::find()
+            .filter(document::Column::ClientId.eq(&s.client_id))
+            .filter(document::Column::IdentityId.eq(&t.owner_id))
+            .filter(document::Column::IsCurrent.eq(true))
+            .order_by_desc(document::Column::CreatedAt)
+            .one(db)
+            .await?;
+        if other.as_ref().is_some_and(|o| documents_differ(doc, o)) {
+            matches.push(serde_json::json!({ "identity_id": t.owner_id, "distance": distance }));
+        }
+    }
+    let evidence = serde_json::json!({ "matches": matches, "tolerance": tolerance });
+    let mut outcome = if matches.is_empty() {
+        Outcome::pass(1.0, "no identity of this client with other document data has this face")
+    } else {
+        Outcome::fail(0.0, format!("the face matches {} identit{} with different document data", matches.len(), if matches.len() == 1 { "y" } else { "ies" }))
+    };
+    outcome.evidence = Some(evidence);
+    Ok(outcome)
+}
+
+/// The per-client index of every template (session and identity owned; the
+/// owner is checked on the hits).
+#[derive(Default)]
+struct ClientIndex {
+    index: Option<FlatIndex>,
+    seen: HashSet<String>,
+    loaded_until: Option<DateTime<Utc>>,
+}
+
+type Indexes = Mutex<HashMap<String, Arc<tokio::sync::Mutex<ClientIndex>>>>;
+
+fn indexes() -> &'static Indexes {
+    static INDEXES: OnceLock<Indexes> = OnceLock::new();
+    INDEXES.get_or_init(Default::default)
+}
+
+/// Templates of `client_id` within `max_distance` of `query`, nearest
+/// first: (template id, distance). Loads the client's templates on first
+/// use and the ones created since on each later call.
+pub async fn search(
+    state: &AppState,
+    client_id: &str,
+    query: &[f32],
+    max_distance: f32,
+    limit: usize,
+) -> AppResult<Vec<(String, f32)>> {
+    let entry = {
+        let mut map = indexes().lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(client_id.to_string()).or_default().clone()
+    };
+    let mut ci = entry.lock().await;
+    let mut q = face_template::Entity::find().filter(face_template::Column::ClientId.eq(client_id));
+    if let Some(since) = ci.loaded_until {
+        q = q.filter(face_template::Column::CreatedAt.gte(since));
+    }
+    let rows = q.order_by_asc(face_template::Column::CreatedAt).all(&state.db).await?;
+    for row in rows {
+        ci.loaded_until = Some(ci.loaded_until.map_or(row.created_at, |t| t.max(row.created_at)));
+        if !ci.seen.insert(row.id.clone()) {
+            continue;
+        }
+        let Ok(e) = open_face_embedding(state.storage.master_key(), &row) else { continue };
+        let index = ci.index.get_or_insert_with(|| FlatIndex::new(e.vector.len()));
+        index.insert(row.id, &e.vector);
+    }
+    Ok(ci
+        .index
+        .as_ref()
+        .map(|i| i.search(query, max_distance, limit).into_iter().map(|h| (h.key, h.distance)).collect())
+        .unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn age_check_uses_whole_years_and_the_tolerance() {
+        assert_eq!(age_on(d("1961-08-04"), d("2026-08-03")), Some(64));
+        assert_eq!(age_on(d("1961-08-04"), d("2026-08-04")), Some(65));
+        assert_eq!(age_on(d("2030-01-01"), d("2026-01-01")), None);
+        let pass = age_outcome(Some(58.0), Some(d("1961-08-04")), d("2026-11-26"), 10.0);
+        assert_eq!(pass.status, CheckStatus::Pass);
+        let fail = age_outcome(Some(30.0), Some(d("1961-08-04")), d("2026-11-26"), 10.0);
+        assert_eq!(fail.status, CheckStatus::Fail);
+        assert!(fail.score.unwrap() < pass.score.unwrap());
+        assert_eq!(age_outcome(None, Some(d("1961-08-04")), d("2026-11-26"), 10.0).status, CheckStatus::Unavailable);
+        assert_eq!(age_outcome(Some(40.0), None, d("2026-11-26"), 10.0).status, CheckStatus::Unavailable);
+        assert_eq!(age_outcome(Some(40.0), Some(d("1990-01-01")), d("2026-11-26"), f64::NAN).status, CheckStatus::Fail);
+    }
+
+    #[test]
+    fn gender_check_uses_the_probability_of_the_documents_sex() {
+        assert_eq!(gender_outcome(Some(0.99), Gender::Male, 0.8).status, CheckStatus::Pass);
+        assert_eq!(gender_outcome(Some(0.99), Gender::Female, 0.8).status, CheckStatus::Fail);
+        assert_eq!(gender_outcome(Some(0.01), Gender::Female, 0.8).status, CheckStatus::Pass);
+        assert_eq!(gender_outcome(Some(0.5), Gender::Unknown, 0.8).status, CheckStatus::Unavailable);
+        assert_eq!(gender_outcome(None, Gender::Male, 0.8).status, CheckStatus::Unavailable);
+    }
+}
