@@ -339,3 +339,198 @@ async fn dmv_provider_follows_the_config() {
     c.aamva_endpoint = Some("https://dldv.example/verify".into());
     assert_eq!(provider_from_config(&c).unwrap().unwrap().version(), "aamva-dldv 2.1");
 }
+
+// ------------------------------------------------------------------ finalize end to end
+
+/// A driver's licence as the document engine reads it (the row it writes,
+/// inserted as a fixture): AAMVA's structured-test record
+/// `DLDVSTRUCTUREDTEST12` unless changed.
+struct Licence {
+    number: &'static str,
+    first: &'static str,
+    last: &'static str,
+    birth: &'static str,
+}
+
+const STEVEN_BROWN: Licence = Licence { number: "DLDVSTRUCTUREDTEST12", first: "STEVEN", last: "BROWN", birth: "1980-01-01" };
+
+async fn sdk_post(app: &TestApp, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let resp = app.http.post(app.url(path)).header("X-Client-Id", &app.demo_client_id).json(&body).send().await.unwrap();
+    let (st, _, v) = common::read(resp).await;
+    (st, v)
+}
+
+/// Creates a consented session, stores the read licence and finalizes it
+/// through the SDK endpoint; returns (session id, finalize answer).
+async fn finalize_with(app: &TestApp, l: &Licence) -> (String, serde_json::Value) {
+    let (st, _, v) = app.post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({})).await;
+    assert_eq!(st, 200, "{v}");
+    let sid = v["session_id"].as_str().unwrap().to_string();
+    assert_eq!(sdk_post(app, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.0, 200);
+    let (st, v) = sdk_post(app, "/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": "driver_license"})).await;
+    assert_eq!(st, 200, "{v}");
+    entity::document::ActiveModel {
+        id: Set(tessera::ids::new_id()),
+        client_id: Set(app.demo_client_id.clone()),
+        session_id: Set(sid.clone()),
+        is_current: Set(true),
+        r#type: Set("driver_license".into()),
+        data_source: Set("barcode".into()),
+        document_number: Set(Some(l.number.into())),
+        issuing_state: Set(Some("VA".into())),
+        issuing_country: Set(Some("USA".into())),
+        first_name: Set(Some(l.first.into())),
+        middle_name: Set(Some("DANIEL".into())),
+        last_name: Set(Some(l.last.into())),
+        name_suffix: Set(Some("JR".into())),
+        birth_date: Set(Some(l.birth.into())),
+        gender: Set("male".into()),
+        eye_color: Set(Some("BRO".into())),
+        height: Set(Some("510".into())),
+        weight: Set(Some("200".into())),
+        street: Set(Some("4301 WILSON BLVD".into())),
+        city: Set(Some("ARLINGTON".into())),
+        state: Set(Some("VA".into())),
+        postal_code: Set(Some("22203".into())),
+        issued_at: Set(Some("2011-10-10".into())),
+        expires_at: Set(Some("2023-10-10".into())),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    let (st, f) = sdk_post(app, "/api/v1/sdk/idv/finalize", json!({"session_id": sid})).await;
+    assert_eq!(st, 200, "{f}");
+    (sid, f)
+}
+
+async fn read_session(app: &TestApp, sid: &str) -> serde_json::Value {
+    let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(&app.demo_key), &json!({"session_id": sid})).await;
+    assert_eq!(st, 200, "{s}");
+    s
+}
+
+async fn check_row(app: &TestApp, sid: &str, name: &str) -> entity::check_result::Model {
+    entity::check_result::Entity::find()
+        .filter(entity::check_result::Column::SessionId.eq(sid))
+        .filter(entity::check_result::Column::CheckName.eq(name))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{name} recorded"))
+}
+
+/// A server whose screener holds the loopback list and whose DMV is the
+/// built-in structured-test sandbox, with weights that make the arithmetic visible.
+async fn screening_app(backend: &'static str) -> TestApp {
+    let base = list_server(Arc::new(AtomicU16::new(0)), false).await;
+    let urls = ["SDN.CSV", "ALT.CSV", "ADD.CSV"].map(|f| format!("{base}/{f}")).join(",");
+    let app = TestApp::spawn_with(backend, |c| {
+        c.sanctions_urls = urls.clone();
+        // Scheduled (so the screener is installed at start), but far off: loaded by hand below.
+        c.sanctions_refresh_hours = 24;
+        c.sanctions_refresh_delay_secs = 3600;
+        c.dmv_provider = Some("sandbox".into());
+    })
+    .await;
+    assert!(app.state.engines.sanctions.is_some() && app.state.engines.dmv.is_some(), "{backend}");
+    sanctions::refresh_once(&app.state).await.unwrap();
+    let mut weights = serde_json::to_value(tessera::service::weights::WeightValues::default()).unwrap();
+    weights["ofac_fuzzy_match_weight"] = json!(OFAC_WEIGHT);
+    weights["aamva_match_weight"] = json!(DMV_WEIGHT);
+    weights["aamva_match_tolerance"] = json!(1.0);
+    let (st, _, w) = app.post_json("/api/v1/idv/weights/update", Some(&app.demo_key), &weights).await;
+    assert_eq!(st, 200, "{w}");
+    app
+}
+
+const OFAC_WEIGHT: f64 = 1.0;
+const DMV_WEIGHT: f64 = 3.0;
+
+#[tokio::test]
+async fn finalize_screens_a_sanctioned_name_through_the_real_screener() {
+    for backend in backends().await {
+        let app = screening_app(backend).await;
+        let webhook = tessera::service::webhooks::create(
+            &app.state.db,
+            app.state.storage.master_key(),
+            &app.demo_client_id,
+            tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
+            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::HttpOrHttps).unwrap(),
+        )
+        .await
+        .unwrap();
+        // The list's a.k.a. spelling, with the listed birth date.
+        let poutine = Licence { number: "D1111111", first: "Wladimir", last: "Poutine", birth: "1952-10-07" };
+        let (sid, f) = finalize_with(&app, &poutine).await;
+        assert_eq!(f, json!({"verified": false, "on_sanction_list": true}), "{backend}");
+        let s = read_session(&app, &sid).await;
+        assert_eq!((s["status_e"].as_str(), s["ofac_status_e"].as_str()), (Some("complete"), Some("hit")), "{backend}: {s}");
+        assert_eq!(s["verified"], false);
+        assert!(s["identity_id"].is_null(), "{backend}: no identity for a sanctioned applicant");
+        let reasons = s["reasons"].as_array().unwrap();
+        assert!(reasons.iter().any(|r| r["check"] == "ofac" && r["code"] == "sanctions_hit"), "{backend}: {reasons:?}");
+        let ofac = check_row(&app, &sid, "ofac").await;
+        assert_eq!(ofac.status, "fail", "{backend}");
+        let evidence = ofac.evidence.unwrap();
+        assert_eq!(evidence["best"]["entry_id"], "10", "{backend}: {evidence}");
+        assert_eq!(evidence["lists_version"].as_str(), app.state.sanctions.loaded_version().as_deref());
+        let events: Vec<String> = entity::webhook_delivery::Entity::find()
+            .filter(entity::webhook_delivery::Column::SessionId.eq(&sid))
+            .filter(entity::webhook_delivery::Column::WebhookId.eq(&webhook.model.id))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| d.event_type)
+            .collect();
+        assert!(events.contains(&"identity.sanctions_hit".to_string()) && events.contains(&"session.completed".to_string()), "{events:?}");
+
+        // The same birth year gap rule as re-screening: a namesake born decades later is clear.
+        let namesake = Licence { number: "D2222222", first: "Vladimir", last: "Putin", birth: "1990-05-05" };
+        let (sid, f) = finalize_with(&app, &namesake).await;
+        assert_eq!(f["on_sanction_list"], false, "{backend}");
+        assert_eq!(check_row(&app, &sid, "ofac").await.status, "pass");
+        assert_eq!(read_session(&app, &sid).await["ofac_status_e"], "clear");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_dmv_mismatch_lowers_the_score_by_its_weight() {
+    for backend in backends().await {
+        let app = screening_app(backend).await;
+        let (matching, _) = finalize_with(&app, &STEVEN_BROWN).await;
+        let other = Licence { first: "STEPHEN", birth: "1981-01-01", ..STEVEN_BROWN };
+        let (mismatching, _) = finalize_with(&app, &other).await;
+
+        let good = check_row(&app, &matching, "dmv").await;
+        assert_eq!((good.status.as_str(), good.score), ("pass", Some(1.0)), "{backend}: {good:?}");
+        let bad = check_row(&app, &mismatching, "dmv").await;
+        assert_eq!(bad.status, "fail", "{backend}: {bad:?}");
+        let evidence = bad.evidence.clone().unwrap();
+        assert_eq!((evidence["first_name_match"].as_bool(), evidence["birth_date_match"].as_bool()), (Some(false), Some(false)), "{evidence}");
+        let answered = evidence.as_object().unwrap().values().filter(|v| v.is_boolean()).count() as f64;
+        let share = (answered - 2.0) / answered;
+        assert!((bad.score.unwrap() - share).abs() < 1e-9, "{backend}: {bad:?}");
+
+        // Only the sanctions screening (pass, 1.0) and the DMV check ran: the
+        // score is their weighted mean, so the mismatch costs exactly
+        // DMV_WEIGHT · (1 − share) / (OFAC_WEIGHT + DMV_WEIGHT).
+        let a = read_session(&app, &matching).await;
+        let b = read_session(&app, &mismatching).await;
+        assert_eq!((a["dmv_status_e"].as_str(), b["dmv_status_e"].as_str()), (Some("match"), Some("no_match")), "{backend}");
+        let (score_a, score_b) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
+        assert!((score_a - 1.0).abs() < 1e-9, "{backend}: {a}");
+        let expected = (OFAC_WEIGHT + DMV_WEIGHT * share) / (OFAC_WEIGHT + DMV_WEIGHT);
+        assert!((score_b - expected).abs() < 1e-9, "{backend}: {score_b} vs {expected}");
+        assert!((score_a - score_b - DMV_WEIGHT * (1.0 - share) / (OFAC_WEIGHT + DMV_WEIGHT)).abs() < 1e-9);
+        let reasons = b["reasons"].as_array().unwrap();
+        assert!(reasons.iter().any(|r| r["check"] == "dmv" && r["code"] == "failed"), "{backend}: {reasons:?}");
+        // Neither verifies: face match and liveness have not run (no engine, no selfie).
+        assert_eq!((a["verified"].as_bool(), b["verified"].as_bool()), (Some(false), Some(false)));
+        assert!(a["reasons"].as_array().unwrap().iter().any(|r| r["check"] == "face_match"));
+        app.cleanup().await;
+    }
+}
