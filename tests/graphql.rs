@@ -81,15 +81,47 @@ async fn seed(app: &TestApp, client_id: &str, n: usize) -> dashboard_seed::Seede
 }
 
 #[tokio::test]
-async fn console_page_is_served_locally() {
+async fn graphiql_is_served_with_local_assets_only() {
     let app = TestApp::spawn("sqlite").await;
     let resp = app.http.get(app.url("/graphql")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("http"), "scripts from this origin only: {csp}");
     let html = resp.text().await.unwrap();
-    assert!(html.contains("fetch('/graphql'"), "the console posts to /graphql");
-    assert!(!html.contains("<script src") && !html.contains("<link"), "no external assets");
-    assert!(!html.contains("cdn") && !html.contains("unpkg"), "no CDN");
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn") && !html.contains("unpkg"), "{html}");
+    // Every src / href of the page is a path on this server, and answers.
+    let mut refs = Vec::new();
+    for attr in ["src=\"", "href=\""] {
+        for (at, _) in html.match_indices(attr) {
+            let rest = &html[at + attr.len()..];
+            refs.push(rest[..rest.find('"').unwrap()].to_string());
+        }
+    }
+    for expected in ["graphiql.min.js", "graphiql.min.css", "react.production.min.js", "react-dom.production.min.js", "tessera-graphiql.js"] {
+        assert!(refs.iter().any(|r| r.ends_with(expected)), "{expected} not referenced: {refs:?}");
+    }
+    for r in &refs {
+        assert!(r.starts_with('/') && !r.starts_with("//"), "not a local path: {r}");
+        let resp = app.http.get(app.url(r)).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{r}");
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+        let want = match r.rsplit('.').next().unwrap() {
+            "js" => "text/javascript",
+            "css" => "text/css",
+            other => panic!("unexpected asset type {other}"),
+        };
+        assert!(ct.starts_with(want), "{r}: {ct}");
+        let body = resp.bytes().await.unwrap();
+        assert!(body.len() > 20, "{r} is empty");
+    }
+    let start = app.http.get(app.url("/graphql/assets/tessera-graphiql.js")).send().await.unwrap().text().await.unwrap();
+    assert!(start.contains("url: '/graphql'") && start.contains("X-CSRF-Token"), "GraphiQL posts here with the login's CSRF token");
+    let bundle = app.http.get(app.url("/graphql/assets/graphiql.min.js")).send().await.unwrap().text().await.unwrap();
+    assert!(bundle.contains("createFetcher"), "the GraphiQL UMD bundle");
+    for missing in ["/graphql/assets/nope.js", "/graphql/assets/..%2Fschema.graphql", "/graphql/assets/%2E%2E"] {
+        assert_eq!(app.http.get(app.url(missing)).send().await.unwrap().status(), 404, "{missing}");
+    }
 }
 
 #[tokio::test]
@@ -499,11 +531,11 @@ async fn introspection_can_be_turned_off() {
     let q = "{ __schema { queryType { name } } }";
     let app = TestApp::spawn("sqlite").await;
     let (_, b) = gql_key(&app, &app.demo_key, q, json!({})).await;
-    assert_eq!(b["data"]["__schema"]["queryType"]["name"], "QueryRoot", "{b}");
+    assert_eq!(b["data"]["__schema"]["queryType"]["name"], "Query", "{b}");
     let app = TestApp::spawn_with("sqlite", |c| c.graphql_introspection = false).await;
     let (_, b) = gql_key(&app, &app.demo_key, q, json!({})).await;
     assert!(b["data"].is_null() || b["data"]["__schema"].is_null() || b.get("errors").is_some(), "{b}");
-    assert_ne!(b["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_ne!(b["data"]["__schema"]["queryType"]["name"], "Query");
 }
 
 #[test]
@@ -560,6 +592,122 @@ async fn ida_sessions_connection_with_nested_fields() {
         assert_eq!(b["data"]["idaSession"], Value::Null, "{b}");
         let b = their_admin.gql(&app, "mutation { redeliverWebhookDelivery(id: \"nope\") { id } }", json!({})).await;
         assert_eq!(code(&b), "not_found", "{b}");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn webhook_deliveries_documents_and_requirements_are_tenant_scoped() {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use tessera::service::history::SessionKind;
+    use tessera::service::{outbox, webhooks};
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let other = tenancy::create_client(&app.state.db, "Other", false).await.unwrap();
+        let mine = seed(&app, &app.demo_client_id, 3).await;
+        let theirs = seed(&app, &other.id, 2).await;
+        let hook = |client: String, name: &'static str| {
+            let app = &app;
+            async move {
+                let url = webhooks::WebhookUrl::parse(&format!("http://127.0.0.1:9/{name}"), webhooks::UrlPolicy::HttpOrHttps).unwrap();
+                webhooks::create(&app.state.db, app.state.storage.master_key(), &client, webhooks::WebhookName::parse(name).unwrap(), url)
+                    .await
+                    .unwrap()
+                    .model
+                    .id
+            }
+        };
+        let (a, _b) = (hook(app.demo_client_id.clone(), "a").await, hook(app.demo_client_id.clone(), "b").await);
+        hook(other.id.clone(), "c").await;
+        // Events through the outbox, as the services write them: two endpoints each.
+        let db = &app.state.db;
+        outbox::on_history_event(db, SessionKind::Idv, &app.demo_client_id, &mine.session_ids[0], "finalized").await.unwrap();
+        outbox::on_history_event(db, SessionKind::Idv, &app.demo_client_id, &mine.session_ids[1], "consented").await.unwrap();
+        outbox::on_history_event(db, SessionKind::Idv, &other.id, &theirs.session_ids[0], "finalized").await.unwrap();
+        use entity::webhook_delivery as wd;
+        let my_total = wd::Entity::find().filter(wd::Column::ClientId.eq(&app.demo_client_id)).count(db).await.unwrap();
+        assert!(my_total >= 4, "{backend}: {my_total}");
+        let to_fail = wd::Entity::find().filter(wd::Column::WebhookId.eq(&a)).one(db).await.unwrap().unwrap();
+        wd::Entity::update_many()
+            .col_expr(wd::Column::Status, sea_orm::sea_query::Expr::value("failed"))
+            .filter(wd::Column::Id.eq(&to_fail.id))
+            .exec(db)
+            .await
+            .unwrap();
+
+        let q = "query($first: Int, $after: String, $filter: WebhookDeliveryFilter) {
+            webhookDeliveries(first: $first, after: $after, filter: $filter) {
+              totalCount pageInfo { hasNextPage endCursor }
+              nodes { id webhookId eventType status sessionId } } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"first": 3})).await;
+        let page = &b["data"]["webhookDeliveries"];
+        assert_eq!(page["totalCount"], json!(my_total), "{backend}: {b}");
+        assert_eq!(page["nodes"].as_array().unwrap().len(), 3);
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+        let (_, b2) = gql_key(&app, &app.demo_key, q, json!({"first": 3, "after": page["pageInfo"]["endCursor"]})).await;
+        let ids = |v: &Value| -> Vec<String> {
+            v["data"]["webhookDeliveries"]["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_string()).collect()
+        };
+        let (first_ids, second_ids) = (ids(&b), ids(&b2));
+        assert_eq!(first_ids.len() + second_ids.len(), my_total as usize, "{backend}: {b2}");
+        assert!(first_ids.iter().all(|i| !second_ids.contains(i)), "pages do not overlap");
+        let sessions: Vec<&str> = [&b, &b2]
+            .iter()
+            .flat_map(|v| v["data"]["webhookDeliveries"]["nodes"].as_array().unwrap().iter().filter_map(|n| n["sessionId"].as_str()))
+            .collect();
+        assert!(!sessions.contains(&theirs.session_ids[0].as_str()), "{backend}: no other client's delivery");
+
+        let count = |filter: Value| {
+            let app = &app;
+            async move {
+                let (_, b) = gql_key(app, &app.demo_key, q, json!({"filter": filter})).await;
+                assert!(b.get("errors").is_none(), "{b}");
+                (b["data"]["webhookDeliveries"]["totalCount"].as_u64().unwrap(), b)
+            }
+        };
+        let (n, b) = count(json!({"webhookId": a})).await;
+        assert!(n >= 2 && n < my_total, "{backend}: {n}");
+        assert!(b["data"]["webhookDeliveries"]["nodes"].as_array().unwrap().iter().all(|d| d["webhookId"] == json!(a)));
+        let (n, b) = count(json!({"status": "FAILED"})).await;
+        assert_eq!(n, 1, "{backend}");
+        assert_eq!(b["data"]["webhookDeliveries"]["nodes"][0]["id"], json!(to_fail.id));
+        assert_eq!(count(json!({"eventType": "session.updated"})).await.0, 2, "{backend}");
+        assert_eq!(count(json!({"sessionId": mine.session_ids[1], "eventType": "session.updated", "webhookId": a})).await.0, 1);
+        assert_eq!(count(json!({"sessionId": theirs.session_ids[0]})).await.0, 0, "{backend}: another client's session");
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"filter": {"status": "LOST"}})).await;
+        assert_eq!(code(&b), "validation_failed", "{b}");
+
+        // Documents and stored requirements by id: the caller's, or null.
+        let doc_of = |client: String| async move {
+            entity::document::Entity::find().filter(entity::document::Column::ClientId.eq(client)).one(db).await.unwrap().unwrap().id
+        };
+        let (my_doc, their_doc) = (doc_of(app.demo_client_id.clone()).await, doc_of(other.id.clone()).await);
+        let set = tessera::service::requirements::RequirementSet::defaults(
+            tessera::service::types::DocumentType::Passport,
+            tessera::service::types::DataSource::Mrz,
+        );
+        let scope = |client: &str| weights::Scope { client_id: client.to_string(), user_id: None };
+        let my_req = tessera::service::requirements::upsert(db, &scope(&app.demo_client_id), &set).await.unwrap().id;
+        let their_req = tessera::service::requirements::upsert(db, &scope(&other.id), &set).await.unwrap().id;
+        let q = "query($d: String!, $r: String!) {
+            document(id: $d) { id documentNumber }
+            requirement(id: $r) { id clientId documentType dataSource issuingCountryRequired streetRequired } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"d": my_doc, "r": my_req})).await;
+        assert!(b.get("errors").is_none(), "{backend}: {b}");
+        assert_eq!(b["data"]["document"]["id"], json!(my_doc));
+        let r = &b["data"]["requirement"];
+        assert_eq!((r["id"].as_str(), r["clientId"].as_str()), (Some(my_req.as_str()), Some(app.demo_client_id.as_str())));
+        assert_eq!((r["documentType"].as_str(), r["dataSource"].as_str()), (Some("passport"), Some("mrz")));
+        assert_eq!((r["issuingCountryRequired"].as_bool(), r["streetRequired"].as_bool()), (Some(true), Some(false)));
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"d": their_doc, "r": their_req})).await;
+        assert_eq!(b["data"], json!({"document": null, "requirement": null}), "{backend}: {b}");
+        assert!(b.get("errors").is_none(), "{b}");
+        let views = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::Action.eq("document.view"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(views.iter().map(|v| v.target_id.as_deref()).collect::<Vec<_>>(), [Some(my_doc.as_str())], "{backend}");
         app.cleanup().await;
     }
 }

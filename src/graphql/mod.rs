@@ -1,11 +1,13 @@
 //! The dashboard's GraphQL API: `POST /graphql` (admin session cookie with
-//! `X-CSRF-Token`, or a read-only API key) and a local query console on
-//! `GET /graphql`. Resolvers call the same service functions as REST;
+//! `X-CSRF-Token`, or a read-only API key) and GraphiQL on `GET /graphql`
+//! (assets served locally, [`graphiql`]). Resolvers call the same service functions as REST;
 //! nested fields go through DataLoaders created fresh for every request.
 
+pub mod graphiql;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
+pub mod records;
 pub mod types;
 
 use async_graphql::dataloader::DataLoader;
@@ -14,8 +16,7 @@ use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::{AdminUser, ApiCaller};
@@ -28,7 +29,17 @@ use crate::state::AppState;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
-pub type TesseraSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+/// The dashboard's queries.
+// `query::QueryRoot` (lists and node lookups) merged with `records::RecordQuery`.
+#[derive(async_graphql::MergedObject)]
+#[graphql(name = "Query")]
+pub struct Query(QueryRoot, records::RecordQuery);
+
+fn query_root() -> Query {
+    Query(QueryRoot, records::RecordQuery)
+}
+
+pub type TesseraSchema = Schema<Query, MutationRoot, EmptySubscription>;
 
 /// Limits of the served schema (config keys `graphql_max_depth`,
 /// `graphql_max_complexity`, `graphql_introspection`).
@@ -50,7 +61,7 @@ impl Limits {
 }
 
 pub fn build_schema(limits: Limits) -> TesseraSchema {
-    let mut builder = Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(query_root(), MutationRoot, EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
@@ -61,7 +72,7 @@ pub fn build_schema(limits: Limits) -> TesseraSchema {
 
 /// The SDL committed as `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription).finish().sdl()
+    Schema::build(query_root(), MutationRoot, EmptySubscription).finish().sdl()
 }
 
 /// What the caller may do.
@@ -224,7 +235,10 @@ struct Served(TesseraSchema);
 /// `/graphql` routes, with the schema built from the config once.
 pub fn router(state: &AppState) -> Router<AppState> {
     let schema = Served(build_schema(Limits::from_config(&state.config)));
-    Router::new().route("/graphql", get(console).post(post)).layer(axum::Extension(schema))
+    Router::new()
+        .route("/graphql", get(graphiql::page).post(post))
+        .route("/graphql/assets/{name}", get(graphiql::asset))
+        .layer(axum::Extension(schema))
 }
 
 async fn post(
@@ -237,14 +251,4 @@ async fn post(
     async_graphql_axum::GraphQLResponse::from(response).into_response()
 }
 
-/// A small query console served from this binary (no CDN, no external assets).
-async fn console() -> Response {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'")],
-        Html(CONSOLE_HTML),
-    )
-        .into_response()
-}
 
-const CONSOLE_HTML: &str = include_str!("console.html");

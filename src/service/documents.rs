@@ -32,6 +32,15 @@ pub async fn find_session(db: &impl ConnectionTrait, client_id: &str, session_id
         .ok_or_else(|| AppError::not_found("session"))
 }
 
+/// One document of the client (404 for any other id).
+pub async fn find(db: &impl ConnectionTrait, client_id: &str, id: &str) -> AppResult<document::Model> {
+    document::Entity::find_by_id(id.to_string())
+        .filter(document::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("document"))
+}
+
 /// The session's current document (`is_current`), 404 when none was read yet.
 pub async fn current(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<document::Model> {
     let session = find_session(db, client_id, session_id).await?;

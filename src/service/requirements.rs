@@ -186,6 +186,15 @@ pub async fn list(
     Ok(pairs.into_iter().map(|(t, s)| resolve(&rows, user_id, t, s)).collect())
 }
 
+/// One stored requirements row of the client (404 for any other id).
+pub async fn find(db: &impl ConnectionTrait, client_id: &str, id: &str) -> AppResult<requirement::Model> {
+    requirement::Entity::find_by_id(id.to_string())
+        .filter(requirement::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("requirement"))
+}
+
 /// [`list`] for the scope a caller addresses (see [`resolve_scope`]).
 pub async fn list_for(
     db: &impl ConnectionTrait,
