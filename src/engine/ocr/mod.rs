@@ -136,16 +136,21 @@ impl OcrEngine {
         let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
         const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
         const STD: [f32; 3] = [0.229, 0.224, 0.225];
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, dh as usize, dw as usize]);
-        for (x, y, p) in resized.enumerate_pixels() {
+        let plane = (dw * dh) as usize;
+        let mut data = vec![0.0f32; 3 * plane];
+        for (i, p) in resized.pixels().enumerate() {
             for c in 0..3 {
-                input[[0, c, y as usize, x as usize]] = (f32::from(p.0[c]) / 255.0 - MEAN[c]) / STD[c];
+                data[c * plane + i] = (f32::from(p.0[c]) / 255.0 - MEAN[c]) / STD[c];
             }
         }
+        let input = NdTensor::from_data([1, 3, dh as usize, dw as usize], data);
         let output = self.detector.run_one(input.into(), None).map_err(|e| format!("text detector failed: {e}"))?;
         let map: NdTensor<f32, 4> = output.try_into().map_err(|e| format!("unexpected detector output: {e:?}"))?;
         let [_, _, mh, mw] = map.shape();
-        let prob: Vec<f32> = map.slice((0, 0)).iter().copied().collect();
+        let prob: Vec<f32> = map.to_vec();
+        if prob.len() < mh * mw {
+            return Err("unexpected detector output size".into());
+        }
         let (sx, sy) = (w as f32 / mw as f32, h as f32 / mh as f32);
         let mut boxes = Vec::new();
         for comp in components(&prob, mw, mh, DET_THRESHOLD) {
@@ -170,23 +175,25 @@ impl OcrEngine {
         let (w, h) = crop.dimensions();
         let width = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, REC_MAX_WIDTH);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
-        let mut input = NdTensor::<f32, 4>::zeros([1, 3, REC_HEIGHT as usize, width as usize]);
-        for (x, y, p) in resized.enumerate_pixels() {
+        let plane = (width * REC_HEIGHT) as usize;
+        let mut data = vec![0.0f32; 3 * plane];
+        for (i, p) in resized.pixels().enumerate() {
             for c in 0..3 {
                 // BGR order.
-                input[[0, c, y as usize, x as usize]] = (f32::from(p.0[2 - c]) / 255.0 - 0.5) / 0.5;
+                data[c * plane + i] = (f32::from(p.0[2 - c]) / 255.0 - 0.5) / 0.5;
             }
         }
+        let input = NdTensor::from_data([1, 3, REC_HEIGHT as usize, width as usize], data);
         let output = self.recognizer.run_one(input.into(), None).map_err(|e| format!("text recogniser failed: {e}"))?;
         let probs: NdTensor<f32, 3> = output.try_into().map_err(|e| format!("unexpected recogniser output: {e:?}"))?;
         let [_, steps, classes] = probs.shape();
+        let flat = probs.to_vec();
         let mut text = String::new();
         let (mut sum, mut count) = (0.0f32, 0usize);
         let mut previous = 0usize;
-        for t in 0..steps {
+        for row in flat.chunks_exact(classes.max(1)).take(steps) {
             let (mut best, mut best_p) = (0usize, f32::MIN);
-            for k in 0..classes {
-                let p = probs[[0, t, k]];
+            for (k, &p) in row.iter().enumerate() {
                 if p > best_p {
                     best = k;
                     best_p = p;
