@@ -1,11 +1,15 @@
 //! The static admin UI (`ui/`), embedded in the release binary, and the
 //! offline API docs page.
 
-use axum::extract::Path;
-use axum::http::{StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::auth::AdminUser;
+use crate::error::{AppError, AppResult};
+use crate::rest::extract::ClientIp;
+use crate::service::{audit, files};
+use crate::state::AppState;
 
 #[derive(rust_embed::Embed)]
 #[folder = "ui/"]
@@ -49,7 +53,16 @@ pub async fn admin_index() -> Response {
     serve("index.html")
 }
 
-pub async fn admin_asset(Path(path): Path<String>) -> Response {
+pub async fn admin_asset(State(state): State<AppState>, Path(path): Path<String>, request: Request) -> Response {
+    if let Some(file_id) = path.strip_prefix("media/") {
+        let (mut parts, _) = request.into_parts();
+        let media = async {
+            let user = AdminUser::from_request_parts(&mut parts, &state).await?;
+            let ClientIp(ip) = ClientIp::from_request_parts(&mut parts, &state).await.unwrap_or(ClientIp(None));
+            admin_media(&state, &user, ip, file_id).await
+        };
+        return media.await.unwrap_or_else(IntoResponse::into_response);
+    }
     if path.is_empty() || path.ends_with('/') {
         return serve("index.html");
     }
@@ -66,4 +79,27 @@ pub async fn docs_page() -> Response {
 
 pub async fn docs_asset(Path(path): Path<String>) -> Response {
     serve(&format!("docs/{path}"))
+}
+
+/// `GET /admin/media/{file_id}`: one stored image of the logged-in user's
+/// client, for the admin UI's `<img>` tags (the session cookie rides along;
+/// SameSite=Strict keeps other sites out). Every view is audited as
+/// `stored_file.view`; the bytes are never cached.
+async fn admin_media(state: &AppState, user: &AdminUser, ip: Option<String>, file_id: &str) -> AppResult<Response> {
+    let file = files::find(&state.db, &user.client_id, file_id).await?;
+    let bytes = files::read_bytes(&state.storage, &file).await?;
+    let actor = audit::Actor::User { client_id: user.client_id.clone(), user_id: user.user_id.clone() };
+    let detail = serde_json::json!({ "session_id": file.session_id, "storage_file_type_e": file.file_type });
+    audit::record(&state.db, &actor, "stored_file.view", Some(("stored_file", &file.id)), ip, Some(detail)).await?;
+    let content_type =
+        HeaderValue::from_str(&file.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -91,6 +91,11 @@ pub struct Me {
     pub can_mutate: bool,
 }
 
+/// An audit row for a detail view of personal data.
+async fn audit_view(state: &AppState, caller: &Caller, action: &str, target: (&str, &str)) -> async_graphql::Result<()> {
+    crate::service::audit::record(&state.db, &caller.actor, action, Some(target), caller.ip.clone(), None).await.gql()
+}
+
 fn none_when_not_found<T>(r: AppResult<T>) -> async_graphql::Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -209,21 +214,53 @@ impl QueryRoot {
     }
 
     /// One IDV session of the caller's client; `null` for any other id.
+    /// A found session is a view of personal data: audited (`idv_session.view`).
     async fn idv_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdvSession>> {
         let (state, caller) = ctx_parts(ctx);
-        Ok(none_when_not_found(idv::find(&state.db, &caller.client_id, &id).await)?.map(IdvSession))
+        let found = none_when_not_found(idv::find(&state.db, &caller.client_id, &id).await)?;
+        if let Some(s) = &found {
+            audit_view(state, caller, "idv_session.view", ("idv_session", &s.id)).await?;
+        }
+        Ok(found.map(IdvSession))
     }
 
-    /// One IDA session of the caller's client; `null` for any other id.
+    /// One IDA session of the caller's client; `null` for any other id (audited as `ida_session.view`).
     async fn ida_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdaSession>> {
         let (state, caller) = ctx_parts(ctx);
-        Ok(none_when_not_found(ida::find(&state.db, &caller.client_id, &id).await)?.map(IdaSession))
+        let found = none_when_not_found(ida::find(&state.db, &caller.client_id, &id).await)?;
+        if let Some(s) = &found {
+            audit_view(state, caller, "ida_session.view", ("ida_session", &s.id)).await?;
+        }
+        Ok(found.map(IdaSession))
     }
 
-    /// One live identity of the caller's client; `null` for any other id.
+    /// One live identity of the caller's client; `null` for any other id (audited as `identity.view`).
     async fn identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Identity>> {
         let (state, caller) = ctx_parts(ctx);
-        Ok(identities::find_live(&state.db, &caller.client_id, &id).await.gql()?.map(Identity))
+        let found = identities::find_live(&state.db, &caller.client_id, &id).await.gql()?;
+        if let Some(i) = &found {
+            audit_view(state, caller, "identity.view", ("identity", &i.id)).await?;
+        }
+        Ok(found.map(Identity))
+    }
+
+    /// The weights versions written for (client, user) — exactly that scope —
+    /// newest first (at most `first`, default 20); the platform defaults for
+    /// the platform operator naming neither. When they all fit, the version
+    /// the scope falls back to comes last (a client's: the platform default).
+    async fn weights_versions(
+        &self,
+        ctx: &Context<'_>,
+        client_id: Option<String>,
+        user_id: Option<String>,
+        #[graphql(default = 20)] first: u32,
+    ) -> async_graphql::Result<Vec<WeightsVersion>> {
+        let (state, caller) = ctx_parts(ctx);
+        let limit = u64::from(first.clamp(1, 500));
+        let rows = weights::list_versions(&state.db, caller.tenant(), client_id.as_deref(), user_id.as_deref(), limit)
+            .await
+            .gql()?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     /// A weights version the caller may see (its client's or a platform default); `null` otherwise.
@@ -330,7 +367,9 @@ impl QueryRoot {
             end: parse_date_bound("endDate", end_date.as_deref(), true).gql()?,
         };
         let top = u64::from(top_failing_checks.min(100));
-        Ok(dashboard::stats(&state.db, &window, top).await.gql()?.into())
+        let mut stats: DashboardStats = dashboard::stats(&state.db, &window, top).await.gql()?.into();
+        stats.window = Some(window);
+        Ok(stats)
     }
 
     /// Re-scores the client's most recent finalized sessions with proposed

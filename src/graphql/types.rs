@@ -428,6 +428,20 @@ impl IdvSession {
         let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(WebhookDelivery).collect())
     }
+    /// Every stored image of the session (document sides, selfie, liveness
+    /// frames), oldest first. One statement per session: meant for a detail view.
+    async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredImage>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::files::list_in_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(StoredImage).collect())
+    }
+    /// Where each capture was made (client IP, device position), oldest first.
+    /// One statement per session: meant for a detail view.
+    async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaptureLocation>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::location::list_for_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(CaptureLocation).collect())
+    }
 }
 
 /// An identity authentication (re-verification) session.
@@ -609,6 +623,85 @@ impl Identity {
         let rows = loader(ctx).load_one(DocumentsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Document).collect())
     }
+    /// Stored images linked to this identity, newest first. One statement
+    /// per identity: meant for a detail view.
+    async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredImage>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::files::list_for_identity(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(StoredImage).collect())
+    }
+}
+
+/// A stored (encrypted) image. The bytes are served to a logged-in
+/// dashboard user at `url` (every view audited), never inline here.
+pub struct StoredImage(pub entity::stored_file::Model);
+
+#[Object]
+impl StoredImage {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn session_id(&self) -> &str {
+        &self.0.session_id
+    }
+    /// `storage_file_type_e`: `driver_license_front`, `selfie`, `liveness_passive`, ...
+    async fn file_type(&self) -> &str {
+        &self.0.file_type
+    }
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn byte_size(&self) -> i64 {
+        self.0.byte_size
+    }
+    async fn width(&self) -> Option<i32> {
+        self.0.width
+    }
+    async fn height(&self) -> Option<i32> {
+        self.0.height
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Where the admin UI reads the bytes (admin session cookie).
+    async fn url(&self) -> String {
+        format!("/admin/media/{}", self.0.id)
+    }
+}
+
+/// Where one capture was made.
+pub struct CaptureLocation(pub entity::capture_location::Model);
+
+#[Object]
+impl CaptureLocation {
+    /// `front_doc_image_capture`, `back_doc_image_capture`, `selfie_image_capture`.
+    async fn capture_type(&self) -> &str {
+        &self.0.capture_type
+    }
+    async fn ip_address(&self) -> Option<&str> {
+        self.0.ip_address.as_deref()
+    }
+    async fn ip_country(&self) -> Option<&str> {
+        self.0.ip_country.as_deref()
+    }
+    async fn ip_city(&self) -> Option<&str> {
+        self.0.ip_city.as_deref()
+    }
+    async fn device_latitude(&self) -> Option<f64> {
+        self.0.device_latitude
+    }
+    async fn device_longitude(&self) -> Option<f64> {
+        self.0.device_longitude
+    }
+    async fn device_locality(&self) -> Option<&str> {
+        self.0.device_locality.as_deref()
+    }
+    async fn device_country_code(&self) -> Option<&str> {
+        self.0.device_country_code.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
 }
 
 /// A document as read from the images (barcode, MRZ or OCR).
@@ -709,6 +802,10 @@ impl CheckResult {
     }
     async fn engine_version(&self) -> Option<&str> {
         self.0.engine_version.as_deref()
+    }
+    /// What the check saw, e.g. the DMV's per-field answers or the sanctions candidates.
+    async fn evidence(&self) -> Option<Json<serde_json::Value>> {
+        self.0.evidence.as_ref().map(json)
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
@@ -838,6 +935,19 @@ impl Webhook {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// This endpoint's delivery log, newest first (at most `first`, default 50).
+    /// Two statements per endpoint: meant for a detail view.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: u32,
+    ) -> async_graphql::Result<Vec<WebhookDelivery>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let page = Page { take: u64::from(first.clamp(1, MAX_TAKE as u32)), skip: 0 };
+        let filter = crate::service::outbox::DeliveryFilter { webhook_id: Some(self.0.id.clone()), ..Default::default() };
+        let (logs, _) = crate::service::outbox::list_deliveries(&state.db, &self.0.client_id, filter, page).await.gql()?;
+        Ok(logs.into_iter().map(|l| WebhookDelivery(l.delivery)).collect())
     }
 }
 
@@ -980,6 +1090,19 @@ pub struct DashboardStats {
     pub failing_checks: Vec<CheckFailureCount>,
     /// Median seconds from creation to completion.
     pub median_seconds_to_complete: Option<f64>,
+    #[graphql(skip)]
+    pub window: Option<dashboard::StatsWindow>,
+}
+
+/// Decided and verified sessions created on one day.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DayPassRate {
+    /// `YYYY-MM-DD` (UTC).
+    pub day: String,
+    pub decided: i64,
+    pub verified: i64,
+    /// verified / decided; `null` when none was decided that day.
+    pub pass_rate: Option<f64>,
 }
 
 #[ComplexObject]
@@ -994,6 +1117,20 @@ impl DashboardStats {
             }
         }
         days
+    }
+    /// Pass rate per day of creation (one more statement, only when selected).
+    async fn pass_rate_per_day(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DayPassRate>> {
+        let Some(window) = &self.window else { return Ok(vec![]) };
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = dashboard::verdicts_per_day(&state.db, window).await.gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let (decided, verified) = (r.decided.unwrap_or(0), r.verified.unwrap_or(0));
+                let pass_rate = (decided > 0).then(|| verified as f64 / decided as f64);
+                DayPassRate { day: r.day, decided, verified, pass_rate }
+            })
+            .collect())
     }
 }
 
@@ -1019,6 +1156,7 @@ impl From<dashboard::DashboardStats> for DashboardStats {
                 .map(|c| CheckFailureCount { check_name: c.check_name, count: c.count })
                 .collect(),
             median_seconds_to_complete: s.median_seconds_to_complete,
+            window: None,
         }
     }
 }

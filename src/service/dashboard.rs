@@ -509,6 +509,32 @@ pub async fn stats(db: &impl ConnectionTrait, window: &StatsWindow, top_failing:
     })
 }
 
+/// Decided and verified IDV sessions per day (UTC) of creation in the window.
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct DayVerdicts {
+    pub day: String,
+    pub decided: Option<i64>,
+    pub verified: Option<i64>,
+}
+
+/// The pass rate's inputs per day: one statement (the admin UI's chart).
+pub async fn verdicts_per_day(db: &impl ConnectionTrait, window: &StatsWindow) -> AppResult<Vec<DayVerdicts>> {
+    let backend = db.get_database_backend();
+    let decided = Expr::cust("CASE WHEN \"verified\" IS NULL THEN 0 ELSE 1 END").sum();
+    let verified = Expr::cust("CASE WHEN \"verified\" = TRUE THEN 1 ELSE 0 END").sum();
+    Ok(idv_session::Entity::find()
+        .select_only()
+        .expr_as(day_expr(backend), "day")
+        .expr_as(Expr::expr(decided).cast_as("BIGINT"), "decided")
+        .expr_as(Expr::expr(verified).cast_as("BIGINT"), "verified")
+        .filter(window.condition())
+        .group_by(day_expr(backend))
+        .order_by_asc(day_expr(backend))
+        .into_model::<DayVerdicts>()
+        .all(db)
+        .await?)
+}
+
 fn float_type(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => "DOUBLE PRECISION",

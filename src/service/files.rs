@@ -199,6 +199,38 @@ pub async fn latest_in_session(
         .await?)
 }
 
+/// Every stored file of a session (tenant-scoped), oldest first: the
+/// admin UI's image list.
+pub async fn list_in_session(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Vec<stored_file::Model>> {
+    Ok(stored_file::Entity::find()
+        .filter(stored_file::Column::ClientId.eq(client_id))
+        .filter(stored_file::Column::SessionId.eq(session_id))
+        .order_by_asc(stored_file::Column::CreatedAt)
+        .order_by_asc(stored_file::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Every stored file linked to an identity (tenant-scoped), newest first.
+pub async fn list_for_identity(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<Vec<stored_file::Model>> {
+    Ok(stored_file::Entity::find()
+        .filter(stored_file::Column::ClientId.eq(client_id))
+        .filter(stored_file::Column::IdentityId.eq(identity_id))
+        .order_by_desc(stored_file::Column::CreatedAt)
+        .order_by_desc(stored_file::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// One stored file of the client by id; 404 for any other id.
+pub async fn find(db: &impl ConnectionTrait, client_id: &str, id: &str) -> AppResult<stored_file::Model> {
+    stored_file::Entity::find_by_id(id.to_string())
+        .filter(stored_file::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("stored file"))
+}
+
 /// Reads and decrypts a stored file's bytes.
 pub async fn read_bytes(storage: &BlobStore, file: &stored_file::Model) -> AppResult<Vec<u8>> {
     storage

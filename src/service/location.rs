@@ -95,3 +95,18 @@ pub async fn latest(
         .one(db)
         .await?)
 }
+
+/// Every capture of a session (tenant-scoped), oldest first.
+pub async fn list_for_session(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+) -> AppResult<Vec<capture_location::Model>> {
+    Ok(capture_location::Entity::find()
+        .filter(capture_location::Column::ClientId.eq(client_id))
+        .filter(capture_location::Column::SessionId.eq(session_id))
+        .order_by_asc(capture_location::Column::CreatedAt)
+        .order_by_asc(capture_location::Column::Id)
+        .all(db)
+        .await?)
+}

@@ -298,6 +298,47 @@ pub async fn find_visible(
     }
 }
 
+/// The versions written for the scope the caller addresses (exactly that
+/// client and user), newest first, at most `limit`; the platform defaults
+/// when the caller is the platform operator naming neither. When the
+/// scope's versions all fit, the version it falls back to follows them (a
+/// user's → the client's in force, a client's → the platform default), so
+/// the scope's first version can be compared with what it replaced.
+pub async fn list_versions(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    client_id: Option<&str>,
+    user_id: Option<&str>,
+    limit: u64,
+) -> AppResult<Vec<weights::Model>> {
+    use sea_orm::QuerySelect;
+    let (client, user) = if caller.is_platform && present(client_id).is_none() && present(user_id).is_none() {
+        (None, None)
+    } else {
+        let scope = resolve_scope(db, caller, client_id, user_id).await?;
+        (Some(scope.client_id), scope.user_id)
+    };
+    let mut q = weights::Entity::find();
+    q = match &client {
+        Some(c) => q.filter(weights::Column::ClientId.eq(c.as_str())),
+        None => q.filter(weights::Column::ClientId.is_null()),
+    };
+    q = match &user {
+        Some(u) => q.filter(weights::Column::UserId.eq(u.as_str())),
+        None => q.filter(weights::Column::UserId.is_null()),
+    };
+    let mut rows = q.order_by_desc(weights::Column::CreatedAt).order_by_desc(weights::Column::Id).limit(limit).all(db).await?;
+    if (rows.len() as u64) < limit {
+        let fallback = match (&client, &user) {
+            (Some(c), Some(_)) => Some(in_force(db, c, None).await?),
+            (Some(_), None) => Some(ensure_platform_default(db).await?),
+            (None, _) => None,
+        };
+        rows.extend(fallback.filter(|f| !rows.iter().any(|r| r.id == f.id)));
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

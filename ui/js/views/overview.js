@@ -1,0 +1,99 @@
+// Overview: sessions and pass rate over the last 30 days, recent sessions,
+// the most frequent failing checks.
+
+import { gql } from '../api.js';
+import { empty, fmtDate, fmtNumber, fmtPercent, h, humanize, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
+
+const QUERY = `query Overview($start: String!) {
+  dashboard(startDate: $start, topFailingChecks: 8) {
+    totalSessions passRate decidedSessions averageScore medianSecondsToComplete
+    sessionsPerDay { day count }
+    passRatePerDay { day decided verified passRate }
+    failingChecks { checkName count }
+  }
+  idvSessions(first: 10) {
+    nodes { id status verified score firstName lastName createdAt }
+  }
+}`;
+
+function lastDays(n) {
+  const days = [];
+  const today = new Date();
+  for (let i = n - 1; i >= 0; i--) {
+    const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));
+    days.push(d.toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+function stat(label, value, hint) {
+  return h('div', { class: 'stat card' }, h('p', { class: 'stat-label' }, label), h('p', { class: 'stat-value' }, value), hint ? h('p', { class: 'muted' }, hint) : null);
+}
+
+export async function overviewView(main) {
+  const days = lastDays(30);
+  const data = await gql(QUERY, { start: days[0] });
+  const d = data.dashboard;
+  const counts = new Map(d.sessionsPerDay.map((r) => [r.day, r.count]));
+  const rates = new Map(d.passRatePerDay.map((r) => [r.day, r.passRate]));
+  const series = days.map((day) => ({ day, count: counts.get(day) || 0, passRate: rates.has(day) ? rates.get(day) : null }));
+  const recent = data.idvSessions.nodes;
+  const maxFail = Math.max(1, ...d.failingChecks.map((c) => c.count));
+  mount(
+    main,
+    h('h1', {}, 'Overview'),
+    h('p', { class: 'muted' }, 'IDV sessions created in the last 30 days.'),
+    h(
+      'section',
+      { class: 'stats', 'aria-label': 'Key figures' },
+      stat('Sessions', String(d.totalSessions)),
+      stat('Pass rate', fmtPercent(d.passRate), `${d.decidedSessions} with a verdict`),
+      stat('Average score', fmtNumber(d.averageScore)),
+      stat('Median time to complete', d.medianSecondsToComplete == null ? '—' : `${Math.round(d.medianSecondsToComplete)} s`),
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'chart-heading' }, h('h2', { id: 'chart-heading' }, 'Sessions and pass rate'), d.totalSessions ? sessionsChart(series) : empty('No sessions in the last 30 days.')),
+    h(
+      'div',
+      { class: 'grid-2' },
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'recent-heading' },
+        h('h2', { id: 'recent-heading' }, 'Recent sessions'),
+        recent.length
+          ? table(
+              [
+                { label: 'Session', cell: (r) => h('a', { href: `#/sessions/${encodeURIComponent(r.id)}` }, r.id.slice(0, 13) + '…') },
+                { label: 'Name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
+                { label: 'Status', cell: (r) => statusLabel(r.status) },
+                { label: 'Verdict', cell: (r) => verdictBadge(r.verified) },
+                { label: 'Created', cell: (r) => fmtDate(r.createdAt) },
+              ],
+              recent,
+              { caption: 'Recent sessions' },
+            )
+          : empty('No sessions yet.'),
+        h('p', {}, h('a', { href: '#/sessions' }, 'All sessions →')),
+      ),
+      h(
+        'section',
+        { class: 'card', 'aria-labelledby': 'failing-heading' },
+        h('h2', { id: 'failing-heading' }, 'Most frequent failing checks'),
+        d.failingChecks.length
+          ? h(
+              'ol',
+              { class: 'bars' },
+              d.failingChecks.map((c) =>
+                h(
+                  'li',
+                  {},
+                  h('span', { class: 'bar-label' }, humanize(c.checkName)),
+                  h('meter', { min: 0, max: maxFail, value: c.count, 'aria-label': `${humanize(c.checkName)}: ${c.count} failures` }),
+                  h('span', { class: 'bar-count' }, String(c.count)),
+                ),
+              ),
+            )
+          : empty('No failing checks in this window.'),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,132 @@
+// Requirements: per document type, a matrix of required fields (rows) by
+// data source (columns); saving writes every changed column.
+
+import { gql, isAdmin } from '../api.js';
+import { h, humanize, mount, toast } from '../dom.js';
+
+const FLAGS = [
+  'documentNumberRequired', 'refNumberRequired', 'issueAtRequired', 'expiresAtRequired', 'issuingCountryRequired',
+  'issuingStateRequired', 'firstNameRequired', 'middleNameRequired', 'lastNameRequired', 'nameSuffixRequired',
+  'streetRequired', 'cityRequired', 'stateRequired', 'postalCodeRequired', 'birthDateRequired', 'genderRequired',
+  'heightRequired', 'weightRequired', 'eyeColorRequired', 'hairColorRequired', 'classRequired', 'mentionsRequired',
+  'restrictionsRequired', 'rawBarcodeRequired', 'faceEncodingRequired',
+];
+const TYPES = ['driver_license', 'identification_card', 'passport', 'passport_card'];
+const SOURCES = ['barcode', 'mrz', 'ocr', 'manual'];
+
+const QUERY = `query Requirements { requirements { documentType dataSource ${FLAGS.join(' ')} } }`;
+
+function flagLabel(flag) {
+  return humanize(flag.replace(/Required$/, '').replace(/([A-Z])/g, '_$1').toLowerCase());
+}
+
+export async function requirementsView(main, { query }) {
+  const all = (await gql(QUERY)).requirements;
+  const admin = isAdmin();
+  let docType = TYPES.includes(query.get('type')) ? query.get('type') : TYPES[0];
+  const matrix = h('div', { id: 'requirements-matrix' });
+  const status = h('p', { class: 'form-error', role: 'alert' });
+
+  const tabs = h(
+    'div',
+    { class: 'tabs', role: 'radiogroup', 'aria-label': 'Document type' },
+    TYPES.map((t) =>
+      h('label', { class: 'tab' }, h('input', { type: 'radio', name: 'doc-type', value: t, checked: t === docType }), humanize(t)),
+    ),
+  );
+  tabs.addEventListener('change', (ev) => {
+    docType = ev.target.value;
+    history.replaceState(null, '', `#/requirements?type=${docType}`);
+    draw();
+  });
+
+  function setOf(type, source) {
+    return all.find((r) => r.documentType === type && r.dataSource === source);
+  }
+
+  function draw() {
+    const sources = SOURCES.filter((src) => setOf(docType, src));
+    const form = h(
+      'form',
+      { id: 'requirements-form' },
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'matrix' },
+          h('caption', {}, `Fields required on a ${humanize(docType)}, by where they are read`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), sources.map((src) => h('th', { scope: 'col' }, src)))),
+          h(
+            'tbody',
+            {},
+            FLAGS.map((flag) =>
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'row' }, flagLabel(flag)),
+                sources.map((src) => {
+                  const id = `req-${src}-${flag}`;
+                  return h(
+                    'td',
+                    { class: 'check-cell' },
+                    h('input', {
+                      type: 'checkbox', id, name: id, checked: !!setOf(docType, src)[flag], disabled: !admin,
+                      dataset: { source: src, flag }, 'aria-label': `${flagLabel(flag)} required (${src})`,
+                    }),
+                  );
+                }),
+              ),
+            ),
+          ),
+        ),
+      ),
+      status,
+      admin ? h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-requirements' }, 'Save changes')) : h('p', { class: 'muted' }, 'Only admins change requirements.'),
+    );
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const changes = new Map();
+      for (const box of form.querySelectorAll('input[type=checkbox]')) {
+        const { source, flag } = box.dataset;
+        if (!!setOf(docType, source)[flag] !== box.checked) {
+          if (!changes.has(source)) changes.set(source, {});
+          changes.get(source)[flag] = box.checked;
+        }
+      }
+      if (!changes.size) {
+        status.textContent = 'Nothing changed.';
+        return;
+      }
+      status.textContent = '';
+      const button = form.querySelector('#save-requirements');
+      button.disabled = true;
+      try {
+        for (const [source, flags] of changes) {
+          const saved = (await gql(
+            `mutation($input: RequirementsInput!) { updateRequirements(input: $input) { documentType dataSource ${FLAGS.join(' ')} } }`,
+            { input: { documentType: docType, dataSource: source, ...flags } },
+          )).updateRequirements;
+          const i = all.findIndex((r) => r.documentType === saved.documentType && r.dataSource === saved.dataSource);
+          all[i] = saved;
+        }
+        toast(`Saved requirements of ${humanize(docType)} (${[...changes.keys()].join(', ')}).`, 'success');
+        status.textContent = '';
+        draw();
+        document.getElementById('save-requirements')?.focus();
+      } catch (err) {
+        status.textContent = err.message;
+        button.disabled = false;
+      }
+    });
+    mount(matrix, form);
+  }
+
+  mount(
+    main,
+    h('h1', {}, 'Requirements'),
+    h('p', { class: 'muted' }, 'A session fails the requirements check when its document lacks a required field.'),
+    h('section', { class: 'card' }, tabs, matrix),
+  );
+  draw();
+}

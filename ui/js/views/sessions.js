@@ -1,0 +1,343 @@
+// Sessions: a filterable, paginated table and the session detail.
+
+import { gql, isAdmin } from '../api.js';
+import {
+  badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge,
+} from '../dom.js';
+
+const PAGE = 25;
+const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
+const VERDICTS = ['VERIFIED', 'REJECTED', 'PENDING'];
+
+const LIST = `query Sessions($first: Int, $after: String, $last: Int, $before: String, $filter: IdvSessionFilter) {
+  idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { id status verified score documentType firstName lastName createdAt completedAt }
+  }
+}`;
+
+function select(id, label, options, value) {
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id }, label),
+    h('select', { id, name: id }, h('option', { value: '' }, 'Any'), options.map((o) => h('option', { value: o, selected: o === value }, statusLabel(o)))),
+  );
+}
+
+function input(id, label, type, value, extra = {}) {
+  return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, name: id, type, value: value || '', ...extra }));
+}
+
+/// Reads the filters of the URL into a GraphQL filter.
+function filterOf(q) {
+  const f = {};
+  if (q.get('status')) f.status = q.get('status');
+  if (q.get('verdict')) f.verdict = q.get('verdict');
+  if (q.get('search')) f.searchTerm = q.get('search');
+  if (q.get('from')) f.startDate = q.get('from');
+  if (q.get('to')) f.endDate = q.get('to');
+  return f;
+}
+
+export async function sessionsView(main, { query }) {
+  let q = new URLSearchParams(query);
+  const results = h('div', { id: 'session-results', 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    { class: 'filters card', role: 'search', 'aria-label': 'Filter sessions' },
+    input('search', 'Search', 'search', q.get('search'), { placeholder: 'name, id, metadata value' }),
+    select('status', 'Status', STATUSES, q.get('status')),
+    select('verdict', 'Verdict', VERDICTS, q.get('verdict')),
+    input('from', 'Created from', 'date', q.get('from')),
+    input('to', 'Created to', 'date', q.get('to')),
+    h('div', { class: 'field field-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'), h('button', { type: 'reset', class: 'btn' }, 'Clear')),
+  );
+
+  async function load() {
+    mount(results, loading('Loading sessions'));
+    const vars = { filter: filterOf(q) };
+    if (q.get('before')) Object.assign(vars, { last: PAGE, before: q.get('before') });
+    else Object.assign(vars, { first: PAGE, after: q.get('after') || null });
+    let conn;
+    try {
+      conn = (await gql(LIST, vars)).idvSessions;
+    } catch (err) {
+      mount(results, errorState(err, load));
+      return;
+    }
+    const rows = conn.nodes;
+    const pager = h(
+      'nav',
+      { class: 'pager', 'aria-label': 'Pages' },
+      h('span', { class: 'muted' }, `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`),
+      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasPreviousPage, onClick: () => update({ before: conn.pageInfo.startCursor, after: '' }) }, '← Previous'),
+      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasNextPage, onClick: () => update({ after: conn.pageInfo.endCursor, before: '' }) }, 'Next →'),
+    );
+    mount(
+      results,
+      rows.length
+        ? table(
+            [
+              { label: 'Session', cell: (r) => h('a', { href: `#/sessions/${encodeURIComponent(r.id)}`, class: 'mono' }, r.id) },
+              { label: 'Name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
+              { label: 'Document', cell: (r) => humanize(r.documentType) },
+              { label: 'Status', cell: (r) => statusLabel(r.status) },
+              { label: 'Verdict', cell: (r) => verdictBadge(r.verified) },
+              { label: 'Score', cell: (r) => fmtNumber(r.score), class: 'num' },
+              { label: 'Created', cell: (r) => fmtDate(r.createdAt) },
+            ],
+            rows,
+            { caption: 'IDV sessions' },
+          )
+        : empty(Object.keys(filterOf(q)).length ? 'No session matches these filters.' : 'No sessions yet. They appear here when an integrator creates them.'),
+      pager,
+    );
+  }
+
+  // Filters live in the URL (shareable) without re-rendering the form.
+  function update(changes) {
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) q.set(k, v);
+      else q.delete(k);
+    }
+    const qs = q.toString();
+    history.replaceState(null, '', '#/sessions' + (qs ? '?' + qs : ''));
+    load();
+  }
+
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    update({ search: data.get('search').trim(), status: data.get('status'), verdict: data.get('verdict'), from: data.get('from'), to: data.get('to'), after: '', before: '' });
+  });
+  form.addEventListener('reset', () => {
+    setTimeout(() => update({ search: '', status: '', verdict: '', from: '', to: '', after: '', before: '' }), 0);
+  });
+  mount(main, h('h1', {}, 'Sessions'), form, results);
+  await load();
+}
+
+const DETAIL = `query Session($id: String!) {
+  idvSession(id: $id) {
+    id clientId userId status documentType livenessMode livenessProvider webhookUrl metadata settings
+    consented consentedAt documentFrontGivenAt documentBackGivenAt selfieGivenAt livenessDetectedAt
+    firstName middleName lastName suffixName gender birthDate
+    ofacStatus ofacDetectedAt dmvStatus dmvDetectedAt
+    verified verifiedAt score reasons identityId failedAttempts createdAt updatedAt completedAt expiresAt
+    weightsVersion { id createdAt }
+    documents { id isCurrent documentType dataSource documentNumber issuedAt expiresAt issuingCountry issuingState
+      firstName lastName birthDate gender street city state postalCode createdAt }
+    checks { checkName status score detail evidence engineVersion updatedAt }
+    history { event endpoint at }
+    images { id fileType contentType width height byteSize createdAt url }
+    locations { captureType ipAddress ipCountry ipCity deviceLatitude deviceLongitude deviceLocality createdAt }
+    deliveries { id eventType targetUrl status attempts lastStatusCode lastError createdAt deliveredAt }
+  }
+}`;
+
+function checkBadge(status) {
+  return badge(status, status);
+}
+
+function evidenceTable(evidence) {
+  if (!evidence || typeof evidence !== 'object') return null;
+  const entries = Object.entries(evidence);
+  if (!entries.length) return null;
+  return h(
+    'dl',
+    { class: 'fields fields-compact' },
+    entries.map(([k, v]) => [
+      h('dt', {}, humanize(k)),
+      h('dd', {}, v === true ? badge('match', 'pass') : v === false ? badge('no match', 'fail') : v === null ? '—' : typeof v === 'object' ? h('code', {}, JSON.stringify(v)) : String(v)),
+    ]),
+  );
+}
+
+function imageLabel(fileType) {
+  return humanize(fileType).replace(/\bfront\b/, '— front').replace(/\bback\b/, '— back');
+}
+
+export function gallery(images) {
+  if (!images.length) return empty('No images were uploaded.');
+  return h(
+    'ul',
+    { class: 'gallery' },
+    images.map((img) =>
+      h(
+        'li',
+        {},
+        h(
+          'figure',
+          {},
+          h('a', { href: img.url, target: '_blank', rel: 'noopener' }, h('img', { src: img.url, alt: imageLabel(img.fileType), loading: 'lazy', class: 'thumb', dataset: { fileType: img.fileType } })),
+          h('figcaption', {}, imageLabel(img.fileType), h('br'), h('span', { class: 'muted' }, `${img.width || '?'}×${img.height || '?'} · ${fmtDate(img.createdAt)}`)),
+        ),
+      ),
+    ),
+  );
+}
+
+function section(id, title, ...body) {
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...body);
+}
+
+export async function sessionView(main, { params }) {
+  const data = await gql(DETAIL, { id: params[0] });
+  const s = data.idvSession;
+  if (!s) {
+    mount(main, h('h1', {}, 'Session not found'), empty('No session of your client has this id.'), h('a', { href: '#/sessions' }, '← Sessions'));
+    return;
+  }
+  const name = [s.firstName, s.middleName, s.lastName, s.suffixName].filter(Boolean).join(' ');
+  const current = s.documents.find((d) => d.isCurrent) || s.documents[0];
+  const dmv = s.checks.find((c) => c.checkName === 'dmv');
+  const ofac = s.checks.find((c) => c.checkName === 'ofac');
+  const reasons = Array.isArray(s.reasons) ? s.reasons : [];
+  mount(
+    main,
+    h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')),
+    h('h1', {}, 'Session ', h('span', { class: 'mono' }, s.id)),
+    h('p', { class: 'headline' }, verdictBadge(s.verified), ' ', badge(statusLabel(s.status), 'neutral'), ' score ', h('strong', {}, fmtNumber(s.score))),
+    section(
+      'summary-heading',
+      'Summary',
+      fields([
+        ['Name', name || null],
+        ['Birth date', s.birthDate],
+        ['Gender', s.gender],
+        ['Document type', humanize(s.documentType)],
+        ['Liveness', `${s.livenessMode} (${s.livenessProvider})`],
+        ['Identity', s.identityId ? h('a', { href: `#/identities/${encodeURIComponent(s.identityId)}`, class: 'mono' }, s.identityId) : null],
+        ['Weights version', s.weightsVersion ? h('span', { class: 'mono' }, s.weightsVersion.id) : null],
+        ['Created', fmtDate(s.createdAt)],
+        ['Completed', fmtDate(s.completedAt)],
+        ['Expires', fmtDate(s.expiresAt)],
+        ['Failed attempts', String(s.failedAttempts)],
+        ['Metadata', Object.keys(s.metadata || {}).length ? h('code', {}, JSON.stringify(s.metadata)) : null],
+      ]),
+      reasons.length
+        ? [h('h3', {}, 'Reasons'), h('ul', { class: 'reasons' }, reasons.map((r) => h('li', {}, h('strong', {}, humanize(r.check)), ` (${r.code}): ${r.message}`)))]
+        : null,
+    ),
+    section('images-heading', 'Images', gallery(s.images)),
+    section(
+      'document-heading',
+      'Document',
+      current
+        ? fields([
+            ['Source', current.dataSource],
+            ['Type', humanize(current.documentType)],
+            ['Number', current.documentNumber],
+            ['Name', [current.firstName, current.lastName].filter(Boolean).join(' ') || null],
+            ['Birth date', current.birthDate],
+            ['Gender', current.gender],
+            ['Address', [current.street, current.city, current.state, current.postalCode].filter(Boolean).join(', ') || null],
+            ['Issued', current.issuedAt],
+            ['Expires', current.expiresAt],
+            ['Issuing country / state', [current.issuingCountry, current.issuingState].filter(Boolean).join(' / ') || null],
+          ])
+        : empty('No document was read in this session.'),
+      s.documents.length > 1 ? h('p', { class: 'muted' }, `${s.documents.length - 1} earlier reading(s) superseded.`) : null,
+    ),
+    section(
+      'checks-heading',
+      'Checks',
+      s.checks.length
+        ? table(
+            [
+              { label: 'Check', cell: (c) => humanize(c.checkName) },
+              { label: 'Result', cell: (c) => checkBadge(c.status) },
+              { label: 'Score', cell: (c) => fmtNumber(c.score), class: 'num' },
+              { label: 'Reason', cell: (c) => c.detail || '—' },
+              { label: 'Engine', cell: (c) => c.engineVersion || '—' },
+            ],
+            s.checks,
+            { caption: 'Checks' },
+          )
+        : empty('No check has run yet.'),
+    ),
+    h(
+      'div',
+      { class: 'grid-2' },
+      section(
+        'dmv-heading',
+        'DMV',
+        fields([
+          ['Status', s.dmvStatus],
+          ['Checked', fmtDate(s.dmvDetectedAt)],
+          ['Result', dmv ? checkBadge(dmv.status) : null],
+          ['Reason', dmv?.detail],
+        ]),
+        dmv ? evidenceTable(dmv.evidence) : null,
+      ),
+      section(
+        'sanctions-heading',
+        'Sanctions',
+        fields([
+          ['Status', s.ofacStatus],
+          ['Screened', fmtDate(s.ofacDetectedAt)],
+          ['Result', ofac ? checkBadge(ofac.status) : null],
+          ['Reason', ofac?.detail],
+        ]),
+        ofac ? evidenceTable(ofac.evidence) : null,
+      ),
+    ),
+    h(
+      'div',
+      { class: 'grid-2' },
+      section(
+        'history-heading',
+        'History',
+        s.history.length
+          ? h('ol', { class: 'timeline' }, s.history.map((e) => h('li', {}, h('time', { datetime: e.at }, fmtDate(e.at)), ' ', h('strong', {}, humanize(e.event)), h('span', { class: 'muted' }, ` via ${e.endpoint}`))))
+          : empty('No events.'),
+      ),
+      section(
+        'locations-heading',
+        'Capture locations',
+        s.locations.length
+          ? table(
+              [
+                { label: 'Capture', cell: (l) => humanize(l.captureType) },
+                { label: 'IP address', cell: (l) => l.ipAddress || '—' },
+                { label: 'Device position', cell: (l) => (l.deviceLatitude == null ? '—' : `${l.deviceLatitude.toFixed(4)}, ${l.deviceLongitude.toFixed(4)}`) },
+                { label: 'At', cell: (l) => fmtDate(l.createdAt) },
+              ],
+              s.locations,
+              { caption: 'Capture locations' },
+            )
+          : empty('No capture location was recorded.'),
+      ),
+    ),
+    section(
+      'deliveries-heading',
+      'Webhook deliveries',
+      s.deliveries.length
+        ? table(
+            [
+              { label: 'Event', cell: (d) => d.eventType },
+              { label: 'Target', cell: (d) => h('span', { class: 'mono' }, d.targetUrl) },
+              { label: 'Status', cell: (d) => badge(d.status, d.status) },
+              { label: 'Attempts', cell: (d) => String(d.attempts), class: 'num' },
+              { label: 'Last answer', cell: (d) => (d.lastStatusCode ? String(d.lastStatusCode) : d.lastError || '—') },
+              { label: 'Created', cell: (d) => fmtDate(d.createdAt) },
+              { label: 'Actions', cell: (d) => (isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', onClick: () => redeliver(d.id) }, 'Redeliver') : null) },
+            ],
+            s.deliveries,
+            { caption: 'Webhook deliveries' },
+          )
+        : empty('No webhook event was queued for this session.'),
+    ),
+  );
+}
+
+export async function redeliver(id) {
+  try {
+    await gql('mutation($id: String!) { redeliverWebhookDelivery(id: $id) { id status } }', { id });
+    toast('Delivery queued again.', 'success');
+  } catch (err) {
+    toast(`Could not redeliver: ${err.message}`, 'error');
+  }
+}
