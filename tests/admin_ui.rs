@@ -318,7 +318,9 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     assert_eq!(b.property(&ok, "disabled").await, true, "erase needs the typed confirmation");
     b.keys("ERASE").await;
     b.click(&ok).await;
-    b.wait_text("Identity erased.").await;
+    // Back on the list once erased (a failure stays on the page in #erase-error).
+    b.wait_for("back on the identity list", "location.hash === '#/identities' || document.getElementById('erase-error')?.textContent").await;
+    assert_eq!(b.text_of("#erase-error").await, "", "erasure failed");
     let erased = tessera::service::identities::find_live(&app.state.db, &client, iid).await.unwrap();
     assert!(erased.is_none(), "the identity was erased");
 

@@ -113,14 +113,17 @@ export async function identityView(main, { params }) {
       toast('Identity erased.', 'success');
       location.hash = '#/identities';
     } catch (err) {
-      toast(`Could not erase: ${err.message}`, 'error');
+      eraseError.textContent = `Could not erase: ${err.message}${err.code ? ` (${err.code})` : ''}`;
+      erase.focus();
     }
   });
+  const eraseError = h('p', { class: 'form-error', role: 'alert', id: 'erase-error' });
   mount(
     main,
     h('p', {}, h('a', { href: '#/identities' }, '← Identities')),
     h('h1', {}, [i.firstName, i.lastName].filter(Boolean).join(' ') || 'Identity', ' ', h('span', { class: 'mono muted' }, i.id)),
     h('p', { class: 'headline' }, verdictBadge(i.verified), ' ', badge(`sanctions: ${i.ofacStatus}`, i.ofacStatus === 'hit' ? 'fail' : 'neutral'), ' ', erase),
+    eraseError,
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'id-heading' },
