@@ -45,6 +45,18 @@ pub enum Command {
         #[command(subcommand)]
         action: SanctionsAction,
     },
+    /// Print what the document engine reads from images (barcode, MRZ, OCR, fields, checks, timings).
+    Analyze {
+        /// JPEG or PNG files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// The side the images show; `auto` reads a barcode first and falls back to the front.
+        #[arg(long, default_value = "auto", value_parser = ["auto", "front", "back"])]
+        side: String,
+        /// The declared document type (driver_license, identification_card, passport, passport_card, unknown).
+        #[arg(long = "type", default_value = "unknown")]
+        document_type: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -140,7 +152,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sanctions { action: SanctionsAction::Import { dir } } => sanctions_import(config, &dir).await,
+        Command::Analyze { images, side, document_type } => analyze_command(&config, &images, &side, &document_type),
     }
+}
+
+/// `tessera analyze`: runs the local document engine on each image and prints its report.
+fn analyze_command(config: &Config, images: &[PathBuf], side: &str, document_type: &str) -> anyhow::Result<()> {
+    use crate::engine::DocumentSide;
+    use crate::engine::document::{LocalDocumentEngine, format_report};
+    use crate::service::types::DocumentType;
+    let declared = DocumentType::parse(document_type)
+        .ok_or_else(|| anyhow::anyhow!("unknown document type `{document_type}`"))?;
+    let engine = LocalDocumentEngine::new(crate::models::ModelStore::from_config(config));
+    for path in images {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let report = match side {
+            "front" => engine.analyze_image(DocumentSide::Front, declared, &bytes),
+            "back" => engine.analyze_image(DocumentSide::Back, declared, &bytes),
+            _ => engine.analyze_image(DocumentSide::Back, declared, &bytes).and_then(|back| {
+                if back.analysis.fields.is_some() { Ok(back) } else { engine.analyze_image(DocumentSide::Front, declared, &bytes) }
+            }),
+        };
+        match report {
+            Ok(report) => print!("{}", format_report(&path.display().to_string(), &report)),
+            Err(e) => println!("{}: {e}", path.display()),
+        }
+    }
+    Ok(())
 }
 
 async fn sanctions_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {

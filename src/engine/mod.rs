@@ -19,9 +19,12 @@ use std::sync::Arc;
 
 use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
+pub mod barcode;
 pub mod dmv;
+pub mod document;
 pub mod face;
 pub mod forensics;
+pub mod mrz;
 pub mod ocr;
 pub mod sanctions;
 pub mod scoring;
