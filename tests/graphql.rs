@@ -507,7 +507,12 @@ async fn hostile_queries_are_refused_by_the_limits() {
     for _ in 0..8 {
         deep = format!("identity {{ idvSessions {{ {deep} }} }}");
     }
-    let (s, b) = gql_key(&app, &app.demo_key, &format!("{{ idvSessions {{ nodes {{ {deep} }} }} }}"), json!({})).await;
+    let deep = format!("{{ idvSessions {{ nodes {{ {deep} }} }} }}");
+    // Its nested lists alone make it too complex; the depth limit refuses it too.
+    let (_, b) = gql_key(&app, &app.demo_key, &deep, json!({})).await;
+    assert_eq!(code(&b), "validation_failed", "{b}");
+    let lax = TestApp::spawn_with("sqlite", |c| c.graphql_max_complexity = 1_000_000_000_000).await;
+    let (s, b) = gql_key(&lax, &lax.demo_key, &deep, json!({})).await;
     assert_eq!(s, 200);
     assert!(b["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("nested too deep"), "{b}");
     assert_eq!(code(&b), "validation_failed");
@@ -524,6 +529,18 @@ async fn hostile_queries_are_refused_by_the_limits() {
 
     let (_, b) = gql_key(&app, &app.demo_key, NESTED, json!({"first": 50})).await;
     assert!(b.get("errors").is_none(), "the dashboard's own 50-row page stays within the limits: {b}");
+
+    // Nested lists without paging count their rows too (NESTED_LIST_ESTIMATE
+    // each): 100 identities × their sessions × each session's checks,
+    // history and documents is refused, the same selection over 5 rows is not.
+    let nested = "{ identities(first: 100) { nodes { id idvSessions { id checks { checkName status score detail }
+        history { event at endpoint } documents { id documentNumber firstName } } } } }";
+    let (_, b) = gql_key(&app, &app.demo_key, nested, json!({})).await;
+    assert!(b["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("{b}")).to_lowercase().contains("complex"), "{b}");
+    assert_eq!(code(&b), "validation_failed");
+    let (_, b) = gql_key(&app, &app.demo_key, &nested.replace("first: 100", "first: 5"), json!({})).await;
+    assert!(b.get("errors").is_none(), "{b}");
+    assert_eq!(b["data"]["identities"]["nodes"].as_array().unwrap().len(), 2, "{b}");
 }
 
 #[tokio::test]

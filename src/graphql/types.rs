@@ -161,6 +161,17 @@ impl PageArgs {
     }
 }
 
+/// Rows a nested list without paging arguments (a session's checks,
+/// history, documents, deliveries; an identity's sessions and documents) is
+/// assumed to hold when counting a query's complexity: each of its rows
+/// costs what it selects, so wide nested selections add up.
+pub const NESTED_LIST_ESTIMATE: usize = 10;
+
+/// Complexity of a nested list field: [`NESTED_LIST_ESTIMATE`] rows of `child`.
+pub fn nested_list_complexity(child: usize) -> usize {
+    NESTED_LIST_ESTIMATE.saturating_mul(child)
+}
+
 /// Complexity of a connection: its page size times what each row asks for.
 pub fn connection_complexity(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     let rows = first.or(last).unwrap_or(DEFAULT_TAKE as i32).clamp(1, MAX_TAKE as i32) as usize;
@@ -405,16 +416,19 @@ impl IdvSession {
         Ok(loader(ctx).load_one(IdentityById(id)).await?.flatten().map(Identity))
     }
     /// Every document read in this session, newest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
         let rows = loader(ctx).load_one(DocumentsOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Document).collect())
     }
     /// The check results, by check name.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn checks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckResult>> {
         let rows = loader(ctx).load_one(ChecksOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(CheckResult).collect())
     }
     /// Every state change and SDK step, oldest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
         let rows = loader(ctx).load_one(HistoryOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(HistoryEvent).collect())
@@ -424,12 +438,14 @@ impl IdvSession {
         Ok(loader(ctx).load_one(WeightsById(self.0.idv_weights_id.clone())).await?.flatten().map(Into::into))
     }
     /// Webhook deliveries of this session's events, newest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
         let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(WebhookDelivery).collect())
     }
     /// Every stored image of the session (document sides, selfie, liveness
     /// frames), oldest first. One statement per session: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredImage>> {
         let state = ctx.data_unchecked::<crate::state::AppState>();
         let rows = crate::service::files::list_in_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
@@ -437,6 +453,7 @@ impl IdvSession {
     }
     /// Where each capture was made (client IP, device position), oldest first.
     /// One statement per session: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaptureLocation>> {
         let state = ctx.data_unchecked::<crate::state::AppState>();
         let rows = crate::service::location::list_for_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
@@ -508,10 +525,12 @@ impl IdaSession {
     async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         Ok(loader(ctx).load_one(IdentityById(self.0.identity_id.clone())).await?.flatten().map(Identity))
     }
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn checks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CheckResult>> {
         let rows = loader(ctx).load_one(ChecksOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(CheckResult).collect())
     }
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEvent>> {
         let rows = loader(ctx).load_one(HistoryOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(HistoryEvent).collect())
@@ -519,6 +538,7 @@ impl IdaSession {
     async fn weights_version(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WeightsVersion>> {
         Ok(loader(ctx).load_one(WeightsById(self.0.idv_weights_id.clone())).await?.flatten().map(Into::into))
     }
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn deliveries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WebhookDelivery>> {
         let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(WebhookDelivery).collect())
@@ -609,22 +629,26 @@ impl Identity {
         self.0.updated_at
     }
     /// IDV sessions linked to this identity, newest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn idv_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IdvSession>> {
         let rows = loader(ctx).load_one(IdvSessionsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(IdvSession).collect())
     }
     /// Re-authentication sessions of this identity, newest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn ida_sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IdaSession>> {
         let rows = loader(ctx).load_one(IdaSessionsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(IdaSession).collect())
     }
     /// Documents linked to this identity, newest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn documents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Document>> {
         let rows = loader(ctx).load_one(DocumentsOfIdentity(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Document).collect())
     }
     /// Stored images linked to this identity, newest first. One statement
     /// per identity: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
     async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredImage>> {
         let state = ctx.data_unchecked::<crate::state::AppState>();
         let rows = crate::service::files::list_for_identity(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
@@ -938,6 +962,7 @@ impl Webhook {
     }
     /// This endpoint's delivery log, newest first (at most `first`, default 50).
     /// Two statements per endpoint: meant for a detail view.
+    #[graphql(complexity = "(first as usize).saturating_mul(child_complexity)")]
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
