@@ -174,16 +174,19 @@ async function render() {
   const [re, view, title] = route;
   const params = path.match(re).slice(1).map(decodeURIComponent);
   document.title = `${title} · Tessera admin`;
-  mount(main, loading());
+  // Each render draws into its own container: a slower, superseded render
+  // (the user navigated on) writes into a detached node, never over the new page.
+  const target = h('div', { class: 'view' }, loading());
+  mount(main, target);
   try {
-    await view(main, { params, query, isAdmin: isAdmin(), stale: () => token !== renderToken });
+    await view(target, { params, query, isAdmin: isAdmin(), stale: () => token !== renderToken });
   } catch (err) {
     if (token !== renderToken) return;
     if (!currentUser()) {
       loginView('Your session ended. Log in again.');
       return;
     }
-    mount(main, errorState(err, render));
+    mount(target, errorState(err, render));
   }
   if (token === renderToken) main.focus({ preventScroll: true });
 }
