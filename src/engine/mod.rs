@@ -24,6 +24,7 @@ pub mod dmv;
 pub mod document;
 pub mod face;
 pub mod forensics;
+pub mod liveness;
 pub mod mrz;
 pub mod ocr;
 pub mod sanctions;
@@ -262,6 +263,22 @@ pub struct LivenessInput {
     pub frames: Vec<Vec<u8>>,
     /// The challenge the SDK was given (active mode), as issued.
     pub challenge: Option<serde_json::Value>,
+    /// The session's pinned weights that steer the decision.
+    pub tolerances: LivenessTolerances,
+}
+
+/// The liveness tolerances of a weights version (docs/api-contract.md,
+/// "Scoring"); `Default` is the platform default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LivenessTolerances {
+    /// `minimum_liveness_tolerance`: the lowest score that is live.
+    pub minimum_liveness: f64,
+    /// `passive_active_skip_tolerance`: a passive score at or above it skips the active steps.
+    pub passive_active_skip: f64,
+    /// `direction_tolerance`: degrees of head-turn error accepted per step.
+    pub direction_degrees: f64,
+    /// `expression_tolerance`: the lowest expression score of an expression step.
+    pub expression: f64,
 }
 
 /// A liveness verdict.

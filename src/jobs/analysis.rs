@@ -25,8 +25,9 @@ use crate::service::checks::{self, Outcome, names};
 use crate::service::faces;
 use crate::service::document_checks;
 use crate::service::files;
+use crate::service::liveness as liveness_service;
 use crate::service::history::SessionKind;
-use crate::service::types::{CheckStatus, DataSource, DocumentType, LivenessMode, StorageFileType};
+use crate::service::types::{CheckStatus, DataSource, DocumentType, LivenessMode, LivenessProvider, StorageFileType};
 use crate::service::weights::WeightValues;
 use crate::state::AppState;
 use crate::storage::MasterKey;
@@ -72,6 +73,9 @@ pub struct Payload {
     /// Liveness frames in order (passive first); the session's latest when absent.
     #[serde(default)]
     pub file_ids: Vec<String>,
+    /// Liveness: the issued challenge (steps in order; the Azure session id).
+    #[serde(default)]
+    pub challenge: Option<serde_json::Value>,
 }
 
 fn parse_payload(payload: &serde_json::Value) -> AppResult<Payload> {
@@ -422,11 +426,19 @@ async fn analyze_liveness(state: &AppState, kind: SessionKind, p: &Payload) -> A
     for frame in &frames {
         images.push(files::read_bytes(&state.storage, frame).await?);
     }
-    let liveness = match (&state.engines.liveness, images.is_empty()) {
-        (None, _) => Outcome::unavailable(EngineKind::Liveness.missing_reason()),
-        (Some(_), true) => Outcome::unavailable("no liveness capture in the session"),
-        (Some(engine), false) => {
-            let input = LivenessInput { mode: facts.mode, frames: images.clone(), challenge: None };
+    let provider = liveness_service::session_provider(db, kind, p).await?;
+    let challenge = match p.challenge.clone() {
+        Some(c) => Some(c),
+        None => liveness_service::issued_challenge(db, &p.client_id, &p.session_id, None).await?,
+    };
+    // Azure judges its own capture; the local engine needs the frames.
+    let needs_frames = provider == LivenessProvider::Local;
+    let liveness = match (liveness_service::engine_for(state, &p.client_id, provider).await, images.is_empty()) {
+        (Err(reason), _) => Outcome::unavailable(reason),
+        (Ok(_), true) if needs_frames => Outcome::unavailable("no liveness capture in the session"),
+        (Ok(engine), _) => {
+            let tolerances = liveness_service::tolerances(db, &facts.weights_id).await?;
+            let input = LivenessInput { mode: facts.mode, frames: images.clone(), challenge, tolerances };
             match engine.check(input).await {
                 Ok(r) => Outcome {
                     status: if r.is_live { CheckStatus::Pass } else { CheckStatus::Fail },

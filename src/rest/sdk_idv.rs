@@ -370,20 +370,22 @@ async fn liveness_process(
     let mode = LivenessMode::from_db(&s.liveness_mode);
     let checked = async {
         let position = DevicePosition::new(body.latitude, body.longitude)?;
-        let (_, token) =
+        let (challenge, token) =
             idv_steps::challenge_for_process(&state, SessionKind::Idv, &s.client_id, &s.id, mode, body.token.as_deref()).await?;
-        let frames = liveness::decode_frames(&body.images).await?;
-        Ok::<_, AppError>((position, token, frames))
+        // The Azure client SDK uploads to Azure: its process call may carry no frames.
+        let azure = s.liveness_provider == LivenessProvider::Azure.as_str();
+        let frames = if azure && body.images.is_empty() { Vec::new() } else { liveness::decode_frames(&body.images).await? };
+        Ok::<_, AppError>((position, challenge, token, frames))
     }
     .await;
-    let (position, token, frames) = match checked {
+    let (position, challenge, token, frames) = match checked {
         Ok(v) => v,
         Err(e) => {
             count_failure(&state, &s, endpoint, &e).await;
             return Err(e);
         }
     };
-    idv_steps::liveness_process(&state, &s, frames, CaptureContext { ip, position }, endpoint).await?;
+    idv_steps::liveness_process(&state, &s, frames, &challenge, CaptureContext { ip, position }, endpoint).await?;
     Ok(Json(LivenessToken { token }))
 }
 

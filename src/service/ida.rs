@@ -414,15 +414,21 @@ pub async fn generate_liveness(
     endpoint: &str,
 ) -> AppResult<String> {
     let session = find_for_sdk(db, client_id, session_id, SdkStep::Step, Utc::now()).await?;
-    let challenge = liveness::new_challenge(&session.id, LivenessMode::from_db(&session.liveness_mode));
-    let token = liveness::sign(storage.master_key(), &challenge);
-    let detail = serde_json::json!({
-        "nonce": challenge.nonce,
-        "latitude": position.latitude,
-        "longitude": position.longitude,
-    });
+    let mode = LivenessMode::from_db(&session.liveness_mode);
+    let started = liveness::start_capture(db, storage.master_key(), client_id, &session.id, mode).await?;
+    let mut detail = started.detail;
+    detail["latitude"] = serde_json::json!(position.latitude);
+    detail["longitude"] = serde_json::json!(position.longitude);
     history::append(db, SessionKind::Ida, client_id, session_id, events::LIVENESS_GENERATED, endpoint, Some(detail)).await?;
-    Ok(token)
+    if started.provider.as_str() != session.liveness_provider {
+        ida_session::Entity::update_many()
+            .col_expr(ida_session::Column::LivenessProvider, Expr::value(started.provider.as_str()))
+            .filter(ida_session::Column::Id.eq(&session.id))
+            .filter(ida_session::Column::ClientId.eq(client_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(started.token)
 }
 
 /// A liveness process call after parsing.
@@ -499,11 +505,15 @@ async fn capture_liveness(
     capture: LivenessCapture,
     endpoint: &str,
 ) -> AppResult<String> {
-    let nonce = prove_challenge(db, storage, session, capture.token.as_deref()).await?;
-    let frames = liveness::decode_frames(&capture.images).await?;
+    let proved = prove_challenge(db, storage, session, capture.token.as_deref()).await?;
+    let nonce = proved.as_ref().map(|c| c.nonce.clone());
+    let issued = liveness::issued_challenge(db, &session.client_id, &session.id, proved.as_ref()).await?;
+    // The Azure client SDK uploads to Azure: its process call may carry no frames.
+    let azure = session.liveness_provider == LivenessProvider::Azure.as_str();
+    let frames = if azure && capture.images.is_empty() { Vec::new() } else { liveness::decode_frames(&capture.images).await? };
     let rows = store_frames(storage, session, &frames).await?;
     let object_keys: Vec<String> = rows.iter().map(|r| r.object_key.clone().unwrap()).collect();
-    match record_capture(db, session, rows, &capture, nonce, endpoint).await {
+    match record_capture(db, session, rows, &capture, nonce, issued, endpoint).await {
         Ok(()) => {}
         Err(e) => {
             delete_blobs(storage, &object_keys).await;
@@ -514,13 +524,13 @@ async fn capture_liveness(
     Ok(liveness::sign(storage.master_key(), &next))
 }
 
-/// Checks the challenge of a process call; returns the token's nonce.
+/// Checks the challenge of a process call; returns the token's challenge.
 async fn prove_challenge(
     db: &impl ConnectionTrait,
     storage: &BlobStore,
     session: &ida_session::Model,
     token: Option<&str>,
-) -> AppResult<Option<String>> {
+) -> AppResult<Option<liveness::Challenge>> {
     let events_of = |event: &'static str| {
         session_event::Entity::find()
             .filter(session_event::Column::ClientId.eq(session.client_id.clone()))
@@ -544,7 +554,7 @@ async fn prove_challenge(
     if used {
         return Err(AppError::Conflict("the liveness token was already used; generate a new one".into()));
     }
-    Ok(Some(challenge.nonce))
+    Ok(Some(challenge))
 }
 
 /// Writes every frame (and the first again as the selfie) to blob storage;
@@ -594,12 +604,17 @@ async fn record_capture(
     rows: Vec<stored_file::ActiveModel>,
     capture: &LivenessCapture,
     nonce: Option<String>,
+    challenge: Option<serde_json::Value>,
     endpoint: &str,
 ) -> AppResult<()> {
     let now = Utc::now();
     let file_ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
     let txn = db.begin().await?;
-    let changes = ida_session::ActiveModel { selfie_given: Set(true), selfie_given_at: Set(Some(now)), ..Default::default() };
+    let changes = if file_ids.is_empty() {
+        <ida_session::ActiveModel as Default>::default()
+    } else {
+        ida_session::ActiveModel { selfie_given: Set(true), selfie_given_at: Set(Some(now)), ..Default::default() }
+    };
     if !update_open(&txn, session, changes, now, false).await? {
         let current = find(&txn, &session.client_id, &session.id).await?;
         return Err(closed(effective_status(&current, now)));
@@ -620,7 +635,9 @@ async fn record_capture(
     let detail = serde_json::json!({ "nonce": nonce, "file_ids": file_ids, "frames": capture.images.len() });
     history::append(&txn, SessionKind::Ida, &session.client_id, &session.id, events::LIVENESS_PROCESSED, endpoint, Some(detail))
         .await?;
-    let payload = serde_json::json!({"client_id": session.client_id, "session_id": session.id, "file_ids": file_ids});
+    let payload = serde_json::json!({
+        "client_id": session.client_id, "session_id": session.id, "file_ids": file_ids, "challenge": challenge,
+    });
     jobs::enqueue(&txn, JobKind::AnalyzeIdaLiveness, &session.client_id, &session.id, payload).await?;
     txn.commit().await?;
     jobs::wake();

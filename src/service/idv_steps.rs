@@ -260,7 +260,8 @@ pub async fn add_document_image(
     Ok(())
 }
 
-/// A signed liveness challenge for the SDK.
+/// Starts a liveness capture with the client's provider: a signed challenge
+/// (local) or an Azure session token for the Azure client SDK.
 pub async fn liveness_generate(
     state: &AppState,
     session: &idv_session::Model,
@@ -268,25 +269,25 @@ pub async fn liveness_generate(
     endpoint: &str,
 ) -> AppResult<String> {
     let mode = LivenessMode::from_db(&session.liveness_mode);
-    let challenge = liveness::new_challenge(&session.id, mode);
-    let token = liveness::sign(state.storage.master_key(), &challenge);
+    let started =
+        liveness::start_capture(&state.db, state.storage.master_key(), &session.client_id, &session.id, mode).await?;
     let txn = state.db.begin().await?;
-    history::append(
-        &txn,
-        SessionKind::Idv,
-        &session.client_id,
-        &session.id,
-        "liveness_generated",
-        endpoint,
-        Some(serde_json::json!({ "steps": challenge.steps, "expires_at": challenge.expires_at })),
-    )
-    .await?;
+    history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, "liveness_generated", endpoint, Some(started.detail))
+        .await?;
+    if started.provider.as_str() != session.liveness_provider {
+        idv_session::Entity::update_many()
+            .col_expr(idv_session::Column::LivenessProvider, sea_orm::sea_query::Expr::value(started.provider.as_str()))
+            .filter(idv_session::Column::Id.eq(&session.id))
+            .filter(idv_session::Column::ClientId.eq(&session.client_id))
+            .exec(&txn)
+            .await?;
+    }
     txn.commit().await?;
-    Ok(token)
+    Ok(started.token)
 }
 
 /// The challenge a process call answers: the token in the body when given,
-/// else a challenge generated earlier in this session is required.
+/// else the challenge of the session's latest generate (15 minutes).
 pub async fn challenge_for_process(
     state: &AppState,
     kind: SessionKind,
@@ -295,22 +296,20 @@ pub async fn challenge_for_process(
     mode: LivenessMode,
     token: Option<&str>,
 ) -> AppResult<(Challenge, String)> {
+    let _ = (kind, mode);
     let now = Utc::now();
     if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) {
         let challenge = liveness::verify(state.storage.master_key(), token, session_id, now)?;
         return Ok((challenge, token.to_string()));
     }
-    let generated = history::list(&state.db, client_id, session_id)
-        .await?
-        .iter()
-        .any(|h| h.event == "liveness_generated" && h.at > now - chrono::Duration::minutes(15));
-    if !generated {
-        let _ = kind;
-        return Err(AppError::Conflict(
-            "no liveness session: call liveness/generate first (or send its token)".into(),
-        ));
-    }
-    let challenge = liveness::new_challenge(session_id, mode);
+    let generated = liveness::issued_challenge(&state.db, client_id, session_id, None).await?;
+    let challenge = generated
+        .as_ref()
+        .and_then(|d| liveness::challenge_from_detail(session_id, d))
+        .filter(|c| c.expires_at > now)
+        .ok_or_else(|| {
+            AppError::Conflict("no liveness session: call liveness/generate first (or send its token)".into())
+        })?;
     let token = liveness::sign(state.storage.master_key(), &challenge);
     Ok((challenge, token))
 }
@@ -321,9 +320,11 @@ pub async fn liveness_process(
     state: &AppState,
     session: &idv_session::Model,
     frames: Vec<ValidImage>,
+    challenge: &Challenge,
     ctx: CaptureContext,
     endpoint: &str,
 ) -> AppResult<()> {
+    let issued = liveness::issued_challenge(&state.db, &session.client_id, &session.id, Some(challenge)).await?;
     let owner = FileOwner { client_id: &session.client_id, session_kind: "idv", session_id: &session.id, identity_id: None };
     let rows = store_frames(state, &owner, &frames).await?;
     let file_ids: Vec<String> = rows.iter().filter_map(|r| r.id.clone().take()).collect();
@@ -331,17 +332,20 @@ pub async fn liveness_process(
     with_blobs(state, &all, |txn| async move {
         stored_file::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         let now = Utc::now();
-        update_open(
-            &txn,
-            session,
-            idv_session::ActiveModel { selfie_given: Set(true), selfie_given_at: Set(Some(now)), ..Default::default() },
-        )
-        .await?;
+        // An Azure capture may come without frames (the Azure SDK uploads to Azure).
+        let changes = if frames.is_empty() {
+            <idv_session::ActiveModel as Default>::default()
+        } else {
+            idv_session::ActiveModel { selfie_given: Set(true), selfie_given_at: Set(Some(now)), ..Default::default() }
+        };
+        update_open(&txn, session, changes).await?;
         location::record(&txn, capture(session, CaptureType::SelfieImageCapture, &ctx)).await?;
         let detail = serde_json::json!({ "frames": frames.len() });
         history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, "liveness_processed", endpoint, Some(detail))
             .await?;
-        let payload = serde_json::json!({ "client_id": session.client_id, "session_id": session.id, "file_ids": file_ids });
+        let payload = serde_json::json!({
+            "client_id": session.client_id, "session_id": session.id, "file_ids": file_ids, "challenge": issued,
+        });
         jobs::enqueue(&txn, JobKind::AnalyzeLiveness, &session.client_id, &session.id, payload).await?;
         txn.commit().await?;
         Ok(())
