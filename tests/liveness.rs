@@ -196,7 +196,7 @@ fn passive_cues_flag_screen_replays_and_not_the_photo() {
 
 #[test]
 fn undecodable_and_faceless_frames_fail() {
-    let f = fixture();
+    let _ = fixture();
     let r = passive(vec![b"not an image".to_vec()]);
     assert!(!r.is_live && r.detail.contains("does not decode"), "{r:?}");
     let blank = RgbImage::from_pixel(400, 300, image::Rgb([128, 128, 128]));
