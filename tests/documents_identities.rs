@@ -959,6 +959,32 @@ async fn identity_erasure_removes_personal_data() {
         let d1 = insert_document(&app, &s1, Doc::default(), Utc::now()).await;
         let (f1, _) = store_png(&app, &s1, None, StorageFileType::DriverLicenseFront, [3, 3, 3], Utc::now()).await;
         insert_face_template(&app, &cid, "idv_session", &s1.id).await;
+        // Free text that names the person: a check's detail and evidence, a
+        // history event's detail, the session's metadata.
+        let mut pii_check = tessera::service::checks::Outcome::fail(0.2, "printed name Jane Doe differs");
+        pii_check.evidence = Some(json!({"front": "Jane Doe"}));
+        tessera::service::checks::record(db, tessera::service::history::SessionKind::Idv, &cid, &s1.id, "name_crosscheck", pii_check)
+            .await
+            .unwrap();
+        entity::session_event::ActiveModel {
+            id: Set(tessera::ids::new_id()),
+            client_id: Set(cid.clone()),
+            session_kind: Set("idv".into()),
+            session_id: Set(s1.id.clone()),
+            event: Set("metadata".into()),
+            endpoint: Set("sdk".into()),
+            at: Set(Utc::now()),
+            detail: Set(Some(json!({"name": "Jane Doe"}))),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        entity::idv_session::Entity::update_many()
+            .col_expr(entity::idv_session::Column::Metadata, sea_orm::sea_query::Expr::value(json!({"customer": "Jane Doe"})))
+            .filter(entity::idv_session::Column::Id.eq(s1.id.clone()))
+            .exec(db)
+            .await
+            .unwrap();
         let txn = db.begin().await.unwrap();
         let identity = identities::upsert_from_verified_session(&txn, &s1, Some(&d1), Some(0.9), Utc::now()).await.unwrap();
         txn.commit().await.unwrap();
@@ -1037,8 +1063,24 @@ async fn identity_erasure_removes_personal_data() {
         // Sessions: personal columns cleared, IDV unlinked, IDA kept on the tombstone.
         let s1_now = entity::idv_session::Entity::find_by_id(s1.id.clone()).one(db).await.unwrap().unwrap();
         assert_eq!((s1_now.first_name, s1_now.last_name, s1_now.birth_date, s1_now.identity_id), (None, None, None, None));
+        assert_eq!(s1_now.metadata, json!({}));
         let ida_now = entity::ida_session::Entity::find_by_id(ida.id.clone()).one(db).await.unwrap().unwrap();
         assert_eq!((ida_now.first_name, ida_now.last_name), (None, None));
+        // Verdicts stay; the free text that named the person does not.
+        let check = entity::check_result::Entity::find()
+            .filter(entity::check_result::Column::SessionId.eq(s1.id.clone()))
+            .filter(entity::check_result::Column::CheckName.eq("name_crosscheck"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((check.status.as_str(), check.detail, check.evidence), ("fail", None, None));
+        let events = entity::session_event::Entity::find()
+            .filter(entity::session_event::Column::SessionId.eq(s1.id.clone()))
+            .all(db)
+            .await
+            .unwrap();
+        assert!(!events.is_empty() && events.iter().all(|e| e.detail.is_none()), "history details scrubbed");
         // The tombstone carries no personal data.
         let tomb = entity::identity::Entity::find_by_id(iid.clone()).one(db).await.unwrap().unwrap();
         assert!(tomb.erased_at.is_some());

@@ -433,9 +433,18 @@ pub struct Engines {
     pub liveness: Option<Arc<dyn LivenessEngine>>,
     pub sanctions: Option<Arc<dyn SanctionsScreener>>,
     pub dmv: Option<Arc<dyn DmvProvider>>,
+    /// Why an engine that should be installed could not be loaded (a model
+    /// package missing or corrupt), by [`EngineKind::as_str`].
+    pub load_errors: BTreeMap<&'static str, String>,
 }
 
 impl Engines {
+    /// The reason to record on checks of `kind` when it is not installed:
+    /// its load error when there was one, else the generic reason.
+    pub fn reason(&self, kind: EngineKind) -> String {
+        self.load_errors.get(kind.as_str()).cloned().unwrap_or_else(|| kind.missing_reason().to_string())
+    }
+
     pub fn is_installed(&self, kind: EngineKind) -> bool {
         match kind {
             EngineKind::Document => self.document.is_some(),
@@ -455,6 +464,32 @@ impl Engines {
     pub fn missing(&self) -> Vec<(EngineKind, &'static str)> {
         EngineKind::ALL.into_iter().filter_map(|k| self.missing_reason(k).map(|r| (k, r))).collect()
     }
+}
+
+/// Installs the built-in local engines. They read their models from `store`
+/// lazily, on first use: while a model package is missing (not fetched yet,
+/// or the fetch failed) their calls answer [`EngineError::Unavailable`] with
+/// the reason, and they load once it appears — so a server started before
+/// `tessera models fetch` finishes needs no restart.
+pub fn with_local_engines(engines: Engines, store: &crate::models::ModelStore) -> Engines {
+    #[allow(unused_mut)]
+    let mut engines = engines;
+    // Each local engine family adds itself here, e.g.
+    // `engines.face = Some(Arc::new(face::LocalFaceEngine::new(store.clone())));`
+    if engines.face.is_none() {
+        engines.face = Some(Arc::new(face::LocalFaceEngine::new(store.clone())));
+    }
+    if engines.document.is_none() {
+        // Barcode and MRZ reading need no model; OCR loads from the store on first use.
+        engines.document = Some(Arc::new(document::LocalDocumentEngine::new(store.clone())));
+    }
+    if engines.liveness.is_none() {
+        // Liveness detects and embeds with its own handle on the dlib models (loaded on first use).
+        let faces = Arc::new(face::LocalFaceEngine::new(store.clone()));
+        engines.liveness = Some(Arc::new(liveness::LocalLivenessEngine::new(faces)));
+    }
+    let _ = store;
+    engines
 }
 
 impl std::fmt::Debug for Engines {

@@ -22,8 +22,8 @@ use crate::engine::{
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::checks::{self, Outcome, names};
-use crate::service::faces;
 use crate::service::document_checks;
+use crate::service::faces;
 use crate::service::files;
 use crate::service::liveness as liveness_service;
 use crate::service::history::SessionKind;
@@ -187,7 +187,7 @@ async fn analyze_document(state: &AppState, side: DocumentSide, p: &Payload) -> 
         DocumentSide::Back => BACK_CHECKS.to_vec(),
     };
     let Some(engine) = state.engines.document.clone() else {
-        return record_unavailable(db, SessionKind::Idv, p, &side_checks, EngineKind::Document.missing_reason()).await;
+        return record_unavailable(db, SessionKind::Idv, p, &side_checks, &state.engines.reason(EngineKind::Document)).await;
     };
     let session = idv_session::Entity::find_by_id(p.session_id.clone())
         .filter(idv_session::Column::ClientId.eq(&p.client_id))
@@ -518,7 +518,7 @@ async fn face_match(
     probe: Option<Vec<u8>>,
 ) -> AppResult<(Outcome, Option<f64>)> {
     let Some(engine) = state.engines.face.clone() else {
-        return Ok((Outcome::unavailable(EngineKind::Face.missing_reason()), None));
+        return Ok((Outcome::unavailable(state.engines.reason(EngineKind::Face)), None));
     };
     let (probe, source) = match probe {
         Some(probe) => (probe, "liveness"),

@@ -210,7 +210,7 @@ async fn record_missing_checks(state: &AppState, s: &idv_session::Model) -> AppR
     }
     for name in selfie_checks {
         let reason = if s.selfie_given && state.engines.face.is_none() && name != names::LIVENESS {
-            EngineKind::Face.missing_reason().to_string()
+            state.engines.reason(EngineKind::Face)
         } else {
             absent(s.selfie_given, "selfie or liveness frame")
         };
@@ -236,7 +236,7 @@ async fn screen(
     let has_name = doc.is_some_and(|d| d.last_name.is_some() || d.first_name.is_some());
     if settings.perform_ofac_test {
         let outcome = match (&state.engines.sanctions, doc.filter(|_| has_name)) {
-            (None, _) => Outcome::unavailable(EngineKind::Sanctions.missing_reason()),
+            (None, _) => Outcome::unavailable(state.engines.reason(EngineKind::Sanctions)),
             (Some(_), None) => Outcome::unavailable("no name was read from the document"),
             (Some(engine), Some(d)) => {
                 let subject = ScreeningSubject {
@@ -298,7 +298,7 @@ async fn ask_dmv(
     finalize: &FinalizeSettings,
 ) -> AppResult<DmvAnswer> {
     let (provider, d) = match (&state.engines.dmv, doc) {
-        (None, _) => return Ok(DmvAnswer::Settled(Outcome::unavailable(EngineKind::Dmv.missing_reason()))),
+        (None, _) => return Ok(DmvAnswer::Settled(Outcome::unavailable(state.engines.reason(EngineKind::Dmv)))),
         (Some(_), None) => return Ok(DmvAnswer::Settled(Outcome::unavailable("no document data to verify"))),
         (Some(provider), Some(d)) => (provider, d),
     };

@@ -10,7 +10,10 @@
 //! (404) everywhere and its id is never reused.
 
 use chrono::{DateTime, Utc};
-use entity::{capture_location, document, face_template, ida_session, identity, idv_session, metadata_entry, stored_file};
+use entity::{
+    capture_location, check_result, document, document_fingerprint, document_reading, face_template, ida_session, identity, idv_session, metadata_entry,
+    session_event, stored_file,
+};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -467,6 +470,9 @@ pub struct Erased {
     pub capture_locations: u64,
     pub idv_sessions_cleared: u64,
     pub ida_sessions_cleared: u64,
+    /// Check results and history events whose free-text detail / evidence was cleared.
+    pub checks_scrubbed: u64,
+    pub history_events_scrubbed: u64,
     /// Blob keys to delete once the transaction committed (not serialized).
     #[serde(skip)]
     pub blob_keys: Vec<String>,
@@ -543,10 +549,33 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .exec(db)
         .await?
         .rows_affected;
+    // What the engines read per side, and the duplicate-detection
+    // fingerprints derived from the images and the barcode identity.
+    document_reading::Entity::delete_many()
+        .filter(document_reading::Column::ClientId.eq(client_id))
+        .filter(document_reading::Column::SessionId.is_in(idv_ids.clone()))
+        .exec(db)
+        .await?;
+    document_fingerprint::Entity::delete_many()
+        .filter(document_fingerprint::Column::ClientId.eq(client_id))
+        .filter(document_fingerprint::Column::SessionId.is_in(idv_ids.clone()))
+        .exec(db)
+        .await?;
     let metadata_entries = metadata_entry::Entity::delete_many()
         .filter(metadata_entry::Column::ClientId.eq(client_id))
-        .filter(metadata_entry::Column::OwnerKind.eq(OWNER_IDENTITY))
-        .filter(metadata_entry::Column::OwnerId.eq(&iid))
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(metadata_entry::Column::OwnerKind.eq(OWNER_IDENTITY))
+                        .add(metadata_entry::Column::OwnerId.eq(&iid)),
+                )
+                .add(
+                    Condition::all()
+                        .add(metadata_entry::Column::OwnerKind.is_in([OWNER_IDV_SESSION, OWNER_IDA_SESSION]))
+                        .add(metadata_entry::Column::OwnerId.is_in(session_ids.clone())),
+                ),
+        )
         .exec(db)
         .await?
         .rows_affected;
@@ -557,8 +586,30 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .await?
         .rows_affected;
 
+    // Free text written by engines and steps (names read, sanctions hits,
+    // metadata echoed into history) goes too; verdicts and scores stay.
+    let null_json = || Expr::value(Option::<serde_json::Value>::None);
+    let checks_scrubbed = check_result::Entity::update_many()
+        .col_expr(check_result::Column::Detail, Expr::value(Option::<String>::None))
+        .col_expr(check_result::Column::Evidence, null_json())
+        .filter(check_result::Column::ClientId.eq(client_id))
+        .filter(check_result::Column::SessionId.is_in(session_ids.clone()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let history_events_scrubbed = session_event::Entity::update_many()
+        .col_expr(session_event::Column::Detail, null_json())
+        .filter(session_event::Column::ClientId.eq(client_id))
+        .filter(session_event::Column::SessionId.is_in(session_ids.clone()))
+        .exec(db)
+        .await?
+        .rows_affected;
+
     let null = || Expr::value(Option::<String>::None);
+    let empty = || Expr::value(serde_json::json!({}));
     let idv_sessions_cleared = idv_session::Entity::update_many()
+        .col_expr(idv_session::Column::Metadata, empty())
+        .col_expr(idv_session::Column::SdkMetadata, empty())
         .col_expr(idv_session::Column::FirstName, null())
         .col_expr(idv_session::Column::MiddleName, null())
         .col_expr(idv_session::Column::LastName, null())
@@ -573,6 +624,8 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .await?
         .rows_affected;
     let ida_sessions_cleared = ida_session::Entity::update_many()
+        .col_expr(ida_session::Column::Metadata, empty())
+        .col_expr(ida_session::Column::SdkMetadata, empty())
         .col_expr(ida_session::Column::FirstName, null())
         .col_expr(ida_session::Column::MiddleName, null())
         .col_expr(ida_session::Column::LastName, null())
@@ -613,6 +666,8 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         capture_locations,
         idv_sessions_cleared,
         ida_sessions_cleared,
+        checks_scrubbed,
+        history_events_scrubbed,
         blob_keys,
     })
 }

@@ -42,6 +42,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: &'static str, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        // `TESSERA_TEST_LOG=error` (a tracing filter) shows the server's logs,
+        // e.g. the cause of a 500, in the test output.
+        if let Ok(filter) = std::env::var("TESSERA_TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = Config::default();
         config.data_dir = dir.path().to_path_buf();
