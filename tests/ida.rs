@@ -529,9 +529,9 @@ async fn sdk_flow_liveness_process_location_and_finalize() {
         let verdict = sdk_ok(&app, SDK_FINALIZE, sid.clone()).await;
         assert_eq!(verdict["authenticated"], false, "{verdict}");
         let reasons: Vec<&str> = verdict["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
-        // The analysis job ran (finalize runs due jobs) and found no face engine.
+        // The analysis job ran (finalize runs due jobs); the face models are not fetched in this test.
         assert!(
-            reasons.iter().any(|r| r.starts_with("face_match") && r.contains("face engine not installed")),
+            reasons.iter().any(|r| r.starts_with("face_match") && r.contains("face-recognition-models 0.3.0 is not fetched")),
             "{verdict}"
         );
         let checks = tessera::service::checks::for_session(&app.state.db, &demo, &id).await.unwrap();

@@ -173,7 +173,9 @@ async fn events_of(app: &TestApp, session_id: &str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn document_job_without_engine_records_unavailable_checks_with_reason() {
     for backend in backends().await {
-        let app = app(backend, 2000).await;
+        let mut app = app(backend, 2000).await;
+        // The registry without any engine (the server installs the local ones).
+        app.state.engines = std::sync::Arc::new(tessera::engine::Engines::default());
         let session = insert_idv(&app, "in_progress", Duration::hours(1)).await;
         let file = store_front(&app, &session).await;
         let client = app.demo_client_id.clone();
@@ -215,7 +217,9 @@ async fn document_job_without_engine_records_unavailable_checks_with_reason() {
 #[tokio::test]
 async fn liveness_jobs_without_engines_answer_liveness_and_face_match() {
     for backend in backends().await {
-        let app = app(backend, 2000).await;
+        let mut app = app(backend, 2000).await;
+        // The registry without any engine (the server installs the local ones).
+        app.state.engines = std::sync::Arc::new(tessera::engine::Engines::default());
         let client = app.demo_client_id.clone();
         let idv = insert_idv(&app, "in_progress", Duration::hours(1)).await;
         let ida = insert_ida(&app, "in_progress", Duration::hours(1)).await;
