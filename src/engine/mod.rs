@@ -476,16 +476,16 @@ pub fn with_local_engines(engines: Engines, store: &crate::models::ModelStore) -
     let mut engines = engines;
     // Each local engine family adds itself here, e.g.
     // `engines.face = Some(Arc::new(face::LocalFaceEngine::new(store.clone())));`
+    // One face engine (one copy of the dlib models) serves face match and liveness.
+    let faces = Arc::new(face::LocalFaceEngine::new(store.clone()));
     if engines.face.is_none() {
-        engines.face = Some(Arc::new(face::LocalFaceEngine::new(store.clone())));
+        engines.face = Some(faces.clone());
     }
     if engines.document.is_none() {
         // Barcode and MRZ reading need no model; OCR loads from the store on first use.
         engines.document = Some(Arc::new(document::LocalDocumentEngine::new(store.clone())));
     }
     if engines.liveness.is_none() {
-        // Liveness detects and embeds with its own handle on the dlib models (loaded on first use).
-        let faces = Arc::new(face::LocalFaceEngine::new(store.clone()));
         engines.liveness = Some(Arc::new(liveness::LocalLivenessEngine::new(faces)));
     }
     let _ = store;
