@@ -4,6 +4,10 @@
 //! noise, JPEG compression, perspective and small scale. Deterministic.
 #![allow(dead_code)]
 
+#[path = "../common/fonts.rs"]
+pub mod fonts;
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{GrayImage, Luma, Rgb, RgbImage};
 use rxing::pdf417::PDF417Writer;
 use rxing::pdf417::encoder::Dimensions;
@@ -454,29 +458,35 @@ pub fn photograph(card: &RgbImage, d: Distortion, rng: &mut Rng) -> Vec<u8> {
 
 /// Area sample of `img` around (x, y) over a `footprint`-pixel square:
 /// 2x2 or more bilinear sub-samples, so edges are antialiased as a camera's
-/// optics would (no nearest-neighbour staircases).
+/// optics would (no nearest-neighbour staircases). Plain slice arithmetic:
+/// the tests run unoptimised.
 fn sample_area(img: &RgbImage, x: f32, y: f32, footprint: f32) -> [u8; 3] {
     let r = (footprint / 2.0).max(0.5);
     let n = (footprint.ceil() as i32).clamp(2, 4);
-    let (w, h) = (img.width() as f32 - 1.0, img.height() as f32 - 1.0);
+    let (iw, ih) = (img.width() as usize, img.height() as usize);
+    let (w, h) = (iw as f32 - 1.0, ih as f32 - 1.0);
+    let raw = img.as_raw();
     let mut acc = [0f32; 3];
-    let mut count = 0.0;
+    let step = 2.0 * r / n as f32;
     for j in 0..n {
+        let sy = (y - r + (j as f32 + 0.5) * step).clamp(0.0, h);
+        let y0 = sy.floor() as usize;
+        let y1 = (y0 + 1).min(ih - 1);
+        let fy = sy - y0 as f32;
         for i in 0..n {
-            let sx = (x - r + (i as f32 + 0.5) * 2.0 * r / n as f32).clamp(0.0, w);
-            let sy = (y - r + (j as f32 + 0.5) * 2.0 * r / n as f32).clamp(0.0, h);
-            let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
-            let (x1, y1) = ((x0 + 1).min(w as u32), (y0 + 1).min(h as u32));
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let sx = (x - r + (i as f32 + 0.5) * step).clamp(0.0, w);
+            let x0 = sx.floor() as usize;
+            let x1 = (x0 + 1).min(iw - 1);
+            let fx = sx - x0 as f32;
+            let (a, b, c, d) = ((y0 * iw + x0) * 3, (y0 * iw + x1) * 3, (y1 * iw + x0) * 3, (y1 * iw + x1) * 3);
             for k in 0..3 {
-                let p = |xx: u32, yy: u32| img.get_pixel(xx, yy).0[k] as f32;
-                let top = p(x0, y0) * (1.0 - fx) + p(x1, y0) * fx;
-                let bottom = p(x0, y1) * (1.0 - fx) + p(x1, y1) * fx;
+                let top = raw[a + k] as f32 * (1.0 - fx) + raw[b + k] as f32 * fx;
+                let bottom = raw[c + k] as f32 * (1.0 - fx) + raw[d + k] as f32 * fx;
                 acc[k] += top * (1.0 - fy) + bottom * fy;
             }
-            count += 1.0;
         }
     }
+    let count = (n * n) as f32;
     acc.map(|a| (a / count).round().clamp(0.0, 255.0) as u8)
 }
 
@@ -489,22 +499,139 @@ pub struct SetImage {
 
 pub fn back_set() -> (Vec<CardData>, Vec<SetImage>) {
     let cards = cards();
-    let mut images = Vec::new();
-    for (ci, card) in cards.iter().enumerate() {
-        let mut rng = Rng::new(1000 + ci as u64);
-        let face = card_back(&card.payload, &mut rng);
-        for (kind, d) in distortion_kinds() {
-            images.push(SetImage { card: ci, kind, bytes: photograph(&face, d, &mut rng) });
-        }
-    }
+    // One thread per card: rendering is the slow part of an unoptimised test build.
+    let images = std::thread::scope(|scope| {
+        let handles: Vec<_> = cards
+            .iter()
+            .enumerate()
+            .map(|(ci, card)| {
+                scope.spawn(move || {
+                    let mut rng = Rng::new(1000 + ci as u64);
+                    let face = card_back(&card.payload, &mut rng);
+                    distortion_kinds()
+                        .into_iter()
+                        .map(|(kind, d)| SetImage { card: ci, kind, bytes: photograph(&face, d, &mut rng) })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("fixture thread")).collect()
+    });
     (cards, images)
 }
 
-/// Draws text in a monospace-ish way with the shipped fixture font
-/// (tests/common/fonts.rs) onto a gray image.
+/// A grayscale copy (mean of the channels).
 pub fn gray_from_rgb(img: &RgbImage) -> GrayImage {
     GrayImage::from_fn(img.width(), img.height(), |x, y| {
         let p = img.get_pixel(x, y).0;
         Luma([((p[0] as u32 + p[1] as u32 + p[2] as u32) / 3) as u8])
     })
 }
+
+static MONO_BYTES: &[u8] = include_bytes!("../fixtures/fonts/DejaVuSansMono.ttf");
+
+/// Draws `text` in DejaVu Sans Mono (the shipped stand-in for OCR-B) with
+/// its top-left corner at (`x`, `y`); returns the advance of one character.
+pub fn draw_mono(img: &mut RgbImage, x: f32, y: f32, size: f32, color: Rgb<u8>, text: &str) -> f32 {
+    let font = FontRef::try_from_slice(MONO_BYTES).expect("shipped font parses");
+    let scaled = font.as_scaled(PxScale::from(size));
+    let advance = scaled.h_advance(scaled.glyph_id('M'));
+    let baseline = y + scaled.ascent();
+    let (w, h) = img.dimensions();
+    for (i, c) in text.chars().enumerate() {
+        let glyph = scaled.glyph_id(c).with_scale_and_position(PxScale::from(size), ab_glyph::point(x + i as f32 * advance, baseline));
+        if let Some(outlined) = font.outline_glyph(glyph) {
+            let bounds = outlined.px_bounds();
+            outlined.draw(|gx, gy, coverage| {
+                let (px, py) = (bounds.min.x as i64 + i64::from(gx), bounds.min.y as i64 + i64::from(gy));
+                if px < 0 || py < 0 || px >= i64::from(w) || py >= i64::from(h) {
+                    return;
+                }
+                let a = coverage.clamp(0.0, 1.0);
+                let dst = img.get_pixel_mut(px as u32, py as u32);
+                for k in 0..3 {
+                    dst.0[k] = (f32::from(dst.0[k]) * (1.0 - a) + f32::from(color.0[k]) * a).round() as u8;
+                }
+            });
+        }
+    }
+    advance
+}
+
+/// A tinted document background with a faint guilloche-like wave pattern.
+fn document_background(w: u32, h: u32, tint: [f32; 3], rng: &mut Rng) -> RgbImage {
+    let phase = rng.range(0.0, 6.0);
+    RgbImage::from_fn(w, h, |x, y| {
+        let wave = ((x as f32 * 0.045 + (y as f32 * 0.02 + phase).sin() * 3.0).sin() * 6.0) as f32;
+        Rgb(tint.map(|t| (t + wave).clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// A passport data page (1250 x 880, 125 x 88 mm at 10 px/mm): printed
+/// labels and values, a portrait placeholder and the two TD3 MRZ lines.
+pub fn passport_page(mrz: &[String; 2], surname: &str, given: &str, rng: &mut Rng) -> RgbImage {
+    let mut page = document_background(1250, 880, [232.0, 236.0, 228.0], rng);
+    let ink = Rgb([35, 35, 60]);
+    fonts::draw_text(&mut page, 60.0, 40.0, 34.0, ink, "PASSPORT");
+    fonts::draw_text(&mut page, 700.0, 40.0, 34.0, ink, "UTOPIA");
+    for y in 130..560 {
+        for x in 60..400 {
+            page.put_pixel(x, y, Rgb([180, 170, 165]));
+        }
+    }
+    let rows = [("Surname", surname.to_string()), ("Given names", given.to_string()), ("Nationality", "UTOPIAN".to_string())];
+    for (i, (label, value)) in rows.iter().enumerate() {
+        let y = 140.0 + i as f32 * 110.0;
+        fonts::draw_text(&mut page, 450.0, y, 20.0, Rgb([90, 90, 110]), label);
+        fonts::draw_text(&mut page, 450.0, y + 30.0, 32.0, ink, value);
+    }
+    // The MRZ: 44 characters across the bottom (OCR-B is 10 characters per inch).
+    draw_mono(&mut page, 48.0, 700.0, 42.0, Rgb([20, 20, 25]), &mrz[0]);
+    draw_mono(&mut page, 48.0, 775.0, 42.0, Rgb([20, 20, 25]), &mrz[1]);
+    page
+}
+
+/// The back of a TD1 card (1000 x 630, 85.6 x 54 mm): a few printed lines
+/// and the three 30-character MRZ lines.
+pub fn td1_back(mrz: &[String; 3], rng: &mut Rng) -> RgbImage {
+    let mut card = document_background(1000, 630, [228.0, 234.0, 240.0], rng);
+    fonts::draw_text(&mut card, 50.0, 40.0, 28.0, Rgb([35, 35, 60]), "UNITED STATES OF AMERICA");
+    fonts::draw_text(&mut card, 50.0, 90.0, 22.0, Rgb([70, 70, 90]), "PASSPORT CARD");
+    for (i, line) in mrz.iter().enumerate() {
+        draw_mono(&mut card, 45.0, 380.0 + i as f32 * 75.0, 48.0, Rgb([20, 20, 25]), line);
+    }
+    card
+}
+
+/// The front of a card: issuer, document number, name, dates and address
+/// printed with labels, a portrait placeholder.
+pub fn card_front(card: &CardData, rng: &mut Rng) -> RgbImage {
+    let mut face = document_background(1000, 630, [226.0, 232.0, 238.0], rng);
+    let ink = Rgb([25, 25, 40]);
+    let header = if card.is_id_card { "IDENTIFICATION CARD" } else { "DRIVER LICENSE" };
+    fonts::draw_text(&mut face, 40.0, 30.0, 38.0, Rgb([30, 50, 120]), card.jurisdiction);
+    fonts::draw_text(&mut face, 160.0, 34.0, 32.0, Rgb([30, 50, 120]), header);
+    for y in 120..480 {
+        for x in 40..320 {
+            face.put_pixel(x, y, Rgb([170, 160, 150]));
+        }
+    }
+    let us_date = |iso: &str| format!("{}/{}/{}", &iso[5..7], &iso[8..10], &iso[0..4]);
+    let given = match card.middle_name {
+        Some(m) => format!("{} {m}", card.first_name),
+        None => card.first_name.to_string(),
+    };
+    let rows = [
+        format!("DL {}", card.document_number),
+        format!("EXP {}", us_date(card.expires_at)),
+        format!("LN {}", card.last_name),
+        format!("FN {given}"),
+        format!("DOB {}", us_date(card.birth_date)),
+        format!("{} {}", "ISS", us_date(card.issued_at)),
+    ];
+    for (i, row) in rows.iter().enumerate() {
+        fonts::draw_text(&mut face, 360.0, 120.0 + i as f32 * 55.0, 30.0, ink, row);
+    }
+    face
+}
+

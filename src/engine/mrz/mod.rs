@@ -179,9 +179,27 @@ pub fn normalise_line(line: &str) -> String {
         .collect()
 }
 
-/// Fits a line to `len` characters: pads with fillers, trims trailing fillers or junk.
+/// Fits a line to `len` characters. OCR often reads a run of fillers a
+/// character or two short or long (a CTC decoder merges repeated symbols),
+/// which would shift every field after it: the longest run of `<` (the empty
+/// tail of a name or optional-data field) absorbs the difference. Without
+/// such a run the end is padded with fillers or cut. A character lost
+/// elsewhere still misplaces fields, and their check digits then fail.
 fn fit(line: &str, len: usize) -> String {
-    let mut s: String = line.to_string();
+    let mut bytes = line.as_bytes().to_vec();
+    if bytes.len() != len
+        && let Some((start, run)) = longest_filler_run(&bytes).filter(|&(_, run)| run >= 2)
+    {
+        if bytes.len() < len {
+            let missing = len - bytes.len();
+            bytes.splice(start..start, std::iter::repeat_n(b'<', missing));
+        } else {
+            // Keep at least one filler: it separates the fields around it.
+            let extra = (bytes.len() - len).min(run - 1);
+            bytes.drain(start..start + extra);
+        }
+    }
+    let mut s: String = String::from_utf8_lossy(&bytes).into_owned();
     while s.len() > len && s.ends_with('<') {
         s.pop();
     }
@@ -190,6 +208,27 @@ fn fit(line: &str, len: usize) -> String {
         s.push('<');
     }
     s
+}
+
+/// (start, length) of the longest run of `<`; the last one on ties (the
+/// empty tail of a line).
+fn longest_filler_run(line: &[u8]) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < line.len() {
+        if line[i] == b'<' {
+            let start = i;
+            while i < line.len() && line[i] == b'<' {
+                i += 1;
+            }
+            if best.is_none_or(|(_, run)| i - start >= run) {
+                best = Some((start, i - start));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    best
 }
 
 /// Finds an MRZ among OCR'd lines (any order, with noise lines) and parses it.
@@ -480,6 +519,21 @@ mod tests {
         assert!(m.is_valid(), "{:?}", m.checks);
         assert_eq!(m.surname, "ERIKSSON");
         assert_eq!(m.birth_date, NaiveDate::from_ymd_opt(1974, 8, 12));
+    }
+
+    #[test]
+    fn filler_runs_read_short_or_long_keep_the_fields_in_place() {
+        // Two fillers lost in the personal number, three extra in the name tail.
+        let l1 = ICAO_L1.replacen("<<<<<<<<<<", "<<<<<<<<<<<<<", 1);
+        let l2 = ICAO_L2.replace("B<<<<<10", "B<<<10");
+        let m = parse_td3(&l1, &l2).unwrap();
+        assert!(m.is_valid(), "{:?} {:?}", m.checks, m.lines);
+        assert_eq!(m.lines, [ICAO_L1, ICAO_L2]);
+        let td1 = parse("I<UTOD231458907<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<").unwrap();
+        assert!(td1.is_valid(), "{:?} {:?}", td1.checks, td1.lines);
+        // A lost digit is not hidden by the realignment: its check fails.
+        let m = parse_td3(ICAO_L1, &ICAO_L2.replace("7408122", "740812")).unwrap();
+        assert!(!m.is_valid());
     }
 
     #[test]
