@@ -1160,3 +1160,47 @@ async fn a_session_made_by_the_create_endpoint_reads_and_deletes() {
         app.cleanup().await;
     }
 }
+
+/// `GET /admin/media/{id}` (the admin UI's images): the logged-in user's
+/// client only — another tenant's file and an unknown id answer 404 with no
+/// audit row; no login answers 401; a view is audited.
+#[tokio::test]
+async fn admin_media_is_tenant_scoped_and_audited() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let db = &app.state.db;
+        let (other_id, _, _) = other_and_platform(&app).await;
+        let mine = insert_session(&app, &app.demo_client_id).await;
+        let theirs = insert_session(&app, &other_id).await;
+        let (my_file, my_bytes) = store_png(&app, &mine, None, StorageFileType::DriverLicenseFront, [10, 20, 30], Utc::now()).await;
+        let (their_file, _) = store_png(&app, &theirs, None, StorageFileType::DriverLicenseFront, [90, 80, 70], Utc::now()).await;
+
+        let password = "correct horse battery staple";
+        tenancy::create_user(db, &app.demo_client_id, "media@demo.test", tenancy::Role::Viewer, password).await.unwrap();
+        let anonymous = reqwest::Client::new();
+        let resp = anonymous.get(app.url(&format!("/admin/media/{}", my_file.id))).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{backend}: no login");
+
+        let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let resp = http.post(app.url("/api/v1/auth/login")).json(&json!({"email": "media@demo.test", "password": password})).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+
+        let resp = http.get(app.url(&format!("/admin/media/{}", my_file.id))).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{backend}");
+        assert_eq!(resp.headers()["content-type"], "image/png");
+        assert_eq!(resp.headers()["cache-control"], "no-store");
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), my_bytes.as_slice());
+        assert_eq!(audit_rows(&app, "stored_file.view", &my_file.id).await.len(), 1, "{backend}: the view is audited");
+
+        for id in [their_file.id.as_str(), "00000000-0000-0000-0000-000000000000", "..%2F..%2Fetc%2Fpasswd"] {
+            let resp = http.get(app.url(&format!("/admin/media/{id}"))).send().await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_problem(status, &ct, &body, 404);
+            assert!(!body.to_string().contains(&other_id), "{backend}: nothing about the other tenant");
+        }
+        assert!(audit_rows(&app, "stored_file.view", &their_file.id).await.is_empty(), "{backend}");
+        app.cleanup().await;
+    }
+}
