@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use document_fixtures::{back_set, cards};
 use tessera::engine::barcode::{self, aamva};
+use tessera::engine::mrz;
 use tessera::engine::document::LocalDocumentEngine;
 use tessera::engine::{DocumentSide, Verdict};
 use tessera::service::checks::names;
@@ -194,4 +195,89 @@ fn damaged_payloads_still_parse() {
     assert_eq!(f.first_name.as_deref(), Some(card.first_name));
     // Not an AAMVA payload at all.
     assert!(aamva::parse("https://example.com/not-a-licence").is_err());
+}
+
+/// One OCR-enabled engine for the MRZ tests (loading the models takes ~1 s).
+fn ocr_engine() -> &'static LocalDocumentEngine {
+    static ENGINE: std::sync::OnceLock<LocalDocumentEngine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let store = tessera::models::test_store(&[&tessera::models::PP_OCR]);
+        let ocr = tessera::engine::ocr::OcrEngine::load(&store).expect("PP-OCR models load");
+        LocalDocumentEngine::with_ocr(std::sync::Arc::new(ocr))
+    })
+}
+
+/// A document photographed straight on a 1200 x 800 canvas, JPEG q90.
+fn photo_of(doc: &image::RgbImage, width: f32, rotation_deg: f32, seed: u64) -> Vec<u8> {
+    let d = document_fixtures::Distortion { card_width: width, contrast: 1.0, rotation_deg, jpeg_quality: Some(90), ..Default::default() };
+    document_fixtures::photograph(doc, d, &mut document_fixtures::Rng::new(seed))
+}
+
+fn identity_check(report: &tessera::engine::document::DocumentReport, name: &str) -> Verdict {
+    report.analysis.checks.iter().find(|c| c.name == name).map(|c| c.verdict).expect("identity check")
+}
+
+#[test]
+fn passport_mrz_is_read_from_a_photo() {
+    let lines = mrz::build::td3("UTO", "ERIKSSON", "ANNA MARIA", "L898902C3", "UTO", "740812", 'F', "320415");
+    for (rotation, seed) in [(0.0, 1), (1.5, 2), (-2.5, 4)] {
+        let page = document_fixtures::passport_page(&lines, "ERIKSSON", "ANNA MARIA", &mut document_fixtures::Rng::new(seed));
+        let bytes = photo_of(&page, 1100.0, rotation, seed);
+        let report = ocr_engine().analyze_image(DocumentSide::Front, DocumentType::Passport, &bytes).expect("analysis runs");
+        let texts: Vec<&str> = report.ocr_lines.iter().map(|l| l.text.as_str()).collect();
+        let m = report.mrz.clone().expect("OCR ran").unwrap_or_else(|e| panic!("{rotation} deg: no MRZ ({e}) in {texts:?}"));
+        assert!(m.is_valid(), "{rotation} deg: failed {:?}, read {:?}, OCR {texts:?}", m.failed_checks(), m.lines);
+        assert_eq!(m.lines, lines, "{rotation} deg");
+        assert_eq!(m.format, mrz::MrzFormat::Td3);
+        let f = report.analysis.fields.clone().expect("fields");
+        assert_eq!(f.data_source, Some(DataSource::Mrz));
+        assert_eq!(f.document_type, Some(DocumentType::Passport));
+        assert_eq!(f.document_number.as_deref(), Some("L898902C3"));
+        assert_eq!(f.last_name.as_deref(), Some("ERIKSSON"));
+        assert_eq!(f.first_name.as_deref(), Some("ANNA"));
+        assert_eq!(f.middle_name.as_deref(), Some("MARIA"));
+        assert_eq!(f.birth_date, date("1974-08-12"));
+        assert_eq!(f.expires_at, date("2032-04-15"));
+        assert_eq!(f.gender, Some(tessera::service::types::Gender::Female));
+        assert_eq!(f.issuing_country.as_deref(), Some("UTO"));
+        assert_eq!(identity_check(&report, names::DOC_FRONT_IS_IDENTITY_DOCUMENT), Verdict::Pass);
+    }
+}
+
+#[test]
+fn passport_card_td1_mrz_is_read_from_a_photo() {
+    let lines = mrz::build::td1("IP", "USA", "DOE", "JANE ALICE", "C03005988", "USA", "900101", 'F', "300101");
+    let card = document_fixtures::td1_back(&lines, &mut document_fixtures::Rng::new(7));
+    let bytes = photo_of(&card, 1000.0, 0.0, 7);
+    let report = ocr_engine().analyze_image(DocumentSide::Back, DocumentType::PassportCard, &bytes).expect("analysis runs");
+    let texts: Vec<&str> = report.ocr_lines.iter().map(|l| l.text.as_str()).collect();
+    let m = report.mrz.clone().expect("OCR ran").unwrap_or_else(|e| panic!("no MRZ ({e}) in {texts:?}"));
+    assert!(m.is_valid(), "failed {:?}, read {:?}, OCR {texts:?}", m.failed_checks(), m.lines);
+    assert_eq!(m.lines, lines);
+    let f = report.analysis.fields.clone().expect("fields");
+    assert_eq!(f.document_type, Some(DocumentType::PassportCard));
+    assert_eq!(f.document_number.as_deref(), Some("C03005988"));
+    assert_eq!(f.last_name.as_deref(), Some("DOE"));
+    assert_eq!(f.first_name.as_deref(), Some("JANE"));
+    assert_eq!(f.middle_name.as_deref(), Some("ALICE"));
+    assert_eq!(f.birth_date, date("1990-01-01"));
+    assert_eq!(f.expires_at, date("2030-01-01"));
+    assert_eq!(identity_check(&report, names::DOC_BACK_IS_IDENTITY_DOCUMENT), Verdict::Pass);
+}
+
+/// A digit changed on the printed page (its check digit left as issued) is
+/// reported as a failed check, never repaired or accepted.
+#[test]
+fn a_corrupted_mrz_digit_in_the_image_is_detected() {
+    let [l1, l2] = mrz::build::td3("UTO", "ERIKSSON", "ANNA MARIA", "L898902C3", "UTO", "740812", 'F', "320415");
+    assert_eq!(&l2[13..19], "740812");
+    let forged = format!("{}740817{}", &l2[..13], &l2[19..]);
+    let page = document_fixtures::passport_page(&[l1, forged.clone()], "ERIKSSON", "ANNA MARIA", &mut document_fixtures::Rng::new(3));
+    let bytes = photo_of(&page, 1100.0, 0.0, 3);
+    let report = ocr_engine().analyze_image(DocumentSide::Front, DocumentType::Passport, &bytes).expect("analysis runs");
+    let m = report.mrz.clone().expect("OCR ran").expect("the MRZ is found");
+    assert_eq!(m.lines[1], forged, "the zone is read as printed");
+    assert!(!m.is_valid());
+    assert_eq!(m.failed_checks(), ["birth_date", "composite"]);
+    assert_eq!(identity_check(&report, names::DOC_FRONT_IS_IDENTITY_DOCUMENT), Verdict::Fail);
 }
