@@ -1,7 +1,8 @@
 //! JPEG compression history: the encoder quality from the quantisation
 //! tables (DQT), and a double-compression score from the periodicity of the
 //! DCT coefficient histograms (an image decoded and saved again with other
-//! tables shows periodic gaps and peaks).
+//! tables shows periodic gaps and peaks on the JPEG grid), calibrated
+//! against a shifted grid so that printed graphics are not mistaken for it.
 
 use zune_core::bytestream::ZCursor;
 use zune_core::colorspace::ColorSpace;
@@ -117,10 +118,52 @@ const FREQUENCIES: [usize; 9] = [1, 8, 16, 9, 2, 3, 10, 17, 24];
 /// Histogram bins |k| = 1..=BINS of the quantised coefficients.
 const BINS: usize = 16;
 
-/// How periodic the DCT histograms of the luminance are, 0..1 (single
-/// compression is smooth and low; see [`DOUBLE_JPEG_THRESHOLD`]). `None`
-/// when the file is no decodable JPEG or has too little texture to judge.
+/// Per-frequency histogram roughness on the JPEG grid and on a grid shifted
+/// by 4 pixels (the calibration of Lukáš & Fridrich: the shifted grid sees
+/// the same content without the compression history).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Periodicity {
+    /// (aligned, shifted, weight) per low frequency with enough mass.
+    pub frequencies: Vec<(f64, f64, f64)>,
+}
+
+/// Frequencies whose histogram is this rough off the grid are dominated by
+/// the content (flat print, bar codes, text) and say nothing about the
+/// compression history.
+const CONTENT_ROUGHNESS: f64 = 0.15;
+
+impl Periodicity {
+    /// The double-compression score, 0..1: how much rougher the histograms
+    /// are on the grid than off it, over the frequencies whose off-grid
+    /// histogram is smooth. `None` when no frequency can be judged.
+    pub fn score(&self) -> Option<f64> {
+        let (mut total, mut weight) = (0.0, 0.0);
+        for &(aligned, shifted, w) in &self.frequencies {
+            if shifted <= CONTENT_ROUGHNESS {
+                total += (aligned - shifted).max(0.0) * w;
+                weight += w;
+            }
+        }
+        // At least a third of the examined frequencies must be judgeable.
+        let judged = self.frequencies.iter().filter(|f| f.1 <= CONTENT_ROUGHNESS).count();
+        (weight > 0.0 && judged * 3 >= FREQUENCIES.len()).then(|| (total / weight).clamp(0.0, 1.0))
+    }
+}
+
+/// How much the DCT histograms of the luminance show a second compression,
+/// 0..1 (see [`DOUBLE_JPEG_THRESHOLD`]). A single compression leaves
+/// histograms whose roughness comes from the content and is the same on a
+/// grid shifted by 4 pixels; a second compression with other tables adds
+/// periodic gaps and peaks on the JPEG grid only. Frequencies where the
+/// content itself is rough (printed graphics, bar codes, flat areas) are
+/// left out. `None` when the file is no decodable JPEG or too little of it
+/// can be judged (e.g. a barcode side drawn on a flat background).
 pub fn double_compression_score(bytes: &[u8]) -> Option<f64> {
+    periodicity(bytes).and_then(|p| p.score())
+}
+
+/// The roughness on and off the JPEG grid; see [`double_compression_score`].
+pub fn periodicity(bytes: &[u8]) -> Option<Periodicity> {
     let table = luma_table(bytes)?;
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::Luma)
@@ -136,15 +179,32 @@ pub fn double_compression_score(bytes: &[u8]) -> Option<f64> {
     if luma.len() < w * h {
         return None;
     }
+    let aligned = histograms(&luma, w, h, 0, &table);
+    let shifted = histograms(&luma, w, h, 4, &table);
+    let frequencies = aligned
+        .iter()
+        .zip(&shifted)
+        .filter_map(|(a, s)| {
+            let (ra, ma) = roughness(a)?;
+            let (rs, ms) = roughness(s)?;
+            Some((ra, rs, ma.min(ms).sqrt()))
+        })
+        .collect();
+    Some(Periodicity { frequencies })
+}
+
+/// Histograms of |k| = 1..=BINS of the low-frequency coefficients of the
+/// 8x8 blocks starting at (`offset`, `offset`), quantised with `table`.
+fn histograms(luma: &[u8], w: usize, h: usize, offset: usize, table: &[u16; 64]) -> Vec<[u32; BINS + 1]> {
     let b = basis();
     let mut hist = vec![[0u32; BINS + 1]; FREQUENCIES.len()];
     let mut block = [[0.0f64; 8]; 8];
     let mut tmp = [[0.0f64; 8]; 8];
-    for by in 0..h / 8 {
-        for bx in 0..w / 8 {
+    for by in 0..(h - offset) / 8 {
+        for bx in 0..(w - offset) / 8 {
             for (y, row) in block.iter_mut().enumerate() {
                 for (x, v) in row.iter_mut().enumerate() {
-                    *v = f64::from(luma[(by * 8 + y) * w + bx * 8 + x]) - 128.0;
+                    *v = f64::from(luma[(offset + by * 8 + y) * w + offset + bx * 8 + x]) - 128.0;
                 }
             }
             // Rows then columns.
@@ -163,22 +223,20 @@ pub fn double_compression_score(bytes: &[u8]) -> Option<f64> {
             }
         }
     }
-    // Periodicity: how far each bin is from the mean of its neighbours,
-    // relative to the bins' mass. A smooth (Laplacian) histogram scores low;
-    // gaps and peaks left by a first quantisation with other steps score high.
-    let (mut total, mut weight) = (0.0, 0.0);
-    for h in &hist {
-        let mass: f64 = h[1..BINS].iter().map(|v| f64::from(*v)).sum();
-        if mass < 200.0 {
-            continue;
-        }
-        let rough: f64 = (2..BINS)
-            .map(|k| (f64::from(h[k]) - (f64::from(h[k - 1]) + f64::from(h[k + 1])) / 2.0).abs())
-            .sum();
-        total += rough / mass * mass.sqrt();
-        weight += mass.sqrt();
+    hist
+}
+
+/// How far each bin is from the mean of its neighbours, relative to the
+/// bins' mass, 0..1, with the mass. A smooth (Laplacian) histogram scores
+/// low; gaps and peaks score high. `None` below 200 coefficients.
+fn roughness(h: &[u32; BINS + 1]) -> Option<(f64, f64)> {
+    let mass: f64 = h[1..BINS].iter().map(|v| f64::from(*v)).sum();
+    if mass < 200.0 {
+        return None;
     }
-    (weight > 0.0).then(|| (total / weight).clamp(0.0, 1.0))
+    let rough: f64 =
+        (2..BINS).map(|k| (f64::from(h[k]) - (f64::from(h[k - 1]) + f64::from(h[k + 1])) / 2.0).abs()).sum();
+    Some(((rough / mass).clamp(0.0, 1.0), mass))
 }
 
 #[cfg(test)]
@@ -236,5 +294,36 @@ pub(crate) mod tests {
         assert!(double > DOUBLE_JPEG_THRESHOLD, "double {double}");
         assert!(double_75 > DOUBLE_JPEG_THRESHOLD, "q75->q90 {double_75}");
         assert_eq!(double_compression_score(b"not a jpeg"), None);
+    }
+
+    /// Flat print with sharp bars (a barcode side): the histograms are rough
+    /// on any grid, which is the content, not a second save.
+    #[test]
+    fn printed_graphics_saved_once_are_not_taken_for_a_second_save() {
+        let mut state = 12345u32;
+        let mut widths = Vec::new();
+        while widths.iter().sum::<u32>() < 900 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            widths.push(3 + state % 9);
+        }
+        let img = RgbImage::from_fn(1000, 630, |x, y| {
+            if (150..560).contains(&y) && (50..950).contains(&x) {
+                let mut edge = 50;
+                for (i, w) in widths.iter().enumerate() {
+                    edge += w;
+                    if x < edge {
+                        return if i % 2 == 0 { Rgb([15, 15, 20]) } else { Rgb([250, 250, 250]) };
+                    }
+                }
+            }
+            let g = (x as f32 / 100.0 - y as f32 / 63.0) as u8;
+            Rgb([232 + g, 236 + g, 240])
+        });
+        for q in [75, 90, 95] {
+            let score = double_compression_score(&jpeg(&img, q));
+            assert!(score.is_none_or(|s| s < DOUBLE_JPEG_THRESHOLD), "q{q}: {score:?}");
+        }
     }
 }

@@ -258,7 +258,7 @@ fn image_manipulation(input: &SideInput<'_>) -> CheckOutcome {
     let detail = if is_jpeg && double.is_some() {
         "no trace of editing found (EXIF, compression history, size)"
     } else if is_jpeg {
-        "no trace of editing found in EXIF or size (too little texture to judge the compression history)"
+        "no trace of editing found in EXIF or size (too little photographic texture to judge the compression history)"
     } else {
         "no trace of editing found in EXIF or size (a PNG carries no compression history)"
     };
