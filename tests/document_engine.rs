@@ -250,6 +250,7 @@ fn passport_card_td1_mrz_is_read_from_a_photo() {
     let card = document_fixtures::td1_back(&lines, &mut document_fixtures::Rng::new(7));
     let bytes = photo_of(&card, 1000.0, 0.0, 7);
     let report = ocr_engine().analyze_image(DocumentSide::Back, DocumentType::PassportCard, &bytes).expect("analysis runs");
+    assert!(report.barcode.is_none(), "a passport card skips the barcode cascade");
     let texts: Vec<&str> = report.ocr_lines.iter().map(|l| l.text.as_str()).collect();
     let m = report.mrz.clone().expect("OCR ran").unwrap_or_else(|e| panic!("no MRZ ({e}) in {texts:?}"));
     assert!(m.is_valid(), "failed {:?}, read {:?}, OCR {texts:?}", m.failed_checks(), m.lines);
@@ -280,4 +281,28 @@ fn a_corrupted_mrz_digit_in_the_image_is_detected() {
     assert!(!m.is_valid());
     assert_eq!(m.failed_checks(), ["birth_date", "composite"]);
     assert_eq!(identity_check(&report, names::DOC_FRONT_IS_IDENTITY_DOCUMENT), Verdict::Fail);
+}
+
+/// A declared passport or passport card skips the barcode cascade (one plain
+/// attempt only); a licence back uploaded as a passport is still read and flagged.
+#[test]
+fn passport_hints_skip_the_barcode_cascade() {
+    let engine = LocalDocumentEngine::without_ocr();
+    let lines = mrz::build::td1("IP", "USA", "DOE", "JANE", "C03005988", "USA", "900101", 'F', "300101");
+    let bytes = photo_of(&document_fixtures::td1_back(&lines, &mut document_fixtures::Rng::new(11)), 1000.0, 0.0, 11);
+    let as_licence = engine.analyze_image(DocumentSide::Back, DocumentType::DriverLicense, &bytes).expect("analysis runs");
+    let miss = as_licence.barcode.expect("the cascade ran").expect_err("no PDF417 on a passport card");
+    assert!(miss.stages_tried.len() > 1, "{miss:?}");
+    for declared in [DocumentType::PassportCard, DocumentType::Passport] {
+        let report = engine.analyze_image(DocumentSide::Back, declared, &bytes).expect("analysis runs");
+        assert!(report.barcode.is_none(), "{declared:?}: {:?}", report.barcode);
+    }
+    // A licence back declared as a passport: the plain attempt reads it, the type is flagged.
+    let card = &cards()[0];
+    let back = document_fixtures::card_back(&card.payload, &mut document_fixtures::Rng::new(12));
+    let report = engine.analyze_image(DocumentSide::Back, DocumentType::Passport, &photo_of(&back, 1000.0, 0.0, 12)).expect("analysis runs");
+    let read = report.barcode.clone().expect("read").expect("plain attempt reads a clean symbol");
+    assert_eq!(read.stage, "plain");
+    assert_eq!(read.text, card.payload);
+    assert_eq!(identity_check(&report, names::DOC_BACK_IS_IDENTITY_DOCUMENT), Verdict::Fail);
 }

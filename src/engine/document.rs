@@ -123,9 +123,11 @@ impl LocalDocumentEngine {
         report.timings.push(("decode", t.elapsed()));
         (report.width, report.height) = (img.width(), img.height());
 
-        // Back of a card: the barcode. A front gets one cheap plain attempt
-        // (a back uploaded as the front still reads).
-        let wants_barcode = side == DocumentSide::Back && declared != DocumentType::Passport;
+        // Back of a card: the barcode. A front, and any side of a declared
+        // passport or passport card (an MRZ, never a PDF417), gets one cheap
+        // plain attempt instead of the cascade: a back uploaded as the front,
+        // or a licence uploaded as a passport, still reads (and is flagged).
+        let wants_barcode = side == DocumentSide::Back && !matches!(declared, DocumentType::Passport | DocumentType::PassportCard);
         let t = Instant::now();
         let read = if wants_barcode {
             barcode::decode_pdf417(&img, self.inner.barcode_budget)
