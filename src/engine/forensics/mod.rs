@@ -71,17 +71,15 @@ fn check_name(side: DocumentSide, front: &'static str, back: &'static str) -> &'
 /// Runs every local authenticity check of one side. `ocr` (when loaded)
 /// serves the colour-channel pass for watermarks.
 pub fn assess(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> SideAssessment {
-    let card_box = phash::locate_card(input.image);
-    let [l, t, r, b] = card_box;
-    let card = image::imageops::crop_imm(input.image, l, t, r - l, b - t).to_image();
+    let card = phash::card_view(input.image);
     let fingerprint = DocumentFingerprint {
-        phash: phash::to_hex(&phash::perceptual_hash(&card)),
+        phash: phash::to_hex(&phash::perceptual_hash(&card.image)),
         barcode_key: input.machine.and_then(phash::barcode_key),
     };
     let checks = vec![
         suspicious_words(input, ocr),
         image_manipulation(input),
-        is_identity_document(input, (r - l, b - t), card_box != [0, 0, input.image.width(), input.image.height()]),
+        is_identity_document(input, card.size, card.on_background),
     ];
     SideAssessment { checks, fingerprint: Some(fingerprint) }
 }
