@@ -246,7 +246,7 @@ fn slant_of(comp: &Component, sx: f32, sy: f32) -> Option<Slant> {
         return None;
     }
     let (s, c) = angle.sin_cos();
-    let along = cxx * c * c + 2.0 * cxy * s * c + cyy * s * s;
+    let along = (cxx * c * c + 2.0 * cxy * s * c + cyy * s * s).max(0.0);
     let across = (cxx * s * s - 2.0 * cxy * s * c + cyy * c * c).max(0.0);
     // A uniform bar of length L has variance L^2 / 12.
     let (length, thickness) = ((12.0 * along).sqrt(), (12.0 * across).sqrt());
