@@ -143,6 +143,82 @@ pub fn on_screen(img: &RgbImage) -> RgbImage {
     })
 }
 
+/// A photo replayed on a phone held up to the camera: a wall around the
+/// phone, a dark bezel, the screen showing a shrunken copy with its pixel
+/// grid beating against the camera's sensor (a fine grating), a glare spot
+/// of a lamp on the glass, and the softness of re-photographing.
+pub fn screen_replay(img: &RgbImage) -> RgbImage {
+    let (w, h) = (img.width() as f32, img.height() as f32);
+    // The phone: 64% of the frame width, the photo's aspect ratio.
+    let (sw, sh) = (0.64 * w, (0.64 * w * h / w).min(0.8 * h));
+    let (sx0, sy0) = ((w - sw) / 2.0, (h - sh) / 2.0);
+    let bezel = 0.05 * w;
+    let glare = (sx0 + 0.75 * sw, sy0 + 0.2 * sh, 0.12 * sw);
+    let sharp = RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let (x, y) = (x as f32, y as f32);
+        let (u, v) = ((x - sx0) / sw, (y - sy0) / sh);
+        if (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v) {
+            let p = sample(img, u * (w - 1.0), v * (h - 1.0));
+            let d2 = ((x - glare.0).powi(2) + (y - glare.1).powi(2)) / glare.2.powi(2);
+            let shine = 150.0 * (-d2).exp();
+            Rgb([0, 1, 2].map(|c| (f32::from(p[c]) * 0.9 + shine).clamp(0.0, 255.0) as u8))
+        } else if x > sx0 - bezel && x < sx0 + sw + bezel && y > sy0 - bezel && y < sy0 + sh + bezel {
+            Rgb([20, 20, 24])
+        } else {
+            // A plain wall, lit from one side.
+            let l = 190.0 - 40.0 * x / w;
+            Rgb([l as u8, (l * 0.95) as u8, (l * 0.85) as u8])
+        }
+    });
+    // Re-photographing softens (a 3x3 box blur: the optics), and the
+    // sensor sampling the screen's pixel grid leaves a moiré beat over the
+    // screen (after the optics, so not blurred).
+    let inside = |x: u32, y: u32| {
+        let (u, v) = ((x as f32 - sx0) / sw, (y as f32 - sy0) / sh);
+        (0.0..1.0).contains(&u) && (0.0..1.0).contains(&v)
+    };
+    RgbImage::from_fn(sharp.width(), sharp.height(), |x, y| {
+        let beat = if inside(x, y) {
+            10.0 * (2.0 * std::f32::consts::PI * (0.8 * x as f32 + 0.6 * y as f32) / 5.5).sin()
+        } else {
+            0.0
+        };
+        let mut acc = [0u32; 3];
+        for dy in 0..3 {
+            for dx in 0..3 {
+                let px = (x + dx).saturating_sub(1).min(sharp.width() - 1);
+                let py = (y + dy).saturating_sub(1).min(sharp.height() - 1);
+                let p = sharp.get_pixel(px, py);
+                for c in 0..3 {
+                    acc[c] += u32::from(p[c]);
+                }
+            }
+        }
+        Rgb(acc.map(|a| (a as f32 / 9.0 + beat).clamp(0.0, 255.0) as u8))
+    })
+}
+
+/// Clean variants of a real photo that must never look like a replay:
+/// JPEG re-compression and resizing.
+pub fn clean_variants(img: &RgbImage) -> Vec<(String, RgbImage)> {
+    use image::imageops::{FilterType, resize};
+    let recompress = |q: u8| {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, q).encode_image(img).expect("jpeg encodes");
+        image::load_from_memory(&out).expect("decodes").to_rgb8()
+    };
+    let (w, h) = (img.width(), img.height());
+    vec![
+        ("as is".into(), img.clone()),
+        ("jpeg q30".into(), recompress(30)),
+        ("jpeg q60".into(), recompress(60)),
+        ("jpeg q90".into(), recompress(90)),
+        ("half size".into(), resize(img, w / 2, h / 2, FilterType::Triangle)),
+        ("0.75 size".into(), resize(img, w * 3 / 4, h * 3 / 4, FilterType::CatmullRom)),
+        ("double size".into(), resize(img, w * 2, h * 2, FilterType::CatmullRom)),
+    ]
+}
+
 pub fn jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);

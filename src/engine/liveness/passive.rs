@@ -52,10 +52,10 @@ pub struct PassiveCues {
 // Calibration (see tests/liveness.rs for the synthetic replays used).
 const MOIRE_CLEAN: f64 = 3.0;
 const MOIRE_FULL: f64 = 5.0;
-const GLARE_CLEAN: f64 = 0.02;
-const GLARE_FULL: f64 = 0.12;
-const SHARP_OK: f64 = 60.0;
-const SHARP_BLURRED: f64 = 10.0;
+const GLARE_CLEAN: f64 = 0.05;
+const GLARE_FULL: f64 = 0.25;
+const SHARP_OK: f64 = 30.0;
+const SHARP_BLURRED: f64 = 8.0;
 
 fn ramp(value: f64, clean: f64, full: f64) -> f64 {
     ((value - clean) / (full - clean)).clamp(0.0, 1.0)
@@ -69,9 +69,11 @@ pub fn measure(image: &Gray, rgb: &image::RgbImage, face: Rect) -> PassiveCues {
     let sharpness = laplacian_variance(image, face);
     let moire = ramp(moire_peak, MOIRE_CLEAN, MOIRE_FULL);
     let glare = ramp(glare_fraction, GLARE_CLEAN, GLARE_FULL);
+    // Two straight sides are common in real scenes (a door, a shelf, the
+    // shoulders' line); a screen or print held up shows three or four.
     let bezel = match bezel_sides {
-        0 | 1 => 0.0,
-        2 => 0.4,
+        0..=2 => 0.0,
+        3 => 0.7,
         _ => 1.0,
     };
     let blur = ramp(-sharpness, -SHARP_OK, -SHARP_BLURRED);
@@ -119,7 +121,15 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
 /// Log-magnitude spectrum peak above the median of its frequency ring, over
 /// mid-to-high frequencies of the Hann-windowed face box.
 pub fn spectral_peak(image: &Gray, face: Rect) -> f64 {
-    let patch = image.crop_resize((face.x, face.y, face.w, face.h), FFT_N, FFT_N);
+    // At the frame's own resolution (the centre of a large face): resampling
+    // the whole face box would average a fine screen grid away.
+    let n = FFT_N as f32;
+    let window = if face.w.min(face.h) >= n {
+        (face.x + face.w / 2.0 - n / 2.0, face.y + face.h / 2.0 - n / 2.0, n, n)
+    } else {
+        (face.x, face.y, face.w, face.h)
+    };
+    let patch = image.crop_resize(window, FFT_N, FFT_N);
     let mean = patch.data.iter().map(|v| f64::from(*v)).sum::<f64>() / (FFT_N * FFT_N) as f64;
     let hann: Vec<f64> =
         (0..FFT_N).map(|i| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / (FFT_N - 1) as f64).cos()).collect();
@@ -263,10 +273,13 @@ fn enclosing_sides(image: &Gray, face: Rect) -> u8 {
 fn laplacian_variance(image: &Gray, face: Rect) -> f64 {
     // The central part of the face box: skin, eyes, nose, mouth.
     let inner = (face.x + 0.15 * face.w, face.y + 0.15 * face.h, 0.7 * face.w, 0.7 * face.h);
-    let p = image.crop_resize(inner, 128, 128);
-    let mut values = Vec::with_capacity(126 * 126);
-    for y in 1..127 {
-        for x in 1..127 {
+    // At most the face's own resolution: upsampling a small face would
+    // soften it and read as blur.
+    let n = (inner.2.min(inner.3).round() as usize).clamp(32, 128);
+    let p = image.crop_resize(inner, n, n);
+    let mut values = Vec::with_capacity((n - 2) * (n - 2));
+    for y in 1..n - 1 {
+        for x in 1..n - 1 {
             let l = p.at(x - 1, y) + p.at(x + 1, y) + p.at(x, y - 1) + p.at(x, y + 1) - 4.0 * p.at(x, y);
             values.push(f64::from(l));
         }
