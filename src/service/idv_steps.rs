@@ -286,8 +286,10 @@ pub async fn liveness_generate(
     Ok(started.token)
 }
 
-/// The challenge a process call answers: the token in the body when given,
-/// else the challenge of the session's latest generate (15 minutes).
+/// The challenge a process call answers — the token in the body when given,
+/// else the challenge of the session's latest generate (15 minutes) — and
+/// the next token for the SDK. A challenge answers one process call: its
+/// nonce is refused (409) once a process call used it.
 pub async fn challenge_for_process(
     state: &AppState,
     kind: SessionKind,
@@ -300,7 +302,8 @@ pub async fn challenge_for_process(
     let now = Utc::now();
     if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) {
         let challenge = liveness::verify(state.storage.master_key(), token, session_id, now)?;
-        return Ok((challenge, token.to_string()));
+        liveness::ensure_nonce_unused(&state.db, client_id, session_id, &challenge.nonce).await?;
+        return Ok((challenge.clone(), next_token(state, &challenge)));
     }
     let generated = liveness::issued_challenge(&state.db, client_id, session_id, None).await?;
     let challenge = generated
@@ -310,8 +313,15 @@ pub async fn challenge_for_process(
         .ok_or_else(|| {
             AppError::Conflict("no liveness session: call liveness/generate first (or send its token)".into())
         })?;
-    let token = liveness::sign(state.storage.master_key(), &challenge);
+    liveness::ensure_nonce_unused(&state.db, client_id, session_id, &challenge.nonce).await?;
+    let token = next_token(state, &challenge);
     Ok((challenge, token))
+}
+
+/// A fresh signed challenge of the same mode for a later capture (the one
+/// just answered cannot be used again).
+fn next_token(state: &AppState, answered: &Challenge) -> String {
+    liveness::sign(state.storage.master_key(), &liveness::new_challenge(&answered.session_id, answered.mode))
 }
 
 /// Stores the frames (the first also as the selfie) and queues liveness and
@@ -330,6 +340,8 @@ pub async fn liveness_process(
     let file_ids: Vec<String> = rows.iter().filter_map(|r| r.id.clone().take()).collect();
     let all = rows.clone();
     with_blobs(state, &all, |txn| async move {
+        // Checked again in the transaction that records the use (narrows the window for a concurrent call with the same token).
+        liveness::ensure_nonce_unused(&txn, &session.client_id, &session.id, &challenge.nonce).await?;
         stored_file::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         let now = Utc::now();
         // An Azure capture may come without frames (the Azure SDK uploads to Azure).
@@ -340,8 +352,8 @@ pub async fn liveness_process(
         };
         update_open(&txn, session, changes).await?;
         location::record(&txn, capture(session, CaptureType::SelfieImageCapture, &ctx)).await?;
-        let detail = serde_json::json!({ "frames": frames.len() });
-        history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, "liveness_processed", endpoint, Some(detail))
+        let detail = serde_json::json!({ "frames": frames.len(), "nonce": challenge.nonce });
+        history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, liveness::PROCESSED_EVENT, endpoint, Some(detail))
             .await?;
         let payload = serde_json::json!({
             "client_id": session.client_id, "session_id": session.id, "file_ids": file_ids, "challenge": issued,

@@ -142,6 +142,34 @@ pub fn generated_detail(challenge: &Challenge, azure_session_id: Option<&str>) -
     detail
 }
 
+/// The history event written by every liveness process call; its detail
+/// carries the nonce of the challenge the call answered.
+pub const PROCESSED_EVENT: &str = "liveness_processed";
+
+/// A liveness challenge answers one process call: refuses (409) a nonce a
+/// process call of this session already used. Run it inside the
+/// transaction that records the new `liveness_processed` event.
+pub async fn ensure_nonce_unused(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    nonce: &str,
+) -> AppResult<()> {
+    let processed = session_event::Entity::find()
+        .filter(session_event::Column::ClientId.eq(client_id))
+        .filter(session_event::Column::SessionId.eq(session_id))
+        .filter(session_event::Column::Event.eq(PROCESSED_EVENT))
+        .all(db)
+        .await?;
+    let used = processed.iter().any(|e| e.detail.as_ref().and_then(|d| d.get("nonce")).and_then(|n| n.as_str()) == Some(nonce));
+    if used {
+        return Err(AppError::Conflict(
+            "the liveness token was already used: each challenge answers one process call; generate a new one".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The challenge a liveness job hands the engine: the one the process call
 /// proved (its token), else the latest generate of the session.
 pub async fn issued_challenge(
@@ -287,7 +315,7 @@ pub fn client_provider(master: &MasterKey, client: &client::Model) -> AppResult<
 }
 
 /// Sets a client's liveness provider (operator action: `tessera client
-/// liveness`). Azure needs settings, given now or stored before; the key is
+/// set-liveness`). Azure needs settings, given now or stored before; the key is
 /// stored sealed with the master key.
 pub async fn configure_provider(
     db: &impl ConnectionTrait,
