@@ -1,4 +1,4 @@
-//! Command line: `tessera [serve]`, `migrate`, `client create`, `api-key create`, `user create`,
+//! Command line: `tessera [serve]`, `migrate`, `client create|set-liveness`, `api-key create`, `user create`,
 //! `sanctions import DIR`, `models list|fetch`, `analyze IMAGE…`.
 
 use anyhow::Context;
@@ -85,6 +85,22 @@ pub enum ClientAction {
         #[arg(long)]
         name: String,
     },
+    /// Set the client's liveness provider: `local` (the default) or `azure`
+    /// (Azure Face liveness). The Azure key is read from TESSERA_AZURE_FACE_KEY
+    /// or stdin (never from the command line) and stored sealed with the master key.
+    SetLiveness {
+        #[arg(long)]
+        client: String,
+        #[arg(long, value_parser = ["local", "azure"])]
+        provider: String,
+        /// Azure Face endpoint, e.g. https://NAME.cognitiveservices.azure.com.
+        /// Omit it to keep the stored Azure settings.
+        #[arg(long)]
+        azure_endpoint: Option<String>,
+        /// Azure Face liveness API version.
+        #[arg(long, default_value = crate::engine::liveness::azure::DEFAULT_API_VERSION)]
+        azure_api_version: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -131,6 +147,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("client created\n  id:   {}\n  name: {}", client.id, client.name);
             Ok(())
         }
+        Command::Client { action: ClientAction::SetLiveness { client, provider, azure_endpoint, azure_api_version } } => {
+            set_liveness(config, &client, &provider, azure_endpoint, azure_api_version).await
+        }
         Command::ApiKey { action: ApiKeyAction::Create { client, name, user } } => {
             let state = crate::build_state(config).await?;
             let key = tenancy::create_api_key(&state.db, &client, user.as_deref(), name.as_deref())
@@ -168,6 +187,44 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models { action } => models_command(&config, action),
         Command::Analyze { images, side, document_type } => analyze_command(&config, &images, &side, &document_type),
     }
+}
+
+/// `tessera client set-liveness`.
+async fn set_liveness(
+    config: Config,
+    client_id: &str,
+    provider: &str,
+    azure_endpoint: Option<String>,
+    azure_api_version: String,
+) -> anyhow::Result<()> {
+    use crate::engine::liveness::azure::AzureSettings;
+    use crate::service::types::LivenessProvider;
+    let provider = LivenessProvider::parse(provider).ok_or_else(|| anyhow::anyhow!("unknown provider `{provider}`"))?;
+    let azure = match azure_endpoint {
+        None => None,
+        Some(endpoint) => {
+            let api_key = match std::env::var("TESSERA_AZURE_FACE_KEY") {
+                Ok(k) => k,
+                Err(_) => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s).context("reading the Azure Face key from stdin")?;
+                    s.trim().to_string()
+                }
+            };
+            Some(AzureSettings { endpoint, api_key, api_version: azure_api_version })
+        }
+    };
+    let state = crate::build_state(config).await?;
+    let client = crate::service::liveness::configure_provider(&state.db, state.storage.master_key(), client_id, provider, azure)
+        .await
+        .map_err(app_err)?;
+    let (provider, settings) = crate::service::liveness::client_provider(state.storage.master_key(), &client).map_err(app_err)?;
+    println!("liveness provider set\n  client:   {}\n  provider: {}", client.id, provider.as_str());
+    if let Some(a) = settings {
+        let role = if provider == LivenessProvider::Azure { "" } else { " (stored, not used while the provider is local)" };
+        println!("  azure:    {} api {}, key stored sealed{role}", a.endpoint, a.api_version);
+    }
+    Ok(())
 }
 
 /// `tessera analyze`: runs the local document engine on each image and prints its report.

@@ -153,3 +153,74 @@ async fn a_wrong_key_is_an_error_not_a_verdict() {
     let engine = AzureLivenessEngine::new(settings("http://127.0.0.1:9", KEY)).unwrap();
     assert!(engine.session_result("abc").await.unwrap_err().is_retryable());
 }
+
+/// `tessera client set-liveness` in a scratch directory (SQLite under ./data).
+fn cli(dir: &std::path::Path, args: &[&str], azure_key: Option<&str>) -> (bool, String, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+    c.current_dir(dir)
+        .env_remove("TESSERA_DATABASE_URL")
+        .env_remove("TESSERA_AZURE_FACE_KEY")
+        .env("TESSERA_LOG", "warn")
+        .env("TESSERA_MODELS_AUTO_FETCH", "false")
+        .args(args)
+        .stdin(std::process::Stdio::null());
+    if let Some(k) = azure_key {
+        c.env("TESSERA_AZURE_FACE_KEY", k);
+    }
+    let out = c.output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[tokio::test]
+async fn the_cli_sets_a_clients_liveness_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = cli(dir.path(), &["client", "create", "--name", "Acme"], None);
+    assert!(ok, "{err}");
+    let client_id = out.lines().find_map(|l| l.trim().strip_prefix("id:")).unwrap().trim().to_string();
+
+    // Azure without settings, an unknown client, a bad endpoint: refused, nothing stored.
+    let (ok, _, err) = cli(dir.path(), &["client", "set-liveness", "--client", &client_id, "--provider", "azure"], None);
+    assert!(!ok && err.contains("azure needs an endpoint and a key"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["client", "set-liveness", "--client", "nope", "--provider", "local"], None);
+    assert!(!ok && err.contains("client not found"), "{err}");
+    let (ok, _, err) = cli(
+        dir.path(),
+        &["client", "set-liveness", "--client", &client_id, "--provider", "azure", "--azure-endpoint", "ftp://x"],
+        Some(KEY),
+    );
+    assert!(!ok && err.contains("https"), "{err}");
+    let (ok, _, err) = cli(dir.path(), &["client", "set-liveness", "--client", &client_id, "--provider", "other"], None);
+    assert!(!ok && err.contains("local"), "{err}");
+
+    let (ok, out, err) = cli(
+        dir.path(),
+        &["client", "set-liveness", "--client", &client_id, "--provider", "azure", "--azure-endpoint", "https://acme.cognitiveservices.azure.com"],
+        Some(KEY),
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("provider: azure") && out.contains("https://acme.cognitiveservices.azure.com"), "{out}");
+    assert!(!out.contains(KEY), "the key is never printed: {out}");
+
+    let read_back = || async {
+        let mut config = tessera::config::Config::default();
+        config.data_dir = dir.path().join("data");
+        let state = tessera::build_state(config).await.unwrap();
+        let client = tessera::service::tenancy::find_client(&state.db, &client_id).await.unwrap().unwrap();
+        assert!(!client.settings.to_string().contains(KEY), "stored sealed: {}", client.settings);
+        let found = tessera::service::liveness::client_provider(state.storage.master_key(), &client).unwrap();
+        state.db.close().await.ok();
+        found
+    };
+    let (provider, settings) = read_back().await;
+    assert_eq!(provider, LivenessProvider::Azure);
+    let settings = settings.unwrap();
+    assert_eq!((settings.endpoint.as_str(), settings.api_key.as_str(), settings.api_version.as_str()), ("https://acme.cognitiveservices.azure.com", KEY, "v1.2"));
+
+    // Back to local: the Azure settings stay stored for a later switch back without the key.
+    let (ok, out, err) = cli(dir.path(), &["client", "set-liveness", "--client", &client_id, "--provider", "local"], None);
+    assert!(ok && out.contains("provider: local"), "{out}{err}");
+    assert_eq!(read_back().await.0, LivenessProvider::Local);
+    let (ok, out, err) = cli(dir.path(), &["client", "set-liveness", "--client", &client_id, "--provider", "azure"], None);
+    assert!(ok && out.contains("provider: azure"), "{out}{err}");
+    assert_eq!(read_back().await.0, LivenessProvider::Azure);
+}
