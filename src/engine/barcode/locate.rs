@@ -429,6 +429,27 @@ pub fn unsharp(p: &Plane, sigma: f32, amount: f32) -> GrayImage {
     Plane { w: p.w, h: p.h, data }.to_gray()
 }
 
+/// Gaussian smoothing along y only: along the bars of an upright symbol,
+/// so noise averages out without blurring the bars into each other.
+pub fn smooth_along_bars(p: &Plane, sigma: f32) -> Plane {
+    let r = ((3.0 * sigma).ceil() as usize).max(1);
+    let kernel: Vec<f32> = (0..=2 * r).map(|i| (-((i as f32 - r as f32).powi(2)) / (2.0 * sigma * sigma)).exp()).collect();
+    let sum: f32 = kernel.iter().sum();
+    let (w, h) = (p.w, p.h);
+    let mut out = vec![0f32; w * h];
+    for y in 0..h {
+        for (k, &kv) in kernel.iter().enumerate() {
+            let yy = (y + k).saturating_sub(r).min(h - 1);
+            let src = &p.data[yy * w..][..w];
+            let dst = &mut out[y * w..][..w];
+            for (d, &s) in dst.iter_mut().zip(src) {
+                *d += s * kv / sum;
+            }
+        }
+    }
+    Plane { w, h, data: out }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
