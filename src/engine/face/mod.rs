@@ -173,12 +173,16 @@ impl FaceModels {
         let (w, h) = (img.width() as f32, img.height() as f32);
         let mut out = Vec::new();
         let mut scale = start;
+        // Each level is resized from the previous one (as dlib's pyramid
+        // does), not from the full image: on a large photo that is most of
+        // the detection time.
+        let mut previous: Option<RgbImage> = None;
         while scale > stop && w.min(h) * scale >= 48.0 {
             let (lw, lh) = ((w * scale).round().max(1.0) as u32, (h * scale).round().max(1.0) as u32);
-            let level = if lw == img.width() && lh == img.height() {
-                img.clone()
-            } else {
-                image::imageops::resize(img, lw, lh, FilterType::Triangle)
+            let level = match previous.take() {
+                Some(p) if p.width() >= lw && p.height() >= lh => image::imageops::resize(&p, lw, lh, FilterType::Triangle),
+                _ if lw == img.width() && lh == img.height() => img.clone(),
+                _ => image::imageops::resize(img, lw, lh, FilterType::Triangle),
             };
             let (sx, sy) = (lw as f32 / w, lh as f32 / h);
             if let Ok(map) = self.detector.scores(&level) {
@@ -195,6 +199,7 @@ impl FaceModels {
                     }
                 }
             }
+            previous = Some(level);
             scale *= PYRAMID_STEP;
         }
         out
