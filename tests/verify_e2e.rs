@@ -283,13 +283,17 @@ struct Capture {
 /// Walks the SDK steps for `capture` and finalizes; returns (session id,
 /// finalize answer, session read, tests read).
 async fn run_session(app: &TestApp, capture: Capture, settings: Value) -> (String, Value, Value, Value) {
+    run_session_as(app, capture, settings, "driver_license").await
+}
+
+async fn run_session_as(app: &TestApp, capture: Capture, settings: Value, document_type: &str) -> (String, Value, Value, Value) {
     let (st, _, v) = app
         .post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({"liveness_mode": "passive", "settings": settings}))
         .await;
     assert_eq!(st, 200, "{v}");
     let sid = v["session_id"].as_str().unwrap().to_string();
     assert_eq!(sdk(app, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.0, 200);
-    let (st, v) = sdk(app, "/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": "driver_license"})).await;
+    let (st, v) = sdk(app, "/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": document_type})).await;
     assert_eq!(st, 200, "{v}");
     upload(app, "front", &sid, capture.front.0, capture.front.1).await;
     if let Some((bytes, mime)) = capture.back {
@@ -424,7 +428,19 @@ async fn forged_and_wrong_fronts_are_flagged() {
     assert_eq!(t["doc_front_image_manipulation"], "fail", "{t}");
     assert_eq!(t["doc_back_image_manipulation"], "pass", "{t}");
 
-    // 4. A landscape photograph uploaded as the front (a PNG: no JPEG history either way).
+    // 4. Passports: the printed name (label above value) against the MRZ of the same page.
+    let mrz = tessera::engine::mrz::build::td3("UTO", "ERIKSSON", "ANNA MARIA", "L898902C3", "UTO", "740812", 'F', "320415");
+    for (printed_surname, matches) in [("ERIKSSON", true), ("LINDQVIST", false)] {
+        let page = document_fixtures::passport_page(&mrz, printed_surname, "ANNA MARIA", &mut Rng::new(5));
+        let capture = Capture { front: (jpeg(&page, 92), "image/jpeg"), back: None, selfie: None };
+        let (sid, _, _, t) = run_session_as(&app, capture, json!({"perform_aamva_test": false}), "passport").await;
+        assert_eq!(t["doc_front_is_identity_document"], "pass", "{printed_surname}: {t}");
+        assert_eq!(t["name_crosscheck"], matches, "{printed_surname}: {t}");
+        let d = document_of(&app, &sid).await;
+        assert_eq!((d["data_source_e"].as_str(), d["document_number"].as_str()), (Some("mrz"), Some("L898902C3")), "{d}");
+    }
+
+    // 5. A landscape photograph uploaded as the front (a PNG: no JPEG history either way).
     let capture = Capture { front: (png(&landscape()), "image/png"), back: None, selfie: None };
     let (_, verdict, _, t) = run_session(&app, capture, json!({"perform_aamva_test": false})).await;
     assert_eq!(t["doc_front_is_identity_document"], "fail", "{t}");

@@ -30,7 +30,7 @@ enum Label {
 /// Longest alternatives first: the regex takes the leftmost-first match.
 static LABELS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:\d{1,2}[A-D]?\s+)?(DATE OF BIRTH|BIRTH DATE|DOB|EXPIRES|EXPIRATION DATE|EXPIRATION|EXP|ISSUE DATE|ISSUED|ISS|DOCUMENT NUMBER|DOCUMENT NO|LICENSE NUMBER|LICENSE NO|LIC NO|DL NO|DLN|DL|ID NO|LAST NAME|FAMILY NAME|SURNAME|LN|FIRST NAME|GIVEN NAMES|GIVEN NAME|FN|SEX|HGT|HEIGHT|WGT|WEIGHT|EYES|HAIR|CLASS|RSTR|REST|END|DD|DONOR|VETERAN)[.:#]?",
+        r"\b(?:\d{1,2}[A-D]?\s+)?(DATE OF BIRTH|BIRTH DATE|DOB|DATE OF EXPIRY|EXPIRES|EXPIRATION DATE|EXPIRATION|EXP|DATE OF ISSUE|ISSUE DATE|ISSUED|ISS|PASSPORT NUMBER|PASSPORT NO|DOCUMENT NUMBER|DOCUMENT NO|NATIONALITY|PLACE OF BIRTH|LICENSE NUMBER|LICENSE NO|LIC NO|DL NO|DLN|DL|ID NO|LAST NAME|FAMILY NAME|SURNAME|LN|FIRST NAME|GIVEN NAMES|GIVEN NAME|FN|SEX|HGT|HEIGHT|WGT|WEIGHT|EYES|HAIR|CLASS|RSTR|REST|END|DD|DONOR|VETERAN)[.:#]?",
     )
     .expect("label regex")
 });
@@ -50,9 +50,9 @@ static LAST_COMMA_FIRST: LazyLock<Regex> =
 fn label_kind(label: &str) -> Label {
     match label {
         "DATE OF BIRTH" | "BIRTH DATE" | "DOB" => Label::BirthDate,
-        "EXPIRES" | "EXPIRATION DATE" | "EXPIRATION" | "EXP" => Label::Expires,
-        "ISSUE DATE" | "ISSUED" | "ISS" => Label::Issued,
-        "DOCUMENT NUMBER" | "DOCUMENT NO" | "LICENSE NUMBER" | "LICENSE NO" | "LIC NO" | "DL NO" | "DLN" | "DL"
+        "DATE OF EXPIRY" | "EXPIRES" | "EXPIRATION DATE" | "EXPIRATION" | "EXP" => Label::Expires,
+        "DATE OF ISSUE" | "ISSUE DATE" | "ISSUED" | "ISS" => Label::Issued,
+        "PASSPORT NUMBER" | "PASSPORT NO" | "DOCUMENT NUMBER" | "DOCUMENT NO" | "LICENSE NUMBER" | "LICENSE NO" | "LIC NO" | "DL NO" | "DLN" | "DL"
         | "ID NO" => Label::Number,
         "LAST NAME" | "FAMILY NAME" | "SURNAME" | "LN" => Label::LastName,
         "FIRST NAME" | "GIVEN NAMES" | "GIVEN NAME" | "FN" => Label::FirstName,
@@ -173,6 +173,33 @@ fn document_type_of(text: &str) -> Option<DocumentType> {
     }
 }
 
+/// Sets the field `kind` from `value` when it is still empty and `value`
+/// holds one; whether it did.
+fn fill(f: &mut DocumentFields, kind: Label, value: &str, us_style: bool) -> bool {
+    match kind {
+        Label::BirthDate if f.birth_date.is_none() => f.birth_date = parse_date(value, us_style),
+        Label::Expires if f.expires_at.is_none() => f.expires_at = parse_date(value, us_style),
+        Label::Issued if f.issued_at.is_none() => f.issued_at = parse_date(value, us_style),
+        Label::Number if f.document_number.is_none() => f.document_number = document_number(value),
+        Label::LastName if f.last_name.is_none() => f.last_name = Some(name_words(value).join(" ")).filter(|s| !s.is_empty()),
+        Label::FirstName if f.first_name.is_none() => {
+            let words = name_words(value);
+            f.first_name = words.first().cloned();
+            f.middle_name = (words.len() > 1).then(|| words[1..].join(" "));
+            return f.first_name.is_some();
+        }
+        _ => return false,
+    }
+    match kind {
+        Label::BirthDate => f.birth_date.is_some(),
+        Label::Expires => f.expires_at.is_some(),
+        Label::Issued => f.issued_at.is_some(),
+        Label::Number => f.document_number.is_some(),
+        Label::LastName => f.last_name.is_some(),
+        _ => false,
+    }
+}
+
 /// The fields printed on a card front, `data_source = ocr`.
 pub fn extract(lines: &[TextLine], document_type: DocumentType) -> DocumentFields {
     let rows = rows(lines);
@@ -180,20 +207,17 @@ pub fn extract(lines: &[TextLine], document_type: DocumentType) -> DocumentField
     let detected_type = document_type_of(&all);
     let us_style = !matches!(detected_type.unwrap_or(document_type), DocumentType::Passport);
     let mut f = DocumentFields { data_source: Some(DataSource::Ocr), document_type: detected_type, ..Default::default() };
-    for row in &rows {
-        for (kind, value) in labelled_values(row) {
-            match kind {
-                Label::BirthDate if f.birth_date.is_none() => f.birth_date = parse_date(&value, us_style),
-                Label::Expires if f.expires_at.is_none() => f.expires_at = parse_date(&value, us_style),
-                Label::Issued if f.issued_at.is_none() => f.issued_at = parse_date(&value, us_style),
-                Label::Number if f.document_number.is_none() => f.document_number = document_number(&value),
-                Label::LastName if f.last_name.is_none() => f.last_name = Some(name_words(&value).join(" ")).filter(|s| !s.is_empty()),
-                Label::FirstName if f.first_name.is_none() => {
-                    let words = name_words(&value);
-                    f.first_name = words.first().cloned();
-                    f.middle_name = (words.len() > 1).then(|| words[1..].join(" "));
+    let labelled: Vec<Vec<(Label, String)>> = rows.iter().map(|r| labelled_values(r)).collect();
+    for (i, row_labels) in labelled.iter().enumerate() {
+        // Passports and many ID cards print the label above its value
+        // ("Surname / Nom" then "ERIKSSON"): when the row's own text after a
+        // label gives nothing, the next row is the value if it has no label.
+        let below = rows.get(i + 1).filter(|_| labelled.get(i + 1).is_some_and(Vec::is_empty));
+        for (kind, value) in row_labels {
+            for candidate in std::iter::once(value.as_str()).chain(below.map(String::as_str)) {
+                if fill(&mut f, *kind, candidate, us_style) {
+                    break;
                 }
-                _ => {}
             }
         }
     }
@@ -226,6 +250,31 @@ mod tests {
 
     fn line(text: &str, x: u32, y: u32) -> TextLine {
         TextLine { text: text.into(), confidence: 0.95, bbox: [x, y, x + 10 * text.len() as u32, y + 30] }
+    }
+
+    #[test]
+    fn values_printed_below_their_labels_are_read() {
+        let lines = vec![
+            line("PASSPORT", 60, 40),
+            line("Surname / Nom", 450, 140),
+            line("ERIKSSON", 450, 175),
+            line("Given names / Prenoms", 450, 250),
+            line("ANNA MARIA", 450, 285),
+            line("Passport No.", 450, 360),
+            line("L898902C3", 450, 395),
+            line("Date of birth", 450, 470),
+            line("12/08/1974", 450, 505),
+            line("Nationality", 450, 580),
+            line("UTOPIAN", 450, 615),
+        ];
+        let f = extract(&lines, DocumentType::Passport);
+        assert_eq!(f.last_name.as_deref(), Some("ERIKSSON"));
+        assert_eq!((f.first_name.as_deref(), f.middle_name.as_deref()), (Some("ANNA"), Some("MARIA")));
+        assert_eq!(f.document_number.as_deref(), Some("L898902C3"));
+        assert_eq!(f.birth_date, NaiveDate::from_ymd_opt(1974, 8, 12));
+        // A label row followed by another label row takes nothing from it.
+        let f = extract(&[line("Surname", 450, 140), line("Nationality", 450, 175), line("UTOPIAN", 450, 210)], DocumentType::Passport);
+        assert_eq!(f.last_name, None);
     }
 
     #[test]
