@@ -158,6 +158,9 @@ fn colour_pass(ocr: &OcrEngine, image: &RgbImage, channel: usize) -> Option<Vec<
     if coloured < MIN_COLOURED_SHARE {
         return None;
     }
+    // A watermark lies where the colour is: OCR only that region (with a
+    // margin), e.g. a card's coloured header band rather than the whole card.
+    let excess = crop_to_ink(&excess, 160);
     let mut found = Vec::new();
     for degrees in WATERMARK_ROTATIONS {
         let rotated = if degrees == 0.0 { excess.clone() } else { rotate_white(&excess, degrees) };
@@ -174,6 +177,32 @@ fn colour_pass(ocr: &OcrEngine, image: &RgbImage, channel: usize) -> Option<Vec<
         }
     }
     Some(found)
+}
+
+/// The part of `gray` holding its pixels darker than `threshold`, with a
+/// margin of 4% of the image (at least 16 px); the whole image when that
+/// part covers most of it.
+fn crop_to_ink(gray: &GrayImage, threshold: u8) -> GrayImage {
+    let (w, h) = gray.dimensions();
+    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
+    for (x, y, p) in gray.enumerate_pixels() {
+        if p.0[0] < threshold {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x + 1);
+            y1 = y1.max(y + 1);
+        }
+    }
+    if x1 <= x0 || y1 <= y0 {
+        return gray.clone();
+    }
+    let margin = (w.max(h) / 25).max(16);
+    let (x0, y0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
+    let (x1, y1) = ((x1 + margin).min(w), (y1 + margin).min(h));
+    if u64::from(x1 - x0) * u64::from(y1 - y0) * 10 > u64::from(w) * u64::from(h) * 7 {
+        return gray.clone();
+    }
+    image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image()
 }
 
 /// `image` rotated by `degrees` (counter-clockwise) on a white canvas large
