@@ -79,8 +79,11 @@ mod tests {
 /// another connection committed in between (the busy timeout does not apply
 /// to that upgrade), so the write lock is taken up front with a statement
 /// that writes nothing; it waits for other writers under the busy timeout.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+pub async fn begin_write<C>(db: &C) -> Result<C::Transaction, sea_orm::DbErr>
+where
+    C: sea_orm::ConnectionTrait + sea_orm::TransactionTrait,
+{
+    use sea_orm::ConnectionTrait;
     let txn = db.begin().await?;
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
         txn.execute_unprepared("UPDATE client SET name = name WHERE 1 = 0").await?;

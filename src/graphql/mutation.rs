@@ -3,7 +3,6 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 
 use super::types::*;
 use super::{Caller, GqlResultExt};
@@ -63,7 +62,7 @@ impl MutationRoot {
     ) -> async_graphql::Result<WeightsVersion> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let created_by = caller.user_id.as_ref().map(|u| format!("user:{u}"));
             let version = weights::create_version(
                 &txn,
@@ -88,7 +87,7 @@ impl MutationRoot {
         let run = async {
             let doc_type = DocumentType::parse_field("documentType", &input.document_type)?;
             let source = DataSource::parse_field("dataSource", &input.data_source)?;
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let scope =
                 weights::resolve_scope(&txn, caller.tenant(), input.client_id.as_deref(), input.user_id.as_deref()).await?;
             let current =
@@ -110,7 +109,7 @@ impl MutationRoot {
         let run = async {
             let name = WebhookName::parse(&name)?;
             let url = WebhookUrl::parse(&url, url_policy(state))?;
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let created = webhooks::create(&txn, state.storage.master_key(), &caller.client_id, name, url).await?;
             let detail = serde_json::json!({"url": created.model.url});
             record(&txn, caller, "webhook.create", ("webhook", &created.model.id), Some(detail)).await?;
@@ -137,7 +136,7 @@ impl MutationRoot {
                 enabled,
             };
             let detail = serde_json::json!({"fields": changes.field_names()});
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let updated = webhooks::update(&txn, &caller.client_id, &id, changes).await?;
             record(&txn, caller, "webhook.update", ("webhook", &updated.id), Some(detail)).await?;
             txn.commit().await?;
@@ -150,7 +149,7 @@ impl MutationRoot {
     async fn delete_webhook(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             webhooks::delete(&txn, &caller.client_id, &id).await?;
             record(&txn, caller, "webhook.delete", ("webhook", &id), None).await?;
             txn.commit().await?;
@@ -169,7 +168,7 @@ impl MutationRoot {
         let (state, caller) = admin(ctx)?;
         let run = async {
             let overlap = Overlap::hours(overlap_hours)?;
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let (hook, secret) =
                 webhooks::rotate_secret(&txn, state.storage.master_key(), &caller.client_id, &id, overlap).await?;
             let detail = serde_json::json!({"previous_secret_expires_at": hook.previous_secret_expires_at});
@@ -191,7 +190,7 @@ impl MutationRoot {
     async fn redeliver_webhook_delivery(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<WebhookDelivery> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let delivery = outbox::redeliver(&txn, &caller.client_id, &id).await?;
             record(&txn, caller, "webhook.redeliver", ("webhook_delivery", &delivery.id), None).await?;
             txn.commit().await?;
@@ -204,7 +203,7 @@ impl MutationRoot {
     async fn create_api_key(&self, ctx: &Context<'_>, name: Option<String>) -> async_graphql::Result<CreatedApiKey> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let created = tenancy::create_api_key(&txn, &caller.client_id, None, name.as_deref()).await?;
             record(&txn, caller, "api_key.create", ("api_key", &created.model.id), None).await?;
             txn.commit().await?;
@@ -217,7 +216,7 @@ impl MutationRoot {
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<ApiKey> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let key = tenancy::revoke_api_key(&txn, &caller.client_id, &id).await?;
             record(&txn, caller, "api_key.revoke", ("api_key", &key.id), None).await?;
             txn.commit().await?;
@@ -230,7 +229,7 @@ impl MutationRoot {
     async fn erase_identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<bool> {
         let (state, caller) = admin(ctx)?;
         let run = async {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             let erased = identities::erase(&txn, &caller.client_id, &id, Utc::now()).await?;
             let detail = serde_json::to_value(&erased).ok();
             record(&txn, caller, "identity.erase", ("identity", &id), detail).await?;

@@ -10,7 +10,6 @@ use entity::{document, face_template, ida_session, idv_session, stored_file, wei
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -115,7 +114,7 @@ pub async fn run(state: &AppState, kind: JobKind, payload: &serde_json::Value) -
 /// (pass/fail) becomes `unavailable` with `reason`.
 pub async fn give_up(db: &DatabaseConnection, kind: JobKind, payload: &serde_json::Value, reason: &str) -> AppResult<()> {
     let payload = parse_payload(payload)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = checks::for_session(&txn, &payload.client_id, &payload.session_id).await?;
     for name in owed_checks(kind) {
         let decided = existing.iter().any(|c| {
@@ -219,7 +218,7 @@ async fn apply_document_analysis(
     analysis: DocumentAnalysis,
     version: &str,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for outcome in &analysis.checks {
         record_engine_outcome(&txn, SessionKind::Idv, p, outcome, version).await?;
     }
@@ -453,7 +452,7 @@ async fn analyze_liveness(state: &AppState, kind: SessionKind, p: &Payload) -> A
     };
     let (face, distance) = face_match(state, kind, p, &facts, images.first().cloned()).await?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let live = liveness.status == CheckStatus::Pass;
     checks::record(&txn, kind, &p.client_id, &p.session_id, names::LIVENESS, liveness).await?;
     checks::record(&txn, kind, &p.client_id, &p.session_id, names::FACE_MATCH, face).await?;

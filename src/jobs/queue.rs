@@ -14,7 +14,7 @@ use rand::Rng;
 use sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use std::time::Duration;
 
@@ -75,7 +75,7 @@ pub async fn claim_one(db: &DatabaseConnection, worker: &str, lock: Duration) ->
 
 async fn claim_locking(db: &DatabaseConnection, worker: &str, lock: Duration) -> AppResult<Option<job::Model>> {
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let candidate = job::Entity::find()
         .filter(due(now))
         .order_by_asc(job::Column::RunAt)

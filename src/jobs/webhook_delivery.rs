@@ -26,7 +26,7 @@ use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use sha2::Sha256;
 use std::time::{Duration, Instant};
@@ -419,7 +419,7 @@ pub async fn deliver(state: &AppState, sender: &Sender, d: webhook_delivery::Mod
     let attempt = sender.send(&url, &d.id, timestamp, &signature, &d.payload).await;
     tracing::debug!(delivery = %d.id, status = ?attempt.status, error = ?attempt.error, "webhook attempt");
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let code = attempt.status.map(i32::from);
     let now = Utc::now();
     let success = attempt.status.is_some_and(|s| (200..300).contains(&s));

@@ -7,7 +7,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -320,7 +319,7 @@ async fn delete_session(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<SessionId>,
 ) -> AppResult<Json<Empty>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let deleted = documents::delete_session(&txn, &caller.client_id, &body.session_id).await?;
     let detail = serde_json::to_value(&deleted).ok();
     audit::record(&txn, &actor(&caller), "idv_session.delete", Some(("idv_session", &body.session_id)), ip, detail)

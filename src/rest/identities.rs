@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -426,7 +425,7 @@ async fn erase(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<IdentityId>,
 ) -> AppResult<Json<Empty>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let erased = identities::erase(&txn, &caller.client_id, &body.identity_id, Utc::now()).await?;
     let detail = serde_json::to_value(&erased).ok();
     audit::record(&txn, &actor(&caller), "identity.erase", Some(("identity", &body.identity_id)), ip, detail).await?;

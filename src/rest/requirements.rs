@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -137,7 +136,7 @@ async fn update_requirements(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<RequirementsUpdate>,
 ) -> AppResult<Json<Empty>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = requirements::update_for(
         &txn,
         tenant(&caller),

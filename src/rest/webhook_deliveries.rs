@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -189,7 +188,7 @@ async fn redeliver(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<DeliveryId>,
 ) -> AppResult<Json<DeliveryView>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let delivery = outbox::redeliver(&txn, &caller.client_id, &body.id).await?;
     audit::record(&txn, &actor(&caller), "webhook.redeliver", Some(("webhook_delivery", &delivery.id)), ip, None).await?;
     txn.commit().await?;
@@ -222,7 +221,7 @@ async fn redeliver_failed(
     AppJson(body): AppJson<RedeliverFailed>,
 ) -> AppResult<Json<RedeliverFailedResult>> {
     let webhook_id = non_empty(body.webhook_id);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let queued = outbox::redeliver_failed(&txn, &caller.client_id, webhook_id.as_deref()).await?;
     let detail = serde_json::json!({ "webhook_id": webhook_id, "queued": queued });
     audit::record(&txn, &actor(&caller), "webhook.redeliver_failed", None, ip, Some(detail)).await?;

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -79,7 +78,7 @@ async fn create(
     let name = WebhookName::parse(&body.name)?;
     let url = WebhookUrl::parse(&body.url, url_policy(&state))?;
     let client_id = target_client(&state, &caller, body.client_id.as_deref()).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = webhooks::create(&txn, state.storage.master_key(), &client_id, name, url).await?;
     let detail = serde_json::json!({ "client_id": client_id });
     audit::record(&txn, &actor(&caller), "webhook.create", Some(("webhook", &created.model.id)), ip, Some(detail))
@@ -211,7 +210,7 @@ async fn update(
         enabled: body.enabled,
     };
     let detail = serde_json::json!({ "fields": changes.field_names() });
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let updated = webhooks::update(&txn, &caller.client_id, &body.id, changes).await?;
     audit::record(&txn, &actor(&caller), "webhook.update", Some(("webhook", &updated.id)), ip, Some(detail)).await?;
     txn.commit().await?;
@@ -236,7 +235,7 @@ async fn delete(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<WebhookId>,
 ) -> AppResult<Json<Empty>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     webhooks::delete(&txn, &caller.client_id, &body.id).await?;
     audit::record(&txn, &actor(&caller), "webhook.delete", Some(("webhook", &body.id)), ip, None).await?;
     txn.commit().await?;
@@ -273,7 +272,7 @@ async fn rotate_secret(
     AppJson(body): AppJson<WebhookRotateSecret>,
 ) -> AppResult<Json<WebhookSecret>> {
     let overlap = Overlap::hours(body.overlap_hours)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (hook, secret) =
         webhooks::rotate_secret(&txn, state.storage.master_key(), &caller.client_id, &body.id, overlap).await?;
     let detail = serde_json::json!({ "previous_secret_expires_at": hook.previous_secret_expires_at });

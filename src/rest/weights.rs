@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -172,7 +171,7 @@ async fn update_weights(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<Weights>,
 ) -> AppResult<Json<WeightsCreated>> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let version = weights::create_version(
         &txn,
         tenant(&caller),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use entity::{document, idv_session, weights};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use crate::engine::scoring::{self, CheckInput, FinalizeSettings, ScoringContext, Verdict};
 use crate::engine::{DmvRequest, DmvVerdict, EngineError, EngineKind, ScreeningSubject};
@@ -440,7 +440,7 @@ async fn store(
     transition: Transition,
 ) -> AppResult<Verdict> {
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let complete = transition.to() == SessionStatus::Complete;
     let ofac_at = matches!(ofac, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);
     let dmv_at = matches!(dmv, Some(CheckStatus::Pass | CheckStatus::Fail)).then_some(now);

@@ -365,7 +365,7 @@ pub async fn merge_sdk_metadata(
         }
         validate_metadata("sdk_metadata", &merged)?;
         let keys: Vec<&String> = patch.keys().collect();
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let changes = ida_session::ActiveModel { sdk_metadata: Set(serde_json::Value::Object(merged)), ..Default::default() };
         if update_open(&txn, &session, changes, now, true).await? {
             let detail = serde_json::json!({ "keys": keys });
@@ -609,7 +609,7 @@ async fn record_capture(
 ) -> AppResult<()> {
     let now = Utc::now();
     let file_ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changes = if file_ids.is_empty() {
         <ida_session::ActiveModel as Default>::default()
     } else {
@@ -721,7 +721,7 @@ pub async fn finalize(state: &AppState, client_id: &str, session_id: &str, endpo
     let checks = crate::service::checks::for_session(db, client_id, session_id).await?;
     let verdict = decide(&session, &checks);
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changes = ida_session::ActiveModel {
         status: Set(SessionStatus::Complete.as_str().into()),
         completed_at: Set(Some(now)),

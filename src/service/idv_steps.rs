@@ -7,7 +7,7 @@
 use chrono::Utc;
 use entity::{document, idv_session, stored_file};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
 
 use crate::error::{AppError, AppResult};
@@ -41,7 +41,7 @@ async fn update_open(db: &impl ConnectionTrait, session: &idv_session::Model, mu
 }
 
 pub async fn consent(db: &DatabaseConnection, session: &idv_session::Model, consented: bool, endpoint: &str) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     update_open(
         &txn,
@@ -81,7 +81,7 @@ pub async fn update_sdk_metadata(
     validate_metadata("sdk_metadata", changes)?;
     let merged = merge_metadata(&session.sdk_metadata, changes);
     validate_metadata("sdk_metadata", &merged)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     update_open(
         &txn,
         session,
@@ -109,7 +109,7 @@ pub async fn set_document_type(
     doc_type: DocumentType,
     endpoint: &str,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     update_open(&txn, session, idv_session::ActiveModel { document_type: Set(doc_type.as_str().into()), ..Default::default() })
         .await?;
     document::Entity::update_many()
@@ -160,7 +160,7 @@ where
     Fut: std::future::Future<Output = AppResult<()>>,
 {
     let result = async {
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         work(txn).await
     }
     .await;
@@ -271,7 +271,7 @@ pub async fn liveness_generate(
     let mode = LivenessMode::from_db(&session.liveness_mode);
     let started =
         liveness::start_capture(&state.db, state.storage.master_key(), &session.client_id, &session.id, mode).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, "liveness_generated", endpoint, Some(started.detail))
         .await?;
     if started.provider.as_str() != session.liveness_provider {

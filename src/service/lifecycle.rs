@@ -12,7 +12,6 @@ use entity::session_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
 };
 
 use crate::config::Config;
@@ -67,7 +66,7 @@ pub async fn record_failed_attempt(
 ) -> AppResult<bool> {
     let now = Utc::now();
     let endpoint = if reason.trim().is_empty() { "sdk" } else { reason };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let bumped = Query::update()
         .table(table(kind))
         .value(Alias::new("failed_attempts"), col("failed_attempts").add(1))
@@ -216,7 +215,7 @@ async fn transition(
     update: sea_orm::sea_query::UpdateStatement,
     event: &str,
 ) -> AppResult<bool> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let won = txn.execute(&update).await?.rows_affected() == 1;
     if won {
         history::append(&txn, kind, client_id, session_id, event, SYSTEM_ENDPOINT, None).await?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::{identity, idv_session, sanctions_entry, sanctions_list, weights};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -160,7 +160,7 @@ pub async fn import(
             .map_err(|e| AppError::validation("sanctions_list", e.to_string()))?
     };
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let existing = sanctions_list::Entity::find()
         .filter(sanctions_list::Column::Source.eq(SOURCE))
         .filter(sanctions_list::Column::Version.eq(&version))
@@ -350,7 +350,7 @@ pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize)> {
             }
             new_hits += 1;
             let now = Utc::now();
-            let txn = db.begin().await?;
+            let txn = crate::db::begin_write(db).await?;
             identity::Entity::update_many()
                 .col_expr(identity::Column::OfacStatus, sea_orm::sea_query::Expr::value("hit"))
                 .col_expr(identity::Column::OfacDetectedAt, sea_orm::sea_query::Expr::value(now))
