@@ -299,10 +299,21 @@ async fn an_idv_liveness_token_answers_one_process_call() {
         let (st, ct, p) = process(Some(&next), 140).await;
         common::assert_problem(st, &ct, &p, 409);
 
-        // Only the two accepted calls left a trace.
+        // Six concurrent calls with one fresh token: exactly one is accepted,
+        // the others are refused with 409 (never a 500), while the analysis
+        // jobs of the earlier calls write to the database.
+        let (_, _, v) =
+            sdk_call(&app, "/api/v1/sdk/idv/liveness/generate", json!({"session_id": sid, "latitude": 1.0, "longitude": 2.0})).await;
+        let racing = v["token"].as_str().unwrap().to_string();
+        let answers = futures::future::join_all((0..6u8).map(|i| process(Some(&racing), 150 + i))).await;
+        let statuses: Vec<u16> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{backend}: {statuses:?} {answers:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 5, "{backend}: {statuses:?} {answers:?}");
+
+        // Only the three accepted calls left a trace.
         let history = tessera::service::history::list(&app.state.db, &app.demo_client_id, &sid).await.unwrap();
         let processed = history.iter().filter(|h| h.event == tessera::service::liveness::PROCESSED_EVENT).count();
-        assert_eq!(processed, 2, "{history:?}");
+        assert_eq!(processed, 3, "{history:?}");
         app.cleanup().await;
     }
 }

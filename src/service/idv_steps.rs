@@ -340,7 +340,12 @@ pub async fn liveness_process(
     let file_ids: Vec<String> = rows.iter().filter_map(|r| r.id.clone().take()).collect();
     let all = rows.clone();
     with_blobs(state, &all, |txn| async move {
-        // Checked again in the transaction that records the use (narrows the window for a concurrent call with the same token).
+        // Checked again in the transaction that records the use. Concurrent
+        // process calls of one session queue here: on SQLite behind the
+        // write lock `begin_write` takes, on PostgreSQL behind this row lock.
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            sea_orm::QuerySelect::lock_exclusive(idv_session::Entity::find_by_id(session.id.clone())).one(&txn).await?;
+        }
         liveness::ensure_nonce_unused(&txn, &session.client_id, &session.id, &challenge.nonce).await?;
         stored_file::Entity::insert_many(rows).exec_without_returning(&txn).await?;
         let now = Utc::now();
