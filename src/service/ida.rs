@@ -546,14 +546,7 @@ async fn prove_challenge(
         return Ok(None);
     };
     let challenge = liveness::verify(storage.master_key(), token, &session.id, Utc::now())?;
-    let used = events_of(events::LIVENESS_PROCESSED)
-        .all(db)
-        .await?
-        .iter()
-        .any(|e| e.detail.as_ref().and_then(|d| d.get("nonce")).and_then(|n| n.as_str()) == Some(&challenge.nonce));
-    if used {
-        return Err(AppError::Conflict("the liveness token was already used; generate a new one".into()));
-    }
+    liveness::ensure_nonce_unused(db, &session.client_id, &session.id, &challenge.nonce).await?;
     Ok(Some(challenge))
 }
 
@@ -610,6 +603,14 @@ async fn record_capture(
     let now = Utc::now();
     let file_ids: Vec<String> = rows.iter().map(|r| r.id.clone().unwrap()).collect();
     let txn = crate::db::begin_write(db).await?;
+    if let Some(nonce) = &nonce {
+        // Checked again where the use is recorded: concurrent calls of one
+        // session queue on the write lock (SQLite) or this row lock (PostgreSQL).
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            sea_orm::QuerySelect::lock_exclusive(ida_session::Entity::find_by_id(session.id.clone())).one(&txn).await?;
+        }
+        liveness::ensure_nonce_unused(&txn, &session.client_id, &session.id, nonce).await?;
+    }
     let changes = if file_ids.is_empty() {
         <ida_session::ActiveModel as Default>::default()
     } else {
