@@ -601,6 +601,25 @@ async fn ida_sessions_connection_with_nested_fields() {
         assert_eq!(c["nodes"][0]["history"][0]["event"], "created");
         assert!(c["nodes"][0]["weightsVersion"]["id"].is_string());
 
+        // The detail view's images: the session's selfie, served through /admin/media.
+        {
+            use sea_orm::ActiveModelTrait;
+            use tessera::service::files::{self, FileOwner};
+            let mut png = std::io::Cursor::new(Vec::new());
+            image::RgbImage::from_pixel(32, 24, image::Rgb([90, 120, 150])).write_to(&mut png, image::ImageFormat::Png).unwrap();
+            let valid = files::validate_image("image", png.into_inner()).unwrap();
+            let owner = FileOwner { client_id: &client, session_kind: "ida", session_id: &created[0], identity_id: Some(&seeded.identity_ids[0]) };
+            let row = files::put_image(&app.state.storage, &owner, tessera::service::types::StorageFileType::Selfie, &valid).await.unwrap();
+            row.insert(&app.state.db).await.unwrap();
+        }
+        let q = "query($id: String!) { idaSession(id: $id) { images { fileType width url } locations { captureType } } }";
+        let (_, b) = gql_key(&app, &app.demo_key, q, json!({"id": created[0]})).await;
+        let images = b["data"]["idaSession"]["images"].as_array().unwrap_or_else(|| panic!("{b}"));
+        assert_eq!(images.len(), 1, "{b}");
+        assert_eq!((images[0]["fileType"].as_str(), images[0]["width"].as_i64()), (Some("selfie"), Some(32)), "{b}");
+        assert!(images[0]["url"].as_str().unwrap().starts_with("/admin/media/"), "{b}");
+        assert_eq!(b["data"]["idaSession"]["locations"], json!([]));
+
         let other = tenancy::create_client(&app.state.db, "Other", false).await.unwrap();
         let (_, b) = gql_key(&app, &app.demo_key, "query($id: String!) { idaSession(id: $id) { id } }", json!({"id": created[1]})).await;
         assert_eq!(b["data"]["idaSession"]["id"], json!(created[1]));

@@ -543,6 +543,22 @@ impl IdaSession {
         let rows = loader(ctx).load_one(DeliveriesOfSession(self.0.id.clone())).await?.unwrap_or_default();
         Ok(rows.into_iter().map(WebhookDelivery).collect())
     }
+    /// The session's stored images (selfie, liveness frames), oldest first.
+    /// One statement per session: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
+    async fn images(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<StoredImage>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::files::list_in_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(StoredImage).collect())
+    }
+    /// Where each capture was made (client IP, device position), oldest first.
+    /// One statement per session: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
+    async fn locations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaptureLocation>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::location::list_for_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(CaptureLocation).collect())
+    }
 }
 
 /// A verified person of a client.
