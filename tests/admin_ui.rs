@@ -302,6 +302,32 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     let (st, _, _) = app.post_json("/api/v1/webhook/list", Some(&plaintext), &json!({})).await;
     assert_eq!(st, 401, "a revoked key no longer works");
 
+    // Authentications (IDA sessions): the list and a session's detail.
+    let ida_id = tessera::service::ida::create(
+        &app.state.db,
+        &client,
+        None,
+        tessera::service::ida::NewIdaSession {
+            identity_id: seeded.identity_ids[1].clone(),
+            webhook_url: None,
+            liveness_mode: tessera::service::types::LivenessMode::Passive,
+            metadata: Default::default(),
+            settings: tessera::service::ida::IdaSettings::default(),
+        },
+        24,
+        "test",
+    )
+    .await
+    .unwrap()
+    .id;
+    b.goto(&app.url("/admin#/authentications")).await;
+    b.wait_text("1 authentication").await;
+    b.screenshot(&shot("10a-authentications")).await;
+    b.click_css(&format!("a[href='#/authentications/{ida_id}']")).await;
+    b.wait_for("the authentication detail", "document.querySelector('h1')?.textContent.startsWith('Authentication ')").await;
+    b.wait_text("created").await;
+    b.screenshot(&shot("10b-authentication")).await;
+
     // Identities: list, detail (audited), erase with a typed confirmation.
     b.goto(&app.url("/admin#/identities")).await;
     b.wait_text("60 identities").await;

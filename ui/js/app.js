@@ -5,6 +5,7 @@ import { errorState, h, loading, mount } from './dom.js';
 import { overviewView } from './views/overview.js';
 import { sessionsView, sessionView } from './views/sessions.js';
 import { identitiesView, identityView } from './views/identities.js';
+import { authenticationsView, authenticationView } from './views/authentications.js';
 import { weightsView } from './views/weights.js';
 import { requirementsView } from './views/requirements.js';
 import { webhooksView, webhookView } from './views/webhooks.js';
@@ -14,6 +15,7 @@ const NAV = [
   ['#/overview', 'Overview'],
   ['#/sessions', 'Sessions'],
   ['#/identities', 'Identities'],
+  ['#/authentications', 'Authentications'],
   ['#/weights', 'Weights'],
   ['#/requirements', 'Requirements'],
   ['#/webhooks', 'Webhooks'],
@@ -26,6 +28,8 @@ const ROUTES = [
   [/^\/sessions\/([^/]+)$/, sessionView, 'Session'],
   [/^\/identities$/, identitiesView, 'Identities'],
   [/^\/identities\/([^/]+)$/, identityView, 'Identity'],
+  [/^\/authentications$/, authenticationsView, 'Authentications'],
+  [/^\/authentications\/([^/]+)$/, authenticationView, 'Authentication'],
   [/^\/weights$/, weightsView, 'Weights'],
   [/^\/requirements$/, requirementsView, 'Requirements'],
   [/^\/webhooks$/, webhooksView, 'Webhooks'],
