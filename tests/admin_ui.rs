@@ -28,6 +28,7 @@ use tessera::service::weights;
 const PASSWORD: &str = "correct horse battery staple";
 const ADMIN: &str = "admin@demo.test";
 const VIEWER: &str = "viewer@demo.test";
+const OPERATOR: &str = "operator@platform.test";
 
 fn card_png(w: u32, h: u32) -> Vec<u8> {
     let mut img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 180]));
@@ -156,6 +157,8 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     let client = app.demo_client_id.clone();
     tenancy::create_user(&app.state.db, &client, ADMIN, Role::Admin, PASSWORD).await.unwrap();
     tenancy::create_user(&app.state.db, &client, VIEWER, Role::Viewer, PASSWORD).await.unwrap();
+    let platform = tenancy::platform_client(&app.state.db).await.unwrap().expect("platform client");
+    tenancy::create_user(&app.state.db, &platform.id, OPERATOR, Role::Viewer, PASSWORD).await.unwrap();
     let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
     let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 60, Utc::now()).await;
     let sid = real_session(app).await;
@@ -374,6 +377,20 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     b.wait_text("Browser test hook").await;
     assert!(b.find_now("#hook-name").await.is_none(), "viewers get no create form");
     b.screenshot(&shot("13-viewer-webhooks")).await;
+
+    // The platform operator sees its own (empty) client until it picks the demo client.
+    b.click_css("#logout").await;
+    b.find("#login-title").await;
+    keyboard_login(&b, app, OPERATOR).await;
+    b.goto(&app.url("/admin#/sessions")).await;
+    b.wait_text("No sessions yet").await;
+    b.wait_for("the client list", "document.querySelectorAll('#active-client option').length >= 2").await;
+    b.eval(&format!(
+        "(() => {{ const s = document.getElementById('active-client'); s.value = '{client}'; s.dispatchEvent(new Event('change')); return true; }})()"
+    ))
+    .await;
+    b.wait_for("the demo client's sessions", "/^[1-9][0-9]* sessions?$/.test(document.querySelector('.pager .muted')?.textContent || '')").await;
+    b.screenshot(&shot("14-operator-client-selector")).await;
 
     b.quit().await;
 }

@@ -199,6 +199,21 @@ async fn tenant_isolation() {
         let (_, body) = gql_key(&app, &app.demo_key, q, json!({})).await;
         assert_eq!(body["data"]["dashboard"]["totalSessions"], 3);
 
+        // The client selector: a client sees itself only; the platform operator sees every client.
+        let (_, body) = gql_key(&app, &app.demo_key, "{ clients { id name isPlatform } }", json!({})).await;
+        assert_eq!(body["data"]["clients"], json!([{"id": app.demo_client_id, "name": "Demo client", "isPlatform": false}]), "{body}");
+        let platform = tenancy::platform_client(&app.state.db).await.unwrap().unwrap();
+        let operator = login(&app, &platform.id, "operator@platform.test", Role::Viewer).await;
+        let body = operator.gql(&app, "{ clients { id isPlatform } }", json!({})).await;
+        let ids: Vec<&str> = body["data"]["clients"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 3, "{body}");
+        assert_eq!(ids[0], platform.id, "the platform first");
+        assert!(ids.contains(&app.demo_client_id.as_str()) && ids.contains(&other.id.as_str()), "{body}");
+        let body = operator
+            .gql(&app, "query($c: [String!]) { idvSessions(filter: {clientIds: $c}) { totalCount } }", json!({"c": [app.demo_client_id]}))
+            .await;
+        assert_eq!(body["data"]["idvSessions"]["totalCount"], 3, "the operator reads a chosen client's sessions: {body}");
+
         // An admin of the other client cannot touch this client's identity.
         let their_admin = login(&app, &other.id, "admin@other.test", Role::Admin).await;
         let body = their_admin

@@ -91,6 +91,14 @@ pub struct Me {
     pub can_mutate: bool,
 }
 
+/// A client (tenant) as the dashboard's client selector shows it.
+#[derive(SimpleObject)]
+pub struct ClientSummary {
+    pub id: String,
+    pub name: String,
+    pub is_platform: bool,
+}
+
 /// An audit row for a detail view of personal data.
 async fn audit_view(state: &AppState, caller: &Caller, action: &str, target: (&str, &str)) -> async_graphql::Result<()> {
     crate::service::audit::record(&state.db, &caller.actor, action, Some(target), caller.ip.clone(), None).await.gql()
@@ -115,6 +123,14 @@ impl QueryRoot {
             is_platform: c.is_platform,
             can_mutate: c.require_admin().is_ok(),
         }
+    }
+
+    /// The clients the caller may name in `clientIds` filters: every client
+    /// for the platform operator, else only the caller's own.
+    async fn clients(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ClientSummary>> {
+        let (state, c) = ctx_parts(ctx);
+        let rows = tenancy::visible_clients(&state.db, &c.client_id, c.is_platform).await.gql()?;
+        Ok(rows.into_iter().map(|m| ClientSummary { id: m.id, name: m.name, is_platform: m.is_platform }).collect())
     }
 
     /// IDV sessions, newest first unless sorted otherwise.

@@ -62,6 +62,20 @@ pub async fn find_client(db: &impl ConnectionTrait, id: &str) -> AppResult<Optio
     Ok(client::Entity::find_by_id(id.to_string()).one(db).await?)
 }
 
+/// The clients a caller may name: every client for the platform operator
+/// (the platform first, then by name), else only the caller's own.
+pub async fn visible_clients(db: &impl ConnectionTrait, client_id: &str, is_platform: bool) -> AppResult<Vec<client::Model>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let query = client::Entity::find();
+    let query = if is_platform { query } else { query.filter(client::Column::Id.eq(client_id)) };
+    Ok(query
+        .order_by_desc(client::Column::IsPlatform)
+        .order_by_asc(client::Column::Name)
+        .order_by_asc(client::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// A freshly created key: the model and the plaintext, shown once.
 pub struct NewApiKey {
     pub model: api_key::Model,

@@ -21,6 +21,26 @@ export function isAdmin() {
   return me?.role === 'admin';
 }
 
+const CLIENT_KEY = 'tessera.activeClient';
+
+/// The client the platform operator is looking at (its own when unset);
+/// `null` for everybody else, whose lists are always their own client's.
+export function activeClient() {
+  if (!me?.is_platform) return null;
+  return sessionStorage.getItem(CLIENT_KEY) || null;
+}
+
+export function setActiveClient(id) {
+  if (id) sessionStorage.setItem(CLIENT_KEY, id);
+  else sessionStorage.removeItem(CLIENT_KEY);
+}
+
+/// `filter` with the active client named (platform operator only).
+export function scoped(filter = {}) {
+  const c = activeClient();
+  return c ? { ...filter, clientIds: [c] } : filter;
+}
+
 /// Called with the user (or null) whenever the login state changes.
 export function onAuthChange(fn) {
   listeners.add(fn);
@@ -71,6 +91,7 @@ export async function logout() {
     credentials: 'same-origin',
     headers: { 'X-CSRF-Token': me?.csrf_token || '' },
   });
+  setActiveClient(null);
   setUser(null);
   if (!resp.ok && resp.status !== 401) throw await problem(resp);
 }

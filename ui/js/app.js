@@ -1,6 +1,6 @@
 // The admin single-page app: hash routes, the page shell and the login form.
 
-import { currentUser, isAdmin, loadMe, login, logout } from './api.js';
+import { activeClient, currentUser, gql, isAdmin, loadMe, login, logout, setActiveClient } from './api.js';
 import { errorState, h, loading, mount } from './dom.js';
 import { overviewView } from './views/overview.js';
 import { sessionsView, sessionView } from './views/sessions.js';
@@ -90,6 +90,7 @@ function shell() {
       h('a', { class: 'brand', href: '#/overview' }, 'Tessera'),
       toggle,
       h('nav', { 'aria-label': 'Main' }, navList),
+      user.is_platform ? clientSelector(user) : null,
       h(
         'div',
         { class: 'user' },
@@ -101,6 +102,29 @@ function shell() {
     main,
   );
   return main;
+}
+
+/// The platform operator's client selector: which tenant the lists and the
+/// overview show (its own platform client by default). Detail pages open
+/// any client's records the operator may read.
+function clientSelector(user) {
+  const select = h('select', { id: 'active-client', name: 'client' }, h('option', { value: '' }, 'Platform (own)'));
+  const box = h('div', { class: 'client-select' }, h('label', { for: 'active-client' }, 'Client'), select);
+  gql('{ clients { id name isPlatform } }')
+    .then((data) => {
+      for (const c of data.clients) {
+        if (c.isPlatform && c.id === user.client_id) continue;
+        select.append(h('option', { value: c.id, selected: c.id === activeClient() }, c.name));
+      }
+    })
+    .catch(() => {
+      select.disabled = true;
+    });
+  select.addEventListener('change', () => {
+    setActiveClient(select.value || null);
+    render();
+  });
+  return box;
 }
 
 function loginView(message) {

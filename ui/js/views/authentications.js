@@ -1,7 +1,7 @@
 // Authentications (IDA sessions): a verified identity coming back with a
 // selfie. A filterable, paginated table and the session detail.
 
-import { gql, isAdmin } from '../api.js';
+import { gql, isAdmin, scoped } from '../api.js';
 import { badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table } from '../dom.js';
 import { gallery, redeliver } from './sessions.js';
 
@@ -67,7 +67,7 @@ export async function authenticationsView(main, { query }) {
 
   async function load() {
     mount(results, loading('Loading authentications'));
-    const vars = { filter: filterOf(q) };
+    const vars = { filter: scoped(filterOf(q)) };
     if (q.get('before')) Object.assign(vars, { last: PAGE, before: q.get('before') });
     else Object.assign(vars, { first: PAGE, after: q.get('after') || null });
     let conn;

@@ -1,6 +1,6 @@
 // Identities: list, detail (audited on the server), erasure with confirmation.
 
-import { gql, isAdmin } from '../api.js';
+import { gql, isAdmin, scoped } from '../api.js';
 import { badge, confirmDialog, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table, toast, verdictBadge } from '../dom.js';
 import { gallery } from './sessions.js';
 
@@ -26,7 +26,7 @@ export async function identitiesView(main, { query }) {
   );
   async function load() {
     mount(results, loading('Loading identities'));
-    const vars = { filter: q.get('search') ? { searchTerm: q.get('search') } : {} };
+    const vars = { filter: scoped(q.get('search') ? { searchTerm: q.get('search') } : {}) };
     if (q.get('before')) Object.assign(vars, { last: PAGE, before: q.get('before') });
     else Object.assign(vars, { first: PAGE, after: q.get('after') || null });
     let conn;

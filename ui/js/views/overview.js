@@ -1,17 +1,17 @@
 // Overview: sessions and pass rate over the last 30 days, recent sessions,
 // the most frequent failing checks.
 
-import { gql } from '../api.js';
+import { activeClient, gql, scoped } from '../api.js';
 import { empty, fmtDate, fmtNumber, fmtPercent, h, humanize, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
 
-const QUERY = `query Overview($start: String!) {
-  dashboard(startDate: $start, topFailingChecks: 8) {
+const QUERY = `query Overview($start: String!, $clients: [String!], $filter: IdvSessionFilter) {
+  dashboard(clientIds: $clients, startDate: $start, topFailingChecks: 8) {
     totalSessions passRate decidedSessions averageScore medianSecondsToComplete
     sessionsPerDay { day count }
     passRatePerDay { day decided verified passRate }
     failingChecks { checkName count }
   }
-  idvSessions(first: 10) {
+  idvSessions(first: 10, filter: $filter) {
     nodes { id status verified score firstName lastName createdAt }
   }
 }`;
@@ -32,7 +32,8 @@ function stat(label, value, hint) {
 
 export async function overviewView(main) {
   const days = lastDays(30);
-  const data = await gql(QUERY, { start: days[0] });
+  const client = activeClient();
+  const data = await gql(QUERY, { start: days[0], clients: client ? [client] : null, filter: scoped({}) });
   const d = data.dashboard;
   const counts = new Map(d.sessionsPerDay.map((r) => [r.day, r.count]));
   const rates = new Map(d.passRatePerDay.map((r) => [r.day, r.passRate]));

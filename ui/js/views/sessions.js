@@ -1,6 +1,6 @@
 // Sessions: a filterable, paginated table and the session detail.
 
-import { gql, isAdmin } from '../api.js';
+import { gql, isAdmin, scoped } from '../api.js';
 import {
   badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge,
 } from '../dom.js';
@@ -57,7 +57,7 @@ export async function sessionsView(main, { query }) {
 
   async function load() {
     mount(results, loading('Loading sessions'));
-    const vars = { filter: filterOf(q) };
+    const vars = { filter: scoped(filterOf(q)) };
     if (q.get('before')) Object.assign(vars, { last: PAGE, before: q.get('before') });
     else Object.assign(vars, { first: PAGE, after: q.get('after') || null });
     let conn;
