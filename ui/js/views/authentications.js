@@ -1,9 +1,9 @@
 // Authentications (IDA sessions): a verified identity coming back with a
 // selfie. A filterable, paginated table and the session detail.
 
-import { gql, isAdmin, scoped } from '../api.js';
-import { badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table } from '../dom.js';
-import { gallery, redeliver } from './sessions.js';
+import { gql, scoped } from '../api.js';
+import { badge, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table } from '../dom.js';
+import { checksTable, deliveriesTable, gallery, historyList, locationsTable } from './sessions.js';
 
 const PAGE = 25;
 const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
@@ -176,19 +176,7 @@ export async function authenticationView(main, { params }) {
     section(
       'ida-checks-heading',
       'Checks',
-      s.checks.length
-        ? table(
-            [
-              { label: 'Check', cell: (c) => humanize(c.checkName) },
-              { label: 'Result', cell: (c) => badge(c.status, c.status) },
-              { label: 'Score', cell: (c) => fmtNumber(c.score), class: 'num' },
-              { label: 'Reason', cell: (c) => c.detail || '—' },
-              { label: 'Engine', cell: (c) => c.engineVersion || '—' },
-            ],
-            s.checks,
-            { caption: 'Checks' },
-          )
-        : empty('No check has run yet.'),
+      checksTable(s.checks),
     ),
     h(
       'div',
@@ -196,45 +184,18 @@ export async function authenticationView(main, { params }) {
       section(
         'ida-history-heading',
         'History',
-        s.history.length
-          ? h('ol', { class: 'timeline' }, s.history.map((e) => h('li', {}, h('time', { datetime: e.at }, fmtDate(e.at)), ' ', h('strong', {}, humanize(e.event)), h('span', { class: 'muted' }, ` via ${e.endpoint}`))))
-          : empty('No events.'),
+        historyList(s.history),
       ),
       section(
         'ida-locations-heading',
         'Capture locations',
-        s.locations.length
-          ? table(
-              [
-                { label: 'Capture', cell: (l) => humanize(l.captureType) },
-                { label: 'IP address', cell: (l) => l.ipAddress || '—' },
-                { label: 'Device position', cell: (l) => (l.deviceLatitude == null ? '—' : `${l.deviceLatitude.toFixed(4)}, ${l.deviceLongitude.toFixed(4)}`) },
-                { label: 'At', cell: (l) => fmtDate(l.createdAt) },
-              ],
-              s.locations,
-              { caption: 'Capture locations' },
-            )
-          : empty('No capture location was recorded.'),
+        locationsTable(s.locations),
       ),
     ),
     section(
       'ida-deliveries-heading',
       'Webhook deliveries',
-      s.deliveries.length
-        ? table(
-            [
-              { label: 'Event', cell: (d) => d.eventType },
-              { label: 'Target', cell: (d) => h('span', { class: 'mono' }, d.targetUrl) },
-              { label: 'Status', cell: (d) => badge(d.status, d.status) },
-              { label: 'Attempts', cell: (d) => String(d.attempts), class: 'num' },
-              { label: 'Last answer', cell: (d) => (d.lastStatusCode ? String(d.lastStatusCode) : d.lastError || '—') },
-              { label: 'Created', cell: (d) => fmtDate(d.createdAt) },
-              { label: 'Actions', cell: (d) => (isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', onClick: () => redeliver(d.id) }, 'Redeliver') : null) },
-            ],
-            s.deliveries,
-            { caption: 'Webhook deliveries' },
-          )
-        : empty('No webhook event was queued for this session.'),
+      deliveriesTable(s.deliveries),
     ),
   );
 }

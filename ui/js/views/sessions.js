@@ -244,19 +244,7 @@ export async function sessionView(main, { params }) {
     section(
       'checks-heading',
       'Checks',
-      s.checks.length
-        ? table(
-            [
-              { label: 'Check', cell: (c) => humanize(c.checkName) },
-              { label: 'Result', cell: (c) => checkBadge(c.status) },
-              { label: 'Score', cell: (c) => fmtNumber(c.score), class: 'num' },
-              { label: 'Reason', cell: (c) => c.detail || '—' },
-              { label: 'Engine', cell: (c) => c.engineVersion || '—' },
-            ],
-            s.checks,
-            { caption: 'Checks' },
-          )
-        : empty('No check has run yet.'),
+      checksTable(s.checks),
     ),
     h(
       'div',
@@ -290,47 +278,79 @@ export async function sessionView(main, { params }) {
       section(
         'history-heading',
         'History',
-        s.history.length
-          ? h('ol', { class: 'timeline' }, s.history.map((e) => h('li', {}, h('time', { datetime: e.at }, fmtDate(e.at)), ' ', h('strong', {}, humanize(e.event)), h('span', { class: 'muted' }, ` via ${e.endpoint}`))))
-          : empty('No events.'),
+        historyList(s.history),
       ),
       section(
         'locations-heading',
         'Capture locations',
-        s.locations.length
-          ? table(
-              [
-                { label: 'Capture', cell: (l) => humanize(l.captureType) },
-                { label: 'IP address', cell: (l) => l.ipAddress || '—' },
-                { label: 'Device position', cell: (l) => (l.deviceLatitude == null ? '—' : `${l.deviceLatitude.toFixed(4)}, ${l.deviceLongitude.toFixed(4)}`) },
-                { label: 'At', cell: (l) => fmtDate(l.createdAt) },
-              ],
-              s.locations,
-              { caption: 'Capture locations' },
-            )
-          : empty('No capture location was recorded.'),
+        locationsTable(s.locations),
       ),
     ),
     section(
       'deliveries-heading',
       'Webhook deliveries',
-      s.deliveries.length
-        ? table(
-            [
-              { label: 'Event', cell: (d) => d.eventType },
-              { label: 'Target', cell: (d) => h('span', { class: 'mono' }, d.targetUrl) },
-              { label: 'Status', cell: (d) => badge(d.status, d.status) },
-              { label: 'Attempts', cell: (d) => String(d.attempts), class: 'num' },
-              { label: 'Last answer', cell: (d) => (d.lastStatusCode ? String(d.lastStatusCode) : d.lastError || '—') },
-              { label: 'Created', cell: (d) => fmtDate(d.createdAt) },
-              { label: 'Actions', cell: (d) => (isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', onClick: () => redeliver(d.id) }, 'Redeliver') : null) },
-            ],
-            s.deliveries,
-            { caption: 'Webhook deliveries' },
-          )
-        : empty('No webhook event was queued for this session.'),
+      deliveriesTable(s.deliveries),
     ),
   );
+}
+
+/// A session's checks (score, reason, engine) or the empty state.
+export function checksTable(checks) {
+  return checks.length
+    ? table(
+        [
+          { label: 'Check', cell: (c) => humanize(c.checkName) },
+          { label: 'Result', cell: (c) => checkBadge(c.status) },
+          { label: 'Score', cell: (c) => fmtNumber(c.score), class: 'num' },
+          { label: 'Reason', cell: (c) => c.detail || '—' },
+          { label: 'Engine', cell: (c) => c.engineVersion || '—' },
+        ],
+        checks,
+        { caption: 'Checks' },
+      )
+    : empty('No check has run yet.');
+}
+
+/// A session's history as a timeline.
+export function historyList(history) {
+  return history.length
+    ? h('ol', { class: 'timeline' }, history.map((e) => h('li', {}, h('time', { datetime: e.at }, fmtDate(e.at)), ' ', h('strong', {}, humanize(e.event)), h('span', { class: 'muted' }, ` via ${e.endpoint}`))))
+    : empty('No events.');
+}
+
+/// Where each capture was made.
+export function locationsTable(locations) {
+  return locations.length
+    ? table(
+        [
+          { label: 'Capture', cell: (l) => humanize(l.captureType) },
+          { label: 'IP address', cell: (l) => l.ipAddress || '—' },
+          { label: 'Device position', cell: (l) => (l.deviceLatitude == null ? '—' : `${l.deviceLatitude.toFixed(4)}, ${l.deviceLongitude.toFixed(4)}`) },
+          { label: 'At', cell: (l) => fmtDate(l.createdAt) },
+        ],
+        locations,
+        { caption: 'Capture locations' },
+      )
+    : empty('No capture location was recorded.');
+}
+
+/// A session's webhook deliveries, with redelivery for admins.
+export function deliveriesTable(deliveries) {
+  return deliveries.length
+    ? table(
+        [
+          { label: 'Event', cell: (d) => d.eventType },
+          { label: 'Target', cell: (d) => h('span', { class: 'mono' }, d.targetUrl) },
+          { label: 'Status', cell: (d) => badge(d.status, d.status) },
+          { label: 'Attempts', cell: (d) => String(d.attempts), class: 'num' },
+          { label: 'Last answer', cell: (d) => (d.lastStatusCode ? String(d.lastStatusCode) : d.lastError || '—') },
+          { label: 'Created', cell: (d) => fmtDate(d.createdAt) },
+          { label: 'Actions', cell: (d) => (isAdmin() ? h('button', { type: 'button', class: 'btn btn-small', onClick: () => redeliver(d.id) }, 'Redeliver') : null) },
+        ],
+        deliveries,
+        { caption: 'Webhook deliveries' },
+      )
+    : empty('No webhook event was queued for this session.');
 }
 
 export async function redeliver(id) {
