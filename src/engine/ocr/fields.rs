@@ -176,27 +176,26 @@ fn document_type_of(text: &str) -> Option<DocumentType> {
 /// Sets the field `kind` from `value` when it is still empty and `value`
 /// holds one; whether it did.
 fn fill(f: &mut DocumentFields, kind: Label, value: &str, us_style: bool) -> bool {
+    fn set<T>(slot: &mut Option<T>, read: Option<T>) -> bool {
+        if slot.is_some() {
+            return false;
+        }
+        *slot = read;
+        slot.is_some()
+    }
     match kind {
-        Label::BirthDate if f.birth_date.is_none() => f.birth_date = parse_date(value, us_style),
-        Label::Expires if f.expires_at.is_none() => f.expires_at = parse_date(value, us_style),
-        Label::Issued if f.issued_at.is_none() => f.issued_at = parse_date(value, us_style),
-        Label::Number if f.document_number.is_none() => f.document_number = document_number(value),
-        Label::LastName if f.last_name.is_none() => f.last_name = Some(name_words(value).join(" ")).filter(|s| !s.is_empty()),
+        Label::BirthDate => set(&mut f.birth_date, parse_date(value, us_style)),
+        Label::Expires => set(&mut f.expires_at, parse_date(value, us_style)),
+        Label::Issued => set(&mut f.issued_at, parse_date(value, us_style)),
+        Label::Number => set(&mut f.document_number, document_number(value)),
+        Label::LastName => set(&mut f.last_name, Some(name_words(value).join(" ")).filter(|s| !s.is_empty())),
         Label::FirstName if f.first_name.is_none() => {
             let words = name_words(value);
             f.first_name = words.first().cloned();
             f.middle_name = (words.len() > 1).then(|| words[1..].join(" "));
-            return f.first_name.is_some();
+            f.first_name.is_some()
         }
-        _ => return false,
-    }
-    match kind {
-        Label::BirthDate => f.birth_date.is_some(),
-        Label::Expires => f.expires_at.is_some(),
-        Label::Issued => f.issued_at.is_some(),
-        Label::Number => f.document_number.is_some(),
-        Label::LastName => f.last_name.is_some(),
-        _ => false,
+        Label::FirstName | Label::Other => false,
     }
 }
 
