@@ -246,3 +246,15 @@ export function sessionsChart(days, { width = 720, height = 240 } = {}) {
     ),
   );
 }
+
+/// The pager under a connection's table: "N things" and Previous / Next,
+/// which call `update` with the cursor to move to.
+export function pager(conn, count, update) {
+  return h(
+    'nav',
+    { class: 'pager', 'aria-label': 'Pages' },
+    h('span', { class: 'muted' }, count),
+    h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasPreviousPage, onClick: () => update({ before: conn.pageInfo.startCursor, after: '' }) }, '← Previous'),
+    h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasNextPage, onClick: () => update({ after: conn.pageInfo.endCursor, before: '' }) }, 'Next →'),
+  );
+}

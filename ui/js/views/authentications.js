@@ -2,7 +2,7 @@
 // selfie. A filterable, paginated table and the session detail.
 
 import { gql, scoped } from '../api.js';
-import { badge, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table } from '../dom.js';
+import { badge, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table, pager } from '../dom.js';
 import { checksTable, deliveriesTable, gallery, historyList, locationsTable } from './sessions.js';
 
 const PAGE = 25;
@@ -77,13 +77,7 @@ export async function authenticationsView(main, { query }) {
       mount(results, errorState(err, load));
       return;
     }
-    const pager = h(
-      'nav',
-      { class: 'pager', 'aria-label': 'Pages' },
-      h('span', { class: 'muted' }, `${conn.totalCount} authentication${conn.totalCount === 1 ? '' : 's'}`),
-      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasPreviousPage, onClick: () => update({ before: conn.pageInfo.startCursor, after: '' }) }, '← Previous'),
-      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasNextPage, onClick: () => update({ after: conn.pageInfo.endCursor, before: '' }) }, 'Next →'),
-    );
+    const pages = pager(conn, `${conn.totalCount} authentication${conn.totalCount === 1 ? '' : 's'}`, update);
     mount(
       results,
       conn.nodes.length
@@ -101,7 +95,7 @@ export async function authenticationsView(main, { query }) {
             { caption: 'Authentication (IDA) sessions' },
           )
         : empty(Object.keys(filterOf(q)).length ? 'No authentication matches these filters.' : 'No authentications yet. They appear when an identity re-authenticates with a selfie.'),
-      pager,
+      pages,
     );
   }
 

@@ -1,7 +1,7 @@
 // Identities: list, detail (audited on the server), erasure with confirmation.
 
 import { gql, isAdmin, scoped } from '../api.js';
-import { badge, confirmDialog, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table, toast, verdictBadge } from '../dom.js';
+import { badge, confirmDialog, empty, errorState, fields, fmtDate, fmtNumber, h, loading, mount, statusLabel, table, toast, verdictBadge, pager } from '../dom.js';
 import { gallery } from './sessions.js';
 
 const PAGE = 25;
@@ -53,13 +53,7 @@ export async function identitiesView(main, { query }) {
             { caption: 'Identities' },
           )
         : empty(q.get('search') ? 'No identity matches this search.' : 'No identities yet. A verified session creates one.'),
-      h(
-        'nav',
-        { class: 'pager', 'aria-label': 'Pages' },
-        h('span', { class: 'muted' }, `${conn.totalCount} identit${conn.totalCount === 1 ? 'y' : 'ies'}`),
-        h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasPreviousPage, onClick: () => update({ before: conn.pageInfo.startCursor, after: '' }) }, '← Previous'),
-        h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasNextPage, onClick: () => update({ after: conn.pageInfo.endCursor, before: '' }) }, 'Next →'),
-      ),
+      pager(conn, `${conn.totalCount} identit${conn.totalCount === 1 ? 'y' : 'ies'}`, update),
     );
   }
   function update(changes) {

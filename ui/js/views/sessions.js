@@ -2,7 +2,7 @@
 
 import { gql, isAdmin, scoped } from '../api.js';
 import {
-  badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge,
+  badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge, pager,
 } from '../dom.js';
 
 const PAGE = 25;
@@ -68,13 +68,7 @@ export async function sessionsView(main, { query }) {
       return;
     }
     const rows = conn.nodes;
-    const pager = h(
-      'nav',
-      { class: 'pager', 'aria-label': 'Pages' },
-      h('span', { class: 'muted' }, `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`),
-      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasPreviousPage, onClick: () => update({ before: conn.pageInfo.startCursor, after: '' }) }, '← Previous'),
-      h('button', { type: 'button', class: 'btn', disabled: !conn.pageInfo.hasNextPage, onClick: () => update({ after: conn.pageInfo.endCursor, before: '' }) }, 'Next →'),
-    );
+    const pages = pager(conn, `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`, update);
     mount(
       results,
       rows.length
@@ -92,7 +86,7 @@ export async function sessionsView(main, { query }) {
             { caption: 'IDV sessions' },
           )
         : empty(Object.keys(filterOf(q)).length ? 'No session matches these filters.' : 'No sessions yet. They appear here when an integrator creates them.'),
-      pager,
+      pages,
     );
   }
 
