@@ -46,6 +46,9 @@ pub enum AppError {
     RateLimited { detail: String, retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Work the answer depends on is still running (503 with `Retry-After`).
+    #[error("still running: {detail}")]
+    StillRunning { detail: String, retry_after_secs: u64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -80,7 +83,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::StillRunning { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +102,7 @@ impl AppError {
             AppError::Unprocessable { .. } => "unprocessable",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
+            AppError::StillRunning { .. } => "still_running",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -106,9 +110,9 @@ impl AppError {
     /// The text a client may see. Internal errors never leak their cause.
     pub fn public_detail(&self) -> String {
         match self {
-            AppError::Validation { detail, .. } | AppError::Unprocessable { detail, .. } => {
-                detail.clone()
-            }
+            AppError::Validation { detail, .. }
+            | AppError::Unprocessable { detail, .. }
+            | AppError::StillRunning { detail, .. } => detail.clone(),
             AppError::Internal(_) => "an internal error occurred; it has been logged".into(),
             AppError::NotFound(what) => format!("{what} not found"),
             AppError::RateLimited { detail, .. } => detail.clone(),
@@ -208,7 +212,7 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, code = self.code(), "request failed");
         }
         let extra = match &self {
-            AppError::RateLimited { retry_after_secs, .. } => {
+            AppError::RateLimited { retry_after_secs, .. } | AppError::StillRunning { retry_after_secs, .. } => {
                 Some((header::RETRY_AFTER, HeaderValue::from(*retry_after_secs)))
             }
             _ => None,

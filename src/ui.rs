@@ -82,11 +82,12 @@ pub async fn docs_asset(Path(path): Path<String>) -> Response {
 }
 
 /// `GET /admin/media/{file_id}`: one stored image of the logged-in user's
-/// client, for the admin UI's `<img>` tags (the session cookie rides along;
+/// client (the platform operator: of any client), for the admin UI's `<img>` tags (the session cookie rides along;
 /// SameSite=Strict keeps other sites out). Every view is audited as
 /// `stored_file.view`; the bytes are never cached.
 async fn admin_media(state: &AppState, user: &AdminUser, ip: Option<String>, file_id: &str) -> AppResult<Response> {
-    let file = files::find(&state.db, &user.client_id, file_id).await?;
+    let scope = crate::service::tenancy::Scope::new(user.client_id.clone(), user.is_platform);
+    let file = files::find_in_scope(&state.db, &scope, file_id).await?;
     let bytes = files::read_bytes(&state.storage, &file).await?;
     let actor = audit::Actor::User { client_id: user.client_id.clone(), user_id: user.user_id.clone() };
     let detail = serde_json::json!({ "session_id": file.session_id, "storage_file_type_e": file.file_type });

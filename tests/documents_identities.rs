@@ -376,7 +376,7 @@ async fn document_read_list_and_download() {
         assert_eq!(h["content-type"], "image/png");
         assert_eq!(h["cache-control"], "no-store");
         let disposition = h["content-disposition"].to_str().unwrap();
-        assert!(disposition.starts_with("inline; filename=") && disposition.contains(&newest.id), "{disposition}");
+        assert!(disposition.starts_with("attachment; filename=") && disposition.contains(&newest.id), "{disposition}");
         assert_eq!(resp.bytes().await.unwrap().to_vec(), bytes);
         let audit = audit_rows(&app, "document.download", &newest.id).await;
         assert_eq!(audit.len(), 1);
@@ -1084,6 +1084,7 @@ async fn identity_erasure_removes_personal_data() {
         // The tombstone carries no personal data.
         let tomb = entity::identity::Entity::find_by_id(iid.clone()).one(db).await.unwrap().unwrap();
         assert!(tomb.erased_at.is_some());
+        assert!(!tomb.verified, "an erased identity is not verified");
         assert_eq!(
             (tomb.first_name, tomb.last_name, tomb.birth_date, tomb.street, tomb.email, tomb.phone),
             (None, None, None, None, None, None)
@@ -1112,9 +1113,10 @@ async fn identity_erasure_removes_personal_data() {
             let (s, ct, b) = app.post_json(path, Some(&key), &body).await;
             assert_problem(s, &ct, &b, 404);
         }
+        // The SDK's status answers "not verified" for the erased identity (its tombstone is the client's).
         let resp = app.http.post(app.url(ID_STATUS)).header("X-Client-Id", &cid).json(&json!({"identity_id": iid})).send().await.unwrap();
-        let (s, ct, b) = common::read(resp).await;
-        assert_problem(s, &ct, &b, 404);
+        let (s, _, b) = common::read(resp).await;
+        assert_eq!((s, b), (200, json!({"verified": false})));
         let (_, _, b) = app.post_json(ID_LIST, Some(&key), &json!({})).await;
         let listed: Vec<&str> = b["identities"].as_array().unwrap().iter().map(|i| i["identity_id"].as_str().unwrap()).collect();
         assert_eq!(listed, vec![unrelated.id.as_str()]);
@@ -1201,6 +1203,47 @@ async fn admin_media_is_tenant_scoped_and_audited() {
             assert!(!body.to_string().contains(&other_id), "{backend}: nothing about the other tenant");
         }
         assert!(audit_rows(&app, "stored_file.view", &their_file.id).await.is_empty(), "{backend}");
+        app.cleanup().await;
+    }
+}
+
+/// `face_encoding_required`: a session whose face could not be encoded from
+/// the document and the selfie misses the requirement (`face_encoding`), and
+/// passes it once the face match ran.
+#[tokio::test]
+async fn face_encoding_requirement_is_enforced_at_finalize() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let cid = app.demo_client_id.clone();
+        let mut body = json!({"type_e": "driver_license", "data_source_e": "barcode"});
+        for field in [
+            "document_number", "ref_number", "issue_at", "expires_at", "issuing_country", "issuing_state", "first_name",
+            "middle_name", "last_name", "name_suffix", "street", "city", "state", "postal_code", "birth_date", "gender",
+            "height", "weight", "eye_color", "hair_color", "class", "mentions", "restrictions", "raw_barcode",
+        ] {
+            body[format!("{field}_required")] = json!(false);
+        }
+        body["face_encoding_required"] = json!(true);
+        let (s, _, b) = app.post_json("/api/v1/idv/requirements/update", Some(&app.demo_key), &body).await;
+        assert_eq!(s, 200, "{b}");
+
+        for (face_match, met) in [(Outcome::unavailable("no face found on the document"), false), (Outcome::fail(0.1, "faces differ"), true)] {
+            let session = insert_session(&app, &cid).await;
+            insert_document(&app, &session, Doc::default(), Utc::now()).await;
+            checks::record(&app.state.db, SessionKind::Idv, &cid, &session.id, names::FACE_MATCH, face_match).await.unwrap();
+            tessera::service::finalize::finalize_idv(&app.state, session.clone(), Default::default(), "test").await.unwrap();
+            let rows = checks::for_session(&app.state.db, &cid, &session.id).await.unwrap();
+            let req = rows.iter().find(|r| r.check_name == names::REQUIREMENTS).expect("requirements check");
+            if met {
+                assert_eq!(req.status, "pass", "{backend}: {req:?}");
+            } else {
+                assert_eq!(req.status, "fail", "{backend}: {req:?}");
+                assert!(req.detail.as_deref().unwrap().contains("face_encoding"), "{backend}: {req:?}");
+                let stored = entity::idv_session::Entity::find_by_id(session.id.clone()).one(&app.state.db).await.unwrap().unwrap();
+                assert_eq!(stored.verified, Some(false));
+                assert!(stored.reasons.unwrap().to_string().contains("face_encoding"), "{backend}");
+            }
+        }
         app.cleanup().await;
     }
 }

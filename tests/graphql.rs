@@ -213,6 +213,17 @@ async fn tenant_isolation() {
             .gql(&app, "query($c: [String!]) { idvSessions(filter: {clientIds: $c}) { totalCount } }", json!({"c": [app.demo_client_id]}))
             .await;
         assert_eq!(body["data"]["idvSessions"]["totalCount"], 3, "the operator reads a chosen client's sessions: {body}");
+        // ... and opens what the list shows: node lookups search every client the operator may see.
+        let q = "query($s: String!, $i: String!) { idvSession(id: $s) { id clientId } identity(id: $i) { id clientId } }";
+        let body = operator.gql(&app, q, json!({"s": mine.session_ids[0], "i": mine.identity_ids[0]})).await;
+        assert_eq!(body["data"]["idvSession"]["clientId"], json!(app.demo_client_id), "{body}");
+        assert_eq!(body["data"]["identity"]["id"], json!(mine.identity_ids[0]), "{body}");
+        let body = operator.gql(&app, q, json!({"s": theirs.session_ids[1], "i": theirs.identity_ids[1]})).await;
+        assert_eq!(body["data"]["idvSession"]["clientId"], json!(other.id), "{body}");
+        // A client's own viewer still cannot open the other client's records by id.
+        let viewer = login(&app, &app.demo_client_id, "viewer@demo.test", Role::Viewer).await;
+        let body = viewer.gql(&app, q, json!({"s": theirs.session_ids[1], "i": theirs.identity_ids[1]})).await;
+        assert_eq!(body["data"], json!({"idvSession": null, "identity": null}), "{body}");
 
         // An admin of the other client cannot touch this client's identity.
         let their_admin = login(&app, &other.id, "admin@other.test", Role::Admin).await;
@@ -320,6 +331,7 @@ async fn count_statements(app: &TestApp, query: &str, variables: Value) -> (usiz
         role: CallerRole::ApiKey,
         actor: Actor::System,
         ip: None,
+        audited: Default::default(),
     };
     let request = async_graphql::Request::new(query).variables(async_graphql::Variables::from_json(variables));
     let response = graphql::execute(&schema, &state, caller, request).await;
@@ -381,13 +393,28 @@ async fn mutations_go_through_the_services_and_are_audited() {
         assert_eq!(code(&b), "validation_failed");
         assert_eq!(b["errors"][0]["extensions"]["errors"][0]["field"], "age_tolerance");
 
+        // The verdict policy goes with the version; absent keeps the one in force.
+        let q = "mutation($w: WeightsValuesInput!, $p: JSON) { updateWeights(weights: $w, policy: $p) { id policy } }";
+        let b = admin.gql(&app, q, json!({"w": values, "p": {"dmv": "knock_out"}})).await;
+        assert_eq!(b["data"]["updateWeights"]["policy"]["dmv"], "knock_out", "{b}");
+        assert_eq!(b["data"]["updateWeights"]["policy"]["name_crosscheck"], "review", "absent keys take their default: {b}");
+        let b = admin.gql(&app, q, json!({"w": values})).await;
+        assert_eq!(b["data"]["updateWeights"]["policy"]["dmv"], "knock_out", "{b}");
+        let b = admin.gql(&app, q, json!({"w": values, "p": {"face_match": "score"}})).await;
+        assert_eq!(code(&b), "validation_failed", "{b}");
+        assert_eq!(b["errors"][0]["extensions"]["errors"][0]["field"], "policy.face_match");
+        let b = admin.gql(&app, "{ policyRules { key defaultAction checks } }", json!({})).await;
+        let rules = b["data"]["policyRules"].as_array().unwrap();
+        let dmv = rules.iter().find(|r| r["key"] == "dmv").unwrap_or_else(|| panic!("{b}"));
+        assert_eq!((dmv["defaultAction"].as_str(), dmv["checks"][0].as_str()), (Some("review"), Some("dmv")));
+
         let q = "mutation { updateRequirements(input: {documentType: \"passport\", dataSource: \"mrz\", middleNameRequired: true}) { documentType middleNameRequired lastNameRequired } }";
         let b = admin.gql(&app, q, json!({})).await;
         assert_eq!(b["data"]["updateRequirements"]["middleNameRequired"], true, "{b}");
         let b = admin.gql(&app, "{ requirements(documentType: \"passport\", dataSource: \"mrz\") { middleNameRequired } }", json!({})).await;
         assert_eq!(b["data"]["requirements"][0]["middleNameRequired"], true);
 
-        let q = "mutation { createWebhook(name: \"hook\", url: \"http://example.test/hook\") { secret webhook { id enabled } } }";
+        let q = "mutation { createWebhook(name: \"hook\", url: \"https://example.test/hook\") { secret webhook { id enabled } } }";
         let b = admin.gql(&app, q, json!({})).await;
         let hook_id = b["data"]["createWebhook"]["webhook"]["id"].as_str().unwrap().to_string();
         let first_secret = b["data"]["createWebhook"]["secret"].as_str().unwrap().to_string();
@@ -505,6 +532,20 @@ async fn dashboard_aggregates_and_what_if() {
             b2["data"]["whatIfRescore"]["verifiedAfter"].as_i64().unwrap() <= r["verifiedAfter"].as_i64().unwrap(),
             "a stricter threshold never verifies more: {b2}"
         );
+        // A what-if may change the policy too: every rule on review can only hold sessions back.
+        let q = "query($w: WeightsValuesInput!, $p: JSON) { whatIfRescore(weights: $w, policy: $p, sessions: 500) {
+            verifiedAfter reviewAfter sessions { proposed { decision reviewRequired reasons } } } }";
+        let all_review = json!({"suspicious_words": "review", "image_manipulation": "review", "is_identity_document": "review",
+            "online_duplication": "review", "document_expiry": "review", "age": "review", "gender": "review", "sanctions": "review"});
+        let (_, b3) = gql_key(&app, &app.demo_key, q, json!({"w": values, "p": all_review})).await;
+        let r3 = &b3["data"]["whatIfRescore"];
+        assert!(r3["verifiedAfter"].as_i64().unwrap() <= r["verifiedAfter"].as_i64().unwrap(), "{b3}");
+        for s in r3["sessions"].as_array().unwrap() {
+            assert_eq!(s["proposed"]["reviewRequired"], s["proposed"]["decision"] == "needs_review", "{s}");
+        }
+        let (_, bad) = gql_key(&app, &app.demo_key, q, json!({"w": values, "p": {"nope": "review"}})).await;
+        assert_eq!(code(&bad), "validation_failed", "{bad}");
+        assert_eq!(weights_count(&app).await, versions_before, "what-if writes nothing");
         app.cleanup().await;
     }
 }
@@ -660,7 +701,7 @@ async fn webhook_deliveries_documents_and_requirements_are_tenant_scoped() {
         let hook = |client: String, name: &'static str| {
             let app = &app;
             async move {
-                let url = webhooks::WebhookUrl::parse(&format!("http://127.0.0.1:9/{name}"), webhooks::UrlPolicy::HttpOrHttps).unwrap();
+                let url = webhooks::WebhookUrl::parse(&format!("http://127.0.0.1:9/{name}"), webhooks::UrlPolicy::WithLoopback).unwrap();
                 webhooks::create(&app.state.db, app.state.storage.master_key(), &client, webhooks::WebhookName::parse(name).unwrap(), url)
                     .await
                     .unwrap()

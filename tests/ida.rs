@@ -468,6 +468,10 @@ async fn sdk_flow_liveness_process_location_and_finalize() {
         let challenge =
             tessera::service::liveness::verify(app.state.storage.master_key(), &token, &id, Utc::now()).unwrap();
         assert_eq!(challenge.steps.len(), 4, "passive_active carries the active steps");
+        // Where the selfie capture started is recorded by generate already.
+        let (s, _, loc) = app.post_json(LOCATION, Some(&app.demo_key), &loc_req).await;
+        assert_eq!(s, 200, "{loc}");
+        assert_eq!((loc["device_latitude"].as_f64(), loc["device_longitude"].as_f64()), (Some(52.52), Some(13.405)));
 
         // Process a PNG and a JPEG frame with the token.
         let png = encode(&frame(1), image::ImageFormat::Png);
@@ -487,7 +491,7 @@ async fn sdk_flow_liveness_process_location_and_finalize() {
         assert_eq!(types, ["liveness_active_step_1", "liveness_passive", "selfie"]);
         for f in &files {
             assert_eq!(f.session_kind, "ida");
-            assert_eq!(f.identity_id.as_deref(), Some(identity_id.as_str()));
+            assert_eq!(f.identity_id, None, "a capture represents the identity only after a successful authentication");
             let expected = if f.file_type == "liveness_active_step_1" { &jpeg } else { &png };
             assert_eq!(f.content_type, if f.file_type == "liveness_active_step_1" { "image/jpeg" } else { "image/png" });
             let bytes = tessera::service::files::read_bytes(&app.state.storage, f).await.unwrap();
@@ -537,8 +541,15 @@ async fn sdk_flow_liveness_process_location_and_finalize() {
         let checks = tessera::service::checks::for_session(&app.state.db, &demo, &id).await.unwrap();
         let mut names: Vec<&str> = checks.iter().map(|c| c.check_name.as_str()).collect();
         names.sort();
-        assert_eq!(names, ["face_match", "liveness"]);
+        // Age and sex are compared because the session's settings ask for them (the default).
+        assert_eq!(names, ["age", "face_match", "gender", "liveness"]);
         assert!(checks.iter().all(|c| c.status == "unavailable"), "never a pass without an engine");
+        // The failed attempt's captures stay on their session: the identity has no selfie from it.
+        let (s, ct, b) = app
+            .post_json("/api/v1/identity/image", Some(&app.demo_key), &json!({"identity_id": identity_id, "storage_file_type_e": "selfie"}))
+            .await;
+        assert_problem(s, &ct, &b, 404);
+        assert!(stored_files(&app, &id).await.iter().all(|f| f.identity_id.is_none()));
         assert_eq!(tessera::jobs::pending_for_session(&app.state.db, &id).await.unwrap(), 0);
         assert_eq!(sdk_ok(&app, SDK_FINALIZE, sid.clone()).await, verdict, "a repeat returns the stored answer");
 
@@ -730,6 +741,33 @@ async fn repeated_rejected_captures_block_the_session() {
         assert_eq!(body["status_e"], "temporarily_blocked");
         let failures = events(&body).iter().filter(|e| *e == "attempt_failed").count();
         assert_eq!(failures, max as usize);
+        app.cleanup().await;
+    }
+}
+
+/// `settings.perform_age_test` / `perform_gender_test` decide whether the
+/// selfie's age and sex are compared with the identity at finalize.
+#[tokio::test]
+async fn age_and_gender_settings_decide_which_comparisons_run() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let demo = app.demo_client_id.clone();
+        let identity_id = identity(&app, &demo, "Lovelace", true).await;
+        let png = encode(&frame(7), image::ImageFormat::Png);
+        for (settings, expected) in [
+            (json!({"perform_age_test": false, "perform_gender_test": false}), vec!["face_match", "liveness"]),
+            (json!({"perform_age_test": true, "perform_gender_test": false}), vec!["age", "face_match", "liveness"]),
+            (json!({"perform_age_test": false}), vec!["face_match", "gender", "liveness"]),
+        ] {
+            let id = create(&app, json!({"identity_id": identity_id, "settings": settings})).await;
+            sdk_ok(&app, SDK_GENERATE, json!({"session_id": id, "latitude": 1, "longitude": 2})).await;
+            sdk_ok(&app, SDK_PROCESS, json!({"session_id": id, "latitude": 1, "longitude": 2, "images": [b64(&png)]})).await;
+            sdk_ok(&app, SDK_FINALIZE, json!({"session_id": id})).await;
+            let checks = tessera::service::checks::for_session(&app.state.db, &demo, &id).await.unwrap();
+            let mut names: Vec<&str> = checks.iter().map(|c| c.check_name.as_str()).collect();
+            names.sort();
+            assert_eq!(names, expected, "{backend}: {settings}");
+        }
         app.cleanup().await;
     }
 }

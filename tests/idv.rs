@@ -113,6 +113,12 @@ async fn idv_session_walks_every_sdk_step_and_reads_back() {
         let (st, _, t) = sdk(&app, &cid, "/api/v1/sdk/idv/liveness/generate", json!({"session_id": sid, "latitude": 40.7, "longitude": -74.0})).await;
         assert_eq!(st, 200, "{t}");
         let token = t["token"].as_str().unwrap().to_string();
+        // Generate records where the selfie capture started.
+        let (st, _, loc) = app
+            .post_json("/api/v1/idv/session/location", Some(&key), &json!({"session_id": sid, "location_capture_type_e": "selfie_image_capture"}))
+            .await;
+        assert_eq!(st, 200, "{loc}");
+        assert_eq!((loc["device_latitude"].as_f64(), loc["device_longitude"].as_f64()), (Some(40.7), Some(-74.0)));
         let selfie = photo_jpeg(480, 640, 200);
         let (st, _, v) = sdk(
             &app,
@@ -297,6 +303,13 @@ async fn sdk_and_integrator_negative_cases() {
         assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
         let (st, _, _) = sdk(&app, &cid, "/api/v1/sdk/idv/session/read", json!({"session_id": sid})).await;
         assert_eq!(st, 200);
+        // Reads show the effective status before the sweeper rewrites the row.
+        let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!((st, s["status_e"].as_str()), (200, Some("expired")), "{s}");
+        let (_, _, l) = app.post_json("/api/v1/idv/session/list", Some(&key), &json!({"status": "expired"})).await;
+        assert!(l["sessions"].as_array().unwrap().iter().any(|x| x["session_id"] == json!(sid)), "{l}");
+        let (_, _, l) = app.post_json("/api/v1/idv/session/list", Some(&key), &json!({"status": "in_progress"})).await;
+        assert!(!l["sessions"].as_array().unwrap().iter().any(|x| x["session_id"] == json!(sid)), "{l}");
         app.cleanup().await;
     }
 }

@@ -693,3 +693,80 @@ async fn installed_engines_record_outcomes_and_fill_the_current_document() {
         app.cleanup().await;
     }
 }
+
+async fn idv_model(app: &TestApp, id: &str) -> idv_session::Model {
+    idv_session::Entity::find_by_id(id.to_string()).one(&app.state.db).await.unwrap().expect("session")
+}
+
+async fn queue_front_job(app: &TestApp, session_id: &str) -> String {
+    let file = store_front(app, session_id).await;
+    let client = app.demo_client_id.clone();
+    jobs::enqueue(&app.state.db, JobKind::AnalyzeDocumentFront, &client, session_id, serde_json::json!({ "file_id": file }))
+        .await
+        .unwrap()
+}
+
+/// Finalize makes its own session's progress and never runs (or waits for)
+/// another session's queued work: with no workers, the other session's job
+/// is still queued after this session was judged.
+#[tokio::test]
+async fn finalize_runs_only_its_own_sessions_jobs() {
+    for backend in backends().await {
+        let mut app = app(backend, 2000).await;
+        app.state.engines = std::sync::Arc::new(tessera::engine::Engines::default());
+        let other = insert_idv(&app, "in_progress", Duration::hours(1)).await;
+        let other_job = queue_front_job(&app, &other).await;
+        let own = insert_idv(&app, "in_progress", Duration::hours(1)).await;
+        let own_job = queue_front_job(&app, &own).await;
+
+        let session = idv_model(&app, &own).await;
+        let verdict = tessera::service::finalize::finalize_idv(&app.state, session, Default::default(), "test")
+            .await
+            .expect("finalize answers once its own job ran");
+        assert!(!verdict.verified, "{backend}");
+        assert_eq!(job_row(&app, &own_job).await.status, "done", "{backend}");
+        assert_eq!(job_row(&app, &other_job).await.status, "queued", "{backend}: another session's job was touched");
+        assert_eq!(idv_status(&app, &own).await, "complete", "{backend}");
+    }
+}
+
+/// While its analysis runs past the wait, finalize answers 503 with
+/// `Retry-After` and leaves the session open; a later call gets the verdict.
+#[tokio::test]
+async fn finalize_still_running_answers_503_with_retry_after() {
+    for backend in backends().await {
+        let mut app = TestApp::spawn_with(backend, |c| {
+            c.job_workers = 0;
+            c.sweep_interval_secs = 0;
+            c.finalize_wait_secs = 0;
+        })
+        .await;
+        app.state.engines = std::sync::Arc::new(tessera::engine::Engines::default());
+        let own = insert_idv(&app, "in_progress", Duration::hours(1)).await;
+        // A job that is running elsewhere (claimed, lock still valid) keeps the session busy.
+        let job_id = queue_front_job(&app, &own).await;
+        let mut row: job::ActiveModel = job_row(&app, &job_id).await.into();
+        row.status = Set("running".into());
+        row.locked_by = Set(Some("another-process".into()));
+        row.locked_until = Set(Some(Utc::now() + Duration::minutes(5)));
+        row.update(&app.state.db).await.unwrap();
+
+        let session = idv_model(&app, &own).await;
+        let err = tessera::service::finalize::finalize_idv(&app.state, session, Default::default(), "test")
+            .await
+            .expect_err("the analysis is still running");
+        let response = axum::response::IntoResponse::into_response(err);
+        assert_eq!(response.status(), 503, "{backend}");
+        let retry_after = response.headers().get("retry-after").expect("Retry-After").to_str().unwrap().to_string();
+        assert!(retry_after.parse::<u64>().unwrap() >= 1, "{backend}: {retry_after}");
+        assert_eq!(idv_status(&app, &own).await, "in_progress", "{backend}: the session stays open");
+
+        // The other process finishes; the next finalize answers.
+        let mut row: job::ActiveModel = job_row(&app, &job_id).await.into();
+        row.status = Set("done".into());
+        row.update(&app.state.db).await.unwrap();
+        let session = idv_model(&app, &own).await;
+        tessera::service::finalize::finalize_idv(&app.state, session, Default::default(), "test").await.expect("verdict");
+        assert_eq!(idv_status(&app, &own).await, "complete", "{backend}");
+    }
+}

@@ -163,7 +163,7 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
             app.state.storage.master_key(),
             &app.demo_client_id,
             tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::HttpOrHttps).unwrap(),
+            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback).unwrap(),
         )
         .await
         .unwrap();
@@ -178,6 +178,17 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
         let hit = status(poutine.clone()).await;
         assert_eq!(hit.ofac_status, "hit", "{backend}");
         assert!(hit.ofac_detected_at.is_some());
+        assert!(!hit.verified, "{backend}: a listed person is no longer a verified identity");
+        let sdk_status = |id: String| {
+            let (http, url, client) = (app.http.clone(), app.url("/api/v1/sdk/identity/status"), app.demo_client_id.clone());
+            async move {
+                let resp = http.post(url).header("X-Client-Id", client).json(&serde_json::json!({"identity_id": id})).send().await.unwrap();
+                assert_eq!(resp.status(), 200);
+                resp.json::<serde_json::Value>().await.unwrap()["verified"].clone()
+            }
+        };
+        assert_eq!(sdk_status(poutine.clone()).await, serde_json::json!(false), "{backend}");
+        assert_eq!(sdk_status(clean.clone()).await, serde_json::json!(true), "{backend}");
         assert_eq!(status(namesake).await.ofac_status, "clear", "{backend}: another birth date is no hit");
         assert_eq!(status(clean).await.ofac_status, "clear");
         let events = entity::audit_log::Entity::find()
@@ -457,7 +468,7 @@ async fn finalize_screens_a_sanctioned_name_through_the_real_screener() {
             app.state.storage.master_key(),
             &app.demo_client_id,
             tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::HttpOrHttps).unwrap(),
+            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback).unwrap(),
         )
         .await
         .unwrap();

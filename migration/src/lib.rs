@@ -11,6 +11,12 @@ mod m20261125_000003_create_webhooks;
 mod m20261125_000004_create_system;
 mod m20261126_000001_session_lifecycle;
 mod m20261126_000002_document_fingerprints;
+mod m20261203_000001_hardening;
+mod m20261203_000001_ida_captures_unlinked;
+mod m20261203_000003_verdict_policy;
+
+/// The default verdict policy as the migration writes it into existing weights versions.
+pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
 
 pub struct Migrator;
 
@@ -24,6 +30,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_system::Migration),
             Box::new(m20261126_000001_session_lifecycle::Migration),
             Box::new(m20261126_000002_document_fingerprints::Migration),
+            Box::new(m20261203_000001_hardening::Migration),
+            Box::new(m20261203_000001_ida_captures_unlinked::Migration),
+            Box::new(m20261203_000003_verdict_policy::Migration),
         ]
     }
 }

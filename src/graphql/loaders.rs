@@ -10,16 +10,17 @@ use sea_orm::DatabaseConnection;
 
 use super::gql_error;
 use crate::error::AppResult;
-use crate::service::dashboard::{self, ClientScope};
+use crate::service::dashboard;
+use crate::service::tenancy::Scope;
 
 /// The one loader type; each key type below is a relation batched on its own.
 pub struct Batch {
     db: DatabaseConnection,
-    scope: ClientScope,
+    scope: Scope,
 }
 
 impl Batch {
-    pub fn new(db: DatabaseConnection, scope: ClientScope) -> Self {
+    pub fn new(db: DatabaseConnection, scope: Scope) -> Self {
         Self { db, scope }
     }
 }

@@ -23,7 +23,7 @@ use crate::auth::{AdminUser, ApiCaller};
 use crate::error::AppError;
 use crate::rest::extract::ClientIp;
 use crate::service::audit::Actor;
-use crate::service::dashboard::ClientScope;
+use crate::service::tenancy::Scope;
 use crate::state::AppState;
 
 pub use mutation::MutationRoot;
@@ -95,6 +95,9 @@ pub struct Caller {
     pub role: CallerRole,
     pub actor: Actor,
     pub ip: Option<String>,
+    /// Views already audited in this request: one row per record, however
+    /// many aliases ask for it.
+    pub audited: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl Caller {
@@ -106,6 +109,7 @@ impl Caller {
             is_platform: c.is_platform,
             role: CallerRole::ApiKey,
             ip,
+            audited: Default::default(),
         }
     }
 
@@ -117,13 +121,14 @@ impl Caller {
             user_id: Some(u.user_id),
             is_platform: u.is_platform,
             ip,
+            audited: Default::default(),
         }
     }
 
     /// Nested lookups stay inside the caller's client (the platform
     /// operator reads the clients it names in filters).
-    pub fn scope(&self) -> ClientScope {
-        if self.is_platform { ClientScope::Any } else { ClientScope::Only(self.client_id.clone()) }
+    pub fn scope(&self) -> Scope {
+        if self.is_platform { Scope::Any } else { Scope::Only(self.client_id.clone()) }
     }
 
     pub fn tenant(&self) -> crate::service::weights::Tenant<'_> {

@@ -20,6 +20,7 @@ fn ctx_parts<'a>(ctx: &Context<'a>) -> (&'a AppState, &'a Caller) {
 /// The client ids a list may read: the caller's, or (platform operator) the named ones.
 async fn list_clients(state: &AppState, caller: &Caller, requested: Option<Vec<String>>) -> AppResult<Vec<String>> {
     let requested: Vec<String> = requested.unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
+    crate::service::types::check_id_list("clientIds", &requested)?;
     if requested.is_empty() {
         return Ok(vec![caller.client_id.clone()]);
     }
@@ -28,6 +29,13 @@ async fn list_clients(state: &AppState, caller: &Caller, requested: Option<Vec<S
         out.push(tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, Some(&id)).await?);
     }
     Ok(out)
+}
+
+/// A list filter of ids, refused (400, naming the field) when too long.
+fn gql_id_list(field: &str, ids: Option<Vec<String>>) -> async_graphql::Result<Vec<String>> {
+    let ids = ids.unwrap_or_default();
+    crate::service::types::check_id_list(field, &ids).gql()?;
+    Ok(ids)
 }
 
 fn metadata_pairs(pairs: Option<Vec<MetadataPair>>) -> Vec<(String, String)> {
@@ -101,6 +109,10 @@ pub struct ClientSummary {
 
 /// An audit row for a detail view of personal data.
 async fn audit_view(state: &AppState, caller: &Caller, action: &str, target: (&str, &str)) -> async_graphql::Result<()> {
+    let first_time = caller.audited.lock().map(|mut seen| seen.insert(format!("{action}/{}", target.1))).unwrap_or(true);
+    if !first_time {
+        return Ok(());
+    }
     crate::service::audit::record(&state.db, &caller.actor, action, Some(target), caller.ip.clone(), None).await.gql()
 }
 
@@ -151,8 +163,8 @@ impl QueryRoot {
         let f = filter.unwrap_or_default();
         let list_filter = idv::ListFilter {
             client_ids: list_clients(state, caller, f.client_ids).await.gql()?,
-            user_ids: f.user_ids.unwrap_or_default(),
-            identity_ids: f.identity_ids.unwrap_or_default(),
+            user_ids: gql_id_list("userIds", f.user_ids)?,
+            identity_ids: gql_id_list("identityIds", f.identity_ids)?,
             status: f.status.map(Into::into),
             search_term: f.search_term,
             start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
@@ -184,8 +196,8 @@ impl QueryRoot {
         let f = filter.unwrap_or_default();
         let list_filter = ida::ListFilter {
             client_ids: list_clients(state, caller, f.client_ids).await.gql()?,
-            user_ids: f.user_ids.unwrap_or_default(),
-            identity_ids: f.identity_ids.unwrap_or_default(),
+            user_ids: gql_id_list("userIds", f.user_ids)?,
+            identity_ids: gql_id_list("identityIds", f.identity_ids)?,
             status: f.status.map(Into::into),
             verified: f.verified,
             search_term: f.search_term,
@@ -216,7 +228,7 @@ impl QueryRoot {
         let f = filter.unwrap_or_default();
         let client_ids = list_clients(state, caller, f.client_ids).await.gql()?;
         let service_filter = identities::IdentityFilter {
-            user_ids: f.user_ids.unwrap_or_default(),
+            user_ids: gql_id_list("userIds", f.user_ids)?,
             search_term: f.search_term,
             start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
             end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
@@ -229,31 +241,34 @@ impl QueryRoot {
         Ok(connection(rows, total, page, Identity))
     }
 
-    /// One IDV session of the caller's client; `null` for any other id.
+    /// One IDV session of the caller's client (the platform operator: of
+    /// any client); `null` for any other id.
     /// A found session is a view of personal data: audited (`idv_session.view`).
     async fn idv_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdvSession>> {
         let (state, caller) = ctx_parts(ctx);
-        let found = none_when_not_found(idv::find(&state.db, &caller.client_id, &id).await)?;
+        let found = none_when_not_found(idv::find_in_scope(&state.db, &caller.scope(), &id).await)?;
         if let Some(s) = &found {
             audit_view(state, caller, "idv_session.view", ("idv_session", &s.id)).await?;
         }
         Ok(found.map(IdvSession))
     }
 
-    /// One IDA session of the caller's client; `null` for any other id (audited as `ida_session.view`).
+    /// One IDA session of the caller's client (the platform operator: of
+    /// any client); `null` for any other id (audited as `ida_session.view`).
     async fn ida_session(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<IdaSession>> {
         let (state, caller) = ctx_parts(ctx);
-        let found = none_when_not_found(ida::find(&state.db, &caller.client_id, &id).await)?;
+        let found = none_when_not_found(ida::find_in_scope(&state.db, &caller.scope(), &id).await)?;
         if let Some(s) = &found {
             audit_view(state, caller, "ida_session.view", ("ida_session", &s.id)).await?;
         }
         Ok(found.map(IdaSession))
     }
 
-    /// One live identity of the caller's client; `null` for any other id (audited as `identity.view`).
+    /// One live identity of the caller's client (the platform operator: of
+    /// any client); `null` for any other id (audited as `identity.view`).
     async fn identity(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Identity>> {
         let (state, caller) = ctx_parts(ctx);
-        let found = identities::find_live(&state.db, &caller.client_id, &id).await.gql()?;
+        let found = identities::find_live_in_scope(&state.db, &caller.scope(), &id).await.gql()?;
         if let Some(i) = &found {
             audit_view(state, caller, "identity.view", ("identity", &i.id)).await?;
         }
@@ -389,15 +404,28 @@ impl QueryRoot {
     }
 
     /// Re-scores the client's most recent finalized sessions with proposed
-    /// weights over their stored check results. Writes nothing.
+    /// weights and verdict policy over their stored check results. Without
+    /// `policy` the policy in force for the client is used; with it, every
+    /// key is optional (absent keys take their default). Writes nothing.
     async fn what_if_rescore(
         &self,
         ctx: &Context<'_>,
         weights: WeightsValuesInput,
+        policy: Option<async_graphql::Json<serde_json::Value>>,
         #[graphql(default = 100)] sessions: u32,
     ) -> async_graphql::Result<WhatIfResult> {
         let (state, caller) = ctx_parts(ctx);
         let limit = u64::from(sessions.clamp(1, 1000));
-        Ok(dashboard::what_if_rescore(&state.db, &caller.client_id, &weights.values(), limit).await.gql()?.into())
+        let policy = match policy {
+            Some(async_graphql::Json(p)) => crate::engine::policy::Policy::parse(p).gql()?,
+            None => weights::policy_of(&weights::in_force(&state.db, &caller.client_id, None).await.gql()?),
+        };
+        Ok(dashboard::what_if_rescore(&state.db, &caller.client_id, &weights.values(), &policy, limit).await.gql()?.into())
+    }
+
+    /// The verdict policy's rules: key, default action, the checks each
+    /// covers and what it means (for editors; docs/scoring.md explains the defaults).
+    async fn policy_rules(&self) -> Vec<PolicyRule> {
+        crate::engine::policy::Policy::catalogue().into_iter().map(PolicyRule::from).collect()
     }
 }

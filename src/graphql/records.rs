@@ -107,7 +107,7 @@ impl RecordQuery {
     /// found document is a view of personal data: audited (`document.view`).
     async fn document(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Document>> {
         let (state, caller) = ctx_parts(ctx);
-        let found = none_when_not_found(documents::find(&state.db, &caller.client_id, &id).await)?;
+        let found = none_when_not_found(documents::find_in_scope(&state.db, &caller.scope(), &id).await)?;
         if let Some(d) = &found {
             audit::record(&state.db, &caller.actor, "document.view", Some(("document", &d.id)), caller.ip.clone(), None)
                 .await

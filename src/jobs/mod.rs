@@ -159,8 +159,8 @@ pub async fn pending_for_session(db: &impl ConnectionTrait, session_id: &str) ->
 }
 
 /// Polls until no `queued` or `running` job of the session remains (true)
-/// or `timeout` passes (false). It runs nothing itself: call
-/// [`run_due_jobs_once`] first to make progress without workers. A job
+/// or `timeout` passes (false). It runs nothing itself: see
+/// [`settle_session`] for a wait that also makes progress. A job
 /// waiting for its retry counts as remaining.
 pub async fn wait_for_session(db: &DatabaseConnection, session_id: &str, timeout: Duration) -> AppResult<bool> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -186,6 +186,47 @@ pub async fn run_due_jobs_once(state: &AppState) -> AppResult<usize> {
         ran += 1;
     }
     Ok(ran)
+}
+
+/// Claims and runs the due jobs of one session until none is due; returns
+/// how many ran. Another session's jobs are never touched.
+pub async fn run_due_for_session(state: &AppState, session_id: &str) -> AppResult<usize> {
+    let worker = queue::worker_id();
+    let mut ran = 0;
+    while let Some(job) =
+        queue::claim_one_of_session(&state.db, &worker, queue::lock_duration(&state.config), session_id).await?
+    {
+        queue::run_claimed(state, &worker, job).await?;
+        ran += 1;
+    }
+    Ok(ran)
+}
+
+/// Sessions whose jobs finalize runs itself at once, per process: beyond
+/// this, a finalize only waits for the workers.
+const FINALIZE_RUNNERS: usize = 2;
+static FINALIZE_RUNNER_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(FINALIZE_RUNNERS);
+
+/// What finalize does before it judges a session: the session's own due
+/// jobs start running in the background of this process (so a queue full
+/// of other sessions' work does not delay it, and a process without
+/// workers still makes progress), and the call waits at most `timeout` for
+/// them. `true` when no job of the session is left queued or running.
+/// A job keeps running after a timeout; the next finalize finds it done.
+pub async fn settle_session(state: &AppState, session_id: &str, timeout: Duration) -> AppResult<bool> {
+    if pending_for_session(&state.db, session_id).await? == 0 {
+        return Ok(true);
+    }
+    if let Ok(permit) = FINALIZE_RUNNER_PERMITS.try_acquire() {
+        let (state_, session) = (state.clone(), session_id.to_string());
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = run_due_for_session(&state_, &session).await {
+                tracing::warn!(session = %session, error = %e, "running a session's jobs for finalize failed");
+            }
+        });
+    }
+    wait_for_session(&state.db, session_id, timeout).await
 }
 
 /// Starts `config.job_workers` worker loops in this process.

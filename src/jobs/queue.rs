@@ -50,9 +50,10 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// Due: queued and `run_at` reached, or running with an expired lock.
-fn due(now: DateTime<Utc>) -> Condition {
-    Condition::any()
+/// Due: queued and `run_at` reached, or running with an expired lock;
+/// only the jobs of `session` when one is named.
+fn due(now: DateTime<Utc>, session: Option<&str>) -> Condition {
+    let due = Condition::any()
         .add(
             Condition::all()
                 .add(job::Column::Status.eq(status::QUEUED))
@@ -62,22 +63,46 @@ fn due(now: DateTime<Utc>) -> Condition {
             Condition::all()
                 .add(job::Column::Status.eq(status::RUNNING))
                 .add(job::Column::LockedUntil.lt(now)),
-        )
+        );
+    match session {
+        Some(id) => Condition::all().add(job::Column::SessionId.eq(id)).add(due),
+        None => due,
+    }
 }
 
 /// Claims one due job for `worker`, or `None` when nothing is due.
 pub async fn claim_one(db: &DatabaseConnection, worker: &str, lock: Duration) -> AppResult<Option<job::Model>> {
+    claim_due(db, worker, lock, None).await
+}
+
+/// Claims one due job of one session (finalize makes its own session's
+/// progress with it, never another session's).
+pub async fn claim_one_of_session(
+    db: &DatabaseConnection,
+    worker: &str,
+    lock: Duration,
+    session_id: &str,
+) -> AppResult<Option<job::Model>> {
+    claim_due(db, worker, lock, Some(session_id)).await
+}
+
+async fn claim_due(db: &DatabaseConnection, worker: &str, lock: Duration, session: Option<&str>) -> AppResult<Option<job::Model>> {
     match db.get_database_backend() {
-        DbBackend::Postgres => claim_locking(db, worker, lock).await,
-        _ => claim_optimistic(db, worker, lock).await,
+        DbBackend::Postgres => claim_locking(db, worker, lock, session).await,
+        _ => claim_optimistic(db, worker, lock, session).await,
     }
 }
 
-async fn claim_locking(db: &DatabaseConnection, worker: &str, lock: Duration) -> AppResult<Option<job::Model>> {
+async fn claim_locking(
+    db: &DatabaseConnection,
+    worker: &str,
+    lock: Duration,
+    session: Option<&str>,
+) -> AppResult<Option<job::Model>> {
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let candidate = job::Entity::find()
-        .filter(due(now))
+        .filter(due(now, session))
         .order_by_asc(job::Column::RunAt)
         .order_by_asc(job::Column::Id)
         .limit(1)
@@ -100,10 +125,15 @@ async fn claim_locking(db: &DatabaseConnection, worker: &str, lock: Duration) ->
     Ok(Some(claimed))
 }
 
-async fn claim_optimistic(db: &DatabaseConnection, worker: &str, lock: Duration) -> AppResult<Option<job::Model>> {
+async fn claim_optimistic(
+    db: &DatabaseConnection,
+    worker: &str,
+    lock: Duration,
+    session: Option<&str>,
+) -> AppResult<Option<job::Model>> {
     let now = Utc::now();
     let candidates = job::Entity::find()
-        .filter(due(now))
+        .filter(due(now, session))
         .order_by_asc(job::Column::RunAt)
         .order_by_asc(job::Column::Id)
         .limit(16)

@@ -1,4 +1,4 @@
-//! Identities: the seed's list / read / SDK status / completed document /
+//! Identities: list / read / SDK status / completed document /
 //! image, plus erasure.
 
 use axum::Json;
@@ -232,7 +232,7 @@ impl From<entity::identity::Model> for IdentityItem {
     }
 }
 
-/// Every identity found, and the first one's fields again at the top level (the seed's shape).
+/// Every identity found, and the first one's fields again at the top level (the documented shape).
 #[derive(Serialize, ToSchema)]
 pub struct IdentityRead {
     identities: Vec<IdentityItem>,
@@ -256,6 +256,7 @@ async fn read(
     AppJson(body): AppJson<IdentityReadRequest>,
 ) -> AppResult<Json<IdentityRead>> {
     let mut ids = body.identity_id.map(OneOrMany::into_vec).unwrap_or_default();
+    crate::service::types::check_id_list("identity_ids", body.identity_ids.as_deref().unwrap_or_default())?;
     for id in body.identity_ids.unwrap_or_default().into_iter().filter(|id| !id.is_empty()) {
         if !ids.contains(&id) {
             ids.push(id);
@@ -277,7 +278,8 @@ pub struct IdentityStatus {
     verified: bool,
 }
 
-/// Whether an identity of the SDK's client is verified.
+/// Whether an identity of the SDK's client is verified: `false` once it was
+/// erased or found on a sanctions list by a later screening.
 #[utoipa::path(post, path = "/api/v1/sdk/identity/status", tag = "identities", request_body = IdentityId,
     security(("sdk_client" = [])),
     responses((status = 200, body = IdentityStatus),
@@ -289,14 +291,14 @@ async fn sdk_status(
     sdk: SdkClient,
     AppJson(body): AppJson<IdentityId>,
 ) -> AppResult<Json<IdentityStatus>> {
-    let identity = identities::get(&state.db, &sdk.client_id, &body.identity_id).await?;
-    Ok(Json(IdentityStatus { verified: identity.verified }))
+    let verified = identities::sdk_verified(&state.db, &sdk.client_id, &body.identity_id).await?;
+    Ok(Json(IdentityStatus { verified }))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityDocumentRequest {
     identity_id: String,
-    /// `unknown`, `driver_license`, `identification_card`, `passport` or `passport_card`.
+    #[schema(value_type = crate::service::types::DocumentType)]
     document_type_e: String,
 }
 
@@ -379,6 +381,7 @@ async fn document(
 #[derive(Deserialize, ToSchema)]
 pub struct IdentityImageRequest {
     identity_id: String,
+    #[schema(value_type = crate::service::types::StorageFileType)]
     storage_file_type_e: String,
 }
 

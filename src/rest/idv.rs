@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::ApiCaller;
 use crate::error::{AppResult, Problem};
 use crate::rest::extract::{AppJson, AppJsonOrEmpty};
+use crate::engine::scoring::Decision;
 use crate::service::history::{self, HistoryItem};
 use crate::service::idv::{self, IdvSettings, ListFilter, NewSession};
 use crate::service::types::{
@@ -26,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 pub(crate) fn url_policy(state: &AppState) -> UrlPolicy {
-    if state.config.is_production() { UrlPolicy::HttpsOnly } else { UrlPolicy::HttpOrHttps }
+    UrlPolicy::for_config(&state.config)
 }
 
 /// The same validation error, reported on `field` (the request's name for it).
@@ -37,7 +38,7 @@ pub(crate) fn rename_field(e: crate::error::AppError, field: &str) -> crate::err
     }
 }
 
-/// Parses a string-valued metadata object (the seed's `metadata`).
+/// Parses a string-valued metadata object (the session's `metadata`).
 pub(crate) fn string_metadata(
     field: &str,
     map: Option<serde_json::Map<String, serde_json::Value>>,
@@ -58,6 +59,7 @@ pub struct SessionCreate {
     #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     metadata: Option<serde_json::Map<String, serde_json::Value>>,
     /// `passive` (default) or `passive_active`.
+    #[schema(value_type = Option<LivenessMode>)]
     liveness_mode: Option<String>,
     /// Where this session's events are sent (https only in production).
     webhook_url: Option<String>,
@@ -164,6 +166,13 @@ pub struct SessionSummary {
     verified_at: Option<DateTime<Utc>>,
     /// Weighted mean (0..1) of the checks that ran; `null` until finalize or when none ran.
     score: Option<f64>,
+    /// The integrator's verdict policy sent the session to review:
+    /// `verified` is false and the user should be held until a person
+    /// decided. Beyond the seed; see docs/scoring.md.
+    review_required: bool,
+    /// `verified`, `needs_review` or `rejected` once the session is
+    /// complete; `null` before. Beyond the seed.
+    decision: Option<Decision>,
     identity_id: Option<String>,
     #[schema(value_type = std::collections::HashMap<String, String>)]
     metadata: serde_json::Value,
@@ -176,7 +185,7 @@ impl From<&idv_session::Model> for SessionSummary {
             user_id: s.user_id.clone(),
             client_id: s.client_id.clone(),
             idv_weights_id: s.idv_weights_id.clone(),
-            status_e: SessionStatus::from_db(&s.status),
+            status_e: idv::effective_status(&s, chrono::Utc::now()),
             document_type_e: DocumentType::from_db(&s.document_type),
             created_at: s.created_at,
             completed_at: s.completed_at,
@@ -203,6 +212,8 @@ impl From<&idv_session::Model> for SessionSummary {
             verified: s.verified,
             verified_at: s.verified_at,
             score: s.score,
+            review_required: s.review_required,
+            decision: (s.status == SessionStatus::Complete.as_str()).then(|| crate::service::finalize::stored_verdict(s).decision),
             identity_id: s.identity_id.clone(),
             metadata: s.metadata.clone(),
         }
@@ -272,7 +283,12 @@ pub struct SessionDetail {
     webhook_url: Option<String>,
     settings: IdvSettings,
     history: Vec<HistoryItem>,
-    /// Why the verdict is what it is (superset field): `{check, code, message}` per reason; `null` until finalize.
+    /// Why the verdict is what it is (beyond the seed), in order of
+    /// decisiveness: knock-outs, then review triggers, then the score (the
+    /// threshold first when it decided, then failed checks by the share of
+    /// the score they cost). Each reason: `{check, code, message, effect
+    /// (knock_out | review | score), decisive, rule, value, threshold,
+    /// threshold_name, weight}`; `null` until finalize.
     #[schema(value_type = Option<Vec<Object>>)]
     reasons: Option<serde_json::Value>,
 }
@@ -302,7 +318,7 @@ async fn read(
 #[derive(Deserialize, ToSchema)]
 pub struct LocationRequest {
     pub session_id: String,
-    /// `front_doc_image_capture`, `back_doc_image_capture` or `selfie_image_capture`.
+    #[schema(value_type = CaptureType)]
     pub location_capture_type_e: String,
 }
 

@@ -38,7 +38,7 @@ pub struct SdkIdaSessionId {
     session_id: String,
 }
 
-/// A session as the SDK sees it (the seed's SDK session read).
+/// A session as the SDK sees it.
 #[derive(Serialize, ToSchema)]
 pub struct SdkIdaSessionView {
     session_id: String,
@@ -150,12 +150,14 @@ pub struct SdkIdaLivenessToken {
 async fn generate_liveness(
     State(state): State<AppState>,
     sdk: SdkClient,
+    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<SdkIdaLivenessGenerate>,
 ) -> AppResult<Json<SdkIdaLivenessToken>> {
     let position = DevicePosition::new(body.latitude, body.longitude)?;
-    // One transaction: the history event and its webhook outbox rows.
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    let token = ida::generate_liveness(&txn, &state.storage, &sdk.client_id, &body.session_id, position, GENERATE_PATH).await?;
+    // One write transaction: the history event, its webhook outbox rows and the capture location.
+    let txn = crate::db::begin_write(&state.db).await?;
+    let token =
+        ida::generate_liveness(&txn, &state.storage, &sdk.client_id, &body.session_id, position, ip, GENERATE_PATH).await?;
     txn.commit().await?;
     Ok(Json(SdkIdaLivenessToken { token }))
 }
@@ -168,7 +170,7 @@ pub struct SdkIdaLivenessProcess {
     /// 1 to 5 base64 JPEG/PNG frames (plain base64 or `data:image/...;base64,` URLs): the passive
     /// frame first, then the active steps in the challenge's order. Each at most 10 MB decoded.
     images: Vec<String>,
-    /// Beyond the seed: the token of liveness generate. When sent it must be valid for this
+    /// Optional: the token of liveness generate. When sent it must be valid for this
     /// session, unexpired and unused; when absent, a liveness generate must have happened.
     #[serde(default)]
     token: Option<String>,
@@ -211,7 +213,7 @@ async fn process_liveness(
 
 /// Finalizes the session: waits (up to 10 s) for the liveness analysis,
 /// then decides `authenticated` from the face match against the identity
-/// and the liveness check. The seed answers `{}`; `authenticated` and
+/// and the liveness check. The documented answer is `{}`; `authenticated` and
 /// `reasons` are additions. Repeating finalize on a completed session
 /// returns the stored answer.
 #[utoipa::path(post, path = "/api/v1/sdk/ida/finalize", tag = "sdk ida", request_body = SdkIdaSessionId,

@@ -55,7 +55,7 @@ pub struct SdkSessionId {
     session_id: String,
 }
 
-/// The seed's subset of the session settings shown to the SDK.
+/// The subset of the session settings shown to the SDK.
 #[derive(Serialize, ToSchema)]
 pub struct SdkSettings {
     perform_image_manipulation_test: bool,
@@ -166,6 +166,7 @@ async fn metadata_update(
 #[derive(Deserialize, ToSchema)]
 pub struct DocumentTypeRequest {
     session_id: String,
+    #[schema(value_type = crate::service::types::DocumentType)]
     document_type_e: String,
 }
 
@@ -328,11 +329,13 @@ pub struct LivenessToken {
 async fn liveness_generate(
     State(state): State<AppState>,
     sdk: SdkClient,
+    ClientIp(ip): ClientIp,
     AppJson(body): AppJson<LivenessGenerate>,
 ) -> AppResult<Json<LivenessToken>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Step).await?;
     let position = DevicePosition::new(body.latitude, body.longitude)?;
-    let token = idv_steps::liveness_generate(&state, &s, position, "/api/v1/sdk/idv/liveness/generate").await?;
+    let ctx = CaptureContext { ip, position };
+    let token = idv_steps::liveness_generate(&state, &s, ctx, "/api/v1/sdk/idv/liveness/generate").await?;
     Ok(Json(LivenessToken { token }))
 }
 
@@ -392,6 +395,11 @@ async fn liveness_process(
 #[derive(Deserialize, ToSchema)]
 pub struct FinalizeRequest {
     session_id: String,
+    /// Optional `*_fail` switches. They can only tighten the verdict
+    /// policy the integrator stored with the weights version: `true` makes
+    /// the named check required (it must run and pass, else the session is
+    /// rejected); `false` or an absent key changes nothing — it never
+    /// relaxes a `knock_out` or `review` rule of the stored policy.
     #[serde(default)]
     settings: Option<FinalizeSettings>,
 }
@@ -404,6 +412,14 @@ pub struct FinalizeResponse {
 
 /// Finalizes the session: waits (bounded) for the analysis, scores it with the pinned weights and answers the verdict.
 /// Repeating it returns the stored verdict.
+///
+/// The verdict follows the verdict policy stored with the session's weights
+/// version (see `GET /api/v1/idv/weights`, `policy`): a `knock_out` check
+/// that failed rejects, a `review` check sends the session to review. Both
+/// answer `verified: false`; the integrator tells them apart with
+/// `review_required` / `decision` of the session read (and the
+/// `session.review_required` webhook). The `settings` switches sent from the
+/// device can only make the policy stricter, never more lenient.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/finalize", tag = "sdk idv", request_body = FinalizeRequest,
     security(("sdk_client" = [])),
     responses((status = 200, body = FinalizeResponse),

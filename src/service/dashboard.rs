@@ -17,26 +17,8 @@ use crate::error::AppResult;
 use crate::service::idv::{self, IdvSettings};
 use crate::service::identities::{self, IdentityFilter};
 use crate::service::types::{CheckStatus, DocumentType, Page, SessionStatus};
+use crate::service::tenancy::Scope;
 use crate::service::weights::WeightValues;
-
-/// Which clients' rows a batched lookup may return. The parent rows were
-/// already authorized; this keeps a nested lookup from ever crossing tenants.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientScope {
-    /// The caller's client only.
-    Only(String),
-    /// The platform operator (may read the clients it named in filters).
-    Any,
-}
-
-impl ClientScope {
-    fn condition(&self, col: impl ColumnTrait) -> Condition {
-        match self {
-            ClientScope::Only(id) => Condition::all().add(col.eq(id.clone())),
-            ClientScope::Any => Condition::all(),
-        }
-    }
-}
 
 /// Sort keys of session and identity connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -82,7 +64,7 @@ pub async fn idv_page(
     page: Page,
 ) -> AppResult<(Vec<idv_session::Model>, u64)> {
     use idv_session::Column as C;
-    let mut cond = idv::list_condition(filter);
+    let mut cond = idv::list_condition(filter, chrono::Utc::now());
     match verdict {
         Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
         Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)),
@@ -179,7 +161,7 @@ fn group<K: std::hash::Hash + Eq, T>(rows: Vec<T>, key: impl Fn(&T) -> K) -> Has
 /// Live (not erased) identities by id.
 pub async fn identities_by_ids(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     ids: &[String],
 ) -> AppResult<HashMap<String, identity::Model>> {
     let rows = identity::Entity::find()
@@ -194,7 +176,7 @@ pub async fn identities_by_ids(
 /// IDV sessions by id.
 pub async fn idv_sessions_by_ids(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     ids: &[String],
 ) -> AppResult<HashMap<String, idv_session::Model>> {
     let rows = idv_session::Entity::find()
@@ -208,11 +190,11 @@ pub async fn idv_sessions_by_ids(
 /// Weights versions by id (platform defaults are visible to everyone).
 pub async fn weights_by_ids(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     ids: &[String],
 ) -> AppResult<HashMap<String, weights::Model>> {
     let mut query = weights::Entity::find().filter(weights::Column::Id.is_in(ids.to_vec()));
-    if let ClientScope::Only(client) = scope {
+    if let Scope::Only(client) = scope {
         query = query.filter(
             Condition::any().add(weights::Column::ClientId.is_null()).add(weights::Column::ClientId.eq(client.clone())),
         );
@@ -223,7 +205,7 @@ pub async fn weights_by_ids(
 /// Documents of sessions, newest first per session.
 pub async fn documents_by_sessions(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     session_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<document::Model>>> {
     let rows = document::Entity::find()
@@ -239,7 +221,7 @@ pub async fn documents_by_sessions(
 /// Documents linked to identities, newest first per identity.
 pub async fn documents_by_identities(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     identity_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<document::Model>>> {
     let rows = document::Entity::find()
@@ -255,7 +237,7 @@ pub async fn documents_by_identities(
 /// Check results of sessions (either kind), by check name per session.
 pub async fn checks_by_sessions(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     session_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<check_result::Model>>> {
     let rows = check_result::Entity::find()
@@ -270,7 +252,7 @@ pub async fn checks_by_sessions(
 /// History events of sessions, oldest first per session.
 pub async fn events_by_sessions(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     session_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<session_event::Model>>> {
     let rows = session_event::Entity::find()
@@ -286,7 +268,7 @@ pub async fn events_by_sessions(
 /// Webhook deliveries of sessions, newest first per session.
 pub async fn deliveries_by_sessions(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     session_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<webhook_delivery::Model>>> {
     let rows = webhook_delivery::Entity::find()
@@ -302,7 +284,7 @@ pub async fn deliveries_by_sessions(
 /// IDV sessions of identities, newest first per identity.
 pub async fn idv_sessions_by_identities(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     identity_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<idv_session::Model>>> {
     let rows = idv_session::Entity::find()
@@ -318,7 +300,7 @@ pub async fn idv_sessions_by_identities(
 /// IDA sessions of identities, newest first per identity.
 pub async fn ida_sessions_by_identities(
     db: &impl ConnectionTrait,
-    scope: &ClientScope,
+    scope: &Scope,
     identity_ids: &[String],
 ) -> AppResult<HashMap<String, Vec<ida_session::Model>>> {
     let rows = ida_session::Entity::find()
@@ -560,15 +542,18 @@ pub struct Rescored {
 }
 
 /// Re-runs the scoring engine over the stored check results of the
-/// client's most recent finalized sessions with `proposed` weights. Reads
+/// client's most recent finalized sessions with `proposed` weights and
+/// verdict `policy`. Reads
 /// only: two statements, nothing is written.
 pub async fn what_if_rescore(
     db: &impl ConnectionTrait,
     client_id: &str,
     proposed: &WeightValues,
+    policy: &crate::engine::policy::Policy,
     limit: u64,
 ) -> AppResult<Vec<Rescored>> {
     proposed.validate()?;
+    policy.validate()?;
     let finalized = [SessionStatus::Complete.as_str(), SessionStatus::TemporarilyComplete.as_str()];
     let sessions = idv_session::Entity::find()
         .filter(idv_session::Column::ClientId.eq(client_id))
@@ -579,7 +564,7 @@ pub async fn what_if_rescore(
         .all(db)
         .await?;
     let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
-    let mut checks = checks_by_sessions(db, &ClientScope::Only(client_id.to_string()), &ids).await?;
+    let mut checks = checks_by_sessions(db, &Scope::Only(client_id.to_string()), &ids).await?;
     Ok(sessions
         .into_iter()
         .map(|session| {
@@ -600,7 +585,7 @@ pub async fn what_if_rescore(
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
             let ctx = scoring_context(&session, &stored);
-            let proposed = scoring::score(&inputs, proposed, &settings, &ctx);
+            let proposed = scoring::score(&inputs, proposed, policy, &settings, &ctx);
             Rescored { session, stored, proposed }
         })
         .collect())

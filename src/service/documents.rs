@@ -41,6 +41,12 @@ pub async fn find(db: &impl ConnectionTrait, client_id: &str, id: &str) -> AppRe
         .ok_or_else(|| AppError::not_found("document"))
 }
 
+/// One document the caller's scope may read (404 for any other id).
+pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &crate::service::tenancy::Scope, id: &str) -> AppResult<document::Model> {
+    let row = document::Entity::find_by_id(id.to_string()).one(db).await?;
+    scope.visible(row, |d| &d.client_id, "document")
+}
+
 /// The session's current document (`is_current`), 404 when none was read yet.
 pub async fn current(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<document::Model> {
     let session = find_session(db, client_id, session_id).await?;
@@ -128,7 +134,7 @@ pub struct SessionTests {
     pub checks: BTreeMap<String, check_result::Model>,
 }
 
-/// The DMV fields the seed reports, as keys of the `dmv` check's evidence
+/// The DMV fields the API reports, as keys of the `dmv` check's evidence
 /// (the response prefixes them with `dmv_`).
 pub const DMV_FIELDS: &[&str] = &[
     "document_number_match",

@@ -180,6 +180,61 @@ pub async fn settle_idv(
     Ok(())
 }
 
+/// Records `age` and `gender` of an IDA session at finalize, when its
+/// settings ask for them: the selfie's estimates (the `face_match`
+/// evidence) against the identity's birth date and sex, with the
+/// tolerances of the session's pinned weights. Earlier results are replaced.
+pub async fn settle_ida(
+    state: &AppState,
+    s: &entity::ida_session::Model,
+    settings: &crate::service::ida::IdaSettings,
+) -> AppResult<()> {
+    if !settings.perform_age_test && !settings.perform_gender_test {
+        return Ok(());
+    }
+    let db = &state.db;
+    let weights = match weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await? {
+        Some(w) => WeightValues::from_model(&w),
+        None => WeightValues::default(),
+    };
+    let identity = entity::identity::Entity::find_by_id(s.identity_id.clone())
+        .filter(entity::identity::Column::ClientId.eq(&s.client_id))
+        .one(db)
+        .await?;
+    let rows = checks::for_session(db, &s.client_id, &s.id).await?;
+    let face = rows.iter().find(|r| r.check_name == names::FACE_MATCH);
+    let evidence = face.and_then(|r| r.evidence.clone()).unwrap_or(serde_json::Value::Null);
+    let no_estimate = || {
+        face.filter(|r| CheckStatus::from_db(&r.status) == CheckStatus::Unavailable)
+            .and_then(|r| r.detail.clone())
+            .or_else(|| evidence["age_gender_note"].as_str().map(str::to_string))
+            .unwrap_or_else(|| "no face was analysed".to_string())
+    };
+    if settings.perform_age_test {
+        let outcome = match (&identity, evidence["age_estimate"].as_f64()) {
+            (None, _) => Outcome::unavailable("the identity is gone"),
+            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(i), est) => {
+                let on = face.map(|r| r.updated_at.date_naive()).unwrap_or_else(|| Utc::now().date_naive());
+                match parse_date(i.birth_date.as_deref()) {
+                    None => Outcome::unavailable("the identity has no birth date"),
+                    birth => age_outcome(est, birth, on, weights.age_tolerance),
+                }
+            }
+        };
+        checks::record(db, SessionKind::Ida, &s.client_id, &s.id, names::AGE, outcome).await?;
+    }
+    if settings.perform_gender_test {
+        let outcome = match (&identity, evidence["male_probability"].as_f64()) {
+            (None, _) => Outcome::unavailable("the identity is gone"),
+            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(i), p) => gender_outcome(p, Gender::from_db(&i.gender), weights.gender_probability_tolerance),
+        };
+        checks::record(db, SessionKind::Ida, &s.client_id, &s.id, names::GENDER, outcome).await?;
+    }
+    Ok(())
+}
+
 fn normalized(s: Option<&str>) -> Option<String> {
     let v: String = s?.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_uppercase).collect();
     (!v.is_empty()).then_some(v)
@@ -239,7 +294,8 @@ async fn duplicate_outcome(
     let mut outcome = if matches.is_empty() {
         Outcome::pass(1.0, "no identity of this client with other document data has this face")
     } else {
-        Outcome::fail(0.0, format!("the face matches {} identit{} with different document data", matches.len(), if matches.len() == 1 { "y" } else { "ies" }))
+        let ids: Vec<&str> = matches.iter().filter_map(|m| m["identity_id"].as_str()).collect();
+        Outcome::fail(0.0, format!("the face matches identit{} {} of this client, with different document data", if ids.len() == 1 { "y" } else { "ies" }, ids.join(", ")))
     };
     outcome.evidence = Some(evidence);
     Ok(outcome)

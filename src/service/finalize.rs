@@ -10,7 +10,7 @@ use chrono::{NaiveDate, Utc};
 use entity::{document, idv_session, weights};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use crate::engine::scoring::{self, CheckInput, FinalizeSettings, ScoringContext, Verdict};
+use crate::engine::scoring::{self, CheckInput, Decision, FinalizeSettings, ScoringContext, Verdict};
 use crate::engine::{DmvRequest, DmvVerdict, EngineError, EngineKind, ScreeningSubject};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
@@ -23,8 +23,24 @@ use crate::service::weights::WeightValues;
 use crate::service::identities;
 use crate::state::AppState;
 
-/// How long finalize waits for pending analysis jobs before scoring what it has.
-pub const ANALYSIS_WAIT: Duration = Duration::from_secs(20);
+/// The `Retry-After` of a finalize answered while its analysis still runs.
+pub const FINALIZE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The answer of a finalize whose session's analysis is still running.
+pub fn analysis_still_running() -> AppError {
+    AppError::StillRunning {
+        detail: "the analysis of this session is still running; the session stays open: retry finalize after the Retry-After seconds".into(),
+        retry_after_secs: FINALIZE_RETRY_AFTER_SECS,
+    }
+}
+
+/// Lets the session's own analysis jobs finish, waiting at most
+/// `finalize_wait_secs` (IDV and IDA alike); other sessions' jobs are
+/// neither run nor awaited here.
+pub async fn settle_analysis(state: &AppState, session_id: &str) -> AppResult<()> {
+    let wait = Duration::from_secs(state.config.finalize_wait_secs);
+    if jobs::settle_session(state, session_id, wait).await? { Ok(()) } else { Err(analysis_still_running()) }
+}
 
 const FRONT_CHECKS: [&str; 7] = [
     names::DOC_FRONT_SUSPICIOUS_WORDS,
@@ -45,7 +61,20 @@ const BACK_CHECKS: [&str; 4] = [
 /// The stored verdict of a finalized session.
 pub fn stored_verdict(s: &idv_session::Model) -> Verdict {
     let reasons = s.reasons.clone().and_then(|r| serde_json::from_value(r).ok()).unwrap_or_default();
-    Verdict { score: s.score, verified: s.verified.unwrap_or(false), on_sanction_list: s.ofac_status == "hit", reasons }
+    let verified = s.verified.unwrap_or(false);
+    let decision = match (verified, s.review_required) {
+        (true, _) => Decision::Verified,
+        (false, true) => Decision::NeedsReview,
+        (false, false) => Decision::Rejected,
+    };
+    Verdict {
+        score: s.score,
+        verified,
+        on_sanction_list: s.ofac_status == "hit",
+        decision,
+        review_required: decision == Decision::NeedsReview,
+        reasons,
+    }
 }
 
 pub async fn finalize_idv(
@@ -57,15 +86,13 @@ pub async fn finalize_idv(
     if session.status != SessionStatus::InProgress.as_str() {
         return Ok(stored_verdict(&session));
     }
-    jobs::run_due_jobs_once(state).await?;
-    if !jobs::wait_for_session(&state.db, &session.id, ANALYSIS_WAIT).await? {
-        // Retryable: the session stays open; jobs that keep failing give up
-        // with `unavailable` results, so a later finalize always gets through.
-        return Err(AppError::Unavailable("the analysis of this session is still running; retry finalize in a few seconds".into()));
-    }
+    // Retryable: the session stays open; jobs that keep failing give up
+    // with `unavailable` results, so a later finalize always gets through.
+    settle_analysis(state, &session.id).await?;
     let session_settings = IdvSettings::of(&session);
     // Two document jobs that finished together may both have missed the other's reading.
     crate::service::document_checks::record_crosschecks(&state.db, &session).await?;
+    crate::service::document_checks::record_validity(&state.db, &session, Utc::now()).await?;
     record_missing_checks(state, &session).await?;
     let doc = current_document(state, &session).await?;
     screen(state, &session, &session_settings, doc.as_ref(), &settings).await?;
@@ -114,7 +141,8 @@ async fn score_and_store(
         perform_gender_test: session_settings.perform_gender_test,
         missing_required_fields: missing,
     };
-    let verdict = scoring::score(&inputs, &WeightValues::from_model(&weights_row), settings, &ctx);
+    let policy = crate::service::weights::policy_of(&weights_row);
+    let verdict = scoring::score(&inputs, &WeightValues::from_model(&weights_row), &policy, settings, &ctx);
     let status_of = |name: &str| rows.iter().find(|r| r.check_name == name).map(|r| CheckStatus::from_db(&r.status));
     let (ofac, dmv) = (status_of(names::OFAC), status_of(names::DMV));
     let transition = match stage {
@@ -364,7 +392,10 @@ async fn requirement_gaps(state: &AppState, s: &idv_session::Model, doc: Option<
         DataSource::from_db(&doc.data_source),
     )
     .await?;
-    let missing: Vec<String> = set.missing_fields(doc).into_iter().map(str::to_string).collect();
+    let mut missing: Vec<String> = set.missing_fields(doc).into_iter().map(str::to_string).collect();
+    if set.face_encoding_required && !face_encoded(state, s).await? {
+        missing.push(FACE_ENCODING_FIELD.to_string());
+    }
     let outcome = if missing.is_empty() {
         Outcome::pass(1.0, "every required field is present")
     } else {
@@ -374,6 +405,20 @@ async fn requirement_gaps(state: &AppState, s: &idv_session::Model, doc: Option<
     };
     checks::record(&state.db, SessionKind::Idv, &s.client_id, &s.id, names::REQUIREMENTS, outcome).await?;
     Ok(missing)
+}
+
+/// The requirement name of `face_encoding_required` in `missing` lists.
+pub const FACE_ENCODING_FIELD: &str = "face_encoding";
+
+/// Whether the person's face was encoded from both the document portrait
+/// and the selfie: the face match ran (pass or fail) rather than being
+/// unavailable (no face on the document, no selfie, engine missing).
+async fn face_encoded(state: &AppState, s: &idv_session::Model) -> AppResult<bool> {
+    let rows = checks::for_session(&state.db, &s.client_id, &s.id).await?;
+    Ok(rows
+        .iter()
+        .find(|r| r.check_name == names::FACE_MATCH)
+        .is_some_and(|r| matches!(CheckStatus::from_db(&r.status), CheckStatus::Pass | CheckStatus::Fail)))
 }
 
 fn ofac_status(status: Option<CheckStatus>) -> &'static str {
@@ -449,6 +494,7 @@ async fn store(
         completed_at: Set(complete.then_some(now)),
         updated_at: Set(now),
         verified: Set(complete.then_some(verdict.verified)),
+        review_required: Set(complete && verdict.review_required),
         verified_at: Set((complete && verdict.verified).then_some(now)),
         score: Set(verdict.score),
         reasons: Set(Some(serde_json::to_value(&verdict.reasons).map_err(AppError::internal)?)),

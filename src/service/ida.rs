@@ -35,6 +35,7 @@ use crate::service::types::{
 };
 use crate::service::webhooks::WebhookUrl;
 use crate::service::weights;
+use crate::service::tenancy::Scope;
 use crate::state::AppState;
 use crate::storage::BlobStore;
 
@@ -50,14 +51,12 @@ pub mod events {
 }
 /// Attempts of an optimistic (compare-and-set) session update before giving up.
 const CAS_ATTEMPTS: usize = 5;
-/// How long finalize waits for the session's analysis jobs.
-pub const FINALIZE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn yes() -> bool {
     true
 }
 
-/// The seed's `settings` of IDA session create; both flags default to `true`.
+/// The `settings` of IDA session create; both flags default to `true`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdaSettings {
@@ -94,8 +93,7 @@ pub struct NewIdaSession {
 /// The state a session shows: an `in_progress` session past its time to
 /// live is `expired` even before the expiry job has rewritten the row.
 pub fn effective_status(session: &ida_session::Model, now: DateTime<Utc>) -> SessionStatus {
-    let stored = SessionStatus::from_db(&session.status);
-    if stored == SessionStatus::InProgress && session.expires_at <= now { SessionStatus::Expired } else { stored }
+    lifecycle::effective_status(&session.status, session.expires_at, now)
 }
 
 /// Creates a session for a verified identity of `client_id`: 404 when the
@@ -198,6 +196,12 @@ pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) 
         .ok_or_else(|| AppError::not_found("IDA session"))
 }
 
+/// The session with this id when the caller's scope may read it; 404 otherwise.
+pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &Scope, session_id: &str) -> AppResult<ida_session::Model> {
+    let row = ida_session::Entity::find_by_id(session_id.to_string()).one(db).await?;
+    scope.visible(row, |s| &s.client_id, "IDA session")
+}
+
 /// The newest capture location of a type in a session of `client_id`: 404
 /// for an unknown session and for a session without such a capture.
 pub async fn location(
@@ -219,7 +223,7 @@ pub struct ListFilter {
     pub client_ids: Vec<String>,
     pub user_ids: Vec<String>,
     pub identity_ids: Vec<String>,
-    /// `unknown` filters nothing (the seed's sample request sends it).
+    /// `unknown` filters nothing (the API reference's sample request sends it).
     pub status: Option<SessionStatus>,
     /// `true`: authenticated sessions; `false`: every other session
     /// (not finalized yet, or finalized without authentication).
@@ -231,18 +235,6 @@ pub struct ListFilter {
     pub metadata: Vec<(String, String)>,
 }
 
-fn status_condition(status: SessionStatus, now: DateTime<Utc>) -> Option<Condition> {
-    use ida_session::Column as C;
-    let in_progress = SessionStatus::InProgress.as_str();
-    Some(match status {
-        SessionStatus::Unknown => return None,
-        SessionStatus::InProgress => Condition::all().add(C::Status.eq(in_progress)).add(C::ExpiresAt.gt(now)),
-        SessionStatus::Expired => Condition::any()
-            .add(C::Status.eq(SessionStatus::Expired.as_str()))
-            .add(Condition::all().add(C::Status.eq(in_progress)).add(C::ExpiresAt.lte(now))),
-        other => Condition::all().add(C::Status.eq(other.as_str())),
-    })
-}
 
 /// The WHERE clause of [`list`] (also used by GraphQL's sorted connections).
 pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
@@ -254,7 +246,7 @@ pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     if !f.identity_ids.is_empty() {
         cond = cond.add(C::IdentityId.is_in(f.identity_ids.clone()));
     }
-    if let Some(status) = f.status.and_then(|s| status_condition(s, now)) {
+    if let Some(status) = f.status.and_then(|s| lifecycle::status_condition(SessionKind::Ida, s, now)) {
         cond = cond.add(status);
     }
     match f.verified {
@@ -411,6 +403,7 @@ pub async fn generate_liveness(
     client_id: &str,
     session_id: &str,
     position: DevicePosition,
+    ip: Option<String>,
     endpoint: &str,
 ) -> AppResult<String> {
     let session = find_for_sdk(db, client_id, session_id, SdkStep::Step, Utc::now()).await?;
@@ -420,6 +413,16 @@ pub async fn generate_liveness(
     detail["latitude"] = serde_json::json!(position.latitude);
     detail["longitude"] = serde_json::json!(position.longitude);
     history::append(db, SessionKind::Ida, client_id, session_id, events::LIVENESS_GENERATED, endpoint, Some(detail)).await?;
+    // Where the selfie capture started (the process call records where it ended).
+    let start = location::Capture {
+        kind: SessionKind::Ida,
+        client_id,
+        session_id: &session.id,
+        capture_type: CaptureType::SelfieImageCapture,
+        ip,
+        position: Some(position),
+    };
+    location::record(db, start).await?;
     if started.provider.as_str() != session.liveness_provider {
         ida_session::Entity::update_many()
             .col_expr(ida_session::Column::LivenessProvider, Expr::value(started.provider.as_str()))
@@ -445,7 +448,7 @@ pub struct LivenessCapture {
 ///
 /// The challenge must be proven: with `token`, it must verify (signature,
 /// session, expiry) and not have been used by an earlier process call;
-/// without one (the seed's request has no token field), a
+/// without one (the documented request has no token field), a
 /// `liveness_generated` event must exist. Frames are decoded and validated
 /// (at most 5), written encrypted to blob storage, then recorded in one
 /// transaction with the capture location, `selfie_given`, the history event
@@ -537,7 +540,7 @@ async fn prove_challenge(
             .filter(session_event::Column::SessionId.eq(session.id.clone()))
             .filter(session_event::Column::Event.eq(event))
     };
-    let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) else {
+    let Some(token) = liveness::presented_token(token)? else {
         if events_of(events::LIVENESS_GENERATED).count(db).await? == 0 {
             return Err(AppError::Conflict(
                 "no liveness session: POST /api/v1/sdk/ida/liveness/generate before processing".into(),
@@ -561,7 +564,9 @@ async fn store_frames(
         client_id: &session.client_id,
         session_kind: SessionKind::Ida.as_str(),
         session_id: &session.id,
-        identity_id: Some(&session.identity_id),
+        // Linked to the identity only when the authentication succeeds
+        // (finalize): a failed attempt may show somebody else's face.
+        identity_id: None,
     };
     let wanted = frames
         .iter()
@@ -693,14 +698,26 @@ pub fn decide(session: &ida_session::Model, checks: &[check_result::Model]) -> I
             }
         }
     }
+    // Requested age / sex comparisons: a failure means the selfie does not
+    // fit the identity; one that could not run (no estimate, no birth date
+    // on the identity) is recorded with its reason and does not decide.
+    let settings = IdaSettings::of(session);
+    let requested = [(names::AGE, settings.perform_age_test), (names::GENDER, settings.perform_gender_test)];
+    for (name, _) in requested.into_iter().filter(|(_, on)| *on) {
+        let Some(check) = checks.iter().find(|c| c.check_name == name) else { continue };
+        if CheckStatus::parse(&check.status) == Some(CheckStatus::Fail) {
+            let detail = check.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+            reasons.push(format!("{name}: failed{detail}"));
+        }
+    }
     IdaVerdict { authenticated: reasons.is_empty(), reasons }
 }
 
 /// Finalizes an open session, or repeats the stored answer of a completed
-/// one. First the session's analysis jobs get to finish: due jobs are run
-/// here (so finalize makes progress without workers) and then awaited for
-/// at most [`FINALIZE_WAIT`]; when they are still running the answer is
-/// 503 and the session stays open, so the SDK can retry. The verdict comes
+/// one. First the session's own analysis jobs get to finish
+/// ([`crate::service::finalize::settle_analysis`]); when they are still
+/// running the answer is 503 with `Retry-After` and the session stays open,
+/// so the SDK can retry. The verdict comes
 /// from the check results the jobs recorded ([`decide`]). The status change
 /// is one conditional UPDATE (`WHERE status = 'in_progress'`), so of
 /// concurrent finalize calls exactly one decides and the others repeat its
@@ -711,14 +728,10 @@ pub async fn finalize(state: &AppState, client_id: &str, session_id: &str, endpo
     if effective_status(&session, Utc::now()) == SessionStatus::Complete {
         return Ok(IdaVerdict::stored(&session));
     }
-    jobs::run_due_jobs_once(state).await?;
-    if !jobs::wait_for_session(db, session_id, FINALIZE_WAIT).await? {
-        return Err(AppError::Unavailable(
-            "the liveness analysis is still running; retry finalize in a few seconds".into(),
-        ));
-    }
+    crate::service::finalize::settle_analysis(state, session_id).await?;
     // The jobs may have changed the row (liveness_detected, face_distance).
     let session = find(db, client_id, session_id).await?;
+    crate::service::faces::settle_ida(state, &session, &IdaSettings::of(&session)).await?;
     let checks = crate::service::checks::for_session(db, client_id, session_id).await?;
     let verdict = decide(&session, &checks);
     let now = Utc::now();
@@ -738,10 +751,35 @@ pub async fn finalize(state: &AppState, client_id: &str, session_id: &str, endpo
             other => Err(closed(other)),
         };
     }
+    if verdict.authenticated {
+        link_captures(&txn, &session).await?;
+    }
     let detail = serde_json::json!({ "authenticated": verdict.authenticated, "reasons": verdict.reasons });
     history::append(&txn, SessionKind::Ida, client_id, session_id, events::FINALIZED, endpoint, Some(detail)).await?;
     txn.commit().await?;
     Ok(verdict)
+}
+
+/// Links a successful authentication's captures to its identity, so they
+/// may represent the person (identity image, admin gallery), and records
+/// the time as the identity's `last_verified`.
+async fn link_captures(db: &impl ConnectionTrait, session: &ida_session::Model) -> AppResult<()> {
+    stored_file::Entity::update_many()
+        .col_expr(stored_file::Column::IdentityId, sea_orm::sea_query::Expr::value(session.identity_id.clone()))
+        .filter(stored_file::Column::ClientId.eq(&session.client_id))
+        .filter(stored_file::Column::SessionKind.eq(SessionKind::Ida.as_str()))
+        .filter(stored_file::Column::SessionId.eq(&session.id))
+        .exec(db)
+        .await?;
+    let now = Utc::now();
+    identity::Entity::update_many()
+        .col_expr(identity::Column::LastVerified, Expr::value(now))
+        .col_expr(identity::Column::UpdatedAt, Expr::value(now))
+        .filter(identity::Column::Id.eq(&session.identity_id))
+        .filter(identity::Column::ClientId.eq(&session.client_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -821,10 +859,31 @@ mod tests {
     }
 
     #[test]
+    fn a_requested_age_or_sex_comparison_that_fails_refuses_the_authentication() {
+        let mut s = session(true);
+        let mut checks = vec![check(names::FACE_MATCH, CheckStatus::Pass), check(names::LIVENESS, CheckStatus::Pass)];
+        checks.push(check(names::AGE, CheckStatus::Fail));
+        checks.push(check(names::GENDER, CheckStatus::Unavailable));
+        let v = decide(&s, &checks);
+        assert_eq!(v, IdaVerdict { authenticated: false, reasons: vec!["age: failed: why".into()] });
+        // Not requested: a stored result does not decide.
+        s.settings = serde_json::json!({"perform_age_test": false});
+        assert!(decide(&s, &checks).authenticated);
+        // Requested but unable to run (no estimate / no birth date): recorded, not deciding.
+        checks[2] = check(names::AGE, CheckStatus::Unavailable);
+        s.settings = serde_json::json!({});
+        assert!(decide(&s, &checks).authenticated);
+        checks[3] = check(names::GENDER, CheckStatus::Fail);
+        assert_eq!(decide(&s, &checks).reasons, ["gender: failed: why"]);
+    }
+
+    #[test]
     fn past_ttl_shows_expired() {
         let mut s = session(false);
         assert_eq!(effective_status(&s, Utc::now()), SessionStatus::InProgress);
         s.expires_at = Utc::now() - Duration::seconds(1);
+        assert_eq!(effective_status(&s, Utc::now()), SessionStatus::Expired);
+        s.status = "temporarily_blocked".into();
         assert_eq!(effective_status(&s, Utc::now()), SessionStatus::Expired);
         s.status = "complete".into();
         assert_eq!(effective_status(&s, Utc::now()), SessionStatus::Complete);

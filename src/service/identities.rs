@@ -25,6 +25,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::documents::{Image, OWNER_IDA_SESSION, OWNER_IDV_SESSION};
 use crate::service::files;
+use crate::service::tenancy::Scope;
 use crate::service::types::{DocumentType, Gender, Page, StorageFileType, metadata_value_text};
 use crate::storage::BlobStore;
 
@@ -42,9 +43,31 @@ pub async fn find_live(db: &impl ConnectionTrait, client_id: &str, identity_id: 
         .await?)
 }
 
+/// A live identity the caller's scope may read, or `None`.
+pub async fn find_live_in_scope(db: &impl ConnectionTrait, scope: &Scope, identity_id: &str) -> AppResult<Option<identity::Model>> {
+    Ok(identity::Entity::find_by_id(identity_id.to_string())
+        .filter(identity::Column::ErasedAt.is_null())
+        .one(db)
+        .await?
+        .filter(|i| scope.allows(&i.client_id)))
+}
+
 /// Like [`find_live`], 404 when absent, erased or another client's.
 pub async fn get(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<identity::Model> {
     find_live(db, client_id, identity_id).await?.ok_or_else(|| AppError::not_found("identity"))
+}
+
+/// What the SDK's status call answers for an identity of `client_id`:
+/// verified only while the identity is verified, not erased and not on a
+/// sanctions list. An erased identity answers `false` (its tombstone is
+/// still the client's); an unknown or another client's id is 404.
+pub async fn sdk_verified(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<bool> {
+    let identity = identity::Entity::find_by_id(identity_id.to_string())
+        .filter(identity::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("identity"))?;
+    Ok(identity.verified && identity.erased_at.is_none() && identity.ofac_status != "hit")
 }
 
 /// Called by finalize, inside its transaction, when a session is verified.
@@ -52,7 +75,9 @@ pub async fn get(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) 
 /// Finds the identity to refresh — the one the session is already linked to,
 /// else one of the same client holding a document with the same type,
 /// document number and birth date (case-insensitive, surrounding spaces
-/// ignored) — or creates one. Personal fields come from the document where
+/// ignored), unless that identity belongs to another user or to a session
+/// this session's duplication checks found (a duplicate document never
+/// joins the earlier person's identity) — or creates one. Personal fields come from the document where
 /// it has a value, else from the session, else stay as they were; status
 /// fields (front given, liveness, OFAC, DMV) from the session where it has
 /// an outcome. `verified_at` is set the first time only, `last_verified` to
@@ -106,14 +131,57 @@ async fn find_match(
         .order_by_desc(document::Column::CreatedAt)
         .all(db)
         .await?;
+    let others = other_peoples_identities(db, session).await?;
     for candidate in same_document {
         if let Some(id) = &candidate.identity_id
+            && !others.contains(id)
             && let Some(found) = find_live(db, &session.client_id, id).await?
+            && !belongs_to_another_user(&found, session)
         {
             return Ok(Some(found));
         }
     }
     Ok(None)
+}
+
+/// Both the identity and the session name a user, and not the same one:
+/// the same document under another user is a duplicate, never the same person.
+fn belongs_to_another_user(identity: &identity::Model, session: &idv_session::Model) -> bool {
+    matches!((&identity.user_id, &session.user_id), (Some(a), Some(b)) if a != b)
+}
+
+/// The identities of the sessions this session's `doc_*_online_duplication`
+/// checks found the same document image or identity in (this tenant's
+/// sessions of another person). A duplicate document never joins them.
+async fn other_peoples_identities(
+    db: &impl ConnectionTrait,
+    session: &idv_session::Model,
+) -> AppResult<std::collections::BTreeSet<String>> {
+    let rows = check_result::Entity::find()
+        .filter(check_result::Column::ClientId.eq(&session.client_id))
+        .filter(check_result::Column::SessionId.eq(&session.id))
+        .filter(check_result::Column::CheckName.is_in(["doc_front_online_duplication", "doc_back_online_duplication"]))
+        .all(db)
+        .await?;
+    let mut sessions: Vec<String> = Vec::new();
+    for evidence in rows.iter().filter_map(|r| r.evidence.as_ref()) {
+        for part in ["barcode_identity", "image"] {
+            if let Some(ids) = evidence[part]["sessions"].as_array() {
+                sessions.extend(ids.iter().filter_map(|v| v.as_str().map(str::to_string)));
+            }
+        }
+    }
+    if sessions.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(idv_session::Entity::find()
+        .filter(idv_session::Column::ClientId.eq(&session.client_id))
+        .filter(idv_session::Column::Id.is_in(sessions))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.identity_id)
+        .collect())
 }
 
 fn normalized(value: Option<&str>) -> Option<String> {
@@ -653,6 +721,7 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
     tombstone.phone = Set(None);
     tombstone.metadata = Set(serde_json::json!({}));
     tombstone.latest_idv_session_id = Set(None);
+    tombstone.verified = Set(false);
     tombstone.erased_at = Set(Some(now));
     tombstone.updated_at = Set(now);
     tombstone.update(db).await?;

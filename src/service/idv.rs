@@ -17,6 +17,7 @@ use crate::ids::new_id;
 use crate::service::history::{self, SessionKind};
 use crate::service::types::{AamvaRetry, DocumentType, LivenessMode, LivenessProvider, Page, SessionStatus};
 use crate::service::weights;
+use crate::service::tenancy::Scope;
 use crate::service::webhooks::WebhookUrl;
 
 /// `owner_kind` of an IDV session's rows in `metadata_entry`.
@@ -26,7 +27,7 @@ fn yes() -> bool {
     true
 }
 
-/// Session settings (the seed's `settings` of session create); every flag
+/// Session settings (the `settings` of session create); every flag
 /// defaults to `true`, `aamva_retry_e` to `skip`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -177,6 +178,12 @@ pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) 
         .ok_or_else(|| AppError::not_found("IDV session"))
 }
 
+/// The session with this id when the caller's scope may read it; 404 otherwise.
+pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &Scope, session_id: &str) -> AppResult<idv_session::Model> {
+    let row = idv_session::Entity::find_by_id(session_id.to_string()).one(db).await?;
+    scope.visible(row, |s| &s.client_id, "IDV session")
+}
+
 /// What an SDK call wants to do with a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SdkStep {
@@ -301,8 +308,15 @@ pub fn session_search<E: EntityTrait>(table: E, owner_kind: &str, client_ids: &[
     any.add(Expr::col((table, Alias::new("id"))).in_subquery(metadata_search(owner_kind, client_ids, &p)))
 }
 
-/// The WHERE clause of [`list`] (also used by GraphQL's sorted connections).
-pub fn list_condition(f: &ListFilter) -> Condition {
+/// The status the session shows now: past its time to live an open
+/// session is `expired` before the sweeper rewrites the row.
+pub fn effective_status(session: &idv_session::Model, now: DateTime<Utc>) -> SessionStatus {
+    crate::service::lifecycle::effective_status(&session.status, session.expires_at, now)
+}
+
+/// The WHERE clause of [`list`] (also used by GraphQL's sorted connections);
+/// a status filter matches the status a session shows at `now`.
+pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     use idv_session::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
     if !f.user_ids.is_empty() {
@@ -311,8 +325,8 @@ pub fn list_condition(f: &ListFilter) -> Condition {
     if !f.identity_ids.is_empty() {
         cond = cond.add(C::IdentityId.is_in(f.identity_ids.clone()));
     }
-    if let Some(status) = f.status.filter(|s| *s != SessionStatus::Unknown) {
-        cond = cond.add(C::Status.eq(status.as_str()));
+    if let Some(status) = f.status.and_then(|s| crate::service::lifecycle::status_condition(SessionKind::Idv, s, now)) {
+        cond = cond.add(status);
     }
     if let Some(start) = f.start {
         cond = cond.add(C::CreatedAt.gte(start));
@@ -331,7 +345,7 @@ pub fn list_condition(f: &ListFilter) -> Condition {
 
 /// One page of sessions, newest first, and the number of matching rows.
 pub async fn list(db: &impl ConnectionTrait, f: &ListFilter, page: Page) -> AppResult<(Vec<idv_session::Model>, u64)> {
-    let cond = list_condition(f);
+    let cond = list_condition(f, Utc::now());
     let total = idv_session::Entity::find().filter(cond.clone()).count(db).await?;
     let rows = idv_session::Entity::find()
         .filter(cond)

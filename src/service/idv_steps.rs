@@ -265,7 +265,7 @@ pub async fn add_document_image(
 pub async fn liveness_generate(
     state: &AppState,
     session: &idv_session::Model,
-    _position: DevicePosition,
+    ctx: CaptureContext,
     endpoint: &str,
 ) -> AppResult<String> {
     let mode = LivenessMode::from_db(&session.liveness_mode);
@@ -274,6 +274,8 @@ pub async fn liveness_generate(
     let txn = crate::db::begin_write(&state.db).await?;
     history::append(&txn, SessionKind::Idv, &session.client_id, &session.id, "liveness_generated", endpoint, Some(started.detail))
         .await?;
+    // Where the selfie capture started (the process call records where it ended).
+    location::record(&txn, capture(session, CaptureType::SelfieImageCapture, &ctx)).await?;
     if started.provider.as_str() != session.liveness_provider {
         idv_session::Entity::update_many()
             .col_expr(idv_session::Column::LivenessProvider, sea_orm::sea_query::Expr::value(started.provider.as_str()))
@@ -300,7 +302,7 @@ pub async fn challenge_for_process(
 ) -> AppResult<(Challenge, String)> {
     let _ = (kind, mode);
     let now = Utc::now();
-    if let Some(token) = token.map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(token) = liveness::presented_token(token)? {
         let challenge = liveness::verify(state.storage.master_key(), token, session_id, now)?;
         liveness::ensure_nonce_unused(&state.db, client_id, session_id, &challenge.nonce).await?;
         return Ok((challenge.clone(), next_token(state, &challenge)));

@@ -50,6 +50,34 @@ fn col(name: &'static str) -> Expr {
     Expr::col(Alias::new(name))
 }
 
+/// The status a session shows: an open session (`in_progress` or
+/// `temporarily_blocked`) past its time to live is `expired` even before the
+/// sweeper has rewritten the row. Every read (REST, SDK, GraphQL, lists)
+/// shows this, never the stored value alone.
+pub fn effective_status(stored: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> SessionStatus {
+    let stored = SessionStatus::from_db(stored);
+    let open = matches!(stored, SessionStatus::InProgress | SessionStatus::TemporarilyBlocked);
+    if open && expires_at <= now { SessionStatus::Expired } else { stored }
+}
+
+/// The WHERE clause "shows `status` now" (see [`effective_status`]) over the
+/// session table of `kind`; `None` for `unknown` (no filter).
+pub fn status_condition(kind: SessionKind, status: SessionStatus, now: DateTime<Utc>) -> Option<sea_orm::Condition> {
+    use sea_orm::Condition;
+    let column = |name: &'static str| Expr::col((table(kind), Alias::new(name)));
+    let open = [SessionStatus::InProgress.as_str(), SessionStatus::TemporarilyBlocked.as_str()];
+    Some(match status {
+        SessionStatus::Unknown => return None,
+        SessionStatus::InProgress | SessionStatus::TemporarilyBlocked => Condition::all()
+            .add(column("status").eq(status.as_str()))
+            .add(column("expires_at").gt(now)),
+        SessionStatus::Expired => Condition::any()
+            .add(column("status").eq(SessionStatus::Expired.as_str()))
+            .add(Condition::all().add(column("status").is_in(open)).add(column("expires_at").lte(now))),
+        other => Condition::all().add(column("status").eq(other.as_str())),
+    })
+}
+
 /// Records a failed SDK attempt (history `attempt_failed` with `reason` as
 /// the endpoint, `sdk` when empty; `failed_attempts` + 1). When the session
 /// has `blocked_max_failures` of them within `blocked_window_secs` (counted

@@ -11,7 +11,7 @@ use crate::ids::new_id;
 use crate::service::types::{DataSource, DocumentType};
 use crate::service::weights::{Scope, Tenant, resolve_scope};
 
-/// Calls `$m!` with the list of every `*_required` flag, in the seed's
+/// Calls `$m!` with the list of every `*_required` flag, in the API reference's
 /// order, so the list lives in one place.
 #[macro_export]
 macro_rules! for_each_requirement_flag {
@@ -106,12 +106,13 @@ impl RequirementSet {
     }
 
     /// Names of the required fields that are absent or blank on `doc`, as
-    /// the seed's document body names them (`issued_at`, `class`, `gender`
+    /// the documented document body names them (`issued_at`, `class`, `gender`
     /// ...; `mentions` is read from the endorsements column, `raw_barcode`
     /// from the raw payload). A `gender` of `unknown` counts as missing.
     ///
     /// `face_encoding_required` is not checked here: the face encoding is
-    /// not a document column; whoever holds the face template checks it.
+    /// not a document column; finalize checks it against the face match
+    /// (missing as `face_encoding` when no face could be encoded).
     pub fn missing_fields(&self, doc: &entity::document::Model) -> Vec<&'static str> {
         let gender = Some(doc.gender.as_str()).filter(|g| *g != "unknown");
         let checks: [(bool, &'static str, Option<&str>); 24] = [

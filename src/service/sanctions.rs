@@ -314,7 +314,7 @@ async fn refresh_inner(state: &AppState) -> AppResult<RefreshReport> {
 }
 
 /// Screens every verified identity against the loaded version; a new hit
-/// sets the identity's `ofac_status = hit` and raises
+/// sets the identity's `ofac_status = hit`, `verified = false` and raises
 /// `identity.sanctions_hit` (an audit row and a webhook event, in the
 /// transaction of the change).
 /// Returns (identities screened, new hits).
@@ -351,7 +351,10 @@ pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize)> {
             new_hits += 1;
             let now = Utc::now();
             let txn = crate::db::begin_write(db).await?;
+            // A listed person is no longer a verified identity: the SDK's status
+            // answers `verified: false` and no authentication can start.
             identity::Entity::update_many()
+                .col_expr(identity::Column::Verified, sea_orm::sea_query::Expr::value(false))
                 .col_expr(identity::Column::OfacStatus, sea_orm::sea_query::Expr::value("hit"))
                 .col_expr(identity::Column::OfacDetectedAt, sea_orm::sea_query::Expr::value(now))
                 .col_expr(identity::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))

@@ -40,6 +40,56 @@ impl Role {
     }
 }
 
+/// What an API key may do. Ordered: each scope includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KeyScope {
+    /// Reads only (lists, reads, downloads, GraphQL queries).
+    ReadOnly,
+    /// The integration: create and delete sessions, plus everything of `read_only`.
+    Integrator,
+    /// Also the client's administration: API keys, webhooks, weights,
+    /// requirements, identity erasure.
+    Admin,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 3] = [KeyScope::ReadOnly, KeyScope::Integrator, KeyScope::Admin];
+
+    pub fn parse(field: &str, s: &str) -> AppResult<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            AppError::validation(field, format!("expected read_only, integrator or admin, got `{s}`"))
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::ReadOnly => "read_only",
+            KeyScope::Integrator => "integrator",
+            KeyScope::Admin => "admin",
+        }
+    }
+
+    /// The widest scope a user of `role` may hold or hand out.
+    pub fn cap_for_role(role: &str) -> Self {
+        if role == Role::Admin.as_str() { KeyScope::Admin } else { KeyScope::ReadOnly }
+    }
+}
+
+/// A key's scope as it applies now: what it was created with (its owner's
+/// role for keys made before scopes; `admin` for a client key without an
+/// owner, made by the operator), never wider than its owner's current role.
+pub async fn effective_scope(db: &impl ConnectionTrait, key: &api_key::Model) -> AppResult<KeyScope> {
+    let stored = key.scope.as_deref().and_then(|s| KeyScope::parse("scope", s).ok());
+    let Some(owner_id) = &key.user_id else {
+        return Ok(stored.unwrap_or(KeyScope::Admin));
+    };
+    let cap = match user::Entity::find_by_id(owner_id.clone()).one(db).await? {
+        Some(u) if !u.disabled => KeyScope::cap_for_role(&u.role),
+        _ => KeyScope::ReadOnly,
+    };
+    Ok(stored.unwrap_or(cap).min(cap))
+}
+
 pub async fn create_client(db: &impl ConnectionTrait, name: &str, is_platform: bool) -> AppResult<client::Model> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
@@ -76,26 +126,92 @@ pub async fn visible_clients(db: &impl ConnectionTrait, client_id: &str, is_plat
         .await?)
 }
 
+/// Which clients' records a caller may read: its own client's, or — the
+/// platform operator — every client's. The one answer to "may this caller
+/// see that client's row" for REST, GraphQL and the admin UI: lookups by id
+/// use it (so the operator can open what its lists show, and everyone else
+/// gets 404 for another client's id), and batched nested lookups use it so
+/// they never cross tenants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The caller's client only.
+    Only(String),
+    /// The platform operator: every client.
+    Any,
+}
+
+impl Scope {
+    pub fn new(own_client_id: impl Into<String>, is_platform: bool) -> Self {
+        if is_platform { Scope::Any } else { Scope::Only(own_client_id.into()) }
+    }
+
+    pub fn allows(&self, client_id: &str) -> bool {
+        match self {
+            Scope::Only(own) => own == client_id,
+            Scope::Any => true,
+        }
+    }
+
+    /// The WHERE clause "the row's client is in scope" on `col`.
+    pub fn condition(&self, col: impl ColumnTrait) -> sea_orm::Condition {
+        match self {
+            Scope::Only(id) => sea_orm::Condition::all().add(col.eq(id.clone())),
+            Scope::Any => sea_orm::Condition::all(),
+        }
+    }
+
+    /// `row` when its client is in scope, else 404 naming `what`.
+    pub fn visible<T>(&self, row: Option<T>, client_of: impl Fn(&T) -> &str, what: &str) -> AppResult<T> {
+        row.filter(|r| self.allows(client_of(r))).ok_or_else(|| AppError::not_found(what))
+    }
+}
+
 /// A freshly created key: the model and the plaintext, shown once.
 pub struct NewApiKey {
     pub model: api_key::Model,
     pub plaintext: String,
 }
 
+/// A key with its owner's scope (`admin` without an owner): the operator's
+/// CLI and the first start.
 pub async fn create_api_key(
     db: &impl ConnectionTrait,
     client_id: &str,
     user_id: Option<&str>,
     name: Option<&str>,
 ) -> AppResult<NewApiKey> {
+    create_api_key_with_scope(db, client_id, user_id, name, None, KeyScope::Admin).await
+}
+
+/// Creates a key of `scope` (default: the widest allowed). The scope may be
+/// no wider than `creator_scope` (what the creating key or user may do) nor
+/// than the owner's role; wider is 403.
+pub async fn create_api_key_with_scope(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    user_id: Option<&str>,
+    name: Option<&str>,
+    scope: Option<KeyScope>,
+    creator_scope: KeyScope,
+) -> AppResult<NewApiKey> {
     if find_client(db, client_id).await?.is_none() {
         return Err(AppError::not_found("client"));
     }
+    let mut allowed = creator_scope;
     if let Some(uid) = user_id {
         let owner = user::Entity::find_by_id(uid.to_string()).one(db).await?;
-        if owner.is_none_or(|u| u.client_id != client_id) {
-            return Err(AppError::not_found("user"));
+        match owner {
+            Some(u) if u.client_id == client_id => allowed = allowed.min(KeyScope::cap_for_role(&u.role)),
+            _ => return Err(AppError::not_found("user")),
         }
+    }
+    let scope = scope.unwrap_or(allowed);
+    if scope > allowed {
+        return Err(AppError::Forbidden(format!(
+            "scope: `{}` is wider than this creator and owner may hand out (at most `{}`)",
+            scope.as_str(),
+            allowed.as_str()
+        )));
     }
     let name = name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or("default");
     if name.len() > 200 {
@@ -112,6 +228,7 @@ pub async fn create_api_key(
         created_at: Set(Utc::now()),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        scope: Set(Some(scope.as_str().to_string())),
     }
     .insert(db)
     .await?;
