@@ -43,7 +43,31 @@ pub struct Config {
     pub login_max_failures: u32,
     pub login_window_secs: u64,
     /// Largest accepted request body (images are limited separately, to 10 MB).
+    /// A request declaring a larger `Content-Length` is answered 413 before
+    /// its body is read.
     pub max_body_bytes: usize,
+    /// A connection must deliver a request's complete headers within this
+    /// many seconds of starting it (also: the longest idle keep-alive).
+    pub header_read_timeout_secs: u64,
+    /// A request body that delivers no data for this many seconds is
+    /// abandoned: the request is answered 408 and the connection closed.
+    pub body_idle_timeout_secs: u64,
+    /// A request body must be complete within this many seconds of its headers.
+    pub body_total_timeout_secs: u64,
+    /// Open connections this process serves at once; more are answered 503
+    /// and closed.
+    pub max_connections: u32,
+    /// Open connections one client address may hold at once (0: no per-address
+    /// share). Behind a reverse proxy every client shares the proxy's address:
+    /// raise this or set it to 0 there.
+    pub max_connections_per_address: u32,
+    /// Decoded pixels (in millions) that image checks and engines of this
+    /// process may hold at once; further decodes wait. An image larger than
+    /// the budget waits until it can run alone.
+    pub decode_budget_megapixels: u32,
+    /// Blob files that belong to no stored-file row and are older than this
+    /// many seconds are removed by the orphan sweep (interrupted uploads).
+    pub orphan_blob_grace_secs: u64,
     /// Serve `/metrics` without authentication.
     pub metrics_public: bool,
     /// Force the `Secure` cookie attribute; by default it is set when `public_url` is https.
@@ -58,6 +82,9 @@ pub struct Config {
     pub job_retry_base_ms: u64,
     /// How long a claimed job may run before another process may reclaim it.
     pub job_lock_secs: u64,
+    /// How long an SDK finalize waits for its own session's analysis before
+    /// answering 503 with `Retry-After` (the session stays open).
+    pub finalize_wait_secs: u64,
     /// Failed SDK attempts within `blocked_window_secs` that block a session.
     pub blocked_max_failures: u32,
     pub blocked_window_secs: u64,
@@ -155,6 +182,13 @@ impl Default for Config {
             login_max_failures: 5,
             login_window_secs: 900,
             max_body_bytes: 12 * 1024 * 1024,
+            header_read_timeout_secs: 10,
+            body_idle_timeout_secs: 15,
+            body_total_timeout_secs: 120,
+            max_connections: 2048,
+            max_connections_per_address: 256,
+            decode_budget_megapixels: 48,
+            orphan_blob_grace_secs: 3600,
             metrics_public: true,
             cookie_secure: None,
             job_backlog_warn_secs: 300,
@@ -162,6 +196,7 @@ impl Default for Config {
             job_poll_ms: 500,
             job_retry_base_ms: 2000,
             job_lock_secs: 300,
+            finalize_wait_secs: 20,
             blocked_max_failures: 5,
             blocked_window_secs: 900,
             blocked_duration_secs: 900,
@@ -311,6 +346,21 @@ impl Config {
         }
         if self.webhook_timeout_secs == 0 {
             return Err(invalid("webhook_timeout_secs", "must be at least 1"));
+        }
+        if self.header_read_timeout_secs == 0 {
+            return Err(invalid("header_read_timeout_secs", "must be at least 1"));
+        }
+        if self.body_idle_timeout_secs == 0 {
+            return Err(invalid("body_idle_timeout_secs", "must be at least 1"));
+        }
+        if self.body_total_timeout_secs == 0 {
+            return Err(invalid("body_total_timeout_secs", "must be at least 1"));
+        }
+        if self.max_connections == 0 {
+            return Err(invalid("max_connections", "must be at least 1"));
+        }
+        if self.decode_budget_megapixels == 0 {
+            return Err(invalid("decode_budget_megapixels", "must be at least 1"));
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(invalid("log_format", "expected `pretty` or `json`"));
