@@ -18,10 +18,20 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     if url.starts_with("sqlite:") {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if let Some(path) = sqlite_file_path(url) {
-            if let Some(dir) = std::path::Path::new(&path).parent() {
+            let path = std::path::Path::new(&path);
+            if let Some(dir) = path.parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating {}", dir.display()))?;
+                }
+            }
+            // The database holds PII and live sessions: 0600 before SQLite
+            // first opens it (its -wal and -shm files copy the mode).
+            crate::storage::precreate_private_file(path)?;
+            for suffix in ["-wal", "-shm"] {
+                let side = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                if side.exists() {
+                    crate::storage::restrict_file(&side)?;
                 }
             }
         }

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod models;
 pub mod rest;
+pub mod server;
 pub mod service;
 pub mod state;
 pub mod storage;
@@ -25,7 +26,6 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::cookie::SameSite;
@@ -39,6 +39,8 @@ use crate::storage::{BlobStore, MasterKey};
 
 /// Connects the database, runs migrations and opens blob storage.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    storage::ensure_private_dir(&config.data_dir)?;
+    service::decode_budget::configure(config.decode_budget_megapixels);
     let db = db::connect(&config.database_url(), config.database_max_connections).await?;
     db::migrate(&db).await?;
     let master = MasterKey::load_or_create(&config)?;
@@ -55,9 +57,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 /// The whole HTTP surface.
 pub fn build_app(state: AppState) -> Router {
     let (api, spec) = rest::api_router().split_for_parts();
-    let mut spec = spec;
-    spec.info.version = rest::system::VERSION.to_string();
-    let spec_json = std::sync::Arc::new(spec.to_pretty_json().expect("OpenAPI serializes"));
+    let spec_json = std::sync::Arc::new(
+        serde_json::to_string_pretty(&rest::openapi_from(spec)).expect("OpenAPI serializes"),
+    );
 
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(auth::login::SESSION_COOKIE)
@@ -89,11 +91,41 @@ pub fn build_app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(middleware::from_fn(problem_for_framework_errors))
+        .layer(middleware::from_fn(protective_headers))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             AppError::internal("handler panicked").into_response()
         }))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Headers every answer carries: `nosniff` everywhere; API and GraphQL
+/// answers (personal data) are never cached; images are attachments that
+/// run nothing, so an upload that is also HTML (a polyglot) cannot be
+/// opened as a page of this origin.
+async fn protective_headers(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let personal = path.starts_with("/api/") || path == "/graphql";
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if personal && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let is_image = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("image/"));
+    if is_image {
+        if !headers.contains_key(header::CONTENT_DISPOSITION) {
+            headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment"));
+        }
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; sandbox"),
+        );
+    }
+    response
 }
 
 /// Any error response that is not already problem+json (framework
@@ -128,10 +160,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     spawn_background_tasks(&state);
+    let limits = server::ConnectionLimits::from_config(&state.config);
     let app = build_app(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    server::serve_router(listener, app, limits, shutdown).await?;
     Ok(())
 }
 
@@ -140,7 +171,12 @@ fn spawn_background_tasks(state: &AppState) {
     service::sanctions::spawn_refresh(state);
     jobs::webhook_delivery::spawn_workers(state);
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
+    if state.config.sweep_interval_secs > 0 {
+        service::orphans::spawn_sweeper(state);
+    }
     let store = DbSessionStore::new(state.db.clone());
+    let throttle_db = state.db.clone();
+    let throttle_window = state.config.login_window_secs;
     tokio::spawn(async move {
         use tower_sessions::session_store::ExpiredDeletion;
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -148,6 +184,9 @@ fn spawn_background_tasks(state: &AppState) {
             tick.tick().await;
             if let Err(e) = store.delete_expired().await {
                 tracing::warn!(error = %e, "deleting expired login sessions failed");
+            }
+            if let Err(e) = service::login_throttle::delete_stale(&throttle_db, throttle_window).await {
+                tracing::warn!(error = %e, "deleting stale login counters failed");
             }
         }
     });

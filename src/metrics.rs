@@ -91,7 +91,7 @@ fn escape(s: &str) -> String {
 /// Records every request under its route template (never the raw path, so
 /// ids do not explode the label set).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = method_label(req.method()).to_string();
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -103,6 +103,22 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .metrics
         .record(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
     response
+}
+
+/// The standard methods by name, every other (invented) method as `other`,
+/// so that clients cannot grow the label set.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// What the process uses, read from the OS.
@@ -179,6 +195,13 @@ mod tests {
         assert!(text.contains("tessera_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"));
         assert!(text.contains("route=\"/health\",le=\"0.005\"} 1"));
         assert!(text.contains("route=\"/health\",le=\"0.25\"} 2"));
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        let invented = axum::http::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&invented), "other");
+        assert_eq!(method_label(&axum::http::Method::POST), "POST");
     }
 
     #[test]

@@ -67,8 +67,7 @@ impl MasterKey {
                 .with_context(|| format!("reading {}", path.display()))?;
             return Self::from_base64(&text);
         }
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        ensure_private_dir(&config.data_dir)?;
         let key = Self::generate();
         write_private_file(&path, key.to_base64().as_bytes())?;
         tracing::info!(path = %path.display(), "generated a new master key");
@@ -87,6 +86,59 @@ impl MasterKey {
     pub fn open(&self, context: &[u8], sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
         open_envelope(self, context, sealed)
     }
+
+    /// HMAC-SHA256 of `data` under this key, bound to `context`, as hex: a
+    /// value derived from a stored one that the database alone cannot give.
+    pub fn mac_hex(&self, context: &[u8], data: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("any key length");
+        mac.update(context);
+        mac.update(&[0]);
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Creates `dir` (and its parents) and makes it private to the server's user
+/// (0700 on Unix): the data directory holds PII, keys and live sessions.
+pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    restrict(dir, 0o700)
+}
+
+/// Makes an existing file private to the server's user (0600 on Unix).
+pub fn restrict_file(path: &Path) -> anyhow::Result<()> {
+    restrict(path, 0o600)
+}
+
+/// Creates `path` empty with mode 0600 when it does not exist, so a file that
+/// another library opens later (SQLite) never starts world-readable.
+pub fn precreate_private_file(path: &Path) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).with_context(|| format!("creating {}", path.display()))?;
+    restrict_file(path)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if current.permissions().mode() & 0o777 != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting mode {mode:o} on {}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
 }
 
 fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
@@ -194,7 +246,7 @@ impl BlobStore {
     }
 
     pub fn local(root: &Path, master: MasterKey) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
+        ensure_private_dir(root)?;
         let root = root.canonicalize()?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(&root)
             .context("opening local blob storage")?;
@@ -254,6 +306,19 @@ impl BlobStore {
     pub fn master_key(&self) -> &MasterKey {
         &self.master
     }
+
+    /// Keys under `prefix` last written before `cutoff` (for the orphan sweep).
+    pub async fn keys_older_than(&self, prefix: &str, cutoff: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Vec<String>> {
+        use futures::TryStreamExt;
+        let prefix = object_path(prefix)?;
+        let found: Vec<object_store::ObjectMeta> =
+            self.store.list(Some(&prefix)).try_collect().await.context("listing blobs")?;
+        Ok(found
+            .into_iter()
+            .filter(|m| m.last_modified < cutoff)
+            .map(|m| m.location.to_string())
+            .collect())
+    }
 }
 
 fn object_path(key: &str) -> anyhow::Result<ObjectPath> {
@@ -264,6 +329,7 @@ fn object_path(key: &str) -> anyhow::Result<ObjectPath> {
 }
 
 fn fsync_with_parent(file: &Path) -> anyhow::Result<()> {
+    restrict_file(file)?;
     std::fs::File::open(file)?.sync_all()?;
     if let Some(parent) = file.parent() {
         // Directory fsync makes the rename that created the file durable.

@@ -172,7 +172,7 @@ async fn spawn(backend: &'static str, stub: &Stub, attempts: u32) -> TestApp {
         app.state.storage.master_key(),
         &app.demo_client_id,
         tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-        tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::HttpOrHttps)
+        tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback)
             .unwrap(),
     )
     .await

@@ -16,6 +16,7 @@ pub mod identity;
 pub mod idv_session;
 pub mod job;
 pub mod login_session;
+pub mod login_throttle;
 pub mod metadata_entry;
 pub mod requirement;
 pub mod sanctions_entry;

@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::error::AppError;
-use crate::service::tenancy;
+use crate::service::tenancy::{self, KeyScope};
 use crate::state::AppState;
 
 /// Recognisable prefix of every API key (secret scanners can match it).
@@ -19,6 +19,69 @@ pub struct ApiCaller {
     pub key_id: String,
     /// The platform operator's key may pass `client_id` filters across clients.
     pub is_platform: bool,
+    /// What this key may do (checked against the route before the handler runs).
+    pub scope: KeyScope,
+}
+
+impl ApiCaller {
+    pub fn require(&self, needed: KeyScope) -> Result<(), AppError> {
+        if self.scope >= needed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this API key's scope `{}` does not allow this action (needs `{}`)",
+                self.scope.as_str(),
+                needed.as_str()
+            )))
+        }
+    }
+}
+
+/// Routes an API key of scope `read_only` may call besides every GET: the
+/// POST reads of the API and GraphQL (whose mutations refuse API keys).
+const READ_ROUTES: &[&str] = &[
+    "/graphql",
+    "/api/v1/api-key/list",
+    "/api/v1/idv/session/list",
+    "/api/v1/idv/session/read",
+    "/api/v1/idv/session/location",
+    "/api/v1/idv/session/tests",
+    "/api/v1/idv/document/list",
+    "/api/v1/idv/document/read",
+    "/api/v1/idv/document/download",
+    "/api/v1/ida/session/list",
+    "/api/v1/ida/session/read",
+    "/api/v1/ida/session/location",
+    "/api/v1/identity/list",
+    "/api/v1/identity/read",
+    "/api/v1/identity/document",
+    "/api/v1/identity/image",
+    "/api/v1/webhook/list",
+    "/api/v1/webhook/delivery/list",
+];
+
+/// Writes of the integration itself; every other write (keys, webhooks,
+/// weights, requirements, erasure, and routes not listed) needs `admin`.
+const INTEGRATOR_ROUTES: &[&str] = &[
+    "/api/v1/idv/session/create",
+    "/api/v1/idv/session/delete",
+    "/api/v1/ida/session/create",
+    "/api/v1/webhook/test",
+    "/api/v1/webhook/delivery/redeliver",
+    "/api/v1/webhook/delivery/redeliver-failed",
+];
+
+/// The scope a request needs, from its method and route template.
+pub fn required_scope(method: &axum::http::Method, route: Option<&str>) -> KeyScope {
+    use axum::http::Method;
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return KeyScope::ReadOnly;
+    }
+    match route {
+        Some(r) if READ_ROUTES.contains(&r) => KeyScope::ReadOnly,
+        Some(r) if INTEGRATOR_ROUTES.contains(&r) => KeyScope::Integrator,
+        _ => KeyScope::Admin,
+    }
 }
 
 impl FromRequestParts<AppState> for ApiCaller {
@@ -29,12 +92,17 @@ impl FromRequestParts<AppState> for ApiCaller {
         let (key, client) = tenancy::authenticate_api_key(&state.db, presented)
             .await?
             .ok_or_else(|| AppError::Unauthenticated("the API key is invalid or revoked".into()))?;
-        Ok(ApiCaller {
+        let scope = tenancy::effective_scope(&state.db, &key).await?;
+        let caller = ApiCaller {
             client_id: client.id,
             user_id: key.user_id,
             key_id: key.id,
             is_platform: client.is_platform,
-        })
+            scope,
+        };
+        let route = parts.extensions.get::<axum::extract::MatchedPath>().map(|p| p.as_str());
+        caller.require(required_scope(&parts.method, route))?;
+        Ok(caller)
     }
 }
 

@@ -1,13 +1,10 @@
 //! Admin login: argon2id passwords, a server-side session (tower-sessions
 //! over the database), CSRF tokens for cookie-authenticated writes, and a
-//! failed-login rate limit.
+//! failed-login rate limit (`service::login_throttle`).
 
 use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use tower_sessions::Session;
 
 use crate::error::AppError;
@@ -15,7 +12,9 @@ use crate::ids::secure_eq;
 use crate::state::AppState;
 
 pub const SESSION_USER_KEY: &str = "user_id";
-pub const SESSION_CSRF_KEY: &str = "csrf_token";
+/// The session stores a random nonce; the CSRF token is its HMAC under the
+/// master key ([`csrf_token`]), so a copy of the database holds no token.
+pub const SESSION_CSRF_KEY: &str = "csrf_nonce";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_COOKIE: &str = "tessera_session";
 
@@ -37,58 +36,16 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     }
 }
 
+/// The CSRF token of a session whose stored nonce is `nonce`.
+pub fn csrf_token(state: &AppState, nonce: &str) -> String {
+    state.storage.master_key().mac_hex(b"csrf", nonce.as_bytes())
+}
+
 /// A PHC hash of a random password, verified against when the email is
 /// unknown so that timing does not reveal which accounts exist.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_password(&crate::ids::random_token(24)).expect("argon2 works"))
-}
-
-/// Sliding-window counter of failed logins per key (email, client address).
-pub struct LoginLimiter {
-    max_failures: u32,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl LoginLimiter {
-    pub fn new(max_failures: u32, window: Duration) -> Self {
-        Self { max_failures: max_failures.max(1), window, failures: Mutex::new(HashMap::new()) }
-    }
-
-    /// `Some(seconds to wait)` when any key is over the limit.
-    pub fn blocked_for(&self, keys: &[String]) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().expect("limiter lock");
-        keys.iter()
-            .filter_map(|key| {
-                let q = map.get_mut(key)?;
-                while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
-                    q.pop_front();
-                }
-                (q.len() as u32 >= self.max_failures).then(|| {
-                    let oldest = *q.front().expect("non-empty");
-                    (self.window - now.duration_since(oldest)).as_secs().max(1)
-                })
-            })
-            .max()
-    }
-
-    pub fn record_failure(&self, keys: &[String]) {
-        let now = Instant::now();
-        let mut map = self.failures.lock().expect("limiter lock");
-        if map.len() > 100_000 {
-            // Bound memory under a spray of distinct keys: drop stale entries.
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
-        }
-        for key in keys {
-            map.entry(key.clone()).or_default().push_back(now);
-        }
-    }
-
-    pub fn clear(&self, key: &str) {
-        self.failures.lock().expect("limiter lock").remove(key);
-    }
 }
 
 /// A logged-in dashboard/admin user. Extracting it on a state-changing
@@ -129,7 +86,8 @@ impl FromRequestParts<AppState> for AdminUser {
             .map_err(AppError::internal)?
             .ok_or_else(|| AppError::Unauthenticated("log in first".into()))?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let expected: Option<String> = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?;
+            let nonce: Option<String> = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?;
+            let expected = nonce.map(|n| csrf_token(state, &n));
             let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
             match (expected, presented) {
                 (Some(e), Some(p)) if secure_eq(&e, p) => {}
@@ -159,20 +117,6 @@ impl FromRequestParts<AppState> for AdminUser {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limiter_blocks_after_max_failures_and_clears() {
-        let l = LoginLimiter::new(3, Duration::from_secs(60));
-        let keys = vec!["email:a".to_string()];
-        for _ in 0..2 {
-            l.record_failure(&keys);
-        }
-        assert_eq!(l.blocked_for(&keys), None);
-        l.record_failure(&keys);
-        assert!(l.blocked_for(&keys).unwrap() > 0);
-        l.clear("email:a");
-        assert_eq!(l.blocked_for(&keys), None);
-    }
 
     #[test]
     fn passwords_verify_only_when_right() {

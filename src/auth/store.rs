@@ -1,5 +1,7 @@
 //! A tower-sessions `SessionStore` over sea-orm (no released store fits
-//! sea-orm 2 / sqlx 0.9). Records are JSON in `login_session.data`.
+//! sea-orm 2 / sqlx 0.9). Records are JSON in `login_session.data`, keyed by
+//! the SHA-256 of the session id: the cookie's value is never stored, so a
+//! copy of the database cannot be replayed as a login.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -28,10 +30,20 @@ fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_else(Utc::now)
 }
 
+/// The row key of a session: a digest of the id the cookie carries.
+pub fn row_id(id: &Id) -> String {
+    crate::ids::sha256_hex(id.to_string().as_bytes())
+}
+
+/// The record without its id (the row is keyed by the id's digest).
 fn active_model(record: &Record) -> session_store::Result<login_session::ActiveModel> {
-    let data = serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let mut value = serde_json::to_value(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("id");
+    }
+    let data = serde_json::to_vec(&value).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(login_session::ActiveModel {
-        id: Set(record.id.to_string()),
+        id: Set(row_id(&record.id)),
         data: Set(data),
         expiry_date: Set(to_chrono(record.expiry_date)),
     })
@@ -65,17 +77,22 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = login_session::Entity::find_by_id(id.to_string())
+        let row = login_session::Entity::find_by_id(row_id(id))
             .filter(login_session::Column::ExpiryDate.gt(Utc::now()))
             .one(&self.db)
             .await
             .map_err(backend)?;
-        row.map(|r| serde_json::from_slice(&r.data).map_err(|e| session_store::Error::Decode(e.to_string())))
-            .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let decode = |e: serde_json::Error| session_store::Error::Decode(e.to_string());
+        let mut value: serde_json::Value = serde_json::from_slice(&row.data).map_err(decode)?;
+        if let Some(obj) = value.as_object_mut() {
+            obj.insert("id".into(), serde_json::to_value(id).map_err(decode)?);
+        }
+        serde_json::from_value(value).map(Some).map_err(decode)
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        login_session::Entity::delete_by_id(id.to_string())
+        login_session::Entity::delete_by_id(row_id(id))
             .exec(&self.db)
             .await
             .map_err(backend)?;

@@ -22,7 +22,7 @@ fn admin<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, &'a Call
 }
 
 fn url_policy(state: &AppState) -> UrlPolicy {
-    if state.config.is_production() { UrlPolicy::HttpsOnly } else { UrlPolicy::HttpOrHttps }
+    UrlPolicy::for_config(&state.config)
 }
 
 /// A webhook and its signing secret, shown this once.
@@ -53,15 +53,20 @@ async fn record(
 impl MutationRoot {
     /// Writes a new weights version for the caller's client (or `clientId`
     /// with the platform operator; `userId` for one user) and returns it.
+    /// `policy` is the verdict policy (`{"dmv": "knock_out", ...}`; absent
+    /// keys take their default); without it the version keeps the policy in
+    /// force for the scope.
     async fn update_weights(
         &self,
         ctx: &Context<'_>,
         client_id: Option<String>,
         user_id: Option<String>,
         weights: WeightsValuesInput,
+        policy: Option<async_graphql::Json<serde_json::Value>>,
     ) -> async_graphql::Result<WeightsVersion> {
         let (state, caller) = admin(ctx)?;
         let run = async {
+            let policy = policy.map(|p| crate::engine::policy::Policy::parse(p.0)).transpose()?;
             let txn = crate::db::begin_write(&state.db).await?;
             let created_by = caller.user_id.as_ref().map(|u| format!("user:{u}"));
             let version = weights::create_version(
@@ -70,6 +75,7 @@ impl MutationRoot {
                 client_id.as_deref(),
                 user_id.as_deref(),
                 weights.values(),
+                policy,
                 created_by,
             )
             .await?;
@@ -200,11 +206,26 @@ impl MutationRoot {
     }
 
     /// Creates an API key of the caller's client; the plaintext is shown once.
-    async fn create_api_key(&self, ctx: &Context<'_>, name: Option<String>) -> async_graphql::Result<CreatedApiKey> {
+    /// `scope`: `read_only`, `integrator` or `admin` (default `admin`).
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        name: Option<String>,
+        scope: Option<String>,
+    ) -> async_graphql::Result<CreatedApiKey> {
         let (state, caller) = admin(ctx)?;
         let run = async {
+            let scope = scope.as_deref().map(|s| tenancy::KeyScope::parse("scope", s)).transpose()?;
             let txn = crate::db::begin_write(&state.db).await?;
-            let created = tenancy::create_api_key(&txn, &caller.client_id, None, name.as_deref()).await?;
+            let created = tenancy::create_api_key_with_scope(
+                &txn,
+                &caller.client_id,
+                None,
+                name.as_deref(),
+                scope,
+                tenancy::KeyScope::Admin,
+            )
+            .await?;
             record(&txn, caller, "api_key.create", ("api_key", &created.model.id), None).await?;
             txn.commit().await?;
             Ok(created)

@@ -291,7 +291,7 @@ impl IdvSession {
         &self.0.idv_weights_id
     }
     async fn status(&self) -> SessionStatus {
-        crate::service::types::SessionStatus::from_db(&self.0.status).into()
+        crate::service::idv::effective_status(&self.0, Utc::now()).into()
     }
     /// `unknown`, `driver_license`, `identification_card`, `passport`, `passport_card`.
     async fn document_type(&self) -> &str {
@@ -388,9 +388,20 @@ impl IdvSession {
     async fn score(&self) -> Option<f64> {
         self.0.score
     }
-    /// `[{check, code, message}]`; `null` until finalize.
+    /// In order of decisiveness: knock-outs, review triggers, then the
+    /// score. `[{check, code, message, effect, decisive, rule, value,
+    /// threshold, threshold_name, weight}]`; `null` until finalize.
     async fn reasons(&self) -> Option<Json<serde_json::Value>> {
         self.0.reasons.as_ref().map(json)
+    }
+    /// The verdict policy sent the session to review (`verified` is false):
+    /// hold the user until a person decided.
+    async fn review_required(&self) -> bool {
+        self.0.review_required
+    }
+    /// `verified`, `needs_review` or `rejected` once complete; `null` before.
+    async fn decision(&self) -> Option<&'static str> {
+        (self.0.status == "complete").then(|| crate::service::finalize::stored_verdict(&self.0).decision.as_str())
     }
     async fn identity_id(&self) -> Option<&str> {
         self.0.identity_id.as_deref()
@@ -880,12 +891,15 @@ macro_rules! weights_types {
             pub created_at: DateTime<Utc>,
             pub created_by: Option<String>,
             $(pub $f: f64,)*
+            /// The verdict policy of the version: `{rule: "score" | "knock_out" | "review", ..., document_validity_weight}`.
+            pub policy: Json<serde_json::Value>,
         }
 
         impl From<entity::weights::Model> for WeightsVersion {
             fn from(m: entity::weights::Model) -> Self {
+                let policy = Json(crate::service::weights::policy_of(&m).to_json());
                 Self { id: m.id, client_id: m.client_id, user_id: m.user_id, created_at: m.created_at,
-                    created_by: m.created_by, $($f: m.$f,)* }
+                    created_by: m.created_by, $($f: m.$f,)* policy }
             }
         }
 
@@ -1012,6 +1026,11 @@ impl WebhookDelivery {
     async fn session_id(&self) -> Option<&str> {
         self.0.session_id.as_deref()
     }
+    /// `idv` (an identity verification) or `ida` (an authentication) when the
+    /// event is about a session: where `sessionId` leads.
+    async fn session_kind(&self) -> Option<&'static str> {
+        crate::service::outbox::delivery_session_kind(&self.0)
+    }
     async fn sequence(&self) -> i64 {
         self.0.sequence
     }
@@ -1090,6 +1109,11 @@ impl ApiKey {
     }
     async fn user_id(&self) -> Option<&str> {
         self.0.user_id.as_deref()
+    }
+    /// What the key may do: `read_only`, `integrator` or `admin` (keys made
+    /// before scopes: `admin`, capped by their owner's role when used).
+    async fn scope(&self) -> &str {
+        self.0.scope.as_deref().unwrap_or("admin")
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -1206,14 +1230,46 @@ impl From<dashboard::DashboardStats> for DashboardStats {
 #[derive(SimpleObject, Debug, Clone)]
 pub struct VerdictView {
     pub verified: bool,
+    /// `verified`, `needs_review` or `rejected`.
+    pub decision: String,
+    pub review_required: bool,
     pub score: Option<f64>,
-    /// `[{check, code, message}]`.
+    /// In order of decisiveness: `[{check, code, message, effect, decisive, rule, value, threshold, threshold_name, weight}]`.
     pub reasons: Json<serde_json::Value>,
 }
 
 impl From<&crate::engine::scoring::Verdict> for VerdictView {
     fn from(v: &crate::engine::scoring::Verdict) -> Self {
-        Self { verified: v.verified, score: v.score, reasons: Json(serde_json::to_value(&v.reasons).unwrap_or_default()) }
+        Self {
+            verified: v.verified,
+            decision: v.decision.as_str().to_string(),
+            review_required: v.review_required,
+            score: v.score,
+            reasons: Json(serde_json::to_value(&v.reasons).unwrap_or_default()),
+        }
+    }
+}
+
+/// One rule of the verdict policy.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PolicyRule {
+    /// The key in `policy` objects.
+    pub key: String,
+    /// `score`, `knock_out` or `review`.
+    pub default_action: String,
+    /// The check names it covers.
+    pub checks: Vec<String>,
+    pub description: String,
+}
+
+impl From<crate::engine::policy::RuleInfo> for PolicyRule {
+    fn from(r: crate::engine::policy::RuleInfo) -> Self {
+        Self {
+            key: r.key.to_string(),
+            default_action: r.default.as_str().to_string(),
+            checks: r.checks.iter().map(|c| c.to_string()).collect(),
+            description: r.description.to_string(),
+        }
     }
 }
 
@@ -1223,7 +1279,7 @@ pub struct RescoredSession {
     pub completed_at: Option<DateTime<Utc>>,
     pub stored: VerdictView,
     pub proposed: VerdictView,
-    /// The verdict (verified or not) differs.
+    /// The decision (verified, needs_review, rejected) differs.
     pub changed: bool,
 }
 
@@ -1233,6 +1289,8 @@ pub struct WhatIfResult {
     pub sessions_scored: i32,
     pub verified_before: i32,
     pub verified_after: i32,
+    pub review_before: i32,
+    pub review_after: i32,
     pub changed: i32,
     pub sessions: Vec<RescoredSession>,
 }
@@ -1246,13 +1304,15 @@ impl From<Vec<dashboard::Rescored>> for WhatIfResult {
                 completed_at: r.session.completed_at,
                 stored: (&r.stored).into(),
                 proposed: (&r.proposed).into(),
-                changed: r.stored.verified != r.proposed.verified,
+                changed: r.stored.decision != r.proposed.decision,
             })
             .collect();
         Self {
             sessions_scored: sessions.len() as i32,
             verified_before: rows.iter().filter(|r| r.stored.verified).count() as i32,
             verified_after: rows.iter().filter(|r| r.proposed.verified).count() as i32,
+            review_before: rows.iter().filter(|r| r.stored.review_required).count() as i32,
+            review_after: rows.iter().filter(|r| r.proposed.review_required).count() as i32,
             changed: sessions.iter().filter(|s| s.changed).count() as i32,
             sessions,
         }

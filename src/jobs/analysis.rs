@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::checks::{self, Outcome, names};
 use crate::service::document_checks;
+use crate::service::decode_budget;
 use crate::service::faces;
 use crate::service::files;
 use crate::service::liveness as liveness_service;
@@ -160,6 +161,14 @@ async fn record_engine_outcome(
 }
 
 /// A stored file of the tenant and session named by the payload.
+/// Pixels a stored image decodes to (the largest accepted when unknown).
+fn file_pixels(file: &stored_file::Model) -> u64 {
+    match (file.width, file.height) {
+        (Some(w), Some(h)) if w > 0 && h > 0 => w as u64 * h as u64,
+        _ => u64::from(files::MAX_IMAGE_SIDE).pow(2),
+    }
+}
+
 async fn load_file(db: &impl ConnectionTrait, p: &Payload, file_id: &str) -> AppResult<stored_file::Model> {
     stored_file::Entity::find_by_id(file_id.to_string())
         .filter(stored_file::Column::ClientId.eq(&p.client_id))
@@ -199,7 +208,11 @@ async fn analyze_document(state: &AppState, side: DocumentSide, p: &Payload) -> 
         image,
         content_type: file.content_type.clone(),
     };
-    let analysis = match engine.analyze(input).await {
+    // The engine decodes the whole image: wait for room in the process's budget.
+    let pixels = decode_budget::acquire(file_pixels(&file)).await;
+    let analysis = engine.analyze(input).await;
+    drop(pixels);
+    let analysis = match analysis {
         Ok(analysis) => analysis,
         Err(e) => {
             let reason = engine_error(e)?;
@@ -438,7 +451,10 @@ async fn analyze_liveness(state: &AppState, kind: SessionKind, p: &Payload) -> A
         (Ok(engine), _) => {
             let tolerances = liveness_service::tolerances(db, &facts.weights_id).await?;
             let input = LivenessInput { mode: facts.mode, frames: images.clone(), challenge, tolerances };
-            match engine.check(input).await {
+            let pixels = decode_budget::acquire(frames.iter().map(file_pixels).sum()).await;
+            let checked = engine.check(input).await;
+            drop(pixels);
+            match checked {
                 Ok(r) => Outcome {
                     status: if r.is_live { CheckStatus::Pass } else { CheckStatus::Fail },
                     score: Some(r.score.clamp(0.0, 1.0)),
@@ -526,7 +542,11 @@ async fn face_match(
             None => return Ok((Outcome::unavailable("no selfie or liveness capture to compare"), None)),
         },
     };
-    let read = match engine.read_face(probe).await {
+    // The probe, then the reference: one image decoded at a time.
+    let pixels = decode_budget::acquire(files::declared_pixels(&probe)).await;
+    let read = engine.read_face(probe).await;
+    drop(pixels);
+    let read = match read {
         Ok(Some(read)) => read,
         Ok(None) => return Ok((Outcome::unavailable("no face found on the capture"), None)),
         Err(e) => return Ok((Outcome::unavailable(engine_error(e)?), None)),
@@ -549,7 +569,10 @@ async fn face_match(
                 return Ok((Outcome::unavailable("no document front to compare against"), None));
             };
             let image = files::read_bytes(&state.storage, &front).await?;
-            match engine.embed(image).await {
+            let pixels = decode_budget::acquire(file_pixels(&front)).await;
+            let embedded = engine.embed(image).await;
+            drop(pixels);
+            match embedded {
                 Ok(Some(embedding)) => embedding,
                 Ok(None) => return Ok((Outcome::unavailable("no face found on the document"), None)),
                 Err(e) => return Ok((Outcome::unavailable(engine_error(e)?), None)),

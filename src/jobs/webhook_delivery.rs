@@ -188,19 +188,21 @@ impl Sender {
     /// Sends one attempt.
     pub async fn send(&self, target: &str, msg_id: &str, timestamp: i64, signature: &str, body: &str) -> Attempt {
         let started = Instant::now();
-        let finish = |status: Option<u16>, retry_after: Option<Duration>, error: Option<String>| Attempt {
+        let attempt = |status: Option<u16>, retry_after: Option<Duration>, error: Option<String>, refused: bool| Attempt {
             status,
             retry_after,
             error,
             latency_ms: started.elapsed().as_millis() as i64,
+            refused_by_policy: refused,
         };
+        let finish = |status, retry_after, error| attempt(status, retry_after, error, false);
         let url = match url::Url::parse(target) {
             Ok(u) => u,
             Err(e) => return finish(None, None, Some(format!("invalid URL: {e}"))),
         };
         let client = match self.client_for(&url) {
             Ok(c) => c,
-            Err(e) => return finish(None, None, Some(e)),
+            Err(e) => return attempt(None, None, Some(e), true),
         };
         let sent = client
             .post(url)
@@ -222,9 +224,24 @@ impl Sender {
                 let error = (!response.status().is_success()).then(|| format!("HTTP {code}"));
                 finish(Some(code), retry_after, error)
             }
-            Err(e) => finish(None, None, Some(error_chain(&e))),
+            Err(e) => {
+                let refused = refused_by_policy(&e);
+                attempt(None, None, Some(error_chain(&e)), refused)
+            }
         }
     }
+}
+
+/// Whether the resolver refused every address of the host (the policy, not the network).
+fn refused_by_policy(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<PolicyError>().is_some() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// An error with its causes (reqwest's own message hides the policy refusal).
@@ -249,6 +266,8 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
     pub error: Option<String>,
     pub latency_ms: i64,
+    /// The address policy refused the target: retrying cannot help.
+    pub refused_by_policy: bool,
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {
@@ -425,7 +444,7 @@ pub async fn deliver(state: &AppState, sender: &Sender, d: webhook_delivery::Mod
     let success = attempt.status.is_some_and(|s| (200..300).contains(&s));
     let settled = if success {
         settle(&txn, &d, status::DELIVERED, now, Some(&attempt), None).await?
-    } else if attempt.status == Some(410) {
+    } else if attempt.status == Some(410) || attempt.refused_by_policy {
         settle(&txn, &d, status::FAILED, now, Some(&attempt), attempt.error.as_deref()).await?
     } else {
         let jitter = rand::thread_rng().r#gen::<f64>();

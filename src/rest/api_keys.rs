@@ -23,6 +23,11 @@ pub struct ApiKeyCreate {
     name: Option<String>,
     /// Optional owner inside the caller's client.
     user_id: Option<String>,
+    /// `read_only`, `integrator` or `admin`. Default: the widest the caller
+    /// may hand out; never wider than the calling key's scope nor than the
+    /// owner's role (a viewer's key is `read_only`).
+    #[schema(example = "integrator")]
+    scope: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -33,6 +38,8 @@ pub struct ApiKeyView {
     name: String,
     /// The first characters of the key, for recognition.
     prefix: String,
+    /// What the key may do: `read_only`, `integrator` or `admin`.
+    scope: String,
     created_at: DateTime<Utc>,
     last_used_at: Option<DateTime<Utc>>,
     revoked_at: Option<DateTime<Utc>>,
@@ -45,6 +52,7 @@ impl From<entity::api_key::Model> for ApiKeyView {
             client_id: k.client_id,
             user_id: k.user_id,
             name: k.name,
+            scope: k.scope.clone().unwrap_or_else(|| "admin".into()),
             prefix: k.prefix,
             created_at: k.created_at,
             last_used_at: k.last_used_at,
@@ -61,18 +69,29 @@ pub struct ApiKeyCreated {
     api_key: String,
 }
 
-/// Creates an API key for the caller's client.
+/// Creates an API key for the caller's client (needs an `admin` key). The
+/// new key's scope is never wider than the caller's nor its owner's role.
 #[utoipa::path(post, path = "/api/v1/api-key/create", tag = "api keys", request_body = ApiKeyCreate,
     security(("bearer" = [])),
     responses((status = 200, body = ApiKeyCreated),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json")))]
 async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
     AppJson(body): AppJson<ApiKeyCreate>,
 ) -> AppResult<Json<ApiKeyCreated>> {
-    let created =
-        tenancy::create_api_key(&state.db, &caller.client_id, body.user_id.as_deref(), body.name.as_deref()).await?;
+    let scope = body.scope.as_deref().map(|s| tenancy::KeyScope::parse("scope", s)).transpose()?;
+    let created = tenancy::create_api_key_with_scope(
+        &state.db,
+        &caller.client_id,
+        body.user_id.as_deref(),
+        body.name.as_deref(),
+        scope,
+        caller.scope,
+    )
+    .await?;
     let actor = audit::Actor::ApiKey { client_id: caller.client_id, key_id: caller.key_id };
     audit::record(&state.db, &actor, "api_key.create", Some(("api_key", &created.model.id)), None, None).await?;
     Ok(Json(ApiKeyCreated { key: created.model.into(), api_key: created.plaintext }))

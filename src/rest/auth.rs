@@ -11,7 +11,7 @@ use crate::auth::login::{self, AdminUser, SESSION_CSRF_KEY, SESSION_USER_KEY};
 use crate::error::{AppError, AppResult, Problem};
 use crate::ids::random_token;
 use crate::rest::extract::{AppJson, ClientIp};
-use crate::service::{audit, tenancy};
+use crate::service::{audit, login_throttle, tenancy};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,17 +48,10 @@ async fn login_handler(
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<LoginRequest>,
 ) -> AppResult<Json<Me>> {
-    let email_key = format!("email:{}", body.email.trim().to_lowercase());
-    let mut keys = vec![email_key.clone()];
-    if let Some(ip) = &ip {
-        keys.push(format!("ip:{ip}"));
-    }
-    if let Some(wait) = state.login_limiter.blocked_for(&keys) {
-        return Err(AppError::RateLimited {
-            detail: format!("too many failed logins; try again in {wait} s"),
-            retry_after_secs: wait,
-        });
-    }
+    // The attempt is counted before the password is checked, in the same
+    // statement that decides, so concurrent guesses cannot all slip under it.
+    let keys = login_throttle::LoginKeys::new(&body.email, ip.as_deref());
+    login_throttle::take_slot(&state.db, &keys, state.config.login_max_failures, state.config.login_window_secs).await?;
     let user = tenancy::find_user_by_email(&state.db, &body.email).await?;
     let phc = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| login::dummy_hash().to_string());
     let password = body.password.clone();
@@ -68,7 +61,6 @@ async fn login_handler(
     let user = match user {
         Some(u) if password_ok && !u.disabled => u,
         other => {
-            state.login_limiter.record_failure(&keys);
             let actor = match &other {
                 Some(u) => audit::Actor::User { client_id: u.client_id.clone(), user_id: u.id.clone() },
                 None => audit::Actor::System,
@@ -77,12 +69,13 @@ async fn login_handler(
             return Err(AppError::Unauthenticated("wrong email or password".into()));
         }
     };
-    state.login_limiter.clear(&email_key);
+    login_throttle::succeeded(&state.db, &keys).await?;
     // A fresh session id at every login defeats session fixation.
     session.cycle_id().await.map_err(AppError::internal)?;
-    let csrf = random_token(32);
+    let nonce = random_token(32);
     session.insert(SESSION_USER_KEY, &user.id).await.map_err(AppError::internal)?;
-    session.insert(SESSION_CSRF_KEY, &csrf).await.map_err(AppError::internal)?;
+    session.insert(SESSION_CSRF_KEY, &nonce).await.map_err(AppError::internal)?;
+    let csrf = login::csrf_token(&state, &nonce);
     tenancy::touch_last_login(&state.db, &user.id).await?;
     let actor = audit::Actor::User { client_id: user.client_id.clone(), user_id: user.id.clone() };
     audit::record(&state.db, &actor, "login", Some(("user", &user.id)), ip, None).await?;
@@ -101,7 +94,7 @@ async fn login_handler(
 pub struct Empty {}
 
 /// Ends the login session (needs `X-CSRF-Token`).
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses(
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("admin_session" = [])), responses(
     (status = 200, body = Empty),
     (status = 401, body = Problem, content_type = "application/problem+json"),
     (status = 403, body = Problem, content_type = "application/problem+json")))]
@@ -113,10 +106,11 @@ async fn logout(State(state): State<AppState>, user: AdminUser, session: Session
 }
 
 /// The logged-in account and its CSRF token.
-#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses(
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("admin_session" = [])), responses(
     (status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")))]
-async fn me(user: AdminUser, session: Session) -> AppResult<Json<Me>> {
-    let csrf: String = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?.unwrap_or_default();
+async fn me(State(state): State<AppState>, user: AdminUser, session: Session) -> AppResult<Json<Me>> {
+    let nonce: Option<String> = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?;
+    let csrf = nonce.map(|n| login::csrf_token(&state, &n)).unwrap_or_default();
     Ok(Json(Me {
         user_id: user.user_id,
         email: user.email,

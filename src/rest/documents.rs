@@ -1,4 +1,4 @@
-//! IDV session documents, images and test results (the seed's document
+//! IDV session documents, images and test results (the document
 //! read / list / download and session test read), plus session deletion.
 
 use std::collections::BTreeMap;
@@ -38,7 +38,7 @@ pub struct SessionId {
     session_id: String,
 }
 
-/// A document as read from the images (seed field names; dates as printed on the document).
+/// A document as read from the images (dates as printed on the document).
 #[derive(Serialize, ToSchema)]
 pub struct DocumentItem {
     document_id: String,
@@ -161,6 +161,7 @@ async fn list(
 #[derive(Deserialize, ToSchema)]
 pub struct DocumentDownload {
     session_id: String,
+    #[schema(value_type = crate::service::types::StorageFileType)]
     storage_file_type_e: String,
 }
 
@@ -169,12 +170,13 @@ pub struct DocumentDownload {
 #[schema(value_type = String, format = Binary)]
 pub struct ImageBytes(#[allow(dead_code)] Vec<u8>);
 
-/// Image bytes as an inline, never-cached response.
+/// Image bytes as a never-cached attachment: an upload that is also HTML
+/// (a polyglot) is never opened as a page (`<img>` still shows it).
 pub(crate) fn image_response(image: Image) -> Response {
     let content_type = HeaderValue::from_str(&image.file.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = HeaderValue::from_str(&format!("inline; filename=\"{}\"", image.file_name()))
-        .unwrap_or(HeaderValue::from_static("inline"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", image.file_name()))
+        .unwrap_or(HeaderValue::from_static("attachment"));
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -214,7 +216,7 @@ async fn download(
 /// The session's test results. `doc_*`: `pass`, `fail` or `unavailable`
 /// (null when the check has not run); `dmv_*_match`: the DMV's per-field
 /// answers (null when it gave none); `*_crosscheck`: pass → true,
-/// fail → false, otherwise null. `details` (beyond the seed) has every
+/// fail → false, otherwise null. `details` (an addition to the documented body) has every
 /// recorded check with its score and the reason it passed, failed or was
 /// unavailable.
 #[derive(Serialize, ToSchema)]

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 fn url_policy(state: &AppState) -> UrlPolicy {
-    if state.config.is_production() { UrlPolicy::HttpsOnly } else { UrlPolicy::HttpOrHttps }
+    UrlPolicy::for_config(&state.config)
 }
 
 /// Renames the field of a validation error (`url` → `webhook_url`).
@@ -151,7 +151,7 @@ pub struct IdaSessionListRequest {
     metadata: Option<BTreeMap<String, String>>,
 }
 
-/// A session as lists show it (the seed's fields).
+/// A session as lists show it.
 #[derive(Serialize, ToSchema)]
 pub struct IdaSessionItem {
     user_id: Option<String>,
@@ -258,7 +258,7 @@ pub struct IdaSessionId {
     session_id: String,
 }
 
-/// A session with its settings and history (the seed's session read).
+/// A session with its settings and history.
 #[derive(Serialize, ToSchema)]
 pub struct IdaSessionView {
     session_id: String,

@@ -1,4 +1,4 @@
-//! Webhook endpoints: the seed's create and list, plus update, delete,
+//! Webhook endpoints: create and list, plus update, delete,
 //! secret rotation and test events.
 
 use axum::Json;
@@ -32,7 +32,7 @@ async fn target_client(state: &AppState, caller: &ApiCaller, requested: Option<&
 }
 
 fn url_policy(state: &AppState) -> UrlPolicy {
-    if state.config.is_production() { UrlPolicy::HttpsOnly } else { UrlPolicy::HttpOrHttps }
+    UrlPolicy::for_config(&state.config)
 }
 
 fn actor(caller: &ApiCaller) -> audit::Actor {
@@ -50,7 +50,7 @@ pub struct WebhookCreate {
     url: String,
 }
 
-/// The seed's `{}` plus the new endpoint's id and signing secret.
+/// The documented `{}` plus the new endpoint's id and signing secret.
 #[derive(Serialize, ToSchema)]
 pub struct WebhookCreated {
     id: String,

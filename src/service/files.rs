@@ -90,17 +90,163 @@ pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
     if width == 0 || height == 0 {
         return Err(unprocessable(field, "the image has no pixels"));
     }
-    if !is_complete(&bytes, format) {
-        return Err(unprocessable(field, "the image is truncated (no end marker)"));
+    match format {
+        // Row by row: memory stays one row wide whatever the declared size.
+        ImageFormat::Png => check_png_stream(field, &bytes)?,
+        ImageFormat::Jpeg => check_jpeg(field, &bytes, width, height)?,
     }
-    // A full decode proves the file is readable.
-    limited_reader(&bytes, format).decode().map_err(|e| decode_error(field, e))?;
     Ok(ValidImage { bytes, format, width, height })
 }
 
+/// Decodes every row of a PNG (and its CRCs and the end chunk) without
+/// holding the image.
+fn check_png_stream(field: &str, bytes: &[u8]) -> AppResult<()> {
+    let bad = |e: png::DecodingError| unprocessable(field, &format!("the image does not decode: {e}"));
+    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    decoder.set_ignore_text_chunk(true);
+    let mut reader = decoder.read_info().map_err(bad)?;
+    while reader.next_row().map_err(bad)?.is_some() {}
+    reader.finish().map_err(bad)?;
+    if !is_complete(bytes, ImageFormat::Png) {
+        return Err(unprocessable(field, "the image is truncated (no end marker)"));
+    }
+    Ok(())
+}
+
+/// A JPEG must carry enough entropy-coded data for its declared size (at
+/// least one bit per 8×8 block of every component), end its last scan with
+/// the end marker, and decode to the same pixels when noise is put between
+/// its last scan and that marker: a complete scan stops before the noise,
+/// a truncated one (even with `FF D9` appended) would read it.
+fn check_jpeg(field: &str, bytes: &[u8], width: u32, height: u32) -> AppResult<()> {
+    let layout = jpeg_layout(bytes).ok_or_else(|| unprocessable(field, "the JPEG structure is invalid"))?;
+    if (layout.entropy_bytes as u64) * 8 < layout.min_blocks {
+        return Err(unprocessable(
+            field,
+            &format!("the scan data cannot fill the declared {width}×{height} px (truncated or forged header)"),
+        ));
+    }
+    if !is_complete(bytes, ImageFormat::Jpeg) {
+        return Err(unprocessable(field, "the image is truncated (no end marker)"));
+    }
+    let _pixels = crate::service::decode_budget::acquire_blocking(u64::from(width) * u64::from(height) * 2);
+    let plain = decode_luma(bytes).map_err(|e| unprocessable(field, &format!("the image does not decode: {e}")))?;
+    let mut probe = Vec::with_capacity(bytes.len() + NOISE_LEN);
+    probe.extend_from_slice(&bytes[..layout.last_scan_end]);
+    probe.extend(noise());
+    probe.extend_from_slice(&bytes[layout.last_scan_end..]);
+    let probed = decode_luma(&probe).map_err(|_| unprocessable(field, "the image is truncated"))?;
+    if plain != probed {
+        return Err(unprocessable(field, "the image is truncated (its scan data ends early)"));
+    }
+    Ok(())
+}
+
+const NOISE_LEN: usize = 256;
+
+/// Deterministic noise with no `FF` byte (so no marker and no stuffing).
+fn noise() -> impl Iterator<Item = u8> {
+    let mut x: u32 = 0x9E37_79B9;
+    (0..NOISE_LEN).map(move |_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        (x >> 24) as u8 & 0xFE
+    })
+}
+
+fn decode_luma(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let options = DecoderOptions::default()
+        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .set_max_width(MAX_IMAGE_SIDE as usize)
+        .set_max_height(MAX_IMAGE_SIDE as usize);
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode().map_err(|e| e.to_string())
+}
+
+/// What the marker structure of a JPEG says, read without decoding.
+struct JpegLayout {
+    /// Fewest 8×8 blocks the frame's components need.
+    min_blocks: u64,
+    /// Bytes of entropy-coded data in all scans.
+    entropy_bytes: usize,
+    /// Where the last scan's data ends (its terminating marker).
+    last_scan_end: usize,
+}
+
+fn jpeg_layout(b: &[u8]) -> Option<JpegLayout> {
+    let be16 = |i: usize| -> Option<usize> { Some(usize::from(*b.get(i)?) << 8 | usize::from(*b.get(i + 1)?)) };
+    let mut pos = 2;
+    let mut min_blocks = None;
+    let mut entropy_bytes = 0;
+    let mut last_scan_end = None;
+    loop {
+        while b.get(pos) == Some(&0xFF) && b.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        if *b.get(pos)? != 0xFF {
+            return None;
+        }
+        let marker = *b.get(pos + 1)?;
+        match marker {
+            0xD9 => break,
+            0x01 | 0xD0..=0xD7 => {
+                pos += 2;
+                continue;
+            }
+            _ => {}
+        }
+        let len = be16(pos + 2)?;
+        let segment = b.get(pos + 4..pos + 2 + len)?;
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            min_blocks = Some(frame_blocks(segment)?);
+        }
+        pos += 2 + len;
+        if marker == 0xDA {
+            let start = pos;
+            while pos + 1 < b.len() {
+                if b[pos] == 0xFF {
+                    match b[pos + 1] {
+                        0x00 | 0xD0..=0xD7 => pos += 2,
+                        0xFF => pos += 1,
+                        _ => break,
+                    }
+                } else {
+                    pos += 1;
+                }
+            }
+            entropy_bytes += pos - start;
+            last_scan_end = Some(pos);
+        }
+    }
+    Some(JpegLayout { min_blocks: min_blocks?, entropy_bytes, last_scan_end: last_scan_end? })
+}
+
+/// Blocks of a frame header (SOFn segment without its length).
+fn frame_blocks(sof: &[u8]) -> Option<u64> {
+    let height = u64::from(u16::from_be_bytes([*sof.get(1)?, *sof.get(2)?]));
+    let width = u64::from(u16::from_be_bytes([*sof.get(3)?, *sof.get(4)?]));
+    let count = usize::from(*sof.get(5)?);
+    let comps: Vec<(u64, u64)> = (0..count)
+        .map(|i| sof.get(6 + i * 3 + 1).map(|s| (u64::from(*s >> 4).max(1), u64::from(*s & 0x0F).max(1))))
+        .collect::<Option<_>>()?;
+    let hmax = comps.iter().map(|c| c.0).max()?;
+    let vmax = comps.iter().map(|c| c.1).max()?;
+    Some(
+        comps
+            .iter()
+            .map(|(h, v)| (width * h).div_ceil(hmax).div_ceil(8) * (height * v).div_ceil(vmax).div_ceil(8))
+            .sum(),
+    )
+}
+
 /// Decoders fill a truncated image with grey instead of failing, so the end
-/// marker is checked: a JPEG's EOI after its last start-of-scan (entropy-coded
-/// data cannot contain `FF D9`), a PNG's IEND chunk.
+/// marker is checked: a JPEG's EOI after its last start-of-scan, a PNG's IEND
+/// chunk. (For JPEG this alone is not enough: see [`check_jpeg`].)
 fn is_complete(bytes: &[u8], format: ImageFormat) -> bool {
     match format {
         ImageFormat::Jpeg => {
@@ -130,6 +276,17 @@ fn decode_error(field: &str, e: image::ImageError) -> AppError {
         )),
         other => unprocessable(field, &format!("the image does not decode: {other}")),
     }
+}
+
+/// Pixels the image's header declares (the largest accepted size when it
+/// cannot be read): what a full decode will take from the decode budget.
+pub fn declared_pixels(bytes: &[u8]) -> u64 {
+    image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()
+        .and_then(|r| r.into_dimensions().ok())
+        .map(|(w, h)| u64::from(w) * u64::from(h))
+        .unwrap_or(u64::from(MAX_IMAGE_SIDE).pow(2))
 }
 
 /// Validates on the blocking pool.
@@ -231,6 +388,12 @@ pub async fn find(db: &impl ConnectionTrait, client_id: &str, id: &str) -> AppRe
         .ok_or_else(|| AppError::not_found("stored file"))
 }
 
+/// One stored file the caller's scope may read; 404 for any other id.
+pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &crate::service::tenancy::Scope, id: &str) -> AppResult<stored_file::Model> {
+    let row = stored_file::Entity::find_by_id(id.to_string()).one(db).await?;
+    scope.visible(row, |f| &f.client_id, "stored file")
+}
+
 /// Reads and decrypts a stored file's bytes.
 pub async fn read_bytes(storage: &BlobStore, file: &stored_file::Model) -> AppResult<Vec<u8>> {
     storage
@@ -284,5 +447,55 @@ mod tests {
         assert!(validate_image("image", with_trailer).is_ok(), "bytes after EOI are tolerated");
         let truncated = full[..full.len() * 2 / 3].to_vec();
         assert_eq!(validate_image("image", truncated).unwrap_err().status().as_u16(), 422);
+    }
+
+    fn noisy_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([((x * 7 + y * 13) % 251) as u8, ((x ^ y) % 255) as u8, ((x * y) % 253) as u8])
+        });
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_truncated_jpeg_with_an_end_marker_appended_is_refused() {
+        let full = noisy_jpeg(320, 240);
+        assert!(validate_image("image", full.clone()).is_ok());
+        for keep in [full.len() / 2, full.len() * 9 / 10, full.len() - 40] {
+            let mut forged = full[..keep].to_vec();
+            forged.extend_from_slice(&[0xFF, 0xD9]);
+            let err = validate_image("image", forged).unwrap_err();
+            assert_eq!(err.status().as_u16(), 422, "kept {keep} of {} bytes: {err}", full.len());
+        }
+    }
+
+    #[test]
+    fn a_jpeg_header_larger_than_its_scan_is_refused_before_decoding() {
+        let mut forged = noisy_jpeg(64, 48);
+        // Rewrite the frame header (SOF0) to claim 8000×8000 px.
+        let sof = forged.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+        forged[sof + 5..sof + 7].copy_from_slice(&8000u16.to_be_bytes());
+        forged[sof + 7..sof + 9].copy_from_slice(&8000u16.to_be_bytes());
+        let err = validate_image("image", forged).unwrap_err();
+        assert_eq!(err.status().as_u16(), 422, "{err}");
+        assert!(err.to_string().contains("cannot fill") || format!("{:?}", err).contains("cannot fill"), "{err:?}");
+    }
+
+    #[test]
+    fn a_png_is_checked_row_by_row() {
+        let img = image::RgbImage::from_fn(97, 61, |x, y| image::Rgb([x as u8, y as u8, 3]));
+        let mut raw = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut raw, 97, 61);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().unwrap();
+            w.write_image_data(img.as_raw()).unwrap();
+        }
+        assert!(validate_image("image", raw.clone()).is_ok());
+        let mut cut = raw.clone();
+        cut.truncate(raw.len() - 30);
+        assert_eq!(validate_image("image", cut).unwrap_err().status().as_u16(), 422);
     }
 }

@@ -70,6 +70,16 @@ pub fn sign(master: &MasterKey, challenge: &Challenge) -> String {
 }
 
 /// Verifies signature, session and expiry.
+/// The token a capture presents: absent is `None`; present but empty (or
+/// blank) is a 400, never read as "no token".
+pub fn presented_token(token: Option<&str>) -> AppResult<Option<&str>> {
+    match token.map(str::trim) {
+        None => Ok(None),
+        Some("") => Err(AppError::validation("token", "is empty; omit the field or send the token of liveness/generate")),
+        Some(t) => Ok(Some(t)),
+    }
+}
+
 pub fn verify(master: &MasterKey, token: &str, session_id: &str, now: DateTime<Utc>) -> AppResult<Challenge> {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let bad = || AppError::validation("token", "the liveness token is invalid");

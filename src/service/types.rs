@@ -1,4 +1,4 @@
-//! Typed values shared by the services and the transports: the seed's enums
+//! Typed values shared by the services and the transports: the API's enums
 //! (parsed at the edge, unknown values are a 400 naming the field), paging
 //! and filters.
 
@@ -8,9 +8,13 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 
-/// Declares a string enum with the seed's spellings.
+/// Declares a string enum with its wire spellings.
+///
+/// The spellings are taken as `tt`, not `literal`: a `literal` fragment
+/// reaches the derive macros wrapped in an invisible group, which serde reads
+/// but utoipa skips, so the OpenAPI document listed the Rust variant names.
 macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $s:tt),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name {
@@ -209,12 +213,51 @@ impl StorageFileType {
     }
 }
 
-/// A filter the seed types as "string or Array of strings".
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+/// A filter the API reference types as "string or Array of strings", of at
+/// most [`MAX_FILTER_IDS`] entries (a longer list is a 400 naming the field).
+#[derive(Debug, Clone, ToSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+/// Most ids one list filter may carry: each becomes a bound parameter, and
+/// databases cap those per statement.
+pub const MAX_FILTER_IDS: usize = 1000;
+
+/// `Err` naming `field` when a list of ids is longer than [`MAX_FILTER_IDS`].
+pub fn check_id_list(field: &str, ids: &[String]) -> AppResult<()> {
+    if ids.len() > MAX_FILTER_IDS {
+        return Err(AppError::validation(field, format!("at most {MAX_FILTER_IDS} ids, got {}", ids.len())));
+    }
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a string or an array of at most {MAX_FILTER_IDS} strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<String>()? {
+                    if out.len() == MAX_FILTER_IDS {
+                        return Err(serde::de::Error::custom(format!("at most {MAX_FILTER_IDS} ids")));
+                    }
+                    out.push(item);
+                }
+                Ok(OneOrMany::Many(out))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl OneOrMany {
@@ -312,7 +355,7 @@ pub fn metadata_value_text(v: &serde_json::Value) -> String {
     }
 }
 
-/// Empty success body (`{}`), as the seed documents.
+/// Empty success body (`{}`), as the API reference documents.
 #[derive(Debug, Serialize, ToSchema, Default)]
 pub struct Empty {}
 

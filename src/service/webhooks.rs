@@ -27,13 +27,21 @@ pub const TEST_EVENT: &str = "webhook.test";
 /// `disabled_reason` when an integrator turns the endpoint off.
 pub const DISABLED_BY_USER: &str = "disabled by the client";
 
-/// Which URLs an endpoint may have.
+/// Which URLs an endpoint may have: those the delivery's address policy
+/// could reach. A URL it would always refuse is a 400 at registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlPolicy {
-    /// http or https (development, test).
-    HttpOrHttps,
-    /// https only (production).
-    HttpsOnly,
+    /// `webhook_allow_loopback` outside production: https anywhere public or
+    /// loopback, plain http to loopback only.
+    WithLoopback,
+    /// https to public hosts only.
+    PublicOnly,
+}
+
+impl UrlPolicy {
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        if config.webhook_loopback_allowed() { UrlPolicy::WithLoopback } else { UrlPolicy::PublicOnly }
+    }
 }
 
 /// A checked endpoint URL: absolute http(s), at most 2048 characters, no userinfo.
@@ -51,13 +59,32 @@ impl WebhookUrl {
             return Err(bad("must be at most 2048 characters"));
         }
         let parsed = url::Url::parse(raw).map_err(|e| bad(&format!("is not an absolute URL ({e})")))?;
-        match (parsed.scheme(), policy) {
-            ("https", _) | ("http", UrlPolicy::HttpOrHttps) => {}
-            ("http", UrlPolicy::HttpsOnly) => return Err(bad("must use https in production")),
-            _ => return Err(bad("must be an http or https URL")),
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad("must be an http or https URL"));
         }
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(bad("must name a host"));
+        }
+        let literal = match parsed.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        let loopback_host = literal.is_some_and(|ip| crate::service::ssrf::classify(ip) == Some(crate::service::ssrf::Refusal::Loopback))
+            || parsed.host_str().is_some_and(|h| h.eq_ignore_ascii_case("localhost"));
+        let allow_loopback = policy == UrlPolicy::WithLoopback;
+        if parsed.scheme() == "http" && !(allow_loopback && loopback_host) {
+            return Err(bad(if allow_loopback {
+                "must use https (plain http is delivered only to loopback addresses)"
+            } else {
+                "must use https"
+            }));
+        }
+        if let Some(ip) = literal {
+            let addresses = crate::service::ssrf::AddressPolicy { allow_public: true, allow_loopback };
+            if let Err(why) = addresses.check(ip) {
+                return Err(bad(&format!("{ip} is a {} address, which webhooks never reach", why.as_str())));
+            }
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(bad("must not contain a user name or password"));
@@ -338,7 +365,7 @@ mod tests {
 
     #[test]
     fn urls_are_absolute_http_without_userinfo() {
-        let dev = UrlPolicy::HttpOrHttps;
+        let dev = UrlPolicy::WithLoopback;
         assert_eq!(WebhookUrl::parse(" https://example.com/hook ", dev).unwrap().as_str(), "https://example.com/hook");
         assert!(WebhookUrl::parse("http://localhost:9000/h?x=1", dev).is_ok());
         for bad in ["", "example.com/hook", "/hook", "ftp://example.com", "https://user:pw@example.com/", "https://user@example.com/", "mailto:a@b.c", "http://"] {
@@ -346,8 +373,22 @@ mod tests {
         }
         let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
         assert!(WebhookUrl::parse(&long, dev).is_err());
-        assert!(WebhookUrl::parse("http://example.com/", UrlPolicy::HttpsOnly).is_err());
-        assert!(WebhookUrl::parse("https://example.com/", UrlPolicy::HttpsOnly).is_ok());
+        assert!(WebhookUrl::parse("http://example.com/", UrlPolicy::PublicOnly).is_err());
+        assert!(WebhookUrl::parse("https://example.com/", UrlPolicy::PublicOnly).is_ok());
+    }
+
+    #[test]
+    fn urls_the_delivery_would_always_refuse_are_refused_at_registration() {
+        let dev = UrlPolicy::WithLoopback;
+        for refused in ["http://example.com/hook", "https://10.0.0.5/h", "https://169.254.169.254/latest", "https://[fd00::1]/h", "http://192.168.1.1/"] {
+            assert_eq!(field(WebhookUrl::parse(refused, dev).unwrap_err()), "url", "{refused}");
+        }
+        assert!(WebhookUrl::parse("http://127.0.0.1:9000/h", dev).is_ok());
+        assert!(WebhookUrl::parse("https://[::1]:9000/h", dev).is_ok());
+        for refused in ["http://127.0.0.1:9000/h", "https://127.0.0.1/h", "http://localhost/h"] {
+            assert_eq!(field(WebhookUrl::parse(refused, UrlPolicy::PublicOnly).unwrap_err()), "url", "{refused}");
+        }
+        assert!(WebhookUrl::parse("https://hooks.example.com/h", UrlPolicy::PublicOnly).is_ok());
     }
 
     #[test]

@@ -55,6 +55,8 @@ impl TestApp {
         config.login_max_failures = 3;
         // No webhook traffic unless a test asks for it (tests/webhook_delivery.rs, loopback receivers only).
         config.webhook_workers = 0;
+        // Endpoints on loopback receivers (plain http) are registrable, as in development.
+        config.webhook_allow_loopback = true;
         // No test downloads the OFAC lists; tests/sanctions_dmv.rs points the URLs at a loopback server.
         config.sanctions_refresh_hours = 0;
         let mut pg_database = None;
