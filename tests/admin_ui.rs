@@ -113,6 +113,36 @@ async fn real_session(app: &TestApp) -> String {
     sid
 }
 
+/// The check labels of the admin UI (`ui/js/labels.js`, the one place they live).
+fn check_labels() -> std::collections::HashMap<String, String> {
+    let js = include_str!("../ui/js/labels.js");
+    let start = js.find("CHECK_LABELS = {").expect("CHECK_LABELS in labels.js");
+    let end = start + js[start..].find("};").expect("end of CHECK_LABELS");
+    js[start..end]
+        .lines()
+        .filter_map(|line| {
+            let (name, label) = line.trim().split_once(": '")?;
+            Some((name.to_string(), label.trim_end_matches(',').trim_end_matches('\'').to_string()))
+        })
+        .collect()
+}
+
+/// Every check the server records has a human label in the admin UI.
+#[test]
+fn every_check_has_a_label() {
+    let labels = check_labels();
+    let source = include_str!("../src/service/checks.rs");
+    let names: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const ")?.split_once(": &str = \"")?.1.strip_suffix("\";"))
+        .collect();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in names {
+        let label = labels.get(name).unwrap_or_else(|| panic!("ui/js/labels.js has no label for check {name}"));
+        assert!(!label.contains('_'), "{name}: {label}");
+    }
+}
+
 async fn audit_count(app: &TestApp, action: &str) -> usize {
     entity::audit_log::Entity::find()
         .filter(entity::audit_log::Column::Action.eq(action))
@@ -215,11 +245,41 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     let stored_checks = tessera::service::checks::for_session(&app.state.db, &client, &sid).await.unwrap();
     assert!(!stored_checks.is_empty(), "the analysis jobs recorded checks");
     let checks = b.text_of("#checks-heading + div table").await;
+    let labels = check_labels();
     for c in &stored_checks {
-        let name = c.check_name.replace('_', " ");
-        assert!(checks.contains(&name), "check {name} missing: {checks}");
-        assert!(checks.contains(&c.status), "result {} of {name} missing: {checks}", c.status);
+        let label = labels.get(&c.check_name).unwrap_or_else(|| panic!("no label for check {}", c.check_name));
+        assert!(checks.contains(label.as_str()), "check {} shows as {label:?}: {checks}", c.check_name);
+        assert!(checks.contains(&c.status), "result {} of {label} missing: {checks}", c.status);
     }
+    if stored_checks.iter().any(|c| c.check_name == "doc_front_is_identity_document") {
+        assert!(checks.contains("Front is an identity document"), "{checks}");
+    }
+    assert!(!checks.contains("Doc Front") && !checks.contains("doc front"), "no snake case labels: {checks}");
+    // The thumbnails are links whose focus ring can be seen: a block box around the image.
+    let ring = b
+        .eval(
+            "(() => { const a = document.querySelector('.gallery a.thumb-link'); a.focus(); const r = a.getBoundingClientRect(); \
+             const cs = getComputedStyle(a); return { active: document.activeElement === a, display: cs.display, height: r.height, \
+             visible: a.matches(':focus-visible'), outline: cs.outlineStyle, width: cs.outlineWidth }; })()",
+        )
+        .await;
+    assert_eq!(ring["active"], true, "{ring}");
+    assert_eq!(ring["display"], "block", "{ring}");
+    assert!(ring["height"].as_f64().unwrap() >= 100.0, "the ring surrounds the thumbnail: {ring}");
+    if ring["visible"] == true {
+        assert_eq!(ring["outline"], "solid", "{ring}");
+        assert_eq!(ring["width"], "3px", "{ring}");
+    }
+    // The decision in words at the top, as stored.
+    let stored_session = tessera::service::idv::find(&app.state.db, &client, &sid).await.unwrap();
+    let expected = match (stored_session.status.as_str(), stored_session.verified, stored_session.review_required) {
+        ("complete", Some(true), _) => "Verified",
+        ("complete", _, true) => "Needs review",
+        ("complete", _, _) => "Rejected",
+        _ => "Not decided yet",
+    };
+    let decision = b.text_of("#decision").await;
+    assert!(decision.starts_with(expected), "decision banner {decision:?}, stored {expected}");
     b.wait_text("Capture locations").await;
     b.wait_text("40.7128").await;
     b.wait_text("document front added").await;
@@ -236,6 +296,11 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     b.wait_text("Must be between 0 and 1.").await;
     assert_eq!(b.focused().await, "idvSessionTolerance", "the first invalid field gets the focus");
     b.type_into("#idvSessionTolerance", "0.55").await;
+    // The verdict policy is edited next to the weights and saved with them.
+    b.find("#policy-editor select#policy-dmv").await;
+    b.eval("(() => { const s = document.getElementById('policy-dmv'); s.value = 'knock_out'; return s.value; })()").await;
+    let gate_options = b.eval("[...document.getElementById('policy-face_match').options].map(o => o.value).join(',')").await;
+    assert_eq!(gate_options.as_str(), Some("knock_out,review"), "face match cannot be only scored");
     b.click_css("#what-if-button").await;
     b.wait_text("re-scored").await;
     b.click_css("#save-weights").await;
@@ -245,6 +310,7 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     let stored = weights::in_force(&app.state.db, &client, None).await.unwrap();
     assert_eq!(stored.id, in_force, "the page shows the new version in force");
     assert_eq!(stored.idv_session_tolerance, 0.55);
+    assert_eq!(weights::policy_of(&stored).dmv, tessera::engine::policy::Action::KnockOut, "the policy was saved with the version");
     let top = b.eval("document.querySelector('.version').dataset.versionId").await;
     assert_eq!(top.as_str().unwrap(), stored.id, "the new version heads the history");
     b.screenshot(&shot("05-weights")).await;
@@ -268,6 +334,37 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     .unwrap();
     assert_eq!(set.middle_name_required, !before, "the flag was stored");
     b.screenshot(&shot("06-requirements")).await;
+    // An unsaved edit is not lost silently when switching the document type:
+    // a dialog asks; Cancel keeps the tab and the edit, Discard switches.
+    let city = "#req-barcode-cityRequired";
+    b.find(city).await;
+    let city_before = b.eval(&format!("document.querySelector('{city}').checked")).await.as_bool().unwrap();
+    b.click_css(city).await;
+    b.click_css("input[name=doc-type][value=identification_card]").await;
+    b.wait_text("Discard unsaved changes?").await;
+    b.screenshot(&shot("06b-requirements-unsaved")).await;
+    b.click_css("dialog button[value=cancel]").await;
+    b.wait_for("the dialog closed", "!document.querySelector('dialog')").await;
+    let kept = b
+        .eval(&format!(
+            "document.querySelector('input[name=doc-type]:checked').value + ' ' + document.querySelector('{city}').checked"
+        ))
+        .await;
+    assert_eq!(kept.as_str().unwrap(), format!("driver_license {}", !city_before), "Cancel keeps the tab and the edit");
+    b.click_css("input[name=doc-type][value=identification_card]").await;
+    b.wait_text("Discard unsaved changes?").await;
+    b.click_css("dialog button[value=ok]").await;
+    b.wait_for("the identification card tab", "document.querySelector('caption')?.textContent.includes('identification card')").await;
+    let stored = tessera::service::requirements::effective(
+        &app.state.db,
+        &client,
+        None,
+        tessera::service::types::DocumentType::DriverLicense,
+        tessera::service::types::DataSource::Barcode,
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.city_required, city_before, "a discarded edit is not stored");
 
     // Webhooks: create → the secret is shown once; a test event shows in the delivery log.
     b.goto(&app.url("/admin#/webhooks")).await;
@@ -288,6 +385,21 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     b.click_css("#webhook-list a").await;
     b.click_css("#send-test").await;
     b.wait_text("webhook.test").await;
+    // The log follows the test delivery until it settles (the delivery
+    // workers are off in tests, so the row is settled here by hand).
+    let test_delivery = entity::webhook_delivery::Entity::find()
+        .filter(entity::webhook_delivery::Column::EventType.eq("webhook.test"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("the test delivery");
+    let mut settled: entity::webhook_delivery::ActiveModel = test_delivery.into();
+    settled.status = sea_orm::Set("delivered".into());
+    settled.attempts = sea_orm::Set(1);
+    settled.last_status_code = sea_orm::Set(Some(204));
+    settled.delivered_at = sea_orm::Set(Some(Utc::now()));
+    sea_orm::ActiveModelTrait::update(settled, &app.state.db).await.unwrap();
+    b.wait_for("the log shows the delivered test event", "document.querySelector('#delivery-log')?.textContent.includes('delivered')").await;
     b.screenshot(&shot("08-webhook")).await;
 
     // API keys: create (shown once) and revoke.
@@ -330,6 +442,17 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     b.wait_for("the authentication detail", "document.querySelector('h1')?.textContent.startsWith('Authentication ')").await;
     b.wait_text("created").await;
     b.screenshot(&shot("10b-authentication")).await;
+    // The webhook's delivery log links the authentication's events to its page.
+    b.goto(&app.url("/admin#/webhooks")).await;
+    b.click_css("#webhook-list a").await;
+    let ida_link = format!("#delivery-log a[href='#/authentications/{ida_id}']");
+    b.find(&ida_link).await;
+    assert!(
+        b.find_now(&format!("#delivery-log a[href='#/sessions/{ida_id}']")).await.is_none(),
+        "an authentication's event does not link to the sessions page"
+    );
+    b.click_css(&ida_link).await;
+    b.wait_for("the authentication opened from the log", &format!("location.hash === '#/authentications/{ida_id}' && document.querySelector('h1')?.textContent.startsWith('Authentication ')")).await;
 
     // Identities: list, detail (audited), erase with a typed confirmation.
     b.goto(&app.url("/admin#/identities")).await;
@@ -391,6 +514,23 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     .await;
     b.wait_for("the demo client's sessions", "/^[1-9][0-9]* sessions?$/.test(document.querySelector('.pager .muted')?.textContent || '')").await;
     b.screenshot(&shot("14-operator-client-selector")).await;
+
+    // The API docs page renders the reference's Markdown (no literal
+    // backticks) and shows an example request for every operation.
+    let (_, _, spec) = app.get("/api/v1/openapi.json").await;
+    let operations: usize = spec["paths"].as_object().unwrap().values().map(|item| item.as_object().unwrap().len()).sum();
+    b.goto(&app.url("/docs")).await;
+    b.wait_for("the reference rendered", "document.body.dataset.ready === 'true'").await;
+    b.eval("(() => { document.querySelectorAll('details').forEach(d => d.open = true); return true; })()").await;
+    let examples = b.eval("document.querySelectorAll('details.op pre.example').length").await;
+    assert_eq!(examples.as_u64().unwrap() as usize, operations, "one example request per operation");
+    let text = b.eval("document.getElementById('content').innerText").await;
+    let text = text.as_str().unwrap();
+    assert!(!text.contains('`'), "Markdown shown as source on /docs");
+    assert!(!text.to_lowercase().contains("seed"), "internal wording on /docs");
+    let code = b.eval("document.querySelectorAll('details.op .body p code').length").await;
+    assert!(code.as_u64().unwrap() > 10, "inline code is rendered as code: {code}");
+    b.screenshot(&shot("15-docs")).await;
 
     b.quit().await;
 }

@@ -22,6 +22,12 @@ const SUPERSET: &[(&str, &str)] = &[
     ("webhook create", ".id"),                 // the new endpoint's id
     ("webhook create", ".secret"),             // its signing secret, shown once
     ("weights update", ".id"),                 // the new version's id
+    ("weights get", ".policy"),                // the verdict policy stored with the version
+    ("weights by id", ".policy"),
+    ("idv session read", ".review_required"),  // the verdict policy sent it to review
+    ("idv session read", ".decision"),         // verified / needs_review / rejected
+    ("idv session list", ".review_required"),
+    ("idv session list", ".decision"),
 ];
 
 /// The 200 sample following the `nth` (0-based) occurrence of `title`.

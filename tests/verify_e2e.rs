@@ -83,6 +83,8 @@ struct Person {
     street: &'static str,
     city: &'static str,
     zip: &'static str,
+    /// MMDDYYYY, printed and encoded.
+    expires: &'static str,
 }
 
 /// A licence holder whose age on the card fits the photos (taken when he was in his late forties).
@@ -95,6 +97,7 @@ const JOHN: Person = Person {
     street: "123 MAIN ST",
     city: "RICHMOND",
     zip: "23219",
+    expires: "03152031",
 };
 
 fn slashed(mmddyyyy: &str) -> String {
@@ -112,7 +115,7 @@ fn payload(p: &Person) -> String {
             ("DCA", "D"),
             ("DCB", "NONE"),
             ("DCD", "NONE"),
-            ("DBA", "03152031"),
+            ("DBA", p.expires),
             ("DCS", p.last),
             ("DAC", p.first),
             ("DAD", p.middle),
@@ -163,7 +166,7 @@ fn front(p: &Person, face: &RgbImage) -> RgbImage {
         p.street.to_string(),
         format!("{}, VA {}", p.city, p.zip),
         format!("DOB {}", slashed(p.birth)),
-        "EXP 03/15/2031".to_string(),
+        format!("EXP {}", slashed(p.expires)),
         "SEX M   HGT 5-10   EYES BRO".to_string(),
     ];
     for (i, row) in rows.iter().enumerate() {
@@ -287,8 +290,22 @@ async fn run_session(app: &TestApp, capture: Capture, settings: Value) -> (Strin
 }
 
 async fn run_session_as(app: &TestApp, capture: Capture, settings: Value, document_type: &str) -> (String, Value, Value, Value) {
+    run_session_full(app, &app.demo_key, capture, settings, Value::Null, document_type).await
+}
+
+/// Walks the SDK steps with the session created by `key` (whose user, if
+/// any, becomes the session's `user_id`) and finalizes with
+/// `finalize_settings` (`null`: none sent).
+async fn run_session_full(
+    app: &TestApp,
+    key: &str,
+    capture: Capture,
+    settings: Value,
+    finalize_settings: Value,
+    document_type: &str,
+) -> (String, Value, Value, Value) {
     let (st, _, v) = app
-        .post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({"liveness_mode": "passive", "settings": settings}))
+        .post_json("/api/v1/idv/session/create", Some(key), &json!({"liveness_mode": "passive", "settings": settings}))
         .await;
     assert_eq!(st, 200, "{v}");
     let sid = v["session_id"].as_str().unwrap().to_string();
@@ -309,8 +326,12 @@ async fn run_session_as(app: &TestApp, capture: Capture, settings: Value, docume
     }
     // Finalize waits (bounded) for the analysis; a 503 asks to retry.
     let mut verdict = Value::Null;
+    let mut finalize = json!({"session_id": sid});
+    if !finalize_settings.is_null() {
+        finalize["settings"] = finalize_settings;
+    }
     for _ in 0..30 {
-        let (st, f) = sdk(app, "/api/v1/sdk/idv/finalize", json!({"session_id": sid})).await;
+        let (st, f) = sdk(app, "/api/v1/sdk/idv/finalize", finalize.clone()).await;
         if st == 503 {
             continue;
         }
@@ -319,9 +340,9 @@ async fn run_session_as(app: &TestApp, capture: Capture, settings: Value, docume
         break;
     }
     assert!(verdict.is_object(), "finalize never answered");
-    let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(&app.demo_key), &json!({"session_id": sid})).await;
+    let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(key), &json!({"session_id": sid})).await;
     assert_eq!(st, 200, "{s}");
-    let (st, _, t) = app.post_json("/api/v1/idv/session/tests", Some(&app.demo_key), &json!({"session_id": sid})).await;
+    let (st, _, t) = app.post_json("/api/v1/idv/session/tests", Some(key), &json!({"session_id": sid})).await;
     assert_eq!(st, 200, "{t}");
     (sid, verdict, s, t)
 }
@@ -446,4 +467,220 @@ async fn forged_and_wrong_fronts_are_flagged() {
     assert_eq!(t["doc_front_is_identity_document"], "fail", "{t}");
     assert_eq!(verdict["verified"], false);
     app.cleanup().await;
+}
+
+// ------------------------------------------------------------ verdict policy
+
+/// The same server with the sandbox DMV (an unknown licence number matches 0 % of the fields).
+async fn engine_app_with_dmv(backend: &'static str) -> TestApp {
+    let root = store().root().to_path_buf();
+    let base = list_server().await;
+    let urls = ["SDN.CSV", "ALT.CSV", "ADD.CSV"].map(|f| format!("{base}/{f}")).join(",");
+    let app = TestApp::spawn_with(backend, |c| {
+        c.models_dir = Some(root);
+        c.models_auto_fetch = false;
+        c.sanctions_urls = urls;
+        c.sanctions_refresh_hours = 24;
+        c.sanctions_refresh_delay_secs = 3600;
+        c.dmv_provider = Some("sandbox".into());
+    })
+    .await;
+    tessera::service::sanctions::refresh_once(&app.state).await.expect("list loads");
+    app
+}
+
+/// An API key of a new user of the demo client: sessions it creates carry that `user_id`.
+async fn user_key(app: &TestApp, email: &str) -> (String, String) {
+    use tessera::service::tenancy::{self, Role};
+    let user = tenancy::create_user(&app.state.db, &app.demo_client_id, email, Role::Admin, "correct horse battery").await.unwrap();
+    let key = tenancy::create_api_key(&app.state.db, &app.demo_client_id, Some(&user.id), Some("e2e")).await.unwrap();
+    (user.id, key.plaintext)
+}
+
+async fn get_json(app: &TestApp, path: &str, key: &str) -> (u16, String, Value) {
+    read(app.http.get(app.url(path)).bearer_auth(key).send().await.unwrap()).await
+}
+
+/// Writes a client weights version: the numbers in force with `policy`.
+async fn store_policy(app: &TestApp, key: &str, policy: Value) {
+    let (st, _, mut w) = get_json(app, "/api/v1/idv/weights", key).await;
+    assert_eq!(st, 200, "{w}");
+    w["policy"] = policy;
+    w["client_id"] = Value::Null;
+    w["user_id"] = Value::Null;
+    let (st, _, v) = app.post_json("/api/v1/idv/weights/update", Some(key), &w).await;
+    assert_eq!(st, 200, "{v}");
+}
+
+/// Every `*_fail` switch the SDK can send, all false.
+fn every_fail_switch_false() -> Value {
+    json!({
+        "doc_front_suspicious_words_fail": false, "doc_front_image_manipulation_fail": false,
+        "doc_front_online_duplication_fail": false, "doc_front_is_identity_document_fail": false,
+        "doc_back_suspicious_words_fail": false, "doc_back_image_manipulation_fail": false,
+        "doc_back_online_duplication_fail": false, "doc_back_is_identity_document_fail": false,
+        "ocr_name_match_fail": false, "ocr_address_match_fail": false, "ocr_document_number_match_fail": false
+    })
+}
+
+/// MMDDYYYY `days` before today (a date that stays in the past whenever the test runs).
+fn days_ago(days: i64) -> &'static str {
+    let d = chrono::Utc::now().date_naive() - chrono::Duration::days(days);
+    Box::leak(d.format("%m%d%Y").to_string().into_boxed_str())
+}
+
+fn reasons(s: &Value) -> Vec<(String, String, String)> {
+    s["reasons"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| (r["check"].as_str().unwrap_or("").to_string(), r["code"].as_str().unwrap_or("").to_string(), r["effect"].as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_default_policy_rejects_or_reviews_and_scoring_the_same_sessions_verifies_them() {
+    let face = portrait("obama2.jpg");
+    let selfie = photo_bytes("obama.jpg");
+    let clean = Person { number: "D20481937", ..JOHN };
+    let capture = |front_img: &RgbImage, back_person: &Person, seed: u64| Capture {
+        front: (jpeg(front_img, 92), "image/jpeg"),
+        back: Some((jpeg(&back(back_person, seed), 92), "image/jpeg")),
+        selfie: Some(selfie.clone()),
+    };
+    let no_dmv = json!({"perform_aamva_test": false});
+    for backend in backends().await {
+        let app = engine_app_with_dmv(backend).await;
+        // One applicant (alice) for every case, so her sessions are retries of
+        // one customer, never duplicates of each other; bob resubmits hers.
+        let (_, alice) = user_key(&app, "alice@example.com").await;
+        let (_, bob) = user_key(&app, "bob@example.com").await;
+        let mut cases: Vec<(&str, String, &str)> = Vec::new();
+
+        // The clean applicant is verified under the default policy.
+        let clean_capture = capture(&front(&clean, &face), &clean, 51);
+        let (clean_sid, verdict, s, t) = run_session_full(&app, &alice, clean_capture, no_dmv.clone(), Value::Null, "driver_license").await;
+        assert_eq!(verdict, json!({"verified": true, "on_sanction_list": false}), "{backend}: {s} {t}");
+        assert_eq!((s["decision"].as_str(), s["review_required"].as_bool()), (Some("verified"), Some(false)), "{backend}: {s}");
+        for check in ["document_expiry", "document_issue_date", "document_date_order", "birth_date_plausibility"] {
+            assert_eq!(t["details"][check]["status"], "pass", "{backend}: {check} in {t}");
+        }
+        let alice_identity = s["identity_id"].as_str().expect("verified → identity").to_string();
+
+        // 1. A specimen (SAMPLE) whose printed surname differs from the barcode, finalized by a
+        //    device that sends every *_fail switch as false: the stored policy still rejects it.
+        let printed = Person { number: "D31570284", last: "SMITH", ..JOHN };
+        let encoded = Person { number: "D31570284", ..JOHN };
+        let mut card = front(&printed, &face);
+        watermark(&mut card);
+        let (sid, verdict, s, t) =
+            run_session_full(&app, &alice, capture(&card, &encoded, 61), no_dmv.clone(), every_fail_switch_false(), "driver_license").await;
+        assert_eq!(t["doc_front_suspicious_words"], "fail", "{backend}: {t}");
+        assert_eq!(verdict["verified"], false, "{backend}: {s}");
+        assert_eq!(s["decision"], "rejected", "{backend}: {s}");
+        let r = reasons(&s);
+        assert_eq!((r[0].0.as_str(), r[0].2.as_str()), ("doc_front_suspicious_words", "knock_out"), "{backend}: knock-out first: {r:?}");
+        assert!(s["reasons"][0]["message"].as_str().unwrap().contains("suspicious words found"), "{backend}: {s}");
+        cases.push(("specimen", sid, "rejected"));
+
+        // 2. The printed name differs from the barcode: review.
+        let printed = Person { number: "D42681395", first: "LINDA", middle: "GRACE", last: "WILLIAMS", ..JOHN };
+        let encoded = Person { number: "D42681395", ..JOHN };
+        let (sid, verdict, s, t) =
+            run_session_full(&app, &alice, capture(&front(&printed, &face), &encoded, 71), no_dmv.clone(), Value::Null, "driver_license").await;
+        assert_eq!(t["name_crosscheck"], false, "{backend}: {t}");
+        assert_eq!(verdict, json!({"verified": false, "on_sanction_list": false}), "{backend}: the finalize answer keeps its shape");
+        assert_eq!((s["decision"].as_str(), s["review_required"].as_bool()), (Some("needs_review"), Some(true)), "{backend}: {s}");
+        assert_eq!(s["identity_id"], Value::Null, "{backend}: nobody is attached while in review");
+        let r = reasons(&s);
+        assert_eq!((r[0].0.as_str(), r[0].2.as_str()), ("name_crosscheck", "review"), "{backend}: {r:?}");
+        assert_eq!(s["reasons"][0]["threshold_name"], "driver_license_fuzzy_match_tolerance", "{backend}: {s}");
+        cases.push(("name mismatch", sid, "needs_review"));
+
+        // 3. Expired months ago (printed and encoded alike).
+        let expired = Person { number: "D53792406", expires: days_ago(150), ..JOHN };
+        let (sid, verdict, s, t) =
+            run_session_full(&app, &alice, capture(&front(&expired, &face), &expired, 81), no_dmv.clone(), Value::Null, "driver_license").await;
+        assert_eq!(t["details"]["document_expiry"]["status"], "fail", "{backend}: {t}");
+        assert_eq!((verdict["verified"].as_bool(), s["decision"].as_str()), (Some(false), Some("rejected")), "{backend}: {s}");
+        let r = reasons(&s);
+        assert_eq!((r[0].0.as_str(), r[0].2.as_str()), ("document_expiry", "knock_out"), "{backend}: {r:?}");
+        cases.push(("expired", sid, "rejected"));
+
+        // 4. The DMV knows no such licence: 0 % of the fields match → review.
+        let unknown = Person { number: "D64803517", ..JOHN };
+        let (sid, verdict, s, t) = run_session_full(
+            &app,
+            &alice,
+            capture(&front(&unknown, &face), &unknown, 91),
+            json!({"perform_aamva_test": true}),
+            Value::Null,
+            "driver_license",
+        )
+        .await;
+        assert_eq!(t["details"]["dmv"]["status"], "fail", "{backend}: {t}");
+        assert_eq!(t["details"]["dmv"]["score"].as_f64(), Some(0.0), "{backend}: {t}");
+        assert_eq!((verdict["verified"].as_bool(), s["decision"].as_str()), (Some(false), Some("needs_review")), "{backend}: {s}");
+        assert_eq!(reasons(&s)[0].0, "dmv", "{backend}: {s}");
+        cases.push(("dmv 0%", sid, "needs_review"));
+
+        // 5. Bob resubmits alice's exact front and back with his own selfie: rejected,
+        //    the reason names alice's session, and bob never joins alice's identity.
+        let again = capture(&front(&clean, &face), &clean, 51);
+        let (sid, verdict, s, t) = run_session_full(&app, &bob, again, no_dmv.clone(), Value::Null, "driver_license").await;
+        assert_eq!((t["doc_front_online_duplication"].as_str(), t["doc_back_online_duplication"].as_str()), (Some("fail"), Some("fail")), "{backend}: {t}");
+        assert_eq!((verdict["verified"].as_bool(), s["decision"].as_str()), (Some(false), Some("rejected")), "{backend}: {s}");
+        let r = reasons(&s);
+        assert!(r[0].0.ends_with("_online_duplication") && r[0].2 == "knock_out", "{backend}: {r:?}");
+        assert!(s["reasons"][0]["message"].as_str().unwrap().contains(&clean_sid), "{backend}: names the other session: {s}");
+        assert_eq!(s["identity_id"], Value::Null, "{backend}: {s}");
+        cases.push(("duplicate", sid, "rejected"));
+
+        // The same stored sessions re-scored with every rule on `score` (what-if, nothing written): verified.
+        let weights_in_force = {
+            let (st, _, w) = get_json(&app, "/api/v1/idv/weights", &app.demo_key).await;
+            assert_eq!(st, 200);
+            w
+        };
+        let mut gql_weights = serde_json::Map::new();
+        for (k, v) in weights_in_force.as_object().unwrap() {
+            if v.is_number() {
+                let camel: String = k.split('_').enumerate().map(|(i, p)| if i == 0 { p.to_string() } else { p[..1].to_uppercase() + &p[1..] }).collect();
+                gql_weights.insert(camel, v.clone());
+            }
+        }
+        let scoring = json!({"suspicious_words": "score", "image_manipulation": "score", "is_identity_document": "score",
+            "online_duplication": "score", "duplicate_face": "score", "document_expiry": "score", "document_issue_date": "score",
+            "document_date_order": "score", "birth_date_plausibility": "score", "sanctions": "score", "name_crosscheck": "score",
+            "document_number_crosscheck": "score", "address_crosscheck": "score", "expiry_crosscheck": "score", "dmv": "score"});
+        let query = "query($w: WeightsValuesInput!, $p: JSON) { whatIfRescore(weights: $w, policy: $p, sessions: 50) { sessions { sessionId stored { decision } proposed { decision verified score } } } }";
+        let resp = app
+            .http
+            .post(app.url("/graphql"))
+            .bearer_auth(&app.demo_key)
+            .json(&json!({"query": query, "variables": {"w": gql_weights, "p": scoring}}))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        let rescored = body["data"]["whatIfRescore"]["sessions"].as_array().unwrap_or_else(|| panic!("{backend}: {body}")).clone();
+        for (name, sid, stored) in &cases {
+            let row = rescored.iter().find(|r| r["sessionId"] == sid.as_str()).unwrap_or_else(|| panic!("{backend}: {name} not re-scored"));
+            assert_eq!(row["stored"]["decision"], *stored, "{backend}: {name}");
+            assert_eq!(row["proposed"]["decision"], "verified", "{backend}: {name} under an all-score policy: {row}");
+        }
+
+        // Stored as the client's policy, a real resubmission by bob is verified — and still
+        // gets an identity of its own, never alice's.
+        store_policy(&app, &app.demo_key, scoring.clone()).await;
+        let again = capture(&front(&clean, &face), &clean, 51);
+        let (_, verdict, s, t) = run_session_full(&app, &bob, again, no_dmv.clone(), Value::Null, "driver_license").await;
+        assert_eq!(t["doc_front_online_duplication"], "fail", "{backend}: {t}");
+        assert_eq!((verdict["verified"].as_bool(), s["decision"].as_str()), (Some(true), Some("verified")), "{backend}: {s}");
+        let bob_identity = s["identity_id"].as_str().expect("verified → identity");
+        assert_ne!(bob_identity, alice_identity, "{backend}: a duplicate document never joins the earlier person's identity");
+        app.cleanup().await;
+    }
 }

@@ -536,6 +536,28 @@ async fn every_event_type_is_written_in_the_transaction_of_its_change() {
             let text = p.to_string();
             assert!(!text.contains("Jane") && !text.contains("1980"), "PII in {text}");
         }
+        assert_eq!(completed["data"]["review_required"], false);
+
+        // A finalize the verdict policy sent to review: not verified, and a
+        // `session.review_required` event next to `session.completed`.
+        let held = create_session(&app, json!({})).await;
+        let txn = db.begin().await.unwrap();
+        entity::idv_session::Entity::update_many()
+            .col_expr(entity::idv_session::Column::Status, Expr::value("complete"))
+            .col_expr(entity::idv_session::Column::Verified, Expr::value(false))
+            .col_expr(entity::idv_session::Column::ReviewRequired, Expr::value(true))
+            .filter(entity::idv_session::Column::Id.eq(&held))
+            .exec(&txn)
+            .await
+            .unwrap();
+        history::append(&txn, SessionKind::Idv, &client_id, &held, "finalized", "test", None).await.unwrap();
+        txn.commit().await.unwrap();
+        let events = events_of(&app, &held).await;
+        let types: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(types, ["session.created", "session.completed", "session.review_required"], "{events:?}");
+        for (_, _, p) in &events[1..] {
+            assert_eq!((p["data"]["verified"].as_bool(), p["data"]["review_required"].as_bool()), (Some(false), Some(true)), "{p}");
+        }
 
         // IDA finalize.
         let (st, _, ida) =

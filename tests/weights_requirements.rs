@@ -103,7 +103,10 @@ async fn weights_default_to_the_platform_version_with_the_seed_keys() {
         let app = TestApp::spawn(backend).await;
         let (s, _, b) = get(&app, WEIGHTS, &app.demo_key).await;
         assert_eq!(s, 200, "{b}");
-        assert_seed_shape("Get the weights for the IDV system.", &b);
+        let mut seed_keys = b.clone();
+        let policy = seed_keys.as_object_mut().unwrap().remove("policy").expect("the verdict policy comes with the weights");
+        assert_eq!(policy, tessera::engine::policy::Policy::default().to_json(), "new clients get the default policy");
+        assert_seed_shape("Get the weights for the IDV system.", &seed_keys);
         assert_eq!(b["client_id"], Value::Null);
         assert_eq!(b["user_id"], Value::Null);
         let values: WeightValues = serde_json::from_value(b.clone()).unwrap();
@@ -595,4 +598,49 @@ fn missing_fields_names_required_fields_absent_from_the_document() {
     let mut face_only = RequirementSet::none(DocumentType::Passport, DataSource::Mrz);
     face_only.face_encoding_required = true;
     assert!(face_only.missing_fields(&document(|d| d.raw_payload = None)).is_empty());
+}
+
+#[tokio::test]
+async fn the_verdict_policy_is_versioned_with_the_weights() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let key = app.demo_key.clone();
+        // A partial policy: the named rules change, the rest keep their default.
+        let body = weights_body(json!({"policy": {"dmv": "knock_out", "name_crosscheck": "score", "document_validity_weight": 2.5}}));
+        let (s, _, created) = app.post_json(WEIGHTS_UPDATE, Some(&key), &body).await;
+        assert_eq!(s, 200, "{created}");
+        let first = created["id"].as_str().unwrap().to_string();
+        let (_, _, b) = get(&app, WEIGHTS, &key).await;
+        assert_eq!((b["policy"]["dmv"].as_str(), b["policy"]["name_crosscheck"].as_str()), (Some("knock_out"), Some("score")), "{b}");
+        assert_eq!(b["policy"]["suspicious_words"], "knock_out", "{b}");
+        assert_eq!(b["policy"]["document_validity_weight"], 2.5);
+
+        // New numbers without a policy keep the policy in force; the old version is unchanged.
+        let (s, _, v) = app.post_json(WEIGHTS_UPDATE, Some(&key), &weights_body(json!({"gender_weight": 2}))).await;
+        assert_eq!(s, 200, "{v}");
+        let (_, _, b) = get(&app, WEIGHTS, &key).await;
+        assert_eq!((b["gender_weight"].as_f64(), b["policy"]["dmv"].as_str()), (Some(2.0), Some("knock_out")), "{b}");
+        let (_, _, b) = app.post_json(WEIGHTS_UPDATE, Some(&key), &weights_body(json!({"policy": {"dmv": "review"}}))).await;
+        let (_, _, newest) = get(&app, WEIGHTS, &key).await;
+        assert_eq!(newest["policy"]["dmv"], "review", "{b}");
+        let (_, _, old) = get(&app, &format!("{WEIGHTS}/{first}"), &key).await;
+        assert_eq!(old["policy"]["dmv"], "knock_out", "versions are immutable: {old}");
+
+        // Bad policies are a 400 naming the field; nothing is written.
+        let before = entity::weights::Entity::find().count(&app.state.db).await.unwrap();
+        for (policy, field) in [
+            (json!({"face_match": "score"}), "policy.face_match"),
+            (json!({"liveness": "score"}), "policy.liveness"),
+            (json!({"document_validity_weight": 101}), "policy.document_validity_weight"),
+            (json!({"dmv": "ignore"}), "policy"),
+            (json!({"no_such_rule": "review"}), "policy"),
+        ] {
+            let (s, ct, b) = app.post_json(WEIGHTS_UPDATE, Some(&key), &weights_body(json!({"policy": policy}))).await;
+            assert_problem(s, &ct, &b, 400);
+            let fields: Vec<&str> = b["errors"].as_array().map(|e| e.iter().filter_map(|x| x["field"].as_str()).collect()).unwrap_or_default();
+            assert!(fields.iter().any(|f| f.starts_with(field)), "{policy}: {b}");
+        }
+        assert_eq!(entity::weights::Entity::find().count(&app.state.db).await.unwrap(), before);
+        app.cleanup().await;
+    }
 }

@@ -42,6 +42,8 @@ pub struct Model {
     pub verified_at: Option<DateTimeUtc>,
     pub score: Option<f64>,
     pub reasons: Option<Json>,
+    /// The verdict policy sent the session to review (`verified` is false).
+    pub review_required: bool,
     pub identity_id: Option<String>,
     pub failed_attempts: i32,
     pub event_sequence: i64,

@@ -35,6 +35,8 @@ pub struct Model {
     pub age_tolerance: f64,
     pub age_weight: f64,
     pub direction_tolerance: f64,
+    /// The verdict policy (knock-out / review / score per family of checks).
+    pub policy: Option<Json>,
     pub created_at: DateTimeUtc,
     pub created_by: Option<String>,
 }

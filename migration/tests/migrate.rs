@@ -204,6 +204,7 @@ async fn insert_rows(db: &DatabaseConnection) {
         age_tolerance: Set(0.1),
         age_weight: Set(0.1),
         direction_tolerance: Set(0.25),
+        policy: Set(None),
         created_at: Set(now),
         created_by: Set(None),
     }
@@ -249,6 +250,7 @@ async fn insert_rows(db: &DatabaseConnection) {
         verified_at: Set(None),
         score: Set(Some(0.5)),
         reasons: Set(Some(serde_json::json!(["x"]))),
+        review_required: Set(false),
         identity_id: Set(None),
         failed_attempts: Set(0),
         event_sequence: Set(1),

@@ -28,7 +28,9 @@ pub mod liveness;
 pub mod mrz;
 pub mod ocr;
 pub mod sanctions;
+pub mod policy;
 pub mod scoring;
+pub mod validity;
 
 /// What every engine method returns.
 pub type EngineFuture<'a, T> = BoxFuture<'a, Result<T, EngineError>>;

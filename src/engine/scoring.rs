@@ -1,76 +1,30 @@
 //! Scoring: turns a session's check results, the weights version pinned by
-//! the session and the finalize settings into a verdict. Pure: no database,
-//! no clock, no I/O — the same inputs always give the same [`Verdict`].
-//! docs/scoring.md states the same rules for readers outside the code.
+//! the session (its numbers and its verdict [`Policy`]) and the finalize
+//! settings into a verdict. Pure: no database, no clock, no I/O — the same
+//! inputs always give the same [`Verdict`]. docs/scoring.md states the
+//! rules in full for readers outside the code; the unit tests below cover
+//! each one.
 //!
-//! # Which checks count
+//! In short:
 //!
-//! Scored checks and the weight each one carries:
-//!
-//! | check | weight | only when |
-//! |---|---|---|
-//! | `doc_front_` / `doc_back_suspicious_words` | `suspicious_words_weight` | |
-//! | `doc_front_` / `doc_back_image_manipulation` | `image_manipulation_weight` | `perform_image_manipulation_test` |
-//! | `doc_front_` / `doc_back_online_duplication` | `online_duplication_weight` | |
-//! | `doc_front_` / `doc_back_is_identity_document` | `is_identity_document_weight` | |
-//! | `name_crosscheck`, `address_crosscheck`, `document_number_crosscheck` | the document type's `*_fuzzy_match_weight` | |
-//! | `ofac` | `ofac_fuzzy_match_weight` | `perform_ofac_test` |
-//! | `dmv` | `aamva_match_weight` | `perform_aamva_test` |
-//! | `age` | `age_weight` | `perform_age_test` |
-//! | `gender` | `gender_weight` | `perform_gender_test` |
-//!
-//! The document type picks the cross-check weight: `driver_license` →
-//! `driver_license_*`, `identification_card` → `state_id_*`, `passport` →
-//! `passport_*`, `passport_card` → `passport_card_*`, `unknown` →
-//! `driver_license_*`. A check whose test is switched off is ignored
-//! entirely, even when a result exists for it (including an `ofac` fail and
-//! a forced-fail setting naming it). `face_match` and `liveness` are gates,
-//! never scored; the `requirements` check is ignored (the missing fields
-//! come in [`ScoringContext::missing_required_fields`]); unknown names are
-//! ignored. When a name appears more than once the last result wins, as the
-//! check-results table keeps one row per (session, check).
-//!
-//! # Score
-//!
-//! A check's value is its `score` clamped to 0..1 when present and finite,
-//! else 1 for `pass` and 0 for `fail`; engines therefore record scores as
-//! "higher is better". The score is the weighted mean of the values of the
-//! scored checks that ran (`pass` or `fail`) with a weight > 0. `unavailable`
-//! and `pending` checks did not run: they stay out of the mean and are listed
-//! as `unavailable` reasons. When no check is left, the score is `None`.
-//!
-//! # Gates
-//!
-//! Each gate that does not hold adds a reason and makes the verdict
-//! unverified:
-//!
-//! - `face_match` must be `pass`: `fail` → `failed`; anything else, or no
-//!   result → `unavailable`.
-//! - `liveness` must be `pass` when `perform_liveness_test` (same codes).
-//! - `ofac` `fail` is a sanctions-list hit: `on_sanction_list = true`,
-//!   reason `sanctions_hit`.
-//! - `missing_required_fields` non-empty → `missing_fields` (check
-//!   `requirements`).
-//! - A finalize setting `*_fail: true` makes its check required:
-//!   `fail` → `forced_failure`; `unavailable`, `pending` or no result →
-//!   `unavailable`. Settings map to checks by name: `doc_*_fail` ↔ the
-//!   `doc_*` check of the same name, `ocr_name_match_fail` ↔
-//!   `name_crosscheck`, `ocr_address_match_fail` ↔ `address_crosscheck`,
-//!   `ocr_document_number_match_fail` ↔ `document_number_crosscheck`.
-//! - No scored check ran → `no_scored_checks` (check `score`).
-//! - Score < `idv_session_tolerance` → `below_threshold` (check `score`);
-//!   a score equal to the tolerance passes.
-//!
-//! `verified` is true exactly when every gate holds, i.e. the score exists
-//! and is >= `idv_session_tolerance` and nothing else blocked it.
-//!
-//! # Reasons
-//!
-//! Every considered check that did not pass has exactly one reason, plus one
-//! per session-level gate. A scored check that failed or was unavailable
-//! without a setting requiring it is listed (`failed` / `unavailable`) but
-//! only lowers or leaves the score, so a verified verdict can carry reasons.
-//! Reasons are sorted by check name, then code.
+//! - The **score** is the weighted mean of the values (score clamped to
+//!   0..1, else 1 for pass and 0 for fail) of the scored checks that ran.
+//! - The **policy** says what a failed check does: `score` (only the mean),
+//!   `knock_out` (rejects whatever the score) or `review` (sends the session
+//!   to review). Knock-out and review checks still count in the mean.
+//! - **Gates**: `face_match` (and `liveness` when requested) must pass;
+//!   a requested sanctions screening must run; required fields must be
+//!   present; a check a `*_fail: true` finalize setting names must run and
+//!   pass; the score must exist and reach `idv_session_tolerance`.
+//! - The finalize settings can only tighten the policy: `false` or an
+//!   absent setting changes nothing, so a device that leaves them out
+//!   cannot relax what the integrator stored.
+//! - **Decision**: rejected when any knock-out or gate holds, else
+//!   `needs_review` when a review rule fired, else verified.
+//! - **Reasons** come in order of decisiveness: knock-outs, then review
+//!   triggers, then the score (the threshold first when it decided, then
+//!   failed checks by the share of the score they cost, then checks that
+//!   did not run). Each carries the threshold it was judged against.
 //!
 //! `aamva_test_scenario` only selects a scripted DMV answer in sandbox mode;
 //! scoring does not read it.
@@ -80,6 +34,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use crate::engine::policy::{Action, Policy};
 use crate::service::checks::names;
 use crate::service::types::{CheckStatus, DocumentType};
 use crate::service::weights::WeightValues;
@@ -108,7 +63,8 @@ pub struct CheckInput {
 }
 
 /// The finalize request's `settings`: each `*_fail: true` turns its check
-/// into a required one (see the module docs).
+/// into a required one that must run and pass. They can only tighten the
+/// integrator's stored policy: `false` or absent changes nothing.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FinalizeSettings {
@@ -166,12 +122,57 @@ pub struct ScoringContext {
 
 /// Why a verdict is what it is: a check that did not pass, or a gate on the
 /// session as a whole (`check` = `requirements` or [`SCORE_CHECK`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Reason {
     pub check: String,
     /// One of [`codes`].
     pub code: String,
     pub message: String,
+    /// What the reason did: `knock_out` (rejects), `review` (sends to
+    /// review) or `score` (only weighs in the mean).
+    #[serde(default)]
+    pub effect: Action,
+    /// Whether this reason alone decided the outcome (a knock-out, a review
+    /// trigger, or the score falling short); `false` for a failed check
+    /// that only lowered the score.
+    #[serde(default)]
+    pub decisive: bool,
+    /// The policy rule that applied (`suspicious_words`, `dmv`, ...), when one did.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The check's value (0..1), or the session score for [`SCORE_CHECK`].
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// The threshold the value was judged against, and its weights field.
+    #[serde(default)]
+    pub threshold: Option<f64>,
+    #[serde(default)]
+    pub threshold_name: Option<String>,
+    /// The check's weight in the score (`null` when it carries none).
+    #[serde(default)]
+    pub weight: Option<f64>,
+}
+
+/// The outcome of a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Verified,
+    /// A knock-out or a gate, or the score below the threshold.
+    #[default]
+    Rejected,
+    /// Nothing rejected it, but a review rule fired: hold the user until a person decided.
+    NeedsReview,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Verified => "verified",
+            Decision::Rejected => "rejected",
+            Decision::NeedsReview => "needs_review",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -180,42 +181,64 @@ pub struct Verdict {
     pub score: Option<f64>,
     pub verified: bool,
     pub on_sanction_list: bool,
-    /// Sorted by check, then code.
+    #[serde(default)]
+    pub decision: Decision,
+    /// `decision == needs_review`.
+    #[serde(default)]
+    pub review_required: bool,
+    /// In order of decisiveness (see the module docs).
     pub reasons: Vec<Reason>,
 }
 
-/// Scores one session. See the module docs for the rules.
-pub fn score(checks: &[CheckInput], weights: &WeightValues, settings: &FinalizeSettings, ctx: &ScoringContext) -> Verdict {
+/// Scores one session. See the module docs and docs/scoring.md for the rules.
+pub fn score(
+    checks: &[CheckInput],
+    weights: &WeightValues,
+    policy: &Policy,
+    settings: &FinalizeSettings,
+    ctx: &ScoringContext,
+) -> Verdict {
     let latest: BTreeMap<&str, &CheckInput> = checks.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut findings = Findings::default();
+    let judged = |name: &str, check: Option<&CheckInput>| Judged {
+        value: check.map(value).filter(|_| check.is_some_and(|c| matches!(c.status, CheckStatus::Pass | CheckStatus::Fail))),
+        threshold: threshold_of(name, weights, ctx),
+        weight: scored_weight(name, weights, policy, ctx).filter(|w| *w > 0.0),
+        rule: policy.rule_for(name).map(|(key, _)| key),
+    };
 
-    findings.gate(names::FACE_MATCH, latest.get(names::FACE_MATCH).copied());
+    findings.gate(names::FACE_MATCH, latest.get(names::FACE_MATCH).copied(), policy.face_match, judged(names::FACE_MATCH, latest.get(names::FACE_MATCH).copied()));
     if ctx.perform_liveness_test {
-        findings.gate(names::LIVENESS, latest.get(names::LIVENESS).copied());
+        let check = latest.get(names::LIVENESS).copied();
+        findings.gate(names::LIVENESS, check, policy.liveness, judged(names::LIVENESS, check));
     }
 
     let mut mean = WeightedMean::default();
     for (&name, check) in &latest {
-        let Some(weight) = scored_weight(name, weights, ctx) else { continue };
+        let Some(weight) = scored_weight(name, weights, policy, ctx) else { continue };
         // A requested sanctions screening that could not run blocks: nobody
         // is verified unscreened.
         let required_by = settings.requiring(name).or((name == names::OFAC).then_some("perform_ofac_test"));
+        let how = judged(name, Some(*check));
         match check.status {
             CheckStatus::Pass => mean.add(value(check), weight),
             CheckStatus::Fail => {
                 mean.add(value(check), weight);
-                findings.failed(check, required_by);
+                findings.failed(check, policy.action_for(name), settings.requiring(name), how);
             }
-            CheckStatus::Unavailable | CheckStatus::Pending => findings.unavailable(name, check.detail.as_deref(), required_by),
+            CheckStatus::Unavailable | CheckStatus::Pending => {
+                findings.unavailable(name, check.detail.as_deref(), required_by, how)
+            }
         }
     }
     if ctx.perform_ofac_test && !latest.contains_key(names::OFAC) {
-        findings.unavailable(names::OFAC, Some("no result recorded"), Some("perform_ofac_test"));
+        let how = judged(names::OFAC, None);
+        findings.unavailable(names::OFAC, Some("no result recorded"), Some("perform_ofac_test"), how);
     }
     for (setting, check, on) in settings.forced_failures() {
-        let enabled = scored_weight(check, weights, ctx).is_some();
+        let enabled = scored_weight(check, weights, policy, ctx).is_some();
         if on == Some(true) && enabled && !latest.contains_key(check) {
-            findings.unavailable(check, Some("no result recorded"), Some(setting));
+            findings.unavailable(check, Some("no result recorded"), Some(setting), judged(check, None));
         }
     }
 
@@ -223,27 +246,88 @@ pub fn score(checks: &[CheckInput], weights: &WeightValues, settings: &FinalizeS
         let mut fields = ctx.missing_required_fields.clone();
         fields.sort();
         fields.dedup();
-        findings.block(names::REQUIREMENTS, codes::MISSING_FIELDS, format!("missing required fields: {}", fields.join(", ")));
+        let message = format!("missing required fields: {}", fields.join(", "));
+        findings.push(names::REQUIREMENTS, codes::MISSING_FIELDS, message, Action::KnockOut, Judged::default());
     }
 
     let score = mean.value();
     let tolerance = weights.idv_session_tolerance;
+    let about_score = Judged {
+        value: score,
+        threshold: Some(("idv_session_tolerance", tolerance)),
+        weight: None,
+        rule: None,
+    };
     match score {
-        None => findings.block(SCORE_CHECK, codes::NO_SCORED_CHECKS, "no scored check ran".into()),
+        None => findings.push(SCORE_CHECK, codes::NO_SCORED_CHECKS, "no scored check ran".into(), Action::Score, about_score),
         // `!(>=)` so a NaN tolerance fails closed.
         Some(s) if !(s >= tolerance) => {
-            findings.block(SCORE_CHECK, codes::BELOW_THRESHOLD, format!("score {s:.4} is below idv_session_tolerance {tolerance}"))
+            let message = format!("score {s:.4} is below idv_session_tolerance {tolerance}");
+            findings.push(SCORE_CHECK, codes::BELOW_THRESHOLD, message, Action::Score, about_score)
         }
         Some(_) => {}
     }
 
-    findings.reasons.sort_by(|a, b| (&a.check, &a.code).cmp(&(&b.check, &b.code)));
-    Verdict { score, verified: !findings.blocked, on_sanction_list: findings.on_sanction_list, reasons: findings.reasons }
+    let decision = if findings.rejected {
+        Decision::Rejected
+    } else if findings.review {
+        Decision::NeedsReview
+    } else {
+        Decision::Verified
+    };
+    let mut reasons = findings.reasons;
+    reasons.sort_by(|a, b| decisiveness(a).partial_cmp(&decisiveness(b)).unwrap_or(std::cmp::Ordering::Equal).then_with(|| (&a.check, &a.code).cmp(&(&b.check, &b.code))));
+    Verdict {
+        score,
+        verified: decision == Decision::Verified,
+        on_sanction_list: findings.on_sanction_list,
+        decision,
+        review_required: decision == Decision::NeedsReview,
+        reasons,
+    }
 }
 
-/// The weight of a scored check, or `None` when `name` is not scored or its
-/// test is switched off.
-fn scored_weight(name: &str, w: &WeightValues, ctx: &ScoringContext) -> Option<f64> {
+/// The sort key of a reason: knock-outs, review triggers, the score's own
+/// decisive reason, failed checks by the share of the score they cost
+/// (most first), then the rest.
+fn decisiveness(r: &Reason) -> (u8, f64) {
+    match (r.effect, r.decisive) {
+        (Action::KnockOut, _) => (0, 0.0),
+        (Action::Review, true) => (1, 0.0),
+        (_, true) => (2, 0.0),
+        _ if r.code == codes::FAILED || r.code == codes::SANCTIONS_HIT => {
+            let cost = r.weight.unwrap_or(0.0) * (1.0 - r.value.unwrap_or(0.0));
+            (3, -cost)
+        }
+        _ => (4, 0.0),
+    }
+}
+
+/// The weights field a check's own result was judged against, with its value.
+fn threshold_of(name: &str, w: &WeightValues, ctx: &ScoringContext) -> Option<(&'static str, f64)> {
+    Some(match name {
+        names::NAME_CROSSCHECK | names::ADDRESS_CROSSCHECK | names::DOCUMENT_NUMBER_CROSSCHECK => match ctx.document_type {
+            DocumentType::IdentificationCard => ("state_id_fuzzy_match_tolerance", w.state_id_fuzzy_match_tolerance),
+            DocumentType::Passport => ("passport_fuzzy_match_tolerance", w.passport_fuzzy_match_tolerance),
+            DocumentType::PassportCard => ("passport_card_fuzzy_match_tolerance", w.passport_card_fuzzy_match_tolerance),
+            DocumentType::DriverLicense | DocumentType::Unknown => {
+                ("driver_license_fuzzy_match_tolerance", w.driver_license_fuzzy_match_tolerance)
+            }
+        },
+        names::OFAC => ("ofac_fuzzy_match_tolerance", w.ofac_fuzzy_match_tolerance),
+        names::DMV => ("aamva_match_tolerance", w.aamva_match_tolerance),
+        names::FACE_MATCH | names::DUPLICATE_FACE => ("onboarding_face_encoding_tolerance", w.onboarding_face_encoding_tolerance),
+        names::LIVENESS => ("minimum_liveness_tolerance", w.minimum_liveness_tolerance),
+        names::AGE => ("age_tolerance", w.age_tolerance),
+        names::GENDER => ("gender_probability_tolerance", w.gender_probability_tolerance),
+        _ => return None,
+    })
+}
+
+/// The weight of a considered check, or `None` when `name` is not
+/// considered or its test is switched off. `duplicate_face` is considered
+/// with weight 0: the policy acts on it, the mean never counts it.
+fn scored_weight(name: &str, w: &WeightValues, policy: &Policy, ctx: &ScoringContext) -> Option<f64> {
     let weight = match name {
         names::DOC_FRONT_SUSPICIOUS_WORDS | names::DOC_BACK_SUSPICIOUS_WORDS => w.suspicious_words_weight,
         names::DOC_FRONT_IMAGE_MANIPULATION | names::DOC_BACK_IMAGE_MANIPULATION if ctx.perform_image_manipulation_test => {
@@ -251,9 +335,13 @@ fn scored_weight(name: &str, w: &WeightValues, ctx: &ScoringContext) -> Option<f
         }
         names::DOC_FRONT_ONLINE_DUPLICATION | names::DOC_BACK_ONLINE_DUPLICATION => w.online_duplication_weight,
         names::DOC_FRONT_IS_IDENTITY_DOCUMENT | names::DOC_BACK_IS_IDENTITY_DOCUMENT => w.is_identity_document_weight,
-        names::NAME_CROSSCHECK | names::ADDRESS_CROSSCHECK | names::DOCUMENT_NUMBER_CROSSCHECK => {
+        names::NAME_CROSSCHECK | names::ADDRESS_CROSSCHECK | names::DOCUMENT_NUMBER_CROSSCHECK | names::EXPIRY_CROSSCHECK => {
             fuzzy_match_weight(ctx.document_type, w)
         }
+        names::DOCUMENT_EXPIRY | names::DOCUMENT_ISSUE_DATE | names::DOCUMENT_DATE_ORDER | names::BIRTH_DATE_PLAUSIBILITY => {
+            policy.document_validity_weight
+        }
+        names::DUPLICATE_FACE => 0.0,
         names::OFAC if ctx.perform_ofac_test => w.ofac_fuzzy_match_weight,
         names::DMV if ctx.perform_aamva_test => w.aamva_match_weight,
         names::AGE if ctx.perform_age_test => w.age_weight,
@@ -301,55 +389,118 @@ impl WeightedMean {
     }
 }
 
+/// How a check was judged: its value, threshold, weight and policy rule.
+#[derive(Default, Clone, Copy)]
+struct Judged {
+    value: Option<f64>,
+    threshold: Option<(&'static str, f64)>,
+    weight: Option<f64>,
+    rule: Option<&'static str>,
+}
+
 #[derive(Default)]
 struct Findings {
     reasons: Vec<Reason>,
-    blocked: bool,
+    rejected: bool,
+    review: bool,
     on_sanction_list: bool,
 }
 
 impl Findings {
-    fn note(&mut self, check: &str, code: &str, message: String) {
-        self.reasons.push(Reason { check: check.to_string(), code: code.to_string(), message });
+    /// Adds a reason; `knock_out` rejects, `review` asks for review, and a
+    /// `score` reason is decisive only for the session-level score gates.
+    fn push(&mut self, check: &str, code: &str, message: String, effect: Action, how: Judged) {
+        let decisive = match effect {
+            Action::KnockOut => {
+                self.rejected = true;
+                true
+            }
+            Action::Review => {
+                self.review = true;
+                true
+            }
+            Action::Score if check == SCORE_CHECK => {
+                self.rejected = true;
+                true
+            }
+            Action::Score => false,
+        };
+        self.reasons.push(Reason {
+            check: check.to_string(),
+            code: code.to_string(),
+            message,
+            effect,
+            decisive,
+            rule: how.rule.map(str::to_string),
+            value: how.value,
+            threshold: how.threshold.map(|(_, t)| t),
+            threshold_name: how.threshold.map(|(n, _)| n.to_string()),
+            weight: how.weight,
+        });
     }
 
-    fn block(&mut self, check: &str, code: &str, message: String) {
-        self.blocked = true;
-        self.note(check, code, message);
-    }
-
-    /// A check that must pass.
-    fn gate(&mut self, name: &str, check: Option<&CheckInput>) {
+    /// A check that must pass: a fail does what the policy says
+    /// (`knock_out` or `review`); no result, or one that did not run, rejects.
+    fn gate(&mut self, name: &str, check: Option<&CheckInput>, action: Action, how: Judged) {
+        let on_fail = if action == Action::Review { Action::Review } else { Action::KnockOut };
         match check {
             Some(c) if c.status == CheckStatus::Pass => {}
-            Some(c) if c.status == CheckStatus::Fail => self.block(name, codes::FAILED, with_detail(format!("{name} failed"), c)),
-            Some(c) => self.block(name, codes::UNAVAILABLE, with_detail(format!("{name} did not run and must pass"), c)),
-            None => self.block(name, codes::UNAVAILABLE, format!("{name} has no result and must pass")),
+            Some(c) if c.status == CheckStatus::Fail => {
+                let message = with_detail(format!("{name} failed{}", policy_note(how.rule, on_fail)), c);
+                self.push(name, codes::FAILED, message, on_fail, how)
+            }
+            Some(c) => {
+                let message = with_detail(format!("{name} did not run and must pass"), c);
+                self.push(name, codes::UNAVAILABLE, message, Action::KnockOut, how)
+            }
+            None => self.push(name, codes::UNAVAILABLE, format!("{name} has no result and must pass"), Action::KnockOut, how),
         }
     }
 
-    /// A scored check that ran and failed.
-    fn failed(&mut self, check: &CheckInput, required_by: Option<&str>) {
+    /// A considered check that ran and failed: the policy's action, made a
+    /// knock-out by a `*_fail: true` setting.
+    fn failed(&mut self, check: &CheckInput, action: Action, required_by: Option<&str>, how: Judged) {
         let name = check.name.as_str();
         if name == names::OFAC {
             self.on_sanction_list = true;
-            self.block(name, codes::SANCTIONS_HIT, with_detail("the name matches a sanctions list".into(), check));
-        } else if let Some(setting) = required_by {
-            self.block(name, codes::FORCED_FAILURE, with_detail(format!("{name} failed and {setting} is set"), check));
-        } else {
-            self.note(name, codes::FAILED, with_detail(format!("{name} failed"), check));
+            let message = with_detail(format!("the name matches a sanctions list{}", policy_note(how.rule, action)), check);
+            return self.push(name, codes::SANCTIONS_HIT, message, action, how);
+        }
+        match (action, required_by) {
+            (Action::KnockOut, _) | (Action::Score, None) | (Action::Review, None) => {
+                let message = with_detail(format!("{name} failed{}", policy_note(how.rule, action)), check);
+                self.push(name, codes::FAILED, message, action, how)
+            }
+            (_, Some(setting)) => {
+                let message = with_detail(format!("{name} failed and {setting} is set"), check);
+                self.push(name, codes::FORCED_FAILURE, message, Action::KnockOut, how)
+            }
         }
     }
 
-    /// A scored check that did not run.
-    fn unavailable(&mut self, name: &str, detail: Option<&str>, required_by: Option<&str>) {
+    /// A considered check that did not run: rejects when something requires it.
+    fn unavailable(&mut self, name: &str, detail: Option<&str>, required_by: Option<&str>, how: Judged) {
         let suffix = detail.map(|d| format!(": {d}")).unwrap_or_default();
         match required_by {
             Some(setting) => {
-                self.block(name, codes::UNAVAILABLE, format!("{name} did not run and {setting} requires it{suffix}"))
+                let message = format!("{name} did not run and {setting} requires it{suffix}");
+                self.push(name, codes::UNAVAILABLE, message, Action::KnockOut, how)
             }
-            None => self.note(name, codes::UNAVAILABLE, format!("{name} did not run; left out of the score{suffix}")),
+            None => {
+                let message = format!("{name} did not run; left out of the score{suffix}");
+                self.push(name, codes::UNAVAILABLE, message, Action::Score, how)
+            }
         }
+    }
+}
+
+/// "; the policy rejects on it (rule `x`)" and the like.
+fn policy_note(rule: Option<&str>, action: Action) -> String {
+    let Some(rule) = rule else { return String::new() };
+    match action {
+        Action::KnockOut => format!(" (policy `{rule}`: knock_out)"),
+        Action::Review => format!(" (policy `{rule}`: review)"),
+        Action::Score => String::new(),
     }
 }
 
@@ -363,6 +514,20 @@ fn with_detail(message: String, check: &CheckInput) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rules before policies existed: every check only scored, a
+    /// sanctions hit and the face/liveness gates reject.
+    fn legacy() -> Policy {
+        Policy { sanctions: Action::KnockOut, ..Policy::all(Action::Score) }
+    }
+
+    fn legacy_score(checks: &[CheckInput], weights: &WeightValues, settings: &FinalizeSettings, ctx: &ScoringContext) -> Verdict {
+        score(checks, weights, &legacy(), settings, ctx)
+    }
+
+    fn verified(score: f64) -> Verdict {
+        Verdict { score: Some(score), verified: true, on_sanction_list: false, decision: Decision::Verified, review_required: false, reasons: vec![] }
+    }
 
     fn check(name: &str, status: CheckStatus, score: Option<f64>) -> CheckInput {
         CheckInput { name: name.into(), status, score, detail: None }
@@ -402,15 +567,15 @@ mod tests {
     fn requested_screening_that_did_not_run_blocks() {
         let w = WeightValues::default();
         let mut checks = all_pass();
-        assert!(score(&checks, &w, &FinalizeSettings::default(), &ctx()).verified);
+        assert!(legacy_score(&checks, &w, &FinalizeSettings::default(), &ctx()).verified);
         checks.retain(|c| c.name != names::OFAC);
-        let absent = score(&checks, &w, &FinalizeSettings::default(), &ctx());
+        let absent = legacy_score(&checks, &w, &FinalizeSettings::default(), &ctx());
         assert!(!absent.verified);
         checks.push(unavailable(names::OFAC));
-        let v = score(&checks, &w, &FinalizeSettings::default(), &ctx());
+        let v = legacy_score(&checks, &w, &FinalizeSettings::default(), &ctx());
         assert!(!v.verified && !v.on_sanction_list);
         assert!(v.reasons.iter().any(|r| r.check == names::OFAC && r.code == codes::UNAVAILABLE));
-        assert!(score(&checks, &w, &FinalizeSettings::default(), &no_ofac()).verified);
+        assert!(legacy_score(&checks, &w, &FinalizeSettings::default(), &no_ofac()).verified);
     }
 
     /// Every check a driver-license session can carry, all passing.
@@ -447,7 +612,7 @@ mod tests {
     }
 
     fn run(checks: &[CheckInput]) -> Verdict {
-        score(checks, &WeightValues::default(), &FinalizeSettings::default(), &ctx())
+        legacy_score(checks, &WeightValues::default(), &FinalizeSettings::default(), &ctx())
     }
 
     fn codes_of(v: &Verdict) -> Vec<(&str, &str)> {
@@ -457,7 +622,7 @@ mod tests {
     #[test]
     fn everything_passing_is_verified_with_full_score() {
         let v = run(&all_pass());
-        assert_eq!(v, Verdict { score: Some(1.0), verified: true, on_sanction_list: false, reasons: vec![] });
+        assert_eq!(v, verified(1.0));
     }
 
     #[test]
@@ -466,9 +631,14 @@ mod tests {
         let v = run(&checks);
         assert!(!v.verified);
         assert_eq!(v.score, None);
-        let mut expected: Vec<(&str, &str)> = checks.iter().map(|c| (c.name.as_str(), codes::UNAVAILABLE)).collect();
+        // The gates that must run reject first, then the score's own reason, then the rest by name.
+        let gates = [names::FACE_MATCH, names::LIVENESS, names::OFAC];
+        let mut expected: Vec<(&str, &str)> = gates.iter().map(|g| (*g, codes::UNAVAILABLE)).collect();
         expected.push((SCORE_CHECK, codes::NO_SCORED_CHECKS));
-        expected.sort();
+        let mut rest: Vec<(&str, &str)> =
+            checks.iter().map(|c| (c.name.as_str(), codes::UNAVAILABLE)).filter(|(n, _)| !gates.contains(n)).collect();
+        rest.sort();
+        expected.extend(rest);
         assert_eq!(codes_of(&v), expected);
         assert!(v.reasons.iter().all(|r| !r.message.is_empty()));
         assert!(v.reasons[0].message.contains("engine not configured"));
@@ -478,9 +648,9 @@ mod tests {
     fn score_is_the_weighted_mean_of_checks_that_ran() {
         let weights = WeightValues { gender_weight: 3.0, age_weight: 1.0, ..Default::default() };
         let checks = [pass(names::FACE_MATCH), pass(names::LIVENESS), check(names::GENDER, CheckStatus::Pass, Some(0.9)), fail(names::AGE)];
-        let v = score(&checks, &weights, &FinalizeSettings::default(), &no_ofac());
+        let v = legacy_score(&checks, &weights, &FinalizeSettings::default(), &no_ofac());
         assert!((v.score.unwrap() - (3.0 * 0.9 + 1.0 * 0.0) / 4.0).abs() < 1e-12);
-        assert_eq!(codes_of(&v), [(names::AGE, codes::FAILED), (SCORE_CHECK, codes::BELOW_THRESHOLD)]);
+        assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::BELOW_THRESHOLD), (names::AGE, codes::FAILED)], "the deciding reason first");
     }
 
     #[test]
@@ -516,8 +686,8 @@ mod tests {
     #[test]
     fn weight_zero_check_does_not_move_the_score() {
         let weights = WeightValues { gender_weight: 0.0, ..Default::default() };
-        let base = score(&all_pass(), &weights, &FinalizeSettings::default(), &ctx()).score;
-        let v = score(&with(all_pass(), check(names::GENDER, CheckStatus::Fail, Some(0.0))), &weights, &FinalizeSettings::default(), &ctx());
+        let base = legacy_score(&all_pass(), &weights, &FinalizeSettings::default(), &ctx()).score;
+        let v = legacy_score(&with(all_pass(), check(names::GENDER, CheckStatus::Fail, Some(0.0))), &weights, &FinalizeSettings::default(), &ctx());
         assert_eq!(v.score, base);
         assert!(v.verified);
         assert_eq!(codes_of(&v), [(names::GENDER, codes::FAILED)]);
@@ -542,7 +712,7 @@ mod tests {
             (DocumentType::PassportCard, 0.9),
         ];
         for (document_type, expected) in cases {
-            let v = score(&checks, &weights, &FinalizeSettings::default(), &ScoringContext { document_type, ..ctx() });
+            let v = legacy_score(&checks, &weights, &FinalizeSettings::default(), &ScoringContext { document_type, ..ctx() });
             assert_eq!(v.score, Some(expected), "{document_type}");
         }
     }
@@ -571,10 +741,10 @@ mod tests {
             fail("some_future_check"),
         ];
         let settings = FinalizeSettings { doc_front_image_manipulation_fail: Some(true), ..Default::default() };
-        let v = score(&checks, &WeightValues::default(), &settings, &off);
-        assert_eq!(v, Verdict { score: Some(1.0), verified: true, on_sanction_list: false, reasons: vec![] });
+        let v = legacy_score(&checks, &WeightValues::default(), &settings, &off);
+        assert_eq!(v, verified(1.0));
         // The same results with the tests switched on do count.
-        let v = score(&checks, &WeightValues::default(), &settings, &ctx());
+        let v = legacy_score(&checks, &WeightValues::default(), &settings, &ctx());
         assert!(!v.verified);
         assert!(v.on_sanction_list);
     }
@@ -604,14 +774,14 @@ mod tests {
             assert!(!v.verified);
             assert_eq!(codes_of(&v), [(names::LIVENESS, code)]);
             let without = ScoringContext { perform_liveness_test: false, ..ctx() };
-            assert!(score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &without).verified);
+            assert!(legacy_score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &without).verified);
         }
     }
 
     #[test]
     fn ofac_hit_sets_on_sanction_list_and_blocks() {
         let weights = WeightValues { ofac_fuzzy_match_weight: 0.0, ..Default::default() };
-        let v = score(&with(all_pass(), fail(names::OFAC)), &weights, &FinalizeSettings::default(), &ctx());
+        let v = legacy_score(&with(all_pass(), fail(names::OFAC)), &weights, &FinalizeSettings::default(), &ctx());
         assert!(v.on_sanction_list);
         assert!(!v.verified);
         assert_eq!(v.score, Some(1.0));
@@ -622,9 +792,11 @@ mod tests {
     #[test]
     fn missing_required_fields_block() {
         let missing = ScoringContext { missing_required_fields: vec!["zip".into(), "dob".into(), "zip".into()], ..ctx() };
-        let v = score(&all_pass(), &WeightValues::default(), &FinalizeSettings::default(), &missing);
+        let v = legacy_score(&all_pass(), &WeightValues::default(), &FinalizeSettings::default(), &missing);
         assert!(!v.verified);
-        assert_eq!(v.reasons, [Reason { check: "requirements".into(), code: "missing_fields".into(), message: "missing required fields: dob, zip".into() }]);
+        assert_eq!(codes_of(&v), [("requirements", "missing_fields")]);
+        assert_eq!(v.reasons[0].message, "missing required fields: dob, zip");
+        assert_eq!((v.reasons[0].effect, v.reasons[0].decisive), (Action::KnockOut, true));
     }
 
     #[test]
@@ -635,7 +807,7 @@ mod tests {
         assert_eq!(codes_of(&unforced), [(names::ADDRESS_CROSSCHECK, codes::FAILED)]);
 
         let settings = FinalizeSettings { ocr_address_match_fail: Some(true), ..Default::default() };
-        let forced = score(&checks, &WeightValues::default(), &settings, &ctx());
+        let forced = legacy_score(&checks, &WeightValues::default(), &settings, &ctx());
         assert!(!forced.verified);
         assert_eq!(forced.score, unforced.score);
         assert_eq!(codes_of(&forced), [(names::ADDRESS_CROSSCHECK, codes::FORCED_FAILURE)]);
@@ -643,8 +815,8 @@ mod tests {
 
         // false or absent settings do nothing; a passing check under a setting is fine.
         let off = FinalizeSettings { ocr_address_match_fail: Some(false), ..Default::default() };
-        assert!(score(&checks, &WeightValues::default(), &off, &ctx()).verified);
-        assert!(score(&all_pass(), &WeightValues::default(), &settings, &ctx()).verified);
+        assert!(legacy_score(&checks, &WeightValues::default(), &off, &ctx()).verified);
+        assert!(legacy_score(&all_pass(), &WeightValues::default(), &settings, &ctx()).verified);
     }
 
     #[test]
@@ -663,12 +835,12 @@ mod tests {
             (FinalizeSettings { ocr_document_number_match_fail: Some(true), ..Default::default() }, names::DOCUMENT_NUMBER_CROSSCHECK),
         ];
         for (settings, name) in pairs {
-            let v = score(&with(all_pass(), fail(name)), &WeightValues::default(), &settings, &ctx());
+            let v = legacy_score(&with(all_pass(), fail(name)), &WeightValues::default(), &settings, &ctx());
             assert_eq!(codes_of(&v), [(name, codes::FORCED_FAILURE)], "{name}");
             assert!(!v.verified);
             // The setting leaves other checks alone.
             let other = if name == names::NAME_CROSSCHECK { names::AGE } else { names::NAME_CROSSCHECK };
-            assert!(score(&with(all_pass(), fail(other)), &WeightValues::default(), &settings, &ctx()).verified, "{name}");
+            assert!(legacy_score(&with(all_pass(), fail(other)), &WeightValues::default(), &settings, &ctx()).verified, "{name}");
         }
     }
 
@@ -681,7 +853,7 @@ mod tests {
             with(all_pass(), unavailable(names::DOC_BACK_ONLINE_DUPLICATION)),
             all_pass().into_iter().filter(|c| c.name != names::DOC_BACK_ONLINE_DUPLICATION).collect(),
         ] {
-            let v = score(&checks, &WeightValues::default(), &settings, &ctx());
+            let v = legacy_score(&checks, &WeightValues::default(), &settings, &ctx());
             assert!(!v.verified);
             assert_eq!(v.score, Some(1.0));
             assert_eq!(codes_of(&v), [(names::DOC_BACK_ONLINE_DUPLICATION, codes::UNAVAILABLE)]);
@@ -691,13 +863,13 @@ mod tests {
 
     #[test]
     fn no_scored_checks_is_not_verified() {
-        let v = score(&[pass(names::FACE_MATCH), pass(names::LIVENESS)], &WeightValues::default(), &FinalizeSettings::default(), &no_ofac());
+        let v = legacy_score(&[pass(names::FACE_MATCH), pass(names::LIVENESS)], &WeightValues::default(), &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, None);
         assert!(!v.verified);
         assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::NO_SCORED_CHECKS)]);
         // Checks that ran with weight 0 leave no score either.
         let weights = WeightValues { age_weight: 0.0, ..Default::default() };
-        let v = score(&[pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE)], &weights, &FinalizeSettings::default(), &no_ofac());
+        let v = legacy_score(&[pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE)], &weights, &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, None);
         assert!(!v.verified);
     }
@@ -707,31 +879,169 @@ mod tests {
         // (1.0 + 0.5) / 2 = 0.75 exactly.
         let checks = [pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE), check(names::GENDER, CheckStatus::Pass, Some(0.5))];
         let at = WeightValues { idv_session_tolerance: 0.75, ..Default::default() };
-        let v = score(&checks, &at, &FinalizeSettings::default(), &no_ofac());
+        let v = legacy_score(&checks, &at, &FinalizeSettings::default(), &no_ofac());
         assert_eq!(v.score, Some(0.75));
         assert!(v.verified);
         assert!(v.reasons.is_empty());
 
         let above = WeightValues { idv_session_tolerance: 0.7500001, ..Default::default() };
-        let v = score(&checks, &above, &FinalizeSettings::default(), &no_ofac());
+        let v = legacy_score(&checks, &above, &FinalizeSettings::default(), &no_ofac());
         assert!(!v.verified);
         assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::BELOW_THRESHOLD)]);
 
         let nan = WeightValues { idv_session_tolerance: f64::NAN, ..Default::default() };
-        assert!(!score(&checks, &nan, &FinalizeSettings::default(), &no_ofac()).verified);
+        assert!(!legacy_score(&checks, &nan, &FinalizeSettings::default(), &no_ofac()).verified);
     }
 
     #[test]
     fn reasons_are_sorted_and_input_order_does_not_matter() {
         let mut checks = with(with(with(all_pass(), fail(names::OFAC)), unavailable(names::AGE)), fail(names::FACE_MATCH));
-        let v = score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &ScoringContext { missing_required_fields: vec!["dob".into()], ..ctx() });
+        let v = legacy_score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &ScoringContext { missing_required_fields: vec!["dob".into()], ..ctx() });
         checks.reverse();
-        let reversed = score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &ScoringContext { missing_required_fields: vec!["dob".into()], ..ctx() });
+        let reversed = legacy_score(&checks, &WeightValues::default(), &FinalizeSettings::default(), &ScoringContext { missing_required_fields: vec!["dob".into()], ..ctx() });
         assert_eq!(v, reversed);
         assert_eq!(
             codes_of(&v),
-            [(names::AGE, codes::UNAVAILABLE), (names::FACE_MATCH, codes::FAILED), (names::OFAC, codes::SANCTIONS_HIT), ("requirements", codes::MISSING_FIELDS)]
+            [(names::FACE_MATCH, codes::FAILED), (names::OFAC, codes::SANCTIONS_HIT), ("requirements", codes::MISSING_FIELDS), (names::AGE, codes::UNAVAILABLE)],
+            "knock-outs first, then the score's reasons"
         );
+    }
+
+    // ------------------------------------------------------------ policy
+
+    fn with_policy(checks: &[CheckInput], policy: &Policy) -> Verdict {
+        score(checks, &WeightValues::default(), policy, &FinalizeSettings::default(), &ctx())
+    }
+
+    fn every_check() -> Vec<CheckInput> {
+        let mut checks = all_pass();
+        for name in [
+            names::DUPLICATE_FACE,
+            names::DOCUMENT_EXPIRY,
+            names::DOCUMENT_ISSUE_DATE,
+            names::DOCUMENT_DATE_ORDER,
+            names::BIRTH_DATE_PLAUSIBILITY,
+            names::EXPIRY_CROSSCHECK,
+        ] {
+            checks.push(pass(name));
+        }
+        checks
+    }
+
+    #[test]
+    fn each_default_rule_gives_its_outcome_and_scoring_it_verifies() {
+        let default = Policy::default();
+        let scored = Policy::all(Action::Score);
+        for (key, action, rule_checks) in default.rules() {
+            for check_name in rule_checks {
+                let checks = with(every_check(), fail(check_name));
+                let v = with_policy(&checks, &default);
+                let expected = match action {
+                    Action::KnockOut => Decision::Rejected,
+                    Action::Review => Decision::NeedsReview,
+                    Action::Score => Decision::Verified,
+                };
+                assert_eq!(v.decision, expected, "{key}/{check_name}: {v:?}");
+                assert_eq!(v.verified, expected == Decision::Verified, "{key}");
+                assert_eq!(v.review_required, expected == Decision::NeedsReview, "{key}");
+                let first = &v.reasons[0];
+                assert_eq!((first.check.as_str(), first.rule.as_deref()), (*check_name, Some(key)), "{key}: {v:?}");
+                assert_eq!(first.effect, action, "{key}");
+                assert_eq!(first.decisive, action != Action::Score, "{key}");
+                // The same failure under an all-score policy only lowers the score
+                // (face_match and liveness stay gates: they carry no weight).
+                let v = with_policy(&checks, &scored);
+                if matches!(*check_name, names::FACE_MATCH | names::LIVENESS) {
+                    assert_eq!(v.decision, Decision::Rejected, "{key}");
+                } else {
+                    assert_eq!(v.decision, Decision::Verified, "{key} scored: {v:?}");
+                    assert!(!v.reasons[0].decisive);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn knock_out_beats_review_and_reasons_come_in_order_of_decisiveness() {
+        let checks = with(
+            with(with(with(every_check(), fail(names::DOC_FRONT_SUSPICIOUS_WORDS)), fail(names::NAME_CROSSCHECK)), fail(names::AGE)),
+            unavailable(names::GENDER),
+        );
+        let v = with_policy(&checks, &Policy::default());
+        assert_eq!((v.decision, v.verified, v.review_required), (Decision::Rejected, false, false));
+        assert_eq!(
+            codes_of(&v),
+            [
+                (names::DOC_FRONT_SUSPICIOUS_WORDS, codes::FAILED),
+                (names::NAME_CROSSCHECK, codes::FAILED),
+                (names::AGE, codes::FAILED),
+                (names::GENDER, codes::UNAVAILABLE)
+            ]
+        );
+        assert_eq!(v.reasons.iter().map(|r| r.effect).collect::<Vec<_>>(), [Action::KnockOut, Action::Review, Action::Score, Action::Score]);
+        // Each carries what it was judged against.
+        let name = &v.reasons[1];
+        assert_eq!((name.threshold_name.as_deref(), name.threshold), (Some("driver_license_fuzzy_match_tolerance"), Some(0.8)));
+        assert_eq!(name.weight, Some(1.0));
+        assert!(name.message.contains("policy `name_crosscheck`: review"), "{}", name.message);
+    }
+
+    #[test]
+    fn below_threshold_leads_the_score_reasons_and_failed_checks_follow_by_cost() {
+        let weights = WeightValues { idv_session_tolerance: 0.99, age_weight: 0.5, gender_weight: 3.0, ..Default::default() };
+        let checks = with(with(every_check(), fail(names::AGE)), fail(names::GENDER));
+        let v = score(&checks, &weights, &Policy::default(), &FinalizeSettings::default(), &ctx());
+        assert_eq!(v.decision, Decision::Rejected);
+        assert_eq!(codes_of(&v), [(SCORE_CHECK, codes::BELOW_THRESHOLD), (names::GENDER, codes::FAILED), (names::AGE, codes::FAILED)]);
+        let s = &v.reasons[0];
+        assert_eq!((s.threshold_name.as_deref(), s.threshold, s.decisive), (Some("idv_session_tolerance"), Some(0.99), true));
+        assert_eq!(s.value, v.score);
+    }
+
+    #[test]
+    fn finalize_settings_only_tighten_the_policy() {
+        let all_false = FinalizeSettings {
+            doc_front_suspicious_words_fail: Some(false),
+            doc_front_image_manipulation_fail: Some(false),
+            doc_front_online_duplication_fail: Some(false),
+            doc_front_is_identity_document_fail: Some(false),
+            doc_back_suspicious_words_fail: Some(false),
+            doc_back_image_manipulation_fail: Some(false),
+            doc_back_online_duplication_fail: Some(false),
+            doc_back_is_identity_document_fail: Some(false),
+            ocr_name_match_fail: Some(false),
+            ocr_address_match_fail: Some(false),
+            ocr_document_number_match_fail: Some(false),
+            aamva_test_scenario: None,
+        };
+        for failing in [names::DOC_FRONT_SUSPICIOUS_WORDS, names::DOC_BACK_ONLINE_DUPLICATION, names::DOCUMENT_EXPIRY] {
+            let checks = with(every_check(), fail(failing));
+            let v = score(&checks, &WeightValues::default(), &Policy::default(), &all_false, &ctx());
+            assert_eq!(v.decision, Decision::Rejected, "{failing}: a device sending false cannot relax the policy");
+        }
+        // A review rule becomes a rejection when the device asks for it.
+        let checks = with(every_check(), fail(names::NAME_CROSSCHECK));
+        let tighter = FinalizeSettings { ocr_name_match_fail: Some(true), ..Default::default() };
+        let v = score(&checks, &WeightValues::default(), &Policy::default(), &tighter, &ctx());
+        assert_eq!((v.decision, v.reasons[0].code.as_str()), (Decision::Rejected, codes::FORCED_FAILURE));
+    }
+
+    #[test]
+    fn validity_checks_weigh_with_the_policy_weight() {
+        let checks = [pass(names::FACE_MATCH), pass(names::LIVENESS), pass(names::AGE), fail(names::DOCUMENT_EXPIRY)];
+        let policy = Policy { document_validity_weight: 3.0, ..Policy::all(Action::Score) };
+        let v = score(&checks, &WeightValues { age_weight: 1.0, ..Default::default() }, &policy, &FinalizeSettings::default(), &no_ofac());
+        assert_eq!(v.score, Some(0.25));
+        // duplicate_face carries no weight: it never moves the score.
+        let v = with_policy(&with(all_pass(), fail(names::DUPLICATE_FACE)), &Policy::all(Action::Score));
+        assert_eq!((v.score, v.decision), (Some(1.0), Decision::Verified));
+    }
+
+    #[test]
+    fn stored_reasons_without_the_new_fields_still_read() {
+        let old = serde_json::json!([{"check": "age", "code": "failed", "message": "age failed"}]);
+        let reasons: Vec<Reason> = serde_json::from_value(old).unwrap();
+        assert_eq!((reasons[0].effect, reasons[0].decisive, reasons[0].threshold), (Action::Score, false, None));
     }
 
     #[test]
@@ -753,7 +1063,7 @@ mod tests {
     }
 
     #[test]
-    fn settings_accept_the_seed_sample_and_reject_unknown_keys() {
+    fn settings_accept_the_documented_sample_and_reject_unknown_keys() {
         let sample = r#"{
             "doc_front_suspicious_words_fail": true,
             "doc_front_image_manipulation_fail": true,

@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::ApiCaller;
 use crate::error::{AppResult, Problem};
 use crate::rest::extract::{AppJson, AppQuery, ClientIp};
+use crate::engine::policy::Policy;
 use crate::service::weights::{Tenant, WeightValues};
 use crate::service::{audit, weights};
 use crate::state::AppState;
@@ -22,7 +23,7 @@ pub(crate) fn tenant(caller: &ApiCaller) -> Tenant<'_> {
     Tenant { client_id: &caller.client_id, is_platform: caller.is_platform }
 }
 
-/// A weights version (the seed's body). Ranges are enforced on update; see
+/// A weights version (the documented body). Ranges are enforced on update; see
 /// "Scoring: what the weights mean" in the API contract.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Weights {
@@ -88,13 +89,23 @@ pub struct Weights {
     age_weight: f64,
     /// Degrees of head yaw/pitch error accepted per active step. 0..90.
     direction_tolerance: f64,
+    /// The verdict policy of this version: for each family of checks, what
+    /// a fail does — `score` (only weighs in the score), `knock_out`
+    /// (rejects whatever the score) or `review` (`verified: false` and
+    /// `review_required: true`). Always present in answers. On update it is
+    /// optional: absent keeps the policy of the version in force for the
+    /// scope; absent keys take their default. docs/scoring.md explains each
+    /// default. The SDK's finalize `*_fail` settings can only tighten it.
+    #[serde(default)]
+    policy: Option<Policy>,
 }
 
 macro_rules! weights_conversions {
     ($($f:ident),*) => {
         impl From<entity::weights::Model> for Weights {
             fn from(m: entity::weights::Model) -> Self {
-                Self { client_id: m.client_id, user_id: m.user_id, $($f: m.$f,)* }
+                let policy = Some(weights::policy_of(&m));
+                Self { client_id: m.client_id, user_id: m.user_id, $($f: m.$f,)* policy }
             }
         }
 
@@ -147,7 +158,7 @@ pub struct WeightsCreated {
 /// Writes a new weights version and returns its id.
 ///
 /// Versions are immutable: rows are never updated, so a session's pinned
-/// `idv_weights_id` keeps explaining its verdict. The answer is the seed's
+/// `idv_weights_id` keeps explaining its verdict. The answer is the documented
 /// `{}` plus `id`. All 27 numbers are required and must be finite and in
 /// range (400 naming each offending field): tolerances 0..1 except
 /// `age_tolerance` 0..120 (years) and `direction_tolerance` 0..90
@@ -158,6 +169,11 @@ pub struct WeightsCreated {
 /// operator key with neither `client_id` nor `user_id` writes a new
 /// platform default (`client_id` null), in force for every client without
 /// a version of its own.
+///
+/// `policy` (optional) is the verdict policy stored with the version; absent
+/// keeps the policy in force for the scope. `face_match` and `liveness`
+/// accept only `knock_out` or `review`; `document_validity_weight` is 0..100
+/// (400 naming `policy.<key>`; unknown keys or actions are a 400 too).
 #[utoipa::path(post, path = "/api/v1/idv/weights/update", tag = "weights", request_body = Weights,
     security(("bearer" = [])),
     responses((status = 200, body = WeightsCreated),
@@ -178,6 +194,7 @@ async fn update_weights(
         body.client_id.as_deref(),
         body.user_id.as_deref(),
         body.values(),
+        body.policy.clone(),
         Some(format!("api_key:{}", caller.key_id)),
     )
     .await?;

@@ -36,6 +36,17 @@ pub mod names {
     /// identity of the same client with different document data
     /// (see `service::faces`).
     pub const DUPLICATE_FACE: &str = "duplicate_face";
+    /// Document validity (see `engine::validity`): fails when the document
+    /// expired before today in the issuing jurisdiction.
+    pub const DOCUMENT_EXPIRY: &str = "document_expiry";
+    /// Fails when the issue date is after today (not yet valid).
+    pub const DOCUMENT_ISSUE_DATE: &str = "document_issue_date";
+    /// Fails when the issue date is after the expiry date.
+    pub const DOCUMENT_DATE_ORDER: &str = "document_date_order";
+    /// Fails on a birth date in the future, after the issue date, or an age over 120.
+    pub const BIRTH_DATE_PLAUSIBILITY: &str = "birth_date_plausibility";
+    /// Fails when the barcode/MRZ expiry differs from the printed one.
+    pub const EXPIRY_CROSSCHECK: &str = "expiry_crosscheck";
 }
 
 /// A check outcome to record.

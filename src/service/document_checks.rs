@@ -17,13 +17,14 @@
 use std::collections::BTreeSet;
 
 use chrono::{NaiveDate, Utc};
-use entity::{document_fingerprint, document_reading, idv_session, weights};
+use entity::{document, document_fingerprint, document_reading, idv_session, weights};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, Condition, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::engine::forensics::{DocumentFingerprint, crosscheck, phash};
+use crate::engine::validity::{self, DocumentDates};
 use crate::engine::{CheckOutcome, DocumentAnalysis, DocumentFields, DocumentSide};
 use crate::error::AppResult;
 use crate::ids::new_id;
@@ -57,6 +58,11 @@ pub struct StoredFields {
     pub birth_date: Option<NaiveDate>,
     pub issuing_country: Option<String>,
     pub truncation: Option<serde_json::Value>,
+    /// For `expiry_crosscheck` (absent in readings stored before it existed).
+    #[serde(default)]
+    pub issued_at: Option<NaiveDate>,
+    #[serde(default)]
+    pub expires_at: Option<NaiveDate>,
 }
 
 impl From<&DocumentFields> for StoredFields {
@@ -75,6 +81,8 @@ impl From<&DocumentFields> for StoredFields {
             birth_date: f.birth_date,
             issuing_country: f.issuing_country.clone(),
             truncation: f.truncation.clone(),
+            issued_at: f.issued_at,
+            expires_at: f.expires_at,
         }
     }
 }
@@ -95,6 +103,8 @@ impl StoredFields {
             birth_date: self.birth_date,
             issuing_country: self.issuing_country.clone(),
             truncation: self.truncation.clone(),
+            issued_at: self.issued_at,
+            expires_at: self.expires_at,
             ..Default::default()
         }
     }
@@ -224,6 +234,63 @@ pub async fn record_crosschecks(db: &impl ConnectionTrait, session: &idv_session
     }
     Ok(true)
 }
+
+// ---------------------------------------------------------------- validity
+
+/// The document-date checks of [`crate::engine::validity`], recorded at
+/// finalize from the session's current document (barcode/MRZ dates when
+/// read) and the printed and machine readings' expiry dates; `unavailable`
+/// with the reason when no document was read. `now` is the finalize time.
+pub async fn record_validity(db: &impl ConnectionTrait, session: &idv_session::Model, now: chrono::DateTime<Utc>) -> AppResult<()> {
+    let doc = document::Entity::find()
+        .filter(document::Column::ClientId.eq(&session.client_id))
+        .filter(document::Column::SessionId.eq(&session.id))
+        .filter(document::Column::IsCurrent.eq(true))
+        .one(db)
+        .await?;
+    let Some(doc) = doc else {
+        for name in VALIDITY_CHECKS {
+            let o = Outcome::unavailable("no document data was read");
+            checks::record(db, SessionKind::Idv, &session.client_id, &session.id, name, o).await?;
+        }
+        return Ok(());
+    };
+    let readings = document_reading::Entity::find()
+        .filter(document_reading::Column::ClientId.eq(&session.client_id))
+        .filter(document_reading::Column::SessionId.eq(&session.id))
+        .all(db)
+        .await?;
+    let expiry_read_by = |source: &str| {
+        readings
+            .iter()
+            .filter(|r| r.source == source)
+            .filter_map(|r| serde_json::from_value::<StoredFields>(r.fields.clone()).ok())
+            .find_map(|f| f.expires_at)
+    };
+    let date = |s: &Option<String>| s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let dates = DocumentDates {
+        issued_at: date(&doc.issued_at),
+        expires_at: date(&doc.expires_at),
+        birth_date: date(&doc.birth_date),
+        issuing_country: doc.issuing_country.clone(),
+        issuing_state: doc.issuing_state.clone().or_else(|| doc.state.clone()),
+        printed_expiry: expiry_read_by(SOURCE_PRINTED),
+        machine_expiry: expiry_read_by(SOURCE_MACHINE),
+    };
+    for outcome in validity::check(&dates, now) {
+        checks::record(db, SessionKind::Idv, &session.client_id, &session.id, outcome.name, to_outcome(&outcome)).await?;
+    }
+    Ok(())
+}
+
+/// The checks [`record_validity`] records.
+pub const VALIDITY_CHECKS: [&str; 5] = [
+    names::DOCUMENT_EXPIRY,
+    names::DOCUMENT_ISSUE_DATE,
+    names::DOCUMENT_DATE_ORDER,
+    names::BIRTH_DATE_PLAUSIBILITY,
+    names::EXPIRY_CROSSCHECK,
+];
 
 // ---------------------------------------------------------------- duplication
 
@@ -428,16 +495,17 @@ pub fn duplication_outcome(side: DocumentSide, f: &DuplicateFindings) -> CheckOu
             .with_evidence(evidence);
     }
     let mut parts = Vec::new();
-    let count = |own: usize, other: usize| match (own, other) {
+    // This tenant's sessions by id; other tenants' only as a number.
+    let count = |own: &[String], other: usize| match (own.len(), other) {
         (0, o) => format!("{o} session(s) of another tenant"),
-        (n, 0) => format!("{n} other session(s) of this tenant"),
-        (n, o) => format!("{n} other session(s) of this tenant and {o} of another tenant"),
+        (_, 0) => format!("this tenant's session(s) {}", own.join(", ")),
+        (_, o) => format!("this tenant's session(s) {} and {o} session(s) of another tenant", own.join(", ")),
     };
     if !f.image_sessions.is_empty() || f.image_other_tenants > 0 {
-        parts.push(format!("the same image was submitted in {}", count(f.image_sessions.len(), f.image_other_tenants)));
+        parts.push(format!("the same image was submitted in {}", count(&f.image_sessions, f.image_other_tenants)));
     }
     if !f.identity_sessions.is_empty() || f.identity_other_tenants > 0 {
-        parts.push(format!("the same document identity was read in {}", count(f.identity_sessions.len(), f.identity_other_tenants)));
+        parts.push(format!("the same document identity was read in {}", count(&f.identity_sessions, f.identity_other_tenants)));
     }
     CheckOutcome::fail(name, 0.05, parts.join("; ")).with_evidence(evidence)
 }
@@ -472,7 +540,7 @@ mod tests {
         };
         let c = duplication_outcome(DocumentSide::Front, &f);
         assert_eq!(c.verdict, Verdict::Fail);
-        assert!(c.detail.contains("1 other session(s) of this tenant and 2 of another tenant"), "{}", c.detail);
+        assert!(c.detail.contains("this tenant's session(s) own-1 and 2 session(s) of another tenant"), "{}", c.detail);
         assert_eq!(c.evidence.as_ref().unwrap()["image"]["other_tenant_sessions"], 2);
         let clean = duplication_outcome(DocumentSide::Back, &DuplicateFindings::default());
         assert_eq!((clean.verdict, clean.name), (Verdict::Pass, names::DOC_BACK_ONLINE_DUPLICATION));

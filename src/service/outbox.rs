@@ -39,6 +39,9 @@ pub mod event_types {
     pub const SESSION_COMPLETED: &str = "session.completed";
     pub const SESSION_EXPIRED: &str = "session.expired";
     pub const IDENTITY_VERIFIED: &str = "identity.verified";
+    /// An IDV session finished with `verified: false` because the
+    /// integrator's verdict policy asks for a person to review it.
+    pub const SESSION_REVIEW_REQUIRED: &str = "session.review_required";
     pub const IDENTITY_SANCTIONS_HIT: &str = "identity.sanctions_hit";
     pub const IDA_COMPLETED: &str = "ida.completed";
     pub const IDENTITY_ERASED: &str = "identity.erased";
@@ -77,6 +80,8 @@ struct SessionFacts {
     /// IDV: `verified`; IDA: `authenticated`.
     outcome: Option<bool>,
     sanctions_hit: bool,
+    /// IDV: the verdict policy sent the session to review.
+    review_required: bool,
 }
 
 async fn bump_and_read(
@@ -98,6 +103,7 @@ async fn bump_and_read(
                 identity_id: s.identity_id,
                 outcome: s.verified,
                 sanctions_hit: s.ofac_status == "hit",
+                review_required: s.review_required,
             })
         }
         SessionKind::Ida => {
@@ -113,6 +119,7 @@ async fn bump_and_read(
                 identity_id: Some(s.identity_id),
                 outcome: s.authenticated,
                 sanctions_hit: false,
+                review_required: false,
             })
         }
     })
@@ -145,8 +152,12 @@ pub async fn on_history_event(
         (HISTORY_EXPIRED, _) => events.push((event_types::SESSION_EXPIRED, session)),
         (HISTORY_FINALIZED, SessionKind::Idv) => {
             session["verified"] = facts.outcome.unwrap_or(false).into();
+            session["review_required"] = facts.review_required.into();
             session["identity_id"] = facts.identity_id.clone().into();
             events.push((event_types::SESSION_COMPLETED, session.clone()));
+            if facts.review_required {
+                events.push((event_types::SESSION_REVIEW_REQUIRED, session.clone()));
+            }
             if let (Some(true), Some(identity_id)) = (facts.outcome, &facts.identity_id) {
                 events.push((event_types::IDENTITY_VERIFIED, with_identity(&session, identity_id)));
             }
@@ -444,5 +455,17 @@ mod tests {
         assert_eq!(a, session_url_secret(&master, "client-a"));
         assert_ne!(a, session_url_secret(&master, "client-b"));
         assert_ne!(a, session_url_secret(&MasterKey::generate(), "client-a"));
+    }
+}
+
+/// Which kind of session a delivery's event is about (`idv` or `ida`), read
+/// from its payload's `data.session_kind`; `None` for events of no session.
+pub fn delivery_session_kind(delivery: &webhook_delivery::Model) -> Option<&'static str> {
+    delivery.session_id.as_ref()?;
+    let payload: serde_json::Value = serde_json::from_str(&delivery.payload).ok()?;
+    match payload["data"]["session_kind"].as_str() {
+        Some(k) if k == SessionKind::Ida.as_str() => Some(SessionKind::Ida.as_str()),
+        Some(k) if k == SessionKind::Idv.as_str() => Some(SessionKind::Idv.as_str()),
+        _ => None,
     }
 }

@@ -6,6 +6,7 @@ use chrono::Utc;
 use entity::{user, weights};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
+use crate::engine::policy::Policy;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::ids::new_id;
 use crate::service::tenancy;
@@ -60,13 +61,14 @@ macro_rules! define_values {
                 Self { $($f: m.$f,)* }
             }
 
-            /// Every field with its seed name, in the seed's order.
+            /// Every field with its API name, in the API reference's order.
             pub fn named(&self) -> Vec<(&'static str, f64)> {
                 vec![$((stringify!($f), self.$f),)*]
             }
 
-            fn into_active(self, id: String, client_id: Option<String>, user_id: Option<String>, created_by: Option<String>) -> weights::ActiveModel {
+            fn into_active(self, id: String, client_id: Option<String>, user_id: Option<String>, created_by: Option<String>, policy: &Policy) -> weights::ActiveModel {
                 weights::ActiveModel {
+                    policy: Set(Some(policy.to_json())),
                     id: Set(id),
                     client_id: Set(client_id),
                     user_id: Set(user_id),
@@ -115,15 +117,21 @@ impl Default for WeightValues {
     }
 }
 
-/// Writes a new immutable version and returns it.
+/// Writes a new immutable version (numbers and verdict policy) and returns it.
 pub async fn insert_version(
     db: &impl ConnectionTrait,
     values: WeightValues,
+    policy: &Policy,
     client_id: Option<String>,
     user_id: Option<String>,
     created_by: Option<String>,
 ) -> AppResult<weights::Model> {
-    Ok(values.into_active(new_id(), client_id, user_id, created_by).insert(db).await?)
+    Ok(values.into_active(new_id(), client_id, user_id, created_by, policy).insert(db).await?)
+}
+
+/// The verdict policy of a version (`null` in a row is the default policy).
+pub fn policy_of(m: &weights::Model) -> Policy {
+    Policy::from_stored(m.policy.as_ref())
 }
 
 /// The platform default version, created from [`WeightValues::default`] when absent.
@@ -136,7 +144,7 @@ pub async fn ensure_platform_default(db: &impl ConnectionTrait) -> AppResult<wei
         .await?;
     match existing {
         Some(w) => Ok(w),
-        None => insert_version(db, WeightValues::default(), None, None, Some("bootstrap".into())).await,
+        None => insert_version(db, WeightValues::default(), &Policy::default(), None, None, Some("bootstrap".into())).await,
     }
 }
 
@@ -264,23 +272,37 @@ pub async fn in_force_for(
     in_force(db, &scope.client_id, scope.user_id.as_deref()).await
 }
 
-/// Validates `values` and writes them as a new version for the scope the
-/// caller addresses. A platform caller naming neither client nor user
-/// writes a new platform default (client_id NULL).
+/// Validates `values` and `policy` and writes them as a new version for the
+/// scope the caller addresses. A platform caller naming neither client nor
+/// user writes a new platform default (client_id NULL). Without a policy
+/// the version keeps the policy of the version in force for that scope, so
+/// changing numbers never silently changes the policy.
 pub async fn create_version(
     db: &impl ConnectionTrait,
     caller: Tenant<'_>,
     client_id: Option<&str>,
     user_id: Option<&str>,
     values: WeightValues,
+    policy: Option<Policy>,
     created_by: Option<String>,
 ) -> AppResult<weights::Model> {
     values.validate()?;
+    if let Some(p) = &policy {
+        p.validate()?;
+    }
     if caller.is_platform && present(client_id).is_none() && present(user_id).is_none() {
-        return insert_version(db, values, None, None, created_by).await;
+        let policy = match policy {
+            Some(p) => p,
+            None => policy_of(&ensure_platform_default(db).await?),
+        };
+        return insert_version(db, values, &policy, None, None, created_by).await;
     }
     let scope = resolve_scope(db, caller, client_id, user_id).await?;
-    insert_version(db, values, Some(scope.client_id), scope.user_id, created_by).await
+    let policy = match policy {
+        Some(p) => p,
+        None => policy_of(&in_force(db, &scope.client_id, scope.user_id.as_deref()).await?),
+    };
+    insert_version(db, values, &policy, Some(scope.client_id), scope.user_id, created_by).await
 }
 
 /// One version by id, when the caller may see it: platform defaults are

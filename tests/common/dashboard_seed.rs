@@ -195,6 +195,7 @@ fn session_model(
         verified_at: completed,
         score: verified.map(|v| if v { 0.9 } else { 0.3 }),
         reasons: verified.map(|_| serde_json::json!([])),
+        review_required: false,
         identity_id: Some(iid.into()),
         failed_attempts: 0,
         event_sequence: 0,

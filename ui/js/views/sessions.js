@@ -4,6 +4,7 @@ import { gql, isAdmin, scoped } from '../api.js';
 import {
   badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge, pager,
 } from '../dom.js';
+import { checkLabel } from '../labels.js';
 
 const PAGE = 25;
 const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
@@ -119,7 +120,7 @@ const DETAIL = `query Session($id: String!) {
     consented consentedAt documentFrontGivenAt documentBackGivenAt selfieGivenAt livenessDetectedAt
     firstName middleName lastName suffixName gender birthDate
     ofacStatus ofacDetectedAt dmvStatus dmvDetectedAt
-    verified verifiedAt score reasons identityId failedAttempts createdAt updatedAt completedAt expiresAt
+    verified verifiedAt score reasons reviewRequired decision identityId failedAttempts createdAt updatedAt completedAt expiresAt
     weightsVersion { id createdAt }
     documents { id isCurrent documentType dataSource documentNumber issuedAt expiresAt issuingCountry issuingState
       firstName lastName birthDate gender street city state postalCode createdAt }
@@ -165,12 +166,49 @@ export function gallery(images) {
         h(
           'figure',
           {},
-          h('a', { href: img.url, target: '_blank', rel: 'noopener' }, h('img', { src: img.url, alt: imageLabel(img.fileType), loading: 'lazy', class: 'thumb', dataset: { fileType: img.fileType } })),
+          h('a', { href: img.url, target: '_blank', rel: 'noopener', class: 'thumb-link', 'aria-label': `Open ${imageLabel(img.fileType)} in a new tab` }, h('img', { src: img.url, alt: imageLabel(img.fileType), loading: 'lazy', class: 'thumb', dataset: { fileType: img.fileType } })),
           h('figcaption', {}, imageLabel(img.fileType), h('br'), h('span', { class: 'muted' }, `${img.width || '?'}×${img.height || '?'} · ${fmtDate(img.createdAt)}`)),
         ),
       ),
     ),
   );
+}
+
+/// The decision first, in words: "Rejected: the document is a specimen", with
+/// the reason that decided it; a verified session whose checks did not all
+/// pass carries a visible warning.
+export function decisionBanner(s, reasons, checks) {
+  const decisive = reasons.filter((r) => r.decisive);
+  const failed = checks.filter((c) => c.status === 'fail' || c.status === 'FAIL');
+  const why = (r) => `${checkLabel(r.check)}: ${r.message}${r.threshold !== null && r.threshold !== undefined ? ` (threshold ${r.threshold_name || ''} ${r.threshold})` : ''}`;
+  if (s.decision === 'rejected' || (s.verified === false && !s.reviewRequired)) {
+    const first = decisive[0] || reasons[0];
+    return h('div', { class: 'decision decision-rejected', id: 'decision', role: 'status' },
+      h('strong', {}, 'Rejected'), first ? `: ${why(first)}` : '',
+      decisive.length > 1 ? h('span', { class: 'muted' }, ` (+${decisive.length - 1} more decisive reason(s) below)`) : null);
+  }
+  if (s.decision === 'needs_review' || s.reviewRequired) {
+    const triggers = decisive.filter((r) => r.effect === 'review');
+    return h('div', { class: 'decision decision-review', id: 'decision', role: 'status' },
+      h('strong', {}, 'Needs review'), triggers.length ? `: ${triggers.map(why).join('; ')}` : '',
+      h('p', { class: 'muted' }, 'The verdict policy holds this session for a person: verified is false until someone decides.'));
+  }
+  if (s.verified === true) {
+    return h('div', { class: `decision decision-verified${failed.length ? ' decision-warning' : ''}`, id: 'decision', role: 'status' },
+      h('strong', {}, 'Verified'),
+      failed.length
+        ? h('p', { class: 'warning', id: 'verified-warning' }, `Warning: verified although ${failed.length} check(s) failed — ${failed.map((c) => checkLabel(c.checkName)).join(', ')}. They only lowered the score under the verdict policy in force.`)
+        : null);
+  }
+  return h('div', { class: 'decision decision-pending', id: 'decision' }, h('strong', {}, 'Not decided yet'));
+}
+
+function reasonItem(r) {
+  const effect = r.effect ? badge(humanize(r.effect), r.effect === 'knock_out' ? 'fail' : r.effect === 'review' ? 'pending' : 'neutral') : null;
+  const judged = r.threshold !== null && r.threshold !== undefined
+    ? h('span', { class: 'muted' }, ` — ${r.value !== null && r.value !== undefined ? `value ${fmtNumber(r.value, 3)} against ` : 'against '}${r.threshold_name || 'threshold'} ${r.threshold}`)
+    : null;
+  return h('li', { dataset: { effect: r.effect || '' } }, effect, ' ', h('strong', {}, checkLabel(r.check)), ` (${r.code}): ${r.message}`, judged);
 }
 
 function section(id, title, ...body) {
@@ -193,7 +231,8 @@ export async function sessionView(main, { params }) {
     main,
     h('p', {}, h('a', { href: '#/sessions' }, '← Sessions')),
     h('h1', {}, 'Session ', h('span', { class: 'mono' }, s.id)),
-    h('p', { class: 'headline' }, verdictBadge(s.verified), ' ', badge(statusLabel(s.status), 'neutral'), ' score ', h('strong', {}, fmtNumber(s.score))),
+    decisionBanner(s, reasons, s.checks),
+    h('p', { class: 'headline' }, s.reviewRequired ? badge('needs review', 'pending') : verdictBadge(s.verified), ' ', badge(statusLabel(s.status), 'neutral'), ' score ', h('strong', {}, fmtNumber(s.score))),
     section(
       'summary-heading',
       'Summary',
@@ -212,7 +251,7 @@ export async function sessionView(main, { params }) {
         ['Metadata', Object.keys(s.metadata || {}).length ? h('code', {}, JSON.stringify(s.metadata)) : null],
       ]),
       reasons.length
-        ? [h('h3', {}, 'Reasons'), h('ul', { class: 'reasons' }, reasons.map((r) => h('li', {}, h('strong', {}, humanize(r.check)), ` (${r.code}): ${r.message}`)))]
+        ? [h('h3', {}, 'Reasons, most decisive first'), h('ol', { class: 'reasons', id: 'reasons' }, reasons.map(reasonItem))]
         : null,
     ),
     section('images-heading', 'Images', gallery(s.images)),
@@ -293,7 +332,7 @@ export function checksTable(checks) {
   return checks.length
     ? table(
         [
-          { label: 'Check', cell: (c) => humanize(c.checkName) },
+          { label: 'Check', cell: (c) => h('span', { dataset: { check: c.checkName } }, checkLabel(c.checkName)) },
           { label: 'Result', cell: (c) => checkBadge(c.status) },
           { label: 'Score', cell: (c) => fmtNumber(c.score), class: 'num' },
           { label: 'Reason', cell: (c) => c.detail || '—' },

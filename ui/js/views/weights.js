@@ -1,6 +1,8 @@
 // Weights: the version in force with units and meanings, an edit form with
-// validation, a what-if re-score of recent sessions, and the version history
-// with a diff between consecutive versions.
+// validation, the verdict policy (knock-out / review / score per family of
+// checks) stored with each version, a what-if re-score of recent sessions
+// with the proposed weights and policy, and the version history with a diff
+// between consecutive versions.
 
 import { gql, isAdmin } from '../api.js';
 import { empty, errorState, fmtDate, fmtNumber, h, humanize, loading, mount, table, toast } from '../dom.js';
@@ -45,8 +47,77 @@ export function range(field) {
 }
 
 const FIELDS = WEIGHTS.map(([f]) => f).join(' ');
-const QUERY = `query Weights { weightsInForce { id clientId userId createdAt createdBy ${FIELDS} }
-  weightsVersions(first: 20) { id clientId userId createdAt createdBy ${FIELDS} } }`;
+const QUERY = `query Weights { weightsInForce { id clientId userId createdAt createdBy ${FIELDS} policy }
+  weightsVersions(first: 20) { id clientId userId createdAt createdBy ${FIELDS} policy }
+  policyRules { key defaultAction checks description } }`;
+
+export const ACTIONS = [
+  ['knock_out', 'Knock-out: a fail rejects'],
+  ['review', 'Review: a fail sends to review'],
+  ['score', 'Score: a fail only lowers the score'],
+];
+/// Rules without a weight: a fail must reject or send to review.
+const GATES = ['face_match', 'liveness'];
+const VALIDITY_WEIGHT = 'document_validity_weight';
+
+/// Policy entries whose value differs between two policies.
+export function policyDiff(older, newer) {
+  const keys = new Set([...Object.keys(older || {}), ...Object.keys(newer || {})]);
+  return [...keys].filter((k) => (older || {})[k] !== (newer || {})[k]).map((k) => ({ field: k, from: (older || {})[k], to: (newer || {})[k] }));
+}
+
+function readPolicy(form, rules) {
+  const policy = {};
+  for (const r of rules) policy[r.key] = form.elements[`policy-${r.key}`].value;
+  const el = form.elements[`policy-${VALIDITY_WEIGHT}`];
+  const num = Number(el.value.trim());
+  const bad = el.value.trim() === '' || !Number.isFinite(num) || num < 0 || num > 100;
+  document.getElementById(`policy-${VALIDITY_WEIGHT}-error`).textContent = bad ? 'Must be between 0 and 100.' : '';
+  el.setAttribute('aria-invalid', bad ? 'true' : 'false');
+  policy[VALIDITY_WEIGHT] = num;
+  return { policy, bad };
+}
+
+function policySection(current, rules, admin) {
+  const rows = rules.map((r) => {
+    const id = `policy-${r.key}`;
+    const inForce = current.policy?.[r.key] ?? r.defaultAction;
+    const options = ACTIONS.filter(([a]) => a !== 'score' || !GATES.includes(r.key)).map(([a, text]) =>
+      h('option', { value: a, selected: a === inForce }, text));
+    return h(
+      'tr',
+      { dataset: { rule: r.key } },
+      h('th', { scope: 'row' }, h('label', { for: id }, humanize(r.key)), h('p', { class: 'muted meaning', id: `${id}-meaning` }, r.description)),
+      h('td', {}, h('span', { class: `badge policy-${inForce}` }, humanize(inForce))),
+      h('td', {}, h('select', { id, name: id, disabled: !admin, 'aria-describedby': `${id}-meaning` }, options)),
+      h('td', { class: 'muted' }, `default: ${humanize(r.defaultAction)}`),
+    );
+  });
+  const wid = `policy-${VALIDITY_WEIGHT}`;
+  const weight = current.policy?.[VALIDITY_WEIGHT] ?? 1;
+  rows.push(h(
+    'tr',
+    {},
+    h('th', { scope: 'row' }, h('label', { for: wid }, 'Document validity weight'), h('p', { class: 'muted meaning', id: `${wid}-meaning` }, 'Share in the score of each document-date check (expiry, issue date, date order, birth date).')),
+    h('td', { class: 'num' }, fmtNumber(weight, 3)),
+    h('td', {}, h('input', { id: wid, name: wid, type: 'number', step: 'any', min: 0, max: 100, value: String(weight), disabled: !admin, 'aria-describedby': `${wid}-meaning ${wid}-error` }),
+      h('span', { class: 'field-error', id: `${wid}-error` })),
+    h('td', { class: 'muted' }, 'share (0–100)'),
+  ));
+  return h(
+    'div',
+    { class: 'table-wrap', id: 'policy-editor' },
+    h('h3', { id: 'policy-heading' }, 'Verdict policy'),
+    h('p', { class: 'muted' }, 'What a failed check does, whatever the SDK sends: knock-out rejects, review holds the user for a person (verified: false, review required), score only lowers the score. The SDK’s finalize *_fail switches can only make this stricter.'),
+    h(
+      'table',
+      { class: 'weights-table policy-table' },
+      h('caption', { class: 'sr-only' }, 'Verdict policy in force and proposed actions'),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Rule'), h('th', { scope: 'col' }, 'In force'), h('th', { scope: 'col' }, 'New action'), h('th', { scope: 'col' }, 'Default'))),
+      h('tbody', {}, rows),
+    ),
+  );
+}
 
 function label(field) {
   return humanize(field.replace(/([A-Z])/g, '_$1').toLowerCase());
@@ -81,6 +152,7 @@ export async function weightsView(main) {
   const data = await gql(QUERY);
   const current = data.weightsInForce;
   const versions = data.weightsVersions;
+  const rules = data.policyRules;
   const admin = isAdmin();
   const whatIf = h('div', { id: 'what-if', 'aria-live': 'polite' });
   const formError = h('p', { class: 'form-error', role: 'alert', id: 'weights-error' });
@@ -117,6 +189,7 @@ export async function weightsView(main) {
         h('tbody', {}, rows),
       ),
     ),
+    policySection(current, rules, admin),
     formError,
     admin
       ? h(
@@ -130,6 +203,8 @@ export async function weightsView(main) {
 
   form.querySelector('#what-if-button')?.addEventListener('click', async () => {
     const { values, errors } = readForm(form);
+    const { policy, bad } = readPolicy(form, rules);
+    if (bad) errors.push(`policy-${VALIDITY_WEIGHT}`);
     if (errors.length) {
       formError.textContent = `Fix ${errors.length} value(s) first.`;
       document.getElementById(errors[0]).focus();
@@ -139,22 +214,22 @@ export async function weightsView(main) {
     mount(whatIf, loading('Re-scoring recent sessions'));
     try {
       const r = (await gql(
-        `query($w: WeightsValuesInput!) { whatIfRescore(weights: $w, sessions: 100) {
-          sessionsScored verifiedBefore verifiedAfter changed
-          sessions { sessionId changed stored { verified score } proposed { verified score } } } }`,
-        { w: values },
+        `query($w: WeightsValuesInput!, $p: JSON) { whatIfRescore(weights: $w, policy: $p, sessions: 100) {
+          sessionsScored verifiedBefore verifiedAfter reviewBefore reviewAfter changed
+          sessions { sessionId changed stored { decision score } proposed { decision score } } } }`,
+        { w: values, p: policy },
       )).whatIfRescore;
       const changed = r.sessions.filter((x) => x.changed);
       mount(
         whatIf,
         h('h3', {}, 'What-if'),
-        h('p', {}, `${r.sessionsScored} recent finalized session(s) re-scored: verified ${r.verifiedBefore} → ${r.verifiedAfter}; ${r.changed} verdict(s) would change. Nothing was saved.`),
+        h('p', {}, `${r.sessionsScored} recent finalized session(s) re-scored: verified ${r.verifiedBefore} → ${r.verifiedAfter}, needs review ${r.reviewBefore} → ${r.reviewAfter}; ${r.changed} decision(s) would change. Nothing was saved.`),
         changed.length
           ? table(
               [
                 { label: 'Session', cell: (x) => h('a', { href: `#/sessions/${encodeURIComponent(x.sessionId)}`, class: 'mono' }, x.sessionId) },
-                { label: 'Stored', cell: (x) => `${x.stored.verified ? 'verified' : 'rejected'} (${fmtNumber(x.stored.score)})` },
-                { label: 'Proposed', cell: (x) => `${x.proposed.verified ? 'verified' : 'rejected'} (${fmtNumber(x.proposed.score)})` },
+                { label: 'Stored', cell: (x) => `${humanize(x.stored.decision)} (${fmtNumber(x.stored.score)})` },
+                { label: 'Proposed', cell: (x) => `${humanize(x.proposed.decision)} (${fmtNumber(x.proposed.score)})` },
               ],
               changed.slice(0, 50),
               { caption: 'Sessions whose verdict would change' },
@@ -169,12 +244,14 @@ export async function weightsView(main) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const { values, errors } = readForm(form);
+    const { policy, bad } = readPolicy(form, rules);
+    if (bad) errors.push(`policy-${VALIDITY_WEIGHT}`);
     if (errors.length) {
       formError.textContent = `Fix ${errors.length} value(s) first.`;
       document.getElementById(errors[0]).focus();
       return;
     }
-    if (!diff(current, values).length) {
+    if (!diff(current, values).length && !policyDiff(current.policy, policy).length) {
       formError.textContent = 'No value changed.';
       return;
     }
@@ -182,7 +259,7 @@ export async function weightsView(main) {
     const save = form.querySelector('#save-weights');
     save.disabled = true;
     try {
-      const v = (await gql('mutation($w: WeightsValuesInput!) { updateWeights(weights: $w) { id } }', { w: values })).updateWeights;
+      const v = (await gql('mutation($w: WeightsValuesInput!, $p: JSON) { updateWeights(weights: $w, policy: $p) { id } }', { w: values, p: policy })).updateWeights;
       toast(`Saved weights version ${v.id}.`, 'success');
       await weightsView(main);
       document.getElementById('history-heading')?.focus();
@@ -190,7 +267,7 @@ export async function weightsView(main) {
       save.disabled = false;
       formError.textContent = err.message;
       for (const fe of err.fields || []) {
-        const field = fe.field.replace(/_([a-z])/g, (_, c) => c.toUpperCase()).replace(/^weights\./, '');
+        const field = fe.field.startsWith('policy.') ? `policy-${fe.field.slice(7)}` : fe.field.replace(/_([a-z])/g, (_, c) => c.toUpperCase()).replace(/^weights\./, '');
         const el = document.getElementById(`${field}-error`);
         if (el) el.textContent = fe.message;
       }
@@ -203,7 +280,7 @@ export async function weightsView(main) {
         { class: 'versions' },
         versions.map((v, idx) => {
           const older = versions[idx + 1];
-          const changes = older ? diff(older, v) : [];
+          const changes = older ? [...diff(older, v), ...policyDiff(older.policy, v.policy).map((c) => ({ ...c, field: `policy: ${c.field}` }))] : [];
           return h(
             'li',
             { class: 'version', dataset: { versionId: v.id } },
@@ -218,7 +295,7 @@ export async function weightsView(main) {
             ),
             older
               ? changes.length
-                ? h('ul', { class: 'diff' }, changes.map((c) => h('li', {}, `${label(c.field)}: `, h('del', {}, String(c.from)), ' → ', h('ins', {}, String(c.to)))))
+                ? h('ul', { class: 'diff' }, changes.map((c) => h('li', {}, `${c.field.startsWith('policy: ') ? humanize(c.field) : label(c.field)}: `, h('del', {}, String(c.from)), ' → ', h('ins', {}, String(c.to)))))
                 : h('p', { class: 'muted' }, 'Same values as the version before.')
               : h('p', { class: 'muted' }, v.clientId ? 'First version.' : 'The values your client started from.'),
           );
