@@ -99,7 +99,11 @@ async fn normal_request(shared: &Shared, http: &reqwest::Client, pick: u32, imag
         _ => match session() {
             Some(sid) => {
                 let part = reqwest::multipart::Part::bytes(image.to_vec()).file_name("f.png").mime_str("image/png").unwrap();
-                let form = reqwest::multipart::Form::new().text("session_id", sid).part("image", part);
+                let form = reqwest::multipart::Form::new()
+                    .text("session_id", sid)
+                    .text("latitude", "40.7")
+                    .text("longitude", "-74.0")
+                    .part("image", part);
                 http.post(format!("{base}/api/v1/sdk/idv/document/front")).header("X-Client-Id", &shared.client_id).multipart(form).send().await?
             }
             None => http.get(format!("{base}/health/live")).send().await?,

@@ -37,11 +37,8 @@ pub fn row_id(id: &Id) -> String {
 
 /// The record without its id (the row is keyed by the id's digest).
 fn active_model(record: &Record) -> session_store::Result<login_session::ActiveModel> {
-    let mut value = serde_json::to_value(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    if let Some(obj) = value.as_object_mut() {
-        obj.remove("id");
-    }
-    let data = serde_json::to_vec(&value).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let anonymous = Record { id: Id(0), ..record.clone() };
+    let data = serde_json::to_vec(&anonymous).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(login_session::ActiveModel {
         id: Set(row_id(&record.id)),
         data: Set(data),
@@ -83,12 +80,10 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let decode = |e: serde_json::Error| session_store::Error::Decode(e.to_string());
-        let mut value: serde_json::Value = serde_json::from_slice(&row.data).map_err(decode)?;
-        if let Some(obj) = value.as_object_mut() {
-            obj.insert("id".into(), serde_json::to_value(id).map_err(decode)?);
-        }
-        serde_json::from_value(value).map(Some).map_err(decode)
+        let mut record: Record =
+            serde_json::from_slice(&row.data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        record.id = *id;
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {

@@ -45,7 +45,8 @@ RETURNING attempts, window_start"#;
 pub async fn take_slot(db: &impl ConnectionTrait, keys: &LoginKeys, max_attempts: u32, window_secs: u64) -> AppResult<()> {
     let now = Utc::now().timestamp();
     let expired_before = now - window_secs as i64;
-    let mut wait = None;
+    // Keys are charged in order and the first one over the limit stops the
+    // attempt, so an address is charged only for attempts its email allowed.
     for key in keys.all() {
         let sql = placeholders(db.get_database_backend(), TAKE_SLOT);
         let stmt = Statement::from_sql_and_values(
@@ -60,17 +61,14 @@ pub async fn take_slot(db: &impl ConnectionTrait, keys: &LoginKeys, max_attempts
         let attempts: i32 = row.try_get("", "attempts")?;
         let window_start: i64 = row.try_get("", "window_start")?;
         if attempts as u32 > max_attempts.max(1) {
-            let left = (window_start + window_secs as i64 - now).max(1) as u64;
-            wait = Some(wait.map_or(left, |w: u64| w.max(left)));
+            let secs = (window_start + window_secs as i64 - now).max(1) as u64;
+            return Err(AppError::RateLimited {
+                detail: format!("too many login attempts; try again in {secs} s"),
+                retry_after_secs: secs,
+            });
         }
     }
-    match wait {
-        Some(secs) => Err(AppError::RateLimited {
-            detail: format!("too many login attempts; try again in {secs} s"),
-            retry_after_secs: secs,
-        }),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// After a successful login: the email's counter starts over and the
