@@ -1203,6 +1203,16 @@ async fn admin_media_is_tenant_scoped_and_audited() {
             assert!(!body.to_string().contains(&other_id), "{backend}: nothing about the other tenant");
         }
         assert!(audit_rows(&app, "stored_file.view", &their_file.id).await.is_empty(), "{backend}");
+
+        // The platform operator opens any client's image (what its client selector lists).
+        let platform = tenancy::platform_client(db).await.unwrap().expect("platform client");
+        tenancy::create_user(db, &platform.id, "operator@platform.test", tenancy::Role::Viewer, password).await.unwrap();
+        let operator = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let resp = operator.post(app.url("/api/v1/auth/login")).json(&json!({"email": "operator@platform.test", "password": password})).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let resp = operator.get(app.url(&format!("/admin/media/{}", their_file.id))).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{backend}: the operator sees every client's media");
+        assert_eq!(audit_rows(&app, "stored_file.view", &their_file.id).await.len(), 1, "{backend}: audited");
         app.cleanup().await;
     }
 }
