@@ -594,9 +594,12 @@ async fn the_default_policy_rejects_or_reviews_and_scoring_the_same_sessions_ver
         assert_eq!(verdict, json!({"verified": false, "on_sanction_list": false}), "{backend}: the finalize answer keeps its shape");
         assert_eq!((s["decision"].as_str(), s["review_required"].as_bool()), (Some("needs_review"), Some(true)), "{backend}: {s}");
         assert_eq!(s["identity_id"], Value::Null, "{backend}: nobody is attached while in review");
+        // Review triggers come first (here also `duplicate_face`: alice's face already
+        // belongs to an identity with another licence number).
         let r = reasons(&s);
-        assert_eq!((r[0].0.as_str(), r[0].2.as_str()), ("name_crosscheck", "review"), "{backend}: {r:?}");
-        assert_eq!(s["reasons"][0]["threshold_name"], "driver_license_fuzzy_match_tolerance", "{backend}: {s}");
+        let at = r.iter().position(|x| x.0 == "name_crosscheck").unwrap_or_else(|| panic!("{backend}: {r:?}"));
+        assert!(r[..=at].iter().all(|x| x.2 == "review"), "{backend}: review triggers lead: {r:?}");
+        assert_eq!(s["reasons"][at]["threshold_name"], "driver_license_fuzzy_match_tolerance", "{backend}: {s}");
         cases.push(("name mismatch", sid, "needs_review"));
 
         // 3. Expired months ago (printed and encoded alike).
@@ -623,7 +626,9 @@ async fn the_default_policy_rejects_or_reviews_and_scoring_the_same_sessions_ver
         assert_eq!(t["details"]["dmv"]["status"], "fail", "{backend}: {t}");
         assert_eq!(t["details"]["dmv"]["score"].as_f64(), Some(0.0), "{backend}: {t}");
         assert_eq!((verdict["verified"].as_bool(), s["decision"].as_str()), (Some(false), Some("needs_review")), "{backend}: {s}");
-        assert_eq!(reasons(&s)[0].0, "dmv", "{backend}: {s}");
+        let r = reasons(&s);
+        assert!(r.iter().any(|x| x.0 == "dmv" && x.2 == "review"), "{backend}: {r:?}");
+        assert!(r.iter().all(|x| x.2 != "knock_out"), "{backend}: {r:?}");
         cases.push(("dmv 0%", sid, "needs_review"));
 
         // 5. Bob resubmits alice's exact front and back with his own selfie: rejected,
