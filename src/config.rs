@@ -106,7 +106,7 @@ pub struct Config {
     /// Delay before each delivery attempt, comma-separated (`ms`, `s`, `m`, `h`
     /// suffixes): the first entry is the first attempt, one attempt per entry,
     /// each retry delay gets up to 10 % of random jitter.
-    pub webhook_retry_schedule: String,
+    pub webhook_retry_schedule: RetrySchedule,
     /// Time limit of one delivery attempt (connect, send, response headers).
     pub webhook_timeout_secs: u64,
     /// Allow webhook deliveries to loopback addresses (and plain http to
@@ -206,7 +206,7 @@ impl Default for Config {
             graphql_max_complexity: 20_000,
             webhook_workers: 2,
             webhook_poll_ms: 500,
-            webhook_retry_schedule: crate::jobs::webhook_delivery::DEFAULT_RETRY_SCHEDULE.into(),
+            webhook_retry_schedule: RetrySchedule::parse(DEFAULT_RETRY_SCHEDULE).expect("the default schedule parses"),
             webhook_timeout_secs: 15,
             webhook_allow_loopback: false,
             webhook_disable_after_secs: 5 * 24 * 3600,
@@ -338,9 +338,6 @@ impl Config {
         if self.dmv_provider.as_deref() == Some("aamva") && self.aamva_endpoint.is_none() {
             return Err(invalid("aamva_endpoint", "required when dmv_provider = aamva"));
         }
-        if let Err(message) = crate::jobs::webhook_delivery::RetrySchedule::parse(&self.webhook_retry_schedule) {
-            return Err(invalid("webhook_retry_schedule", &message));
-        }
         if self.webhook_poll_ms < 10 {
             return Err(invalid("webhook_poll_ms", "must be at least 10"));
         }
@@ -429,6 +426,73 @@ fn parse_env_value(kind: &ValueKind, raw: &str) -> Result<serde_json::Value, Str
     }
 }
 
+/// Ten webhook delivery attempts over about three days, like Stripe's.
+pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h";
+
+/// Delay before each attempt: entry 0 before the first, entry n before attempt n + 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetrySchedule(Vec<std::time::Duration>);
+
+impl RetrySchedule {
+    /// `"0s,5s,5m,2h"`: comma-separated numbers with a unit (`ms`, `s`, `m`, `h`; bare = seconds).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let delays = text
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(parse_duration)
+            .collect::<Result<Vec<_>, _>>()?;
+        if delays.is_empty() {
+            return Err("needs at least one delay".into());
+        }
+        Ok(Self(delays))
+    }
+
+    pub fn attempts(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The delays, in attempt order.
+    pub fn delays(&self) -> &[std::time::Duration] {
+        &self.0
+    }
+
+    /// Delay after failed attempt number `attempt` (1-based), with up to
+    /// 10 % jitter (`jitter` in 0..=1); `None` when it was the last.
+    pub fn next_delay(&self, attempt: u32, jitter: f64) -> Option<std::time::Duration> {
+        let base = *self.0.get(attempt as usize)?;
+        Some(base + base.mul_f64(0.1 * jitter.clamp(0.0, 1.0)))
+    }
+}
+
+fn parse_duration(part: &str) -> Result<std::time::Duration, String> {
+    let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &part[digits.len()..];
+    let n: u64 = digits.trim().parse().map_err(|_| format!("`{part}` is not a duration like 5s, 5m or 2h"))?;
+    Ok(match unit {
+        "ms" => std::time::Duration::from_millis(n),
+        "" | "s" => std::time::Duration::from_secs(n),
+        "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+        "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("`{part}`: unknown unit `{unit}` (ms, s, m, h)")),
+    })
+}
+
+impl Serialize for RetrySchedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let parts: Vec<String> = self.0.iter().map(|d| format!("{}ms", d.as_millis())).collect();
+        serializer.serialize_str(&parts.join(","))
+    }
+}
+
+impl<'de> Deserialize<'de> for RetrySchedule {
+    /// Parsed once, when the configuration is loaded.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        RetrySchedule::parse(&text).map_err(|m| serde::de::Error::custom(format!("webhook_retry_schedule: {m}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -461,6 +525,16 @@ mod tests {
         assert_eq!(c.environment, "staging");
         assert_eq!(c.session_ttl_hours, 5);
         assert!(!c.metrics_public);
+    }
+
+    #[test]
+    fn the_retry_schedule_is_parsed_once_at_load() {
+        let c = Config::load_from(None, &env(&[("TESSERA_WEBHOOK_RETRY_SCHEDULE", "0s, 2s,1m")])).unwrap();
+        let secs: Vec<u64> = c.webhook_retry_schedule.delays().iter().map(|d| d.as_secs()).collect();
+        assert_eq!(secs, [0, 2, 60]);
+        assert_eq!(Config::default().webhook_retry_schedule.attempts(), 10);
+        let err = Config::load_from(None, &env(&[("TESSERA_WEBHOOK_RETRY_SCHEDULE", "soon")])).unwrap_err();
+        assert!(err.to_string().contains("webhook_retry_schedule"), "{err}");
     }
 
     #[test]

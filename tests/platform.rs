@@ -317,3 +317,32 @@ async fn private_metrics_need_an_api_key() {
     let resp = app.http.get(app.url("/metrics")).bearer_auth(&app.demo_key).send().await.unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// A `TestApp` dropped without `cleanup` (a failing test unwinds past it)
+/// drops its PostgreSQL database all the same.
+#[tokio::test]
+async fn a_dropped_test_app_leaves_no_postgres_database() {
+    let Ok(admin_url) = std::env::var(common::PG_ENV) else {
+        eprintln!("note: {} not set; skipped", common::PG_ENV);
+        return;
+    };
+    let app = TestApp::spawn("postgres").await;
+    let name = app.pg_database_name().expect("a postgres database").to_string();
+    let unwound = tokio::spawn(async move {
+        let _app = app;
+        panic!("a failing test");
+    })
+    .await;
+    assert!(unwound.is_err(), "the task panicked");
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let admin = Database::connect(&admin_url).await.unwrap();
+    let rows = admin
+        .query_all_raw(Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT datname FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await
+        .unwrap();
+    assert!(rows.is_empty(), "database {name} was left behind");
+}

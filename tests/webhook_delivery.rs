@@ -109,7 +109,7 @@ fn loopback_config(c: &mut Config, schedule: &str) {
     c.webhook_allow_loopback = true;
     c.webhook_workers = 1;
     c.webhook_poll_ms = 50;
-    c.webhook_retry_schedule = schedule.into();
+    c.webhook_retry_schedule = tessera::config::RetrySchedule::parse(schedule).expect("schedule");
 }
 
 async fn register(app: &TestApp, name: &str, url: &str) -> (String, String) {

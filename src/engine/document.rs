@@ -26,8 +26,8 @@ use super::mrz::{self, Mrz};
 use super::ocr::{OcrEngine, TextLine};
 use super::{CheckOutcome, DocumentAnalysis, DocumentEngine, DocumentFields, DocumentInput, DocumentSide, EngineError, EngineFuture};
 use crate::models::ModelStore;
-use crate::service::checks::names;
-use crate::service::types::DocumentType;
+use crate::domain::checks::names;
+use crate::domain::DocumentType;
 
 /// Largest image accepted (pixels); larger uploads are refused as input errors.
 pub const MAX_PIXELS: u64 = 40_000_000;
@@ -241,7 +241,7 @@ impl LocalDocumentEngine {
             fresh
         });
         // A passport's printed zone, for the crosschecks against its MRZ.
-        let printed_fields = (fields.as_ref().and_then(|f| f.data_source) == Some(crate::service::types::DataSource::Mrz)
+        let printed_fields = (fields.as_ref().and_then(|f| f.data_source) == Some(crate::domain::DataSource::Mrz)
             && !report.ocr_lines.is_empty())
         .then(|| super::ocr::fields::extract(&report.ocr_lines, declared));
         DocumentAnalysis { fields, checks, fingerprint: assessment.fingerprint, printed_fields, ..Default::default() }
@@ -258,7 +258,7 @@ impl LocalDocumentEngine {
         report: &DocumentReport,
         fields: Option<&DocumentFields>,
     ) -> super::forensics::SideAssessment {
-        use crate::service::types::DataSource;
+        use crate::domain::DataSource;
         let rgb = img.to_rgb8();
         let machine = fields.filter(|f| matches!(f.data_source, Some(DataSource::Barcode | DataSource::Mrz)));
         let machine_valid = match (&report.aamva, &report.mrz) {

@@ -17,7 +17,7 @@ use futures::future::BoxFuture;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::service::types::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
+use crate::domain::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
 pub mod barcode;
 pub mod dmv;
@@ -79,7 +79,7 @@ impl Verdict {
 /// One check outcome as an engine reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckOutcome {
-    /// A name from [`crate::service::checks::names`].
+    /// A name from [`crate::domain::checks::names`].
     pub name: &'static str,
     pub verdict: Verdict,
     /// 0..1, higher is more confident the check passes. `None` when unavailable.

@@ -35,9 +35,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use crate::engine::policy::{Action, Policy};
-use crate::service::checks::names;
-use crate::service::types::{CheckStatus, DocumentType};
-use crate::service::weights::WeightValues;
+use crate::domain::checks::names;
+use crate::domain::{CheckStatus, DocumentType};
+use crate::domain::weights::WeightValues;
 
 /// The `check` of reasons about the score as a whole.
 pub const SCORE_CHECK: &str = "score";

@@ -23,7 +23,7 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::engine::CheckOutcome;
-use crate::service::checks::names;
+use crate::domain::checks::names;
 
 /// Older than this (in years) is not a living document holder.
 pub const MAX_AGE_YEARS: i32 = 120;

@@ -40,8 +40,7 @@ use crate::service::ssrf::{AddressPolicy, GuardedResolver, PolicyError};
 use crate::service::webhooks::{self, SECRET_PREFIX};
 use crate::state::AppState;
 
-/// Ten attempts over about three days, like Stripe's.
-pub const DEFAULT_RETRY_SCHEDULE: &str = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h";
+pub use crate::config::{DEFAULT_RETRY_SCHEDULE, RetrySchedule};
 /// Longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// How long a claim outlives the attempt's time limit before another worker may take it.
@@ -49,50 +48,6 @@ pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// `disabled_reason` after a 410.
 pub const DISABLED_GONE: &str = "the endpoint answered 410 Gone";
 const USER_AGENT: &str = concat!("Tessera-Webhooks/", env!("CARGO_PKG_VERSION"));
-
-/// Delay before each attempt: entry 0 before the first, entry n before attempt n + 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetrySchedule(Vec<Duration>);
-
-impl RetrySchedule {
-    /// `"0s,5s,5m,2h"`: comma-separated numbers with a unit (`ms`, `s`, `m`, `h`; bare = seconds).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let delays = text
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(parse_duration)
-            .collect::<Result<Vec<_>, _>>()?;
-        if delays.is_empty() {
-            return Err("needs at least one delay".into());
-        }
-        Ok(Self(delays))
-    }
-
-    pub fn attempts(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Delay after failed attempt number `attempt` (1-based), with up to
-    /// 10 % jitter (`jitter` in 0..=1); `None` when it was the last.
-    pub fn next_delay(&self, attempt: u32, jitter: f64) -> Option<Duration> {
-        let base = *self.0.get(attempt as usize)?;
-        Some(base + base.mul_f64(0.1 * jitter.clamp(0.0, 1.0)))
-    }
-}
-
-fn parse_duration(part: &str) -> Result<Duration, String> {
-    let digits = part.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &part[digits.len()..];
-    let n: u64 = digits.trim().parse().map_err(|_| format!("`{part}` is not a duration like 5s, 5m or 2h"))?;
-    Ok(match unit {
-        "ms" => Duration::from_millis(n),
-        "" | "s" => Duration::from_secs(n),
-        "m" => Duration::from_secs(n.saturating_mul(60)),
-        "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("`{part}`: unknown unit `{unit}` (ms, s, m, h)")),
-    })
-}
 
 /// `Retry-After`: delay-seconds or an HTTP date, capped at [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
@@ -418,7 +373,7 @@ async fn target_of(state: &AppState, d: &webhook_delivery::Model) -> AppResult<R
 
 /// Sends a claimed delivery and records the outcome.
 pub async fn deliver(state: &AppState, sender: &Sender, d: webhook_delivery::Model) -> AppResult<()> {
-    let schedule = RetrySchedule::parse(&state.config.webhook_retry_schedule).map_err(AppError::internal)?;
+    let schedule = &state.config.webhook_retry_schedule;
     let (url, secrets) = match target_of(state, &d).await? {
         Ok(s) => s,
         Err(why) => {
@@ -576,7 +531,7 @@ mod tests {
     fn the_default_schedule_is_ten_attempts_over_about_three_days() {
         let s = RetrySchedule::parse(DEFAULT_RETRY_SCHEDULE).unwrap();
         assert_eq!(s.attempts(), 10);
-        let total: Duration = s.0.iter().sum();
+        let total: Duration = s.delays().iter().sum();
         assert!(total > Duration::from_secs(3 * 24 * 3600) && total < Duration::from_secs(4 * 24 * 3600), "{total:?}");
         assert_eq!(s.next_delay(1, 0.0), Some(Duration::from_secs(5)));
         assert_eq!(s.next_delay(2, 1.0), Some(Duration::from_secs(330)));
@@ -586,7 +541,7 @@ mod tests {
     #[test]
     fn schedules_parse_units_and_reject_nonsense() {
         let s = RetrySchedule::parse(" 0, 150ms ,2s,1m, 1h").unwrap();
-        assert_eq!(s.0, vec![Duration::ZERO, Duration::from_millis(150), Duration::from_secs(2), Duration::from_secs(60), Duration::from_secs(3600)]);
+        assert_eq!(s.delays().to_vec(), vec![Duration::ZERO, Duration::from_millis(150), Duration::from_secs(2), Duration::from_secs(60), Duration::from_secs(3600)]);
         for bad in ["", " , ", "5x", "soon", "-1s"] {
             assert!(RetrySchedule::parse(bad).is_err(), "{bad}");
         }

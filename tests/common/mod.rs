@@ -94,6 +94,11 @@ impl TestApp {
         }
     }
 
+    /// The name of this test's PostgreSQL database (PostgreSQL runs only).
+    pub fn pg_database_name(&self) -> Option<&str> {
+        self.pg_database.as_ref().map(|(_, name)| name.as_str())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -111,14 +116,35 @@ impl TestApp {
         read(self.http.get(self.url(path)).send().await.expect("request")).await
     }
 
-    /// Drops the PostgreSQL database of this test.
-    pub async fn cleanup(self) {
-        if let Some((admin_url, name)) = &self.pg_database {
+    /// Drops the PostgreSQL database of this test now (a `TestApp` that is
+    /// dropped without it, e.g. by a failing assertion, drops it in `Drop`).
+    pub async fn cleanup(mut self) {
+        if let Some((admin_url, name)) = self.pg_database.take() {
             self.state.db.clone().close().await.ok();
-            if let Ok(admin) = Database::connect(admin_url).await {
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-                admin.close().await.ok();
-            }
+            drop_database(&admin_url, &name).await;
+        }
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) {
+    if let Ok(admin) = Database::connect(admin_url).await {
+        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        admin.close().await.ok();
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that panicked before `cleanup` still leaves no database behind.
+    /// `Drop` cannot await, so the statement runs on a runtime of its own thread.
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.pg_database.take() else { return };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(drop_database(&admin_url, &name));
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("warning: could not drop a test database");
         }
     }
 }

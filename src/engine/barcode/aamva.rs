@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
 use crate::engine::DocumentFields;
-use crate::service::types::{DataSource, DocumentType, Gender};
+use crate::domain::{DataSource, DocumentType, Gender};
 
 /// Every element id the standard defines for the DL/ID subfile (all versions).
 const KNOWN_ELEMENTS: &[&str] = &[

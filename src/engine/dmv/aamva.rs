@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 
 use super::empty_fields;
 use crate::engine::{DmvProvider, DmvRequest, DmvResponse, DmvVerdict, EngineError, EngineFuture};
-use crate::service::types::{DocumentType, Gender};
+use crate::domain::{DocumentType, Gender};
 
 /// How to reach the DLDV service.
 #[derive(Debug, Clone)]

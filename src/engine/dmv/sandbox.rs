@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 
 use super::{canon, empty_fields};
 use crate::engine::{DmvProvider, DmvRequest, DmvResponse, DmvVerdict, EngineError, EngineFuture};
-use crate::service::types::{DocumentType, Gender};
+use crate::domain::{DocumentType, Gender};
 
 /// One structured-test record.
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@
 use serde_json::json;
 
 use crate::engine::{CheckOutcome, DocumentFields};
-use crate::service::checks::names;
-use crate::service::types::DataSource;
+use crate::domain::checks::names;
+use crate::domain::DataSource;
 
 /// Which fields the machine reading marked as truncated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

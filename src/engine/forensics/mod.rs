@@ -25,7 +25,7 @@ use serde_json::json;
 
 use super::ocr::{OcrEngine, TextLine, channel_excess};
 use super::{CheckOutcome, DocumentFields, DocumentSide};
-use crate::service::checks::names;
+use crate::domain::checks::names;
 
 /// What the duplicate search stores for one side (see [`phash`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

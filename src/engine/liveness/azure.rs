@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::engine::{EngineError, EngineFuture, LivenessEngine, LivenessInput, LivenessResult};
-use crate::service::types::LivenessMode;
+use crate::domain::LivenessMode;
 
 pub const DEFAULT_API_VERSION: &str = "v1.2";
 const TIMEOUT: Duration = Duration::from_secs(20);

@@ -34,7 +34,7 @@ use image::RgbImage;
 use serde_json::json;
 
 use super::{EngineError, EngineFuture, LivenessEngine, LivenessInput, LivenessResult, LivenessTolerances};
-use crate::service::types::LivenessMode;
+use crate::domain::LivenessMode;
 use gray::Gray;
 use passive::Rect;
 use pose::{Point, Step};
@@ -67,6 +67,13 @@ pub struct FaceObservation {
 pub trait FaceAnalyzer: Send + Sync {
     fn version(&self) -> String;
     fn detect(&self, image: &RgbImage) -> Result<Vec<FaceObservation>, String>;
+    /// [`Self::detect`] on a frame decoded from `bytes`. An analyzer that
+    /// reads the same capture again later (the face match of the same job)
+    /// may remember what it found here.
+    fn detect_frame(&self, bytes: &[u8], image: &RgbImage) -> Result<Vec<FaceObservation>, String> {
+        let _ = bytes;
+        self.detect(image)
+    }
     /// The identity embedding of `face` (Euclidean distance compares two).
     fn embed(&self, image: &RgbImage, face: &FaceObservation) -> Result<Vec<f32>, String>;
 }
@@ -118,7 +125,7 @@ impl LocalLivenessEngine {
             Ok(rgb) => rgb,
             Err(e) => return Ok(Err(e)),
         };
-        let mut faces = self.faces.detect(&rgb).map_err(EngineError::Unavailable)?;
+        let mut faces = self.faces.detect_frame(bytes, &rgb).map_err(EngineError::Unavailable)?;
         faces.sort_by(|a, b| (b.rect.w * b.rect.h).total_cmp(&(a.rect.w * a.rect.h)));
         let Some(main) = faces.first().cloned() else {
             return Ok(Err(HardFail(format!("no face in frame {i}"))));

@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 
 use crate::engine::DocumentFields;
-use crate::service::types::{DataSource, DocumentType, Gender};
+use crate::domain::{DataSource, DocumentType, Gender};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MrzFormat {

@@ -13,7 +13,7 @@ use regex::Regex;
 
 use super::TextLine;
 use crate::engine::DocumentFields;
-use crate::service::types::{DataSource, DocumentType};
+use crate::domain::{DataSource, DocumentType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Label {

@@ -1,0 +1,41 @@
+//! Check names: the vocabulary of check results, scoring, the policy and
+//! the API's per-check fields.
+
+/// Names of every check a session can carry.
+pub mod names {
+    pub const DOC_FRONT_SUSPICIOUS_WORDS: &str = "doc_front_suspicious_words";
+    pub const DOC_FRONT_IMAGE_MANIPULATION: &str = "doc_front_image_manipulation";
+    pub const DOC_FRONT_ONLINE_DUPLICATION: &str = "doc_front_online_duplication";
+    pub const DOC_FRONT_IS_IDENTITY_DOCUMENT: &str = "doc_front_is_identity_document";
+    pub const DOC_BACK_SUSPICIOUS_WORDS: &str = "doc_back_suspicious_words";
+    pub const DOC_BACK_IMAGE_MANIPULATION: &str = "doc_back_image_manipulation";
+    pub const DOC_BACK_ONLINE_DUPLICATION: &str = "doc_back_online_duplication";
+    pub const DOC_BACK_IS_IDENTITY_DOCUMENT: &str = "doc_back_is_identity_document";
+    pub const DOCUMENT_NUMBER_CROSSCHECK: &str = "document_number_crosscheck";
+    pub const NAME_CROSSCHECK: &str = "name_crosscheck";
+    pub const ADDRESS_CROSSCHECK: &str = "address_crosscheck";
+    pub const FACE_MATCH: &str = "face_match";
+    pub const LIVENESS: &str = "liveness";
+    pub const OFAC: &str = "ofac";
+    /// Per-field booleans live in `evidence` (`document_number_match`, ...).
+    pub const DMV: &str = "dmv";
+    pub const AGE: &str = "age";
+    pub const GENDER: &str = "gender";
+    pub const REQUIREMENTS: &str = "requirements";
+    /// Not scored (a flag for review): the session's face matches an
+    /// identity of the same client with different document data
+    /// (see `service::faces`).
+    pub const DUPLICATE_FACE: &str = "duplicate_face";
+    /// Document validity (see `engine::validity`): fails when the document
+    /// expired before today in the issuing jurisdiction.
+    pub const DOCUMENT_EXPIRY: &str = "document_expiry";
+    /// Fails when the issue date is after today (not yet valid).
+    pub const DOCUMENT_ISSUE_DATE: &str = "document_issue_date";
+    /// Fails when the issue date is after the expiry date.
+    pub const DOCUMENT_DATE_ORDER: &str = "document_date_order";
+    /// Fails on a birth date in the future, after the issue date, or an age over 120.
+    pub const BIRTH_DATE_PLAUSIBILITY: &str = "birth_date_plausibility";
+    /// Fails when the barcode/MRZ expiry differs from the printed one.
+    pub const EXPIRY_CROSSCHECK: &str = "expiry_crosscheck";
+}
+
