@@ -168,10 +168,10 @@ pub struct SessionSummary {
     score: Option<f64>,
     /// The integrator's verdict policy sent the session to review:
     /// `verified` is false and the user should be held until a person
-    /// decided. Beyond the seed; see docs/scoring.md.
+    /// decided; see docs/scoring.md.
     review_required: bool,
     /// `verified`, `needs_review` or `rejected` once the session is
-    /// complete; `null` before. Beyond the seed.
+    /// complete; `null` before.
     decision: Option<Decision>,
     identity_id: Option<String>,
     #[schema(value_type = std::collections::HashMap<String, String>)]
@@ -283,7 +283,7 @@ pub struct SessionDetail {
     webhook_url: Option<String>,
     settings: IdvSettings,
     history: Vec<HistoryItem>,
-    /// Why the verdict is what it is (beyond the seed), in order of
+    /// Why the verdict is what it is, in order of
     /// decisiveness: knock-outs, then review triggers, then the score (the
     /// threshold first when it decided, then failed checks by the share of
     /// the score they cost). Each reason: `{check, code, message, effect

@@ -1,5 +1,6 @@
-//! Thin axum handlers, one file per seed group, merged into one router whose
-//! OpenAPI document is generated from the handlers' annotations.
+//! Thin axum handlers, one file per group of the API reference, merged into
+//! one router whose OpenAPI document is generated from the handlers'
+//! annotations and completed by [`openapi::complete`].
 
 pub mod api_keys;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod ida;
 pub mod idempotency;
 pub mod identities;
 pub mod idv;
+pub mod openapi;
 pub mod requirements;
 pub mod sdk_ida;
 pub mod sdk_idv;
@@ -89,8 +91,16 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, mut spec) = api_router().split_for_parts();
+pub fn openapi() -> serde_json::Value {
+    let (_, spec) = api_router().split_for_parts();
+    openapi_from(spec)
+}
+
+/// Completes a generated document: version, descriptions, problem
+/// responses, examples (see [`openapi::complete`]).
+pub fn openapi_from(mut spec: utoipa::openapi::OpenApi) -> serde_json::Value {
     spec.info.version = crate::rest::system::VERSION.to_string();
-    spec
+    let mut doc = serde_json::to_value(&spec).expect("the OpenAPI document serializes");
+    openapi::complete(&mut doc);
+    doc
 }

@@ -1,4 +1,4 @@
-//! Service info, API info, metrics and health: the seed's first four samples.
+//! Service info, API info, metrics and health.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::api_key::MaybeApiCaller;
+use crate::error::Problem;
 use crate::metrics::ProcessStats;
 use crate::service::health::{self, Level};
 use crate::state::AppState;
@@ -28,7 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(live))
 }
 
-/// Service info (seed: first sample).
+/// Service info: name, version, environment and where the docs and health live.
 #[derive(Serialize, ToSchema)]
 pub struct ServiceInfo {
     service: String,
@@ -68,7 +69,7 @@ pub struct Endpoints {
     api_spec: String,
 }
 
-/// API info with the endpoint map (seed: second sample).
+/// API info with the endpoint map.
 #[derive(Serialize, ToSchema)]
 pub struct ApiInfo {
     service: String,
@@ -120,7 +121,7 @@ pub struct SystemStats {
     #[schema(value_type = Object)]
     cpu: Value,
     pid: u32,
-    /// The Rust toolchain that built this binary (the seed's field name is kept).
+    /// The Rust toolchain that built this binary (the field keeps its documented name).
     node_version: String,
     /// `{os}-{arch}`.
     platform: String,
@@ -128,12 +129,12 @@ pub struct SystemStats {
 
 #[derive(Serialize, ToSchema)]
 pub struct EnvironmentInfo {
-    /// The deployment's environment name (seed field name kept).
+    /// The deployment's environment name (the field keeps its documented name).
     node_env: String,
     version: String,
 }
 
-/// System metrics (seed: third sample), served for `Accept: application/json`.
+/// System metrics, served for `Accept: application/json`.
 #[derive(Serialize, ToSchema)]
 pub struct SystemMetrics {
     timestamp: DateTime<Utc>,
@@ -144,9 +145,14 @@ pub struct SystemMetrics {
 /// Prometheus text by default; the JSON sample with `Accept: application/json`.
 /// Public unless `metrics_public = false`, then an API key is required.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses(
-    (status = 200, description = "Prometheus text exposition", content_type = "text/plain"),
-    (status = 200, body = SystemMetrics, content_type = "application/json"),
-))]
+    (status = 200, description = "Prometheus text exposition by default; the JSON figures with `Accept: application/json`.",
+        content(
+            (String = "text/plain", example = "# TYPE tessera_http_requests_total counter\ntessera_http_requests_total{route=\"/health\",status=\"200\"} 3\n"),
+            (SystemMetrics = "application/json"),
+        )),
+    (status = 401, description = "`metrics_public = false` and no valid API key was sent.", body = Problem,
+        content_type = "application/problem+json"),
+), security((), ("bearer" = [])))]
 async fn metrics(State(state): State<AppState>, caller: MaybeApiCaller, headers: HeaderMap) -> Response {
     if !state.config.metrics_public && caller.0.is_none() {
         return crate::error::AppError::Unauthenticated("metrics need an API key (metrics_public = false)".into())
@@ -212,7 +218,7 @@ pub struct HealthDetails {
     external_services: Value,
 }
 
-/// Health with checks (seed: fourth sample). 503 when `status` is `error`.
+/// Health with checks. 503 when `status` is `error`.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     /// `ok`, `degraded` or `error`.

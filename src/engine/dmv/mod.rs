@@ -8,7 +8,7 @@ pub mod sandbox;
 use std::collections::BTreeMap;
 
 /// The per-field keys a provider answers (the evidence of the `dmv` check;
-/// session test read maps them to the seed's `dmv_*` fields).
+/// session test read maps them to the `dmv_*` fields of the API).
 pub const FIELD_KEYS: [&str; 17] = [
     "document_number_match",
     "document_expiration_match",
