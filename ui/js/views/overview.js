@@ -2,7 +2,8 @@
 // the most frequent failing checks.
 
 import { activeClient, gql, scoped } from '../api.js';
-import { empty, fmtDate, fmtNumber, fmtPercent, h, humanize, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
+import { empty, fmtDate, fmtNumber, fmtPercent, h, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
+import { checkLabel } from '../labels.js';
 
 const QUERY = `query Overview($start: String!, $clients: [String!], $filter: IdvSessionFilter) {
   dashboard(clientIds: $clients, startDate: $start, topFailingChecks: 8) {
@@ -87,8 +88,8 @@ export async function overviewView(main) {
                 h(
                   'li',
                   {},
-                  h('span', { class: 'bar-label' }, humanize(c.checkName)),
-                  h('meter', { min: 0, max: maxFail, value: c.count, 'aria-label': `${humanize(c.checkName)}: ${c.count} failures` }),
+                  h('span', { class: 'bar-label' }, checkLabel(c.checkName)),
+                  h('meter', { min: 0, max: maxFail, value: c.count, 'aria-label': `${checkLabel(c.checkName)}: ${c.count} failures` }),
                   h('span', { class: 'bar-count' }, String(c.count)),
                 ),
               ),

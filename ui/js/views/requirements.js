@@ -2,7 +2,7 @@
 // data source (columns); saving writes every changed column.
 
 import { gql, isAdmin } from '../api.js';
-import { h, humanize, mount, toast } from '../dom.js';
+import { confirmDialog, h, humanize, mount, toast } from '../dom.js';
 
 const FLAGS = [
   'documentNumberRequired', 'refNumberRequired', 'issueAtRequired', 'expiresAtRequired', 'issuingCountryRequired',
@@ -34,11 +34,41 @@ export async function requirementsView(main, { query }) {
       h('label', { class: 'tab' }, h('input', { type: 'radio', name: 'doc-type', value: t, checked: t === docType }), humanize(t)),
     ),
   );
-  tabs.addEventListener('change', (ev) => {
-    docType = ev.target.value;
+  tabs.addEventListener('change', async (ev) => {
+    const next = ev.target.value;
+    const unsaved = changedFlags();
+    if (unsaved.size) {
+      const count = [...unsaved.values()].reduce((n, flags) => n + Object.keys(flags).length, 0);
+      const ok = await confirmDialog({
+        title: 'Discard unsaved changes?',
+        body: h('p', {}, `${count} change${count === 1 ? '' : 's'} to the ${humanize(docType)} requirements ${count === 1 ? 'is' : 'are'} not saved. Switching to ${humanize(next)} discards ${count === 1 ? 'it' : 'them'}.`),
+        confirmLabel: 'Discard changes',
+        danger: true,
+      });
+      if (!ok) {
+        const current = tabs.querySelector(`input[value="${docType}"]`);
+        current.checked = true;
+        current.focus();
+        return;
+      }
+    }
+    docType = next;
     history.replaceState(null, '', `#/requirements?type=${docType}`);
     draw();
   });
+
+  /// The checkboxes that differ from the stored requirements: source → {flag: value}.
+  function changedFlags() {
+    const changes = new Map();
+    for (const box of matrix.querySelectorAll('input[type=checkbox]')) {
+      const { source, flag } = box.dataset;
+      if (!!setOf(docType, source)[flag] !== box.checked) {
+        if (!changes.has(source)) changes.set(source, {});
+        changes.get(source)[flag] = box.checked;
+      }
+    }
+    return changes;
+  }
 
   function setOf(type, source) {
     return all.find((r) => r.documentType === type && r.dataSource === source);
@@ -86,14 +116,7 @@ export async function requirementsView(main, { query }) {
     );
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
-      const changes = new Map();
-      for (const box of form.querySelectorAll('input[type=checkbox]')) {
-        const { source, flag } = box.dataset;
-        if (!!setOf(docType, source)[flag] !== box.checked) {
-          if (!changes.has(source)) changes.set(source, {});
-          changes.get(source)[flag] = box.checked;
-        }
-      }
+      const changes = changedFlags();
       if (!changes.size) {
         status.textContent = 'Nothing changed.';
         return;

@@ -115,18 +115,28 @@ export async function webhooksView(main) {
 // The delivery log of one endpoint (the newest 50).
 const DELIVERIES = `query Deliveries($id: String!) {
   webhook(id: $id) {
-    deliveries(first: 50) { id eventType sessionId status attempts lastStatusCode lastError nextAttemptAt createdAt deliveredAt }
+    deliveries(first: 50) { id eventType sessionId sessionKind status attempts lastStatusCode lastError nextAttemptAt createdAt deliveredAt }
   }
 }`;
 
-async function deliveryLog(el, hookId) {
-  mount(el, loading('Loading deliveries'));
+/// Where a delivery's session opens: authentications (IDA) have their own page.
+function sessionLink(d) {
+  if (!d.sessionId) return '—';
+  const route = d.sessionKind === 'ida' ? 'authentications' : 'sessions';
+  return h('a', { href: `#/${route}/${encodeURIComponent(d.sessionId)}`, class: 'mono' }, d.sessionId.slice(0, 13) + '…');
+}
+
+const UNSETTLED = ['pending', 'sending'];
+
+/// Draws the log; returns its rows (null when it could not be read).
+async function deliveryLog(el, hookId, { quiet = false } = {}) {
+  if (!quiet) mount(el, loading('Loading deliveries'));
   let rows;
   try {
     rows = (await gql(DELIVERIES, { id: hookId })).webhook?.deliveries || [];
   } catch (err) {
     mount(el, errorState(err, () => deliveryLog(el, hookId)));
-    return;
+    return null;
   }
   const admin = isAdmin();
   mount(
@@ -135,7 +145,7 @@ async function deliveryLog(el, hookId) {
       ? table(
           [
             { label: 'Event', cell: (d) => d.eventType },
-            { label: 'Session', cell: (d) => (d.sessionId ? h('a', { href: `#/sessions/${encodeURIComponent(d.sessionId)}`, class: 'mono' }, d.sessionId.slice(0, 13) + '…') : '—') },
+            { label: 'Session', cell: sessionLink },
             { label: 'Status', cell: (d) => badge(d.status, d.status) },
             { label: 'Attempts', cell: (d) => String(d.attempts), class: 'num' },
             { label: 'Last answer', cell: (d) => (d.lastStatusCode ? String(d.lastStatusCode) : d.lastError || '—') },
@@ -150,7 +160,7 @@ async function deliveryLog(el, hookId) {
                         try {
                           await gql('mutation($id: String!) { redeliverWebhookDelivery(id: $id) { id } }', { id: d.id });
                           toast('Delivery queued again.', 'success');
-                          deliveryLog(el, hookId);
+                          followDelivery(el, hookId, d.id);
                         } catch (err) {
                           toast(`Could not redeliver: ${err.message}`, 'error');
                         }
@@ -165,6 +175,18 @@ async function deliveryLog(el, hookId) {
       : empty('No delivery yet. Send a test event to try the endpoint.'),
     rows.length === 50 ? h('p', { class: 'muted' }, 'The newest 50 deliveries.') : null,
   );
+  return rows;
+}
+
+/// Refreshes the log until delivery `id` is delivered or failed (about a
+/// minute at most), while the log is on screen.
+async function followDelivery(el, hookId, id) {
+  for (let i = 0; i < 40 && el.isConnected; i++) {
+    const rows = await deliveryLog(el, hookId, { quiet: true });
+    const row = rows?.find((d) => d.id === id);
+    if (!rows || (row && !UNSETTLED.includes(row.status))) return;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
 }
 
 export async function webhookView(main, { params }) {
@@ -197,9 +219,9 @@ export async function webhookView(main, { params }) {
     const test = h('button', { type: 'button', class: 'btn', id: 'send-test' }, 'Send test event');
     test.addEventListener('click', async () => {
       try {
-        await gql('mutation($id: String!) { sendWebhookTest(id: $id) { id } }', { id: w.id });
+        const sent = (await gql('mutation($id: String!) { sendWebhookTest(id: $id) { id } }', { id: w.id })).sendWebhookTest;
         toast('Test event queued.', 'success');
-        deliveryLog(log, w.id);
+        followDelivery(log, w.id, sent.id);
       } catch (err) {
         toast(`Could not send: ${err.message}`, 'error');
       }
