@@ -28,7 +28,7 @@ impl DevicePosition {
         Ok(Self { latitude, longitude })
     }
 
-    /// From multipart text fields (the seed sends them as non-empty strings).
+    /// From multipart text fields (clients send them as non-empty strings).
     pub fn parse(latitude: Option<&str>, longitude: Option<&str>) -> AppResult<Self> {
         let lat = parse_coord("latitude", latitude)?;
         let lon = parse_coord("longitude", longitude)?;
