@@ -39,3 +39,29 @@ pub mod names {
     pub const EXPIRY_CROSSCHECK: &str = "expiry_crosscheck";
 }
 
+
+/// The checks each capture owes: the job that analyses it records every one
+/// (`unavailable` with the reason when it cannot judge), and finalize
+/// records any that are still missing.
+pub mod owed {
+    use super::names;
+
+    /// A document front.
+    pub const FRONT: [&str; 4] = [
+        names::DOC_FRONT_SUSPICIOUS_WORDS,
+        names::DOC_FRONT_IMAGE_MANIPULATION,
+        names::DOC_FRONT_ONLINE_DUPLICATION,
+        names::DOC_FRONT_IS_IDENTITY_DOCUMENT,
+    ];
+    /// A document back (not for passports).
+    pub const BACK: [&str; 4] = [
+        names::DOC_BACK_SUSPICIOUS_WORDS,
+        names::DOC_BACK_IMAGE_MANIPULATION,
+        names::DOC_BACK_ONLINE_DUPLICATION,
+        names::DOC_BACK_IS_IDENTITY_DOCUMENT,
+    ];
+    /// Recorded with the front: they need the front's reading.
+    pub const CROSSCHECKS: [&str; 3] = [names::NAME_CROSSCHECK, names::DOCUMENT_NUMBER_CROSSCHECK, names::ADDRESS_CROSSCHECK];
+    /// A selfie / liveness capture.
+    pub const SELFIE: [&str; 2] = [names::LIVENESS, names::FACE_MATCH];
+}

@@ -32,21 +32,9 @@ use crate::service::weights::WeightValues;
 use crate::state::AppState;
 use crate::storage::MasterKey;
 
-pub const FRONT_CHECKS: [&str; 4] = [
-    names::DOC_FRONT_SUSPICIOUS_WORDS,
-    names::DOC_FRONT_IMAGE_MANIPULATION,
-    names::DOC_FRONT_ONLINE_DUPLICATION,
-    names::DOC_FRONT_IS_IDENTITY_DOCUMENT,
-];
-pub const BACK_CHECKS: [&str; 4] = [
-    names::DOC_BACK_SUSPICIOUS_WORDS,
-    names::DOC_BACK_IMAGE_MANIPULATION,
-    names::DOC_BACK_ONLINE_DUPLICATION,
-    names::DOC_BACK_IS_IDENTITY_DOCUMENT,
-];
-/// Recorded by the front job: they need the front's reading.
-pub const CROSSCHECKS: [&str; 3] = [names::NAME_CROSSCHECK, names::DOCUMENT_NUMBER_CROSSCHECK, names::ADDRESS_CROSSCHECK];
-pub const LIVENESS_CHECKS: [&str; 2] = [names::LIVENESS, names::FACE_MATCH];
+pub use crate::domain::checks::owed::{
+    BACK as BACK_CHECKS, CROSSCHECKS, FRONT as FRONT_CHECKS, SELFIE as LIVENESS_CHECKS,
+};
 
 const LIVENESS_FILES: [StorageFileType; 5] = [
     StorageFileType::LivenessPassive,

@@ -40,14 +40,8 @@ async fn open_session(state: &AppState, sdk: &SdkClient, session_id: &str, step:
 
 /// Counts a rejected upload or liveness answer toward `temporarily_blocked`.
 async fn count_failure(state: &AppState, session: &entity::idv_session::Model, endpoint: &str, err: &AppError) {
-    if !matches!(err, AppError::Validation { .. } | AppError::Unprocessable { .. } | AppError::UnsupportedMediaType(_) | AppError::PayloadTooLarge(_)) {
-        return;
-    }
-    if let Err(e) =
-        lifecycle::record_failed_attempt(&state.db, SessionKind::Idv, &session.client_id, &session.id, endpoint, &state.config).await
-    {
-        tracing::warn!(error = %e, "recording a failed attempt failed");
-    }
+    let (db, config) = (&state.db, &state.config);
+    lifecycle::count_rejected_capture(db, config, SessionKind::Idv, &session.client_id, &session.id, endpoint, err).await;
 }
 
 #[derive(Deserialize, ToSchema)]

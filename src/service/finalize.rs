@@ -14,6 +14,7 @@ use crate::engine::scoring::{self, CheckInput, Decision, FinalizeSettings, Scori
 use crate::engine::{DmvRequest, DmvVerdict, EngineError, EngineKind, ScreeningSubject};
 use crate::error::{AppError, AppResult};
 use crate::jobs;
+use crate::domain::checks::owed;
 use crate::service::checks::{self, Outcome, names};
 use crate::service::history::{self, SessionKind};
 use crate::service::idv::IdvSettings;
@@ -41,22 +42,6 @@ pub async fn settle_analysis(state: &AppState, session_id: &str) -> AppResult<()
     let wait = Duration::from_secs(state.config.finalize_wait_secs);
     if jobs::settle_session(state, session_id, wait).await? { Ok(()) } else { Err(analysis_still_running()) }
 }
-
-const FRONT_CHECKS: [&str; 7] = [
-    names::DOC_FRONT_SUSPICIOUS_WORDS,
-    names::DOC_FRONT_IMAGE_MANIPULATION,
-    names::DOC_FRONT_ONLINE_DUPLICATION,
-    names::DOC_FRONT_IS_IDENTITY_DOCUMENT,
-    names::NAME_CROSSCHECK,
-    names::DOCUMENT_NUMBER_CROSSCHECK,
-    names::ADDRESS_CROSSCHECK,
-];
-const BACK_CHECKS: [&str; 4] = [
-    names::DOC_BACK_SUSPICIOUS_WORDS,
-    names::DOC_BACK_IMAGE_MANIPULATION,
-    names::DOC_BACK_ONLINE_DUPLICATION,
-    names::DOC_BACK_IS_IDENTITY_DOCUMENT,
-];
 
 /// The stored verdict of a finalized session.
 pub fn stored_verdict(s: &idv_session::Model) -> Verdict {
@@ -218,12 +203,12 @@ async fn record_missing_checks(state: &AppState, s: &idv_session::Model) -> AppR
             "the analysis did not produce this check".to_string()
         }
     };
-    for name in FRONT_CHECKS {
+    for name in owed::FRONT.into_iter().chain(owed::CROSSCHECKS) {
         let reason = absent(s.document_front_given, "document front");
         checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, name, Outcome::unavailable(reason)).await?;
     }
     if DocumentType::from_db(&s.document_type) != DocumentType::Passport {
-        for name in BACK_CHECKS {
+        for name in owed::BACK {
             let reason = absent(s.document_back_given, "document back");
             checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, name, Outcome::unavailable(reason)).await?;
         }

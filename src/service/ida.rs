@@ -469,37 +469,12 @@ pub async fn process_liveness(
     let session = find_for_sdk(&state.db, client_id, session_id, SdkStep::Step, Utc::now()).await?;
     let result = capture_liveness(&state.db, &state.storage, &session, capture, endpoint).await;
     if let Err(e) = &result {
-        count_failure(state, &session, endpoint, e).await;
+        let (db, config) = (&state.db, &state.config);
+        lifecycle::count_rejected_capture(db, config, SessionKind::Ida, &session.client_id, &session.id, endpoint, e).await;
     }
     result
 }
 
-/// Counts a rejected capture toward `temporarily_blocked`; the request's own
-/// error stays the answer even when counting fails.
-async fn count_failure(state: &AppState, session: &ida_session::Model, endpoint: &str, err: &AppError) {
-    let rejected_input = matches!(
-        err,
-        AppError::Validation { .. }
-            | AppError::Unprocessable { .. }
-            | AppError::UnsupportedMediaType(_)
-            | AppError::PayloadTooLarge(_)
-    );
-    if !rejected_input {
-        return;
-    }
-    let counted = lifecycle::record_failed_attempt(
-        &state.db,
-        SessionKind::Ida,
-        &session.client_id,
-        &session.id,
-        endpoint,
-        &state.config,
-    )
-    .await;
-    if let Err(e) = counted {
-        tracing::warn!(session_id = %session.id, error = %e, "recording a failed IDA attempt failed");
-    }
-}
 
 async fn capture_liveness(
     db: &(impl ConnectionTrait + TransactionTrait),

@@ -78,6 +78,35 @@ pub fn status_condition(kind: SessionKind, status: SessionStatus, now: DateTime<
     })
 }
 
+/// Counts a rejected capture (invalid input: 400, 413, 415, 422) of an IDV
+/// or IDA session toward `temporarily_blocked`; any other error (a closed
+/// session, a conflict, a server error) is not the applicant's attempt and
+/// is not counted. The request's own error stays the answer even when
+/// counting fails, so this only logs its own failure.
+pub async fn count_rejected_capture(
+    db: &DatabaseConnection,
+    config: &Config,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    endpoint: &str,
+    err: &AppError,
+) {
+    let rejected_input = matches!(
+        err,
+        AppError::Validation { .. }
+            | AppError::Unprocessable { .. }
+            | AppError::UnsupportedMediaType(_)
+            | AppError::PayloadTooLarge(_)
+    );
+    if !rejected_input {
+        return;
+    }
+    if let Err(e) = record_failed_attempt(db, kind, client_id, session_id, endpoint, config).await {
+        tracing::warn!(session_id = %session_id, error = %e, "recording a failed attempt failed");
+    }
+}
+
 /// Records a failed SDK attempt (history `attempt_failed` with `reason` as
 /// the endpoint, `sdk` when empty; `failed_attempts` + 1). When the session
 /// has `blocked_max_failures` of them within `blocked_window_secs` (counted
