@@ -131,7 +131,7 @@ fn check_labels() -> std::collections::HashMap<String, String> {
 #[test]
 fn every_check_has_a_label() {
     let labels = check_labels();
-    let source = include_str!("../src/service/checks.rs");
+    let source = include_str!("../src/domain/checks.rs");
     let names: Vec<&str> = source
         .lines()
         .filter_map(|l| l.trim().strip_prefix("pub const ")?.split_once(": &str = \"")?.1.strip_suffix("\";"))

@@ -1257,3 +1257,56 @@ async fn face_encoding_requirement_is_enforced_at_finalize() {
         app.cleanup().await;
     }
 }
+
+/// A duplicate document never joins the earlier person's identity: not when
+/// the identity belongs to another user, and not when this session's
+/// duplication check named the earlier session — but the same user's new
+/// session with the same document does refresh their identity.
+#[tokio::test]
+async fn a_duplicate_document_gets_its_own_identity() {
+    use tessera::service::tenancy::Role;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let db = &app.state.db;
+        let cid = app.demo_client_id.clone();
+        let t = Utc::now().trunc_subsecs(6);
+        let alice = tenancy::create_user(db, &cid, "alice@example.com", Role::Viewer, "correct horse battery").await.unwrap();
+        let bob = tenancy::create_user(db, &cid, "bob@example.com", Role::Viewer, "correct horse battery").await.unwrap();
+        let as_user = |uid: &str| {
+            let uid = uid.to_string();
+            move |a: &mut entity::idv_session::ActiveModel| a.user_id = Set(Some(uid))
+        };
+        let verify = |s: entity::idv_session::Model, d: entity::document::Model| async move {
+            let txn = db.begin().await.unwrap();
+            let i = identities::upsert_from_verified_session(&txn, &s, Some(&d), Some(0.9), t).await.unwrap();
+            txn.commit().await.unwrap();
+            i
+        };
+
+        let s1 = update_session(&app, insert_session(&app, &cid).await, as_user(&alice.id)).await;
+        let d1 = insert_document(&app, &s1, Doc::default(), t).await;
+        let first = verify(s1.clone(), d1).await;
+
+        // Alice again, same document: her identity is refreshed.
+        let s2 = update_session(&app, insert_session(&app, &cid).await, as_user(&alice.id)).await;
+        let d2 = insert_document(&app, &s2, Doc::default(), t).await;
+        assert_eq!(verify(s2, d2).await.id, first.id, "{backend}: the same user re-verifies");
+
+        // Bob with alice's document: an identity of his own.
+        let s3 = update_session(&app, insert_session(&app, &cid).await, as_user(&bob.id)).await;
+        let d3 = insert_document(&app, &s3, Doc::default(), t).await;
+        let bobs = verify(s3, d3).await;
+        assert_ne!(bobs.id, first.id, "{backend}: another user never joins alice's identity");
+        assert_eq!(bobs.user_id.as_deref(), Some(bob.id.as_str()));
+
+        // No user on the session, but its duplication check named alice's session.
+        let s4 = insert_session(&app, &cid).await;
+        let d4 = insert_document(&app, &s4, Doc::default(), t).await;
+        let mut dup = Outcome::fail(0.05, format!("the same document identity was read in this tenant's session(s) {}", s1.id));
+        dup.evidence = Some(json!({"image": {"sessions": []}, "barcode_identity": {"sessions": [s1.id.clone()]}}));
+        checks::record(db, SessionKind::Idv, &cid, &s4.id, names::DOC_BACK_ONLINE_DUPLICATION, dup).await.unwrap();
+        let fourth = verify(s4, d4).await;
+        assert_ne!(fourth.id, first.id, "{backend}: a named duplicate never joins the earlier identity");
+        app.cleanup().await;
+    }
+}
