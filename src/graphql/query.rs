@@ -19,16 +19,7 @@ fn ctx_parts<'a>(ctx: &Context<'a>) -> (&'a AppState, &'a Caller) {
 
 /// The client ids a list may read: the caller's, or (platform operator) the named ones.
 async fn list_clients(state: &AppState, caller: &Caller, requested: Option<Vec<String>>) -> AppResult<Vec<String>> {
-    let requested: Vec<String> = requested.unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
-    crate::service::types::check_id_list("clientIds", &requested)?;
-    if requested.is_empty() {
-        return Ok(vec![caller.client_id.clone()]);
-    }
-    let mut out = Vec::with_capacity(requested.len());
-    for id in requested {
-        out.push(tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, Some(&id)).await?);
-    }
-    Ok(out)
+    tenancy::list_clients(&state.db, &caller.client_id, caller.is_platform, requested.unwrap_or_default()).await
 }
 
 /// A list filter of ids, refused (400, naming the field) when too long.

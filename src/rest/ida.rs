@@ -14,7 +14,6 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::rest::extract::AppJson;
 use crate::service::history::{self, HistoryItem};
 use crate::service::ida::{self, IdaSettings, ListFilter, NewIdaSession};
-use crate::service::tenancy;
 use crate::service::types::{CaptureType, LivenessMode, MetaCounts, OneOrMany, Page, SessionStatus, parse_date_bound};
 use crate::service::webhooks::{UrlPolicy, WebhookUrl};
 use crate::state::AppState;
@@ -207,18 +206,6 @@ pub struct IdaSessionList {
     meta_counts: MetaCounts,
 }
 
-/// The client ids a list may read (see [`tenancy::resolve_client`]).
-async fn target_clients(state: &AppState, caller: &ApiCaller, requested: Option<OneOrMany>) -> AppResult<Vec<String>> {
-    let requested = requested.map(OneOrMany::into_vec).unwrap_or_default();
-    if requested.is_empty() {
-        return Ok(vec![caller.client_id.clone()]);
-    }
-    let mut out = Vec::with_capacity(requested.len());
-    for id in requested {
-        out.push(tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, Some(&id)).await?);
-    }
-    Ok(out)
-}
 
 /// Lists IDA sessions, newest first; `meta_counts.total` counts every row
 /// matching the filters.
@@ -236,7 +223,7 @@ async fn list(
 ) -> AppResult<Json<IdaSessionList>> {
     let page = Page::new(body.take, body.skip)?;
     let filter = ListFilter {
-        client_ids: target_clients(&state, &caller, body.client_id).await?,
+        client_ids: crate::rest::idv::list_clients(&state, &caller, body.client_id).await?,
         user_ids: body.user_id.map(OneOrMany::into_vec).unwrap_or_default(),
         identity_ids: body.identity_id.map(OneOrMany::into_vec).unwrap_or_default(),
         status: body.status.as_deref().map(|s| SessionStatus::parse_field("status", s)).transpose()?,

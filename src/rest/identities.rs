@@ -18,7 +18,7 @@ use crate::service::types::{
     DataSource, DmvStatus, DocumentType, Empty, Gender, MetaCounts, OfacStatus, OneOrMany, Page, StorageFileType,
     metadata_value_text, parse_date_bound, validate_metadata,
 };
-use crate::service::{audit, documents, tenancy};
+use crate::service::{audit, documents};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -151,14 +151,7 @@ async fn list(
         end: parse_date_bound("end_date", body.end_date.as_deref(), true)?,
         metadata: metadata_pairs(body.metadata)?,
     };
-    let requested = body.client_id.map(OneOrMany::into_vec).unwrap_or_default();
-    let mut clients = Vec::new();
-    for id in requested.iter().map(Some).chain(requested.is_empty().then_some(None)) {
-        let client = tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, id.map(String::as_str)).await?;
-        if !clients.contains(&client) {
-            clients.push(client);
-        }
-    }
+    let clients = crate::rest::idv::list_clients(&state, &caller, body.client_id).await?;
     let (rows, total) = identities::list(&state.db, &clients, &filter, page).await?;
     let meta_counts = MetaCounts::new(page, rows.len(), total);
     Ok(Json(IdentityList { identities: rows.into_iter().map(IdentityListItem::from).collect(), meta_counts }))

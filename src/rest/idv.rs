@@ -229,14 +229,7 @@ pub struct SessionList {
 /// The client ids a list may read: the caller's, or (platform keys) the given ones.
 pub(crate) async fn list_clients(state: &AppState, caller: &ApiCaller, requested: Option<OneOrMany>) -> AppResult<Vec<String>> {
     let requested = requested.map(OneOrMany::into_vec).unwrap_or_default();
-    if requested.is_empty() {
-        return Ok(vec![caller.client_id.clone()]);
-    }
-    let mut out = Vec::with_capacity(requested.len());
-    for id in requested {
-        out.push(tenancy::resolve_client(&state.db, &caller.client_id, caller.is_platform, Some(&id)).await?);
-    }
-    Ok(out)
+    tenancy::list_clients(&state.db, &caller.client_id, caller.is_platform, requested).await
 }
 
 /// Lists sessions, newest first, with the real total in `meta_counts`.

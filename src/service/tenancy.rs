@@ -366,6 +366,29 @@ pub async fn platform_client(db: &impl ConnectionTrait) -> AppResult<Option<clie
         .await?)
 }
 
+/// The clients a list request reads: the caller's own when none is named
+/// (empty ids are ignored), else each named one under the rule of
+/// [`resolve_client`] (another client: platform operator only, else 404),
+/// without repeats. The one answer for REST and GraphQL lists.
+pub async fn list_clients(
+    db: &impl ConnectionTrait,
+    caller_client_id: &str,
+    caller_is_platform: bool,
+    requested: Vec<String>,
+) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(requested.len().max(1));
+    for id in requested.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        let client = resolve_client(db, caller_client_id, caller_is_platform, Some(id)).await?;
+        if !out.contains(&client) {
+            out.push(client);
+        }
+    }
+    if out.is_empty() {
+        out.push(caller_client_id.to_string());
+    }
+    Ok(out)
+}
+
 /// The tenancy rule for a `client_id` in a request: absent (or empty) means
 /// the caller's client; another client is addressable by the platform
 /// operator only, and must exist. Everyone else gets 404, so client ids
