@@ -42,6 +42,16 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>, sch
         .and_then(Value::as_array)
         .is_some_and(|ps| ps.iter().any(|p| matches!(p["in"].as_str(), Some("query" | "path"))));
     let creates = method == "post" && path.ends_with("/create");
+    // An id the caller cannot see (unknown, or another client's) answers 404.
+    let takes_ids = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p["name"].as_str().is_some_and(is_id_name)))
+        || op
+            .get("requestBody")
+            .and_then(|b| b.get("content"))
+            .and_then(Value::as_object)
+            .is_some_and(|c| c.values().any(|m| mentions_ids(&m["schema"], schemas, 0)));
     if let Some(id) = operation_id(path) {
         op.insert("operationId".into(), Value::String(id));
     }
@@ -66,6 +76,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>, sch
         ensure_problem(responses, 409);
         ensure_problem(responses, 422);
     }
+    if takes_ids {
+        ensure_problem(responses, 404);
+    }
     for (status, response) in responses.iter_mut() {
         complete_response(status, response);
     }
@@ -89,6 +102,27 @@ fn operation_id(path: &str) -> Option<String> {
         .collect::<Vec<_>>()
         .join("_");
     (!id.is_empty()).then_some(id)
+}
+
+fn is_id_name(name: &str) -> bool {
+    name == "id" || name.ends_with("_id") || name.ends_with("_ids")
+}
+
+/// Whether a request schema has a field that names an object by id.
+fn mentions_ids(schema: &Value, schemas: &Map<String, Value>, depth: usize) -> bool {
+    let schema = resolve(schema, schemas);
+    if depth > 6 {
+        return false;
+    }
+    let in_props = schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|props| props.iter().any(|(k, v)| is_id_name(k) || mentions_ids(v, schemas, depth + 1)));
+    let in_variants = ["oneOf", "anyOf", "allOf"]
+        .iter()
+        .filter_map(|k| schema.get(*k).and_then(Value::as_array))
+        .any(|vs| vs.iter().any(|v| mentions_ids(v, schemas, depth + 1)));
+    in_props || in_variants || schema.get("items").is_some_and(|i| mentions_ids(i, schemas, depth + 1))
 }
 
 fn add_idempotency_header(op: &mut Map<String, Value>) {

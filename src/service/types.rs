@@ -71,6 +71,7 @@ impl OneOrMany {
 
 pub const DEFAULT_TAKE: u64 = 25;
 pub const MAX_TAKE: u64 = 500;
+pub const MAX_SKIP: u64 = i64::MAX as u64;
 
 /// `take` / `skip` after validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +90,12 @@ impl Page {
             }
             Some(t) => t,
         };
-        Ok(Self { take, skip: skip.unwrap_or(0) })
+        // Databases count rows in signed 64 bits: a larger offset is a 400, not a 500.
+        let skip = skip.unwrap_or(0);
+        if skip > MAX_SKIP {
+            return Err(AppError::validation("skip", format!("must be at most {MAX_SKIP}")));
+        }
+        Ok(Self { take, skip })
     }
 }
 
@@ -175,6 +181,8 @@ mod tests {
         assert_eq!(Page::new(None, None).unwrap(), Page { take: 25, skip: 0 });
         assert_eq!(Page::new(Some(0), Some(5)).unwrap(), Page { take: 25, skip: 5 });
         assert!(Page::new(Some(501), None).is_err());
+        assert_eq!(Page::new(None, Some(MAX_SKIP)).unwrap().skip, MAX_SKIP);
+        assert_eq!(Page::new(None, Some(MAX_SKIP + 1)).unwrap_err().field_errors()[0].field, "skip");
     }
 
     #[test]
