@@ -270,6 +270,21 @@ async fn connections_page_filter_and_sort() {
         let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"verdict": "REJECTED"}})).await;
         let rejected = (0..24).filter(|i| i % 4 != 0 && i % 3 == 0).count();
         assert_eq!(b["data"]["idvSessions"]["totalCount"], rejected);
+        // One rejected session is held for review instead: it moves from REJECTED to NEEDS_REVIEW.
+        {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+            entity::idv_session::Entity::update_many()
+                .col_expr(entity::idv_session::Column::ReviewRequired, Expr::value(true))
+                .filter(entity::idv_session::Column::Id.eq(seeded.session_ids[3].clone()))
+                .exec(&app.state.db)
+                .await
+                .unwrap();
+        }
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"verdict": "NEEDS_REVIEW"}})).await;
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], 1, "{b}");
+        assert_eq!(b["data"]["idvSessions"]["nodes"][0]["id"], json!(seeded.session_ids[3]));
+        let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"verdict": "REJECTED"}})).await;
+        assert_eq!(b["data"]["idvSessions"]["totalCount"], rejected - 1);
         let (_, b) = gql_key(&app, &key, PAGE, json!({"filter": {"searchTerm": "first17"}})).await;
         assert_eq!(b["data"]["idvSessions"]["nodes"][0]["id"], json!(seeded.session_ids[17]));
         let today = Utc::now().format("%Y-%m-%d").to_string();

@@ -36,7 +36,10 @@ pub enum SessionStatus {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum Verdict {
     Verified,
+    /// Not verified and not held for review.
     Rejected,
+    /// The verdict policy sent the session to review (`verified` is false).
+    NeedsReview,
     /// Not finalized yet.
     Pending,
 }
@@ -46,6 +49,7 @@ impl From<Verdict> for dashboard::VerdictFilter {
         match v {
             Verdict::Verified => Self::Verified,
             Verdict::Rejected => Self::Rejected,
+            Verdict::NeedsReview => Self::NeedsReview,
             Verdict::Pending => Self::Pending,
         }
     }

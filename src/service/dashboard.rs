@@ -51,7 +51,10 @@ fn order(descending: bool) -> Order {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerdictFilter {
     Verified,
+    /// Not verified and not held for review.
     Rejected,
+    /// The verdict policy sent the session to review.
+    NeedsReview,
     Pending,
 }
 
@@ -67,7 +70,8 @@ pub async fn idv_page(
     let mut cond = idv::list_condition(filter, chrono::Utc::now());
     match verdict {
         Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
-        Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)),
+        Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)).add(C::ReviewRequired.eq(false)),
+        Some(VerdictFilter::NeedsReview) => cond = cond.add(C::ReviewRequired.eq(true)),
         Some(VerdictFilter::Pending) => cond = cond.add(C::Verified.is_null()),
         None => {}
     }

@@ -8,13 +8,13 @@ import { checkLabel } from '../labels.js';
 
 const PAGE = 25;
 const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
-const VERDICTS = ['VERIFIED', 'REJECTED', 'PENDING'];
+const VERDICTS = ['VERIFIED', 'REJECTED', 'NEEDS_REVIEW', 'PENDING'];
 
 const LIST = `query Sessions($first: Int, $after: String, $last: Int, $before: String, $filter: IdvSessionFilter) {
   idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    nodes { id status verified score documentType firstName lastName createdAt completedAt }
+    nodes { id status verified reviewRequired score documentType firstName lastName createdAt completedAt }
   }
 }`;
 
@@ -79,7 +79,7 @@ export async function sessionsView(main, { query }) {
               { label: 'Name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
               { label: 'Document', cell: (r) => humanize(r.documentType) },
               { label: 'Status', cell: (r) => statusLabel(r.status) },
-              { label: 'Verdict', cell: (r) => verdictBadge(r.verified) },
+              { label: 'Verdict', cell: (r) => (r.reviewRequired ? badge('needs review', 'pending') : verdictBadge(r.verified)) },
               { label: 'Score', cell: (r) => fmtNumber(r.score), class: 'num' },
               { label: 'Created', cell: (r) => fmtDate(r.createdAt) },
             ],
