@@ -126,6 +126,11 @@ pub struct Config {
     pub sanctions_refresh_delay_secs: u64,
     /// After a failed refresh, try again after this many minutes.
     pub sanctions_retry_minutes: u64,
+    /// How often a process looks for a newer sanctions list version stored
+    /// by another process (`tessera sanctions import`, another server's
+    /// refresh) and swaps its index to it (0: only at start and at its own
+    /// refresh).
+    pub sanctions_watch_secs: u64,
     pub sanctions_download_timeout_secs: u64,
     /// `sandbox` (AAMVA structured-test records), `aamva` (DLDV) or `none`;
     /// unset: `sandbox` outside production, `none` in production.
@@ -215,6 +220,7 @@ impl Default for Config {
             sanctions_refresh_hours: 24,
             sanctions_refresh_delay_secs: 60,
             sanctions_retry_minutes: 30,
+            sanctions_watch_secs: 30,
             sanctions_download_timeout_secs: 120,
             dmv_provider: None,
             aamva_endpoint: None,

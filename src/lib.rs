@@ -170,6 +170,7 @@ pub async fn serve(
 fn spawn_background_tasks(state: &AppState) {
     jobs::spawn_workers(state);
     service::sanctions::spawn_refresh(state);
+    service::sanctions::spawn_version_watch(state);
     jobs::webhook_delivery::spawn_workers(state);
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
     if state.config.sweep_interval_secs > 0 {

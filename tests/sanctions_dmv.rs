@@ -235,8 +235,8 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
 #[tokio::test]
 async fn the_screener_is_installed_once_a_list_exists() {
     for backend in backends().await {
-        let app = TestApp::spawn(backend).await;
-        assert!(app.state.engines.sanctions.is_none(), "{backend}: no list, no refresh: not installed");
+        let app = TestApp::spawn_with(backend, |c| c.sanctions_watch_secs = 0).await;
+        assert!(app.state.engines.sanctions.is_none(), "{backend}: no list, no refresh, no watch: not installed");
         let dir = tempfile::tempdir().unwrap();
         write_list(dir.path(), false);
         sanctions::import(&app.state.db, &sanctions::read_dir(dir.path()).unwrap(), |_, _| {}).await.unwrap();
@@ -545,6 +545,38 @@ async fn a_dmv_mismatch_lowers_the_score_by_its_weight() {
         // Neither verifies: face match and liveness have not run (no engine, no selfie).
         assert_eq!((a["verified"].as_bool(), b["verified"].as_bool()), (Some(false), Some(false)));
         assert!(a["reasons"].as_array().unwrap().iter().any(|r| r["check"] == "face_match"));
+        app.cleanup().await;
+    }
+}
+
+/// A list imported by another process (`tessera sanctions import`) while a
+/// server runs is used by that server within `sanctions_watch_secs`,
+/// without a restart.
+#[tokio::test]
+async fn a_running_server_picks_up_a_list_imported_by_another_process() {
+    for backend in backends().await {
+        let app = TestApp::spawn_with(backend, |c| c.sanctions_watch_secs = 1).await;
+        let screener = app.state.engines.sanctions.clone().expect("installed: the watch may bring a list");
+        assert!(screener.screen(subject("Rustam", "Karimov")).await.is_err(), "{backend}: no list yet: unavailable");
+
+        let lists = tempfile::tempdir().unwrap();
+        write_list(lists.path(), false);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(["sanctions", "import"]).arg(lists.path()).env("TESSERA_DATA_DIR", &app.state.config.data_dir);
+        match &app.state.config.database_url {
+            Some(url) => cmd.env("TESSERA_DATABASE_URL", url),
+            None => cmd.env_remove("TESSERA_DATABASE_URL"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{backend}: {}", String::from_utf8_lossy(&out.stderr));
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while app.state.sanctions.loaded_version().is_none() {
+            assert!(std::time::Instant::now() < deadline, "{backend}: the running server never loaded the imported list");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let r = screener.screen(subject("Rustam", "Karimov")).await.unwrap();
+        assert_eq!(r.hits[0].entry_id, "30", "{backend}");
         app.cleanup().await;
     }
 }

@@ -232,17 +232,65 @@ pub async fn load_current(db: &impl ConnectionTrait) -> AppResult<Option<Screeni
     Ok(Some(index))
 }
 
+/// The version marked current in the database, without loading it.
+pub async fn current_version(db: &impl ConnectionTrait) -> AppResult<Option<String>> {
+    Ok(sanctions_list::Entity::find()
+        .filter(sanctions_list::Column::Source.eq(SOURCE))
+        .filter(sanctions_list::Column::IsCurrent.eq(true))
+        .one(db)
+        .await?
+        .map(|l| l.version))
+}
+
+/// Swaps the screener to the version current in the database when it is not
+/// the loaded one (another process imported or refreshed it). The new index
+/// is built aside and replaces the old one in one step, so a screening sees
+/// either version whole. Returns the version now loaded when it changed.
+pub async fn sync_loaded(state: &AppState) -> AppResult<Option<String>> {
+    let Some(current) = current_version(&state.db).await? else { return Ok(None) };
+    if state.sanctions.loaded_version().as_deref() == Some(current.as_str()) {
+        return Ok(None);
+    }
+    let Some(index) = load_current(&state.db).await? else { return Ok(None) };
+    let version = index.version().to_string();
+    tracing::info!(version = %version, entries = index.entry_count(), "sanctions list version changed; index swapped");
+    state.sanctions.screener.replace(index);
+    Ok(Some(version))
+}
+
+/// Every `sanctions_watch_secs`, [`sync_loaded`]: a list stored by another
+/// process is used here within that delay.
+pub fn spawn_version_watch(state: &AppState) {
+    let secs = state.config.sanctions_watch_secs;
+    if secs == 0 {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = sync_loaded(&state).await {
+                tracing::warn!(error = %e, "looking for a newer sanctions list version failed");
+            }
+        }
+    });
+}
+
 /// Start-up wiring: loads the current version into the screener, and
-/// installs the screener as `engines.sanctions` when a list is loaded or a
-/// scheduled refresh will bring one (until then its checks are
-/// `unavailable`: "no sanctions list is loaded").
+/// installs the screener as `engines.sanctions` when a list is loaded, a
+/// scheduled refresh will bring one or the version watch may find one
+/// stored by another process (until then its checks are `unavailable`:
+/// "no sanctions list is loaded").
 pub async fn install(state: &mut AppState) -> AppResult<()> {
     if let Some(index) = load_current(&state.db).await? {
         tracing::info!(version = index.version(), entries = index.entry_count(), "sanctions list loaded");
         state.sanctions.screener.replace(index);
     }
     let refresh_scheduled = state.config.sanctions_refresh_hours > 0 && !refresh_urls(state).is_empty();
-    if state.sanctions.screener.current().is_some() || refresh_scheduled {
+    let watched = state.config.sanctions_watch_secs > 0;
+    if state.sanctions.screener.current().is_some() || refresh_scheduled || watched {
         let engines = Engines { sanctions: Some(state.sanctions.screener.clone()), ..(*state.engines).clone() };
         state.engines = Arc::new(engines);
     }
