@@ -205,7 +205,7 @@ export function decisionBanner(s, reasons, checks) {
 
 function reasonItem(r) {
   const effect = r.effect ? badge(humanize(r.effect), r.effect === 'knock_out' ? 'fail' : r.effect === 'review' ? 'pending' : 'neutral') : null;
-  const judged = r.threshold !== null && r.threshold !== undefined
+  const judged = r.threshold !== null && r.threshold !== undefined && r.code !== 'unavailable'
     ? h('span', { class: 'muted' }, ` — ${r.value !== null && r.value !== undefined ? `value ${fmtNumber(r.value, 3)} against ` : 'against '}${r.threshold_name || 'threshold'} ${r.threshold}`)
     : null;
   return h('li', { dataset: { effect: r.effect || '' } }, effect, ' ', h('strong', {}, checkLabel(r.check)), ` (${r.code}): ${r.message}`, judged);
