@@ -393,3 +393,40 @@ async fn lists_page_and_filter_over_a_thousand_sessions() {
         app.cleanup().await;
     }
 }
+
+/// The review queue: `review_required` shows on list and read and filters the list.
+#[tokio::test]
+async fn sessions_held_for_review_are_listed_and_filtered() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let (st, _, v) = app.post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({})).await;
+            assert_eq!(st, 200, "{v}");
+            ids.push(v["session_id"].as_str().unwrap().to_string());
+        }
+        entity::idv_session::Entity::update_many()
+            .col_expr(entity::idv_session::Column::Status, Expr::value("complete"))
+            .col_expr(entity::idv_session::Column::Verified, Expr::value(false))
+            .col_expr(entity::idv_session::Column::ReviewRequired, Expr::value(true))
+            .filter(entity::idv_session::Column::Id.eq(ids[0].clone()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let list = |filter: Value| {
+            let app = &app;
+            async move { app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &filter).await.2 }
+        };
+        let held = list(json!({"review_required": true})).await;
+        assert_eq!(held["meta_counts"]["total"], 1, "{backend}: {held}");
+        assert_eq!(held["sessions"][0]["session_id"], ids[0].as_str());
+        assert_eq!((held["sessions"][0]["review_required"].as_bool(), held["sessions"][0]["decision"].as_str()), (Some(true), Some("needs_review")));
+        let others = list(json!({"review_required": false})).await;
+        assert_eq!(others["meta_counts"]["total"], 1, "{backend}: {others}");
+        assert_eq!((others["sessions"][0]["review_required"].as_bool(), others["sessions"][0]["decision"].clone()), (Some(false), Value::Null), "not complete: no decision yet");
+        let (_, _, read) = app.post_json("/api/v1/idv/session/read", Some(&app.demo_key), &json!({"session_id": ids[0]})).await;
+        assert_eq!((read["review_required"].as_bool(), read["verified"].as_bool()), (Some(true), Some(false)), "{read}");
+        app.cleanup().await;
+    }
+}

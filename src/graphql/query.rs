@@ -161,6 +161,7 @@ impl QueryRoot {
             start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
             end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
             metadata: metadata_pairs(f.metadata),
+            review_required: None,
         };
         let (rows, total) =
             dashboard::idv_page(&state.db, &list_filter, f.verdict.map(Into::into), sort.into(), page).await.gql()?;

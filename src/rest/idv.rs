@@ -128,6 +128,9 @@ pub struct SessionListRequest {
     /// Other clients: platform operator keys only.
     client_id: Option<OneOrMany>,
     user_id: Option<OneOrMany>,
+    /// `true`: only sessions the verdict policy sent to review (the queue to
+    /// hold users for); `false`: only the others. Beyond the seed.
+    review_required: Option<bool>,
 }
 
 /// One session as the list and read endpoints show it.
@@ -257,6 +260,7 @@ async fn list(
         start: parse_date_bound("start_date", body.start_date.as_deref(), false)?,
         end: parse_date_bound("end_date", body.end_date.as_deref(), true)?,
         metadata,
+        review_required: body.review_required,
     };
     let (rows, total) = idv::list(&state.db, &filter, page).await?;
     let sessions: Vec<SessionSummary> = rows.iter().map(SessionSummary::from).collect();

@@ -251,6 +251,8 @@ pub struct ListFilter {
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
     pub metadata: Vec<(String, String)>,
+    /// Only sessions the verdict policy sent to review (`true`) or not (`false`).
+    pub review_required: Option<bool>,
 }
 
 /// `%term%` with LIKE wildcards escaped (escape character `\`).
@@ -319,6 +321,9 @@ pub fn effective_status(session: &idv_session::Model, now: DateTime<Utc>) -> Ses
 pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     use idv_session::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
+    if let Some(review) = f.review_required {
+        cond = cond.add(C::ReviewRequired.eq(review));
+    }
     if !f.user_ids.is_empty() {
         cond = cond.add(C::UserId.is_in(f.user_ids.clone()));
     }
