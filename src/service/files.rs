@@ -129,13 +129,15 @@ fn check_jpeg(field: &str, bytes: &[u8], width: u32, height: u32) -> AppResult<(
     if !is_complete(bytes, ImageFormat::Jpeg) {
         return Err(unprocessable(field, "the image is truncated (no end marker)"));
     }
-    let _pixels = crate::service::decode_budget::acquire_blocking(u64::from(width) * u64::from(height) * 2);
-    let plain = decode_luma(bytes).map_err(|e| unprocessable(field, &format!("the image does not decode: {e}")))?;
+    // One full-colour decode at a time (every component counts: a scan cut
+    // inside the last blocks' chroma changes colour, not luminance).
+    let _pixels = crate::service::decode_budget::acquire_blocking(u64::from(width) * u64::from(height));
+    let plain = decoded_digest(bytes, layout.components).map_err(|e| unprocessable(field, &format!("the image does not decode: {e}")))?;
     let mut probe = Vec::with_capacity(bytes.len() + NOISE_LEN);
     probe.extend_from_slice(&bytes[..layout.last_scan_end]);
     probe.extend(noise());
     probe.extend_from_slice(&bytes[layout.last_scan_end..]);
-    let probed = decode_luma(&probe).map_err(|_| unprocessable(field, "the image is truncated"))?;
+    let probed = decoded_digest(&probe, layout.components).map_err(|_| unprocessable(field, "the image is truncated"))?;
     if plain != probed {
         return Err(unprocessable(field, "the image is truncated (its scan data ends early)"));
     }
@@ -155,22 +157,33 @@ fn noise() -> impl Iterator<Item = u8> {
     })
 }
 
-fn decode_luma(bytes: &[u8]) -> Result<Vec<u8>, String> {
+/// SHA-256 of the decoded pixels in the JPEG's own components (grey, YCbCr
+/// or CMYK, no colour conversion that could hide a component).
+fn decoded_digest(bytes: &[u8], components: usize) -> Result<[u8; 32], String> {
+    use sha2::Digest;
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
     let options = DecoderOptions::default()
-        .jpeg_set_out_colorspace(ColorSpace::Luma)
+        .jpeg_set_out_colorspace(match components {
+            1 => ColorSpace::Luma,
+            4 => ColorSpace::CMYK,
+            3 => ColorSpace::YCbCr,
+            _ => ColorSpace::RGB,
+        })
         .set_max_width(MAX_IMAGE_SIDE as usize)
         .set_max_height(MAX_IMAGE_SIDE as usize);
     let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    decoder.decode().map_err(|e| e.to_string())
+    let pixels = decoder.decode().map_err(|e| e.to_string())?;
+    Ok(sha2::Sha256::digest(&pixels).into())
 }
 
 /// What the marker structure of a JPEG says, read without decoding.
 struct JpegLayout {
     /// Fewest 8×8 blocks the frame's components need.
     min_blocks: u64,
+    /// Components of the frame (1 grey, 3 YCbCr, 4 CMYK/YCCK).
+    components: usize,
     /// Bytes of entropy-coded data in all scans.
     entropy_bytes: usize,
     /// Where the last scan's data ends (its terminating marker).
@@ -181,6 +194,7 @@ fn jpeg_layout(b: &[u8]) -> Option<JpegLayout> {
     let be16 = |i: usize| -> Option<usize> { Some(usize::from(*b.get(i)?) << 8 | usize::from(*b.get(i + 1)?)) };
     let mut pos = 2;
     let mut min_blocks = None;
+    let mut components = 0;
     let mut entropy_bytes = 0;
     let mut last_scan_end = None;
     loop {
@@ -204,6 +218,7 @@ fn jpeg_layout(b: &[u8]) -> Option<JpegLayout> {
         let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
         if is_sof {
             min_blocks = Some(frame_blocks(segment)?);
+            components = usize::from(*segment.get(5)?);
         }
         pos += 2 + len;
         if marker == 0xDA {
@@ -223,7 +238,7 @@ fn jpeg_layout(b: &[u8]) -> Option<JpegLayout> {
             last_scan_end = Some(pos);
         }
     }
-    Some(JpegLayout { min_blocks: min_blocks?, entropy_bytes, last_scan_end: last_scan_end? })
+    Some(JpegLayout { min_blocks: min_blocks?, components, entropy_bytes, last_scan_end: last_scan_end? })
 }
 
 /// Blocks of a frame header (SOFn segment without its length).
@@ -468,6 +483,18 @@ mod tests {
             let err = validate_image("image", forged).unwrap_err();
             assert_eq!(err.status().as_u16(), 422, "kept {keep} of {} bytes: {err}", full.len());
         }
+    }
+
+    #[test]
+    fn grey_jpegs_pass_and_are_checked_too() {
+        let img = image::GrayImage::from_fn(200, 120, |x, y| image::Luma([((x * 5 + y * 11) % 256) as u8]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        let full = out.into_inner();
+        assert!(validate_image("image", full.clone()).is_ok());
+        let mut forged = full[..full.len() - 30].to_vec();
+        forged.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(validate_image("image", forged).unwrap_err().status().as_u16(), 422);
     }
 
     #[test]
