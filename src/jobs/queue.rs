@@ -26,9 +26,38 @@ use crate::state::AppState;
 /// Longest retry delay, whatever the attempt.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
-/// A fresh claimer id: the process id plus a random part.
+/// This process among all that share the database: the process id plus a
+/// random part (process ids repeat across hosts and restarts).
+pub fn instance_id() -> &'static str {
+    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    INSTANCE.get_or_init(|| format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]))
+}
+
+/// A fresh claimer id: this process's instance id plus a random part.
 pub fn worker_id() -> String {
-    format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!("{}-{}", instance_id(), &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// Hands the jobs this process still holds back to the queue (shutdown):
+/// `queued`, due now, unlocked, the interrupted attempt not counted, so
+/// another process claims them at once instead of after `job_lock_secs`.
+/// A handler of this process that still finishes later changes nothing
+/// (every transition is conditional on its `locked_by`). Returns how many.
+pub async fn release_claimed(db: &DatabaseConnection) -> AppResult<u64> {
+    let now = Utc::now();
+    let released = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status::QUEUED))
+        .col_expr(job::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(job::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::Attempts, sea_orm::sea_query::ExprTrait::sub(Expr::col(job::Column::Attempts), 1))
+        .col_expr(job::Column::RunAt, Expr::value(now))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Status.eq(status::RUNNING))
+        .filter(job::Column::LockedBy.like(format!("{}-%", instance_id())))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(released)
 }
 
 pub fn lock_duration(config: &Config) -> Duration {

@@ -482,7 +482,9 @@ async fn endpoint_health(
 /// Claims and sends due deliveries until none is due; returns how many were sent.
 pub async fn run_due_once(state: &AppState, sender: &Sender) -> AppResult<usize> {
     let mut sent = 0;
-    while let Some(d) = claim_one(&state.db, lease(&state.config)).await? {
+    while !state.shutdown.is_stopping()
+        && let Some(d) = claim_one(&state.db, lease(&state.config)).await?
+    {
         deliver(state, sender, d).await?;
         sent += 1;
     }
@@ -501,7 +503,7 @@ pub fn spawn_worker(state: &AppState) -> tokio::task::JoinHandle<()> {
             }
         };
         let poll = Duration::from_millis(state.config.webhook_poll_ms);
-        loop {
+        while !state.shutdown.is_stopping() {
             if let Err(e) = run_due_once(&state, &sender).await {
                 tracing::warn!(error = %e, "webhook delivery pass failed");
             }
@@ -511,16 +513,16 @@ pub fn spawn_worker(state: &AppState) -> tokio::task::JoinHandle<()> {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
                 _ = tokio::time::sleep(poll) => {}
+                _ = state.shutdown.stopped() => {}
             }
         }
     })
 }
 
-/// Starts `config.webhook_workers` delivery workers in this process.
-pub fn spawn_workers(state: &AppState) {
-    for _ in 0..state.config.webhook_workers {
-        spawn_worker(state);
-    }
+/// Starts `config.webhook_workers` delivery workers in this process; each
+/// ends after its current attempt once the process shuts down.
+pub fn spawn_workers(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..state.config.webhook_workers).map(|_| spawn_worker(state)).collect()
 }
 
 #[cfg(test)]
