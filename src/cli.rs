@@ -331,6 +331,9 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     }
     let state = crate::build_state(config.clone()).await?;
     spawn_model_fetch(&config);
+    // Load and run the engines' models once now, not on the first applicant.
+    let engines = state.engines.clone();
+    tokio::task::spawn_blocking(move || crate::engine::warm(&engines));
     if let Some(info) = bootstrap::bootstrap_if_empty(&state.db).await.map_err(app_err)? {
         print_bootstrap(&config, &info);
     }

@@ -340,6 +340,22 @@ impl DocumentEngine for LocalDocumentEngine {
         Self::engine_version()
     }
 
+    fn warm(&self) -> Result<(), String> {
+        if self.inner.store.is_none() && self.inner.ocr.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            return Ok(());
+        }
+        let ocr = self.ocr()?;
+        let mut page = image::RgbImage::from_pixel(256, 64, image::Rgb([245, 245, 245]));
+        for y in 24..40 {
+            for x in 16..240 {
+                if (x / 6) % 2 == 0 {
+                    page.put_pixel(x, y, image::Rgb([20, 20, 20]));
+                }
+            }
+        }
+        ocr.read(&page).map(|_| ())
+    }
+
     fn analyze(&self, input: DocumentInput) -> EngineFuture<'_, DocumentAnalysis> {
         let this = self.clone();
         Box::pin(async move {

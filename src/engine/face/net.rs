@@ -48,8 +48,11 @@ fn conv(pool: &BufferPool, x: &Feature, c: &Conv) -> Result<Feature, String> {
     let kernel = TensorView::from_data(&[c.filters, c.channels, c.nr, c.nc], c.weights.as_slice());
     let bias = NdTensorView::from_data([c.filters], c.bias.as_slice());
     let padding = Padding::Fixed([c.padding[0], c.padding[1], c.padding[0], c.padding[1]].into());
-    let out = rten::ops::conv(pool, input, kernel, Some(bias), padding, 1, &c.stride, &[1, 1])
-        .map_err(|e| format!("convolution failed: {e}"))?;
+    // On the calling thread's own one-thread pool (`engine::compute`).
+    let out = crate::engine::compute::single_threaded(|| {
+        rten::ops::conv(pool, input, kernel, Some(bias), padding, 1, &c.stride, &[1, 1])
+    })
+    .map_err(|e| format!("convolution failed: {e}"))?;
     let shape = out.shape().to_vec();
     Ok(Feature { c: shape[1], h: shape[2], w: shape[3], data: out.into_data() })
 }

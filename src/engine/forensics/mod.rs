@@ -23,7 +23,7 @@ use image::imageops::FilterType;
 use image::{GrayImage, Luma, RgbImage};
 use serde_json::json;
 
-use super::ocr::{OcrEngine, TextLine, channel_excess};
+use super::ocr::{OcrEngine, ReadOptions, TextLine, channel_excess};
 use super::{CheckOutcome, DocumentFields, DocumentSide};
 use crate::domain::checks::names;
 
@@ -86,8 +86,18 @@ pub fn assess(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> SideAssessment 
 
 // ---------------------------------------------------------------- words
 
-/// Rotations (degrees) of the colour-channel pass: watermarks are often diagonal.
-const WATERMARK_ROTATIONS: [f32; 3] = [0.0, 30.0, -30.0];
+/// Long side (px) of the image the colour-channel pass looks at:
+/// watermarks are large print.
+const COLOUR_SIDE: u32 = 800;
+/// The detector's long side in the colour-channel pass (at most the
+/// region's own size): watermark letters are a tenth of the card high.
+const COLOUR_DET_SIDE: u32 = 400;
+/// Lines recognised per colour channel (the largest): a watermark is a
+/// few large words, and this bounds the cost of a busy coloured design.
+const COLOUR_MAX_LINES: usize = 8;
+/// Watermarks are often diagonal: lines turned up to this angle are cut
+/// out level in the one detector pass (no rotated copies of the image).
+const COLOUR_MAX_SLANT_DEG: f32 = 60.0;
 /// Share of strongly coloured pixels below which no colour pass is made.
 const MIN_COLOURED_SHARE: f64 = 0.002;
 
@@ -120,8 +130,23 @@ fn suspicious_words(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> CheckOutc
         passes.push("barcode");
     }
     if let Some(ocr) = ocr {
+        let image = input.image;
+        let scale = (COLOUR_SIDE as f32 / image.width().max(image.height()) as f32).min(1.0);
+        let small;
+        let view = if scale < 1.0 {
+            let (w, h) = ((image.width() as f32 * scale) as u32, (image.height() as f32 * scale) as u32);
+            small = image::imageops::resize(image, w.max(8), h.max(8), FilterType::Triangle);
+            &small
+        } else {
+            image
+        };
+        // The main pass's lines, in `view` coordinates: their text was read already.
+        let known: Vec<[u32; 4]> = match &input.ocr {
+            Ok(lines) => lines.iter().map(|l| l.bbox.map(|v| (v as f32 * scale).round() as u32)).collect(),
+            Err(_) => Vec::new(),
+        };
         for (channel, label) in [(0usize, "red_channel"), (2, "blue_channel")] {
-            if let Some(words) = colour_pass(ocr, input.image, channel) {
+            if let Some(words) = colour_pass(ocr, view, channel, &known) {
                 add(label, words, &mut found);
                 passes.push(label);
             }
@@ -143,46 +168,42 @@ fn suspicious_words(input: &SideInput<'_>, ocr: Option<&OcrEngine>) -> CheckOutc
 }
 
 /// OCR of one colour channel's excess (a red "SAMPLE" watermark becomes dark
-/// text on white) at a few rotations; `None` when the image has too little
-/// of that colour to carry a watermark.
-fn colour_pass(ocr: &OcrEngine, image: &RgbImage, channel: usize) -> Option<Vec<&'static str>> {
-    let scale = (1200.0 / image.width().max(image.height()) as f32).min(1.0);
-    let small = if scale < 1.0 {
-        let (w, h) = ((image.width() as f32 * scale) as u32, (image.height() as f32 * scale) as u32);
-        image::imageops::resize(image, w.max(8), h.max(8), FilterType::Triangle)
-    } else {
-        image.clone()
-    };
-    let excess = channel_excess(&small, channel);
+/// text on white) of `image` (already at most [`COLOUR_SIDE`] px); `None`
+/// when the image has too little of that colour to carry a watermark.
+/// Bounded: the coloured region only, one detector pass at
+/// [`COLOUR_DET_SIDE`] that cuts diagonal lines out level, at most
+/// [`COLOUR_MAX_LINES`] lines recognised.
+fn colour_pass(ocr: &OcrEngine, image: &RgbImage, channel: usize, known: &[[u32; 4]]) -> Option<Vec<&'static str>> {
+    let excess = channel_excess(image, channel);
     let coloured = excess.pixels().filter(|p| p.0[0] < 160).count() as f64 / (excess.len().max(1) as f64);
     if coloured < MIN_COLOURED_SHARE {
         return None;
     }
     // A watermark lies where the colour is: OCR only that region (with a
     // margin), e.g. a card's coloured header band rather than the whole card.
-    let excess = crop_to_ink(&excess, 160);
-    let mut found = Vec::new();
-    for degrees in WATERMARK_ROTATIONS {
-        let rotated = if degrees == 0.0 { excess.clone() } else { rotate_white(&excess, degrees) };
-        let rgb = image::DynamicImage::ImageLuma8(rotated).to_rgb8();
-        let Ok(lines) = ocr.read(&rgb) else { continue };
-        let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-        for w in words::find(&text.join("\n")) {
-            if !found.contains(&w) {
-                found.push(w);
-            }
-        }
-        if !found.is_empty() {
-            break;
-        }
-    }
-    Some(found)
+    let (excess, [x0, y0]) = crop_to_ink(&excess, 160);
+    let rgb = image::DynamicImage::ImageLuma8(excess).to_rgb8();
+    // The detector no larger than the region (a small coloured area is not upscaled).
+    let options = ReadOptions {
+        det_long_side: Some(COLOUR_DET_SIDE.min(rgb.width().max(rgb.height()).max(64))),
+        max_lines: COLOUR_MAX_LINES,
+        max_slant_deg: COLOUR_MAX_SLANT_DEG,
+    };
+    // Coloured print the main pass has read (a header in white on a blue
+    // band) is not read again.
+    let known: Vec<[u32; 4]> = known
+        .iter()
+        .map(|b| [b[0].saturating_sub(x0), b[1].saturating_sub(y0), b[2].saturating_sub(x0), b[3].saturating_sub(y0)])
+        .collect();
+    let lines = ocr.read_except(&rgb, &options, &known).ok()?;
+    let text: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+    Some(words::find(&text.join("\n")))
 }
 
 /// The part of `gray` holding its pixels darker than `threshold`, with a
 /// margin of 4% of the image (at least 16 px); the whole image when that
-/// part covers most of it.
-fn crop_to_ink(gray: &GrayImage, threshold: u8) -> GrayImage {
+/// part covers most of it. Also returns where the part starts in `gray`.
+fn crop_to_ink(gray: &GrayImage, threshold: u8) -> (GrayImage, [u32; 2]) {
     let (w, h) = gray.dimensions();
     let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
     for (x, y, p) in gray.enumerate_pixels() {
@@ -194,15 +215,15 @@ fn crop_to_ink(gray: &GrayImage, threshold: u8) -> GrayImage {
         }
     }
     if x1 <= x0 || y1 <= y0 {
-        return gray.clone();
+        return (gray.clone(), [0, 0]);
     }
     let margin = (w.max(h) / 25).max(16);
     let (x0, y0) = (x0.saturating_sub(margin), y0.saturating_sub(margin));
     let (x1, y1) = ((x1 + margin).min(w), (y1 + margin).min(h));
     if u64::from(x1 - x0) * u64::from(y1 - y0) * 10 > u64::from(w) * u64::from(h) * 7 {
-        return gray.clone();
+        return (gray.clone(), [0, 0]);
     }
-    image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image()
+    (image::imageops::crop_imm(gray, x0, y0, x1 - x0, y1 - y0).to_image(), [x0, y0])
 }
 
 /// `image` rotated by `degrees` (counter-clockwise) on a white canvas large

@@ -14,14 +14,14 @@ impl FaceAnalyzer for LocalFaceEngine {
 
     fn detect(&self, image: &RgbImage) -> Result<Vec<FaceObservation>, String> {
         let models = self.models()?;
-        Ok(models
-            .detect(image)
-            .into_iter()
-            .map(|f| FaceObservation {
-                rect: Rect { x: f.rect.left, y: f.rect.top, w: f.rect.width(), h: f.rect.height() },
-                landmarks: f.landmarks.map(|p| (p[0], p[1])),
-            })
-            .collect())
+        Ok(models.detect(image).into_iter().map(observation).collect())
+    }
+
+    fn detect_frame(&self, bytes: &[u8], image: &RgbImage) -> Result<Vec<FaceObservation>, String> {
+        let models = self.models()?;
+        let faces = models.detect(image);
+        self.remember(bytes, image.dimensions(), &faces);
+        Ok(faces.into_iter().map(observation).collect())
     }
 
     fn embed(&self, image: &RgbImage, face: &FaceObservation) -> Result<Vec<f32>, String> {
@@ -32,5 +32,12 @@ impl FaceAnalyzer for LocalFaceEngine {
             landmarks: face.landmarks.map(|(x, y)| [x, y]),
         };
         models.try_embed(image, &detected)
+    }
+}
+
+fn observation(f: DetectedFace) -> FaceObservation {
+    FaceObservation {
+        rect: Rect { x: f.rect.left, y: f.rect.top, w: f.rect.width(), h: f.rect.height() },
+        landmarks: f.landmarks.map(|p| (p[0], p[1])),
     }
 }

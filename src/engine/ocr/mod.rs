@@ -18,8 +18,19 @@ use rten_tensor::NdTensor;
 
 use crate::models::{ModelStore, PP_OCR};
 
-/// The detector's long side (px); both sides are rounded to multiples of 32.
+/// The detector's long side (px) when nothing is known about the text;
+/// both sides are rounded to multiples of 32.
 const DET_LONG_SIDE: u32 = 960;
+/// The first look of [`ReadOptions::auto`]: most document text is large
+/// enough at this size, which costs less than a third of [`DET_LONG_SIDE`].
+const DET_FIRST_SIDE: u32 = 512;
+/// Largest detector side chosen for small text.
+const DET_MAX_SIDE: u32 = 1280;
+/// Median line height (px at the detector's scale, unclipped boxes) below
+/// which the first look is repeated at a larger scale.
+const DET_MIN_LINE_PX: f32 = 13.0;
+/// The line height the larger scale aims at.
+const DET_TARGET_LINE_PX: f32 = 20.0;
 /// Text-probability threshold of the detector's map.
 const DET_THRESHOLD: f32 = 0.3;
 /// Components whose mean probability is lower are dropped.
@@ -85,8 +96,15 @@ impl OcrEngine {
     }
 
     pub fn load_files(det: &Path, rec: &Path, dict: &Path) -> Result<Self, String> {
-        let detector = Model::load_file(det).map_err(|e| format!("cannot load {}: {e}", det.display()))?;
-        let recognizer = Model::load_file(rec).map_err(|e| format!("cannot load {}: {e}", rec.display()))?;
+        // Weights prepacked once at load (the convolutions' layout), not per run.
+        let load = |path: &Path| {
+            rten::ModelOptions::with_all_ops()
+                .prepack_weights(true)
+                .load_file(path)
+                .map_err(|e| format!("cannot load {}: {e}", path.display()))
+        };
+        let detector = load(det)?;
+        let recognizer = load(rec)?;
         let text = std::fs::read_to_string(dict).map_err(|e| format!("cannot read {}: {e}", dict.display()))?;
         let dictionary: Vec<String> = text.lines().map(str::to_string).collect();
         if dictionary.is_empty() {
@@ -96,8 +114,21 @@ impl OcrEngine {
     }
 
     /// Detects and recognises the text lines of `image`, top to bottom,
-    /// left to right.
+    /// left to right (detector scale chosen from the text height).
     pub fn read(&self, image: &RgbImage) -> Result<Vec<TextLine>, String> {
+        self.read_with(image, &ReadOptions::auto())
+    }
+
+    /// [`Self::read`] with explicit options.
+    pub fn read_with(&self, image: &RgbImage, options: &ReadOptions) -> Result<Vec<TextLine>, String> {
+        self.read_except(image, options, &[])
+    }
+
+    /// [`Self::read_with`], recognising no line whose box is one of `known`
+    /// (boxes in `image` coordinates whose text was read already, e.g. by
+    /// the main pass over the same document): matching means an overlap of
+    /// more than half of their union.
+    pub fn read_except(&self, image: &RgbImage, options: &ReadOptions, known: &[[u32; 4]]) -> Result<Vec<TextLine>, String> {
         let (w, h) = image.dimensions();
         if w < 8 || h < 8 {
             return Ok(Vec::new());
@@ -111,14 +142,39 @@ impl OcrEngine {
         } else {
             image
         };
-        let boxes = self.detect(image)?;
-        let mut lines = Vec::new();
-        for TextBox { bbox, slant } in boxes.into_iter().take(MAX_LINES) {
-            let crop = match slant {
-                Some(slant) => crop_slanted(image, &slant),
+        let mut boxes = match options.det_long_side {
+            Some(side) => self.detect(image, side, options.max_slant_deg)?,
+            None => self.detect_auto(image, options.max_slant_deg)?,
+        };
+        if !known.is_empty() {
+            let known: Vec<[u32; 4]> =
+                if scale < 1.0 { known.iter().map(|b| b.map(|v| (v as f32 * scale).round() as u32)).collect() } else { known.to_vec() };
+            boxes.retain(|b| !known.iter().any(|k| iou(&b.bbox, k) > 0.5));
+        }
+        let limit = options.max_lines.clamp(1, MAX_LINES);
+        if boxes.len() > limit {
+            // Keep the largest lines, in the detector's order.
+            let area = |b: &TextBox| u64::from(b.bbox[2] - b.bbox[0]) * u64::from(b.bbox[3] - b.bbox[1]);
+            let mut by_size: Vec<u64> = boxes.iter().map(area).collect();
+            by_size.sort_unstable_by(|a, b| b.cmp(a));
+            let cut = by_size[limit - 1];
+            let mut kept = 0;
+            boxes.retain(|b| {
+                let keep = kept < limit && area(b) >= cut;
+                kept += usize::from(keep);
+                keep
+            });
+        }
+        let crops: Vec<RgbImage> = boxes
+            .iter()
+            .map(|TextBox { bbox, slant, .. }| match slant {
+                Some(slant) => crop_slanted(image, slant),
                 None => image::imageops::crop_imm(image, bbox[0], bbox[1], bbox[2] - bbox[0], bbox[3] - bbox[1]).to_image(),
-            };
-            let (text, confidence) = self.recognize(&crop)?;
+            })
+            .collect();
+        let texts = crops.iter().map(|c| self.recognize(c)).collect::<Result<Vec<_>, _>>()?;
+        let mut lines = Vec::new();
+        for (TextBox { bbox, .. }, (text, confidence)) in boxes.into_iter().zip(texts) {
             let text = text.trim().to_string();
             if text.is_empty() {
                 continue;
@@ -130,10 +186,37 @@ impl OcrEngine {
         Ok(lines)
     }
 
-    /// Text boxes in `image` coordinates.
-    fn detect(&self, image: &RgbImage) -> Result<Vec<TextBox>, String> {
+    /// Text boxes with the detector's scale chosen from the text: a first
+    /// look at [`DET_FIRST_SIDE`]; when its lines are small (median height
+    /// under [`DET_MIN_LINE_PX`]) or it found none, one more look at the
+    /// scale that makes them readable (at most [`DET_MAX_SIDE`]; never more
+    /// than the image's own size unless the text is tiny).
+    fn detect_auto(&self, image: &RgbImage, max_slant_deg: f32) -> Result<Vec<TextBox>, String> {
+        let long = image.width().max(image.height());
+        let first = DET_FIRST_SIDE;
+        let boxes = self.detect(image, first, max_slant_deg)?;
+        let mut heights: Vec<f32> = boxes.iter().map(|b| b.det_height).collect();
+        heights.sort_by(f32::total_cmp);
+        let second = if heights.is_empty() {
+            // Nothing at the first look: the previous fixed scale, for text
+            // too small to show at all (a photo far from the card).
+            (long > first).then_some(DET_LONG_SIDE)
+        } else {
+            let median = heights[heights.len() / 2];
+            (median < DET_MIN_LINE_PX)
+                .then(|| ((first as f32 * DET_TARGET_LINE_PX / median.max(1.0)) as u32).clamp(first + 128, DET_MAX_SIDE))
+        };
+        match second {
+            Some(side) => self.detect(image, side, max_slant_deg),
+            None => Ok(boxes),
+        }
+    }
+
+    /// Text boxes in `image` coordinates, the detector run with its long
+    /// side at `long_side` px.
+    fn detect(&self, image: &RgbImage, long_side: u32, max_slant_deg: f32) -> Result<Vec<TextBox>, String> {
         let (w, h) = image.dimensions();
-        let ratio = DET_LONG_SIDE as f32 / w.max(h) as f32;
+        let ratio = long_side as f32 / w.max(h) as f32;
         let round32 = |v: f32| ((v / 32.0).round().max(1.0) * 32.0) as u32;
         let (dw, dh) = (round32(w as f32 * ratio), round32(h as f32 * ratio));
         let resized = image::imageops::resize(image, dw, dh, FilterType::Triangle);
@@ -147,7 +230,10 @@ impl OcrEngine {
             }
         }
         let input = NdTensor::from_data([1, 3, dh as usize, dw as usize], data);
-        let output = self.detector.run_one(input.into(), None).map_err(|e| format!("text detector failed: {e}"))?;
+        let output = self
+            .detector
+            .run_one(input.into(), Some(crate::engine::compute::run_options()))
+            .map_err(|e| format!("text detector failed: {e}"))?;
         let map: NdTensor<f32, 4> = output.try_into().map_err(|e| format!("unexpected detector output: {e:?}"))?;
         let [_, _, mh, mw] = map.shape();
         let prob: Vec<f32> = map.to_vec();
@@ -167,7 +253,9 @@ impl OcrEngine {
             let right = (((comp.x1 + grow) * sx).ceil() as u32).min(w);
             let bottom = (((comp.y1 + grow) * sy).ceil() as u32).min(h);
             if right > left + 2 && bottom > top + 2 {
-                boxes.push(TextBox { bbox: [left, top, right, bottom], slant: slant_of(&comp, sx, sy) });
+                let slant = slant_of(&comp, sx, sy, max_slant_deg);
+                let det_height = slant.map_or(bh + 2.0 * grow, |s| s.thickness / sy);
+                boxes.push(TextBox { bbox: [left, top, right, bottom], slant, det_height });
             }
         }
         Ok(boxes)
@@ -187,7 +275,10 @@ impl OcrEngine {
             }
         }
         let input = NdTensor::from_data([1, 3, REC_HEIGHT as usize, width as usize], data);
-        let output = self.recognizer.run_one(input.into(), None).map_err(|e| format!("text recogniser failed: {e}"))?;
+        let output = self
+            .recognizer
+            .run_one(input.into(), Some(crate::engine::compute::run_options()))
+            .map_err(|e| format!("text recogniser failed: {e}"))?;
         let probs: NdTensor<f32, 3> = output.try_into().map_err(|e| format!("unexpected recogniser output: {e:?}"))?;
         let [_, steps, classes] = probs.shape();
         let flat = probs.to_vec();
@@ -216,11 +307,43 @@ impl OcrEngine {
     }
 }
 
+/// Intersection over union of two boxes (left, top, right, bottom).
+fn iou(a: &[u32; 4], b: &[u32; 4]) -> f32 {
+    let w = a[2].min(b[2]).saturating_sub(a[0].max(b[0]));
+    let h = a[3].min(b[3]).saturating_sub(a[1].max(b[1]));
+    let inter = u64::from(w) * u64::from(h);
+    let area = |r: &[u32; 4]| u64::from(r[2].saturating_sub(r[0])) * u64::from(r[3].saturating_sub(r[1]));
+    let union = area(a) + area(b) - inter;
+    if union == 0 { 0.0 } else { inter as f32 / union as f32 }
+}
+
 /// A detected line: its axis-aligned box and, when the line is not level,
 /// the turned rectangle to cut it out along.
 struct TextBox {
     bbox: [u32; 4],
     slant: Option<Slant>,
+    /// The line's height at the detector's scale (unclipped), for choosing the scale.
+    det_height: f32,
+}
+
+/// How [`OcrEngine::read_with`] reads an image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadOptions {
+    /// The detector's long side (px); `None`: chosen from the text height.
+    pub det_long_side: Option<u32>,
+    /// At most this many lines are recognised (largest first is not implied:
+    /// the detector's order, top to bottom).
+    pub max_lines: usize,
+    /// Lines turned up to this angle (degrees) are cut out level; steeper
+    /// ones are cut axis-aligned.
+    pub max_slant_deg: f32,
+}
+
+impl ReadOptions {
+    /// Document text: scale from the text height, lines up to 30 degrees off level.
+    pub fn auto() -> Self {
+        Self { det_long_side: None, max_lines: MAX_LINES, max_slant_deg: 30.0 }
+    }
 }
 
 /// A turned line rectangle in image coordinates.
@@ -238,11 +361,11 @@ struct Slant {
 /// than ~0.3 degrees. A straight crop of such a line cuts its ends or
 /// takes the neighbouring lines in, and the recogniser drops characters
 /// (a 1.5 degree turn of an MRZ line was enough).
-fn slant_of(comp: &Component, sx: f32, sy: f32) -> Option<Slant> {
+fn slant_of(comp: &Component, sx: f32, sy: f32, max_deg: f32) -> Option<Slant> {
     // Moments in image pixels.
     let (cxx, cyy, cxy) = (comp.cxx * sx * sx, comp.cyy * sy * sy, comp.cxy * sx * sy);
     let angle = 0.5 * (2.0 * cxy).atan2(cxx - cyy);
-    if angle.abs() < 0.3f32.to_radians() || angle.abs() > 30f32.to_radians() {
+    if angle.abs() < 0.3f32.to_radians() || angle.abs() > max_deg.to_radians() {
         return None;
     }
     let (s, c) = angle.sin_cos();
