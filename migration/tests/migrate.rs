@@ -166,6 +166,7 @@ async fn insert_rows(db: &DatabaseConnection) {
         name: Set("key".into()),
         prefix: Set("tk_abc".into()),
         key_hash: Set("00ff".into()),
+        scope: Set(None),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
