@@ -195,8 +195,9 @@ pub async fn run_due_jobs_once(state: &AppState) -> AppResult<usize> {
 pub async fn run_due_for_session(state: &AppState, session_id: &str) -> AppResult<usize> {
     let worker = queue::worker_id();
     let mut ran = 0;
-    while let Some(job) =
-        queue::claim_one_of_session(&state.db, &worker, queue::lock_duration(&state.config), session_id).await?
+    while !state.shutdown.is_stopping()
+        && let Some(job) =
+            queue::claim_one_of_session(&state.db, &worker, queue::lock_duration(&state.config), session_id).await?
     {
         queue::run_claimed(state, &worker, job).await?;
         ran += 1;
@@ -219,15 +220,15 @@ pub async fn settle_session(state: &AppState, session_id: &str, timeout: Duratio
     if pending_for_session(&state.db, session_id).await? == 0 {
         return Ok(true);
     }
-    if let Ok(permit) = FINALIZE_RUNNER_PERMITS.try_acquire() {
-        let (state_, session) = (state.clone(), session_id.to_string());
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = run_due_for_session(&state_, &session).await {
-                tracing::warn!(session = %session, error = %e, "running a session's jobs for finalize failed");
-            }
-        });
-    }
+    let (state_, session) = (state.clone(), session_id.to_string());
+    tokio::spawn(async move {
+        // Queued behind other finalizes of this process when all runners
+        // are busy; a worker may take the jobs meanwhile.
+        let Ok(_permit) = FINALIZE_RUNNER_PERMITS.acquire().await else { return };
+        if let Err(e) = run_due_for_session(&state_, &session).await {
+            tracing::warn!(session = %session, error = %e, "running a session's jobs for finalize failed");
+        }
+    });
     wait_for_session(&state.db, session_id, timeout).await
 }
 
