@@ -191,6 +191,10 @@ async fn every_response_is_described_and_every_error_is_a_problem() {
             }
         }
     }
+    // Limits the server enforces are in the document.
+    let list = &doc["components"]["schemas"]["SessionListRequest"]["properties"];
+    assert_eq!(list["take"]["maximum"], 500, "{list}");
+    assert_eq!(list["skip"]["maximum"], i64::MAX, "{list}");
     // `/metrics` answers Prometheus text by default and JSON on request.
     let metrics = &doc["paths"]["/metrics"]["get"]["responses"];
     assert!(metrics["200"]["content"]["text/plain"].is_object(), "{metrics}");

@@ -129,7 +129,7 @@ pub struct SessionListRequest {
     client_id: Option<OneOrMany>,
     user_id: Option<OneOrMany>,
     /// `true`: only sessions the verdict policy sent to review (the queue to
-    /// hold users for); `false`: only the others. Beyond the seed.
+    /// hold users for); `false`: only the others.
     review_required: Option<bool>,
 }
 

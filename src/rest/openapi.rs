@@ -18,6 +18,11 @@ const PROBLEM_JSON: &str = crate::error::PROBLEM_JSON;
 
 /// Completes `doc` (the whole document as JSON) in place.
 pub fn complete(doc: &mut Value) {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        for schema in schemas.values_mut() {
+            add_limits(schema);
+        }
+    }
     let schemas = doc["components"]["schemas"].as_object().cloned().unwrap_or_default();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for (path, item) in paths.iter_mut() {
@@ -102,6 +107,32 @@ fn operation_id(path: &str) -> Option<String> {
         .collect::<Vec<_>>()
         .join("_");
     (!id.is_empty()).then_some(id)
+}
+
+/// The limits every list and metadata field shares, written where the
+/// server enforces them (`Page::new`, `validate_metadata`), so generated
+/// clients and fuzzers know them.
+fn add_limits(schema: &mut Value) {
+    use crate::service::types::{MAX_SKIP, MAX_TAKE, METADATA_MAX_KEY_LEN, METADATA_MAX_KEYS};
+    let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else { return };
+    for (name, prop) in props.iter_mut() {
+        let Some(prop) = prop.as_object_mut() else { continue };
+        match name.as_str() {
+            "take" => {
+                prop.insert("minimum".into(), json!(0));
+                prop.insert("maximum".into(), json!(MAX_TAKE));
+            }
+            "skip" => {
+                prop.insert("minimum".into(), json!(0));
+                prop.insert("maximum".into(), json!(MAX_SKIP));
+            }
+            "metadata" | "sdk_metadata" if prop.contains_key("additionalProperties") => {
+                prop.insert("maxProperties".into(), json!(METADATA_MAX_KEYS));
+                prop.insert("propertyNames".into(), json!({ "type": "string", "minLength": 1, "maxLength": METADATA_MAX_KEY_LEN }));
+            }
+            _ => {}
+        }
+    }
 }
 
 fn is_id_name(name: &str) -> bool {

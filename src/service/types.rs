@@ -72,6 +72,9 @@ impl OneOrMany {
 pub const DEFAULT_TAKE: u64 = 25;
 pub const MAX_TAKE: u64 = 500;
 pub const MAX_SKIP: u64 = i64::MAX as u64;
+/// Limits of a metadata map: keys, and characters of a key.
+pub const METADATA_MAX_KEYS: usize = 50;
+pub const METADATA_MAX_KEY_LEN: usize = 100;
 
 /// `take` / `skip` after validation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +135,11 @@ pub fn parse_date_bound(field: &str, value: Option<&str>, end: bool) -> AppResul
 
 /// Checks a free-form string metadata map (limits keep rows small).
 pub fn validate_metadata(field: &str, map: &serde_json::Map<String, serde_json::Value>) -> AppResult<()> {
-    if map.len() > 50 {
-        return Err(AppError::validation(field, "at most 50 keys"));
+    if map.len() > METADATA_MAX_KEYS {
+        return Err(AppError::validation(field, format!("at most {METADATA_MAX_KEYS} keys")));
     }
     for (k, v) in map {
-        if k.is_empty() || k.len() > 100 {
+        if k.is_empty() || k.chars().count() > METADATA_MAX_KEY_LEN {
             return Err(AppError::validation(format!("{field}.{k}"), "keys must be 1 to 100 characters"));
         }
         let len = match v {
@@ -183,6 +186,14 @@ mod tests {
         assert!(Page::new(Some(501), None).is_err());
         assert_eq!(Page::new(None, Some(MAX_SKIP)).unwrap().skip, MAX_SKIP);
         assert_eq!(Page::new(None, Some(MAX_SKIP + 1)).unwrap_err().field_errors()[0].field, "skip");
+    }
+
+    #[test]
+    fn metadata_keys_are_counted_in_characters() {
+        let map = |key: String| serde_json::Map::from_iter([(key, serde_json::json!("v"))]);
+        assert!(validate_metadata("metadata", &map("é".repeat(METADATA_MAX_KEY_LEN))).is_ok());
+        let e = validate_metadata("metadata", &map("é".repeat(METADATA_MAX_KEY_LEN + 1))).unwrap_err();
+        assert!(e.field_errors()[0].field.starts_with("metadata."), "{e:?}");
     }
 
     #[test]
