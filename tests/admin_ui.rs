@@ -514,6 +514,17 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     .await;
     b.wait_for("the demo client's sessions", "/^[1-9][0-9]* sessions?$/.test(document.querySelector('.pager .muted')?.textContent || '')").await;
     b.screenshot(&shot("14-operator-client-selector")).await;
+    // ... and opens one of them: the detail and its images load for the operator too.
+    b.goto(&app.url(&format!("/admin#/sessions/{sid}"))).await;
+    b.find(".gallery img").await;
+    b.wait_for(
+        "the operator sees the demo client's session images",
+        "(() => { const imgs = [...document.querySelectorAll('.gallery img')]; return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0); })()",
+    )
+    .await;
+    let page = b.eval("document.body.innerText").await;
+    assert!(!page.as_str().unwrap_or_default().to_lowercase().contains("not found"), "operator's session detail says not found");
+    b.screenshot(&shot("14b-operator-session-detail")).await;
 
     // The API docs page renders the reference's Markdown (no literal
     // backticks) and shows an example request for every operation.
