@@ -347,6 +347,41 @@ async fn run_session_full(
     (sid, verdict, s, t)
 }
 
+/// An identity authentication with one selfie frame; returns the finalize answer.
+async fn authenticate(app: &TestApp, identity_id: &str, selfie: &[u8]) -> Value {
+    use base64::Engine;
+    let (st, _, v) = app.post_json("/api/v1/ida/session/create", Some(&app.demo_key), &json!({"identity_id": identity_id})).await;
+    assert_eq!(st, 200, "{v}");
+    let sid = v["session_id"].as_str().unwrap().to_string();
+    let (st, t) = sdk(app, "/api/v1/sdk/ida/liveness/generate", json!({"session_id": sid, "latitude": 37.5, "longitude": -77.4})).await;
+    assert_eq!(st, 200, "{t}");
+    let images = json!([base64::engine::general_purpose::STANDARD.encode(selfie)]);
+    let (st, v) = sdk(app, "/api/v1/sdk/ida/liveness/process", json!({"session_id": sid, "latitude": 37.5, "longitude": -77.4, "token": t["token"], "images": images})).await;
+    assert_eq!(st, 200, "{v}");
+    for _ in 0..30 {
+        let (st, f) = sdk(app, "/api/v1/sdk/ida/finalize", json!({"session_id": sid})).await;
+        if st == 503 {
+            continue;
+        }
+        assert_eq!(st, 200, "{f}");
+        return f;
+    }
+    panic!("IDA finalize never answered");
+}
+
+async fn identity_selfie(app: &TestApp, identity_id: &str) -> (u16, Vec<u8>) {
+    let resp = app
+        .http
+        .post(app.url("/api/v1/identity/image"))
+        .bearer_auth(&app.demo_key)
+        .json(&json!({"identity_id": identity_id, "storage_file_type_e": "selfie"}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.bytes().await.unwrap().to_vec())
+}
+
 async fn document_of(app: &TestApp, sid: &str) -> Value {
     let (st, _, d) = app.post_json("/api/v1/idv/document/read", Some(&app.demo_key), &json!({"session_id": sid})).await;
     assert_eq!(st, 200, "{d}");
@@ -391,6 +426,20 @@ async fn a_clean_applicant_is_verified_and_the_same_images_again_are_duplicates(
         assert_eq!((doc["first_name"].as_str(), doc["last_name"].as_str()), (Some("JOHN"), Some("DOE")), "{backend}: {d}");
         assert_eq!(doc["birth_date"], "1978-03-15", "{backend}: {d}");
         assert_eq!(doc["data_source_e"], "barcode", "{backend}: {d}");
+
+        // The verified person authenticates with another photo of the same face;
+        // somebody else's face does not, and never becomes the identity's selfie.
+        let identity_id = s["identity_id"].as_str().unwrap().to_string();
+        let (_, onboarding_selfie) = identity_selfie(&app, &identity_id).await;
+        let ok = authenticate(&app, &identity_id, &photo_bytes("obama3.jpg")).await;
+        assert_eq!(ok["authenticated"], true, "{backend}: {ok}");
+        let (st, after_success) = identity_selfie(&app, &identity_id).await;
+        assert_eq!(st, 200, "{backend}");
+        assert_ne!(after_success, onboarding_selfie, "{backend}: a successful authentication's capture represents the identity");
+        let other = authenticate(&app, &identity_id, &photo_bytes("biden.jpg")).await;
+        assert_eq!(other["authenticated"], false, "{backend}: {other}");
+        let (_, after_failure) = identity_selfie(&app, &identity_id).await;
+        assert_eq!(after_failure, after_success, "{backend}: a failed attempt's selfie never represents the identity");
 
         // The very same images in a second session: flagged as seen before.
         let again = Capture { selfie: None, ..capture() };
