@@ -134,6 +134,41 @@ fn parse_date(s: Option<&str>) -> Option<NaiveDate> {
     s.and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
 }
 
+/// The weights version a session pinned (platform defaults if it is gone).
+async fn pinned_weights(db: &impl ConnectionTrait, weights_id: &str) -> AppResult<WeightValues> {
+    Ok(match weights::Entity::find_by_id(weights_id.to_string()).one(db).await? {
+        Some(w) => WeightValues::from_model(&w),
+        None => WeightValues::default(),
+    })
+}
+
+/// The capture's age and sex estimates, as the face match recorded them.
+struct FaceEstimates {
+    age: Option<f64>,
+    male_probability: Option<f64>,
+    /// The day of the capture (the age is judged on it).
+    on: NaiveDate,
+    /// Why there is no estimate, when there is none.
+    missing: String,
+}
+
+async fn face_estimates(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<FaceEstimates> {
+    let rows = checks::for_session(db, client_id, session_id).await?;
+    let face = rows.iter().find(|r| r.check_name == names::FACE_MATCH);
+    let evidence = face.and_then(|r| r.evidence.clone()).unwrap_or(serde_json::Value::Null);
+    let missing = face
+        .filter(|r| CheckStatus::from_db(&r.status) == CheckStatus::Unavailable)
+        .and_then(|r| r.detail.clone())
+        .or_else(|| evidence["age_gender_note"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "no face was analysed".to_string());
+    Ok(FaceEstimates {
+        age: evidence["age_estimate"].as_f64(),
+        male_probability: evidence["male_probability"].as_f64(),
+        on: face.map(|r| r.updated_at.date_naive()).unwrap_or_else(|| Utc::now().date_naive()),
+        missing,
+    })
+}
+
 /// Records `age`, `gender` (when enabled) and `duplicate_face` of an IDV
 /// session at finalize. Earlier results of these checks are replaced.
 pub async fn settle_idv(
@@ -143,34 +178,20 @@ pub async fn settle_idv(
     doc: Option<&document::Model>,
 ) -> AppResult<()> {
     let db = &state.db;
-    let weights = match weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await? {
-        Some(w) => WeightValues::from_model(&w),
-        None => WeightValues::default(),
-    };
-    let rows = checks::for_session(db, &s.client_id, &s.id).await?;
-    let face = rows.iter().find(|r| r.check_name == names::FACE_MATCH);
-    let evidence = face.and_then(|r| r.evidence.clone()).unwrap_or(serde_json::Value::Null);
-    let no_estimate = || {
-        face.filter(|r| CheckStatus::from_db(&r.status) == CheckStatus::Unavailable)
-            .and_then(|r| r.detail.clone())
-            .or_else(|| evidence["age_gender_note"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "no face was analysed".to_string())
-    };
+    let weights = pinned_weights(db, &s.idv_weights_id).await?;
+    let est = face_estimates(db, &s.client_id, &s.id).await?;
     if settings.perform_age_test {
-        let outcome = match (doc, evidence["age_estimate"].as_f64()) {
+        let outcome = match (doc, est.age) {
             (None, _) => Outcome::unavailable("no document was read"),
-            (Some(_), None) => Outcome::unavailable(no_estimate()),
-            (Some(d), est) => {
-                let on = face.map(|r| r.updated_at.date_naive()).unwrap_or_else(|| Utc::now().date_naive());
-                age_outcome(est, parse_date(d.birth_date.as_deref()), on, weights.age_tolerance)
-            }
+            (Some(_), None) => Outcome::unavailable(est.missing.clone()),
+            (Some(d), age) => age_outcome(age, parse_date(d.birth_date.as_deref()), est.on, weights.age_tolerance),
         };
         checks::record(db, SessionKind::Idv, &s.client_id, &s.id, names::AGE, outcome).await?;
     }
     if settings.perform_gender_test {
-        let outcome = match (doc, evidence["male_probability"].as_f64()) {
+        let outcome = match (doc, est.male_probability) {
             (None, _) => Outcome::unavailable("no document was read"),
-            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(_), None) => Outcome::unavailable(est.missing.clone()),
             (Some(d), p) => gender_outcome(p, Gender::from_db(&d.gender), weights.gender_probability_tolerance),
         };
         checks::record(db, SessionKind::Idv, &s.client_id, &s.id, names::GENDER, outcome).await?;
@@ -193,41 +214,27 @@ pub async fn settle_ida(
         return Ok(());
     }
     let db = &state.db;
-    let weights = match weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await? {
-        Some(w) => WeightValues::from_model(&w),
-        None => WeightValues::default(),
-    };
+    let weights = pinned_weights(db, &s.idv_weights_id).await?;
     let identity = entity::identity::Entity::find_by_id(s.identity_id.clone())
         .filter(entity::identity::Column::ClientId.eq(&s.client_id))
         .one(db)
         .await?;
-    let rows = checks::for_session(db, &s.client_id, &s.id).await?;
-    let face = rows.iter().find(|r| r.check_name == names::FACE_MATCH);
-    let evidence = face.and_then(|r| r.evidence.clone()).unwrap_or(serde_json::Value::Null);
-    let no_estimate = || {
-        face.filter(|r| CheckStatus::from_db(&r.status) == CheckStatus::Unavailable)
-            .and_then(|r| r.detail.clone())
-            .or_else(|| evidence["age_gender_note"].as_str().map(str::to_string))
-            .unwrap_or_else(|| "no face was analysed".to_string())
-    };
+    let est = face_estimates(db, &s.client_id, &s.id).await?;
     if settings.perform_age_test {
-        let outcome = match (&identity, evidence["age_estimate"].as_f64()) {
+        let outcome = match (&identity, est.age) {
             (None, _) => Outcome::unavailable("the identity is gone"),
-            (Some(_), None) => Outcome::unavailable(no_estimate()),
-            (Some(i), est) => {
-                let on = face.map(|r| r.updated_at.date_naive()).unwrap_or_else(|| Utc::now().date_naive());
-                match parse_date(i.birth_date.as_deref()) {
-                    None => Outcome::unavailable("the identity has no birth date"),
-                    birth => age_outcome(est, birth, on, weights.age_tolerance),
-                }
-            }
+            (Some(_), None) => Outcome::unavailable(est.missing.clone()),
+            (Some(i), age) => match parse_date(i.birth_date.as_deref()) {
+                None => Outcome::unavailable("the identity has no birth date"),
+                birth => age_outcome(age, birth, est.on, weights.age_tolerance),
+            },
         };
         checks::record(db, SessionKind::Ida, &s.client_id, &s.id, names::AGE, outcome).await?;
     }
     if settings.perform_gender_test {
-        let outcome = match (&identity, evidence["male_probability"].as_f64()) {
+        let outcome = match (&identity, est.male_probability) {
             (None, _) => Outcome::unavailable("the identity is gone"),
-            (Some(_), None) => Outcome::unavailable(no_estimate()),
+            (Some(_), None) => Outcome::unavailable(est.missing.clone()),
             (Some(i), p) => gender_outcome(p, Gender::from_db(&i.gender), weights.gender_probability_tolerance),
         };
         checks::record(db, SessionKind::Ida, &s.client_id, &s.id, names::GENDER, outcome).await?;
