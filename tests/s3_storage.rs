@@ -6,7 +6,7 @@
 mod common;
 
 use common::{TestApp, backends};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use std::io::Cursor;
 use std::net::TcpListener;
@@ -119,9 +119,9 @@ async fn blob_store_on_s3_round_trips_encrypted_objects() {
 }
 
 /// A server on S3: an SDK upload lands encrypted in the bucket and reads
-/// back; deleting the session deletes its objects.
+/// back; erasing the identity and deleting the session delete their objects.
 #[tokio::test]
-async fn uploads_live_in_the_bucket_and_session_delete_removes_them() {
+async fn uploads_live_in_the_bucket_and_erasure_and_session_delete_remove_them() {
     let Some(s3) = start_s3().await else { return };
     for backend in backends().await {
         let bucket = bucket(&s3).await;
@@ -165,9 +165,52 @@ async fn uploads_live_in_the_bucket_and_session_delete_removes_them() {
         assert_ne!(raw, front, "{backend}: encrypted at rest");
         assert_eq!(tessera::service::files::read_bytes(&app.state.storage, &files[0]).await.unwrap(), front);
 
+        // Erasing the identity the capture belongs to deletes its object.
+        let now = chrono::Utc::now();
+        let identity_id = tessera::ids::new_id();
+        entity::identity::ActiveModel {
+            id: Set(identity_id.clone()),
+            client_id: Set(cid.clone()),
+            gender: Set("unknown".into()),
+            document_front_given: Set(true),
+            liveness_detected: Set(false),
+            ofac_status: Set("clear".into()),
+            dmv_status: Set("unknown".into()),
+            verified: Set(true),
+            metadata: Set(json!({})),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let mut file: entity::stored_file::ActiveModel = files[0].clone().into();
+        file.identity_id = Set(Some(identity_id.clone()));
+        file.update(&app.state.db).await.unwrap();
+        let (s, _, b) = app.post_json("/api/v1/identity/delete", Some(&app.demo_key), &json!({"identity_id": identity_id})).await;
+        assert_eq!(s, 200, "{backend}: {b}");
+        assert_eq!(app.state.storage.get_raw(&key).await.unwrap(), None, "{backend}: erasure deleted the object");
+
+        // Session delete removes a session's objects too.
+        let form = reqwest::multipart::Form::new()
+            .text("session_id", sid.clone())
+            .text("latitude", "40.7")
+            .text("longitude", "-74.0")
+            .part("image", reqwest::multipart::Part::bytes(noise_png(320, 200, 9)).file_name("back.png").mime_str("image/png").unwrap());
+        let resp = app.http.post(app.url("/api/v1/sdk/idv/document/back")).header("X-Client-Id", &cid).multipart(form).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{backend}");
+        let back = entity::stored_file::Entity::find()
+            .filter(entity::stored_file::Column::SessionId.eq(sid.clone()))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(back.len(), 1, "{backend}");
+        let back_key = back[0].object_key.clone();
+        assert!(app.state.storage.get_raw(&back_key).await.unwrap().is_some());
         let (s, _, b) = app.post_json("/api/v1/idv/session/delete", Some(&app.demo_key), &json!({"session_id": sid})).await;
         assert_eq!(s, 200, "{backend}: {b}");
-        assert_eq!(app.state.storage.get_raw(&key).await.unwrap(), None, "{backend}: the object went with the session");
+        assert_eq!(app.state.storage.get_raw(&back_key).await.unwrap(), None, "{backend}: the object went with the session");
         app.cleanup().await;
     }
 }
