@@ -235,6 +235,10 @@ async fn list_server() -> String {
 /// screener on the loopback list, and no DMV (a sandbox answer would not
 /// know these synthetic licences; the DMV is covered in tests/sanctions_dmv.rs).
 async fn engine_app(backend: &'static str) -> TestApp {
+    engine_app_with(backend, "none").await
+}
+
+async fn engine_app_with(backend: &'static str, dmv_provider: &str) -> TestApp {
     let root = store().root().to_path_buf();
     let base = list_server().await;
     let urls = ["SDN.CSV", "ALT.CSV", "ADD.CSV"].map(|f| format!("{base}/{f}")).join(",");
@@ -244,7 +248,7 @@ async fn engine_app(backend: &'static str) -> TestApp {
         c.sanctions_urls = urls;
         c.sanctions_refresh_hours = 24;
         c.sanctions_refresh_delay_secs = 3600;
-        c.dmv_provider = Some("none".into());
+        c.dmv_provider = Some(dmv_provider.into());
     })
     .await;
     tessera::service::sanctions::refresh_once(&app.state).await.expect("list loads");
@@ -522,20 +526,7 @@ async fn forged_and_wrong_fronts_are_flagged() {
 
 /// The same server with the sandbox DMV (an unknown licence number matches 0 % of the fields).
 async fn engine_app_with_dmv(backend: &'static str) -> TestApp {
-    let root = store().root().to_path_buf();
-    let base = list_server().await;
-    let urls = ["SDN.CSV", "ALT.CSV", "ADD.CSV"].map(|f| format!("{base}/{f}")).join(",");
-    let app = TestApp::spawn_with(backend, |c| {
-        c.models_dir = Some(root);
-        c.models_auto_fetch = false;
-        c.sanctions_urls = urls;
-        c.sanctions_refresh_hours = 24;
-        c.sanctions_refresh_delay_secs = 3600;
-        c.dmv_provider = Some("sandbox".into());
-    })
-    .await;
-    tessera::service::sanctions::refresh_once(&app.state).await.expect("list loads");
-    app
+    engine_app_with(backend, "sandbox").await
 }
 
 /// An API key of a new user of the demo client: sessions it creates carry that `user_id`.
