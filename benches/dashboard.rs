@@ -6,7 +6,7 @@
 //!     TESSERA_BENCH_POSTGRES_URL=postgres://…/db cargo bench --bench dashboard
 //!     TESSERA_BENCH_SESSIONS=2000 TESSERA_BENCH_ITERATIONS=50 cargo bench --bench dashboard
 
-#[path = "../tests/common/dashboard_seed.rs"]
+#[path = "../tests/it/common/dashboard_seed.rs"]
 mod dashboard_seed;
 
 use std::time::{Duration, Instant};

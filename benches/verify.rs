@@ -35,7 +35,7 @@
 //! (default 60, 0 skips), `--clients C` (default 4), `--write-fixtures DIR`
 //! (writes one applicant's images and exits).
 
-#[path = "../tests/document_fixtures/mod.rs"]
+#[path = "../tests/it/document_fixtures/mod.rs"]
 mod document_fixtures;
 
 use std::io::{BufRead, BufReader};

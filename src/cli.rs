@@ -280,13 +280,17 @@ fn models_command(config: &Config, action: ModelsAction) -> anyhow::Result<()> {
     }
 }
 
-/// Fetches missing model packages in the background (`models_auto_fetch`).
-fn spawn_model_fetch(config: &Config) {
+/// In the background: fetches missing model packages (`models_auto_fetch`),
+/// then warms the engines ([`crate::engine::warm`]).
+fn spawn_model_warm_up(config: &Config, engines: std::sync::Arc<crate::engine::Engines>) {
     let store = crate::models::ModelStore::from_config(config);
-    let missing: Vec<&'static crate::models::ModelPackage> =
-        store.list().into_iter().filter(|(_, fetched)| !fetched).map(|(p, _)| p).collect();
-    if !config.models_auto_fetch || missing.is_empty() {
-        return;
+    let missing: Vec<&'static crate::models::ModelPackage> = if config.models_auto_fetch {
+        store.list().into_iter().filter(|(_, fetched)| !fetched).map(|(p, _)| p).collect()
+    } else {
+        Vec::new()
+    };
+    if !missing.is_empty() {
+        engines.warmth.set(crate::engine::Warmth::Fetching);
     }
     tokio::task::spawn_blocking(move || {
         for pkg in missing {
@@ -294,6 +298,7 @@ fn spawn_model_fetch(config: &Config) {
                 tracing::warn!(package = pkg.name, error = %format!("{e:#}"), "model fetch failed; checks that need it report unavailable (retry with `tessera models fetch`)");
             }
         }
+        crate::engine::warm(&engines);
     });
 }
 
@@ -330,10 +335,10 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
         config.public_url = Some(format!("http://{addr}"));
     }
     let state = crate::build_state(config.clone()).await?;
-    spawn_model_fetch(&config);
-    // Load and run the engines' models once now, not on the first applicant.
-    let engines = state.engines.clone();
-    tokio::task::spawn_blocking(move || crate::engine::warm(&engines));
+    // Fetch missing model packages, then load and run the engines' models
+    // once now, not on the first applicant (`/health` and `/health/ready`
+    // say how far that is).
+    spawn_model_warm_up(&config, state.engines.clone());
     if let Some(info) = bootstrap::bootstrap_if_empty(&state.db).await.map_err(app_err)? {
         print_bootstrap(&config, &info);
     }

@@ -20,6 +20,7 @@ pub mod service;
 pub mod state;
 pub mod storage;
 pub mod ui;
+pub mod workers;
 
 use axum::Router;
 use axum::extract::Request;
@@ -27,7 +28,6 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -47,6 +47,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let master = MasterKey::load_or_create(&config)?;
     let storage = BlobStore::from_config(&config, master)?;
     let dmv = service::dmv::provider_from_config(&config)?;
+    workers::install();
     let mut state = AppState::new(db, storage, config);
     let models = models::ModelStore::new(state.config.models_dir());
     let engines = engine::Engines { dmv, ..(*state.engines).clone() };
@@ -90,7 +91,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), rest::idempotency::layer))
         .layer(sessions)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(middleware::from_fn(problem_for_framework_errors))
         .layer(middleware::from_fn(protective_headers))
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
@@ -160,7 +161,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let workers = spawn_background_tasks(&state);
+    let workers = workers::spawn(&state);
     let limits = server::ConnectionLimits::from_config(&state.config);
     let app = build_app(state.clone());
     let stop = state.shutdown.clone();
@@ -170,53 +171,8 @@ pub async fn serve(
         stop.begin();
     };
     server::serve_router(listener, app, limits, signal).await?;
-    finish_background_work(&state, workers).await;
+    workers::finish(&state, workers).await;
     Ok(())
 }
 
-/// Shutdown: the job and delivery workers finish their current job or
-/// attempt for at most `shutdown_grace_secs`; jobs still held after that
-/// go back to the queue for another process.
-async fn finish_background_work(state: &AppState, workers: Vec<tokio::task::JoinHandle<()>>) {
-    state.shutdown.begin();
-    let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-    if tokio::time::timeout(grace, futures::future::join_all(workers)).await.is_err() {
-        tracing::warn!(grace_secs = grace.as_secs(), "background work still running at the end of the shutdown grace");
-    }
-    match jobs::queue::release_claimed(&state.db).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(jobs = n, "released unfinished jobs to the queue"),
-        Err(e) => tracing::warn!(error = %e, "releasing unfinished jobs failed; they are reclaimed after job_lock_secs"),
-    }
-}
-
-/// Starts the background work of a server process; returns the job and
-/// delivery workers, which a shutdown waits for.
-fn spawn_background_tasks(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut workers = jobs::spawn_workers(state);
-    service::sanctions::spawn_refresh(state);
-    service::sanctions::spawn_version_watch(state);
-    workers.extend(jobs::webhook_delivery::spawn_workers(state));
-    service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
-    if state.config.sweep_interval_secs > 0 {
-        service::orphans::spawn_sweeper(state);
-    }
-    let store = DbSessionStore::new(state.db.clone());
-    let throttle_db = state.db.clone();
-    let throttle_window = state.config.login_window_secs;
-    tokio::spawn(async move {
-        use tower_sessions::session_store::ExpiredDeletion;
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            tick.tick().await;
-            if let Err(e) = store.delete_expired().await {
-                tracing::warn!(error = %e, "deleting expired login sessions failed");
-            }
-            if let Err(e) = service::login_throttle::delete_stale(&throttle_db, throttle_window).await {
-                tracing::warn!(error = %e, "deleting stale login counters failed");
-            }
-        }
-    });
-    workers
-}
 

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::state::AppState;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -90,7 +89,7 @@ fn escape(s: &str) -> String {
 
 /// Records every request under its route template (never the raw path, so
 /// ids do not explode the label set).
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, req: Request, next: Next) -> Response {
     let method = method_label(req.method()).to_string();
     let route = req
         .extensions()
@@ -99,9 +98,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "unmatched".to_string());
     let start = Instant::now();
     let response = next.run(req).await;
-    state
-        .metrics
-        .record(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    metrics.record(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
     response
 }
 

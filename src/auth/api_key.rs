@@ -8,8 +8,7 @@ use crate::error::AppError;
 use crate::service::tenancy::{self, KeyScope};
 use crate::state::AppState;
 
-/// Recognisable prefix of every API key (secret scanners can match it).
-pub const KEY_PREFIX: &str = "tsk_";
+pub use crate::service::passwords::KEY_PREFIX;
 
 /// The authenticated caller of an integrator endpoint.
 #[derive(Debug, Clone)]

@@ -18,23 +18,7 @@ pub const SESSION_CSRF_KEY: &str = "csrf_nonce";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 pub const SESSION_COOKIE: &str = "tessera_session";
 
-/// Hashes a password with argon2id (blocking: call from `spawn_blocking`).
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    use argon2::password_hash::PasswordHasher;
-    argon2::Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
-}
-
-/// Verifies a password against a PHC string (blocking).
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
-    match PasswordHash::new(phc) {
-        Ok(parsed) => argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
-}
+pub use crate::service::passwords::{hash_password, verify_password};
 
 /// The CSRF token of a session whose stored nonce is `nonce`.
 pub fn csrf_token(state: &AppState, nonce: &str) -> String {

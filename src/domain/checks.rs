@@ -65,3 +65,25 @@ pub mod owed {
     /// A selfie / liveness capture.
     pub const SELFIE: [&str; 2] = [names::LIVENESS, names::FACE_MATCH];
 }
+
+/// The per-field keys a provider answers (the evidence of the `dmv` check;
+/// session test read maps them to the `dmv_*` fields of the API).
+pub const DMV_FIELD_KEYS: [&str; 17] = [
+    "document_number_match",
+    "document_expiration_match",
+    "document_issue_match",
+    "document_category_match",
+    "birth_date_match",
+    "sex_match",
+    "eye_color_match",
+    "height_match",
+    "weight_match",
+    "first_name_match",
+    "middle_name_match",
+    "last_name_match",
+    "suffix_name_match",
+    "street_match",
+    "city_match",
+    "state_match",
+    "postal_code_match",
+];

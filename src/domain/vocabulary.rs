@@ -213,3 +213,72 @@ impl StorageFileType {
     }
 }
 
+/// `idv` or `ida`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Idv,
+    Ida,
+}
+
+impl SessionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Idv => "idv",
+            SessionKind::Ida => "ida",
+        }
+    }
+}
+
+/// The kinds of background job, as stored in `job.kind`. The queue
+/// (`crate::jobs`) knows none of them; `crate::workers` registers a handler
+/// per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Read and judge the front image of an IDV session's document.
+    AnalyzeDocumentFront,
+    /// Read and judge the back image.
+    AnalyzeDocumentBack,
+    /// Liveness and face match of an IDV session.
+    AnalyzeLiveness,
+    /// Liveness and face match of an IDA session against its identity.
+    AnalyzeIdaLiveness,
+    /// Asks the DMV again for a `temporarily_complete` session
+    /// (`aamva_retry_e = retry`) and completes it once it answers.
+    DmvRetry,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::AnalyzeDocumentFront,
+        JobKind::AnalyzeDocumentBack,
+        JobKind::AnalyzeLiveness,
+        JobKind::AnalyzeIdaLiveness,
+        JobKind::DmvRetry,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::AnalyzeDocumentFront => "analyze_document_front",
+            JobKind::AnalyzeDocumentBack => "analyze_document_back",
+            JobKind::AnalyzeLiveness => "analyze_liveness",
+            JobKind::AnalyzeIdaLiveness => "analyze_ida_liveness",
+            JobKind::DmvRetry => "dmv_retry",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl AsRef<str> for JobKind {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -448,6 +448,54 @@ pub struct Engines {
     /// Why an engine that should be installed could not be loaded (a model
     /// package missing or corrupt), by [`EngineKind::as_str`].
     pub load_errors: BTreeMap<&'static str, String>,
+    /// How far the models are loaded (shared by every clone).
+    pub warmth: WarmthCell,
+}
+
+/// How far the installed engines' models are loaded into memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmth {
+    /// Nothing asked to load them ahead: each loads on its first use.
+    OnFirstUse,
+    /// Missing model packages are being fetched; loading follows.
+    Fetching,
+    /// Loading and running each model once.
+    Warming,
+    /// Every installed engine's models are loaded.
+    Warm,
+    /// Loading finished, but some models could not be loaded (their checks
+    /// report `unavailable` until the package is there).
+    Incomplete,
+}
+
+impl Warmth {
+    const ALL: [Warmth; 5] = [Warmth::OnFirstUse, Warmth::Fetching, Warmth::Warming, Warmth::Warm, Warmth::Incomplete];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Warmth::OnFirstUse => "on_first_use",
+            Warmth::Fetching => "fetching",
+            Warmth::Warming => "warming",
+            Warmth::Warm => "warm",
+            Warmth::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// A [`Warmth`] shared by the clones of one [`Engines`].
+#[derive(Debug, Clone, Default)]
+pub struct WarmthCell(Arc<std::sync::atomic::AtomicU8>);
+
+impl WarmthCell {
+    pub fn get(&self) -> Warmth {
+        let n = self.0.load(std::sync::atomic::Ordering::Acquire) as usize;
+        Warmth::ALL.get(n).copied().unwrap_or(Warmth::OnFirstUse)
+    }
+
+    pub fn set(&self, w: Warmth) {
+        let n = Warmth::ALL.iter().position(|x| *x == w).unwrap_or(0) as u8;
+        self.0.store(n, std::sync::atomic::Ordering::Release);
+    }
 }
 
 impl Engines {
@@ -478,18 +526,12 @@ impl Engines {
     }
 }
 
-/// Installs the built-in local engines. They read their models from `store`
-/// lazily, on first use: while a model package is missing (not fetched yet,
-/// or the fetch failed) their calls answer [`EngineError::Unavailable`] with
-/// the reason, and they load once it appears — so a server started before
-/// `tessera models fetch` finishes needs no restart.
-static WARM: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Loads and runs once the models of the installed document and face
 /// engines (the liveness engine shares the face models); logs what could
 /// not be loaded (its checks load it on first use or report `unavailable`).
 /// Synchronous: call it off the async runtime, e.g. at start-up.
 pub fn warm(engines: &Engines) {
+    engines.warmth.set(Warmth::Warming);
     let started = std::time::Instant::now();
     let mut ok = true;
     if let Some(document) = &engines.document
@@ -504,15 +546,15 @@ pub fn warm(engines: &Engines) {
         ok = false;
         tracing::warn!(error = %e, "face engine not warmed; it loads its models on first use");
     }
-    WARM.store(ok, std::sync::atomic::Ordering::Release);
+    engines.warmth.set(if ok { Warmth::Warm } else { Warmth::Incomplete });
     tracing::info!(ms = started.elapsed().as_millis() as u64, complete = ok, "engines warmed");
 }
 
-/// Whether [`warm`] has loaded every installed engine's models.
-pub fn is_warm() -> bool {
-    WARM.load(std::sync::atomic::Ordering::Acquire)
-}
-
+/// Installs the built-in local engines. They read their models from `store`
+/// lazily, on first use: while a model package is missing (not fetched yet,
+/// or the fetch failed) their calls answer [`EngineError::Unavailable`] with
+/// the reason, and they load once it appears — so a server started before
+/// `tessera models fetch` finishes needs no restart.
 pub fn with_local_engines(engines: Engines, store: &crate::models::ModelStore) -> Engines {
     #[allow(unused_mut)]
     let mut engines = engines;

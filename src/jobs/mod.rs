@@ -11,21 +11,63 @@
 //! Statuses: `queued` → `running` → `done` | back to `queued` (retry) |
 //! `failed` (dead). `attempts` counts claims. A `running` job whose
 //! `locked_until` has passed (its process died) is claimed again.
+//!
+//! The queue knows no job kind: a kind is a name in `job.kind` and a
+//! [`Handler`] installed once per process ([`install`], called by
+//! `crate::workers`). A process claims only the kinds it has handlers for,
+//! so a process of an older build never takes a job it cannot run.
 
-pub mod analysis;
-pub mod dmv_retry;
 pub mod queue;
-pub mod webhook_delivery;
 
 use chrono::Utc;
 use entity::job;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+use crate::config::Config;
 use crate::error::AppResult;
 use crate::ids::new_id;
 use crate::state::AppState;
+
+/// What a handler returns: the job's work, boxed so handlers of different
+/// kinds fit one table.
+pub type JobFuture<'a> = Pin<Box<dyn Future<Output = AppResult<()>> + Send + 'a>>;
+
+/// How one job kind is run.
+#[derive(Clone, Copy)]
+pub struct Handler {
+    /// Does the work. An error is retried after a backoff.
+    pub run: for<'a> fn(&'a AppState, &'a job::Model) -> JobFuture<'a>,
+    /// Records what the job owed once its attempts are spent (the third
+    /// argument), so that a session still gets an answer.
+    pub give_up: for<'a> fn(&'a AppState, &'a job::Model, i32) -> JobFuture<'a>,
+    /// First retry delay; it doubles per attempt ([`queue::backoff`]).
+    pub retry_base: fn(&Config) -> Duration,
+}
+
+static HANDLERS: OnceLock<BTreeMap<&'static str, Handler>> = OnceLock::new();
+
+/// Installs this process's job handlers. The first call wins; the table is
+/// the same for every call (it is the build's list of kinds), so later
+/// calls (several servers in one test process) change nothing.
+pub fn install(handlers: impl IntoIterator<Item = (&'static str, Handler)>) {
+    HANDLERS.get_or_init(|| handlers.into_iter().collect());
+}
+
+/// The handler of a kind, when this process has one.
+pub fn handler(kind: &str) -> Option<Handler> {
+    HANDLERS.get().and_then(|h| h.get(kind).copied())
+}
+
+/// The kinds this process can run (none before [`install`]).
+pub fn registered_kinds() -> Vec<&'static str> {
+    HANDLERS.get().map(|h| h.keys().copied().collect()).unwrap_or_default()
+}
 
 /// Attempts a job gets before it is given up.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
@@ -35,52 +77,6 @@ pub mod status {
     pub const RUNNING: &str = "running";
     pub const DONE: &str = "done";
     pub const FAILED: &str = "failed";
-}
-
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Read and judge the front image of an IDV session's document.
-    AnalyzeDocumentFront,
-    /// Read and judge the back image.
-    AnalyzeDocumentBack,
-    /// Liveness and face match of an IDV session.
-    AnalyzeLiveness,
-    /// Liveness and face match of an IDA session against its identity.
-    AnalyzeIdaLiveness,
-    /// Asks the DMV again for a `temporarily_complete` session
-    /// (`aamva_retry_e = retry`) and completes it once it answers.
-    DmvRetry,
-}
-
-impl JobKind {
-    pub const ALL: [JobKind; 5] = [
-        JobKind::AnalyzeDocumentFront,
-        JobKind::AnalyzeDocumentBack,
-        JobKind::AnalyzeLiveness,
-        JobKind::AnalyzeIdaLiveness,
-        JobKind::DmvRetry,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::AnalyzeDocumentFront => "analyze_document_front",
-            JobKind::AnalyzeDocumentBack => "analyze_document_back",
-            JobKind::AnalyzeLiveness => "analyze_liveness",
-            JobKind::AnalyzeIdaLiveness => "analyze_ida_liveness",
-            JobKind::DmvRetry => "dmv_retry",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for JobKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Wakes this process's idle workers (enqueue calls it).
@@ -99,7 +95,7 @@ pub fn wake() {
 /// value is kept under `"value"`). Returns the job id.
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    kind: JobKind,
+    kind: impl AsRef<str>,
     client_id: &str,
     session_id: &str,
     payload: serde_json::Value,
@@ -110,7 +106,7 @@ pub async fn enqueue(
 /// [`enqueue`] with its own attempt budget and first run time.
 pub async fn enqueue_with(
     db: &impl ConnectionTrait,
-    kind: JobKind,
+    kind: impl AsRef<str>,
     client_id: &str,
     session_id: &str,
     payload: serde_json::Value,
@@ -128,7 +124,7 @@ pub async fn enqueue_with(
     let id = new_id();
     job::Entity::insert(job::ActiveModel {
         id: Set(id.clone()),
-        kind: Set(kind.as_str().to_string()),
+        kind: Set(kind.as_ref().to_string()),
         payload: Set(serde_json::Value::Object(payload)),
         status: Set(status::QUEUED.to_string()),
         attempts: Set(0),

@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use std::time::Duration;
 
-use super::{JobKind, analysis, dmv_retry, status};
+use super::{Handler, handler, registered_kinds, status};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -82,7 +82,15 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 /// Due: queued and `run_at` reached, or running with an expired lock;
 /// only the jobs of `session` when one is named.
 fn due(now: DateTime<Utc>, session: Option<&str>) -> Condition {
-    let due = Condition::any()
+    let due = Condition::all().add(job::Column::Kind.is_in(registered_kinds())).add(due_any(now));
+    match session {
+        Some(id) => Condition::all().add(job::Column::SessionId.eq(id)).add(due),
+        None => due,
+    }
+}
+
+fn due_any(now: DateTime<Utc>) -> Condition {
+    Condition::any()
         .add(
             Condition::all()
                 .add(job::Column::Status.eq(status::QUEUED))
@@ -92,11 +100,7 @@ fn due(now: DateTime<Utc>, session: Option<&str>) -> Condition {
             Condition::all()
                 .add(job::Column::Status.eq(status::RUNNING))
                 .add(job::Column::LockedUntil.lt(now)),
-        );
-    match session {
-        Some(id) => Condition::all().add(job::Column::SessionId.eq(id)).add(due),
-        None => due,
-    }
+        )
 }
 
 /// Claims one due job for `worker`, or `None` when nothing is due.
@@ -200,21 +204,16 @@ async fn claim_optimistic(
 /// Runs a claimed job and records how it ended. Errors returned here are
 /// database errors of the bookkeeping itself; a failing handler is a retry.
 pub async fn run_claimed(state: &AppState, worker: &str, job: job::Model) -> AppResult<()> {
-    let Some(kind) = JobKind::parse(&job.kind) else {
-        tracing::error!(job = %job.id, kind = %job.kind, "unknown job kind; failing it");
-        return finish(&state.db, worker, &job, status::FAILED, Some(format!("unknown job kind `{}`", job.kind))).await;
+    let Some(kind) = handler(&job.kind) else {
+        // Only registered kinds are claimed; a claim that raced an install is handed back.
+        return retry_later(state, worker, Duration::from_secs(1), &job, "no handler for this job kind in this process").await;
     };
     if job.attempts > job.max_attempts {
         // Reclaimed after its process died on the last attempt.
         return give_up(state, worker, kind, &job, "the job's worker stopped").await;
     }
     let limit = lock_duration(&state.config);
-    let work = async {
-        match kind {
-            JobKind::DmvRetry => dmv_retry::run(state, &job.payload).await,
-            _ => analysis::run(state, kind, &job.payload).await,
-        }
-    };
+    let work = (kind.run)(state, &job);
     let outcome = match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
         Err(_) => Err(AppError::internal(format!("timed out after {}s", limit.as_secs()))),
@@ -223,35 +222,28 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: job::Model) -> App
         Ok(()) => finish(&state.db, worker, &job, status::DONE, None).await,
         Err(e) => {
             let error = format!("{e:#}");
-            tracing::warn!(job = %job.id, kind = %kind, attempt = job.attempts, error = %error, "job failed");
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job failed");
             if job.attempts >= job.max_attempts {
                 give_up(state, worker, kind, &job, &error).await
             } else {
-                retry_later(state, worker, kind, &job, &error).await
+                retry_later(state, worker, (kind.retry_base)(&state.config), &job, &error).await
             }
         }
     }
 }
 
 /// Records the unavailable answers the job owed, then marks it failed.
-async fn give_up(state: &AppState, worker: &str, kind: JobKind, job: &job::Model, error: &str) -> AppResult<()> {
+async fn give_up(state: &AppState, worker: &str, kind: Handler, job: &job::Model, error: &str) -> AppResult<()> {
     // The reason shown to API clients stays generic; the cause is in `last_error` and the log.
     let attempts = job.attempts.min(job.max_attempts);
-    let given_up = match kind {
-        JobKind::DmvRetry => dmv_retry::give_up(state, &job.payload, attempts).await,
-        _ => analysis::give_up(&state.db, kind, &job.payload, &format!("analysis failed after {attempts} attempts")).await,
-    };
+    let given_up = (kind.give_up)(state, job, attempts).await;
     if let Err(e) = given_up {
         tracing::error!(job = %job.id, error = %e, "recording unavailable checks of a failed job failed");
     }
     finish(&state.db, worker, job, status::FAILED, Some(error.to_string())).await
 }
 
-async fn retry_later(state: &AppState, worker: &str, kind: JobKind, job: &job::Model, error: &str) -> AppResult<()> {
-    let base = Duration::from_millis(match kind {
-        JobKind::DmvRetry => state.config.dmv_retry_base_ms,
-        _ => state.config.job_retry_base_ms,
-    });
+async fn retry_later(state: &AppState, worker: &str, base: Duration, job: &job::Model, error: &str) -> AppResult<()> {
     let jitter = rand::thread_rng().r#gen::<f64>();
     let delay = backoff(base, job.attempts.max(1) as u32, jitter);
     let now = Utc::now();

@@ -247,13 +247,13 @@ async fn health_check(State(state): State<AppState>) -> Response {
             database: report.database.level.as_str().into(),
             cache: "not_configured".into(),
             storage: report.storage.level.as_str().into(),
-            external_services: json!({"job_queue": report.job_queue.level.as_str(), "sanctions_lists": report.sanctions.level.as_str()}),
+            external_services: json!({"job_queue": report.job_queue.level.as_str(), "sanctions_lists": report.sanctions.level.as_str(), "models": report.models.level.as_str()}),
         },
         details: HealthDetails {
             database: report.database.detail.clone(),
             cache: json!({"configured": false}),
             storage: report.storage.detail.clone(),
-            external_services: json!({"job_queue": report.job_queue.detail.clone(), "sanctions_lists": report.sanctions.detail.clone()}),
+            external_services: json!({"job_queue": report.job_queue.detail.clone(), "sanctions_lists": report.sanctions.detail.clone(), "models": report.models.detail.clone()}),
         },
         error: report.first_error(),
     };
@@ -267,12 +267,21 @@ pub struct Probe {
     timestamp: DateTime<Utc>,
 }
 
-/// Readiness: the database answers (migrations ran before the server started listening).
+/// Readiness for a load balancer.
+///
+/// Ready when the database answers (migrations ran before the server started
+/// listening) and the start-up loading of the engines' models is over: `503`
+/// with `status: warming` for the few seconds it takes (a model package still
+/// downloading does not hold it), `503` with `not_ready` when the database
+/// does not answer.
 #[utoipa::path(get, path = "/health/ready", tag = "system", responses(
     (status = 200, body = Probe), (status = 503, body = Probe)))]
 async fn ready(State(state): State<AppState>) -> Response {
-    let ok = state.db.ping().await.is_ok();
-    let (code, status) = if ok { (StatusCode::OK, "ready") } else { (StatusCode::SERVICE_UNAVAILABLE, "not_ready") };
+    let (code, status) = match health::ready(&state).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err("warming") => (StatusCode::SERVICE_UNAVAILABLE, "warming"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+    };
     (code, Json(Probe { status: status.into(), timestamp: Utc::now() })).into_response()
 }
 

@@ -136,25 +136,7 @@ pub struct SessionTests {
 
 /// The DMV fields the API reports, as keys of the `dmv` check's evidence
 /// (the response prefixes them with `dmv_`).
-pub const DMV_FIELDS: &[&str] = &[
-    "document_number_match",
-    "document_expiration_match",
-    "document_issue_match",
-    "document_category_match",
-    "birth_date_match",
-    "sex_match",
-    "eye_color_match",
-    "height_match",
-    "weight_match",
-    "first_name_match",
-    "middle_name_match",
-    "last_name_match",
-    "suffix_name_match",
-    "street_match",
-    "city_match",
-    "state_match",
-    "postal_code_match",
-];
+pub const DMV_FIELDS: &[&str] = &crate::domain::checks::DMV_FIELD_KEYS;
 
 impl SessionTests {
     /// `pass` / `fail` / `unavailable` (`pending` too while it runs); `None` without a row.

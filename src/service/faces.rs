@@ -26,9 +26,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::engine::FaceEmbedding;
 use crate::engine::face::index::FlatIndex;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::jobs::analysis::{open_face_embedding, seal_face_embedding};
 use crate::service::checks::{self, Outcome, names};
 use crate::service::documents::{OWNER_IDA_SESSION, OWNER_IDV_SESSION};
 use crate::service::history::SessionKind;
@@ -208,7 +207,7 @@ pub async fn settle_idv(
 pub async fn settle_ida(
     state: &AppState,
     s: &entity::ida_session::Model,
-    settings: &crate::service::ida::IdaSettings,
+    settings: &crate::service::types::IdaSettings,
 ) -> AppResult<()> {
     if !settings.perform_age_test && !settings.perform_gender_test {
         return Ok(());
@@ -391,4 +390,28 @@ mod tests {
         assert_eq!(gender_outcome(Some(0.5), Gender::Unknown, 0.8).status, CheckStatus::Unavailable);
         assert_eq!(gender_outcome(None, Gender::Male, 0.8).status, CheckStatus::Unavailable);
     }
+}
+
+/// `owner_kind` of a face template that belongs to an identity.
+pub const TEMPLATE_OWNER_IDENTITY: &str = "identity";
+
+fn template_context(template_id: &str) -> Vec<u8> {
+    format!("face_template:{template_id}").into_bytes()
+}
+
+/// Encrypts an embedding for `face_template.embedding` (little-endian f32s
+/// sealed with the master key, bound to the template id so a row's bytes
+/// cannot be swapped into another row).
+pub fn seal_face_embedding(master: &MasterKey, template_id: &str, embedding: &FaceEmbedding) -> Vec<u8> {
+    let plain: Vec<u8> = embedding.vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+    master.seal(&template_context(template_id), &plain)
+}
+
+/// Reverses [`seal_face_embedding`].
+pub fn open_face_embedding(master: &MasterKey, template: &face_template::Model) -> AppResult<FaceEmbedding> {
+    let plain = master.open(&template_context(&template.id), &template.embedding).map_err(AppError::Internal)?;
+    Ok(FaceEmbedding {
+        model: template.model.clone(),
+        vector: plain.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+    })
 }

@@ -139,7 +139,7 @@ async fn score_and_store(
 }
 
 /// `aamva_retry_e = retry`: asks the DMV again for a `temporarily_complete`
-/// session ([`crate::jobs::JobKind::DmvRetry`]). When it answers, the check
+/// session ([`crate::domain::JobKind::DmvRetry`]). When it answers, the check
 /// is recorded, the session re-scored and completed (history `finalized`,
 /// `session.completed` and, when verified, `identity.verified`). When it
 /// still cannot answer this returns [`AppError::Unavailable`] and the job
@@ -431,7 +431,7 @@ enum Transition {
     /// `in_progress` → `complete`.
     Complete,
     /// `in_progress` → `temporarily_complete`: the DMV check is pending and a
-    /// [`jobs::JobKind::DmvRetry`] job (queued in the same transaction) settles it.
+    /// [`crate::domain::JobKind::DmvRetry`] job (queued in the same transaction) settles it.
     AwaitDmv,
     /// `temporarily_complete` → `complete`.
     SettleDmv,
@@ -534,7 +534,7 @@ async fn store(
         );
         let run_at = now + chrono::Duration::from_std(first_delay).unwrap_or(chrono::Duration::MAX);
         let attempts = i32::try_from(state.config.dmv_retry_attempts).unwrap_or(i32::MAX);
-        jobs::enqueue_with(&txn, jobs::JobKind::DmvRetry, &s.client_id, &s.id, serde_json::json!({}), attempts, run_at).await?;
+        jobs::enqueue_with(&txn, crate::domain::JobKind::DmvRetry, &s.client_id, &s.id, serde_json::json!({}), attempts, run_at).await?;
     } else {
         let detail = serde_json::json!({ "verified": verdict.verified, "score": verdict.score });
         history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "finalized", endpoint, Some(detail)).await?;

@@ -37,11 +37,14 @@ pub struct HealthReport {
     pub job_queue: CheckOutcome,
     /// The sanctions list: degraded when the last refresh failed.
     pub sanctions: CheckOutcome,
+    /// The engines' models: degraded while they are fetched or loaded and
+    /// when some could not be loaded.
+    pub models: CheckOutcome,
 }
 
 impl HealthReport {
     pub fn first_error(&self) -> Option<String> {
-        [&self.database, &self.storage, &self.job_queue, &self.sanctions]
+        [&self.database, &self.storage, &self.job_queue, &self.sanctions, &self.models]
             .iter()
             .find_map(|c| c.error.clone())
     }
@@ -56,8 +59,34 @@ pub async fn check(state: &AppState) -> HealthReport {
     };
     let (sanctions_ok, detail, error) = crate::service::sanctions::health(state);
     let sanctions = CheckOutcome { level: if sanctions_ok { Level::Ok } else { Level::Degraded }, detail, error };
-    let status = database.level.max(storage.level).max(job_queue.level).max(sanctions.level);
-    HealthReport { status, database, storage, job_queue, sanctions }
+    let models = check_models(state);
+    let status = database.level.max(storage.level).max(job_queue.level).max(sanctions.level).max(models.level);
+    HealthReport { status, database, storage, job_queue, sanctions, models }
+}
+
+/// Where the model warm-up of `tessera serve` stands.
+fn check_models(state: &AppState) -> CheckOutcome {
+    use crate::engine::Warmth;
+    let warmth = state.engines.warmth.get();
+    let detail = json!({"state": warmth.as_str(), "load_errors": state.engines.load_errors});
+    let (level, error) = match warmth {
+        Warmth::Warm | Warmth::OnFirstUse => (Level::Ok, None),
+        Warmth::Fetching | Warmth::Warming => (Level::Degraded, None),
+        Warmth::Incomplete => (
+            Level::Degraded,
+            Some("some engine models could not be loaded; their checks report unavailable until they are fetched".to_string()),
+        ),
+    };
+    CheckOutcome { level, detail, error }
+}
+
+/// Whether the process should take traffic: its database answers and the
+/// start-up model loading (seconds, not the package download) is over.
+pub async fn ready(state: &AppState) -> Result<(), &'static str> {
+    if state.engines.warmth.get() == crate::engine::Warmth::Warming {
+        return Err("warming");
+    }
+    state.db.ping().await.map_err(|_| "database")
 }
 
 async fn check_database(state: &AppState) -> CheckOutcome {

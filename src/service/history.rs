@@ -12,21 +12,12 @@ use utoipa::ToSchema;
 use crate::error::AppResult;
 use crate::ids::new_id;
 
-/// `idv` or `ida`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionKind {
-    Idv,
-    Ida,
-}
+pub use crate::domain::SessionKind;
 
-impl SessionKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionKind::Idv => "idv",
-            SessionKind::Ida => "ida",
-        }
-    }
-}
+/// A review decision took effect (`session.reviewed`; see `service::review`).
+pub const REVIEWED: &str = "reviewed";
+/// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
+pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
 
 /// One history entry as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -10,22 +10,24 @@
 //! update nor act on a finalized or expired session.
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{capture_location, check_result, ida_session, identity, metadata_entry, session_event, stored_file};
+use entity::{capture_location, check_result, ida_session, identity, session_event, stored_file};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
     TransactionSession, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::jobs::{self, JobKind};
+use crate::domain::JobKind;
+use crate::jobs;
 use crate::service::checks::names;
 use crate::service::files::{self, FileOwner, ValidImage};
 use crate::service::history::{self, SessionKind};
+use crate::service::metadata;
 use crate::service::idv::{metadata_match, session_search};
 use crate::service::lifecycle;
 use crate::service::liveness;
@@ -52,34 +54,8 @@ pub mod events {
 /// Attempts of an optimistic (compare-and-set) session update before giving up.
 const CAS_ATTEMPTS: usize = 5;
 
-fn yes() -> bool {
-    true
-}
+pub use crate::service::types::IdaSettings;
 
-/// The `settings` of IDA session create; both flags default to `true`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct IdaSettings {
-    /// Estimate the selfie's age and compare it with the identity's date of birth.
-    #[serde(default = "yes")]
-    pub perform_age_test: bool,
-    /// Estimate the selfie's sex and compare it with the identity's.
-    #[serde(default = "yes")]
-    pub perform_gender_test: bool,
-}
-
-impl Default for IdaSettings {
-    fn default() -> Self {
-        Self { perform_age_test: true, perform_gender_test: true }
-    }
-}
-
-impl IdaSettings {
-    /// The stored settings of a session (rows written by this version always parse).
-    pub fn of(session: &ida_session::Model) -> Self {
-        serde_json::from_value(session.settings.clone()).unwrap_or_default()
-    }
-}
 
 /// A validated create request.
 pub struct NewIdaSession {
@@ -159,32 +135,11 @@ pub async fn create(
         blocked_until: Set(None),
     };
     ida_session::Entity::insert(model).exec_without_returning(db).await?;
-    write_metadata_entries(db, client_id, &id, &new.metadata).await?;
+    metadata::write_entries(db, client_id, METADATA_OWNER, &id, new.metadata.clone()).await?;
     history::append(db, SessionKind::Ida, client_id, &id, events::CREATED, endpoint, None).await?;
     find(db, client_id, &id).await
 }
 
-/// Index rows for exact-match metadata filters and metadata search.
-async fn write_metadata_entries(
-    db: &impl ConnectionTrait,
-    client_id: &str,
-    session_id: &str,
-    metadata: &BTreeMap<String, String>,
-) -> AppResult<()> {
-    if metadata.is_empty() {
-        return Ok(());
-    }
-    let rows = metadata.iter().map(|(k, v)| metadata_entry::ActiveModel {
-        id: Set(new_id()),
-        client_id: Set(client_id.to_string()),
-        owner_kind: Set(METADATA_OWNER.to_string()),
-        owner_id: Set(session_id.to_string()),
-        key: Set(k.clone()),
-        value: Set(v.clone()),
-    });
-    metadata_entry::Entity::insert_many(rows).exec_without_returning(db).await?;
-    Ok(())
-}
 
 /// The session with this id in this client; 404 otherwise (also for another
 /// client's session, so ids cannot be probed).

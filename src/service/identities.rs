@@ -25,8 +25,9 @@ use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::documents::{Image, OWNER_IDA_SESSION, OWNER_IDV_SESSION};
 use crate::service::files;
+use crate::service::metadata;
 use crate::service::tenancy::Scope;
-use crate::service::types::{DocumentType, Gender, Page, StorageFileType, metadata_value_text};
+use crate::service::types::{DocumentType, Gender, Page, StorageFileType};
 use crate::storage::BlobStore;
 
 /// `owner_kind` of metadata entries and face templates that belong to an identity.
@@ -101,7 +102,9 @@ pub async fn upsert_from_verified_session(
     let active = merged.into_active_model().reset_all();
     let identity = if created { active.insert(txn).await? } else { active.update(txn).await? };
     if created {
-        write_metadata_entries(txn, &identity.client_id, &identity.id, &session.metadata).await?;
+        if let Some(map) = session.metadata.as_object() {
+            metadata::write_entries(txn, &identity.client_id, OWNER_IDENTITY, &identity.id, metadata::json_entries(map)).await?;
+        }
     }
     link_session(txn, session, &identity.id).await?;
     Ok(identity)
@@ -287,24 +290,6 @@ fn merge(
     i
 }
 
-async fn write_metadata_entries(
-    db: &impl ConnectionTrait,
-    client_id: &str,
-    identity_id: &str,
-    metadata: &serde_json::Value,
-) -> AppResult<()> {
-    let Some(map) = metadata.as_object().filter(|m| !m.is_empty()) else { return Ok(()) };
-    let rows = map.iter().map(|(k, v)| metadata_entry::ActiveModel {
-        id: Set(new_id()),
-        client_id: Set(client_id.to_string()),
-        owner_kind: Set(OWNER_IDENTITY.to_string()),
-        owner_id: Set(identity_id.to_string()),
-        key: Set(k.clone()),
-        value: Set(metadata_value_text(v)),
-    });
-    metadata_entry::Entity::insert_many(rows).exec_without_returning(db).await?;
-    Ok(())
-}
 
 async fn link_session(db: &impl ConnectionTrait, session: &idv_session::Model, identity_id: &str) -> AppResult<()> {
     let (client_id, sid) = (session.client_id.as_str(), session.id.as_str());

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::history::{self, SessionKind};
+use crate::service::metadata;
 use crate::service::types::{AamvaRetry, DocumentType, LivenessMode, LivenessProvider, Page, SessionStatus};
 use crate::service::weights;
 use crate::service::tenancy::Scope;
@@ -140,33 +141,11 @@ pub async fn create(
         ..Default::default()
     };
     idv_session::Entity::insert(model).exec_without_returning(db).await?;
-    write_metadata_entries(db, client_id, METADATA_OWNER, &id, &new.metadata).await?;
+    metadata::write_entries(db, client_id, METADATA_OWNER, &id, metadata::json_entries(&new.metadata)).await?;
     history::append(db, SessionKind::Idv, client_id, &id, "created", endpoint, None).await?;
     find(db, client_id, &id).await
 }
 
-/// Index rows for exact-match metadata filters and metadata search.
-pub async fn write_metadata_entries(
-    db: &impl ConnectionTrait,
-    client_id: &str,
-    owner_kind: &str,
-    owner_id: &str,
-    metadata: &serde_json::Map<String, serde_json::Value>,
-) -> AppResult<()> {
-    if metadata.is_empty() {
-        return Ok(());
-    }
-    let rows = metadata.iter().map(|(k, v)| metadata_entry::ActiveModel {
-        id: Set(new_id()),
-        client_id: Set(client_id.to_string()),
-        owner_kind: Set(owner_kind.to_string()),
-        owner_id: Set(owner_id.to_string()),
-        key: Set(k.clone()),
-        value: Set(crate::service::types::metadata_value_text(v)),
-    });
-    metadata_entry::Entity::insert_many(rows).exec_without_returning(db).await?;
-    Ok(())
-}
 
 /// The session with this id in this client; 404 otherwise (also for
 /// another client's session, so ids cannot be probed).

@@ -12,7 +12,8 @@ use sea_orm::{
 
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::jobs::{self, JobKind};
+use crate::domain::JobKind;
+use crate::jobs;
 use crate::service::files::{self, FileOwner, ValidImage};
 use crate::service::history::{self, SessionKind};
 use crate::service::idv::IdvSettings;

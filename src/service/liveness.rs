@@ -264,17 +264,18 @@ pub fn challenge_from_detail(session_id: &str, detail: &serde_json::Value) -> Op
 pub async fn session_provider(
     db: &impl ConnectionTrait,
     kind: crate::service::history::SessionKind,
-    p: &crate::jobs::analysis::Payload,
+    client_id: &str,
+    session_id: &str,
 ) -> AppResult<LivenessProvider> {
     use crate::service::history::SessionKind;
     let provider = match kind {
-        SessionKind::Idv => entity::idv_session::Entity::find_by_id(p.session_id.clone())
-            .filter(entity::idv_session::Column::ClientId.eq(&p.client_id))
+        SessionKind::Idv => entity::idv_session::Entity::find_by_id(session_id.to_string())
+            .filter(entity::idv_session::Column::ClientId.eq(client_id))
             .one(db)
             .await?
             .map(|s| s.liveness_provider),
-        SessionKind::Ida => entity::ida_session::Entity::find_by_id(p.session_id.clone())
-            .filter(entity::ida_session::Column::ClientId.eq(&p.client_id))
+        SessionKind::Ida => entity::ida_session::Entity::find_by_id(session_id.to_string())
+            .filter(entity::ida_session::Column::ClientId.eq(client_id))
             .one(db)
             .await?
             .map(|s| s.liveness_provider),

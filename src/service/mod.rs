@@ -1,11 +1,14 @@
 //! The domain. The only layer that touches entities; REST and GraphQL call it.
 
+pub mod analysis;
 pub mod audit;
 pub mod bootstrap;
 pub mod checks;
 pub mod dashboard;
 pub mod decode_budget;
+pub mod delivery;
 pub mod dmv;
+pub mod dmv_retry;
 pub mod document_checks;
 pub mod documents;
 pub mod faces;
@@ -20,9 +23,11 @@ pub mod idv_steps;
 pub mod lifecycle;
 pub mod liveness;
 pub mod location;
+pub mod metadata;
 pub mod login_throttle;
 pub mod orphans;
 pub mod outbox;
+pub mod passwords;
 pub mod requirements;
 pub mod sanctions;
 pub mod ssrf;

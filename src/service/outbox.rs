@@ -13,7 +13,7 @@
 //!
 //! Payloads are thin (ids, status, timestamps, the sequence number): no
 //! names, dates of birth or images. The delivery worker is
-//! [`crate::jobs::webhook_delivery`].
+//! [`crate::service::delivery`]; writing events wakes it ([`wake_deliveries`]).
 
 use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -25,12 +25,27 @@ use sea_orm::{
 };
 use sha2::Sha256;
 
+use tokio::sync::Notify;
+
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
-use crate::service::history::SessionKind;
+use crate::domain::SessionKind;
 use crate::service::types::Page;
 use crate::service::webhooks::SECRET_PREFIX;
 use crate::storage::MasterKey;
+
+static DELIVERY_WAKE: Notify = Notify::const_new();
+
+/// Wakes this process's idle delivery workers (new events were written).
+/// Workers of other processes find the rows at their next poll.
+pub fn wake_deliveries() {
+    DELIVERY_WAKE.notify_waiters();
+}
+
+/// Resolves at the next [`wake_deliveries`] (what an idle delivery worker awaits).
+pub async fn deliveries_woken() {
+    DELIVERY_WAKE.notified().await;
+}
 
 /// Event types (the payload's `type`).
 pub mod event_types {
@@ -178,7 +193,7 @@ pub async fn on_history_event(
     for (event_type, data) in events {
         insert_for_targets(db, client_id, &targets, event_type, Some(session_id), facts.sequence, data, now).await?;
     }
-    crate::jobs::webhook_delivery::wake();
+    wake_deliveries();
     Ok(())
 }
 
@@ -206,7 +221,7 @@ async fn identity_event(db: &impl ConnectionTrait, client_id: &str, identity_id:
     let now = Utc::now();
     let data = serde_json::json!({ "identity_id": identity_id, "occurred_at": rfc3339(now) });
     insert_for_targets(db, client_id, &targets, event_type, None, 0, data, now).await?;
-    crate::jobs::webhook_delivery::wake();
+    wake_deliveries();
     Ok(())
 }
 
@@ -393,7 +408,7 @@ pub async fn redeliver(db: &impl ConnectionTrait, client_id: &str, id: &str) -> 
     if requeue(db, same_row).await? == 0 {
         return Err(AppError::Conflict("the delivery changed concurrently; retry the request".into()));
     }
-    crate::jobs::webhook_delivery::wake();
+    wake_deliveries();
     find_delivery(db, client_id, id).await
 }
 
@@ -424,7 +439,7 @@ pub async fn redeliver_failed(db: &impl ConnectionTrait, client_id: &str, webhoo
     }
     let cond = sea_orm::Condition::all().add(C::ClientId.eq(client_id)).add(C::Status.eq(status::FAILED)).add(endpoint);
     let n = requeue(db, cond).await?;
-    crate::jobs::webhook_delivery::wake();
+    wake_deliveries();
     Ok(n)
 }
 

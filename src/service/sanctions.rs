@@ -10,10 +10,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::{identity, idv_session, sanctions_entry, sanctions_list, weights};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
@@ -21,7 +21,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::engine::sanctions::csv::{self, EntryKind, ListFiles, ListSource, SanctionsEntry};
-use crate::engine::sanctions::{ListScreener, ScreeningIndex};
+use crate::engine::sanctions::ScreeningIndex;
 use crate::engine::{Engines, ScreeningSubject};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Actor};
@@ -33,39 +33,7 @@ pub const SOURCE: &str = "ofac";
 pub const DEFAULT_THRESHOLD: f64 = 0.92;
 const INSERT_BATCH: usize = 200;
 
-/// Outcome of the last scheduled refresh (for `/health`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum RefreshStatus {
-    NotRun,
-    Succeeded { at: DateTime<Utc>, version: String, new_version: bool },
-    Failed { at: DateTime<Utc>, error: String },
-}
-
-/// The screener the engines use plus the refresh state; one per process.
-pub struct SanctionsRuntime {
-    pub screener: Arc<ListScreener>,
-    status: Mutex<RefreshStatus>,
-}
-
-impl Default for SanctionsRuntime {
-    fn default() -> Self {
-        SanctionsRuntime { screener: Arc::new(ListScreener::default()), status: Mutex::new(RefreshStatus::NotRun) }
-    }
-}
-
-impl SanctionsRuntime {
-    pub fn status(&self) -> RefreshStatus {
-        self.status.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    fn set_status(&self, s: RefreshStatus) {
-        *self.status.lock().unwrap_or_else(|e| e.into_inner()) = s;
-    }
-
-    pub fn loaded_version(&self) -> Option<String> {
-        self.screener.current().map(|i| i.version().to_string())
-    }
-}
+pub use crate::state::{RefreshStatus, SanctionsRuntime};
 
 /// What an import did.
 #[derive(Debug, Clone)]

@@ -7,8 +7,7 @@ use sea_orm::{
     QueryOrder, Set,
 };
 
-use crate::auth::api_key::KEY_PREFIX;
-use crate::auth::login::hash_password;
+use crate::service::passwords::{KEY_PREFIX, hash_password};
 use crate::error::{AppError, AppResult};
 use crate::ids::{new_id, random_token, sha256_hex};
 

@@ -206,3 +206,32 @@ mod tests {
         assert!(parse_date_bound("start_date", Some(""), false).unwrap().is_none());
     }
 }
+
+/// The `settings` of IDA session create; both flags default to `true`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdaSettings {
+    /// Estimate the selfie's age and compare it with the identity's date of birth.
+    #[serde(default = "yes")]
+    pub perform_age_test: bool,
+    /// Estimate the selfie's sex and compare it with the identity's.
+    #[serde(default = "yes")]
+    pub perform_gender_test: bool,
+}
+
+impl Default for IdaSettings {
+    fn default() -> Self {
+        Self { perform_age_test: true, perform_gender_test: true }
+    }
+}
+
+impl IdaSettings {
+    /// The stored settings of a session (rows written by this version always parse).
+    pub fn of(session: &entity::ida_session::Model) -> Self {
+        serde_json::from_value(session.settings.clone()).unwrap_or_default()
+    }
+}
+
+fn yes() -> bool {
+    true
+}

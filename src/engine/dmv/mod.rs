@@ -7,27 +7,7 @@ pub mod sandbox;
 
 use std::collections::BTreeMap;
 
-/// The per-field keys a provider answers (the evidence of the `dmv` check;
-/// session test read maps them to the `dmv_*` fields of the API).
-pub const FIELD_KEYS: [&str; 17] = [
-    "document_number_match",
-    "document_expiration_match",
-    "document_issue_match",
-    "document_category_match",
-    "birth_date_match",
-    "sex_match",
-    "eye_color_match",
-    "height_match",
-    "weight_match",
-    "first_name_match",
-    "middle_name_match",
-    "last_name_match",
-    "suffix_name_match",
-    "street_match",
-    "city_match",
-    "state_match",
-    "postal_code_match",
-];
+pub use crate::domain::checks::DMV_FIELD_KEYS as FIELD_KEYS;
 
 /// A map with every key, all unanswered.
 pub fn empty_fields() -> BTreeMap<String, Option<bool>> {

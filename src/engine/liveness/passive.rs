@@ -49,7 +49,7 @@ pub struct PassiveCues {
     pub evidence: f64,
 }
 
-// Calibration (see tests/liveness.rs for the synthetic replays used).
+// Calibration (see tests/it/liveness.rs for the synthetic replays used).
 const MOIRE_CLEAN: f64 = 3.0;
 const MOIRE_FULL: f64 = 5.0;
 const GLARE_CLEAN: f64 = 0.05;

@@ -547,7 +547,7 @@ pub(crate) mod test_support {
 }
 
 #[cfg(test)]
-#[path = "../../../tests/common/fonts.rs"]
+#[path = "../../../tests/it/common/fonts.rs"]
 pub(crate) mod fonts;
 
 #[cfg(test)]
