@@ -122,7 +122,7 @@ pub enum UserAction {
     Create {
         #[arg(long)]
         email: String,
-        #[arg(long, value_parser = ["admin", "viewer"])]
+        #[arg(long, value_parser = ["admin", "reviewer", "viewer"])]
         role: String,
         /// Client the user belongs to (default: the platform operator client).
         #[arg(long)]

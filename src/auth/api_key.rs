@@ -57,6 +57,8 @@ const READ_ROUTES: &[&str] = &[
     "/api/v1/identity/image",
     "/api/v1/webhook/list",
     "/api/v1/webhook/delivery/list",
+    "/api/v1/review/case/read",
+    "/api/v1/review/case/list",
 ];
 
 /// Writes of the integration itself; every other write (keys, webhooks,
@@ -68,6 +70,10 @@ const INTEGRATOR_ROUTES: &[&str] = &[
     "/api/v1/webhook/test",
     "/api/v1/webhook/delivery/redeliver",
     "/api/v1/webhook/delivery/redeliver-failed",
+    "/api/v1/review/case/decide",
+    "/api/v1/review/case/confirm",
+    "/api/v1/review/case/note",
+    "/api/v1/review/case/resubmission",
 ];
 
 /// The scope a request needs, from its method and route template.

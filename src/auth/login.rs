@@ -48,6 +48,11 @@ impl AdminUser {
         self.role == "admin"
     }
 
+    /// Admins and reviewers work the review queue.
+    pub fn can_review(&self) -> bool {
+        self.role == "admin" || self.role == "reviewer"
+    }
+
     pub fn require_admin(&self) -> Result<(), AppError> {
         if self.is_admin() {
             Ok(())

@@ -53,6 +53,12 @@ key!(/// The IDV sessions of an identity.
     IdvSessionsOfIdentity);
 key!(/// The IDA sessions of an identity.
     IdaSessionsOfIdentity);
+key!(/// The decisions of a review case.
+    DecisionsOfCase);
+key!(/// The notes of a review case.
+    NotesOfCase);
+key!(/// A dashboard user by id.
+    UserById);
 
 fn ids<K: AsRef<str>>(keys: &[K]) -> Vec<String> {
     keys.iter().map(|k| k.as_ref().to_string()).collect()
@@ -106,3 +112,6 @@ loader!(HistoryOfSession => Vec<session_event::Model>, dashboard::events_by_sess
 loader!(DeliveriesOfSession => Vec<webhook_delivery::Model>, dashboard::deliveries_by_sessions);
 loader!(IdvSessionsOfIdentity => Vec<idv_session::Model>, dashboard::idv_sessions_by_identities);
 loader!(IdaSessionsOfIdentity => Vec<ida_session::Model>, dashboard::ida_sessions_by_identities);
+loader!(DecisionsOfCase => Vec<entity::review_decision::Model>, crate::service::review::cases::decisions_by_cases);
+loader!(NotesOfCase => Vec<entity::review_note::Model>, crate::service::review::cases::notes_by_cases);
+loader!(UserById => Option<entity::user::Model>, crate::service::review::cases::users_by_ids);

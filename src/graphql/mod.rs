@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod query;
 pub mod records;
+pub mod review;
 pub mod types;
 
 use async_graphql::dataloader::DataLoader;
@@ -33,13 +34,22 @@ pub use query::QueryRoot;
 // `query::QueryRoot` (lists and node lookups) merged with `records::RecordQuery`.
 #[derive(async_graphql::MergedObject)]
 #[graphql(name = "Query")]
-pub struct Query(QueryRoot, records::RecordQuery);
+pub struct Query(QueryRoot, records::RecordQuery, review::ReviewQuery);
 
 fn query_root() -> Query {
-    Query(QueryRoot, records::RecordQuery)
+    Query(QueryRoot, records::RecordQuery, review::ReviewQuery)
 }
 
-pub type TesseraSchema = Schema<Query, MutationRoot, EmptySubscription>;
+/// The dashboard's writes: `mutation::MutationRoot` merged with the review mutations.
+#[derive(async_graphql::MergedObject)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(MutationRoot, review::ReviewMutation);
+
+fn mutation_root() -> Mutation {
+    Mutation(MutationRoot, review::ReviewMutation)
+}
+
+pub type TesseraSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Limits of the served schema (config keys `graphql_max_depth`,
 /// `graphql_max_complexity`, `graphql_introspection`).
@@ -61,7 +71,7 @@ impl Limits {
 }
 
 pub fn build_schema(limits: Limits) -> TesseraSchema {
-    let mut builder = Schema::build(query_root(), MutationRoot, EmptySubscription)
+    let mut builder = Schema::build(query_root(), mutation_root(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity);
     if !limits.introspection {
@@ -72,7 +82,7 @@ pub fn build_schema(limits: Limits) -> TesseraSchema {
 
 /// The SDL committed as `schema/schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(query_root(), MutationRoot, EmptySubscription).finish().sdl()
+    Schema::build(query_root(), mutation_root(), EmptySubscription).finish().sdl()
 }
 
 /// What the caller may do.
@@ -82,6 +92,8 @@ pub enum CallerRole {
     ApiKey,
     /// A dashboard user with the viewer role: read-only.
     Viewer,
+    /// A dashboard user with the reviewer role: reads, and works the review queue.
+    Reviewer,
     /// A dashboard user with the admin role: may mutate.
     Admin,
 }
@@ -116,7 +128,13 @@ impl Caller {
     pub fn from_admin(u: AdminUser, ip: Option<String>) -> Self {
         Self {
             actor: Actor::User { client_id: u.client_id.clone(), user_id: u.user_id.clone() },
-            role: if u.is_admin() { CallerRole::Admin } else { CallerRole::Viewer },
+            role: if u.is_admin() {
+                CallerRole::Admin
+            } else if u.can_review() {
+                CallerRole::Reviewer
+            } else {
+                CallerRole::Viewer
+            },
             client_id: u.client_id,
             user_id: Some(u.user_id),
             is_platform: u.is_platform,
@@ -139,10 +157,21 @@ impl Caller {
     pub fn require_admin(&self) -> Result<(), AppError> {
         match self.role {
             CallerRole::Admin => Ok(()),
-            CallerRole::Viewer => Err(AppError::Forbidden("this action needs the admin role".into())),
+            CallerRole::Viewer | CallerRole::Reviewer => Err(AppError::Forbidden("this action needs the admin role".into())),
             CallerRole::ApiKey => {
                 Err(AppError::Forbidden("API keys are read-only on GraphQL; log in as an admin to mutate".into()))
             }
+        }
+    }
+
+    /// Review work (assign, note, decide, confirm): the reviewer and admin roles.
+    pub fn require_reviewer(&self) -> Result<(), AppError> {
+        match self.role {
+            CallerRole::Admin | CallerRole::Reviewer => Ok(()),
+            CallerRole::Viewer => Err(AppError::Forbidden("this action needs the reviewer or admin role".into())),
+            CallerRole::ApiKey => Err(AppError::Forbidden(
+                "API keys are read-only on GraphQL; decide over REST (/api/v1/review/case/decide) or log in as a reviewer".into(),
+            )),
         }
     }
 }

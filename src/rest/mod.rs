@@ -12,6 +12,7 @@ pub mod identities;
 pub mod idv;
 pub mod openapi;
 pub mod requirements;
+pub mod review;
 pub mod sdk_ida;
 pub mod sdk_idv;
 pub mod system;
@@ -47,6 +48,7 @@ use crate::state::AppState;
         (name = "idv sessions", description = "Identity verification sessions, integrator side"),
         (name = "sdk idv", description = "Identity verification steps of the end user's SDK (X-Client-Id + session_id)"),
         (name = "ida sessions", description = "Identity authentication: a verified identity proves again it is the same person (selfie + liveness), integrator side"),
+        (name = "review", description = "Manual review: cases a person decides (approve / reject with a reason code), four-eyes confirmation, notes, resubmission requests"),
         (name = "sdk ida", description = "Identity authentication steps of the end user's SDK (X-Client-Id + session_id); no consent step"),
     )
 )]
@@ -88,6 +90,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(sdk_idv::router())
         .merge(ida::router())
         .merge(sdk_ida::router())
+        .merge(review::router())
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.

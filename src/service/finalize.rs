@@ -184,12 +184,37 @@ fn stored_finalize_settings(s: &idv_session::Model) -> FinalizeSettings {
 }
 
 async fn current_document(state: &AppState, s: &idv_session::Model) -> AppResult<Option<document::Model>> {
+    current_document_in(&state.db, s).await
+}
+
+/// The session's current document (the reading the identity is made from).
+pub async fn current_document_in(db: &impl sea_orm::ConnectionTrait, s: &idv_session::Model) -> AppResult<Option<document::Model>> {
     Ok(document::Entity::find()
         .filter(document::Column::SessionId.eq(&s.id))
         .filter(document::Column::ClientId.eq(&s.client_id))
         .filter(document::Column::IsCurrent.eq(true))
-        .one(&state.db)
+        .one(db)
         .await?)
+}
+
+/// What a verified session does to identities, inside the transaction that
+/// verifies it: creates or updates its identity from the session and its
+/// current document and links the session to it. Finalize and a review's
+/// approve both call this, so an approved session ends exactly as a verified one.
+pub async fn attach_identity(
+    txn: &impl sea_orm::ConnectionTrait,
+    session: &idv_session::Model,
+    doc: Option<&document::Model>,
+    score: Option<f64>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<entity::identity::Model> {
+    let identity = identities::upsert_from_verified_session(txn, session, doc, score, now).await?;
+    idv_session::Entity::update_many()
+        .col_expr(idv_session::Column::IdentityId, sea_orm::sea_query::Expr::value(identity.id.clone()))
+        .filter(idv_session::Column::Id.eq(&session.id))
+        .exec(txn)
+        .await?;
+    Ok(identity)
 }
 
 /// Every check the session should carry but does not gets `unavailable`
@@ -517,12 +542,7 @@ async fn store(
     }
     let updated = crate::service::idv::find(&txn, &s.client_id, &s.id).await?;
     if complete && verdict.verified {
-        let identity = identities::upsert_from_verified_session(&txn, &updated, doc, verdict.score, now).await?;
-        idv_session::Entity::update_many()
-            .col_expr(idv_session::Column::IdentityId, sea_orm::sea_query::Expr::value(identity.id.clone()))
-            .filter(idv_session::Column::Id.eq(&s.id))
-            .exec(&txn)
-            .await?;
+        attach_identity(&txn, &updated, doc, verdict.score, now).await?;
     }
     if transition == Transition::AwaitDmv {
         let detail = serde_json::json!({ "pending": [names::DMV], "score": verdict.score });
@@ -538,6 +558,9 @@ async fn store(
     } else {
         let detail = serde_json::json!({ "verified": verdict.verified, "score": verdict.score });
         history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "finalized", endpoint, Some(detail)).await?;
+        if verdict.review_required {
+            crate::service::review::cases::open_for_policy(&txn, &updated, &verdict.reasons, now).await?;
+        }
     }
     txn.commit().await?;
     if transition == Transition::AwaitDmv {

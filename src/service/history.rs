@@ -19,6 +19,11 @@ pub const REVIEWED: &str = "reviewed";
 /// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
 pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
 
+/// A review decision took effect (`session.reviewed`; see `service::review`).
+pub const REVIEWED: &str = "reviewed";
+/// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
+pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
+
 /// One history entry as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryItem {
@@ -46,11 +51,11 @@ pub async fn append(
         event: Set(event.to_string()),
         endpoint: Set(endpoint.to_string()),
         at: Set(Utc::now()),
-        detail: Set(detail),
+        detail: Set(detail.clone()),
     })
     .exec_without_returning(db)
     .await?;
-    crate::service::outbox::on_history_event(db, kind, client_id, session_id, event).await
+    crate::service::outbox::on_history_event_with(db, kind, client_id, session_id, event, detail.as_ref()).await
 }
 
 pub async fn list(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Vec<HistoryItem>> {

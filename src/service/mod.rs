@@ -29,6 +29,7 @@ pub mod orphans;
 pub mod outbox;
 pub mod passwords;
 pub mod requirements;
+pub mod review;
 pub mod sanctions;
 pub mod ssrf;
 pub mod tenancy;

@@ -58,6 +58,14 @@ pub mod event_types {
     /// integrator's verdict policy asks for a person to review it.
     pub const SESSION_REVIEW_REQUIRED: &str = "session.review_required";
     pub const IDENTITY_SANCTIONS_HIT: &str = "identity.sanctions_hit";
+    /// A review decision on an IDV session took effect (approve or reject;
+    /// `data.review` carries the case id, the outcome and the reason code).
+    pub const SESSION_REVIEWED: &str = "session.reviewed";
+    /// A reviewer asks for a new capture of the applicant; the integrator
+    /// starts a new session for them (`data.resubmission.reason_code`).
+    pub const SESSION_RESUBMISSION_REQUESTED: &str = "session.resubmission_requested";
+    /// A review decision on an identity's sanctions hit took effect.
+    pub const IDENTITY_REVIEWED: &str = "identity.reviewed";
     pub const IDA_COMPLETED: &str = "ida.completed";
     pub const IDENTITY_ERASED: &str = "identity.erased";
     /// An endpoint was disabled (410 Gone, or failing for too long); sent
@@ -148,6 +156,19 @@ pub async fn on_history_event(
     session_id: &str,
     history_event: &str,
 ) -> AppResult<()> {
+    on_history_event_with(db, kind, client_id, session_id, history_event, None).await
+}
+
+/// [`on_history_event`] with the history entry's detail (review events carry
+/// their case id, outcome and reason code from it; no personal data).
+pub async fn on_history_event_with(
+    db: &impl ConnectionTrait,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    history_event: &str,
+    detail: Option<&serde_json::Value>,
+) -> AppResult<()> {
     let Some(facts) = bump_and_read(db, kind, session_id).await? else { return Ok(()) };
     let targets = targets(db, client_id, facts.webhook_url.as_deref()).await?;
     if targets.is_empty() {
@@ -180,6 +201,20 @@ pub async fn on_history_event(
                 events.push((event_types::IDENTITY_SANCTIONS_HIT, session.clone()));
             }
         }
+        (crate::service::history::REVIEWED, SessionKind::Idv) => {
+            session["verified"] = facts.outcome.unwrap_or(false).into();
+            session["review_required"] = facts.review_required.into();
+            session["identity_id"] = facts.identity_id.clone().into();
+            session["review"] = review_fields(detail, &["case_id", "outcome", "reason_code"]);
+            events.push((event_types::SESSION_REVIEWED, session.clone()));
+            if let (Some(true), Some(identity_id)) = (facts.outcome, &facts.identity_id) {
+                events.push((event_types::IDENTITY_VERIFIED, with_identity(&session, identity_id)));
+            }
+        }
+        (crate::service::history::RESUBMISSION_REQUESTED, SessionKind::Idv) => {
+            session["resubmission"] = review_fields(detail, &["case_id", "reason_code"]);
+            events.push((event_types::SESSION_RESUBMISSION_REQUESTED, session));
+        }
         (HISTORY_FINALIZED, SessionKind::Ida) => {
             session["authenticated"] = facts.outcome.unwrap_or(false).into();
             session["identity_id"] = facts.identity_id.clone().into();
@@ -194,6 +229,27 @@ pub async fn on_history_event(
         insert_for_targets(db, client_id, &targets, event_type, Some(session_id), facts.sequence, data, now).await?;
     }
     wake_deliveries();
+    Ok(())
+}
+
+/// The named string fields of a history detail (others are never copied into a payload).
+fn review_fields(detail: Option<&serde_json::Value>, keys: &[&str]) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for k in keys {
+        if let Some(v) = detail.and_then(|d| d.get(*k)).filter(|v| v.is_string()) {
+            out.insert((*k).to_string(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
+/// `identity.reviewed` (and `identity.verified` when `approved`) after a
+/// review decision on an identity's sanctions hit (same transaction).
+pub async fn identity_reviewed(db: &impl ConnectionTrait, client_id: &str, identity_id: &str, approved: bool) -> AppResult<()> {
+    identity_event(db, client_id, identity_id, event_types::IDENTITY_REVIEWED).await?;
+    if approved {
+        identity_event(db, client_id, identity_id, event_types::IDENTITY_VERIFIED).await?;
+    }
     Ok(())
 }
 

@@ -388,6 +388,8 @@ pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize)> {
             let actor = Actor::System;
             audit::record(&txn, &actor, "identity.sanctions_hit", Some(("identity", &id.id)), None, Some(detail)).await?;
             crate::service::outbox::identity_sanctions_hit(&txn, &id.client_id, &id.id).await?;
+            let message = format!("re-screening: possible match on {} (similarity {:.2})", best.list, best.score);
+            crate::service::review::cases::open_for_identity_hit(&txn, &id.client_id, &id.id, message, now).await?;
             txn.commit().await?;
         }
     }

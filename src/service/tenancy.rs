@@ -19,6 +19,8 @@ const LAST_USED_RESOLUTION_SECS: i64 = 60;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Admin,
+    /// Reads like a viewer, and works the review queue (assign, note, decide).
+    Reviewer,
     Viewer,
 }
 
@@ -26,14 +28,16 @@ impl Role {
     pub fn parse(s: &str) -> AppResult<Self> {
         match s {
             "admin" => Ok(Role::Admin),
+            "reviewer" => Ok(Role::Reviewer),
             "viewer" => Ok(Role::Viewer),
-            other => Err(AppError::validation("role", format!("expected admin or viewer, got `{other}`"))),
+            other => Err(AppError::validation("role", format!("expected admin, reviewer or viewer, got `{other}`"))),
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
             Role::Viewer => "viewer",
         }
     }

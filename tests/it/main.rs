@@ -27,6 +27,7 @@ mod liveness;
 mod liveness_azure;
 mod openapi;
 mod platform;
+mod review;
 mod s3_storage;
 mod sanctions_dmv;
 mod verify_e2e;

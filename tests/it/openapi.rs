@@ -59,6 +59,7 @@ macro_rules! api_enums {
 
 use tessera::engine::policy::Action;
 use tessera::engine::scoring::Decision;
+use tessera::service::review;
 
 api_enums!(
     DocumentType: types::DocumentType = types::DocumentType::ALL;
@@ -75,6 +76,8 @@ api_enums!(
     CheckStatus: types::CheckStatus = types::CheckStatus::ALL;
     Action: Action = &[Action::Score, Action::KnockOut, Action::Review];
     Decision: Decision = &[Decision::Verified, Decision::Rejected, Decision::NeedsReview];
+    ReviewPriority: review::Priority = &[review::Priority::Low, review::Priority::Normal, review::Priority::High];
+    ReviewAction: review::ReviewAction = &[review::ReviewAction::Approve, review::ReviewAction::Reject];
 );
 
 /// Every `enum` in the document with the JSON pointer where it sits.

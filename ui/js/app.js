@@ -10,10 +10,12 @@ import { weightsView } from './views/weights.js';
 import { requirementsView } from './views/requirements.js';
 import { webhooksView, webhookView } from './views/webhooks.js';
 import { keysView } from './views/keys.js';
+import { reviewQueueView, reviewCaseView } from './views/review.js';
 
 const NAV = [
   ['#/overview', 'Overview'],
   ['#/sessions', 'Sessions'],
+  ['#/review', 'Review'],
   ['#/identities', 'Identities'],
   ['#/authentications', 'Authentications'],
   ['#/weights', 'Weights'],
@@ -26,6 +28,8 @@ const ROUTES = [
   [/^\/overview$/, overviewView, 'Overview'],
   [/^\/sessions$/, sessionsView, 'Sessions'],
   [/^\/sessions\/([^/]+)$/, sessionView, 'Session'],
+  [/^\/review$/, reviewQueueView, 'Review queue'],
+  [/^\/review\/([^/]+)$/, reviewCaseView, 'Review case'],
   [/^\/identities$/, identitiesView, 'Identities'],
   [/^\/identities\/([^/]+)$/, identityView, 'Identity'],
   [/^\/authentications$/, authenticationsView, 'Authentications'],

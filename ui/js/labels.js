@@ -30,6 +30,7 @@ export const CHECK_LABELS = {
   document_date_order: 'Issued before it expires',
   birth_date_plausibility: 'Plausible birth date',
   score: 'Overall score',
+  manual: 'Flagged by a person',
 };
 
 /// The label of a check name; unknown names (a newer server) read as words.

@@ -1,0 +1,333 @@
+//! Decisions on review cases. A decision is written once and never edited:
+//! a later correction is a new decision that supersedes it. Under
+//! four-eyes a decision waits (`pending`) until a second, different person
+//! confirms it; only then does it take effect.
+//!
+//! What an effective decision does, in one write transaction:
+//! - approve of a session: the session becomes verified and its identity is
+//!   created or updated exactly as a verified finalize does it
+//!   ([`crate::service::finalize::attach_identity`]); webhooks
+//!   `session.reviewed` and `identity.verified`;
+//! - reject of a session: it stays (or becomes) unverified; a session that
+//!   was verified takes its identity's `verified` with it; `session.reviewed`;
+//! - an identity case (a re-screening hit): approve clears the hit (a false
+//!   positive) and verifies the identity again; reject keeps it unverified;
+//!   `identity.reviewed` (+ `identity.verified` on approve).
+
+use chrono::{DateTime, Utc};
+use entity::{identity, idv_session, review_case, review_decision};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use super::cases::{self, find_in_scope, note_text};
+use super::{ReviewAction, ReviewActor, decision_status, settings, state, subject};
+use crate::error::{AppError, AppResult};
+use crate::ids::new_id;
+use crate::service::audit;
+use crate::service::history::{self, SessionKind};
+use crate::service::tenancy::Scope;
+use crate::service::types::SessionStatus;
+
+/// A decision request, already parsed.
+#[derive(Debug, Clone)]
+pub struct DecisionInput {
+    pub action: ReviewAction,
+    pub reason_code: String,
+    pub note: Option<String>,
+}
+
+/// The case after a decision, and the decision written.
+pub struct Decided {
+    pub case: review_case::Model,
+    pub decision: review_decision::Model,
+}
+
+async fn pending_of(db: &impl ConnectionTrait, case_id: &str) -> AppResult<Option<review_decision::Model>> {
+    Ok(review_decision::Entity::find()
+        .filter(review_decision::Column::CaseId.eq(case_id))
+        .filter(review_decision::Column::Status.eq(decision_status::PENDING))
+        .one(db)
+        .await?)
+}
+
+async fn latest_effective(db: &impl ConnectionTrait, case_id: &str) -> AppResult<Option<review_decision::Model>> {
+    Ok(review_decision::Entity::find()
+        .filter(review_decision::Column::CaseId.eq(case_id))
+        .filter(review_decision::Column::Status.eq(decision_status::EFFECTIVE))
+        .order_by_desc(review_decision::Column::CreatedAt)
+        .order_by_desc(review_decision::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Records a decision on a case: in force at once, or — four-eyes — once a
+/// second person confirms it. A decided case takes a new decision as a
+/// correction. 409 while another decision awaits confirmation.
+pub async fn decide(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    case_id: &str,
+    input: DecisionInput,
+    actor: &ReviewActor,
+    now: DateTime<Utc>,
+) -> AppResult<Decided> {
+    let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|n| note_text("note", n)).transpose()?;
+    let txn = crate::db::begin_write(db).await?;
+    let case = find_in_scope(&txn, scope, case_id).await?;
+    let settings = settings::get(&txn, &case.client_id).await?;
+    let code = input.reason_code.trim();
+    if !settings.codes_for(input.action).iter().any(|c| c == code) {
+        return Err(AppError::validation(
+            "reason_code",
+            format!("`{code}` is not a {} reason code of this client: {}", input.action.as_str(), settings.codes_for(input.action).join(", ")),
+        ));
+    }
+    if pending_of(&txn, &case.id).await?.is_some() {
+        return Err(AppError::Conflict("another decision on this case is waiting for a second person's confirmation".into()));
+    }
+    let supersedes = latest_effective(&txn, &case.id).await?.map(|d| d.id);
+    let status = if settings.four_eyes { decision_status::PENDING } else { decision_status::EFFECTIVE };
+    let model = review_decision::ActiveModel {
+        id: Set(new_id()),
+        client_id: Set(case.client_id.clone()),
+        case_id: Set(case.id.clone()),
+        action: Set(input.action.as_str().to_string()),
+        reason_code: Set(code.to_string()),
+        note: Set(note),
+        actor_kind: Set(actor.kind.to_string()),
+        actor_id: Set(actor.id.clone()),
+        status: Set(status.to_string()),
+        confirmed_by_kind: Set(None),
+        confirmed_by: Set(None),
+        confirmed_at: Set(None),
+        supersedes_id: Set(supersedes),
+        created_at: Set(now),
+    };
+    let decision_id = model.id.clone().unwrap();
+    review_decision::Entity::insert(model).exec_without_returning(&txn).await?;
+    let decision = find_decision(&txn, &case.id, &decision_id).await?;
+    if settings.four_eyes {
+        // A proposed correction leaves a decided case decided until it is confirmed.
+        if case.state != state::DECIDED {
+            set_state(&txn, &case.id, state::IN_REVIEW, now).await?;
+        }
+    } else {
+        apply(&txn, &case, &decision, now).await?;
+    }
+    let detail = serde_json::json!({ "action": decision.action, "reason_code": decision.reason_code, "status": decision.status });
+    audit::record(&txn, &actor.actor, "review_case.decide", Some(("review_case", &case.id)), actor.ip.clone(), Some(detail)).await?;
+    txn.commit().await?;
+    let case = find_in_scope(db, scope, case_id).await?;
+    Ok(Decided { case, decision })
+}
+
+/// Four-eyes: a second, different person confirms (`confirm = true`) or
+/// declines a pending decision. The author of the decision gets 403; a
+/// decision no longer pending is 409.
+pub async fn confirm(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    case_id: &str,
+    decision_id: &str,
+    confirm: bool,
+    actor: &ReviewActor,
+    now: DateTime<Utc>,
+) -> AppResult<Decided> {
+    let txn = crate::db::begin_write(db).await?;
+    let case = find_in_scope(&txn, scope, case_id).await?;
+    let decision = find_decision(&txn, &case.id, decision_id).await?;
+    if decision.status != decision_status::PENDING {
+        return Err(AppError::Conflict(format!("the decision is {}; only a pending decision can be confirmed", decision.status)));
+    }
+    if decision.actor_kind == actor.kind && decision.actor_id == actor.id {
+        return Err(AppError::Forbidden("four-eyes: a second, different person must confirm this decision".into()));
+    }
+    let status = if confirm { decision_status::EFFECTIVE } else { decision_status::DECLINED };
+    let res = review_decision::Entity::update_many()
+        .col_expr(review_decision::Column::Status, Expr::value(status))
+        .col_expr(review_decision::Column::ConfirmedByKind, Expr::value(actor.kind))
+        .col_expr(review_decision::Column::ConfirmedBy, Expr::value(actor.id.clone()))
+        .col_expr(review_decision::Column::ConfirmedAt, Expr::value(now))
+        .filter(review_decision::Column::Id.eq(&decision.id))
+        .filter(review_decision::Column::Status.eq(decision_status::PENDING))
+        .exec(&txn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(AppError::Conflict("the decision was confirmed or declined concurrently".into()));
+    }
+    let decision = find_decision(&txn, &case.id, decision_id).await?;
+    if confirm {
+        apply(&txn, &case, &decision, now).await?;
+    } else {
+        set_state(&txn, &case.id, if case.state == state::DECIDED { state::DECIDED } else { state::IN_REVIEW }, now).await?;
+    }
+    let action = if confirm { "review_case.confirm" } else { "review_case.decline" };
+    let detail = serde_json::json!({ "decision_id": decision.id, "action": decision.action });
+    audit::record(&txn, &actor.actor, action, Some(("review_case", &case.id)), actor.ip.clone(), Some(detail)).await?;
+    txn.commit().await?;
+    let case = find_in_scope(db, scope, case_id).await?;
+    Ok(Decided { case, decision })
+}
+
+async fn find_decision(db: &impl ConnectionTrait, case_id: &str, id: &str) -> AppResult<review_decision::Model> {
+    review_decision::Entity::find_by_id(id.to_string())
+        .filter(review_decision::Column::CaseId.eq(case_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("review decision"))
+}
+
+async fn set_state(db: &impl ConnectionTrait, case_id: &str, new_state: &str, now: DateTime<Utc>) -> AppResult<()> {
+    review_case::Entity::update_many()
+        .col_expr(review_case::Column::State, Expr::value(new_state))
+        .col_expr(review_case::Column::UpdatedAt, Expr::value(now))
+        .filter(review_case::Column::Id.eq(case_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Puts an effective decision into force (same transaction as the decision).
+async fn apply(
+    txn: &impl ConnectionTrait,
+    case: &review_case::Model,
+    decision: &review_decision::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let action = ReviewAction::parse("action", &decision.action)?;
+    let detail = serde_json::json!({
+        "case_id": case.id, "decision_id": decision.id, "outcome": action.outcome(), "reason_code": decision.reason_code,
+    });
+    match (case.subject_kind.as_str(), &case.session_id, &case.identity_id) {
+        (subject::SESSION, Some(session_id), _) => apply_to_session(txn, case, session_id, action, detail, now).await?,
+        (subject::IDENTITY, _, Some(identity_id)) => apply_to_identity(txn, case, identity_id, action, now).await?,
+        _ => return Err(AppError::Conflict("the case's session or identity no longer exists".into())),
+    }
+    review_case::Entity::update_many()
+        .col_expr(review_case::Column::State, Expr::value(state::DECIDED))
+        .col_expr(review_case::Column::Outcome, Expr::value(action.outcome()))
+        .col_expr(review_case::Column::DecidedAt, Expr::value(now))
+        .col_expr(review_case::Column::UpdatedAt, Expr::value(now))
+        .filter(review_case::Column::Id.eq(&case.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+async fn apply_to_session(
+    txn: &impl ConnectionTrait,
+    case: &review_case::Model,
+    session_id: &str,
+    action: ReviewAction,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let session = crate::service::idv::find(txn, &case.client_id, session_id).await?;
+    if session.status != SessionStatus::Complete.as_str() {
+        return Err(AppError::Conflict(format!("the session is {} and cannot be decided", session.status)));
+    }
+    let was_verified = session.verified == Some(true);
+    let mut am = idv_session::ActiveModel { review_required: Set(false), updated_at: Set(now), ..Default::default() };
+    match action {
+        ReviewAction::Approve => {
+            am.verified = Set(Some(true));
+            am.verified_at = Set(Some(session.verified_at.unwrap_or(now)));
+        }
+        ReviewAction::Reject => {
+            am.verified = Set(Some(false));
+            am.verified_at = Set(None);
+        }
+    }
+    idv_session::Entity::update_many().set(am).filter(idv_session::Column::Id.eq(&session.id)).exec(txn).await?;
+    let updated = crate::service::idv::find(txn, &case.client_id, session_id).await?;
+    match action {
+        ReviewAction::Approve => {
+            let doc = crate::service::finalize::current_document_in(txn, &updated).await?;
+            crate::service::finalize::attach_identity(txn, &updated, doc.as_ref(), updated.score, now).await?;
+        }
+        ReviewAction::Reject if was_verified => {
+            if let Some(identity_id) = &updated.identity_id {
+                identity::Entity::update_many()
+                    .col_expr(identity::Column::Verified, Expr::value(false))
+                    .col_expr(identity::Column::UpdatedAt, Expr::value(now))
+                    .filter(identity::Column::Id.eq(identity_id))
+                    .filter(identity::Column::ClientId.eq(&case.client_id))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+        ReviewAction::Reject => {}
+    }
+    history::append(txn, SessionKind::Idv, &case.client_id, session_id, history::REVIEWED, "review", Some(detail)).await
+}
+
+async fn apply_to_identity(
+    txn: &impl ConnectionTrait,
+    case: &review_case::Model,
+    identity_id: &str,
+    action: ReviewAction,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let found = crate::service::identities::find_live(txn, &case.client_id, identity_id).await?;
+    let Some(found) = found else { return Err(AppError::Conflict("the identity was erased".into())) };
+    if action == ReviewAction::Approve {
+        // A false positive: the listed entry is not this person.
+        identity::Entity::update_many()
+            .col_expr(identity::Column::Verified, Expr::value(true))
+            .col_expr(identity::Column::OfacStatus, Expr::value("clear"))
+            .col_expr(identity::Column::UpdatedAt, Expr::value(now))
+            .filter(identity::Column::Id.eq(&found.id))
+            .exec(txn)
+            .await?;
+    }
+    crate::service::outbox::identity_reviewed(txn, &case.client_id, &found.id, action == ReviewAction::Approve).await
+}
+
+/// Asks the applicant for a new capture: the session's history gets
+/// `resubmission_requested` and the integrator the webhook
+/// `session.resubmission_requested` with the reason code (no free text:
+/// the message, if any, is kept as a note on the case).
+pub async fn request_resubmission(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    case_id: &str,
+    reason_code: &str,
+    message: Option<&str>,
+    actor: &ReviewActor,
+    now: DateTime<Utc>,
+) -> AppResult<review_case::Model> {
+    let message = message.map(str::trim).filter(|m| !m.is_empty()).map(|m| note_text("message", m)).transpose()?;
+    let txn = crate::db::begin_write(db).await?;
+    let case = find_in_scope(&txn, scope, case_id).await?;
+    let Some(session_id) = case.session_id.clone() else {
+        return Err(AppError::Conflict("only a session's case can ask for a new capture".into()));
+    };
+    if case.state == state::DECIDED {
+        return Err(AppError::Conflict("the case is decided".into()));
+    }
+    let settings = settings::get(&txn, &case.client_id).await?;
+    let code = reason_code.trim();
+    if !settings.reason_codes.resubmit.iter().any(|c| c == code) {
+        return Err(AppError::validation(
+            "reason_code",
+            format!("`{code}` is not a resubmission reason code of this client: {}", settings.reason_codes.resubmit.join(", ")),
+        ));
+    }
+    if let Some(m) = message {
+        cases::add_note_to(&txn, &case, &format!("Resubmission requested ({code}): {m}"), actor, now).await?;
+    }
+    review_case::Entity::update_many()
+        .col_expr(review_case::Column::ResubmissionRequestedAt, Expr::value(now))
+        .col_expr(review_case::Column::State, Expr::value(state::IN_REVIEW))
+        .col_expr(review_case::Column::UpdatedAt, Expr::value(now))
+        .filter(review_case::Column::Id.eq(&case.id))
+        .exec(&txn)
+        .await?;
+    let detail = serde_json::json!({ "case_id": case.id, "reason_code": code });
+    history::append(&txn, SessionKind::Idv, &case.client_id, &session_id, history::RESUBMISSION_REQUESTED, "review", Some(detail.clone()))
+        .await?;
+    audit::record(&txn, &actor.actor, "review_case.resubmission", Some(("review_case", &case.id)), actor.ip.clone(), Some(detail))
+        .await?;
+    txn.commit().await?;
+    find_in_scope(db, scope, case_id).await
+}

@@ -1,0 +1,551 @@
+//! Manual review: a session the verdict policy sends to review opens a
+//! case; approve verifies it and creates its identity with the webhooks a
+//! verified finalize sends; reject keeps it unverified with the reason;
+//! four-eyes needs two different people; viewers and read-only keys cannot
+//! decide; another tenant's case is 404 / null. Over REST and GraphQL, on
+//! SQLite and PostgreSQL.
+
+use crate::common::{TestApp, assert_problem, backends, read};
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use tessera::service::checks::{self, Outcome};
+use tessera::service::history::SessionKind;
+use tessera::service::tenancy::{self, KeyScope, Role};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Every test switches off the engines a test machine does not have, so the
+/// verdict comes from the check results recorded below.
+fn quiet_settings() -> Value {
+    json!({
+        "perform_image_manipulation_test": false, "perform_aamva_test": false, "perform_ofac_test": false,
+        "perform_age_test": false, "perform_gender_test": false, "perform_liveness_test": false,
+    })
+}
+
+/// A session of `client_id` that the default verdict policy sends to review
+/// at a real SDK finalize: every scored check passes but the printed name
+/// differs from the barcode (`name_crosscheck`, a `review` rule).
+pub async fn held_session(app: &TestApp, key: &str, client_id: &str) -> String {
+    let (st, _, v) = app
+        .post_json(
+            "/api/v1/idv/session/create",
+            Some(key),
+            &json!({"settings": quiet_settings(), "webhook_url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let sid = v["session_id"].as_str().unwrap().to_string();
+    let (st, _, v) = sdk(app, client_id, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await;
+    assert_eq!(st, 200, "{v}");
+    let db = &app.state.db;
+    for (name, outcome) in [
+        ("face_match", Outcome::pass(1.0, "same person")),
+        ("doc_back_suspicious_words", Outcome::pass(1.0, "none found")),
+        ("doc_back_is_identity_document", Outcome::pass(1.0, "an identity document")),
+        ("name_crosscheck", Outcome::fail(0.8, "printed name differs from the barcode")),
+    ] {
+        checks::record(db, SessionKind::Idv, client_id, &sid, name, outcome).await.unwrap();
+    }
+    let (st, _, f) = sdk(app, client_id, "/api/v1/sdk/idv/finalize", json!({"session_id": sid})).await;
+    assert_eq!(st, 200, "{f}");
+    assert_eq!(f["verified"], false, "{f}");
+    sid
+}
+
+async fn sdk(app: &TestApp, client_id: &str, path: &str, body: Value) -> (u16, String, Value) {
+    let resp = app.http.post(app.url(path)).header("X-Client-Id", client_id).json(&body).send().await.unwrap();
+    read(resp).await
+}
+
+/// The webhook events queued for a session (or identity), in order.
+async fn events_of(app: &TestApp, id: &str) -> Vec<(String, Value)> {
+    entity::webhook_delivery::Entity::find()
+        .order_by_asc(entity::webhook_delivery::Column::Sequence)
+        .order_by_asc(entity::webhook_delivery::Column::CreatedAt)
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.event_type, serde_json::from_str::<Value>(&d.payload).unwrap()))
+        .filter(|(_, p)| p["data"]["session_id"] == id || p["data"]["identity_id"] == id)
+        .collect()
+}
+
+async fn session(app: &TestApp, key: &str, sid: &str) -> Value {
+    let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(key), &json!({"session_id": sid})).await;
+    assert_eq!(st, 200, "{s}");
+    s
+}
+
+async fn case_of(app: &TestApp, key: &str, sid: &str) -> Value {
+    let (st, _, c) = app.post_json("/api/v1/review/case/read", Some(key), &json!({"session_id": sid})).await;
+    assert_eq!(st, 200, "{c}");
+    c
+}
+
+/// A logged-in dashboard user (own cookie jar and CSRF token).
+struct Dashboard {
+    http: reqwest::Client,
+    csrf: String,
+}
+
+async fn login(app: &TestApp, client_id: &str, email: &str, role: Role) -> Dashboard {
+    tenancy::create_user(&app.state.db, client_id, email, role, PASSWORD).await.unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = http.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let me: Value = resp.json().await.unwrap();
+    Dashboard { http, csrf: me["csrf_token"].as_str().unwrap().to_string() }
+}
+
+impl Dashboard {
+    async fn gql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
+        let resp = self
+            .http
+            .post(app.url("/graphql"))
+            .header("x-csrf-token", &self.csrf)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+}
+
+fn gql_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error in {body}"))
+}
+
+const DECIDE: &str = "mutation($id: String!, $action: ReviewAction!, $code: String!, $note: String) {
+  decideReviewCase(id: $id, action: $action, reasonCode: $code, note: $note) {
+    case { id state outcome } decision { id status action reasonCode decidedByEmail }
+  }
+}";
+
+#[tokio::test]
+async fn a_review_outcome_opens_a_case_and_approve_verifies_like_a_finalize() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let sid = held_session(&app, &key, &cid).await;
+        let s = session(&app, &key, &sid).await;
+        assert_eq!((s["decision"].as_str(), s["review_required"].as_bool()), (Some("needs_review"), Some(true)), "{backend}: {s}");
+
+        let case = case_of(&app, &key, &sid).await;
+        assert_eq!((case["state_e"].as_str(), case["opened_by_e"].as_str()), (Some("open"), Some("policy")), "{case}");
+        assert_eq!(case["reasons"][0]["check"], "name_crosscheck", "{case}");
+        assert_eq!(case["decisions"], json!([]));
+        let case_id = case["case_id"].as_str().unwrap().to_string();
+        let (_, _, listed) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"state_e": ["open", "in_review"], "reason": "name_crosscheck"})).await;
+        assert_eq!(listed["meta_counts"]["total"], 1, "{listed}");
+        let (_, _, none) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"reason": "ofac"})).await;
+        assert_eq!(none["meta_counts"]["total"], 0, "{none}");
+        let (st, ct, p) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"state_e": "closed"})).await;
+        assert_problem(st, &ct, &p, 400);
+
+        // An unknown reason code is a 400 naming the field and changes nothing.
+        let (st, ct, p) = app
+            .post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "looks_fine"}))
+            .await;
+        assert_problem(st, &ct, &p, 400);
+        assert_eq!(p["errors"][0]["field"], "reason_code", "{p}");
+        let (st, ct, p) = app
+            .post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "maybe", "reason_code": "other"}))
+            .await;
+        assert_problem(st, &ct, &p, 400);
+        assert_eq!(session(&app, &key, &sid).await["verified"], false);
+
+        let (st, _, done) = app
+            .post_json(
+                "/api/v1/review/case/decide",
+                Some(&key),
+                &json!({"case_id": case_id, "action_e": "approve", "reason_code": "ocr_misread", "note": "worn card; the barcode is right"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{done}");
+        assert_eq!((done["case"]["state_e"].as_str(), done["case"]["outcome_e"].as_str()), (Some("decided"), Some("approved")), "{done}");
+        assert_eq!(done["decision"]["status_e"], "effective");
+        assert_eq!(done["case"]["decisions"][0]["note"], "worn card; the barcode is right");
+
+        // Exactly as a verified finalize: verified, an identity, linked.
+        let s = session(&app, &key, &sid).await;
+        assert_eq!((s["verified"].as_bool(), s["decision"].as_str(), s["review_required"].as_bool()), (Some(true), Some("verified"), Some(false)), "{s}");
+        let identity_id = s["identity_id"].as_str().expect("an identity").to_string();
+        let (st, _, ids) = app.post_json("/api/v1/identity/read", Some(&key), &json!({"identity_id": [identity_id]})).await;
+        assert_eq!(st, 200, "{ids}");
+        let stored = entity::identity::Entity::find_by_id(identity_id.clone()).one(&app.state.db).await.unwrap().unwrap();
+        assert!(stored.verified, "the identity is verified");
+        let linked = entity::idv_session::Entity::find_by_id(sid.clone()).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(linked.identity_id.as_deref(), Some(identity_id.as_str()));
+
+        let events = events_of(&app, &sid).await;
+        let types: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+        assert!(types.ends_with(&["session.reviewed", "identity.verified"]), "{types:?}");
+        assert!(types.contains(&"session.review_required"), "{types:?}");
+        let reviewed = &events.iter().find(|e| e.0 == "session.reviewed").unwrap().1;
+        assert_eq!(reviewed["data"]["review"], json!({"case_id": case_id, "outcome": "approved", "reason_code": "ocr_misread"}));
+        assert_eq!((reviewed["data"]["verified"].as_bool(), reviewed["data"]["identity_id"].as_str()), (Some(true), Some(identity_id.as_str())));
+        assert!(!reviewed.to_string().contains("worn card"), "the note never leaves in a webhook");
+
+        // Audited, and a decided case keeps its decision when deciding again is a correction.
+        let audited = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::Action.eq("review_case.decide"))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 1);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn reject_keeps_the_session_unverified_with_the_reason_and_a_correction_is_a_new_decision() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, done) = app
+            .post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "reject", "reason_code": "document_tampered"}))
+            .await;
+        assert_eq!(st, 200, "{done}");
+        let first = done["decision"]["decision_id"].as_str().unwrap().to_string();
+        let s = session(&app, &key, &sid).await;
+        assert_eq!((s["verified"].as_bool(), s["decision"].as_str(), s["identity_id"].clone()), (Some(false), Some("rejected"), Value::Null), "{s}");
+        let case = case_of(&app, &key, &sid).await;
+        assert_eq!((case["outcome_e"].as_str(), case["decisions"][0]["reason_code"].as_str()), (Some("rejected"), Some("document_tampered")));
+        let events = events_of(&app, &sid).await;
+        let reviewed = &events.iter().find(|e| e.0 == "session.reviewed").expect("session.reviewed").1;
+        assert_eq!((reviewed["data"]["verified"].as_bool(), reviewed["data"]["review"]["outcome"].as_str()), (Some(false), Some("rejected")));
+        assert!(!events.iter().any(|e| e.0 == "identity.verified"), "no identity on reject");
+
+        // A correction: the first decision stays as it was; the new one supersedes it.
+        let (st, _, again) = app
+            .post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "documents_verified_manually"}))
+            .await;
+        assert_eq!(st, 200, "{again}");
+        assert_eq!(again["decision"]["supersedes_id"], first.as_str());
+        let decisions = &again["case"]["decisions"];
+        assert_eq!((decisions[0]["action_e"].as_str(), decisions[0]["reason_code"].as_str()), (Some("reject"), Some("document_tampered")), "{decisions}");
+        assert_eq!(decisions[1]["action_e"], "approve");
+        assert_eq!(session(&app, &key, &sid).await["verified"], true);
+
+        // Resubmission and notes are refused on a decided case / kept on any case.
+        let (st, ct, p) = app.post_json("/api/v1/review/case/resubmission", Some(&key), &json!({"case_id": case_id, "reason_code": "glare"})).await;
+        assert_problem(st, &ct, &p, 409);
+        let (st, _, n) = app.post_json("/api/v1/review/case/note", Some(&key), &json!({"case_id": case_id, "body": "called the customer"})).await;
+        assert_eq!(st, 200, "{n}");
+        let (st, ct, p) = app.post_json("/api/v1/review/case/note", Some(&key), &json!({"case_id": case_id, "body": "  "})).await;
+        assert_problem(st, &ct, &p, 400);
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn four_eyes_needs_two_different_people() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let admin = login(&app, &cid, "admin@demo.test", Role::Admin).await;
+        let first = login(&app, &cid, "first@demo.test", Role::Reviewer).await;
+        let second = login(&app, &cid, "second@demo.test", Role::Reviewer).await;
+        let on = admin.gql(&app, "mutation { updateReviewSettings(fourEyes: true) { fourEyes slaHours rejectCodes } }", json!({})).await;
+        assert_eq!(on["data"]["updateReviewSettings"]["fourEyes"], true, "{on}");
+        let refused = first.gql(&app, "mutation { updateReviewSettings(fourEyes: false) { fourEyes } }", json!({})).await;
+        assert_eq!(gql_code(&refused), "forbidden", "only admins change the settings");
+
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let assigned = first.gql(&app, "mutation($id: String!) { assignReviewCase(id: $id, toMe: true) { state assignee { email } } }", json!({"id": case_id})).await;
+        assert_eq!(assigned["data"]["assignReviewCase"], json!({"state": "IN_REVIEW", "assignee": {"email": "first@demo.test"}}), "{assigned}");
+
+        let proposed = first.gql(&app, DECIDE, json!({"id": case_id, "action": "APPROVE", "code": "false_positive_match"})).await;
+        let decision = &proposed["data"]["decideReviewCase"]["decision"];
+        assert_eq!((decision["status"].as_str(), decision["decidedByEmail"].as_str()), (Some("pending"), Some("first@demo.test")), "{proposed}");
+        let decision_id = decision["id"].as_str().unwrap().to_string();
+        assert_eq!(session(&app, &key, &sid).await["verified"], false, "nothing happens before the second person confirms");
+        let busy = second.gql(&app, DECIDE, json!({"id": case_id, "action": "REJECT", "code": "other"})).await;
+        assert_eq!(gql_code(&busy), "conflict", "{busy}");
+
+        const CONFIRM: &str = "mutation($c: String!, $d: String!) { confirmReviewDecision(caseId: $c, decisionId: $d) { case { state outcome } decision { status confirmedByEmail } } }";
+        let own = first.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
+        assert_eq!(gql_code(&own), "forbidden", "the author cannot confirm: {own}");
+        assert_eq!(session(&app, &key, &sid).await["verified"], false);
+        let ok = second.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
+        let r = &ok["data"]["confirmReviewDecision"];
+        assert_eq!(r["case"], json!({"state": "DECIDED", "outcome": "approved"}), "{ok}");
+        assert_eq!(r["decision"], json!({"status": "effective", "confirmedByEmail": "second@demo.test"}));
+        assert_eq!(session(&app, &key, &sid).await["verified"], true);
+        let again = second.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
+        assert_eq!(gql_code(&again), "conflict");
+
+        // Over REST: a key without a user is one person; the same key cannot confirm its own decision.
+        let sid2 = held_session(&app, &key, &cid).await;
+        let case2 = case_of(&app, &key, &sid2).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, d) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case2, "action_e": "reject", "reason_code": "suspected_fraud"})).await;
+        assert_eq!((st, d["decision"]["status_e"].as_str()), (200, Some("pending")), "{d}");
+        let did = d["decision"]["decision_id"].as_str().unwrap().to_string();
+        let (st, ct, p) = app.post_json("/api/v1/review/case/confirm", Some(&key), &json!({"case_id": case2, "decision_id": did, "confirm": true})).await;
+        assert_problem(st, &ct, &p, 403);
+        let declined = second.gql(&app, "mutation($c: String!, $d: String!) { confirmReviewDecision(caseId: $c, decisionId: $d, confirm: false) { case { state } decision { status } } }", json!({"c": case2, "d": did})).await;
+        assert_eq!(declined["data"]["confirmReviewDecision"], json!({"case": {"state": "IN_REVIEW"}, "decision": {"status": "declined"}}), "{declined}");
+        assert_eq!(session(&app, &key, &sid2).await["decision"], "needs_review");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn viewers_and_read_only_keys_cannot_decide_and_other_tenants_see_nothing() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+
+        let viewer = login(&app, &cid, "viewer@demo.test", Role::Viewer).await;
+        let seen = viewer.gql(&app, "query($id: String!) { reviewCase(id: $id) { id state reasons { check } session { id reviewRequired } } }", json!({"id": case_id})).await;
+        assert_eq!(seen["data"]["reviewCase"]["reasons"][0]["check"], "name_crosscheck", "viewers read the queue: {seen}");
+        let refused = viewer.gql(&app, DECIDE, json!({"id": case_id, "action": "APPROVE", "code": "other"})).await;
+        assert_eq!(gql_code(&refused), "forbidden", "{refused}");
+        let refused = viewer.gql(&app, "mutation($id: String!) { assignReviewCase(id: $id, toMe: true) { id } }", json!({"id": case_id})).await;
+        assert_eq!(gql_code(&refused), "forbidden");
+
+        let read_only = tenancy::create_api_key_with_scope(db, &cid, None, Some("ro"), Some(KeyScope::ReadOnly), KeyScope::Admin).await.unwrap();
+        let (st, _, c) = app.post_json("/api/v1/review/case/read", Some(&read_only.plaintext), &json!({"case_id": case_id})).await;
+        assert_eq!(st, 200, "read-only keys read cases: {c}");
+        let (st, ct, p) = app
+            .post_json("/api/v1/review/case/decide", Some(&read_only.plaintext), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "other"}))
+            .await;
+        assert_problem(st, &ct, &p, 403);
+        let (st, _, by_key) = crate::common::read(
+            app.http.post(app.url("/graphql")).bearer_auth(&key).json(&json!({"query": DECIDE, "variables": {"id": case_id, "action": "APPROVE", "code": "other"}})).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!((st, gql_code(&by_key)), (200, "forbidden"), "API keys do not mutate on GraphQL: {by_key}");
+
+        // Another tenant: 404 over REST, null over GraphQL, not_found on a mutation.
+        let other = tenancy::create_client(db, "Other Inc", false).await.unwrap();
+        let other_key = tenancy::create_api_key(db, &other.id, None, None).await.unwrap().plaintext;
+        for body in [json!({"case_id": case_id}), json!({"session_id": sid})] {
+            let (st, ct, p) = app.post_json("/api/v1/review/case/read", Some(&other_key), &body).await;
+            assert_problem(st, &ct, &p, 404);
+        }
+        let (st, ct, p) = app
+            .post_json("/api/v1/review/case/decide", Some(&other_key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "other"}))
+            .await;
+        assert_problem(st, &ct, &p, 404);
+        let (_, _, theirs) = app.post_json("/api/v1/review/case/list", Some(&other_key), &json!({})).await;
+        assert_eq!(theirs["meta_counts"]["total"], 0, "{theirs}");
+        let their_admin = login(&app, &other.id, "admin@other.test", Role::Admin).await;
+        let nothing = their_admin.gql(&app, "query($id: String!) { reviewCase(id: $id) { id } reviewCases { totalCount } reviewStats { openCases } }", json!({"id": case_id})).await;
+        assert_eq!(nothing["data"], json!({"reviewCase": null, "reviewCases": {"totalCount": 0}, "reviewStats": {"openCases": 0}}), "{nothing}");
+        let denied = their_admin.gql(&app, DECIDE, json!({"id": case_id, "action": "APPROVE", "code": "other"})).await;
+        assert_eq!(gql_code(&denied), "not_found", "{denied}");
+        assert_eq!(session(&app, &key, &sid).await["decision"], "needs_review", "nobody decided");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn flags_resubmission_the_queue_and_its_figures() {
+    use sea_orm::sea_query::Expr;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let reviewer = login(&app, &cid, "rita@demo.test", Role::Reviewer).await;
+        let a = held_session(&app, &key, &cid).await;
+        let b = held_session(&app, &key, &cid).await;
+
+        // An admin key flags an in-progress session: 409; a session with an open case: 409.
+        let (st, _, v) = app.post_json("/api/v1/idv/session/create", Some(&key), &json!({})).await;
+        assert_eq!(st, 200);
+        let open_session = v["session_id"].as_str().unwrap();
+        let (st, ct, p) = app.post_json("/api/v1/review/case/open", Some(&key), &json!({"session_id": open_session})).await;
+        assert_problem(st, &ct, &p, 409);
+        let (st, ct, p) = app.post_json("/api/v1/review/case/open", Some(&key), &json!({"session_id": a})).await;
+        assert_problem(st, &ct, &p, 409);
+
+        // Resubmission: a webhook with the reason code only; the message stays a note.
+        let case_a = case_of(&app, &key, &a).await["case_id"].as_str().unwrap().to_string();
+        let asked = reviewer
+            .gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"glare\", message: \"Jane, please retake without the lamp\") { state resubmissionRequestedAt notes { body authorEmail } } }", json!({"c": case_a}))
+            .await;
+        let r = &asked["data"]["requestResubmission"];
+        assert_eq!((r["state"].as_str(), r["notes"][0]["authorEmail"].as_str()), (Some("IN_REVIEW"), Some("rita@demo.test")), "{asked}");
+        let bad = reviewer.gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"nope\") { id } }", json!({"c": case_a})).await;
+        assert_eq!(bad["errors"][0]["extensions"]["errors"][0]["field"], "reasonCode", "{bad}");
+        let events = events_of(&app, &a).await;
+        let resub = &events.iter().find(|e| e.0 == "session.resubmission_requested").expect("resubmission event").1;
+        assert_eq!(resub["data"]["resubmission"], json!({"case_id": case_a, "reason_code": "glare"}));
+        assert!(!resub.to_string().contains("Jane"), "no free text in the webhook");
+
+        // The queue: next case, assignee and reason filters, figures.
+        let next = reviewer.gql(&app, "{ nextReviewCase { id sessionId } }", json!({})).await;
+        assert!(next["data"]["nextReviewCase"]["id"].is_string(), "{next}");
+        let mine = reviewer.gql(&app, "{ reviewCases(filter: {assignee: \"me\"}) { totalCount } unassigned: reviewCases(filter: {assignee: \"none\", reason: \"name_crosscheck\"}) { totalCount nodes { sessionId } } }", json!({})).await;
+        assert_eq!(mine["data"]["reviewCases"]["totalCount"], 0, "{mine}");
+        assert_eq!(mine["data"]["unassigned"]["totalCount"], 2, "{mine}");
+        let case_b = case_of(&app, &key, &b).await["case_id"].as_str().unwrap().to_string();
+        // One case is overdue.
+        entity::review_case::Entity::update_many()
+            .col_expr(entity::review_case::Column::SlaDueAt, Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)))
+            .filter(entity::review_case::Column::Id.eq(case_b.clone()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let decided = reviewer.gql(&app, DECIDE, json!({"id": case_a, "action": "REJECT", "code": "poor_image_quality"})).await;
+        assert_eq!(decided["data"]["decideReviewCase"]["case"]["outcome"], "rejected", "{decided}");
+        let stats = reviewer.gql(&app, "{ reviewStats { openCases decided medianDecisionSeconds overdueOpen slaBreaches } }", json!({})).await;
+        let s = &stats["data"]["reviewStats"];
+        assert_eq!((s["openCases"].as_u64(), s["decided"].as_u64(), s["overdueOpen"].as_u64(), s["slaBreaches"].as_u64()), (Some(1), Some(1), Some(1), Some(1)), "{stats}");
+        assert!(s["medianDecisionSeconds"].as_f64().is_some_and(|m| m >= 0.0), "{stats}");
+        let next = reviewer.gql(&app, "query($s: String) { nextReviewCase(skip: $s) { id } }", json!({"s": case_b})).await;
+        assert_eq!(next["data"]["nextReviewCase"], Value::Null, "the decided case is not next: {next}");
+
+        // A decided (rejected) session can be flagged again by an admin: a new case.
+        let (st, _, flagged) = app.post_json("/api/v1/review/case/open", Some(&key), &json!({"session_id": a, "priority_e": "high", "note": "customer complained"})).await;
+        assert_eq!(st, 200, "{flagged}");
+        assert_eq!((flagged["opened_by_e"].as_str(), flagged["priority_e"].as_str(), flagged["notes"][0]["body"].as_str()), (Some("admin"), Some("high"), Some("customer complained")));
+        let (_, _, all) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"session_id": a})).await;
+        assert_eq!(all["meta_counts"]["total"], 2, "{all}");
+        let audit = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::Action.is_in(["review_case.open", "review_case.flag", "review_case.resubmission", "review_case.decide"]))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert!(audit.len() >= 5, "{audit:?}");
+        app.cleanup().await;
+    }
+}
+
+fn png(w: u32, h: u32, shade: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([shade, (x % 200) as u8, (y % 200) as u8]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// What the case view shows beside the reasons: the document and face
+/// images (stored like uploads) and the two readings of the document, whose
+/// last names differ.
+async fn add_evidence(app: &TestApp, sid: &str) {
+    use sea_orm::Set;
+    use tessera::service::files::{self, FileOwner};
+    use tessera::service::types::StorageFileType;
+    let owner = FileOwner { client_id: &app.demo_client_id, session_kind: "idv", session_id: sid, identity_id: None };
+    for (kind, bytes) in [
+        (StorageFileType::DriverLicenseFront, png(856, 540, 60)),
+        (StorageFileType::DriverLicenseBack, png(856, 540, 120)),
+        (StorageFileType::Selfie, png(480, 640, 200)),
+    ] {
+        let image = files::validate_image("image", bytes).unwrap();
+        let row = files::put_image(&app.state.storage, &owner, kind, &image).await.unwrap();
+        entity::stored_file::Entity::insert(row).exec_without_returning(&app.state.db).await.unwrap();
+    }
+    let now = chrono::Utc::now();
+    for (side, source, last) in [("front", "printed", "SMITH"), ("back", "machine", "SMYTH")] {
+        let fields = json!({"document_number": "D1234567", "first_name": "JANE", "last_name": last, "birth_date": "1990-04-01"});
+        entity::document_reading::Entity::insert(entity::document_reading::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            client_id: Set(app.demo_client_id.clone()),
+            session_id: Set(sid.to_string()),
+            side: Set(side.into()),
+            source: Set(source.into()),
+            fields: Set(fields),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+    }
+}
+
+/// The case view on screen is `case_id`'s, fully drawn.
+fn case_drawn() -> &'static str {
+    "(() => { const h = document.querySelector('h1 .mono'); return !!(h && document.querySelector('#case-reasons') && document.querySelector('#next') && location.hash.endsWith(h.textContent)); })()"
+}
+
+/// An analyst works a queue of three cases with the keyboard only: n opens
+/// the next case, a / r open the reason picker, Enter decides.
+#[tokio::test]
+async fn an_analyst_works_a_queue_of_three_cases_with_the_keyboard() {
+    use crate::common::browser::{self, Browser, keys};
+    let (chromium, driver) = match browser::locate() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIPPED review browser test: {why}. CI installs chromium and chromium-driver (.ci/run).");
+            return;
+        }
+    };
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        tenancy::create_user(&app.state.db, &cid, "rita@demo.test", Role::Reviewer, PASSWORD).await.unwrap();
+        let mut sessions = Vec::new();
+        for _ in 0..3 {
+            sessions.push(held_session(&app, &key, &cid).await);
+        }
+        add_evidence(&app, &sessions[0]).await;
+
+        let b = Browser::start(&chromium, &driver, 1280, 900).await;
+        b.goto(&app.url("/admin")).await;
+        b.find("#email").await;
+        b.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
+        b.keys("rita@demo.test").await;
+        b.keys(keys::TAB).await;
+        b.keys(PASSWORD).await;
+        b.keys(keys::ENTER).await;
+        b.find(".topbar").await;
+
+        b.goto(&app.url("/admin#/review")).await;
+        b.wait_for("three cases in the queue", "document.querySelectorAll('#review-results tbody tr').length === 3").await;
+        assert_eq!(b.text_of("#stat-open .stat-value").await, "3");
+        b.screenshot(&format!("{backend}-review-01-queue")).await;
+
+        // n: the first case in queue order (the oldest: the one with images).
+        b.eval("document.activeElement && document.activeElement.blur()").await;
+        b.keys("n").await;
+        b.wait_for("the first case", case_drawn()).await;
+        b.wait_for("images drawn", "[...document.querySelectorAll('.review-image')].every(i => i.complete && i.naturalWidth > 0) && document.querySelectorAll('.review-image').length >= 3").await;
+        let mismatch = b.eval("[...document.querySelectorAll('#field-comparison tr.mismatch')].map(r => r.dataset.field)").await;
+        assert_eq!(mismatch, json!(["last_name"]), "the differing last name is marked");
+        assert!(b.text_of("#case-reasons").await.contains("Name matches the barcode"), "the reason is on top");
+        b.screenshot(&format!("{backend}-review-02-case")).await;
+
+        for (i, key_press) in ["a", "r", "a"].into_iter().enumerate() {
+            if i > 0 {
+                let before = b.eval("location.hash").await;
+                b.keys("n").await;
+                b.wait_for("the next case", &format!("location.hash !== {before} && {}", case_drawn())).await;
+            }
+            b.keys(key_press).await;
+            b.wait_for("the reason picker has the focus", "!document.querySelector('#decide-form').hidden && document.activeElement.id === 'reason-code'").await;
+            if i == 1 {
+                b.screenshot(&format!("{backend}-review-03-reject-picker")).await;
+            }
+            b.keys(keys::ENTER).await;
+            let outcome = if key_press == "a" { "approved" } else { "rejected" };
+            b.wait_for("the decided case", &format!("(document.querySelector('#case-status')?.textContent || '').includes('{outcome}')")).await;
+        }
+        // The queue is empty: n says so and goes back to the queue.
+        b.keys("n").await;
+        b.wait_for("the empty queue", "location.hash === '#/review' && !!document.querySelector('#review-results .state-empty')").await;
+        b.screenshot(&format!("{backend}-review-04-queue-done")).await;
+        b.quit().await;
+
+        let verdicts: Vec<Value> = {
+            let mut v = Vec::new();
+            for sid in &sessions {
+                v.push(session(&app, &key, sid).await["decision"].clone());
+            }
+            v
+        };
+        assert_eq!(verdicts, [json!("verified"), json!("rejected"), json!("verified")], "{backend}");
+        app.cleanup().await;
+    }
+}
