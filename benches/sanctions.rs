@@ -84,6 +84,7 @@ fn main() {
             birth_dates: if n % 2 == 0 { vec![BirthDate::Exact { date: birth }] } else { vec![] },
             aliases: if n % 3 == 0 { vec![format!("{} {}", translit(&first), translit(&last))] } else { vec![] },
             addresses: vec![],
+            details: Default::default(),
         });
     }
     let started = Instant::now();

@@ -74,7 +74,11 @@ pub enum ModelsAction {
 
 #[derive(Subcommand, Debug)]
 pub enum SanctionsAction {
-    /// Import the OFAC CSV files (SDN.CSV, ALT.CSV, ADD.CSV, CONS_*.CSV) of a directory as the current list.
+    /// Import a sanctions or PEP list file, or every list file of a
+    /// directory, as the current version of its list. The format is
+    /// detected: OFAC CSV (SDN.CSV, ALT.CSV, ADD.CSV, CONS_*.CSV), UN
+    /// consolidated XML, EU financial sanctions XML, UK sanctions list CSV
+    /// or XML, OpenSanctions targets.simple.csv, FollowTheMoney JSON lines.
     Import { dir: PathBuf },
 }
 
@@ -302,23 +306,30 @@ fn spawn_model_warm_up(config: &Config, engines: std::sync::Arc<crate::engine::E
     });
 }
 
-async fn sanctions_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {
+async fn sanctions_import(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
     use std::io::Write;
-    let files = crate::service::sanctions::read_dir(dir)?;
+    let uploads = crate::service::sanctions::read_path(path)?;
     let db = crate::db::connect(&config.database_url(), 2).await?;
     crate::db::migrate(&db).await?;
-    let mut err = std::io::stderr();
-    let outcome = crate::service::sanctions::import(&db, &files, |done, total| {
-        let width = 30;
-        let filled = if total == 0 { width } else { done * width / total };
-        let _ = write!(err, "\rimporting [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
-        let _ = err.flush();
-    })
-    .await
-    .map_err(app_err)?;
-    eprintln!();
-    let what = if outcome.new_version { "imported" } else { "already imported; made current" };
-    println!("sanctions list {what}\n  version: {}\n  entries: {}", outcome.list.version, outcome.entries);
+    for upload in &uploads {
+        let mut err = std::io::stderr();
+        let outcome = crate::service::sanctions::import_upload(&db, upload, |done, total| {
+            let width = 30;
+            let filled = if total == 0 { width } else { done * width / total };
+            let _ = write!(err, "\rimporting [{}{}] {done}/{total}", "#".repeat(filled), " ".repeat(width - filled));
+            let _ = err.flush();
+        })
+        .await
+        .map_err(app_err)?;
+        eprintln!();
+        let what = if outcome.new_version { "imported" } else { "already imported; made current" };
+        println!(
+            "{} list {what}\n  version: {}\n  entries: {}",
+            upload.key(),
+            outcome.list.version,
+            outcome.entries
+        );
+    }
     Ok(())
 }
 

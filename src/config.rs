@@ -124,6 +124,18 @@ pub struct Config {
     /// OFAC files to download on refresh, comma-separated; each URL's last
     /// path segment names the file (SDN.CSV, ALT.CSV, ADD.CSV, CONS_*.CSV).
     pub sanctions_urls: String,
+    /// UN Security Council consolidated list XML URL(s) (empty: not refreshed).
+    pub sanctions_un_urls: String,
+    /// EU financial sanctions files (FSF) XML URL(s) (empty: not refreshed).
+    pub sanctions_eu_urls: String,
+    /// UK sanctions list CSV or XML URL(s) (empty: not refreshed).
+    pub sanctions_uk_urls: String,
+    /// OpenSanctions `targets.simple.csv` or FollowTheMoney JSON-lines URL(s),
+    /// the source of PEPs (empty: not refreshed). Mind the data licence.
+    pub sanctions_opensanctions_urls: String,
+    /// `POST /api/v1/screening/search` requests a client may make per minute
+    /// in one process (0: no limit).
+    pub screening_search_per_minute: u32,
     /// Hours between scheduled sanctions list refreshes (0: never in this process).
     pub sanctions_refresh_hours: u64,
     /// Delay of the first refresh after start-up.
@@ -222,6 +234,11 @@ impl Default for Config {
             webhook_disable_after_secs: 5 * 24 * 3600,
             log_format: "pretty".into(),
             sanctions_urls: OFAC_URLS.into(),
+            sanctions_un_urls: String::new(),
+            sanctions_eu_urls: String::new(),
+            sanctions_uk_urls: String::new(),
+            sanctions_opensanctions_urls: String::new(),
+            screening_search_per_minute: 120,
             sanctions_refresh_hours: 24,
             sanctions_refresh_delay_secs: 60,
             sanctions_retry_minutes: 30,

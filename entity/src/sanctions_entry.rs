@@ -15,6 +15,9 @@ pub struct Model {
     pub birth_dates: Option<Json>,
     pub aliases: Option<Json>,
     pub addresses: Option<Json>,
+    /// Countries, gender, identifiers, listing date, source URL, category
+    /// (`sanction` / `pep`); absent on rows imported before these existed.
+    pub details: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

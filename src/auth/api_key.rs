@@ -59,6 +59,7 @@ const READ_ROUTES: &[&str] = &[
     "/api/v1/webhook/delivery/list",
     "/api/v1/review/case/read",
     "/api/v1/review/case/list",
+    "/api/v1/screening/allowlist/list",
 ];
 
 /// Writes of the integration itself; every other write (keys, webhooks,
@@ -74,6 +75,7 @@ const INTEGRATOR_ROUTES: &[&str] = &[
     "/api/v1/review/case/confirm",
     "/api/v1/review/case/note",
     "/api/v1/review/case/resubmission",
+    "/api/v1/screening/search",
 ];
 
 /// The scope a request needs, from its method and route template.

@@ -17,6 +17,10 @@ pub mod names {
     pub const FACE_MATCH: &str = "face_match";
     pub const LIVENESS: &str = "liveness";
     pub const OFAC: &str = "ofac";
+    /// Not scored (a flag for the policy's `pep` rule): the name matches a
+    /// politically exposed person of a loaded PEP list. Recorded with
+    /// `ofac` when PEP data is loaded and the client screens for PEPs.
+    pub const PEP: &str = "pep";
     /// Per-field booleans live in `evidence` (`document_number_match`, ...).
     pub const DMV: &str = "dmv";
     pub const AGE: &str = "age";

@@ -318,7 +318,19 @@ pub struct ScreeningSubject {
     pub middle_name: Option<String>,
     pub last_name: Option<String>,
     pub birth_date: Option<NaiveDate>,
+    /// Nationality or document country (a name or an ISO 3166 code).
     pub country: Option<String>,
+    /// `male` / `female` (anything else is unknown).
+    pub gender: Option<String>,
+    /// A document number to compare with the listed identifiers.
+    pub document_number: Option<String>,
+    /// An organisation rather than a person: legal forms and stop words
+    /// are dropped from the name.
+    pub is_entity: bool,
+    /// The lists to screen against by key (`ofac`, `un`, `eu`, `uk`,
+    /// `opensanctions`, and `peps` for politically exposed persons);
+    /// `None`: every loaded list.
+    pub lists: Option<Vec<String>>,
 }
 
 /// One list entry that resembles the subject.
@@ -327,8 +339,17 @@ pub struct SanctionsHit {
     pub list: String,
     pub entry_id: String,
     pub name: String,
-    /// 0..1 name (and date) similarity.
+    /// 0..1 name similarity adjusted by the other features.
     pub score: f64,
+    /// Why it matched, and what the list says about the entry.
+    pub explanation: Box<sanctions::explain::Explanation>,
+}
+
+impl SanctionsHit {
+    /// A politically exposed person rather than a sanctions target.
+    pub fn is_pep(&self) -> bool {
+        self.explanation.entry.category == "pep"
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

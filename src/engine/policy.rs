@@ -73,6 +73,8 @@ macro_rules! for_each_policy_rule {
                 "The birth date is in the future, after the issue date, or over 120 years ago (`birth_date_plausibility`).";
             sanctions => KnockOut, [names::OFAC],
                 "A sanctions-list hit (`ofac`).";
+            pep => Review, [names::PEP],
+                "The name matches a politically exposed person (`pep`; no weight).";
             face_match => KnockOut, [names::FACE_MATCH],
                 "The selfie does not match the document portrait (`face_match`; `score` not accepted).";
             liveness => KnockOut, [names::LIVENESS],

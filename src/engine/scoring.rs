@@ -49,6 +49,7 @@ pub mod codes {
     pub const FORCED_FAILURE: &str = "forced_failure";
     pub const BELOW_THRESHOLD: &str = "below_threshold";
     pub const SANCTIONS_HIT: &str = "sanctions_hit";
+    pub const PEP_HIT: &str = "pep_hit";
     pub const MISSING_FIELDS: &str = "missing_fields";
     pub const NO_SCORED_CHECKS: &str = "no_scored_checks";
 }
@@ -314,7 +315,7 @@ fn threshold_of(name: &str, w: &WeightValues, ctx: &ScoringContext) -> Option<(&
                 ("driver_license_fuzzy_match_tolerance", w.driver_license_fuzzy_match_tolerance)
             }
         },
-        names::OFAC => ("ofac_fuzzy_match_tolerance", w.ofac_fuzzy_match_tolerance),
+        names::OFAC | names::PEP => ("ofac_fuzzy_match_tolerance", w.ofac_fuzzy_match_tolerance),
         names::DMV => ("aamva_match_tolerance", w.aamva_match_tolerance),
         names::FACE_MATCH | names::DUPLICATE_FACE => ("onboarding_face_encoding_tolerance", w.onboarding_face_encoding_tolerance),
         names::LIVENESS => ("minimum_liveness_tolerance", w.minimum_liveness_tolerance),
@@ -342,6 +343,7 @@ fn scored_weight(name: &str, w: &WeightValues, policy: &Policy, ctx: &ScoringCon
             policy.document_validity_weight
         }
         names::DUPLICATE_FACE => 0.0,
+        names::PEP if ctx.perform_ofac_test => 0.0,
         names::OFAC if ctx.perform_ofac_test => w.ofac_fuzzy_match_weight,
         names::DMV if ctx.perform_aamva_test => w.aamva_match_weight,
         names::AGE if ctx.perform_age_test => w.age_weight,
@@ -465,6 +467,11 @@ impl Findings {
             self.on_sanction_list = true;
             let message = with_detail(format!("the name matches a sanctions list{}", policy_note(how.rule, action)), check);
             return self.push(name, codes::SANCTIONS_HIT, message, action, how);
+        }
+        if name == names::PEP {
+            // A politically exposed person is not on a sanctions list.
+            let message = with_detail(format!("the name matches a politically exposed person{}", policy_note(how.rule, action)), check);
+            return self.push(name, codes::PEP_HIT, message, action, how);
         }
         match (action, required_by) {
             (Action::KnockOut, _) | (Action::Score, None) | (Action::Review, None) => {
@@ -1024,6 +1031,18 @@ mod tests {
         let tighter = FinalizeSettings { ocr_name_match_fail: Some(true), ..Default::default() };
         let v = score(&checks, &WeightValues::default(), &Policy::default(), &tighter, &ctx());
         assert_eq!((v.decision, v.reasons[0].code.as_str()), (Decision::Rejected, codes::FORCED_FAILURE));
+    }
+
+    #[test]
+    fn a_pep_hit_follows_its_own_rule_and_is_no_sanctions_hit() {
+        let checks = with(all_pass(), fail(names::PEP));
+        let v = score(&checks, &WeightValues::default(), &Policy::default(), &FinalizeSettings::default(), &ctx());
+        assert_eq!((v.decision, v.on_sanction_list, v.score), (Decision::NeedsReview, false, Some(1.0)), "{v:?}");
+        assert_eq!(codes_of(&v), [(names::PEP, codes::PEP_HIT)]);
+        let reject = Policy { pep: Action::KnockOut, ..Policy::default() };
+        assert_eq!(score(&checks, &WeightValues::default(), &reject, &FinalizeSettings::default(), &ctx()).decision, Decision::Rejected);
+        let only_scored = Policy { pep: Action::Score, ..Policy::default() };
+        assert_eq!(score(&checks, &WeightValues::default(), &only_scored, &FinalizeSettings::default(), &ctx()).decision, Decision::Verified);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod requirements;
 pub mod review;
 pub mod sdk_ida;
+pub mod screening;
 pub mod sdk_idv;
 pub mod system;
 pub mod weights;
@@ -50,6 +51,7 @@ use crate::state::AppState;
         (name = "ida sessions", description = "Identity authentication: a verified identity proves again it is the same person (selfie + liveness), integrator side"),
         (name = "review", description = "Manual review: cases a person decides (approve / reject with a reason code), four-eyes confirmation, notes, resubmission requests"),
         (name = "sdk ida", description = "Identity authentication steps of the end user's SDK (X-Client-Id + session_id); no consent step"),
+        (name = "screening", description = "Sanctions and PEP screening outside a session (explained matches), the lists a client screens against, its allow-list of cleared false positives"),
     )
 )]
 struct ApiDoc;
@@ -91,6 +93,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(ida::router())
         .merge(sdk_ida::router())
         .merge(review::router())
+        .merge(screening::router())
 }
 
 /// The OpenAPI document served at `/api/v1/openapi.json` and committed as `schema/openapi.json`.

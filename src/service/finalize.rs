@@ -19,6 +19,7 @@ use crate::service::checks::{self, Outcome, names};
 use crate::service::history::{self, SessionKind};
 use crate::service::idv::IdvSettings;
 use crate::service::requirements;
+use crate::service::screening;
 use crate::service::types::{AamvaRetry, CheckStatus, DataSource, DocumentType, Gender, SessionStatus};
 use crate::service::weights::WeightValues;
 use crate::service::identities;
@@ -273,34 +274,11 @@ async fn screen(
     let weights = weights::Entity::find_by_id(s.idv_weights_id.clone()).one(db).await?;
     let has_name = doc.is_some_and(|d| d.last_name.is_some() || d.first_name.is_some());
     if settings.perform_ofac_test {
-        let outcome = match (&state.engines.sanctions, doc.filter(|_| has_name)) {
-            (None, _) => Outcome::unavailable(state.engines.reason(EngineKind::Sanctions)),
-            (Some(_), None) => Outcome::unavailable("no name was read from the document"),
-            (Some(engine), Some(d)) => {
-                let subject = ScreeningSubject {
-                    first_name: d.first_name.clone(),
-                    middle_name: d.middle_name.clone(),
-                    last_name: d.last_name.clone(),
-                    birth_date: date(d.birth_date.as_deref()),
-                    country: d.issuing_country.clone(),
-                };
-                let threshold = weights.as_ref().map(|w| w.ofac_fuzzy_match_tolerance).unwrap_or(0.9);
-                match engine.screen(subject).await {
-                    Ok(result) => {
-                        let best = result.hits.first().filter(|h| h.score >= threshold);
-                        let evidence = serde_json::json!({ "lists_version": result.lists_version, "best": best.map(|h| serde_json::json!({"list": h.list, "entry_id": h.entry_id, "score": h.score})) });
-                        let mut o = match best {
-                            Some(h) => Outcome::fail(1.0 - h.score, format!("possible match on {} (similarity {:.2})", h.list, h.score)),
-                            None => Outcome::pass(1.0, "no list entry above the threshold"),
-                        };
-                        o.evidence = Some(evidence);
-                        o
-                    }
-                    Err(e) => Outcome::unavailable(format!("sanctions screening failed: {e}")),
-                }
-            }
-        };
+        let (outcome, pep) = screen_lists(state, s, doc.filter(|_| has_name), weights.as_ref()).await?;
         checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::OFAC, outcome).await?;
+        if let Some(pep) = pep {
+            checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::PEP, pep).await?;
+        }
     }
     if settings.perform_aamva_test {
         let outcome = match ask_dmv(state, s, doc, _finalize).await? {
@@ -318,6 +296,52 @@ async fn screen(
         checks::record_if_absent(db, SessionKind::Idv, &s.client_id, &s.id, names::DMV, outcome).await?;
     }
     Ok(())
+}
+
+/// The `ofac` check (sanctions lists) and, when PEP data is loaded and
+/// the client screens for PEPs, the `pep` check: one screening through
+/// the client's lists and allow-list, each check's evidence explaining its
+/// candidates.
+async fn screen_lists(
+    state: &AppState,
+    s: &idv_session::Model,
+    doc: Option<&document::Model>,
+    weights: Option<&weights::Model>,
+) -> AppResult<(Outcome, Option<Outcome>)> {
+    let (engine, d) = match (&state.engines.sanctions, doc) {
+        (None, _) => return Ok((Outcome::unavailable(state.engines.reason(EngineKind::Sanctions)), None)),
+        (Some(_), None) => return Ok((Outcome::unavailable("no name was read from the document"), None)),
+        (Some(engine), Some(d)) => (engine, d),
+    };
+    let subject = ScreeningSubject {
+        first_name: d.first_name.clone(),
+        middle_name: d.middle_name.clone(),
+        last_name: d.last_name.clone(),
+        birth_date: date(d.birth_date.as_deref()),
+        country: d.issuing_country.clone(),
+        gender: Some(d.gender.clone()),
+        document_number: d.document_number.clone(),
+        ..Default::default()
+    };
+    let threshold = weights.map(|w| w.ofac_fuzzy_match_tolerance).unwrap_or(0.9);
+    let result = match screening::screen_for_client(&state.db, engine.as_ref(), &s.client_id, subject).await? {
+        Ok(r) => r,
+        Err(e) => return Ok((Outcome::unavailable(format!("sanctions screening failed: {e}")), None)),
+    };
+    let judge = |hits: &[crate::engine::SanctionsHit], clear: &str| {
+        let mut o = match hits.first().filter(|h| h.score >= threshold) {
+            Some(h) => Outcome::fail(1.0 - h.score, format!("possible match on {}: {} (similarity {:.2})", h.list, h.name, h.score)),
+            None => Outcome::pass(1.0, clear.to_string()),
+        };
+        o.evidence = Some(screening::evidence(&result, hits, threshold));
+        o
+    };
+    let sanctions = judge(&result.sanctions, "no list entry above the threshold");
+    let peps_screened = result.lists.as_ref().is_none_or(|l| l.iter().any(|k| k == crate::engine::sanctions::PEPS));
+    let peps_loaded = state.sanctions.screener.current().is_some_and(|i| i.has_peps());
+    let pep = (peps_screened && (peps_loaded || !result.peps.is_empty()))
+        .then(|| judge(&result.peps, "no politically exposed person above the threshold"));
+    Ok((sanctions, pep))
 }
 
 /// What the DMV said: an outcome to record, or no answer now (it did not

@@ -141,20 +141,15 @@ pub async fn create(
 }
 
 
-/// The session with this id in this client; 404 otherwise (also for another
-/// client's session, so ids cannot be probed).
+/// The session with this id in this client; 404 otherwise (also for
+/// another client's session, so ids cannot be probed).
 pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<ida_session::Model> {
-    ida_session::Entity::find_by_id(session_id.to_string())
-        .filter(ida_session::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("IDA session"))
+    lifecycle::find::<ida_session::Entity>(db, client_id, session_id).await
 }
 
 /// The session with this id when the caller's scope may read it; 404 otherwise.
 pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &Scope, session_id: &str) -> AppResult<ida_session::Model> {
-    let row = ida_session::Entity::find_by_id(session_id.to_string()).one(db).await?;
-    scope.visible(row, |s| &s.client_id, "IDA session")
+    lifecycle::find_in_scope::<ida_session::Entity>(db, scope, session_id).await
 }
 
 /// The newest capture location of a type in a session of `client_id`: 404

@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::history::{self, SessionKind};
+use crate::service::lifecycle;
 use crate::service::metadata;
 use crate::service::types::{AamvaRetry, DocumentType, LivenessMode, LivenessProvider, Page, SessionStatus};
 use crate::service::weights;
@@ -150,17 +151,12 @@ pub async fn create(
 /// The session with this id in this client; 404 otherwise (also for
 /// another client's session, so ids cannot be probed).
 pub async fn find(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<idv_session::Model> {
-    idv_session::Entity::find_by_id(session_id.to_string())
-        .filter(idv_session::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("IDV session"))
+    lifecycle::find::<idv_session::Entity>(db, client_id, session_id).await
 }
 
 /// The session with this id when the caller's scope may read it; 404 otherwise.
 pub async fn find_in_scope(db: &impl ConnectionTrait, scope: &Scope, session_id: &str) -> AppResult<idv_session::Model> {
-    let row = idv_session::Entity::find_by_id(session_id.to_string()).one(db).await?;
-    scope.visible(row, |s| &s.client_id, "IDV session")
+    lifecycle::find_in_scope::<idv_session::Entity>(db, scope, session_id).await
 }
 
 /// What an SDK call wants to do with a session.

@@ -17,6 +17,7 @@ use sea_orm::{
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 use crate::service::history::{self, SessionKind};
+use crate::service::tenancy::Scope;
 use crate::service::types::SessionStatus;
 
 /// History events written here.
@@ -25,6 +26,59 @@ pub mod events {
     pub const TEMPORARILY_BLOCKED: &str = "temporarily_blocked";
     pub const UNBLOCKED: &str = "unblocked";
     pub const EXPIRED: &str = "expired";
+}
+
+/// A session table (IDV or IDA): what the code shared by both kinds needs
+/// to know of it.
+pub trait SessionTable: EntityTrait {
+    /// How errors name a session of this kind ("IDV session").
+    const NAME: &'static str;
+    fn client_column() -> Self::Column;
+    fn client_of(row: &Self::Model) -> &str;
+}
+
+impl SessionTable for entity::idv_session::Entity {
+    const NAME: &'static str = "IDV session";
+    fn client_column() -> Self::Column {
+        entity::idv_session::Column::ClientId
+    }
+    fn client_of(row: &Self::Model) -> &str {
+        &row.client_id
+    }
+}
+
+impl SessionTable for entity::ida_session::Entity {
+    const NAME: &'static str = "IDA session";
+    fn client_column() -> Self::Column {
+        entity::ida_session::Column::ClientId
+    }
+    fn client_of(row: &Self::Model) -> &str {
+        &row.client_id
+    }
+}
+
+/// The session with this id in this client; 404 otherwise (also for
+/// another client's session, so ids cannot be probed).
+pub async fn find<E>(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<E::Model>
+where
+    E: SessionTable,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
+{
+    E::find_by_id(session_id.to_string())
+        .filter(E::client_column().eq(client_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found(E::NAME))
+}
+
+/// The session with this id when the caller's scope may read it; 404 otherwise.
+pub async fn find_in_scope<E>(db: &impl ConnectionTrait, scope: &Scope, session_id: &str) -> AppResult<E::Model>
+where
+    E: SessionTable,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<String>,
+{
+    let row = E::find_by_id(session_id.to_string()).one(db).await?;
+    scope.visible(row, |s| E::client_of(s), E::NAME)
 }
 
 /// The endpoint recorded for background changes.

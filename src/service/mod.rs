@@ -31,6 +31,7 @@ pub mod passwords;
 pub mod requirements;
 pub mod review;
 pub mod sanctions;
+pub mod screening;
 pub mod ssrf;
 pub mod tenancy;
 pub mod types;

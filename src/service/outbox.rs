@@ -66,6 +66,8 @@ pub mod event_types {
     pub const SESSION_RESUBMISSION_REQUESTED: &str = "session.resubmission_requested";
     /// A review decision on an identity's sanctions hit took effect.
     pub const IDENTITY_REVIEWED: &str = "identity.reviewed";
+    /// A re-screening found a verified identity among politically exposed persons.
+    pub const IDENTITY_PEP_HIT: &str = "identity.pep_hit";
     pub const IDA_COMPLETED: &str = "ida.completed";
     pub const IDENTITY_ERASED: &str = "identity.erased";
     /// An endpoint was disabled (410 Gone, or failing for too long); sent
@@ -268,6 +270,12 @@ pub async fn identity_erased(db: &impl ConnectionTrait, client_id: &str, identit
 /// list refresh); call it in the transaction that records the hit.
 pub async fn identity_sanctions_hit(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<()> {
     identity_event(db, client_id, identity_id, event_types::IDENTITY_SANCTIONS_HIT).await
+}
+
+/// `identity.pep_hit`: a re-screening found a verified identity among
+/// politically exposed persons (the identity stays verified).
+pub async fn identity_pep_hit(db: &impl ConnectionTrait, client_id: &str, identity_id: &str) -> AppResult<()> {
+    identity_event(db, client_id, identity_id, event_types::IDENTITY_PEP_HIT).await
 }
 
 /// An identity-level event to the client's enabled endpoints (`sequence` 0:

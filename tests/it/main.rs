@@ -30,6 +30,7 @@ mod platform;
 mod review;
 mod s3_storage;
 mod sanctions_dmv;
+mod screening;
 mod verify_e2e;
 mod webhook_delivery;
 mod webhooks;

@@ -100,7 +100,7 @@ async fn list_server(fail: Arc<AtomicU16>, with_cons: bool) -> String {
     base
 }
 
-async fn verified_identity(app: &TestApp, first: &str, last: &str, birth: Option<&str>) -> String {
+pub(crate) async fn verified_identity(app: &TestApp, first: &str, last: &str, birth: Option<&str>) -> String {
     let now = Utc::now();
     let id = format!("idn_{}", uuid::Uuid::new_v4().simple());
     entity::identity::ActiveModel {
@@ -356,16 +356,16 @@ async fn dmv_provider_follows_the_config() {
 /// A driver's licence as the document engine reads it (the row it writes,
 /// inserted as a fixture): AAMVA's structured-test record
 /// `DLDVSTRUCTUREDTEST12` unless changed.
-struct Licence {
-    number: &'static str,
-    first: &'static str,
-    last: &'static str,
-    birth: &'static str,
+pub(crate) struct Licence {
+    pub(crate) number: &'static str,
+    pub(crate) first: &'static str,
+    pub(crate) last: &'static str,
+    pub(crate) birth: &'static str,
 }
 
 const STEVEN_BROWN: Licence = Licence { number: "DLDVSTRUCTUREDTEST12", first: "STEVEN", last: "BROWN", birth: "1980-01-01" };
 
-async fn sdk_post(app: &TestApp, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+pub(crate) async fn sdk_post(app: &TestApp, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
     let resp = app.http.post(app.url(path)).header("X-Client-Id", &app.demo_client_id).json(&body).send().await.unwrap();
     let (st, _, v) = common::read(resp).await;
     (st, v)
@@ -373,7 +373,7 @@ async fn sdk_post(app: &TestApp, path: &str, body: serde_json::Value) -> (u16, s
 
 /// Creates a consented session, stores the read licence and finalizes it
 /// through the SDK endpoint; returns (session id, finalize answer).
-async fn finalize_with(app: &TestApp, l: &Licence) -> (String, serde_json::Value) {
+pub(crate) async fn finalize_with(app: &TestApp, l: &Licence) -> (String, serde_json::Value) {
     let (st, _, v) = app.post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({})).await;
     assert_eq!(st, 200, "{v}");
     let sid = v["session_id"].as_str().unwrap().to_string();
@@ -416,13 +416,13 @@ async fn finalize_with(app: &TestApp, l: &Licence) -> (String, serde_json::Value
     (sid, f)
 }
 
-async fn read_session(app: &TestApp, sid: &str) -> serde_json::Value {
+pub(crate) async fn read_session(app: &TestApp, sid: &str) -> serde_json::Value {
     let (st, _, s) = app.post_json("/api/v1/idv/session/read", Some(&app.demo_key), &json!({"session_id": sid})).await;
     assert_eq!(st, 200, "{s}");
     s
 }
 
-async fn check_row(app: &TestApp, sid: &str, name: &str) -> entity::check_result::Model {
+pub(crate) async fn check_row(app: &TestApp, sid: &str, name: &str) -> entity::check_result::Model {
     entity::check_result::Entity::find()
         .filter(entity::check_result::Column::SessionId.eq(sid))
         .filter(entity::check_result::Column::CheckName.eq(name))
@@ -434,7 +434,7 @@ async fn check_row(app: &TestApp, sid: &str, name: &str) -> entity::check_result
 
 /// A server whose screener holds the loopback list and whose DMV is the
 /// built-in structured-test sandbox, with weights that make the arithmetic visible.
-async fn screening_app(backend: &'static str) -> TestApp {
+pub(crate) async fn screening_app(backend: &'static str) -> TestApp {
     let base = list_server(Arc::new(AtomicU16::new(0)), false).await;
     let urls = ["SDN.CSV", "ALT.CSV", "ADD.CSV"].map(|f| format!("{base}/{f}")).join(",");
     let app = TestApp::spawn_with(backend, |c| {

@@ -14,34 +14,98 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 /// Which publication an entry comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ListSource {
+    #[default]
     Sdn,
     Consolidated,
+    /// UN Security Council consolidated list.
+    Un,
+    /// EU financial sanctions files (FSF).
+    Eu,
+    /// UK sanctions list (FCDO) or OFSI consolidated list.
+    Uk,
+    /// An OpenSanctions / FollowTheMoney export (sanctions and PEPs).
+    OpenSanctions,
 }
 
 impl ListSource {
+    pub const ALL: [ListSource; 6] =
+        [ListSource::Sdn, ListSource::Consolidated, ListSource::Un, ListSource::Eu, ListSource::Uk, ListSource::OpenSanctions];
+
     pub fn label(self) -> &'static str {
         match self {
             ListSource::Sdn => "OFAC SDN",
             ListSource::Consolidated => "OFAC Consolidated",
+            ListSource::Un => "UN Security Council",
+            ListSource::Eu => "EU Financial Sanctions",
+            ListSource::Uk => "UK Sanctions List",
+            ListSource::OpenSanctions => "OpenSanctions",
+        }
+    }
+
+    /// The list a client chooses (`ofac` covers SDN and consolidated).
+    pub fn list_key(self) -> &'static str {
+        match self {
+            ListSource::Sdn | ListSource::Consolidated => "ofac",
+            ListSource::Un => "un",
+            ListSource::Eu => "eu",
+            ListSource::Uk => "uk",
+            ListSource::OpenSanctions => "opensanctions",
+        }
+    }
+
+    /// A short stable tag (stored in entry ids).
+    pub fn tag(self) -> &'static str {
+        match self {
+            ListSource::Sdn => "sdn",
+            ListSource::Consolidated => "cons",
+            ListSource::Un => "un",
+            ListSource::Eu => "eu",
+            ListSource::Uk => "uk",
+            ListSource::OpenSanctions => "os",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.tag() == tag)
+    }
+}
+
+/// What being listed means: a sanctions (or other watch-list) target, or a
+/// politically exposed person (a different outcome: the verdict policy's
+/// `pep` rule decides what it does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    #[default]
+    Sanction,
+    Pep,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Sanction => "sanction",
+            Category::Pep => "pep",
         }
     }
 }
 
 /// The `SDN_Type` column (`-0-` means an entity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     Individual,
+    #[default]
     Entity,
     Vessel,
     Aircraft,
 }
 
 impl EntryKind {
-    fn parse(raw: Option<&str>) -> Self {
+    pub fn parse(raw: Option<&str>) -> Self {
         match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
             Some("individual") => EntryKind::Individual,
             Some("vessel") => EntryKind::Vessel,
@@ -88,16 +152,19 @@ impl BirthDate {
                     || (date.month() == d.month() && date.day() == d.day() && (date.year() - d.year()).abs() <= 1)
             }
             BirthDate::Month { year, month } => year == d.year() && month == d.month(),
-            BirthDate::Year { year, circa } => (year - d.year()).abs() <= if circa { 2 } else { 1 },
+            // A year alone is that year (OFAC writes "DOB 1975"); circa allows two either side.
+            BirthDate::Year { year, circa } => (year - d.year()).abs() <= if circa { 2 } else { 0 },
             BirthDate::Range { from, to } => (from - 1..=to + 1).contains(&d.year()),
         }
     }
 }
 
 /// One list entry with its aliases and addresses attached.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SanctionsEntry {
     pub source: ListSource,
+    /// The entry's id in its publication (OFAC ent_num, UN DATAID, EU
+    /// logicalId, UK unique/group id, OpenSanctions entity id).
     pub ent_num: String,
     pub name: String,
     pub kind: EntryKind,
@@ -106,6 +173,29 @@ pub struct SanctionsEntry {
     pub birth_dates: Vec<BirthDate>,
     pub aliases: Vec<String>,
     pub addresses: Vec<String>,
+    #[serde(default, flatten)]
+    pub details: EntryDetails,
+}
+
+/// What the newer formats say beyond names and dates (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EntryDetails {
+    /// Nationalities, citizenships and address countries, ISO 3166 alpha-2
+    /// (upper case) when recognised, else as published.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// `male` or `female` when the list says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// Passport, national id and registration numbers, as published.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identifiers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listed_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    pub category: Category,
 }
 
 /// The raw bytes of the files of one publication (any may be absent).
@@ -151,6 +241,8 @@ pub enum ParseError {
     Malformed { file: &'static str, line: usize, message: String },
     #[error("no primary file (SDN.CSV or CONS_PRIM.CSV) given")]
     NoPrimary,
+    #[error("{format}: {message}")]
+    Format { format: &'static str, message: String },
 }
 
 /// UTF-8 when valid, else Windows-1252/Latin-1 (the files have been both).
@@ -250,6 +342,7 @@ pub fn parse(files: &ListFiles) -> Result<Vec<SanctionsEntry>, ParseError> {
                 return Err(ParseError::Malformed { file: pname, line: i + 1, message: "missing ent_num or name".into() });
             };
             let remarks = col(&r, 11).map(str::to_string);
+            let details = super::formats::ofac_remark_details(remarks.as_deref().unwrap_or(""), ent_num);
             by_num.insert(ent_num.to_string(), entries.len());
             entries.push(SanctionsEntry {
                 source,
@@ -263,6 +356,7 @@ pub fn parse(files: &ListFiles) -> Result<Vec<SanctionsEntry>, ParseError> {
                 remarks,
                 aliases: vec![],
                 addresses: vec![],
+                details,
             });
         }
         if let Some(alt) = alt {
@@ -289,7 +383,7 @@ pub fn parse(files: &ListFiles) -> Result<Vec<SanctionsEntry>, ParseError> {
     Ok(entries)
 }
 
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+pub(crate) const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
 fn month(s: &str) -> Option<u32> {
     let s = s.to_ascii_lowercase();

@@ -6,8 +6,37 @@
 //! first; the score is the length-weighted mean of the pairs, lowered for
 //! every token left unpaired, and a single-token agreement between
 //! multi-token names is weak evidence (so "Emma Watson" is not "EMMA LLC").
+//! Very common given names ("mohammed", "john", "maria") and name particles
+//! ("al", "bin", "abu") weigh less, so sharing them says little.
 
-use super::normalize::Token;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::normalize::{Token, is_common_given_name, is_particle};
+
+/// How one token of the subject's name paired with the listed name.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// The subject's token (normalised), or `null` for a listed token left unpaired.
+    pub query: Option<String>,
+    /// The listed token it paired with, `null` when none was left.
+    pub listed: Option<String>,
+    /// 0..1 similarity of the pair (0 when unpaired).
+    pub score: f64,
+}
+
+/// How much a token's agreement counts: its length, less for very common
+/// given names and much less for particles.
+fn token_weight(t: &Token) -> f64 {
+    let len = t.text.len() as f64;
+    if is_particle(&t.text) {
+        len * 0.2
+    } else if is_common_given_name(&t.text) {
+        len * 0.5
+    } else {
+        len
+    }
+}
 
 /// Jaro similarity of two ASCII strings.
 pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
@@ -73,7 +102,12 @@ pub fn token_similarity(a: &Token, b: &Token) -> f64 {
         return 1.0;
     }
     let text = jaro_winkler(&a.text, &b.text);
-    let key = if a.key.is_empty() || b.key.is_empty() { 0.0 } else { jaro_winkler(&a.key, &b.key) * 0.98 };
+    let mut key = if a.key.is_empty() || b.key.is_empty() { 0.0 } else { jaro_winkler(&a.key, &b.key) * 0.98 };
+    // Romanisations of one Arabic or Cyrillic name share their consonants
+    // (muhammad / mohamed / mohammed, hussein / husayn).
+    if a.skeleton.len() >= 3 && a.skeleton == b.skeleton {
+        key = key.max(SKELETON_SIMILARITY);
+    }
     let (la, lb) = (a.text.len() as f64, b.text.len() as f64);
     let ratio = la.min(lb) / la.max(lb).max(1.0);
     let length_penalty = if ratio < LENGTH_RATIO_FREE { 1.0 - (LENGTH_RATIO_FREE - ratio) * 0.6 } else { 1.0 };
@@ -84,10 +118,18 @@ pub fn token_similarity(a: &Token, b: &Token) -> f64 {
 /// compared without a length penalty: "putn" / "putin", "poutine" / "putin".
 const LENGTH_RATIO_FREE: f64 = 0.7;
 
+/// Similarity of two tokens with the same consonant skeleton.
+const SKELETON_SIMILARITY: f64 = 0.93;
+
 /// 0..1 similarity of two tokenised names.
 pub fn name_score(query: &[Token], candidate: &[Token]) -> f64 {
+    name_score_detail(query, candidate, false).0
+}
+
+/// [`name_score`] with the token pairs when `explain` is set.
+pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) -> (f64, Vec<TokenPair>) {
     if query.is_empty() || candidate.is_empty() {
-        return 0.0;
+        return (0.0, vec![]);
     }
     let mut sims: Vec<(f64, usize, usize)> = Vec::with_capacity(query.len() * candidate.len());
     for (i, q) in query.iter().enumerate() {
@@ -97,7 +139,8 @@ pub fn name_score(query: &[Token], candidate: &[Token]) -> f64 {
     }
     sims.sort_by(|x, y| y.0.total_cmp(&x.0));
     let (mut q_used, mut c_used) = (0u64, 0u64);
-    let (mut num, mut den, mut pairs) = (0.0, 0.0, 0usize);
+    let (mut num, mut den, mut strong_pairs) = (0.0, 0.0, 0usize);
+    let mut explained = Vec::new();
     for (s, i, j) in sims {
         if i >= 64 || j >= 64 || q_used & (1 << i) != 0 || c_used & (1 << j) != 0 {
             continue;
@@ -105,18 +148,40 @@ pub fn name_score(query: &[Token], candidate: &[Token]) -> f64 {
         q_used |= 1 << i;
         c_used |= 1 << j;
         // Initials weigh little; long tokens carry the identity.
-        let w = (query[i].text.len() + candidate[j].text.len()) as f64;
+        let w = token_weight(&query[i]) + token_weight(&candidate[j]);
         num += s * w;
         den += w;
-        pairs += 1;
+        if !is_particle(&query[i].text) && !is_particle(&candidate[j].text) {
+            strong_pairs += 1;
+        }
+        if explain {
+            explained.push(TokenPair { query: Some(query[i].text.clone()), listed: Some(candidate[j].text.clone()), score: s });
+        }
     }
-    let core = num / den;
-    let unpaired = (query.len() - pairs) + (candidate.len() - pairs);
+    let core = if den > 0.0 { num / den } else { 0.0 };
+    // Particles left unpaired ("al-" written or not) cost nothing.
+    let unpaired_in = |tokens: &[Token], used: u64| {
+        tokens.iter().enumerate().filter(|(i, t)| (*i >= 64 || used & (1 << i) == 0) && !is_particle(&t.text)).count()
+    };
+    let unpaired = unpaired_in(query, q_used) + unpaired_in(candidate, c_used);
     let mut score = core * (1.0 - 0.04 * unpaired.min(5) as f64);
-    if pairs < 2 && (query.len() > 1 || candidate.len() > 1) {
+    let substantial = |tokens: &[Token]| tokens.iter().filter(|t| !is_particle(&t.text)).count();
+    if strong_pairs < 2 && (substantial(query) > 1 || substantial(candidate) > 1) {
         score *= 0.75;
     }
-    score.clamp(0.0, 1.0)
+    if explain {
+        for (i, t) in query.iter().enumerate() {
+            if i >= 64 || q_used & (1 << i) == 0 {
+                explained.push(TokenPair { query: Some(t.text.clone()), listed: None, score: 0.0 });
+            }
+        }
+        for (j, t) in candidate.iter().enumerate() {
+            if j >= 64 || c_used & (1 << j) == 0 {
+                explained.push(TokenPair { query: None, listed: Some(t.text.clone()), score: 0.0 });
+            }
+        }
+    }
+    (score.clamp(0.0, 1.0), explained)
 }
 
 #[cfg(test)]
@@ -149,6 +214,25 @@ mod tests {
         assert!(score("Vladimir Putin", "PUTIN, Vladimir Vladimirovich") > 0.92);
         assert!(score("Vladimir Smith", "PUTIN, Vladimir") < 0.85);
         assert!(score("Emma Watson", "EMMA") < 0.8);
+    }
+
+    #[test]
+    fn romanisation_variants_and_particles() {
+        assert!(score("Mohamed Hussein", "HUSAYN, Muhammad") > 0.9, "{}", score("Mohamed Hussein", "HUSAYN, Muhammad"));
+        assert!(score("Ayman Zawahiri", "AL-ZAWAHIRI, Ayman") > 0.95, "{}", score("Ayman Zawahiri", "AL-ZAWAHIRI, Ayman"));
+        assert!(score("Yevgeniy Prigozhin", "PRIGOZHIN, Evgeny") > 0.9, "{}", score("Yevgeniy Prigozhin", "PRIGOZHIN, Evgeny"));
+        assert!(score("Aleksandr Lukashenko", "LUKASHENKA, Alexander") > 0.9);
+    }
+
+    #[test]
+    fn a_shared_common_given_name_is_weak_evidence() {
+        // Only the common given name agrees, the surnames are alike but different people.
+        let common = score("Mohammed Karimi", "KAZEMI, Mohammed");
+        let rare = score("Zbigniew Karimi", "KAZEMI, Zbigniew");
+        assert!(common < rare, "{common} vs {rare}");
+        assert!(common < 0.9, "{common}");
+        let (s, pairs) = name_score_detail(&name_tokens("Ali Reza Tehrani", EntryKind::Individual), &name_tokens("TEHRANI, Ali", EntryKind::Individual), true);
+        assert!(s > 0.8 && pairs.len() == 3 && pairs.iter().any(|p| p.listed.is_none()), "{s} {pairs:?}");
     }
 
     #[test]

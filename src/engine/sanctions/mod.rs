@@ -1,23 +1,31 @@
-//! Sanctions screening against the OFAC lists: the CSV parser ([`csv`]),
-//! name normalisation ([`normalize`]), the token Jaro-Winkler matcher
-//! ([`matcher`]) and an in-memory index ([`ScreeningIndex`]) that a
-//! [`ListScreener`] serves and swaps when a new list version is loaded.
+//! Sanctions and PEP screening: the list parsers ([`csv`] for OFAC,
+//! [`formats`] for the UN, EU, UK and OpenSanctions files), name
+//! normalisation ([`normalize`]), the token Jaro-Winkler matcher
+//! ([`matcher`]), match explanations ([`explain`]) and an in-memory index
+//! ([`ScreeningIndex`]) that a [`ListScreener`] serves and swaps when a new
+//! list version is loaded.
 //!
 //! The index blocks on trigrams of the tokens' phonetic keys, so a
 //! candidate need share no first letter with the query; only candidates
 //! sharing a good part of the query's trigrams are scored. A birth date is a
-//! hard gate when both sides have one.
+//! hard gate when both sides have one; country, gender and document numbers
+//! move the score a little (see [`explain`]).
 
+pub mod country;
 pub mod csv;
+pub mod explain;
+pub mod formats;
 pub mod matcher;
 pub mod normalize;
+pub mod xml;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
 
-use self::csv::{EntryKind, SanctionsEntry};
+use self::csv::{Category, EntryKind, SanctionsEntry};
+use self::explain::{Explanation, Features};
 use self::normalize::{Token, name_tokens};
 use super::{EngineError, EngineFuture, SanctionsHit, SanctionsScreener, ScreeningResult, ScreeningSubject};
 
@@ -26,6 +34,8 @@ use super::{EngineError, EngineFuture, SanctionsHit, SanctionsScreener, Screenin
 pub const REPORT_FLOOR: f64 = 0.75;
 /// At most this many hits per screening.
 pub const MAX_HITS: usize = 10;
+/// The list key that selects PEP entries (of any source).
+pub const PEPS: &str = "peps";
 
 struct IndexedName {
     entry: u32,
@@ -51,6 +61,16 @@ fn trigrams(tokens: &[Token], out: &mut Vec<u32>) {
     }
     out.sort_unstable();
     out.dedup();
+}
+
+/// Whether the subject's choice of lists covers this entry.
+fn selected(entry: &SanctionsEntry, lists: Option<&[String]>) -> bool {
+    let Some(lists) = lists else { return true };
+    let key = match entry.details.category {
+        Category::Pep => PEPS,
+        Category::Sanction => entry.source.list_key(),
+    };
+    lists.iter().any(|l| l == key)
 }
 
 impl ScreeningIndex {
@@ -91,11 +111,33 @@ impl ScreeningIndex {
         self.names.len()
     }
 
-    /// Hits for a person, best first, above [`REPORT_FLOOR`].
-    pub fn screen(&self, subject: &ScreeningSubject) -> Vec<SanctionsHit> {
+    /// Whether any loaded entry is a politically exposed person.
+    pub fn has_peps(&self) -> bool {
+        self.entries.iter().any(|e| e.details.category == Category::Pep)
+    }
+
+    /// The list keys with entries in this index (`peps` when there are PEPs).
+    pub fn list_keys(&self) -> Vec<&'static str> {
+        let mut keys: Vec<&'static str> = Vec::new();
+        for e in &self.entries {
+            let k = if e.details.category == Category::Pep { PEPS } else { e.source.list_key() };
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        keys
+    }
+
+    fn query(subject: &ScreeningSubject) -> Vec<Token> {
         let full: Vec<&str> =
             [&subject.first_name, &subject.middle_name, &subject.last_name].into_iter().flatten().map(String::as_str).collect();
-        let query = name_tokens(&full.join(" "), EntryKind::Individual);
+        let kind = if subject.is_entity { EntryKind::Entity } else { EntryKind::Individual };
+        name_tokens(&full.join(" "), kind)
+    }
+
+    /// Hits for a person, best first, above [`REPORT_FLOOR`].
+    pub fn screen(&self, subject: &ScreeningSubject) -> Vec<SanctionsHit> {
+        let query = Self::query(subject);
         if query.is_empty() {
             return vec![];
         }
@@ -110,63 +152,101 @@ impl ScreeningIndex {
             }
         }
         // A candidate shares at least 30 % of the query's trigrams, or of its own.
-        let mut best: HashMap<u32, f64> = HashMap::new();
-        for (n, shared) in counts {
+        let candidates = counts.into_iter().filter_map(|(n, shared)| {
             let name = &self.names[n as usize];
             let need = ((grams.len().min(name.trigrams as usize)) as f64 * 0.3).ceil().max(2.0) as u16;
-            if shared < need {
-                continue;
-            }
+            (shared >= need).then_some(n)
+        });
+        self.rank(subject, &query, candidates)
+    }
+
+    /// Brute force over every name (the benchmark's reference for recall).
+    pub fn screen_exhaustive(&self, subject: &ScreeningSubject) -> Vec<SanctionsHit> {
+        let query = Self::query(subject);
+        if query.is_empty() {
+            return vec![];
+        }
+        self.rank(subject, &query, 0..self.names.len() as u32)
+    }
+
+    /// Scores the candidate names; the best name per entry, features applied.
+    fn rank(&self, subject: &ScreeningSubject, query: &[Token], candidates: impl Iterator<Item = u32>) -> Vec<SanctionsHit> {
+        let mut best: HashMap<u32, (f64, u32)> = HashMap::new();
+        for n in candidates {
+            let name = &self.names[n as usize];
             let entry = &self.entries[name.entry as usize];
-            if !birth_date_admits(entry, subject.birth_date) {
+            if !selected(entry, subject.lists.as_deref()) || !birth_date_admits(entry, subject.birth_date) {
                 continue;
             }
-            let s = matcher::name_score(&query, &name.tokens);
-            if s >= REPORT_FLOOR {
-                let b = best.entry(name.entry).or_insert(0.0);
-                *b = b.max(s);
+            let s = matcher::name_score(query, &name.tokens);
+            // Other features move a score by at most this much.
+            if s >= REPORT_FLOOR - 0.1 {
+                let b = best.entry(name.entry).or_insert((0.0, n));
+                if s > b.0 {
+                    *b = (s, n);
+                }
             }
         }
-        let mut hits: Vec<SanctionsHit> = best
-            .into_iter()
-            .map(|(e, score)| {
-                let entry = &self.entries[e as usize];
-                SanctionsHit { list: entry.source.label().to_string(), entry_id: entry.ent_num.clone(), name: entry.name.clone(), score }
-            })
-            .collect();
+        let mut hits: Vec<SanctionsHit> =
+            best.into_values().filter_map(|(_, n)| self.explain(subject, query, n)).filter(|h| h.score >= REPORT_FLOOR).collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entry_id.cmp(&b.entry_id)));
         hits.truncate(MAX_HITS);
         hits
     }
 
-    /// Brute force over every name (the benchmark's reference for recall).
-    pub fn screen_exhaustive(&self, subject: &ScreeningSubject) -> Vec<SanctionsHit> {
-        let full: Vec<&str> =
-            [&subject.first_name, &subject.middle_name, &subject.last_name].into_iter().flatten().map(String::as_str).collect();
-        let query = name_tokens(&full.join(" "), EntryKind::Individual);
-        let mut best: HashMap<u32, f64> = HashMap::new();
-        for name in &self.names {
-            let entry = &self.entries[name.entry as usize];
-            if !birth_date_admits(entry, subject.birth_date) {
-                continue;
-            }
-            let s = matcher::name_score(&query, &name.tokens);
-            if s >= REPORT_FLOOR {
-                let b = best.entry(name.entry).or_insert(0.0);
-                *b = b.max(s);
-            }
-        }
-        let mut hits: Vec<SanctionsHit> = best
+    /// The hit for one matched name: features scored and explained.
+    fn explain(&self, subject: &ScreeningSubject, query: &[Token], n: u32) -> Option<SanctionsHit> {
+        let name = &self.names[n as usize];
+        let entry = &self.entries[name.entry as usize];
+        let (name_score, name_tokens) = matcher::name_score_detail(query, &name.tokens, true);
+        let features = Features {
+            name: name_score,
+            name_tokens,
+            birth_date: explain::birth_date(entry, subject.birth_date),
+            country: explain::country(entry, subject.country.as_deref()),
+            gender: explain::gender(entry, subject.gender.as_deref()),
+            identifier: explain::identifier(entry, subject.document_number.as_deref()),
+        };
+        let effect: f64 = [&features.birth_date, &features.country, &features.gender, &features.identifier]
             .into_iter()
-            .map(|(e, score)| {
-                let entry = &self.entries[e as usize];
-                SanctionsHit { list: entry.source.label().to_string(), entry_id: entry.ent_num.clone(), name: entry.name.clone(), score }
-            })
-            .collect();
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-        hits.truncate(MAX_HITS);
-        hits
+            .flatten()
+            .map(|f| f.effect)
+            .sum();
+        let score = (name_score + effect).clamp(0.0, 1.0);
+        let names: Vec<&String> = std::iter::once(&entry.name).chain(&entry.aliases).collect();
+        let matched = names.get(self.name_position(n)).map(|s| s.to_string()).unwrap_or_else(|| entry.name.clone());
+        Some(SanctionsHit {
+            list: entry.source.label().to_string(),
+            entry_id: entry.ent_num.clone(),
+            name: entry.name.clone(),
+            score,
+            explanation: Box::new(Explanation { matched_name: matched, features, entry: explain::listed_entry(entry) }),
+        })
     }
+
+    /// Which of its entry's names (0 = primary) name `n` is. Names of one
+    /// entry are indexed consecutively, skipping names without tokens.
+    fn name_position(&self, n: u32) -> usize {
+        let entry = self.names[n as usize].entry;
+        let first = (0..=n).rev().take_while(|&m| self.names[m as usize].entry == entry).last().unwrap_or(n);
+        let tokens = &self.names[n as usize].tokens;
+        let e = &self.entries[entry as usize];
+        // Names without tokens were skipped: find the name by its tokens.
+        std::iter::once(&e.name)
+            .chain(&e.aliases)
+            .position(|candidate| &name_tokens(candidate, e.kind) == tokens)
+            .unwrap_or((n - first) as usize)
+    }
+}
+
+/// Who a screening was about, for an allow-list: the subject's normalised
+/// name tokens (sorted, so the order of names does not matter) and birth
+/// date, `tokens|YYYY-MM-DD`.
+pub fn subject_key(subject: &ScreeningSubject) -> String {
+    let mut tokens: Vec<String> = ScreeningIndex::query(subject).into_iter().map(|t| t.text).collect();
+    tokens.sort();
+    tokens.dedup();
+    format!("{}|{}", tokens.join(" "), subject.birth_date.map(|d| d.to_string()).unwrap_or_default())
 }
 
 /// The hard gate: when both sides have a birth date, one must admit it.
@@ -200,7 +280,7 @@ impl ListScreener {
 
 impl SanctionsScreener for ListScreener {
     fn version(&self) -> String {
-        self.current().map(|i| format!("ofac-screener 1 ({})", i.version())).unwrap_or_else(|| "ofac-screener 1 (no list)".into())
+        self.current().map(|i| format!("list-screener 2 ({})", i.version())).unwrap_or_else(|| "list-screener 2 (no list)".into())
     }
 
     fn screen(&self, subject: ScreeningSubject) -> EngineFuture<'_, ScreeningResult> {
@@ -234,6 +314,7 @@ mod tests {
                 .unwrap_or_default(),
             aliases: aliases.iter().map(|s| s.to_string()).collect(),
             addresses: vec![],
+            details: Default::default(),
         }
     }
 
@@ -303,6 +384,92 @@ mod tests {
         let i = index();
         let s = subject("Wladimir", "Poutine", None);
         assert_eq!(i.screen(&s).first().map(|h| &h.entry_id), i.screen_exhaustive(&s).first().map(|h| &h.entry_id));
+    }
+
+    #[test]
+    fn features_move_the_score_and_explain_it() {
+        let mut putin = person("1", "PUTIN, Vladimir Vladimirovich", &["POUTINE, Wladimir"], Some((1952, 10, 7)));
+        putin.details = csv::EntryDetails {
+            countries: vec!["RU".into()],
+            gender: Some("male".into()),
+            identifiers: vec!["100000001".into()],
+            listed_on: NaiveDate::from_ymd_opt(2022, 2, 26),
+            source_url: Some("https://example.org/1".into()),
+            category: Category::Sanction,
+        };
+        let i = ScreeningIndex::build("v", vec![putin]);
+        // A typo keeps the name score below 1, so the other features show.
+        let base = subject("Wladimyr", "Poutinn", None);
+        let plain = i.screen(&base)[0].clone();
+        assert!(plain.score < 0.99, "{}", plain.score);
+        assert_eq!(plain.explanation.matched_name, "POUTINE, Wladimir");
+        assert!(plain.explanation.features.birth_date.is_none() && plain.explanation.features.country.is_none());
+        let full = ScreeningSubject {
+            birth_date: NaiveDate::from_ymd_opt(1952, 10, 7),
+            country: Some("Russian Federation".into()),
+            gender: Some("male".into()),
+            document_number: Some("1000-00001".into()),
+            ..base.clone()
+        };
+        let h = i.screen(&full)[0].clone();
+        let f = &h.explanation.features;
+        assert_eq!((f.birth_date.as_ref().unwrap().score, f.country.as_ref().unwrap().score), (1.0, 1.0));
+        assert_eq!(f.identifier.as_ref().unwrap().score, 1.0);
+        assert!(h.score > plain.score, "{} vs {}", h.score, plain.score);
+        assert_eq!(h.explanation.entry.programs, Vec::<String>::new());
+        assert_eq!(h.explanation.entry.listed_on, NaiveDate::from_ymd_opt(2022, 2, 26));
+        assert_eq!(h.explanation.entry.source_url.as_deref(), Some("https://example.org/1"));
+        assert_eq!(h.explanation.entry.names, ["PUTIN, Vladimir Vladimirovich", "POUTINE, Wladimir"]);
+        let woman = ScreeningSubject { gender: Some("female".into()), country: Some("FR".into()), ..base.clone() };
+        let w = i.screen(&woman);
+        assert!(w.is_empty() || w[0].score < plain.score - 0.1, "{w:?}");
+    }
+
+    #[test]
+    fn list_choice_and_peps() {
+        let mut pep = person("Q1", "Olaf Scholz", &[], None);
+        pep.source = csv::ListSource::OpenSanctions;
+        pep.details.category = Category::Pep;
+        let mut un = person("U1", "HADDAD, Omar", &[], None);
+        un.source = csv::ListSource::Un;
+        let i = ScreeningIndex::build("v", vec![pep, un, person("1", "PUTIN, Vladimir", &[], None)]);
+        assert!(i.has_peps());
+        assert_eq!(i.list_keys(), ["peps", "un", "ofac"]);
+        let only = |lists: &[&str], s: ScreeningSubject| {
+            i.screen(&ScreeningSubject { lists: Some(lists.iter().map(|l| l.to_string()).collect()), ..s })
+        };
+        assert!(i.screen(&subject("Olaf", "Scholz", None))[0].is_pep());
+        assert!(only(&["ofac", "un"], subject("Olaf", "Scholz", None)).is_empty());
+        assert_eq!(only(&["peps"], subject("Olaf", "Scholz", None)).len(), 1);
+        assert!(only(&["ofac"], subject("Omar", "Haddad", None)).is_empty());
+        assert_eq!(only(&["un"], subject("Omar", "Haddad", None))[0].list, "UN Security Council");
+    }
+
+    #[test]
+    fn subject_keys_ignore_order_case_and_accents() {
+        let a = subject_key(&subject("José", "MÜLLER", Some((1980, 1, 2))));
+        assert_eq!(a, "jose muller|1980-01-02");
+        assert_eq!(a, subject_key(&subject("muller", "jose", Some((1980, 1, 2)))));
+        assert_ne!(a, subject_key(&subject("jose", "muller", None)));
+    }
+
+    #[test]
+    fn year_only_birth_dates_gate_on_the_year() {
+        let mut e = person("1", "KARIMOV, Rustam", &[], None);
+        e.birth_dates = vec![csv::BirthDate::Year { year: 1975, circa: false }];
+        let i = ScreeningIndex::build("v", vec![e]);
+        let h = i.screen(&subject("Rustam", "Karimov", Some((1975, 5, 1))));
+        assert_eq!(h[0].explanation.features.birth_date.as_ref().unwrap().score, 0.6);
+        assert!(i.screen(&subject("Rustam", "Karimov", Some((1977, 5, 1)))).is_empty());
+    }
+
+    #[test]
+    fn legal_forms_are_dropped_from_an_organisation_query() {
+        let i = index();
+        let org = ScreeningSubject { last_name: Some("Emma Holdings LLC".into()), is_entity: true, ..Default::default() };
+        assert!(i.screen(&org).iter().all(|h| h.score < 0.9));
+        let corp = ScreeningSubject { last_name: Some("CORP".into()), is_entity: true, ..Default::default() };
+        assert!(i.screen(&corp).is_empty());
     }
 
     #[tokio::test]

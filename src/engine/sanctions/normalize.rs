@@ -11,13 +11,45 @@ use super::csv::EntryKind;
 pub struct Token {
     pub text: String,
     pub key: String,
+    /// The key's consonants: romanisations of one name written with other
+    /// vowels meet here ("mhmd" for muhammad, mohamed, mohammed).
+    pub skeleton: String,
 }
 
 impl Token {
     pub fn new(text: String) -> Self {
         let key = phonetic_key(&text);
-        Token { text, key }
+        let mut skeleton = String::with_capacity(key.len());
+        for c in key.chars().filter(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')) {
+            if !skeleton.ends_with(c) {
+                skeleton.push(c);
+            }
+        }
+        Token { text, key, skeleton }
     }
+}
+
+/// Very common given names and family names: sharing one says little
+/// about being the same person (the matcher weighs them less).
+const COMMON_NAMES: [&str; 72] = [
+    "mohammed", "muhammad", "mohamed", "mohammad", "muhammed", "mohamad", "ahmed", "ahmad", "ali", "hassan", "hasan",
+    "hussein", "husain", "omar", "umar", "abdul", "abdullah", "ibrahim", "ismail", "yusuf", "mahmoud", "khalid",
+    "john", "james", "robert", "michael", "william", "david", "richard", "joseph", "thomas", "charles", "mary",
+    "maria", "jose", "juan", "carlos", "luis", "anna", "ana", "elena", "olga", "irina", "tatiana", "natalia",
+    "sergei", "sergey", "alexander", "aleksandr", "alexey", "aleksey", "andrei", "andrey", "dmitry", "ivan",
+    "nikolai", "mikhail", "igor", "oleg", "yuri", "kim", "lee", "li", "wang", "zhang", "chen", "liu", "nguyen",
+    "smith", "singh", "kumar", "khan",
+];
+
+/// Name particles ("al-", "bin", "van"): written or left out at will.
+const PARTICLES: [&str; 14] = ["al", "el", "bin", "ibn", "bint", "ben", "ul", "ud", "van", "von", "der", "de", "da", "di"];
+
+pub fn is_common_given_name(token: &str) -> bool {
+    COMMON_NAMES.contains(&token)
+}
+
+pub fn is_particle(token: &str) -> bool {
+    PARTICLES.contains(&token)
 }
 
 /// Lower-case ASCII: diacritics dropped, letters without a decomposition
@@ -140,7 +172,11 @@ pub fn name_tokens(name: &str, kind: EntryKind) -> Vec<Token> {
 
 /// A coarse phonetic key: spelling variants of transliterated names collapse.
 pub fn phonetic_key(word: &str) -> String {
-    let mut s = word.to_string();
+    // Cyrillic Е at the start is written "ye" or "e" (Yevgeny, Evgeny).
+    let mut s = match word.strip_prefix("ye") {
+        Some(rest) if rest.len() > 2 => format!("e{rest}"),
+        _ => word.to_string(),
+    };
     for (from, to) in [
         ("dzh", "j"), ("sch", "sh"), ("tch", "ch"), ("ph", "f"), ("ck", "k"), ("kh", "h"), ("gh", "g"),
         ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ie", "i"), ("ey", "i"), ("ay", "ai"), ("th", "t"), ("dh", "d"),
@@ -202,5 +238,10 @@ mod tests {
         assert_eq!(phonetic_key("wladimir"), phonetic_key("vladimir"));
         assert_eq!(phonetic_key("poutine"), phonetic_key("putin"));
         assert_eq!(phonetic_key("mikhail"), phonetic_key("mihail"));
+        assert_eq!(phonetic_key("yevgeny"), phonetic_key("evgeny"));
+        let skeleton = |w: &str| Token::new(w.into()).skeleton;
+        assert_eq!(skeleton("muhammad"), skeleton("mohamed"));
+        assert_eq!(skeleton("mohammed"), skeleton("muhamed"));
+        assert_eq!(skeleton("hussein"), skeleton("husayn"));
     }
 }
