@@ -19,11 +19,6 @@ pub const REVIEWED: &str = "reviewed";
 /// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
 pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
 
-/// A review decision took effect (`session.reviewed`; see `service::review`).
-pub const REVIEWED: &str = "reviewed";
-/// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
-pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
-
 /// One history entry as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryItem {
