@@ -86,6 +86,9 @@ pub fn build_app(state: AppState) -> Router {
         .route("/admin", get(ui::admin_index))
         .route("/admin/", get(ui::admin_index))
         .route("/admin/{*path}", get(ui::admin_asset))
+        .route("/verify/{token}", get(ui::capture_page))
+        .route("/capture/{*path}", get(ui::capture_asset))
+        .route("/sdk/{*path}", get(ui::sdk_asset))
         .fallback(|| async { AppError::not_found("resource") })
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), rest::idempotency::layer))
@@ -139,12 +142,13 @@ async fn problem_for_framework_errors(req: Request, next: Next) -> Response {
         return response;
     }
     // Our own error bodies are JSON already (problem+json, or a JSON body
-    // with meaning such as `/health`'s 503); only plain framework bodies change.
+    // with meaning such as `/health`'s 503) or a page of ours (the capture
+    // page of a closed link); only plain framework bodies change.
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON) || ct.starts_with("application/json"));
+        .is_some_and(|ct| ct.starts_with(PROBLEM_JSON) || ct.starts_with("application/json") || ct.starts_with("text/html"));
     if is_json {
         return response;
     }

@@ -104,3 +104,83 @@ async fn admin_media(state: &AppState, user: &AdminUser, ip: Option<String>, fil
     )
         .into_response())
 }
+
+/// The web SDK (`sdk/web/`, the npm-ready folder), served at `/sdk/{file}`.
+#[derive(rust_embed::Embed)]
+#[folder = "sdk/web/"]
+struct SdkAssets;
+
+/// CSP of the capture page: nothing from other origins; framed only by the
+/// client's `frame_ancestors`.
+fn capture_csp(frame_ancestors: &[String]) -> String {
+    let ancestors = if frame_ancestors.is_empty() { "'none'".to_string() } else { frame_ancestors.join(" ") };
+    format!(
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; style-src 'self'; \
+         script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
+    )
+}
+
+/// `GET /verify/{token}`: the hosted capture page. The page shell is the
+/// same for every link; the link's state (`open`, `expired`, `revoked`,
+/// `finished`, `unknown`) is written into it and sets the status (200,
+/// 410, 404), so a closed link answers a clear page even before any script runs.
+pub async fn capture_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    use crate::service::capture::{self, LinkState};
+    let resolved = match capture::resolve(&state.db, &token, chrono::Utc::now()).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let frame_ancestors = match &resolved.link {
+        Some(link) if resolved.state == LinkState::Open => {
+            capture::settings(&state.db, &link.client_id).await.map(|s| s.frame_ancestors).unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let status = match resolved.state {
+        LinkState::Open => StatusCode::OK,
+        LinkState::Unknown => StatusCode::NOT_FOUND,
+        LinkState::Expired | LinkState::Revoked | LinkState::Finished => StatusCode::GONE,
+    };
+    let Some(file) = UiAssets::get("capture/index.html") else { return AppError::not_found("page").into_response() };
+    let html = String::from_utf8_lossy(&file.data).replace("__LINK_STATE__", resolved.state.as_str());
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+            (header::HeaderName::from_static("permissions-policy"), "camera=(self), geolocation=(self)".to_string()),
+            (header::CONTENT_SECURITY_POLICY, capture_csp(&frame_ancestors)),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// `GET /capture/{file}`: the capture page's scripts, styles and images.
+pub async fn capture_asset(Path(path): Path<String>) -> Response {
+    if path.contains("..") || path == "index.html" {
+        return AppError::not_found("page").into_response();
+    }
+    serve(&format!("capture/{path}"))
+}
+
+/// `GET /sdk/{file}`: the web SDK module. Integrators import it from their
+/// own pages, so it is readable cross-origin (an ES module needs CORS).
+pub async fn sdk_asset(Path(path): Path<String>) -> Response {
+    match SdkAssets::get(&path) {
+        Some(file) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, content_type(&path)),
+                (header::CACHE_CONTROL, "no-cache"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            ],
+            file.data.into_owned(),
+        )
+            .into_response(),
+        None => AppError::not_found("resource").into_response(),
+    }
+}

@@ -3,7 +3,9 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod capture_link;
 pub mod capture_location;
+pub mod capture_settings;
 pub mod check_result;
 pub mod client;
 pub mod document;

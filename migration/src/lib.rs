@@ -14,6 +14,7 @@ mod m20261126_000002_document_fingerprints;
 mod m20261203_000001_hardening;
 mod m20261203_000001_ida_captures_unlinked;
 mod m20261203_000003_verdict_policy;
+mod m20261203_000010_capture_links;
 mod m20261203_000030_screening_lists;
 mod m20261203_000020_manual_review;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_verdict_policy::Migration),
             Box::new(m20261203_000030_screening_lists::Migration),
             Box::new(m20261203_000020_manual_review::Migration),
+            Box::new(m20261203_000010_capture_links::Migration),
         ]
     }
 }

@@ -66,6 +66,8 @@ const READ_ROUTES: &[&str] = &[
 /// weights, requirements, erasure, and routes not listed) needs `admin`.
 const INTEGRATOR_ROUTES: &[&str] = &[
     "/api/v1/idv/session/create",
+    "/api/v1/idv/session/capture-link/create",
+    "/api/v1/idv/session/capture-link/revoke",
     "/api/v1/idv/session/delete",
     "/api/v1/ida/session/create",
     "/api/v1/webhook/test",

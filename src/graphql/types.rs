@@ -474,6 +474,37 @@ impl IdvSession {
         let rows = crate::service::location::list_for_session(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
         Ok(rows.into_iter().map(CaptureLocation).collect())
     }
+    /// The hosted capture page's links opened for this session (how, on
+    /// which device and browser), newest first; empty when the
+    /// integrator's own SDK did the capture. One statement per session: meant for a detail view.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
+    async fn capture_openings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CaptureOpening>> {
+        let state = ctx.data_unchecked::<crate::state::AppState>();
+        let rows = crate::service::capture::openings(&state.db, &self.0.client_id, &self.0.id).await.gql()?;
+        Ok(rows.into_iter().map(CaptureOpening).collect())
+    }
+}
+
+/// A capture link opened by the end user on the hosted capture page.
+pub struct CaptureOpening(pub crate::service::capture::CaptureOpening);
+
+#[Object]
+impl CaptureOpening {
+    /// `api` (a link the integrator sent) or `handoff` (scanned from the page on a desktop).
+    async fn origin(&self) -> &str {
+        &self.0.origin
+    }
+    /// `phone`, `tablet` or `desktop`, from the browser's user agent.
+    async fn device(&self) -> &str {
+        &self.0.device
+    }
+    /// Browser and operating system, e.g. `Chrome 124 on Android`.
+    async fn browser(&self) -> &str {
+        &self.0.browser
+    }
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.0.opened_at
+    }
 }
 
 /// An identity authentication (re-verification) session.

@@ -19,7 +19,7 @@ use crate::service::types::{
     parse_date_bound, validate_metadata,
 };
 use crate::service::webhooks::{UrlPolicy, WebhookUrl};
-use crate::service::{location, tenancy};
+use crate::service::{capture, location, tenancy};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -64,11 +64,20 @@ pub struct SessionCreate {
     /// Where this session's events are sent (https only in production).
     webhook_url: Option<String>,
     settings: Option<IdvSettings>,
+    /// Also mint a link to the hosted capture page (`capture_url` in the answer); `{}` takes the defaults.
+    capture_link: Option<crate::rest::capture::CaptureLinkOptions>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct SessionCreated {
     session_id: String,
+    /// The hosted capture page of this session, when `capture_link` was asked for. Shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture_link_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture_expires_at: Option<DateTime<Utc>>,
 }
 
 /// Creates an IDV session pinned to the weights version in force. Honours `Idempotency-Key`.
@@ -82,6 +91,7 @@ pub struct SessionCreated {
 async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
+    headers: axum::http::HeaderMap,
     AppJsonOrEmpty(body): AppJsonOrEmpty<SessionCreate>,
 ) -> AppResult<Json<SessionCreated>> {
     let metadata = string_metadata("metadata", body.metadata)?;
@@ -93,6 +103,7 @@ async fn create(
         None => None,
         Some(u) => Some(WebhookUrl::parse(u, url_policy(&state)).map_err(|e| rename_field(e, "webhook_url"))?),
     };
+    let capture_link = body.capture_link.as_ref().map(|o| o.validated()).transpose()?;
     let new = NewSession { metadata, liveness_mode, webhook_url, settings: body.settings.unwrap_or_default() };
     // One transaction: the session, its metadata rows, history and outbox.
     let txn = crate::db::begin_write(&state.db).await?;
@@ -105,8 +116,18 @@ async fn create(
         "/api/v1/idv/session/create",
     )
     .await?;
+    let minted = match capture_link {
+        Some(link) => Some(capture::mint(&txn, &session, link, "/api/v1/idv/session/create", Utc::now()).await?),
+        None => None,
+    };
     txn.commit().await?;
-    Ok(Json(SessionCreated { session_id: session.id }))
+    let link = minted.map(|m| crate::rest::capture::CaptureLink::new(&crate::rest::capture::public_base(&state, &headers), m));
+    Ok(Json(SessionCreated {
+        session_id: session.id,
+        capture_url: link.as_ref().map(|l| l.capture_url.clone()),
+        capture_link_id: link.as_ref().map(|l| l.capture_link_id.clone()),
+        capture_expires_at: link.map(|l| l.expires_at),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod capture;
 pub mod documents;
 pub mod extract;
 pub mod ida;
@@ -49,6 +50,7 @@ use crate::state::AppState;
         (name = "idv sessions", description = "Identity verification sessions, integrator side"),
         (name = "sdk idv", description = "Identity verification steps of the end user's SDK (X-Client-Id + session_id)"),
         (name = "ida sessions", description = "Identity authentication: a verified identity proves again it is the same person (selfie + liveness), integrator side"),
+        (name = "capture page", description = "The hosted capture page: capture links (a short-lived token for one session, instead of X-Client-Id), page settings per client, and the page's own calls (X-Capture-Token)"),
         (name = "review", description = "Manual review: cases a person decides (approve / reject with a reason code), four-eyes confirmation, notes, resubmission requests"),
         (name = "sdk ida", description = "Identity authentication steps of the end user's SDK (X-Client-Id + session_id); no consent step"),
         (name = "screening", description = "Sanctions and PEP screening outside a session (explained matches), the lists a client screens against, its allow-list of cleared false positives"),
@@ -68,6 +70,10 @@ impl Modify for SecuritySchemes {
         components.add_security_scheme(
             "sdk_client",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Client-Id"))),
+        );
+        components.add_security_scheme(
+            "capture_token",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Capture-Token"))),
         );
         components.add_security_scheme(
             "admin_session",
@@ -90,6 +96,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(identities::router())
         .merge(idv::router())
         .merge(sdk_idv::router())
+        .merge(capture::router())
         .merge(ida::router())
         .merge(sdk_ida::router())
         .merge(review::router())

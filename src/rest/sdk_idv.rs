@@ -1,4 +1,5 @@
-//! IDV sessions, SDK side (`X-Client-Id` + `session_id`): read, consent,
+//! IDV sessions, SDK side (`X-Client-Id`, or a capture link's
+//! `X-Capture-Token` for its one session, + `session_id`): read, consent,
 //! metadata, document type and images, liveness, finalize.
 
 use axum::Json;
@@ -8,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::SdkClient;
+use crate::auth::sdk::SdkCaller;
 use crate::engine::scoring::FinalizeSettings;
 use crate::error::{AppError, AppResult, Problem};
 use crate::rest::extract::{AppJson, ClientIp};
@@ -34,7 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(finalize_session))
 }
 
-async fn open_session(state: &AppState, sdk: &SdkClient, session_id: &str, step: SdkStep) -> AppResult<entity::idv_session::Model> {
+async fn open_session(state: &AppState, sdk: &SdkCaller, session_id: &str, step: SdkStep) -> AppResult<entity::idv_session::Model> {
+    sdk.ensure_session(session_id)?;
     idv::find_for_sdk(&state.db, &sdk.client_id, session_id, step, Utc::now()).await
 }
 
@@ -78,13 +80,13 @@ pub struct SdkSession {
 
 /// What the SDK may know about its session (any state).
 #[utoipa::path(post, path = "/api/v1/sdk/idv/session/read", tag = "sdk idv", request_body = SdkSessionId,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = SdkSession),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn session_read(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     AppJson(body): AppJson<SdkSessionId>,
 ) -> AppResult<Json<SdkSession>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Read).await?;
@@ -120,12 +122,12 @@ pub struct ConsentRequest {
 
 /// Records the end user's consent; every later step requires it.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/consent", tag = "sdk idv", request_body = ConsentRequest,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = Empty),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "expired, finalized or blocked session", body = Problem,
             content_type = "application/problem+json")))]
-async fn consent(State(state): State<AppState>, sdk: SdkClient, AppJson(body): AppJson<ConsentRequest>) -> AppResult<Json<Empty>> {
+async fn consent(State(state): State<AppState>, sdk: SdkCaller, AppJson(body): AppJson<ConsentRequest>) -> AppResult<Json<Empty>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Consent).await?;
     idv_steps::consent(&state.db, &s, body.consented, "/api/v1/sdk/idv/consent").await?;
     Ok(Json(Empty {}))
@@ -141,7 +143,7 @@ pub struct SdkMetadataUpdate {
 
 /// Merges SDK metadata into the session.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/metadata/update", tag = "sdk idv", request_body = SdkMetadataUpdate,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = Empty),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -149,7 +151,7 @@ pub struct SdkMetadataUpdate {
             content_type = "application/problem+json")))]
 async fn metadata_update(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     AppJson(body): AppJson<SdkMetadataUpdate>,
 ) -> AppResult<Json<Empty>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Step).await?;
@@ -166,14 +168,14 @@ pub struct DocumentTypeRequest {
 
 /// Declares the document type (decides the storage type of the images).
 #[utoipa::path(post, path = "/api/v1/sdk/idv/document/type", tag = "sdk idv", request_body = DocumentTypeRequest,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = Empty),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn document_type(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     AppJson(body): AppJson<DocumentTypeRequest>,
 ) -> AppResult<Json<Empty>> {
     let doc_type = DocumentType::parse_field("document_type_e", &body.document_type_e)?;
@@ -236,12 +238,22 @@ async fn read_image_form(multipart: Result<Multipart, MultipartRejection>) -> Ap
     Ok(form)
 }
 
-async fn add_side(state: AppState, sdk: SdkClient, ip: Option<String>, form: ImageForm, back: bool) -> AppResult<Json<Empty>> {
+/// The device position of a capture: required with `X-Client-Id`; the
+/// hosted page (a capture token) may omit it when the user did not share it.
+fn optional_position(sdk: &SdkCaller, position: AppResult<DevicePosition>, given: bool) -> AppResult<Option<DevicePosition>> {
+    if !given && sdk.only_session.is_some() {
+        return Ok(None);
+    }
+    position.map(Some)
+}
+
+async fn add_side(state: AppState, sdk: SdkCaller, ip: Option<String>, form: ImageForm, back: bool) -> AppResult<Json<Empty>> {
     let endpoint = if back { "/api/v1/sdk/idv/document/back" } else { "/api/v1/sdk/idv/document/front" };
     let session_id = form.session_id.filter(|s| !s.is_empty()).ok_or_else(|| AppError::validation("session_id", "is required"))?;
     let s = open_session(&state, &sdk, &session_id, SdkStep::Step).await?;
     let checked = async {
-        let position = DevicePosition::parse(form.latitude.as_deref(), form.longitude.as_deref())?;
+        let given = form.latitude.is_some() || form.longitude.is_some();
+        let position = optional_position(&sdk, DevicePosition::parse(form.latitude.as_deref(), form.longitude.as_deref()), given)?;
         let bytes = form.image.filter(|b| !b.is_empty()).ok_or_else(|| AppError::validation("image", "is required"))?;
         let image = files::validate_image_async("image", bytes).await?;
         Ok::<_, AppError>((position, image))
@@ -261,7 +273,7 @@ async fn add_side(state: AppState, sdk: SdkClient, ip: Option<String>, form: Ima
 /// Uploads the document front; analysis runs in the background.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/document/front", tag = "sdk idv",
     request_body(content = DocumentImageForm, content_type = "multipart/form-data"),
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = Empty),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -271,7 +283,7 @@ async fn add_side(state: AppState, sdk: SdkClient, ip: Option<String>, form: Ima
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn document_front(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     ClientIp(ip): ClientIp,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Json<Empty>> {
@@ -282,7 +294,7 @@ async fn document_front(
 /// Uploads the document back (not for passports); analysis runs in the background.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/document/back", tag = "sdk idv",
     request_body(content = DocumentImageForm, content_type = "multipart/form-data"),
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = Empty),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -292,7 +304,7 @@ async fn document_front(
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn document_back(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     ClientIp(ip): ClientIp,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Json<Empty>> {
@@ -303,8 +315,21 @@ async fn document_back(
 #[derive(Deserialize, ToSchema)]
 pub struct LivenessGenerate {
     session_id: String,
-    latitude: f64,
-    longitude: f64,
+    /// Required, except on the hosted page (capture token) when the user shares no position.
+    #[schema(value_type = f64)]
+    latitude: Option<f64>,
+    #[schema(value_type = f64)]
+    longitude: Option<f64>,
+}
+
+fn json_position(sdk: &SdkCaller, latitude: Option<f64>, longitude: Option<f64>) -> AppResult<Option<DevicePosition>> {
+    let given = latitude.is_some() || longitude.is_some();
+    let position = match (latitude, longitude) {
+        (Some(lat), Some(lon)) => DevicePosition::new(lat, lon),
+        (None, _) => Err(AppError::validation("latitude", "is required")),
+        (_, None) => Err(AppError::validation("longitude", "is required")),
+    };
+    optional_position(sdk, position, given)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -315,19 +340,19 @@ pub struct LivenessToken {
 
 /// Starts a liveness session: a signed challenge token.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/liveness/generate", tag = "sdk idv", request_body = LivenessGenerate,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = LivenessToken),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn liveness_generate(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<LivenessGenerate>,
 ) -> AppResult<Json<LivenessToken>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Step).await?;
-    let position = DevicePosition::new(body.latitude, body.longitude)?;
+    let position = json_position(&sdk, body.latitude, body.longitude)?;
     let ctx = CaptureContext { ip, position };
     let token = idv_steps::liveness_generate(&state, &s, ctx, "/api/v1/sdk/idv/liveness/generate").await?;
     Ok(Json(LivenessToken { token }))
@@ -336,8 +361,11 @@ async fn liveness_generate(
 #[derive(Deserialize, ToSchema)]
 pub struct LivenessProcess {
     session_id: String,
-    latitude: f64,
-    longitude: f64,
+    /// Required, except on the hosted page (capture token) when the user shares no position.
+    #[schema(value_type = f64)]
+    latitude: Option<f64>,
+    #[schema(value_type = f64)]
+    longitude: Option<f64>,
     /// Base64 JPEG/PNG frames (plain or `data:` URLs), 1 to 5: the passive frame, then the active steps in the token's order.
     #[serde(default)]
     images: Vec<String>,
@@ -348,7 +376,7 @@ pub struct LivenessProcess {
 
 /// Stores the liveness frames (the first also as the selfie); the liveness and face checks run in the background.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/liveness/process", tag = "sdk idv", request_body = LivenessProcess,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = LivenessToken),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -358,7 +386,7 @@ pub struct LivenessProcess {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn liveness_process(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     ClientIp(ip): ClientIp,
     AppJson(body): AppJson<LivenessProcess>,
 ) -> AppResult<Json<LivenessToken>> {
@@ -366,7 +394,7 @@ async fn liveness_process(
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Step).await?;
     let mode = LivenessMode::from_db(&s.liveness_mode);
     let checked = async {
-        let position = DevicePosition::new(body.latitude, body.longitude)?;
+        let position = json_position(&sdk, body.latitude, body.longitude)?;
         let (challenge, token) =
             idv_steps::challenge_for_process(&state, SessionKind::Idv, &s.client_id, &s.id, mode, body.token.as_deref()).await?;
         // The Azure client SDK uploads to Azure: its process call may carry no frames.
@@ -415,7 +443,7 @@ pub struct FinalizeResponse {
 /// `session.review_required` webhook). The `settings` switches sent from the
 /// device can only make the policy stricter, never more lenient.
 #[utoipa::path(post, path = "/api/v1/sdk/idv/finalize", tag = "sdk idv", request_body = FinalizeRequest,
-    security(("sdk_client" = [])),
+    security(("sdk_client" = []), ("capture_token" = [])),
     responses((status = 200, body = FinalizeResponse),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -425,7 +453,7 @@ pub struct FinalizeResponse {
             content_type = "application/problem+json")))]
 async fn finalize_session(
     State(state): State<AppState>,
-    sdk: SdkClient,
+    sdk: SdkCaller,
     AppJson(body): AppJson<FinalizeRequest>,
 ) -> AppResult<Json<FinalizeResponse>> {
     let s = open_session(&state, &sdk, &body.session_id, SdkStep::Finalize).await?;

@@ -100,6 +100,7 @@ pub async fn update_sdk_metadata(
         Some(serde_json::json!({ "keys": keys })),
     )
     .await?;
+    crate::service::session_search::refresh(&txn, std::slice::from_ref(&session.id)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -138,7 +139,8 @@ pub async fn set_document_type(
 /// Who sent a capture and from where.
 pub struct CaptureContext {
     pub ip: Option<String>,
-    pub position: DevicePosition,
+    /// `None` only for the hosted capture page when the user did not share a position.
+    pub position: Option<DevicePosition>,
 }
 
 fn capture<'a>(session: &'a idv_session::Model, capture_type: CaptureType, ctx: &CaptureContext) -> Capture<'a> {
@@ -149,7 +151,7 @@ fn capture<'a>(session: &'a idv_session::Model, capture_type: CaptureType, ctx: 
         session_id: &session.id,
         capture_type,
         ip: if settings.collect_ip_data { ctx.ip.clone() } else { None },
-        position: settings.collect_location_data.then_some(ctx.position),
+        position: if settings.collect_location_data { ctx.position } else { None },
     }
 }
 

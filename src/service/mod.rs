@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod bootstrap;
+pub mod capture;
 pub mod checks;
 pub mod dashboard;
 pub mod decode_budget;

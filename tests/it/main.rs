@@ -11,6 +11,7 @@ mod document_fixtures;
 mod liveness_synth;
 
 mod admin_ui;
+mod capture;
 mod cli;
 mod contract;
 mod dmv_retry;

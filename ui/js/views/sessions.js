@@ -128,6 +128,7 @@ const DETAIL = `query Session($id: String!) {
     history { event endpoint at }
     images { id fileType contentType width height byteSize createdAt url }
     locations { captureType ipAddress ipCountry ipCity deviceLatitude deviceLongitude deviceLocality createdAt }
+    captureOpenings { origin device browser openedAt }
     deliveries { id eventType targetUrl status attempts lastStatusCode lastError createdAt deliveredAt }
   }
 }`;
@@ -242,6 +243,7 @@ export async function sessionView(main, { params }) {
         ['Gender', s.gender],
         ['Document type', humanize(s.documentType)],
         ['Liveness', `${s.livenessMode} (${s.livenessProvider})`],
+        ['Captured through', s.captureOpenings.length ? s.captureOpenings.map((o) => `hosted page${o.origin === 'handoff' ? ' (phone handoff)' : ''}: ${o.device}, ${o.browser}`).join('; ') : 'integrator SDK'],
         ['Identity', s.identityId ? h('a', { href: `#/identities/${encodeURIComponent(s.identityId)}`, class: 'mono' }, s.identityId) : null],
         ['Weights version', s.weightsVersion ? h('span', { class: 'mono' }, s.weightsVersion.id) : null],
         ['Created', fmtDate(s.createdAt)],
