@@ -16,6 +16,7 @@ pub mod ida_session;
 pub mod idempotency_key;
 pub mod identity;
 pub mod idv_session;
+pub mod idv_session_search;
 pub mod job;
 pub mod login_session;
 pub mod login_throttle;

@@ -39,6 +39,8 @@ pub struct Model {
     pub policy: Option<Json>,
     pub created_at: DateTimeUtc,
     pub created_by: Option<String>,
+    /// Why this version was written (required by the admin UI).
+    pub change_note: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

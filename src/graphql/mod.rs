@@ -3,6 +3,7 @@
 //! (assets served locally, [`graphiql`]). Resolvers call the same service functions as REST;
 //! nested fields go through DataLoaders created fresh for every request.
 
+pub mod export;
 pub mod graphiql;
 pub mod loaders;
 pub mod mutation;
@@ -272,6 +273,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/graphql", get(graphiql::page).post(post))
         .route("/graphql/assets/{name}", get(graphiql::asset))
+        .route("/graphql/export/idv-sessions.csv", get(export::idv_sessions_csv))
         .layer(axum::Extension(schema))
 }
 

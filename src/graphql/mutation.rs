@@ -63,6 +63,8 @@ impl MutationRoot {
         user_id: Option<String>,
         weights: WeightsValuesInput,
         policy: Option<async_graphql::Json<serde_json::Value>>,
+        #[graphql(desc = "Why the weights change (stored with the version; the admin UI requires one).")]
+        change_note: Option<String>,
     ) -> async_graphql::Result<WeightsVersion> {
         let (state, caller) = admin(ctx)?;
         let run = async {
@@ -79,7 +81,11 @@ impl MutationRoot {
                 created_by,
             )
             .await?;
-            let detail = serde_json::json!({"client_id": version.client_id, "user_id": version.user_id});
+            let mut version = version;
+            if let Some(note) = &change_note {
+                version.change_note = Some(weights::set_change_note(&txn, &version.id, note).await?);
+            }
+            let detail = serde_json::json!({"client_id": version.client_id, "user_id": version.user_id, "change_note": version.change_note});
             record(&txn, caller, "weights.update", ("weights", &version.id), Some(detail)).await?;
             txn.commit().await?;
             Ok(version)

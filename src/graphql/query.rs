@@ -42,7 +42,10 @@ pub struct IdvSessionFilter {
     pub identity_ids: Option<Vec<String>>,
     pub status: Option<SessionStatus>,
     pub verdict: Option<Verdict>,
-    /// Case-insensitive substring of the names, the session id, the identity id or a metadata value.
+    /// Words, each the start of a name, the session, identity or user id, or
+    /// a metadata or SDK metadata value (case-insensitive); or a whole
+    /// document number (letters and digits, separators ignored). Answered
+    /// from the search index (docs/admin-ui.md).
     pub search_term: Option<String>,
     /// Created at or after (RFC 3339 or YYYY-MM-DD).
     pub start_date: Option<String>,
@@ -50,6 +53,64 @@ pub struct IdvSessionFilter {
     pub end_date: Option<String>,
     /// Every pair must match exactly.
     pub metadata: Option<Vec<MetadataPair>>,
+    /// Sessions with a failed result of this check (`liveness`, `ofac`, ...).
+    pub failing_check: Option<String>,
+    /// `true`: the sanctions screening found a hit; `false`: screened clear.
+    pub sanctions_hit: Option<bool>,
+    /// `driver_license`, `identification_card`, `passport`, `passport_card`.
+    pub document_type: Option<String>,
+    /// `local` or `azure`.
+    pub liveness_provider: Option<String>,
+}
+
+/// The dashboard session list's filters, validated (400 naming the field)
+/// and scoped to the clients the caller may read; shared by the list and
+/// its CSV export.
+pub async fn idv_list_filters(
+    state: &AppState,
+    caller: &Caller,
+    f: IdvSessionFilter,
+) -> AppResult<(idv::ListFilter, dashboard::IdvListExtras)> {
+    let failing_check = f.failing_check.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if let Some(c) = &failing_check {
+        let known_shape = c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+        if !known_shape {
+            return Err(AppError::validation("failingCheck", "must be a check name such as liveness or ofac"));
+        }
+    }
+    let document_type = f
+        .document_type
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(|v| DocumentType::parse_field("documentType", v))
+        .transpose()?;
+    let liveness_provider = f
+        .liveness_provider
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .map(|v| crate::service::types::LivenessProvider::parse_field("livenessProvider", v))
+        .transpose()?;
+    crate::service::types::check_id_list("userIds", f.user_ids.as_deref().unwrap_or_default())?;
+    crate::service::types::check_id_list("identityIds", f.identity_ids.as_deref().unwrap_or_default())?;
+    let list_filter = idv::ListFilter {
+        client_ids: list_clients(state, caller, f.client_ids).await?,
+        user_ids: f.user_ids.unwrap_or_default(),
+        identity_ids: f.identity_ids.unwrap_or_default(),
+        status: f.status.map(Into::into),
+        search_term: f.search_term,
+        start: parse_date_bound("startDate", f.start_date.as_deref(), false)?,
+        end: parse_date_bound("endDate", f.end_date.as_deref(), true)?,
+        metadata: metadata_pairs(f.metadata),
+        review_required: None,
+    };
+    let extras = dashboard::IdvListExtras {
+        verdict: f.verdict.map(Into::into),
+        failing_check,
+        sanctions_hit: f.sanctions_hit,
+        document_type,
+        liveness_provider: liveness_provider.map(|p| p.as_str().to_string()),
+    };
+    Ok((list_filter, extras))
 }
 
 /// The REST IDA list filters.
@@ -107,6 +168,16 @@ async fn audit_view(state: &AppState, caller: &Caller, action: &str, target: (&s
     crate::service::audit::record(&state.db, &caller.actor, action, Some(target), caller.ip.clone(), None).await.gql()
 }
 
+/// Fills `createdByName` of weights versions (one statement).
+async fn with_author_names(state: &AppState, caller: &Caller, mut versions: Vec<WeightsVersion>) -> AppResult<Vec<WeightsVersion>> {
+    let authors: Vec<String> = versions.iter().filter_map(|v| v.created_by.clone()).collect();
+    let names = weights::author_names(&state.db, caller.tenant(), &authors).await?;
+    for v in &mut versions {
+        v.created_by_name = v.created_by.as_ref().and_then(|c| names.get(c).cloned());
+    }
+    Ok(versions)
+}
+
 fn none_when_not_found<T>(r: AppResult<T>) -> async_graphql::Result<Option<T>> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -151,20 +222,8 @@ impl QueryRoot {
     ) -> async_graphql::Result<Conn<IdvSession>> {
         let (state, caller) = ctx_parts(ctx);
         let page = PageArgs { first, after, last, before }.page().gql()?;
-        let f = filter.unwrap_or_default();
-        let list_filter = idv::ListFilter {
-            client_ids: list_clients(state, caller, f.client_ids).await.gql()?,
-            user_ids: gql_id_list("userIds", f.user_ids)?,
-            identity_ids: gql_id_list("identityIds", f.identity_ids)?,
-            status: f.status.map(Into::into),
-            search_term: f.search_term,
-            start: parse_date_bound("startDate", f.start_date.as_deref(), false).gql()?,
-            end: parse_date_bound("endDate", f.end_date.as_deref(), true).gql()?,
-            metadata: metadata_pairs(f.metadata),
-            review_required: None,
-        };
-        let (rows, total) =
-            dashboard::idv_page(&state.db, &list_filter, f.verdict.map(Into::into), sort.into(), page).await.gql()?;
+        let (list_filter, extras) = idv_list_filters(state, caller, filter.unwrap_or_default()).await.gql()?;
+        let (rows, total) = dashboard::idv_page(&state.db, &list_filter, &extras, sort.into(), page).await.gql()?;
         prefetch_idv_page(ctx, &rows).await?;
         Ok(connection(rows, total, page, IdvSession))
     }
@@ -283,13 +342,16 @@ impl QueryRoot {
         let rows = weights::list_versions(&state.db, caller.tenant(), client_id.as_deref(), user_id.as_deref(), limit)
             .await
             .gql()?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        with_author_names(state, caller, rows.into_iter().map(Into::into).collect()).await.gql()
     }
 
     /// A weights version the caller may see (its client's or a platform default); `null` otherwise.
     async fn weights_version(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<WeightsVersion>> {
         let (state, caller) = ctx_parts(ctx);
-        Ok(none_when_not_found(weights::find_visible(&state.db, caller.tenant(), &id).await)?.map(Into::into))
+        let Some(found) = none_when_not_found(weights::find_visible(&state.db, caller.tenant(), &id).await)? else {
+            return Ok(None);
+        };
+        Ok(with_author_names(state, caller, vec![found.into()]).await.gql()?.pop())
     }
 
     /// The weights in force for (client, user): (client, user) → client → platform default.
@@ -301,7 +363,8 @@ impl QueryRoot {
     ) -> async_graphql::Result<WeightsVersion> {
         let (state, caller) = ctx_parts(ctx);
         let w = weights::in_force_for(&state.db, caller.tenant(), client_id.as_deref(), user_id.as_deref()).await.gql()?;
-        Ok(w.into())
+        let mut named = with_author_names(state, caller, vec![w.into()]).await.gql()?;
+        named.pop().ok_or_else(|| super::gql_error(AppError::internal("weights version lost")))
     }
 
     /// The requirements in force, per (document type, data source).
@@ -413,6 +476,26 @@ impl QueryRoot {
             None => weights::policy_of(&weights::in_force(&state.db, &caller.client_id, None).await.gql()?),
         };
         Ok(dashboard::what_if_rescore(&state.db, &caller.client_id, &weights.values(), &policy, limit).await.gql()?.into())
+    }
+
+    /// What proposed requirements of one (document type, data source) would
+    /// do to the caller's client's most recent finalized sessions of that
+    /// type read from that source (at most `sessions` looked at): the fields
+    /// each would lack and its verdict re-scored with the weights and policy
+    /// it pinned. Absent flags keep their value in force. Writes nothing.
+    async fn requirements_preview(
+        &self,
+        ctx: &Context<'_>,
+        input: RequirementsInput,
+        #[graphql(default = 100)] sessions: u32,
+    ) -> async_graphql::Result<RequirementsPreview> {
+        let (state, caller) = ctx_parts(ctx);
+        let doc_type = DocumentType::parse_field("documentType", &input.document_type).gql()?;
+        let source = DataSource::parse_field("dataSource", &input.data_source).gql()?;
+        let in_force = requirements::effective(&state.db, &caller.client_id, None, doc_type, source).await.gql()?;
+        let proposed = input.apply(in_force);
+        let limit = u64::from(sessions.clamp(1, 1000));
+        Ok(dashboard::requirements_preview(&state.db, &caller.client_id, &proposed, limit).await.gql()?.into())
     }
 
     /// The verdict policy's rules: key, default action, the checks each

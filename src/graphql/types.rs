@@ -65,6 +65,11 @@ pub enum SortField {
     Score,
     /// Sessions only (identities fall back to `CREATED_AT`).
     Status,
+    /// Last name, then first name (IDV sessions and identities; IDA
+    /// sessions fall back to `CREATED_AT`). Empty names sort last.
+    Name,
+    /// IDV sessions only (the others fall back to `CREATED_AT`).
+    DocumentType,
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug, Default)]
@@ -92,6 +97,8 @@ impl From<Option<Sort>> for dashboard::Sort {
             SortField::CompletedAt => dashboard::SortField::CompletedAt,
             SortField::Score => dashboard::SortField::Score,
             SortField::Status => dashboard::SortField::Status,
+            SortField::Name => dashboard::SortField::Name,
+            SortField::DocumentType => dashboard::SortField::DocumentType,
         };
         dashboard::Sort { field, descending: s.direction == SortDirection::Desc }
     }
@@ -925,6 +932,11 @@ macro_rules! weights_types {
             pub user_id: Option<String>,
             pub created_at: DateTime<Utc>,
             pub created_by: Option<String>,
+            /// Who wrote the version, in words (a dashboard user's email,
+            /// "an API key", "the platform operator", ...).
+            pub created_by_name: Option<String>,
+            /// Why the version was written (the admin UI requires one).
+            pub change_note: Option<String>,
             $(pub $f: f64,)*
             /// The verdict policy of the version: `{rule: "score" | "knock_out" | "review", ..., document_validity_weight}`.
             pub policy: Json<serde_json::Value>,
@@ -934,7 +946,7 @@ macro_rules! weights_types {
             fn from(m: entity::weights::Model) -> Self {
                 let policy = Json(crate::service::weights::policy_of(&m).to_json());
                 Self { id: m.id, client_id: m.client_id, user_id: m.user_id, created_at: m.created_at,
-                    created_by: m.created_by, $($f: m.$f,)* policy }
+                    created_by: m.created_by, created_by_name: None, change_note: m.change_note, $($f: m.$f,)* policy }
             }
         }
 
@@ -1316,6 +1328,31 @@ pub struct RescoredSession {
     pub proposed: VerdictView,
     /// The decision (verified, needs_review, rejected) differs.
     pub changed: bool,
+    /// The weights fields (snake case) and `policy.<rule>` entries that
+    /// differ between the version the session pinned and the proposal.
+    pub changes: Vec<ValueChange>,
+    /// Per check, what it did in the stored and in the proposed verdict,
+    /// for the checks whose action, threshold, weight or decisiveness differ.
+    pub differences: Vec<VerdictDifference>,
+}
+
+/// A value of a weights version and its proposed replacement.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ValueChange {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// One check's part in a stored and a proposed verdict.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct VerdictDifference {
+    /// The check (`score`: the overall score against its threshold).
+    pub check: String,
+    pub before: String,
+    pub after: String,
+    /// What moved it: `threshold`, `weight`, `action` or `outcome`.
+    pub changed: Vec<String>,
 }
 
 /// The outcome of re-scoring recent sessions with proposed weights (nothing is written).
@@ -1340,6 +1377,22 @@ impl From<Vec<dashboard::Rescored>> for WhatIfResult {
                 stored: (&r.stored).into(),
                 proposed: (&r.proposed).into(),
                 changed: r.stored.decision != r.proposed.decision,
+                changes: r
+                    .changes
+                    .iter()
+                    .map(|(field, before, after)| ValueChange { field: field.clone(), before: before.clone(), after: after.clone() })
+                    .collect(),
+                differences: r
+                    .differences
+                    .clone()
+                    .into_iter()
+                    .map(|d| VerdictDifference {
+                        check: d.check,
+                        before: d.before,
+                        after: d.after,
+                        changed: d.changed.into_iter().map(str::to_string).collect(),
+                    })
+                    .collect(),
             })
             .collect();
         Self {
@@ -1348,6 +1401,58 @@ impl From<Vec<dashboard::Rescored>> for WhatIfResult {
             verified_after: rows.iter().filter(|r| r.proposed.verified).count() as i32,
             review_before: rows.iter().filter(|r| r.stored.review_required).count() as i32,
             review_after: rows.iter().filter(|r| r.proposed.review_required).count() as i32,
+            changed: sessions.iter().filter(|s| s.changed).count() as i32,
+            sessions,
+        }
+    }
+}
+
+/// One recent session under proposed requirements.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PreviewedSession {
+    pub session_id: String,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Required fields its document lacks under the requirements in force.
+    pub missing_in_force: Vec<String>,
+    /// ... and under the proposed requirements.
+    pub missing_proposed: Vec<String>,
+    /// Re-scored under the requirements in force (its pinned weights and policy).
+    pub in_force: VerdictView,
+    /// Re-scored under the proposed requirements.
+    pub proposed: VerdictView,
+    /// The decision (verified, needs_review, rejected) differs.
+    pub changed: bool,
+}
+
+/// What proposed requirements would do to recent sessions (nothing is written).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RequirementsPreview {
+    /// Recent finalized sessions of the document type read from the data source.
+    pub sessions_checked: i32,
+    /// Sessions whose document would lack a field it does not lack now.
+    pub newly_missing: i32,
+    /// Sessions whose decision would change.
+    pub changed: i32,
+    pub sessions: Vec<PreviewedSession>,
+}
+
+impl From<Vec<dashboard::RequirementsPreviewRow>> for RequirementsPreview {
+    fn from(rows: Vec<dashboard::RequirementsPreviewRow>) -> Self {
+        let sessions: Vec<PreviewedSession> = rows
+            .into_iter()
+            .map(|r| PreviewedSession {
+                session_id: r.session.id.clone(),
+                completed_at: r.session.completed_at,
+                changed: r.in_force.decision != r.proposed.decision,
+                in_force: (&r.in_force).into(),
+                proposed: (&r.proposed).into(),
+                missing_in_force: r.missing_in_force,
+                missing_proposed: r.missing_proposed,
+            })
+            .collect();
+        Self {
+            sessions_checked: sessions.len() as i32,
+            newly_missing: sessions.iter().filter(|s| s.missing_proposed.iter().any(|f| !s.missing_in_force.contains(f))).count() as i32,
             changed: sessions.iter().filter(|s| s.changed).count() as i32,
             sessions,
         }

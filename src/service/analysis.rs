@@ -376,6 +376,7 @@ async fn merge_into_current_document(
     } else {
         row.update(db).await?;
     }
+    crate::service::session_search::refresh(db, std::slice::from_ref(&session.id)).await?;
     Ok(())
 }
 

@@ -29,6 +29,9 @@ pub enum SortField {
     CompletedAt,
     Score,
     Status,
+    /// Last name, then first name.
+    Name,
+    DocumentType,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,40 +61,156 @@ pub enum VerdictFilter {
     Pending,
 }
 
-/// One page of IDV sessions under the REST list filters plus a verdict, sorted.
-pub async fn idv_page(
-    db: &impl ConnectionTrait,
-    filter: &idv::ListFilter,
-    verdict: Option<VerdictFilter>,
-    sort: Sort,
-    page: Page,
-) -> AppResult<(Vec<idv_session::Model>, u64)> {
+/// What the dashboard's session list filters on beyond the REST list
+/// filters (whose `search_term` it answers from the search index instead).
+#[derive(Debug, Clone, Default)]
+pub struct IdvListExtras {
+    pub verdict: Option<VerdictFilter>,
+    /// Sessions with a failed result of this check.
+    pub failing_check: Option<String>,
+    /// `Some(true)`: sanctions screening hit; `Some(false)`: screened clear.
+    pub sanctions_hit: Option<bool>,
+    pub document_type: Option<DocumentType>,
+    pub liveness_provider: Option<String>,
+}
+
+/// The WHERE clause of the dashboard's session list and its CSV export.
+pub fn idv_condition(filter: &idv::ListFilter, extras: &IdvListExtras, now: DateTime<Utc>) -> Condition {
     use idv_session::Column as C;
-    let mut cond = idv::list_condition(filter, chrono::Utc::now());
-    match verdict {
+    let search = filter.search_term.clone();
+    let rest = idv::ListFilter { search_term: None, ..filter.clone() };
+    let mut cond = idv::list_condition(&rest, now);
+    if let Some(found) = search.as_deref().and_then(|s| crate::service::session_search::condition(&filter.client_ids, s)) {
+        cond = cond.add(found);
+    }
+    match extras.verdict {
         Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
         Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)).add(C::ReviewRequired.eq(false)),
         Some(VerdictFilter::NeedsReview) => cond = cond.add(C::ReviewRequired.eq(true)),
         Some(VerdictFilter::Pending) => cond = cond.add(C::Verified.is_null()),
         None => {}
     }
-    let query = idv_session::Entity::find().filter(cond);
-    let total = query.clone().count(db).await?;
-    let col = match sort.field {
-        SortField::CreatedAt => C::CreatedAt,
-        SortField::UpdatedAt => C::UpdatedAt,
-        SortField::CompletedAt => C::CompletedAt,
-        SortField::Score => C::Score,
-        SortField::Status => C::Status,
+    if let Some(check) = &extras.failing_check {
+        let failing = sea_orm::sea_query::Query::select()
+            .column(check_result::Column::SessionId)
+            .from(check_result::Entity)
+            .and_where(check_result::Column::ClientId.is_in(filter.client_ids.clone()))
+            .and_where(check_result::Column::CheckName.eq(check.as_str()))
+            .and_where(check_result::Column::Status.eq(CheckStatus::Fail.as_str()))
+            .and_where(check_result::Column::SessionKind.eq("idv"))
+            .to_owned();
+        cond = cond.add(C::Id.in_subquery(failing));
+    }
+    match extras.sanctions_hit {
+        Some(true) => cond = cond.add(C::OfacStatus.eq("hit")),
+        Some(false) => cond = cond.add(C::OfacStatus.eq("clear")),
+        None => {}
+    }
+    if let Some(t) = extras.document_type {
+        cond = cond.add(C::DocumentType.eq(t.as_str()));
+    }
+    if let Some(p) = &extras.liveness_provider {
+        cond = cond.add(C::LivenessProvider.eq(p.as_str()));
+    }
+    cond
+}
+
+/// The ORDER BY of an IDV session page: the sort key (empty values last),
+/// then the id.
+fn idv_order(query: Select<idv_session::Entity>, sort: Sort) -> Select<idv_session::Entity> {
+    use idv_session::Column as C;
+    use sea_orm::sea_query::NullOrdering;
+    let o = order(sort.descending);
+    let keys: &[C] = match sort.field {
+        SortField::CreatedAt => &[C::CreatedAt],
+        SortField::UpdatedAt => &[C::UpdatedAt],
+        SortField::CompletedAt => &[C::CompletedAt],
+        SortField::Score => &[C::Score],
+        SortField::Status => &[C::Status],
+        SortField::Name => &[C::LastName, C::FirstName],
+        SortField::DocumentType => &[C::DocumentType],
     };
-    let rows = query
-        .order_by(col, order(sort.descending))
-        .order_by(C::Id, order(sort.descending))
-        .offset(page.skip)
-        .limit(page.take)
+    let mut query = query;
+    for key in keys {
+        query = query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last);
+    }
+    query.order_by(C::Id, o)
+}
+
+/// One page of IDV sessions under the dashboard's filters, sorted.
+pub async fn idv_page(
+    db: &impl ConnectionTrait,
+    filter: &idv::ListFilter,
+    extras: &IdvListExtras,
+    sort: Sort,
+    page: Page,
+) -> AppResult<(Vec<idv_session::Model>, u64)> {
+    let query = idv_session::Entity::find().filter(idv_condition(filter, extras, Utc::now()));
+    let total = query.clone().count(db).await?;
+    let rows = idv_order(query, sort).offset(page.skip).limit(page.take).all(db).await?;
+    Ok((rows, total))
+}
+
+/// The next `limit` sessions of the export after `after` (created_at, id),
+/// newest first: keyset pages, so the export costs the same at any depth.
+pub async fn idv_export_batch(
+    db: &impl ConnectionTrait,
+    cond: &Condition,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: u64,
+) -> AppResult<Vec<idv_session::Model>> {
+    use idv_session::Column as C;
+    let mut query = idv_session::Entity::find().filter(cond.clone());
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any().add(C::CreatedAt.lt(at)).add(Condition::all().add(C::CreatedAt.eq(at)).add(C::Id.lt(id))),
+        );
+    }
+    Ok(query.order_by_desc(C::CreatedAt).order_by_desc(C::Id).limit(limit).all(db).await?)
+}
+
+/// The names of the failed checks of these sessions, by session.
+pub async fn failed_checks_of(
+    db: &impl ConnectionTrait,
+    client_ids: &[String],
+    session_ids: &[String],
+) -> AppResult<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = check_result::Entity::find()
+        .select_only()
+        .column(check_result::Column::SessionId)
+        .column(check_result::Column::CheckName)
+        .filter(check_result::Column::ClientId.is_in(client_ids.to_vec()))
+        .filter(check_result::Column::SessionId.is_in(session_ids.to_vec()))
+        .filter(check_result::Column::Status.eq(CheckStatus::Fail.as_str()))
+        .order_by_asc(check_result::Column::CheckName)
+        .into_tuple()
         .all(db)
         .await?;
-    Ok((rows, total))
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (session, check) in rows {
+        out.entry(session).or_default().push(check);
+    }
+    Ok(out)
+}
+
+/// `verified`, `rejected`, `needs_review` or `pending`.
+pub fn verdict_of(s: &idv_session::Model) -> &'static str {
+    match (s.verified, s.review_required) {
+        (_, true) => "needs_review",
+        (Some(true), _) => "verified",
+        (Some(false), _) => "rejected",
+        (None, _) => "pending",
+    }
+}
+
+/// The reason that decided a verdict, as "check: message" (the first
+/// decisive one, else the first).
+pub fn top_reason(reasons: Option<&serde_json::Value>) -> Option<String> {
+    let list = reasons?.as_array()?;
+    let top = list.iter().find(|r| r["decisive"] == true).or_else(|| list.first())?;
+    let check = top["check"].as_str().unwrap_or_default();
+    let message = top["message"].as_str().unwrap_or_default();
+    Some(if check.is_empty() { message.to_string() } else { format!("{check}: {message}") })
 }
 
 /// One page of IDA sessions under the REST list filters, sorted.
@@ -111,6 +230,7 @@ pub async fn ida_page(
         SortField::CompletedAt => C::CompletedAt,
         SortField::Score => C::FaceDistance,
         SortField::Status => C::Status,
+        SortField::Name | SortField::DocumentType => C::CreatedAt,
     };
     let rows = query
         .order_by(col, order(sort.descending))
@@ -138,7 +258,8 @@ pub async fn identity_page(
     }
     let total = query.clone().count(db).await?;
     let col = match sort.field {
-        SortField::CreatedAt | SortField::Status => C::CreatedAt,
+        SortField::CreatedAt | SortField::Status | SortField::DocumentType => C::CreatedAt,
+        SortField::Name => C::LastName,
         SortField::UpdatedAt => C::UpdatedAt,
         SortField::CompletedAt => C::VerifiedAt,
         SortField::Score => C::Score,
@@ -543,6 +664,39 @@ pub struct Rescored {
     pub session: idv_session::Model,
     pub stored: Verdict,
     pub proposed: Verdict,
+    /// Weights and policy entries that differ between the version the
+    /// session pinned and the proposal: (name, pinned, proposed).
+    pub changes: Vec<(String, String, String)>,
+    /// Per check, what made the verdicts differ.
+    pub differences: Vec<VerdictDifference>,
+}
+
+/// The weights fields and policy keys whose values differ between a
+/// version and a proposal: (name, version's, proposal's).
+fn version_changes(
+    pinned: &weights::Model,
+    proposed: &WeightValues,
+    policy: &crate::engine::policy::Policy,
+) -> Vec<(String, String, String)> {
+    let before = WeightValues::from_model(pinned).named();
+    let mut out: Vec<(String, String, String)> = before
+        .into_iter()
+        .zip(proposed.named())
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((name, a), (_, b))| (name.to_string(), a.to_string(), b.to_string()))
+        .collect();
+    let old_policy = crate::service::weights::policy_of(pinned).to_json();
+    let new_policy = policy.to_json();
+    if let (Some(old), Some(new)) = (old_policy.as_object(), new_policy.as_object()) {
+        for (key, value) in new {
+            let was = old.get(key).cloned().unwrap_or(serde_json::Value::Null);
+            if &was != value {
+                let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                out.push((format!("policy.{key}"), text(&was), text(value)));
+            }
+        }
+    }
+    out
 }
 
 /// Re-runs the scoring engine over the stored check results of the
@@ -568,20 +722,15 @@ pub async fn what_if_rescore(
         .all(db)
         .await?;
     let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
-    let mut checks = checks_by_sessions(db, &Scope::Only(client_id.to_string()), &ids).await?;
+    let scope = Scope::Only(client_id.to_string());
+    let mut checks = checks_by_sessions(db, &scope, &ids).await?;
+    let weight_ids: Vec<String> = sessions.iter().map(|s| s.idv_weights_id.clone()).collect();
+    let pinned = weights_by_ids(db, &scope, &weight_ids).await?;
+    let policy_in = policy;
     Ok(sessions
         .into_iter()
         .map(|session| {
-            let rows = checks.remove(&session.id).unwrap_or_default();
-            let inputs: Vec<CheckInput> = rows
-                .iter()
-                .map(|r| CheckInput {
-                    name: r.check_name.clone(),
-                    status: CheckStatus::from_db(&r.status),
-                    score: r.score,
-                    detail: r.detail.clone(),
-                })
-                .collect();
+            let inputs = check_inputs(&checks.remove(&session.id).unwrap_or_default());
             let stored = crate::service::finalize::stored_verdict(&session);
             let settings: FinalizeSettings = session
                 .finalize_settings
@@ -589,28 +738,193 @@ pub async fn what_if_rescore(
                 .and_then(|v| serde_json::from_value(v).ok())
                 .unwrap_or_default();
             let ctx = scoring_context(&session, &stored);
-            let proposed = scoring::score(&inputs, proposed, policy, &settings, &ctx);
-            Rescored { session, stored, proposed }
+            let changes = pinned.get(&session.idv_weights_id).map(|w| version_changes(w, proposed, policy_in)).unwrap_or_default();
+            let proposed = scoring::score(&inputs, proposed, policy_in, &settings, &ctx);
+            let changed_names: Vec<String> = changes.iter().map(|(name, _, _)| name.clone()).collect();
+            let differences = explain_difference(&stored, &proposed, &changed_names);
+            Rescored { session, stored, proposed, changes, differences }
         })
         .collect())
+}
+
+/// One check whose part in a verdict differs between the stored and the
+/// proposed scoring: what it did before and after, in words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerdictDifference {
+    /// The check (`score` for the overall score against its threshold).
+    pub check: String,
+    pub before: String,
+    pub after: String,
+    /// Which of the weights or policy moved it: `threshold`, `weight`,
+    /// `action` (knock-out / review / score) or `outcome` (the same
+    /// numbers now decide, or no longer decide, the verdict).
+    pub changed: Vec<&'static str>,
+}
+
+fn reason_summary(r: Option<&scoring::Reason>) -> String {
+    let Some(r) = r else { return "did not count".to_string() };
+    let mut parts = vec![format!("{}{}", r.effect.as_str().replace('_', "-"), if r.decisive { ", decisive" } else { "" })];
+    match (r.value, r.threshold) {
+        (Some(v), Some(t)) => parts.push(format!("{v:.3} against {} {t}", r.threshold_name.as_deref().unwrap_or("threshold"))),
+        (Some(v), None) => parts.push(format!("value {v:.3}")),
+        _ => {}
+    }
+    if let Some(w) = r.weight {
+        parts.push(format!("weight {w}"));
+    }
+    parts.join("; ")
+}
+
+/// What made the difference between two verdicts of one session, per
+/// check: its action, threshold, weight or decisiveness. Pure; the
+/// what-if lists it for every session whose decision flips.
+pub fn explain_difference(stored: &Verdict, proposed: &Verdict, changed_weights: &[String]) -> Vec<VerdictDifference> {
+    let threshold_moved = |r: &scoring::Reason| r.threshold_name.as_ref().is_some_and(|n| changed_weights.contains(n));
+    let mut checks: Vec<&str> = stored.reasons.iter().chain(&proposed.reasons).map(|r| r.check.as_str()).collect();
+    checks.dedup();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = vec![];
+    for check in checks {
+        if !seen.insert(check) {
+            continue;
+        }
+        let before = stored.reasons.iter().find(|r| r.check == check);
+        let after = proposed.reasons.iter().find(|r| r.check == check);
+        let mut changed = vec![];
+        match (before, after) {
+            (Some(b), Some(a)) => {
+                if b.effect != a.effect {
+                    changed.push("action");
+                }
+                if b.threshold != a.threshold {
+                    changed.push("threshold");
+                }
+                if b.weight != a.weight {
+                    changed.push("weight");
+                }
+                if b.decisive != a.decisive && changed.is_empty() {
+                    changed.push("outcome");
+                }
+            }
+            (None, None) => continue,
+            (Some(r), None) | (None, Some(r)) => changed.push(if threshold_moved(r) { "threshold" } else { "outcome" }),
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        out.push(VerdictDifference { check: check.to_string(), before: reason_summary(before), after: reason_summary(after), changed });
+    }
+    out
+}
+
+/// One recent session judged again under proposed requirements.
+#[derive(Debug, Clone)]
+pub struct RequirementsPreviewRow {
+    pub session: idv_session::Model,
+    /// Required fields its document lacks under the requirements in force.
+    pub missing_in_force: Vec<String>,
+    /// ... and under the proposed ones.
+    pub missing_proposed: Vec<String>,
+    /// The session re-scored under the requirements in force and under the
+    /// proposed ones (same checks, pinned weights and policy), so the
+    /// difference is the requirements' alone.
+    pub in_force: Verdict,
+    pub proposed: Verdict,
+}
+
+/// What proposed requirements of one (document type, data source) would do
+/// to the client's most recent finalized sessions of that document type
+/// whose current document was read from that source: the fields each would
+/// lack and its verdict re-scored with its own pinned weights and policy,
+/// under the requirements in force and under the proposed ones.
+/// Reads only. `face_encoding` (not a document column) counts as missing
+/// only when it was missing at finalize.
+pub async fn requirements_preview(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    proposed: &crate::service::requirements::RequirementSet,
+    limit: u64,
+) -> AppResult<Vec<RequirementsPreviewRow>> {
+    use crate::service::types::DataSource;
+    let in_force = crate::service::requirements::effective(db, client_id, None, proposed.doc_type, proposed.source).await?;
+    let finalized = [SessionStatus::Complete.as_str(), SessionStatus::TemporarilyComplete.as_str()];
+    let sessions = idv_session::Entity::find()
+        .filter(idv_session::Column::ClientId.eq(client_id))
+        .filter(idv_session::Column::Status.is_in(finalized))
+        .filter(idv_session::Column::DocumentType.eq(proposed.doc_type.as_str()))
+        .order_by_desc(idv_session::Column::CompletedAt)
+        .order_by_desc(idv_session::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let scope = Scope::Only(client_id.to_string());
+    let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
+    let mut documents = documents_by_sessions(db, &scope, &ids).await?;
+    let mut checks = checks_by_sessions(db, &scope, &ids).await?;
+    let weight_ids: Vec<String> = sessions.iter().map(|s| s.idv_weights_id.clone()).collect();
+    let pinned = weights_by_ids(db, &scope, &weight_ids).await?;
+    let mut out = vec![];
+    for session in sessions {
+        let Some(doc) = documents.remove(&session.id).and_then(|docs| docs.into_iter().find(|d| d.is_current)) else {
+            continue;
+        };
+        if DataSource::from_db(&doc.data_source) != proposed.source {
+            continue;
+        }
+        let Some(w) = pinned.get(&session.idv_weights_id) else { continue };
+        let stored = crate::service::finalize::stored_verdict(&session);
+        let face_missing = stored_missing(&stored).iter().any(|f| f == "face_encoding");
+        let missing = |set: &crate::service::requirements::RequirementSet| {
+            let mut m: Vec<String> = set.missing_fields(&doc).into_iter().map(str::to_string).collect();
+            if face_missing && set.face_encoding_required {
+                m.push("face_encoding".into());
+            }
+            m.sort();
+            m
+        };
+        let (missing_in_force, missing_proposed) = (missing(&in_force), missing(proposed));
+        let inputs = check_inputs(&checks.remove(&session.id).unwrap_or_default());
+        let settings: FinalizeSettings =
+            session.finalize_settings.clone().and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default();
+        let values = WeightValues::from_model(w);
+        let policy = crate::service::weights::policy_of(w);
+        let verdict_with = |missing: &[String]| {
+            let mut ctx = scoring_context(&session, &stored);
+            ctx.missing_required_fields = missing.to_vec();
+            scoring::score(&inputs, &values, &policy, &settings, &ctx)
+        };
+        let (now, proposed_verdict) = (verdict_with(&missing_in_force), verdict_with(&missing_proposed));
+        out.push(RequirementsPreviewRow { session, missing_in_force, missing_proposed, in_force: now, proposed: proposed_verdict });
+    }
+    Ok(out)
+}
+
+fn check_inputs(rows: &[check_result::Model]) -> Vec<CheckInput> {
+    rows.iter()
+        .map(|r| CheckInput {
+            name: r.check_name.clone(),
+            status: CheckStatus::from_db(&r.status),
+            score: r.score,
+            detail: r.detail.clone(),
+        })
+        .collect()
+}
+
+/// The required fields a stored verdict found missing.
+fn stored_missing(stored: &Verdict) -> Vec<String> {
+    stored
+        .reasons
+        .iter()
+        .filter(|r| r.code == scoring::codes::MISSING_FIELDS)
+        .flat_map(|r| r.message.trim_start_matches("missing required fields: ").split(", ").map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 /// The session's context as at finalize; the missing required fields are
 /// taken from the stored verdict (requirements are not re-evaluated).
 fn scoring_context(session: &idv_session::Model, stored: &Verdict) -> ScoringContext {
     let s = IdvSettings::of(session);
-    let missing = stored
-        .reasons
-        .iter()
-        .filter(|r| r.code == scoring::codes::MISSING_FIELDS)
-        .flat_map(|r| {
-            r.message
-                .trim_start_matches("missing required fields: ")
-                .split(", ")
-                .map(str::to_string)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let missing = stored_missing(stored);
     ScoringContext {
         document_type: DocumentType::from_db(&session.document_type),
         perform_liveness_test: s.perform_liveness_test,
@@ -626,6 +940,39 @@ fn scoring_context(session: &idv_session::Model, stored: &Verdict) -> ScoringCon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn verdict(decision: &str, reasons: serde_json::Value) -> Verdict {
+        serde_json::from_value(serde_json::json!({
+            "score": 0.9, "verified": decision == "verified", "on_sanction_list": false,
+            "decision": decision, "review_required": decision == "needs_review", "reasons": reasons,
+        }))
+        .expect("a verdict")
+    }
+
+    #[test]
+    fn a_flip_names_the_checks_and_weights_that_made_it() {
+        let stored = verdict("verified", serde_json::json!([
+            {"check": "dmv", "code": "failed", "message": "no match", "effect": "score", "decisive": false, "weight": 1.0},
+            {"check": "age", "code": "failed", "message": "too young", "effect": "score", "decisive": false, "weight": 1.0}
+        ]));
+        let proposed = verdict("rejected", serde_json::json!([
+            {"check": "score", "code": "below_threshold", "message": "0.9 < 0.95", "effect": "knock_out", "decisive": true,
+             "value": 0.9, "threshold": 0.95, "threshold_name": "idv_session_tolerance"},
+            {"check": "dmv", "code": "failed", "message": "no match", "effect": "knock_out", "decisive": true, "weight": 1.0},
+            {"check": "age", "code": "failed", "message": "too young", "effect": "score", "decisive": false, "weight": 1.0}
+        ]));
+        let d = explain_difference(&stored, &proposed, &["idv_session_tolerance".to_string()]);
+        let checks: Vec<&str> = d.iter().map(|x| x.check.as_str()).collect();
+        assert_eq!(checks, vec!["dmv", "score"], "age did the same in both: {d:?}");
+        assert_eq!(d[0].changed, vec!["action"]);
+        assert_eq!(d[0].before, "score; weight 1");
+        assert_eq!(d[0].after, "knock-out, decisive; weight 1");
+        assert_eq!(d[1].changed, vec!["threshold"]);
+        assert_eq!(d[1].before, "did not count");
+        assert!(d[1].after.contains("0.900 against idv_session_tolerance 0.95"), "{:?}", d[1]);
+        let unchanged = explain_difference(&stored, &proposed, &[]);
+        assert_eq!(unchanged[1].changed, vec!["outcome"], "without a moved threshold the score just decides now");
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -568,6 +568,7 @@ async fn store(
     if complete && verdict.verified {
         attach_identity(&txn, &updated, doc, verdict.score, now).await?;
     }
+    crate::service::session_search::refresh(&txn, std::slice::from_ref(&s.id)).await?;
     if transition == Transition::AwaitDmv {
         let detail = serde_json::json!({ "pending": [names::DMV], "score": verdict.score });
         history::append(&txn, SessionKind::Idv, &s.client_id, &s.id, "temporarily_completed", endpoint, Some(detail)).await?;

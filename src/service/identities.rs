@@ -672,10 +672,12 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .col_expr(idv_session::Column::IdentityId, null())
         .col_expr(idv_session::Column::UpdatedAt, Expr::value(now))
         .filter(idv_session::Column::ClientId.eq(client_id))
-        .filter(idv_session::Column::Id.is_in(idv_ids))
+        .filter(idv_session::Column::Id.is_in(idv_ids.clone()))
         .exec(db)
         .await?
         .rows_affected;
+    // The erased sessions stay findable by their ids only.
+    crate::service::session_search::refresh(db, &idv_ids).await?;
     let ida_sessions_cleared = ida_session::Entity::update_many()
         .col_expr(ida_session::Column::Metadata, empty())
         .col_expr(ida_session::Column::SdkMetadata, empty())

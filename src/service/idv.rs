@@ -143,6 +143,7 @@ pub async fn create(
     };
     idv_session::Entity::insert(model).exec_without_returning(db).await?;
     metadata::write_entries(db, client_id, METADATA_OWNER, &id, metadata::json_entries(&new.metadata)).await?;
+    crate::service::session_search::refresh(db, std::slice::from_ref(&id)).await?;
     history::append(db, SessionKind::Idv, client_id, &id, "created", endpoint, None).await?;
     find(db, client_id, &id).await
 }

@@ -33,6 +33,7 @@ pub mod requirements;
 pub mod review;
 pub mod sanctions;
 pub mod screening;
+pub mod session_search;
 pub mod ssrf;
 pub mod tenancy;
 pub mod types;

@@ -21,7 +21,7 @@ macro_rules! define_conversions {
                 Self { $($f: m.$f,)* }
             }
 
-            fn into_active(self, id: String, client_id: Option<String>, user_id: Option<String>, created_by: Option<String>, policy: &Policy) -> weights::ActiveModel {
+            fn into_active(self, id: String, client_id: Option<String>, user_id: Option<String>, created_by: Option<String>, policy: &Policy, change_note: Option<String>) -> weights::ActiveModel {
                 weights::ActiveModel {
                     policy: Set(Some(policy.to_json())),
                     id: Set(id),
@@ -29,6 +29,7 @@ macro_rules! define_conversions {
                     user_id: Set(user_id),
                     created_at: Set(Utc::now()),
                     created_by: Set(created_by),
+                    change_note: Set(change_note),
                     $($f: Set(self.$f),)*
                 }
             }
@@ -47,7 +48,7 @@ pub async fn insert_version(
     user_id: Option<String>,
     created_by: Option<String>,
 ) -> AppResult<weights::Model> {
-    Ok(values.into_active(new_id(), client_id, user_id, created_by, policy).insert(db).await?)
+    Ok(values.into_active(new_id(), client_id, user_id, created_by, policy, None).insert(db).await?)
 }
 
 /// The verdict policy of a version (`null` in a row is the default policy).
@@ -265,4 +266,60 @@ mod tests {
         v.idv_session_tolerance = 1.0;
         v.validate().unwrap();
     }
+}
+
+/// Longest change note, in characters.
+pub const MAX_CHANGE_NOTE_CHARS: usize = 500;
+
+/// Stores why a version was written (in the transaction that wrote it).
+/// A blank note or one over [`MAX_CHANGE_NOTE_CHARS`] is a 400 naming `changeNote`.
+pub async fn set_change_note(db: &impl ConnectionTrait, version_id: &str, note: &str) -> AppResult<String> {
+    let note = note.trim();
+    if note.is_empty() {
+        return Err(AppError::validation("changeNote", "must say why the weights change"));
+    }
+    if note.chars().count() > MAX_CHANGE_NOTE_CHARS {
+        return Err(AppError::validation("changeNote", format!("at most {MAX_CHANGE_NOTE_CHARS} characters")));
+    }
+    weights::Entity::update_many()
+        .col_expr(weights::Column::ChangeNote, sea_orm::sea_query::Expr::value(note))
+        .filter(weights::Column::Id.eq(version_id))
+        .exec(db)
+        .await?;
+    Ok(note.to_string())
+}
+
+/// Who wrote each version, in words, keyed by `created_by`: a dashboard
+/// user's email when the caller may see that user (same client, or the
+/// platform operator), else who it was in general terms.
+pub async fn author_names(
+    db: &impl ConnectionTrait,
+    caller: Tenant<'_>,
+    created_by: &[String],
+) -> AppResult<std::collections::HashMap<String, String>> {
+    let user_ids: Vec<String> =
+        created_by.iter().filter_map(|c| c.strip_prefix("user:")).map(str::to_string).collect();
+    let users = if user_ids.is_empty() {
+        vec![]
+    } else {
+        user::Entity::find().filter(user::Column::Id.is_in(user_ids)).all(db).await?
+    };
+    let mut names = std::collections::HashMap::new();
+    for c in created_by {
+        let name = if let Some(uid) = c.strip_prefix("user:") {
+            match users.iter().find(|u| u.id == uid) {
+                Some(u) if caller.is_platform || u.client_id == caller.client_id => u.email.clone(),
+                Some(_) => "the platform operator".to_string(),
+                None => "a deleted user".to_string(),
+            }
+        } else if c.starts_with("api_key:") {
+            "an API key".to_string()
+        } else if c == "bootstrap" {
+            "Tessera (initial defaults)".to_string()
+        } else {
+            c.clone()
+        };
+        names.insert(c.clone(), name);
+    }
+    Ok(names)
 }

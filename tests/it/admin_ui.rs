@@ -301,6 +301,10 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     b.click_css("#what-if-button").await;
     b.wait_text("re-scored").await;
     b.click_css("#save-weights").await;
+    // Saving asks for a change note under the diff against the version in force.
+    b.find("#save-dialog #save-diff tr[data-field=idvSessionTolerance]").await;
+    b.type_into("#change-note", "Browser test: a stricter session score").await;
+    b.click_css("#confirm-save").await;
     b.find(".version .diff").await;
     b.wait_text("idv session tolerance").await;
     let in_force = b.text_of("#weights-in-force").await;
@@ -540,5 +544,235 @@ async fn run(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::P
     assert!(code.as_u64().unwrap() > 10, "inline code is rendered as code: {code}");
     b.screenshot(&shot("15-docs")).await;
 
+    b.quit().await;
+}
+
+/// The sessions list's rows (ids) as the page shows them.
+const ROW_IDS: &str = "[...document.querySelectorAll('#session-results tbody tr td:first-child a')].map(a => a.textContent)";
+
+/// Applies the session filters through the form, as a person would.
+async fn filter_sessions(b: &Browser, search: &str, selects: &[(&str, &str)]) {
+    b.type_into("#search", search).await;
+    for (id, value) in selects {
+        b.eval(&format!("(() => {{ document.getElementById('{id}').value = '{value}'; return true; }})()")).await;
+    }
+    b.eval("(() => { window.__listed = document.querySelector('#session-results table, #session-results .state'); return true; })()").await;
+    b.click_css("form.filters button[type=submit]").await;
+    b.wait_for(
+        "the list reloaded",
+        "(() => { const now = document.querySelector('#session-results table, #session-results .state'); \
+         return now && now !== window.__listed && !now.classList.contains('state-loading'); })()",
+    )
+    .await;
+}
+
+/// Daily use: find a session by document number and user id, sort, export
+/// the filtered list as CSV, read why sessions failed; change a weight
+/// through the diff and a change note; read the what-if's explanation; see
+/// a requirement's effect before saving; the overview's axes, colours and
+/// links; an identity's images by session; the operator's empty state.
+#[tokio::test]
+async fn daily_use_in_headless_chromium() {
+    let (chromium, driver) = match browser::locate() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIPPED admin UI daily-use browser test: {why}. CI installs chromium and chromium-driver (.ci/run).");
+            return;
+        }
+    };
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        daily_use(&app, &chromium, &driver, backend).await;
+        app.cleanup().await;
+    }
+}
+
+async fn daily_use(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::path::PathBuf, backend: &str) {
+    let shot = |name: &str| format!("{backend}-daily-{name}");
+    let client = app.demo_client_id.clone();
+    tenancy::create_user(&app.state.db, &client, ADMIN, Role::Admin, PASSWORD).await.unwrap();
+    let platform = tenancy::platform_client(&app.state.db).await.unwrap().expect("platform client");
+    tenancy::create_user(&app.state.db, &platform.id, OPERATOR, Role::Viewer, PASSWORD).await.unwrap();
+    let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+    let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 60, Utc::now()).await;
+    // One session of an integrator's user, with metadata.
+    let with_user = tessera::service::idv::create(
+        &app.state.db,
+        &client,
+        Some("crm-user-3391"),
+        tessera::service::idv::NewSession {
+            metadata: serde_json::from_value(json!({"order": "ord-5521"})).unwrap(),
+            liveness_mode: tessera::service::types::LivenessMode::Passive,
+            webhook_url: None,
+            settings: Default::default(),
+        },
+        24,
+        "test",
+    )
+    .await
+    .unwrap();
+
+    let b = Browser::start(chromium, driver, 1280, 900).await;
+    keyboard_login(&b, app, ADMIN).await;
+
+    // Overview: round axis ticks, failing checks in red linking to the filtered list.
+    b.find("svg.chart rect.bar").await;
+    let ticks = b.eval("[...document.querySelectorAll('svg.chart text.axis-count')].map(t => Number(t.dataset.value))").await;
+    let ticks: Vec<f64> = ticks.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(ticks.len() >= 2 && ticks[0] == 0.0, "{ticks:?}");
+    let step = ticks[1];
+    let mag = 10f64.powf(step.log10().floor());
+    assert!([1.0, 2.0, 5.0].contains(&(step / mag)), "a 1/2/5 step: {ticks:?}");
+    assert!(ticks.windows(2).all(|p| p[1] - p[0] == step), "evenly spaced: {ticks:?}");
+    let positions = b.eval("[...document.querySelectorAll('svg.chart text.axis-count')].map(t => Number(t.getAttribute('y')))").await;
+    let ys: Vec<f64> = positions.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let gaps: Vec<f64> = ys.windows(2).map(|p| p[0] - p[1]).collect();
+    assert!(gaps.iter().all(|g| (g - gaps[0]).abs() < 0.01), "a label sits on its gridline: {ys:?}");
+    let tallest = b.eval("Math.max(...[...document.querySelectorAll('svg.chart rect.bar')].map(r => Number(r.getAttribute('height'))))").await;
+    assert!(tallest.as_f64().unwrap() > 0.0);
+    let fill = b.eval("getComputedStyle(document.querySelector('.bars .fail-bar-fill')).backgroundColor").await;
+    assert_eq!(fill.as_str().unwrap(), "rgb(180, 35, 24)", "failing checks are red");
+    let link = b.eval("document.querySelector('.bars li[data-check=liveness] a').getAttribute('href')").await;
+    assert!(link.as_str().unwrap().starts_with("#/sessions?check=liveness"), "{link}");
+    let label = b.text_of(".bars li[data-check=liveness] a").await;
+    assert_eq!(label, "Liveness", "the label comes from labels.js");
+    b.screenshot(&shot("01-overview")).await;
+    b.click_css(".bars li[data-check=liveness] a").await;
+    b.find("#session-results table").await;
+    let liveness_fails = entity::check_result::Entity::find()
+        .filter(entity::check_result::Column::ClientId.eq(&client))
+        .filter(entity::check_result::Column::CheckName.eq("liveness"))
+        .filter(entity::check_result::Column::Status.eq("fail"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .len();
+    b.wait_text(&format!("{liveness_fails} sessions")).await;
+    assert_eq!(b.eval("document.getElementById('check').value").await, "liveness", "the filter shows in the form");
+    // The reason column says why.
+    let reasons = b.text_of("#session-results tbody tr:first-child").await;
+    assert!(reasons.contains("Failed: Liveness"), "{reasons}");
+
+    // CSV export of the current filter: the file's rows are the list's.
+    let href = b.eval("document.getElementById('export-csv').href").await;
+    let csv = b.eval(&format!("fetch({href}, {{credentials: 'same-origin'}}).then(r => r.text())")).await;
+    let csv = csv.as_str().unwrap().to_string();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), liveness_fails, "{backend}: one CSV row per listed session:\n{csv}");
+    let shown = b.eval(ROW_IDS).await;
+    for id in shown.as_array().unwrap() {
+        assert!(csv.contains(id.as_str().unwrap()), "{id} listed but not exported");
+    }
+    assert!(rows.iter().all(|r| r.contains("liveness")), "every exported row failed liveness:\n{csv}");
+    std::fs::write(browser::screenshot_dir().join(format!("{backend}-daily-02-export.csv")), &csv).unwrap();
+    b.screenshot(&shot("02-failing-liveness")).await;
+
+    // Search by document number (whole only) and by the integrator's user id.
+    b.goto(&app.url("/admin#/sessions")).await;
+    b.find("#session-results table").await;
+    filter_sessions(&b, "D0000012", &[]).await;
+    assert_eq!(b.eval(ROW_IDS).await, json!([seeded.session_ids[12]]), "{backend}: found by document number");
+    assert!(b.text_of("#session-results tbody").await.contains("First12 Last12"));
+    b.screenshot(&shot("03-search-document-number")).await;
+    filter_sessions(&b, "D000001", &[]).await;
+    b.wait_text("No session matches these filters.").await;
+    filter_sessions(&b, "crm-user-3391", &[]).await;
+    assert_eq!(b.eval(ROW_IDS).await, json!([with_user.id]), "{backend}: found by user id");
+    b.screenshot(&shot("04-search-user-id")).await;
+    filter_sessions(&b, "First7 Last7", &[]).await;
+    assert_eq!(b.eval(ROW_IDS).await, json!([seeded.session_ids[7]]), "{backend}: found by full name");
+
+    // Sorting: by score, ascending then descending.
+    filter_sessions(&b, "", &[]).await;
+    b.click_css("th button[data-sort=score]").await;
+    b.wait_for("ascending by score", "document.querySelector('th[aria-sort=ascending] button[data-sort=score]')").await;
+    let scores = "[...document.querySelectorAll('#session-results tbody tr')].map(r => r.children[5].textContent).filter(t => t !== '—').map(Number)";
+    let asc: Vec<f64> = b.eval(scores).await.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(asc.len() > 2 && asc.windows(2).all(|p| p[0] <= p[1]), "{asc:?}");
+    assert!(b.current_url().await.contains("sort=score"), "the sort lives in the URL");
+    b.click_css("th button[data-sort=score]").await;
+    b.wait_for("descending by score", "document.querySelector('th[aria-sort=descending] button[data-sort=score]')").await;
+    let desc: Vec<f64> = b.eval(scores).await.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert!(desc.windows(2).all(|p| p[0] >= p[1]) && desc[0] >= asc[0], "{desc:?}");
+    b.screenshot(&shot("05-sorted-by-score")).await;
+
+    // Weights: grouped, real units; the what-if explains each flip.
+    b.goto(&app.url("/admin#/weights")).await;
+    b.find("#weights-form").await;
+    for group in ["document", "face", "liveness", "dmv", "screening", "thresholds"] {
+        b.find(&format!("fieldset#group-{group}")).await;
+    }
+    let page = b.text_of("#weights-form").await;
+    assert!(!page.contains("share (0–100)") && !page.contains("share ("), "no weight is called a share: {page}");
+    assert!(page.contains("relative weight (0–100)"), "{page}");
+    assert!(b.text_of("#group-thresholds").await.to_lowercase().contains("idv session tolerance"));
+    b.type_into("#idvSessionTolerance", "0.97").await;
+    b.click_css("#what-if-button").await;
+    b.wait_text("re-scored").await;
+    b.find("#what-if .flip-why li[data-check=score]").await;
+    let why = b.text_of("#what-if table").await;
+    assert!(why.contains("threshold") && why.contains("idv_session_tolerance 0.97"), "{why}");
+    assert!(why.to_lowercase().contains("idv session tolerance") && why.contains("→ 0.97"), "the changed weight is named: {why}");
+    b.screenshot(&shot("06-what-if")).await;
+    // Save: the diff against the version in force and a required note.
+    b.click_css("#save-weights").await;
+    b.find("#save-dialog").await;
+    let diff = b.text_of("#save-diff").await;
+    assert!(diff.to_lowercase().contains("idv session tolerance") && diff.contains("0.97"), "{diff}");
+    assert_eq!(b.eval("document.querySelectorAll('#save-diff tbody tr').length").await, 1, "only the changed value: {diff}");
+    b.click_css("#confirm-save").await;
+    b.wait_text("Write why the weights change.").await;
+    assert_eq!(b.focused().await, "change-note");
+    b.screenshot(&shot("07-weights-diff-and-note")).await;
+    b.type_into("#change-note", "Fewer false accepts (browser test)").await;
+    b.click_css("#confirm-save").await;
+    b.wait_for("the dialog closed", "!document.querySelector('#save-dialog')").await;
+    b.find(".version .change-note").await;
+    let top = b.text_of(".version").await;
+    assert!(top.contains("Fewer false accepts (browser test)") && top.contains(ADMIN), "history with the note and the author: {top}");
+    let stored = weights::in_force(&app.state.db, &client, None).await.unwrap();
+    assert_eq!(stored.idv_session_tolerance, 0.97);
+    assert_eq!(stored.change_note.as_deref(), Some("Fewer false accepts (browser test)"));
+    b.screenshot(&shot("08-weights-history")).await;
+
+    // Requirements: the effect on recent sessions before saving.
+    b.goto(&app.url("/admin#/requirements")).await;
+    b.find("#req-barcode-streetRequired").await;
+    b.click_css("#req-barcode-streetRequired").await;
+    b.find("#requirements-preview .preview-source[data-source=barcode]").await;
+    let preview = b.text_of("#requirements-preview").await;
+    assert!(preview.contains("recent finalized session") && preview.contains("verdict(s) would change") && preview.contains("street"), "{preview}");
+    let set = tessera::service::requirements::effective(
+        &app.state.db,
+        &client,
+        None,
+        tessera::service::types::DocumentType::DriverLicense,
+        tessera::service::types::DataSource::Barcode,
+    )
+    .await
+    .unwrap();
+    assert!(!set.street_required, "nothing saved by the preview");
+    b.screenshot(&shot("09-requirements-preview")).await;
+
+    // Identity: images grouped by the session that captured them.
+    let sid = real_session(app).await;
+    let session = tessera::service::idv::find(&app.state.db, &client, &sid).await.unwrap();
+    if let Some(iid) = session.identity_id {
+        b.goto(&app.url(&format!("/admin#/identities/{iid}"))).await;
+        b.find(&format!(".capture-group[data-session-id='{sid}'] img")).await;
+        let heading = b.text_of(&format!(".capture-group[data-session-id='{sid}'] h3")).await;
+        assert!(heading.contains("Verification") && heading.contains(&sid), "{heading}");
+        b.screenshot(&shot("10-identity-images-by-session")).await;
+    } else {
+        eprintln!("note: the real session was not verified; the identity page's grouping is not shown ({backend})");
+    }
+
+    // The platform operator lands on an overview that says to pick a client.
+    b.click_css("#logout").await;
+    b.find("#login-title").await;
+    keyboard_login(&b, app, OPERATOR).await;
+    b.find("#choose-client").await;
+    assert!(b.text_of("#choose-client").await.contains("Pick a client"));
+    b.screenshot(&shot("11-operator-choose-client")).await;
     b.quit().await;
 }

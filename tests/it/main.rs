@@ -10,6 +10,7 @@ mod common;
 mod document_fixtures;
 mod liveness_synth;
 
+mod admin_search;
 mod admin_ui;
 mod capture;
 mod cli;

@@ -184,13 +184,26 @@ export function toast(text, kind = 'info') {
   setTimeout(() => item.remove(), 5000);
 }
 
+/// Round axis ticks from 0 to at least `max`: a step of 1, 2 or 5 times a
+/// power of ten, at most 6 ticks (so a gridline labelled 2 sits at 2).
+export function niceTicks(max) {
+  const rough = Math.max(1, max) / 4;
+  const mag = 10 ** Math.floor(Math.log10(rough));
+  const step = Math.max(1, [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= rough));
+  const top = Math.max(step, Math.ceil(max / step) * step);
+  const ticks = [];
+  for (let t = 0; t <= top + step / 2; t += step) ticks.push(Math.round(t));
+  return ticks;
+}
+
 /// Sessions per day as bars and the pass rate as a line, drawn by hand in SVG.
 /// days: [{day, count, passRate|null}]
 export function sessionsChart(days, { width = 720, height = 240 } = {}) {
   const pad = { top: 16, right: 48, bottom: 36, left: 44 };
   const w = width - pad.left - pad.right;
   const hgt = height - pad.top - pad.bottom;
-  const maxCount = Math.max(1, ...days.map((d) => d.count));
+  const ticks = niceTicks(Math.max(1, ...days.map((d) => d.count)));
+  const maxCount = ticks[ticks.length - 1];
   const step = w / Math.max(1, days.length);
   const barW = Math.max(2, step * 0.7);
   const y = (v) => pad.top + hgt - (v / maxCount) * hgt;
@@ -207,12 +220,18 @@ export function sessionsChart(days, { width = 720, height = 240 } = {}) {
     s('title', { id: 'chart-title' }, 'Sessions and pass rate per day'),
     s('desc', { id: 'chart-desc' }, `${days.length} days, ${total} sessions. Bars: sessions per day; line: pass rate.`),
   );
-  // Grid and axes.
-  for (const frac of [0, 0.25, 0.5, 0.75, 1]) {
-    const gy = pad.top + hgt - frac * hgt;
+  // Grid and axes: gridlines at round counts; the pass rate's scale on the right.
+  for (const t of ticks) {
+    const gy = y(t);
     svg.append(
       s('line', { x1: pad.left, x2: pad.left + w, y1: gy, y2: gy, class: 'grid' }),
-      s('text', { x: pad.left - 6, y: gy + 4, class: 'axis', 'text-anchor': 'end' }, String(Math.round(frac * maxCount))),
+      s('text', { x: pad.left - 6, y: gy + 4, class: 'axis axis-count', 'text-anchor': 'end', 'data-value': t }, String(t)),
+    );
+  }
+  for (const frac of [0, 0.25, 0.5, 0.75, 1]) {
+    const gy = yRate(frac);
+    svg.append(
+      s('line', { x1: pad.left + w, x2: pad.left + w + 4, y1: gy, y2: gy, class: 'tick-rate' }),
       s('text', { x: pad.left + w + 6, y: gy + 4, class: 'axis axis-rate' }, `${Math.round(frac * 100)}%`),
     );
   }

@@ -74,11 +74,42 @@ const DETAIL = `query Identity($id: String!) {
   identity(id: $id) {
     id externalId userId firstName middleName lastName suffixName birthDate gender street city state postalCode email phone
     ofacStatus dmvStatus verified verifiedAt lastVerified score metadata createdAt updatedAt
-    idvSessions { id status verified score createdAt }
-    idaSessions { id status authenticated createdAt }
-    images { id fileType width height createdAt url }
+    idvSessions { id status verified reviewRequired score createdAt completedAt }
+    idaSessions { id status authenticated createdAt completedAt }
+    images { id sessionId fileType width height createdAt url }
   }
 }`;
+
+/// The identity's images grouped by the session that captured them, newest
+/// session first, each headed by the session's kind, outcome and date.
+function imagesBySession(i) {
+  if (!i.images.length) return empty('No images were uploaded.');
+  const groups = new Map();
+  for (const img of i.images) {
+    if (!groups.has(img.sessionId)) groups.set(img.sessionId, []);
+    groups.get(img.sessionId).push(img);
+  }
+  const sessions = [
+    ...i.idvSessions.map((s) => ({
+      id: s.id, at: s.completedAt || s.createdAt, kind: 'Verification', href: `#/sessions/${encodeURIComponent(s.id)}`,
+      outcome: s.reviewRequired ? badge('needs review', 'pending') : verdictBadge(s.verified),
+    })),
+    ...i.idaSessions.map((s) => ({
+      id: s.id, at: s.completedAt || s.createdAt, kind: 'Re-authentication', href: `#/authentications/${encodeURIComponent(s.id)}`,
+      outcome: s.authenticated == null ? badge('pending', 'pending') : s.authenticated ? badge('authenticated', 'pass') : badge('not authenticated', 'fail'),
+    })),
+  ].sort((a, b) => (a.at < b.at ? 1 : -1));
+  const known = new Set(sessions.map((s) => s.id));
+  const sections = sessions
+    .filter((s) => groups.has(s.id))
+    .map((s) =>
+      h('section', { class: 'capture-group', dataset: { sessionId: s.id } },
+        h('h3', {}, `${s.kind} `, h('a', { href: s.href, class: 'mono' }, s.id), ' ', s.outcome, ' ', h('time', { datetime: s.at, class: 'muted' }, fmtDate(s.at))),
+        gallery(groups.get(s.id))));
+  const other = i.images.filter((img) => !known.has(img.sessionId));
+  if (other.length) sections.push(h('section', { class: 'capture-group', dataset: { sessionId: '' } }, h('h3', {}, 'Other images'), gallery(other)));
+  return sections;
+}
 
 export async function identityView(main, { params }) {
   const data = await gql(DETAIL, { id: params[0] });
@@ -137,7 +168,7 @@ export async function identityView(main, { params }) {
         ['Created', fmtDate(i.createdAt)],
       ]),
     ),
-    h('section', { class: 'card', 'aria-labelledby': 'img-heading' }, h('h2', { id: 'img-heading' }, 'Images'), gallery(i.images)),
+    h('section', { class: 'card', 'aria-labelledby': 'img-heading' }, h('h2', { id: 'img-heading' }, 'Images by session'), imagesBySession(i)),
     h(
       'section',
       { class: 'card', 'aria-labelledby': 'sess-heading' },

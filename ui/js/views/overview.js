@@ -1,7 +1,7 @@
 // Overview: sessions and pass rate over the last 30 days, recent sessions,
 // the most frequent failing checks.
 
-import { activeClient, gql, scoped } from '../api.js';
+import { activeClient, currentUser, gql, scoped } from '../api.js';
 import { empty, fmtDate, fmtNumber, fmtPercent, h, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
 import { checkLabel } from '../labels.js';
 
@@ -31,9 +31,33 @@ function stat(label, value, hint) {
   return h('div', { class: 'stat card' }, h('p', { class: 'stat-label' }, label), h('p', { class: 'stat-value' }, value), hint ? h('p', { class: 'muted' }, hint) : null);
 }
 
+/// The platform operator's own client has no sessions: say where the data is.
+function chooseClientHint() {
+  return h(
+    'section',
+    { class: 'card choose-client', id: 'choose-client', role: 'status' },
+    h('h2', {}, 'Choose a client'),
+    h('p', {}, 'You are looking at the platform client, which has no sessions of its own. Pick a client in the ', h('strong', {}, 'Client'), ' selector at the top to see its sessions, pass rate and failing checks.'),
+  );
+}
+
+/// A failing check: its label linking to the sessions that failed it, and a red bar.
+function failingCheckRow(c, maxFail, since) {
+  const label = checkLabel(c.checkName);
+  const href = `#/sessions?check=${encodeURIComponent(c.checkName)}&from=${since}`;
+  return h(
+    'li',
+    { dataset: { check: c.checkName } },
+    h('a', { class: 'bar-label', href, title: `Sessions that failed: ${label}` }, label),
+    h('span', { class: 'fail-bar', role: 'img', 'aria-label': `${label}: ${c.count} failures` }, h('span', { class: 'fail-bar-fill', style: `width: ${Math.max(2, (100 * c.count) / maxFail)}%` })),
+    h('span', { class: 'bar-count' }, String(c.count)),
+  );
+}
+
 export async function overviewView(main) {
   const days = lastDays(30);
   const client = activeClient();
+  const operatorOnOwnClient = currentUser()?.is_platform && !client;
   const data = await gql(QUERY, { start: days[0], clients: client ? [client] : null, filter: scoped({}) });
   const d = data.dashboard;
   const counts = new Map(d.sessionsPerDay.map((r) => [r.day, r.count]));
@@ -45,6 +69,7 @@ export async function overviewView(main) {
     main,
     h('h1', {}, 'Overview'),
     h('p', { class: 'muted' }, 'IDV sessions created in the last 30 days.'),
+    operatorOnOwnClient && !d.totalSessions ? chooseClientHint() : null,
     h(
       'section',
       { class: 'stats', 'aria-label': 'Key figures' },
@@ -84,15 +109,7 @@ export async function overviewView(main) {
           ? h(
               'ol',
               { class: 'bars' },
-              d.failingChecks.map((c) =>
-                h(
-                  'li',
-                  {},
-                  h('span', { class: 'bar-label' }, checkLabel(c.checkName)),
-                  h('meter', { min: 0, max: maxFail, value: c.count, 'aria-label': `${checkLabel(c.checkName)}: ${c.count} failures` }),
-                  h('span', { class: 'bar-count' }, String(c.count)),
-                ),
-              ),
+              d.failingChecks.map((c) => failingCheckRow(c, maxFail, days[0])),
             )
           : empty('No failing checks in this window.'),
       ),

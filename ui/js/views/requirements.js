@@ -2,7 +2,7 @@
 // data source (columns); saving writes every changed column.
 
 import { gql, isAdmin } from '../api.js';
-import { confirmDialog, h, humanize, mount, toast } from '../dom.js';
+import { confirmDialog, empty, errorState, h, humanize, loading, mount, table, toast } from '../dom.js';
 
 const FLAGS = [
   'documentNumberRequired', 'refNumberRequired', 'issueAtRequired', 'expiresAtRequired', 'issuingCountryRequired',
@@ -26,6 +26,59 @@ export async function requirementsView(main, { query }) {
   let docType = TYPES.includes(query.get('type')) ? query.get('type') : TYPES[0];
   const matrix = h('div', { id: 'requirements-matrix' });
   const status = h('p', { class: 'form-error', role: 'alert' });
+  const preview = h('div', { id: 'requirements-preview', 'aria-live': 'polite' });
+  let previewTimer = null;
+
+  /// Re-judges recent sessions under the unsaved changes (one query per
+  /// changed data source) and shows whose verdict would change.
+  async function showPreview() {
+    const changes = changedFlags();
+    if (!changes.size) {
+      mount(preview);
+      return;
+    }
+    mount(preview, loading('Checking recent sessions'));
+    const parts = [...changes.entries()].map(([source], i) =>
+      `p${i}: requirementsPreview(input: $i${i}, sessions: 200) { sessionsChecked newlyMissing changed
+        sessions { sessionId completedAt missingInForce missingProposed changed inForce { decision } proposed { decision } } }`);
+    const vars = {};
+    const decl = [...changes.entries()].map(([source, flags], i) => {
+      vars[`i${i}`] = { documentType: docType, dataSource: source, ...flags };
+      return `$i${i}: RequirementsInput!`;
+    });
+    let data;
+    try {
+      data = await gql(`query(${decl.join(', ')}) { ${parts.join(' ')} }`, vars);
+    } catch (err) {
+      mount(preview, errorState(err, showPreview));
+      return;
+    }
+    const sources = [...changes.keys()];
+    const blocks = sources.map((source, i) => {
+      const r = data[`p${i}`];
+      const affected = r.sessions.filter((x) => x.changed || x.missingProposed.some((f) => !x.missingInForce.includes(f)));
+      return h(
+        'div',
+        { class: 'preview-source', dataset: { source } },
+        h('p', { class: 'preview-summary' },
+          `${humanize(docType)} read from ${source}: ${r.sessionsChecked} recent finalized session(s) looked at; `,
+          h('strong', {}, `${r.changed} verdict(s) would change`), `, ${r.newlyMissing} would lack a newly required field.`),
+        affected.length
+          ? table(
+              [
+                { label: 'Session', cell: (x) => h('a', { href: `#/sessions/${encodeURIComponent(x.sessionId)}`, class: 'mono' }, x.sessionId) },
+                { label: 'Would lack', cell: (x) => x.missingProposed.map(humanize).join(', ') || '—' },
+                { label: "Verdict now", cell: (x) => humanize(x.inForce.decision) },
+                { label: 'With the change', cell: (x) => (x.changed ? h('strong', {}, humanize(x.proposed.decision)) : humanize(x.proposed.decision)) },
+              ],
+              affected.slice(0, 50),
+              { caption: `Sessions the ${source} change affects` },
+            )
+          : empty('No recent session would be affected.'),
+      );
+    });
+    mount(preview, h('h3', {}, 'Effect on recent sessions (not saved yet)'), blocks);
+  }
 
   const tabs = h(
     'div',
@@ -75,6 +128,8 @@ export async function requirementsView(main, { query }) {
   }
 
   function draw() {
+    mount(preview);
+    clearTimeout(previewTimer);
     const sources = SOURCES.filter((src) => setOf(docType, src));
     const form = h(
       'form',
@@ -112,8 +167,21 @@ export async function requirementsView(main, { query }) {
         ),
       ),
       status,
-      admin ? h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-requirements' }, 'Save changes')) : h('p', { class: 'muted' }, 'Only admins change requirements.'),
+      preview,
+      admin
+        ? h(
+            'div',
+            { class: 'actions' },
+            h('button', { type: 'button', class: 'btn', id: 'preview-requirements', onClick: showPreview }, 'Preview effect on recent sessions'),
+            h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-requirements' }, 'Save changes'),
+          )
+        : h('p', { class: 'muted' }, 'Only admins change requirements.'),
     );
+    // Every change shows its effect before anything is saved.
+    form.addEventListener('change', () => {
+      clearTimeout(previewTimer);
+      previewTimer = setTimeout(showPreview, 300);
+    });
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const changes = changedFlags();

@@ -4,26 +4,32 @@ import { gql, isAdmin, scoped } from '../api.js';
 import {
   badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge, pager,
 } from '../dom.js';
-import { checkLabel } from '../labels.js';
+import { CHECK_LABELS, checkLabel } from '../labels.js';
 
 const PAGE = 25;
 const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
 const VERDICTS = ['VERIFIED', 'REJECTED', 'NEEDS_REVIEW', 'PENDING'];
+const DOCUMENT_TYPES = ['driver_license', 'identification_card', 'passport', 'passport_card'];
+const PROVIDERS = ['local', 'azure'];
 
-const LIST = `query Sessions($first: Int, $after: String, $last: Int, $before: String, $filter: IdvSessionFilter) {
-  idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+const LIST = `query Sessions($first: Int, $after: String, $last: Int, $before: String, $filter: IdvSessionFilter, $sort: Sort) {
+  idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter, sort: $sort) {
     totalCount
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    nodes { id status verified reviewRequired score documentType firstName lastName createdAt completedAt }
+    nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
+      checks { checkName status } }
   }
 }`;
 
-function select(id, label, options, value) {
+/// Columns the list sorts by: URL value -> GraphQL sort field.
+const SORTS = { name: 'NAME', document: 'DOCUMENT_TYPE', status: 'STATUS', score: 'SCORE', created: 'CREATED_AT' };
+
+function select(id, label, options, value, text = statusLabel) {
   return h(
     'div',
     { class: 'field' },
     h('label', { for: id }, label),
-    h('select', { id, name: id }, h('option', { value: '' }, 'Any'), options.map((o) => h('option', { value: o, selected: o === value }, statusLabel(o)))),
+    h('select', { id, name: id }, h('option', { value: '' }, 'Any'), options.map((o) => h('option', { value: o, selected: o === value }, text(o)))),
   );
 }
 
@@ -32,33 +38,103 @@ function input(id, label, type, value, extra = {}) {
 }
 
 /// Reads the filters of the URL into a GraphQL filter.
-function filterOf(q) {
+export function filterOf(q) {
   const f = {};
   if (q.get('status')) f.status = q.get('status');
   if (q.get('verdict')) f.verdict = q.get('verdict');
   if (q.get('search')) f.searchTerm = q.get('search');
   if (q.get('from')) f.startDate = q.get('from');
   if (q.get('to')) f.endDate = q.get('to');
+  if (q.get('check')) f.failingCheck = q.get('check');
+  if (q.get('sanctions')) f.sanctionsHit = q.get('sanctions') === 'hit';
+  if (q.get('doctype')) f.documentType = q.get('doctype');
+  if (q.get('provider')) f.livenessProvider = q.get('provider');
   return f;
+}
+
+function sortOf(q) {
+  const field = SORTS[q.get('sort')] || 'CREATED_AT';
+  return { field, direction: q.get('dir') === 'asc' ? 'ASC' : 'DESC' };
+}
+
+/// The URL of the CSV export of the list under these filters.
+export function exportUrl(q) {
+  return '/graphql/export/idv-sessions.csv?filter=' + encodeURIComponent(JSON.stringify(scoped(filterOf(q))));
+}
+
+/// Why a session ended as it did: its decisive reason, then its failed checks.
+function reasonCell(r) {
+  const reasons = Array.isArray(r.reasons) ? r.reasons : [];
+  const top = reasons.find((x) => x.decisive) || (r.verified === false ? reasons[0] : null);
+  const failed = (r.checks || []).filter((c) => c.status === 'fail').map((c) => checkLabel(c.checkName));
+  if (!top && !failed.length) return '—';
+  return h(
+    'span',
+    { class: 'reason-cell' },
+    top ? h('span', { class: 'reason-top' }, `${checkLabel(top.check)}: ${top.message}`) : null,
+    failed.length ? h('span', { class: 'reason-failed' }, `Failed: ${failed.join(', ')}`) : null,
+  );
 }
 
 export async function sessionsView(main, { query }) {
   let q = new URLSearchParams(query);
   const results = h('div', { id: 'session-results', 'aria-live': 'polite' });
+  const checkNames = Object.keys(CHECK_LABELS).filter((c) => c !== 'score');
   const form = h(
     'form',
     { class: 'filters card', role: 'search', 'aria-label': 'Filter sessions' },
-    input('search', 'Search', 'search', q.get('search'), { placeholder: 'name, id, metadata value' }),
+    input('search', 'Search', 'search', q.get('search'), {
+      placeholder: 'name, document number, user id, id, metadata',
+      'aria-describedby': 'search-help',
+    }),
     select('status', 'Status', STATUSES, q.get('status')),
     select('verdict', 'Verdict', VERDICTS, q.get('verdict')),
+    select('check', 'Failing check', checkNames, q.get('check'), checkLabel),
+    select('sanctions', 'Sanctions', ['hit', 'clear'], q.get('sanctions'), (v) => (v === 'hit' ? 'Hit' : 'Clear')),
+    select('doctype', 'Document type', DOCUMENT_TYPES, q.get('doctype'), humanize),
+    select('provider', 'Liveness provider', PROVIDERS, q.get('provider'), humanize),
     input('from', 'Created from', 'date', q.get('from')),
     input('to', 'Created to', 'date', q.get('to')),
     h('div', { class: 'field field-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Apply'), h('button', { type: 'reset', class: 'btn' }, 'Clear')),
+    h('p', { id: 'search-help', class: 'muted field-help' }, 'Each word matches the start of a name, id, user id or metadata value; a document number matches whole.'),
   );
+  const exportBox = h('p', { class: 'export' });
+
+  function renderExport() {
+    mount(
+      exportBox,
+      isAdmin()
+        ? h('a', { id: 'export-csv', class: 'btn', href: exportUrl(q), download: 'idv-sessions.csv' }, 'Export CSV of these filters')
+        : h('span', { class: 'muted' }, 'CSV export needs the admin role.'),
+    );
+  }
+
+  /// A sortable column header: a button that toggles the direction.
+  function sortHeader(th, key) {
+    const active = (q.get('sort') || 'created') === key;
+    const dir = q.get('dir') === 'asc' ? 'asc' : 'desc';
+    th.setAttribute('aria-sort', active ? (dir === 'asc' ? 'ascending' : 'descending') : 'none');
+    const label = th.textContent;
+    th.textContent = '';
+    th.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'sort-button',
+          dataset: { sort: key },
+          onClick: () => update({ sort: key, dir: active && dir === 'asc' ? 'desc' : 'asc', after: '', before: '' }),
+        },
+        label,
+        h('span', { 'aria-hidden': 'true', class: 'sort-mark' }, active ? (dir === 'asc' ? ' ▲' : ' ▼') : ' ↕'),
+      ),
+    );
+  }
 
   async function load() {
     mount(results, loading('Loading sessions'));
-    const vars = { filter: scoped(filterOf(q)) };
+    renderExport();
+    const vars = { filter: scoped(filterOf(q)), sort: sortOf(q) };
     if (q.get('before')) Object.assign(vars, { last: PAGE, before: q.get('before') });
     else Object.assign(vars, { first: PAGE, after: q.get('after') || null });
     let conn;
@@ -70,23 +146,25 @@ export async function sessionsView(main, { query }) {
     }
     const rows = conn.nodes;
     const pages = pager(conn, `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`, update);
+    const columns = [
+      { label: 'Session', cell: (r) => h('a', { href: `#/sessions/${encodeURIComponent(r.id)}`, class: 'mono' }, r.id) },
+      { label: 'Name', sort: 'name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
+      { label: 'Document', sort: 'document', cell: (r) => humanize(r.documentType) },
+      { label: 'Status', sort: 'status', cell: (r) => statusLabel(r.status) },
+      { label: 'Verdict', cell: (r) => (r.reviewRequired ? badge('needs review', 'pending') : verdictBadge(r.verified)) },
+      { label: 'Score', sort: 'score', cell: (r) => fmtNumber(r.score), class: 'num' },
+      { label: 'Reason', cell: reasonCell },
+      { label: 'Created', sort: 'created', cell: (r) => fmtDate(r.createdAt) },
+    ];
+    let list = null;
+    if (rows.length) {
+      list = table(columns, rows, { caption: 'IDV sessions' });
+      const ths = list.querySelectorAll('thead th');
+      columns.forEach((c, i) => c.sort && sortHeader(ths[i], c.sort));
+    }
     mount(
       results,
-      rows.length
-        ? table(
-            [
-              { label: 'Session', cell: (r) => h('a', { href: `#/sessions/${encodeURIComponent(r.id)}`, class: 'mono' }, r.id) },
-              { label: 'Name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
-              { label: 'Document', cell: (r) => humanize(r.documentType) },
-              { label: 'Status', cell: (r) => statusLabel(r.status) },
-              { label: 'Verdict', cell: (r) => (r.reviewRequired ? badge('needs review', 'pending') : verdictBadge(r.verified)) },
-              { label: 'Score', cell: (r) => fmtNumber(r.score), class: 'num' },
-              { label: 'Created', cell: (r) => fmtDate(r.createdAt) },
-            ],
-            rows,
-            { caption: 'IDV sessions' },
-          )
-        : empty(Object.keys(filterOf(q)).length ? 'No session matches these filters.' : 'No sessions yet. They appear here when an integrator creates them.'),
+      list || empty(Object.keys(filterOf(q)).length ? 'No session matches these filters.' : 'No sessions yet. They appear here when an integrator creates them.'),
       pages,
     );
   }
@@ -102,15 +180,20 @@ export async function sessionsView(main, { query }) {
     load();
   }
 
+  const FILTERS = ['search', 'status', 'verdict', 'check', 'sanctions', 'doctype', 'provider', 'from', 'to'];
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
-    update({ search: data.get('search').trim(), status: data.get('status'), verdict: data.get('verdict'), from: data.get('from'), to: data.get('to'), after: '', before: '' });
+    const changes = { after: '', before: '' };
+    for (const k of FILTERS) changes[k] = (data.get(k) || '').trim();
+    update(changes);
   });
   form.addEventListener('reset', () => {
-    setTimeout(() => update({ search: '', status: '', verdict: '', from: '', to: '', after: '', before: '' }), 0);
+    const changes = { after: '', before: '' };
+    for (const k of FILTERS) changes[k] = '';
+    setTimeout(() => update(changes), 0);
   });
-  mount(main, h('h1', {}, 'Sessions'), form, results);
+  mount(main, h('h1', {}, 'Sessions'), form, exportBox, results);
   await load();
 }
 

@@ -6,37 +6,57 @@
 
 import { gql, isAdmin } from '../api.js';
 import { empty, errorState, fmtDate, fmtNumber, h, humanize, loading, mount, table, toast } from '../dom.js';
+import { checkLabel } from '../labels.js';
 
-// [field, unit, meaning] in the API's order (camelCase as GraphQL names them).
-export const WEIGHTS = [
-  ['onboardingFaceEncodingTolerance', 'distance', 'Largest face-embedding distance between selfie and document portrait that still matches at onboarding.'],
-  ['verifiedAccountFaceEncodingTolerance', 'distance', 'The same distance limit for re-authentication against the stored face.'],
-  ['driverLicenseFuzzyMatchTolerance', 'similarity', 'Driver licence: minimum similarity of a field read on the front to the barcode.'],
-  ['driverLicenseFuzzyMatchWeight', 'share', 'Driver licence cross-checks’ share of the score.'],
-  ['stateIdFuzzyMatchTolerance', 'similarity', 'State ID card: minimum front-to-barcode similarity.'],
-  ['stateIdFuzzyMatchWeight', 'share', 'State ID card cross-checks’ share of the score.'],
-  ['passportFuzzyMatchTolerance', 'similarity', 'Passport: minimum similarity of the printed fields to the MRZ.'],
-  ['passportFuzzyMatchWeight', 'share', 'Passport cross-checks’ share of the score.'],
-  ['passportCardFuzzyMatchTolerance', 'similarity', 'Passport card: minimum front-to-MRZ similarity.'],
-  ['passportCardFuzzyMatchWeight', 'share', 'Passport card cross-checks’ share of the score.'],
-  ['ofacFuzzyMatchTolerance', 'similarity', 'Minimum name similarity to a sanctions-list entry that counts as a hit.'],
-  ['ofacFuzzyMatchWeight', 'share', 'Sanctions screening’s share of the score.'],
-  ['suspiciousWordsWeight', 'share', 'Share of the “suspicious words on the document” check (e.g. SPECIMEN).'],
-  ['imageManipulationWeight', 'share', 'Share of the image-manipulation (forgery) check.'],
-  ['onlineDuplicationWeight', 'share', 'Share of the “image found online” check.'],
-  ['isIdentityDocumentWeight', 'share', 'Share of the “this is an identity document” check.'],
-  ['aamvaMatchTolerance', 'fraction', 'Fraction of DMV-checked fields that must match.'],
-  ['aamvaMatchWeight', 'share', 'DMV check’s share of the score.'],
-  ['idvSessionTolerance', 'score', 'Minimum total score (weighted mean of the checks that ran) for a verified session.'],
-  ['minimumLivenessTolerance', 'score', 'Minimum liveness score.'],
-  ['passiveActiveSkipTolerance', 'score', 'In passive-then-active mode, a passive score at or above this skips the active steps.'],
-  ['genderProbabilityTolerance', 'probability', 'Minimum probability of the estimated sex of the selfie agreeing with the document.'],
-  ['genderWeight', 'share', 'Sex estimate’s share of the score.'],
-  ['expressionTolerance', 'score', 'Minimum expression score on an expression step of active liveness.'],
-  ['ageTolerance', 'years', 'Largest difference between the estimated age of the selfie and the document’s birth date.'],
-  ['ageWeight', 'share', 'Age estimate’s share of the score.'],
-  ['directionTolerance', 'degrees', 'Head yaw / pitch error accepted per active liveness step.'],
+const WEIGHT_UNIT = 'relative weight';
+const WEIGHT_HELP = 'A check counts in the score (the weighted mean of the checks that ran) in proportion to its weight: 2 counts twice as much as 1; 0 keeps it out of the score.';
+
+/// The weights grouped by what they judge: [group id, title, what the group
+/// is about, [[field, unit, meaning], ...]]. Camel case as GraphQL names them.
+export const GROUPS = [
+  ['document', 'Document', 'How the document images and their printed fields are judged.', [
+    ['suspiciousWordsWeight', WEIGHT_UNIT, 'Weight of the “suspicious words on the document” check (SPECIMEN, VOID, ...).'],
+    ['imageManipulationWeight', WEIGHT_UNIT, 'Weight of the image-manipulation (forgery) check.'],
+    ['onlineDuplicationWeight', WEIGHT_UNIT, 'Weight of the “image or document already seen elsewhere” check.'],
+    ['isIdentityDocumentWeight', WEIGHT_UNIT, 'Weight of the “this is an identity document” check.'],
+    ['driverLicenseFuzzyMatchTolerance', 'similarity', 'Driver licence: least similarity of a printed field to the barcode that still matches.'],
+    ['driverLicenseFuzzyMatchWeight', WEIGHT_UNIT, 'Weight of each driver licence cross-check (name, address, number, expiry).'],
+    ['stateIdFuzzyMatchTolerance', 'similarity', 'State ID card: least printed-to-barcode similarity that still matches.'],
+    ['stateIdFuzzyMatchWeight', WEIGHT_UNIT, 'Weight of each state ID card cross-check.'],
+    ['passportFuzzyMatchTolerance', 'similarity', 'Passport: least similarity of the printed fields to the MRZ that still matches.'],
+    ['passportFuzzyMatchWeight', WEIGHT_UNIT, 'Weight of each passport cross-check.'],
+    ['passportCardFuzzyMatchTolerance', 'similarity', 'Passport card: least printed-to-MRZ similarity that still matches.'],
+    ['passportCardFuzzyMatchWeight', WEIGHT_UNIT, 'Weight of each passport card cross-check.'],
+  ]],
+  ['face', 'Face', 'The selfie against the document portrait and the stored face.', [
+    ['onboardingFaceEncodingTolerance', 'face distance', 'Largest distance between selfie and document portrait that still matches at onboarding (lower is stricter).'],
+    ['verifiedAccountFaceEncodingTolerance', 'face distance', 'The same limit when re-authenticating against the stored face.'],
+    ['ageTolerance', 'years', 'Largest difference between the age estimated from the selfie and the document’s birth date.'],
+    ['ageWeight', WEIGHT_UNIT, 'Weight of the age check.'],
+    ['genderProbabilityTolerance', 'probability', 'Least probability that the sex estimated from the selfie agrees with the document.'],
+    ['genderWeight', WEIGHT_UNIT, 'Weight of the sex check.'],
+  ]],
+  ['liveness', 'Liveness', 'Whether the capture is of a live person.', [
+    ['minimumLivenessTolerance', 'liveness score', 'Least liveness score that passes.'],
+    ['passiveActiveSkipTolerance', 'liveness score', 'Passive-then-active mode: a passive score at or above this skips the active steps.'],
+    ['expressionTolerance', 'expression score', 'Least expression score on an expression step of active liveness.'],
+    ['directionTolerance', 'degrees', 'Head yaw / pitch error accepted on each active liveness step.'],
+  ]],
+  ['dmv', 'DMV', 'The DMV (AAMVA) record check of a driver licence or state ID.', [
+    ['aamvaMatchTolerance', 'fraction of fields', 'Least fraction of the DMV-checked fields that must match.'],
+    ['aamvaMatchWeight', WEIGHT_UNIT, 'Weight of the DMV check.'],
+  ]],
+  ['screening', 'Screening', 'Sanctions and PEP list screening of the name.', [
+    ['ofacFuzzyMatchTolerance', 'similarity', 'Least name similarity to a list entry that counts as a hit (higher means fewer hits).'],
+    ['ofacFuzzyMatchWeight', WEIGHT_UNIT, 'Weight of the screening check.'],
+  ]],
+  ['thresholds', 'Thresholds', 'What the score must reach.', [
+    ['idvSessionTolerance', 'score', 'Least overall score (0–1, the weighted mean of the checks that ran) a session needs to be verified.'],
+  ]],
 ];
+
+// [field, unit, meaning] of every weight.
+export const WEIGHTS = GROUPS.flatMap(([, , , fields]) => fields);
 
 /// The server's accepted range (service::weights::allowed_range).
 export function range(field) {
@@ -47,8 +67,8 @@ export function range(field) {
 }
 
 const FIELDS = WEIGHTS.map(([f]) => f).join(' ');
-const QUERY = `query Weights { weightsInForce { id clientId userId createdAt createdBy ${FIELDS} policy }
-  weightsVersions(first: 20) { id clientId userId createdAt createdBy ${FIELDS} policy }
+const QUERY = `query Weights { weightsInForce { id clientId userId createdAt createdBy createdByName changeNote ${FIELDS} policy }
+  weightsVersions(first: 20) { id clientId userId createdAt createdBy createdByName changeNote ${FIELDS} policy }
   policyRules { key defaultAction checks description } }`;
 
 export const ACTIONS = [
@@ -98,11 +118,11 @@ function policySection(current, rules, admin) {
   rows.push(h(
     'tr',
     {},
-    h('th', { scope: 'row' }, h('label', { for: wid }, 'Document validity weight'), h('p', { class: 'muted meaning', id: `${wid}-meaning` }, 'Share in the score of each document-date check (expiry, issue date, date order, birth date).')),
+    h('th', { scope: 'row' }, h('label', { for: wid }, 'Document validity weight'), h('p', { class: 'muted meaning', id: `${wid}-meaning` }, 'Weight in the score of each document-date check (expiry, issue date, date order, birth date).')),
     h('td', { class: 'num' }, fmtNumber(weight, 3)),
     h('td', {}, h('input', { id: wid, name: wid, type: 'number', step: 'any', min: 0, max: 100, value: String(weight), disabled: !admin, 'aria-describedby': `${wid}-meaning ${wid}-error` }),
       h('span', { class: 'field-error', id: `${wid}-error` })),
-    h('td', { class: 'muted' }, 'share (0–100)'),
+    h('td', { class: 'muted' }, 'relative weight (0–100)'),
   ));
   return h(
     'div',
@@ -148,6 +168,78 @@ function readForm(form) {
   return { values, errors };
 }
 
+/// The checks and weights that turned one session's verdict: per check,
+/// what it did in force and what it would do.
+function explainFlip(x) {
+  const diffs = x.differences || [];
+  const moved = (x.changes || []).map((c) => `${c.field.startsWith('policy.') ? 'policy: ' + humanize(c.field.slice(7)) : humanize(c.field)} ${c.before} → ${c.after}`);
+  return h(
+    'div',
+    { class: 'flip-explanation' },
+    diffs.length
+      ? h(
+          'ul',
+          { class: 'flip-why' },
+          diffs.map((d) =>
+            h('li', { dataset: { check: d.check } }, h('strong', {}, checkLabel(d.check)), ` (${d.changed.join(', ')}): `, h('del', {}, d.before), ' → ', h('ins', {}, d.after))),
+        )
+      : h('span', { class: 'muted' }, 'the same checks, a different total'),
+    moved.length ? h('p', { class: 'muted flip-weights' }, `Against this session’s version: ${moved.join('; ')}`) : null,
+  );
+}
+
+/// Asks for confirmation with the diff against the version in force and a
+/// required change note; resolves to the note, or null when cancelled.
+function confirmSave(current, values, policy) {
+  const changes = [
+    ...diff(current, values).map((c) => ({ ...c, name: label(c.field) })),
+    ...policyDiff(current.policy, policy).map((c) => ({ ...c, name: `policy: ${humanize(c.field)}` })),
+  ];
+  return new Promise((resolve) => {
+    const note = h('textarea', { id: 'change-note', name: 'change-note', rows: 3, maxlength: 500, 'aria-required': 'true', 'aria-describedby': 'change-note-help change-note-error' });
+    const noteError = h('p', { class: 'field-error', id: 'change-note-error', role: 'alert' });
+    const ok = h('button', { type: 'submit', class: 'btn btn-primary', value: 'ok', id: 'confirm-save' }, 'Save new version');
+    const form = h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: 'save-title' }, 'Save a new weights version?'),
+      h('p', {}, 'Changes against the version in force ', h('span', { class: 'mono' }, current.id), ':'),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { id: 'save-diff', class: 'weights-table' },
+          h('caption', { class: 'sr-only' }, 'Values that change'),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, 'In force'), h('th', { scope: 'col' }, 'New'))),
+          h('tbody', {}, changes.map((c) => h('tr', { dataset: { field: c.field } }, h('th', { scope: 'row' }, c.name), h('td', {}, h('del', {}, String(c.from))), h('td', {}, h('ins', {}, String(c.to)))))),
+        ),
+      ),
+      h('p', {}, h('label', { for: 'change-note' }, 'Why are you changing them? (required, kept with the version)'), h('br'), note),
+      h('p', { class: 'muted', id: 'change-note-help' }, 'New sessions use the new version; existing sessions keep theirs.'),
+      noteError,
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn', value: 'cancel', formnovalidate: true }, 'Cancel'), ok),
+    );
+    const dialog = h('dialog', { 'aria-labelledby': 'save-title', id: 'save-dialog' }, form);
+    form.addEventListener('submit', (ev) => {
+      if (ev.submitter?.value === 'ok' && !note.value.trim()) {
+        ev.preventDefault();
+        noteError.textContent = 'Write why the weights change.';
+        note.setAttribute('aria-invalid', 'true');
+        note.focus();
+      }
+    });
+    dialog.addEventListener('close', () => {
+      const confirmed = dialog.returnValue === 'ok';
+      dialog.remove();
+      resolve(confirmed ? note.value.trim() : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    note.focus();
+  });
+}
+
 export async function weightsView(main) {
   const data = await gql(QUERY);
   const current = data.weightsInForce;
@@ -156,11 +248,11 @@ export async function weightsView(main) {
   const admin = isAdmin();
   const whatIf = h('div', { id: 'what-if', 'aria-live': 'polite' });
   const formError = h('p', { class: 'form-error', role: 'alert', id: 'weights-error' });
-  const rows = WEIGHTS.map(([field, unit, meaning]) => {
+  const weightRow = ([field, unit, meaning]) => {
     const [min, max] = range(field);
     return h(
       'tr',
-      {},
+      { dataset: { field } },
       h('th', { scope: 'row' }, h('label', { for: field }, label(field)), h('p', { class: 'muted meaning', id: `${field}-meaning` }, meaning)),
       h('td', { class: 'num' }, fmtNumber(current[field], 3)),
       h(
@@ -172,23 +264,32 @@ export async function weightsView(main) {
         }),
         h('span', { class: 'field-error', id: `${field}-error` }),
       ),
-      h('td', { class: 'muted' }, `${unit} (${min}–${max})`),
+      h('td', { class: 'muted unit' }, `${unit} (${min}–${max})`),
     );
-  });
+  };
+  const groups = GROUPS.map(([id, title, about, fields]) =>
+    h(
+      'fieldset',
+      { class: 'weights-group', id: `group-${id}` },
+      h('legend', {}, title),
+      h('p', { class: 'muted' }, about),
+      h(
+        'div',
+        { class: 'table-wrap' },
+        h(
+          'table',
+          { class: 'weights-table' },
+          h('caption', { class: 'sr-only' }, `${title}: weights in force and proposed values`),
+          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Weight'), h('th', { scope: 'col' }, 'In force'), h('th', { scope: 'col' }, 'New value'), h('th', { scope: 'col' }, 'Unit (range)'))),
+          h('tbody', {}, fields.map(weightRow)),
+        ),
+      ),
+    ));
   const form = h(
     'form',
     { id: 'weights-form', novalidate: true },
-    h(
-      'div',
-      { class: 'table-wrap' },
-      h(
-        'table',
-        { class: 'weights-table' },
-        h('caption', { class: 'sr-only' }, 'Weights in force and proposed values'),
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Weight'), h('th', { scope: 'col' }, 'In force'), h('th', { scope: 'col' }, 'New value'), h('th', { scope: 'col' }, 'Unit (range)'))),
-        h('tbody', {}, rows),
-      ),
-    ),
+    h('p', { class: 'muted' }, WEIGHT_HELP),
+    groups,
     policySection(current, rules, admin),
     formError,
     admin
@@ -216,7 +317,8 @@ export async function weightsView(main) {
       const r = (await gql(
         `query($w: WeightsValuesInput!, $p: JSON) { whatIfRescore(weights: $w, policy: $p, sessions: 100) {
           sessionsScored verifiedBefore verifiedAfter reviewBefore reviewAfter changed
-          sessions { sessionId changed stored { decision score } proposed { decision score } } } }`,
+          sessions { sessionId changed stored { decision score } proposed { decision score }
+            changes { field before after } differences { check before after changed } } } }`,
         { w: values, p: policy },
       )).whatIfRescore;
       const changed = r.sessions.filter((x) => x.changed);
@@ -230,6 +332,7 @@ export async function weightsView(main) {
                 { label: 'Session', cell: (x) => h('a', { href: `#/sessions/${encodeURIComponent(x.sessionId)}`, class: 'mono' }, x.sessionId) },
                 { label: 'Stored', cell: (x) => `${humanize(x.stored.decision)} (${fmtNumber(x.stored.score)})` },
                 { label: 'Proposed', cell: (x) => `${humanize(x.proposed.decision)} (${fmtNumber(x.proposed.score)})` },
+                { label: 'What made the difference', cell: explainFlip },
               ],
               changed.slice(0, 50),
               { caption: 'Sessions whose verdict would change' },
@@ -256,10 +359,18 @@ export async function weightsView(main) {
       return;
     }
     formError.textContent = '';
+    const note = await confirmSave(current, values, policy);
+    if (note === null) {
+      form.querySelector('#save-weights').focus();
+      return;
+    }
     const save = form.querySelector('#save-weights');
     save.disabled = true;
     try {
-      const v = (await gql('mutation($w: WeightsValuesInput!, $p: JSON) { updateWeights(weights: $w, policy: $p) { id } }', { w: values, p: policy })).updateWeights;
+      const v = (await gql(
+        'mutation($w: WeightsValuesInput!, $p: JSON, $n: String) { updateWeights(weights: $w, policy: $p, changeNote: $n) { id } }',
+        { w: values, p: policy, n: note },
+      )).updateWeights;
       toast(`Saved weights version ${v.id}.`, 'success');
       await weightsView(main);
       document.getElementById('history-heading')?.focus();
@@ -291,8 +402,10 @@ export async function weightsView(main) {
               ' ',
               v.id === current.id ? h('span', { class: 'badge badge-pass' }, 'in force') : null,
               v.clientId ? null : h('span', { class: 'badge' }, 'platform default'),
-              h('span', { class: 'muted' }, ` ${fmtDate(v.createdAt)}${v.createdBy ? ' by ' + v.createdBy : ''}`),
+              h('span', { class: 'muted' }, ` ${fmtDate(v.createdAt)}`),
+              v.createdBy ? h('span', { class: 'version-author' }, ` by ${v.createdByName || v.createdBy}`) : null,
             ),
+            v.changeNote ? h('p', { class: 'change-note' }, h('span', { class: 'muted' }, 'Why: '), v.changeNote) : null,
             older
               ? changes.length
                 ? h('ul', { class: 'diff' }, changes.map((c) => h('li', {}, `${c.field.startsWith('policy: ') ? humanize(c.field) : label(c.field)}: `, h('del', {}, String(c.from)), ' → ', h('ins', {}, String(c.to)))))

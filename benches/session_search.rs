@@ -1,0 +1,138 @@
+//! Latency of the admin UI's sessions list search over 100,000 seeded
+//! sessions: the page query the UI sends (`idvSessions(first: 25, filter:
+//! {searchTerm}, sort)` with the total, the reason and the failed checks)
+//! for a full name, an exact document number, a session id, a name prefix
+//! matching about a thousand sessions and a term matching nothing; plus a
+//! failing-check filter and a sort by score. Prints p50 / p95 per search
+//! and over all of them.
+//!
+//!     cargo bench --bench session_search                        # SQLite in a temp dir
+//!     TESSERA_BENCH_POSTGRES_URL=postgres://…/db cargo bench --bench session_search
+//!     TESSERA_BENCH_SESSIONS=20000 TESSERA_BENCH_ITERATIONS=50 cargo bench --bench session_search
+
+#[path = "../tests/it/common/dashboard_seed.rs"]
+mod dashboard_seed;
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::json;
+use tessera::config::Config;
+use tessera::graphql::{self, Caller, CallerRole, Limits};
+use tessera::service::audit::Actor;
+use tessera::service::{bootstrap, weights};
+
+const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort) {
+  idvSessions(first: 25, filter: $filter, sort: $sort) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
+      checks { checkName status } }
+  }
+}";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() {
+    let sessions = env_number("TESSERA_BENCH_SESSIONS", 100_000);
+    let iterations = env_number("TESSERA_BENCH_ITERATIONS", 100);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::default();
+    config.data_dir = dir.path().to_path_buf();
+    config.job_workers = 0;
+    config.sweep_interval_secs = 0;
+    let mut cleanup = None;
+    let backend = match std::env::var("TESSERA_BENCH_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("tessera_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("connect to postgres");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
+            let (base, _) = admin_url.rsplit_once('/').expect("url with a database name");
+            config.database_url = Some(format!("{base}/{name}"));
+            cleanup = Some((admin, name));
+            "postgres"
+        }
+        _ => "sqlite",
+    };
+    let state = tessera::build_state(config).await.expect("state");
+    let info = bootstrap::bootstrap_if_empty(&state.db).await.expect("bootstrap").expect("fresh database");
+    let w = weights::ensure_platform_default(&state.db).await.expect("weights");
+
+    let seeding = Instant::now();
+    let seeded = dashboard_seed::seed_sessions(&state.db, &info.demo_client_id, &w.id, sessions, Utc::now()).await;
+    eprintln!("seeded and indexed {sessions} sessions on {backend} in {:.1?}", seeding.elapsed());
+    if backend == "postgres" {
+        state.db.execute_unprepared("ANALYZE").await.expect("analyze");
+    }
+
+    let schema = graphql::build_schema(Limits::from_config(&state.config));
+    let caller = Caller {
+        client_id: info.demo_client_id.clone(),
+        user_id: None,
+        is_platform: false,
+        role: CallerRole::Admin,
+        actor: Actor::System,
+        ip: None,
+        audited: Default::default(),
+    };
+    let n = sessions / 2 + 42;
+    let cases = [
+        ("full name", json!({"filter": {"searchTerm": format!("First{n} Last{n}")}})),
+        ("document number", json!({"filter": {"searchTerm": format!("D{n:07}")}})),
+        ("session id", json!({"filter": {"searchTerm": seeded.session_ids[n].clone()}})),
+        ("name prefix (~1,100 hits)", json!({"filter": {"searchTerm": format!("Last{}", n / 1000)}})),
+        ("no match", json!({"filter": {"searchTerm": "nobody-by-this-name"}})),
+        ("failing check + sort by score", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "ASC"}})),
+    ];
+    let run = |vars: serde_json::Value| {
+        let request = async_graphql::Request::new(PAGE).variables(async_graphql::Variables::from_json(vars));
+        let (schema, state, caller) = (&schema, &state, caller.clone());
+        async move {
+            let started = Instant::now();
+            let response = graphql::execute(schema, state, caller, request).await;
+            assert!(response.errors.is_empty(), "{:?}", response.errors);
+            (started.elapsed(), response.data.into_json().expect("json"))
+        }
+    };
+    let mut all = Vec::new();
+    for (name, vars) in &cases {
+        let (_, first) = run(vars.clone()).await;
+        let total = first["idvSessions"]["totalCount"].as_i64().unwrap_or_default();
+        for _ in 0..3 {
+            run(vars.clone()).await;
+        }
+        let mut timings = Vec::with_capacity(iterations);
+        for _ in 0..iterations {
+            timings.push(run(vars.clone()).await.0);
+        }
+        timings.sort();
+        println!(
+            "sessions search, {name} ({backend}, {sessions} sessions, {total} found, {iterations} runs): p50 {:.2?}  p95 {:.2?}  max {:.2?}",
+            percentile(&timings, 50.0),
+            percentile(&timings, 95.0),
+            timings[timings.len() - 1],
+        );
+        all.extend(timings);
+    }
+    all.sort();
+    println!(
+        "sessions search, all cases ({backend}, {sessions} sessions, {} runs): p50 {:.2?}  p95 {:.2?}",
+        all.len(),
+        percentile(&all, 50.0),
+        percentile(&all, 95.0),
+    );
+
+    state.db.clone().close().await.ok();
+    if let Some((admin, name)) = cleanup {
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+    }
+}

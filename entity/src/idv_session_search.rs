@@ -1,0 +1,37 @@
+//! The words an IDV session can be found by in the dashboard's search:
+//! names, ids, user id, metadata and SDK metadata values (`exact = false`,
+//! matched as word prefixes) and document numbers (`exact = true`, matched
+//! whole). Rewritten by the server whenever those values change.
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "idv_session_search")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub session_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub term: String,
+    pub client_id: String,
+    pub exact: bool,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::idv_session::Entity",
+        from = "Column::SessionId",
+        to = "super::idv_session::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    IdvSession,
+}
+
+impl Related<super::idv_session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IdvSession.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,241 @@
+//! The dashboard's session search: the words each IDV session can be found
+//! by, kept in `idv_session_search` and rewritten whenever one of them
+//! changes (session created, SDK metadata merged, document read, session
+//! finalized, identity erased).
+//!
+//! A search is split into words; every word must be the start of one of the
+//! session's words (names, full values and their words of the user id,
+//! metadata and SDK metadata, the session and identity ids), case-insensitive.
+//! A document number matches only whole (letters and digits, case and
+//! separators ignored), so a number is never guessed from its first digits.
+//! Each word is one range of the `(client_id, term)` index: the search
+//! costs the same at 1,000 or 1,000,000 sessions.
+
+use std::collections::BTreeMap;
+
+use entity::{document, idv_session, idv_session_search};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::error::AppResult;
+use crate::service::types::metadata_value_text;
+
+/// Longest stored term, in characters: longer values are cut (a prefix of
+/// them still matches).
+const MAX_TERM_CHARS: usize = 64;
+/// Words of one search beyond this many are ignored.
+const MAX_SEARCH_WORDS: usize = 8;
+/// Sessions indexed per statement when filling the index.
+const BACKFILL_BATCH: u64 = 500;
+
+/// Lower case, cut to [`MAX_TERM_CHARS`].
+fn term(s: &str) -> String {
+    s.trim().to_lowercase().chars().take(MAX_TERM_CHARS).collect()
+}
+
+/// A document number as compared: letters and digits only, lower case.
+pub fn document_number_key(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).take(MAX_TERM_CHARS).collect()
+}
+
+/// A value's terms: the whole value and each of its words.
+fn value_terms(value: &str, out: &mut BTreeMap<String, bool>) {
+    let whole = term(value);
+    if whole.is_empty() {
+        return;
+    }
+    for word in whole.split_whitespace() {
+        out.entry(term(word)).or_insert(false);
+    }
+    out.insert(whole, false);
+}
+
+/// The terms of a session and its documents: `term -> exact`.
+pub fn terms_of(session: &idv_session::Model, documents: &[document::Model]) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    for value in [Some(&session.id), session.identity_id.as_ref(), session.user_id.as_ref()].into_iter().flatten() {
+        value_terms(value, &mut out);
+    }
+    for name in [&session.first_name, &session.middle_name, &session.last_name, &session.suffix_name].into_iter().flatten() {
+        value_terms(name, &mut out);
+    }
+    for meta in [&session.metadata, &session.sdk_metadata] {
+        if let Some(map) = meta.as_object() {
+            for v in map.values() {
+                value_terms(&metadata_value_text(v), &mut out);
+            }
+        }
+    }
+    for d in documents {
+        for name in [&d.first_name, &d.middle_name, &d.last_name].into_iter().flatten() {
+            value_terms(name, &mut out);
+        }
+        if let Some(key) = d.document_number.as_deref().map(document_number_key).filter(|k| !k.is_empty()) {
+            // A word that is also a document number stays a word: its prefix
+            // search finds it anyway.
+            out.entry(key).or_insert(true);
+        }
+    }
+    out
+}
+
+/// Rewrites the search rows of these sessions from their current rows and
+/// documents (three reads and a write per call, whatever the count).
+pub async fn refresh(db: &impl ConnectionTrait, session_ids: &[String]) -> AppResult<()> {
+    if session_ids.is_empty() {
+        return Ok(());
+    }
+    let sessions = idv_session::Entity::find().filter(idv_session::Column::Id.is_in(session_ids.to_vec())).all(db).await?;
+    let mut docs: BTreeMap<String, Vec<document::Model>> = BTreeMap::new();
+    for d in document::Entity::find().filter(document::Column::SessionId.is_in(session_ids.to_vec())).all(db).await? {
+        docs.entry(d.session_id.clone()).or_default().push(d);
+    }
+    idv_session_search::Entity::delete_many()
+        .filter(idv_session_search::Column::SessionId.is_in(session_ids.to_vec()))
+        .exec(db)
+        .await?;
+    let mut rows = vec![];
+    for s in &sessions {
+        let of_session = docs.get(&s.id).map(Vec::as_slice).unwrap_or_default();
+        rows.extend(terms_of(s, of_session).into_iter().map(|(term, exact)| idv_session_search::ActiveModel {
+            session_id: sea_orm::Set(s.id.clone()),
+            term: sea_orm::Set(term),
+            client_id: sea_orm::Set(s.client_id.clone()),
+            exact: sea_orm::Set(exact),
+        }));
+    }
+    // SQLite allows 32,766 bound values per statement: 4 per row.
+    for chunk in rows.chunks(2000) {
+        idv_session_search::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Indexes every session that has no search row yet (sessions written
+/// before the index existed, or inserted around the service); returns how
+/// many. Run at start-up; a no-op once every session is indexed.
+pub async fn backfill(db: &impl ConnectionTrait) -> AppResult<u64> {
+    let mut done = 0;
+    loop {
+        let indexed = Query::select()
+            .column(idv_session_search::Column::SessionId)
+            .from(idv_session_search::Entity)
+            .and_where(Expr::col((idv_session_search::Entity, idv_session_search::Column::SessionId)).equals((idv_session::Entity, idv_session::Column::Id)))
+            .to_owned();
+        let ids: Vec<String> = idv_session::Entity::find()
+            .select_only()
+            .column(idv_session::Column::Id)
+            .filter(Condition::all().add(Expr::exists(indexed).not()))
+            .limit(BACKFILL_BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(done);
+        }
+        done += ids.len() as u64;
+        refresh(db, &ids).await?;
+    }
+}
+
+/// The words of a search, lower case, at most [`MAX_SEARCH_WORDS`].
+fn search_words(search: &str) -> Vec<String> {
+    search.split_whitespace().take(MAX_SEARCH_WORDS).map(term).filter(|w| !w.is_empty()).collect()
+}
+
+/// The smallest string above every string starting with `prefix`
+/// (byte-wise): the prefix followed by the highest code point.
+fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+fn sessions_with(client_ids: &[String], cond: Condition) -> SelectStatement {
+    Query::select()
+        .column(idv_session_search::Column::SessionId)
+        .from(idv_session_search::Entity)
+        .cond_where(Condition::all().add(idv_session_search::Column::ClientId.is_in(client_ids.to_vec())).add(cond))
+        .to_owned()
+}
+
+/// The sessions (of these clients) a search finds, as a condition on
+/// `idv_session.id`; `None` for a blank search.
+pub fn condition(client_ids: &[String], search: &str) -> Option<Condition> {
+    use idv_session_search::Column as T;
+    let words = search_words(search);
+    if words.is_empty() {
+        return None;
+    }
+    let mut all_words = Condition::all();
+    for w in &words {
+        let prefix = Condition::all().add(T::Exact.eq(false)).add(T::Term.gte(w.as_str())).add(T::Term.lt(prefix_end(w)));
+        all_words = all_words.add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, prefix)));
+    }
+    let number = document_number_key(search);
+    if number.is_empty() {
+        return Some(all_words);
+    }
+    let exact = Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number));
+    Some(Condition::any().add(all_words).add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, exact))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> idv_session::Model {
+        serde_json::from_str(
+            r#"{
+            "id": "0193-abc", "client_id": "c", "user_id": "User-77", "idv_weights_id": "w", "status": "complete",
+            "document_type": "driver_license", "liveness_mode": "passive", "liveness_provider": "local",
+            "webhook_url": null, "metadata": {"customer": "Acme Corp", "n": 42}, "sdk_metadata": {"app_version": "3.2.0"},
+            "settings": {}, "finalize_settings": null, "consented": true, "consented_at": null,
+            "document_front_given": true, "document_front_given_at": null, "document_back_given": true,
+            "document_back_given_at": null, "liveness_detected": true, "liveness_detected_at": null,
+            "selfie_given": true, "selfie_given_at": null, "first_name": "ANH", "middle_name": "Van Thi",
+            "last_name": "JOHNSON", "suffix_name": null, "gender": "unknown", "birth_date": null,
+            "ofac_status": "clear", "ofac_detected_at": null, "dmv_status": "unknown", "dmv_detected_at": null,
+            "verified": true, "verified_at": null, "score": 0.9, "reasons": null, "review_required": false,
+            "identity_id": null, "failed_attempts": 0, "event_sequence": 0,
+            "created_at": "2026-12-01T00:00:00Z", "updated_at": "2026-12-01T00:00:00Z", "completed_at": null,
+            "expires_at": "2026-12-02T00:00:00Z", "blocked_until": null
+        }"#,
+        )
+        .expect("a session row")
+    }
+
+    #[test]
+    fn terms_cover_names_ids_and_metadata_words() {
+        let t = terms_of(&session(), &[]);
+        for expected in ["anh", "johnson", "van", "thi", "van thi", "user-77", "0193-abc", "acme corp", "acme", "corp", "42", "3.2.0"] {
+            assert_eq!(t.get(expected), Some(&false), "{expected}: {t:?}");
+        }
+        assert!(!t.values().any(|exact| *exact), "no document, no exact term");
+    }
+
+    #[test]
+    fn document_numbers_are_exact_and_normalised() {
+        assert_eq!(document_number_key(" D123-456 78 "), "d12345678");
+        let mut d: document::Model = serde_json::from_str(
+            r#"{
+            "id": "d", "client_id": "c", "session_id": "0193-abc", "identity_id": null, "is_current": true,
+            "type": "driver_license", "data_source": "barcode", "document_number": "D123-456 78", "ref_number": null,
+            "issued_at": null, "expires_at": null, "issuing_country": null, "issuing_state": null, "first_name": null,
+            "middle_name": null, "last_name": null, "name_suffix": null, "street": null, "city": null, "state": null,
+            "postal_code": null, "birth_date": null, "gender": "unknown", "height": null, "weight": null, "eye_color": null,
+            "hair_color": null, "doc_class": null, "restrictions": null, "endorsements": null, "raw_payload": null,
+            "truncation": null, "created_at": "2026-12-01T00:00:00Z"
+        }"#,
+        )
+        .expect("a document row");
+        assert_eq!(terms_of(&session(), std::slice::from_ref(&d)).get("d12345678"), Some(&true));
+        d.document_number = Some("   ".into());
+        assert!(!terms_of(&session(), &[d]).values().any(|exact| *exact), "a blank number is no term");
+    }
+
+    #[test]
+    fn a_search_is_words_and_a_blank_one_is_nothing() {
+        assert_eq!(search_words("  Anh   JOHNSON "), vec!["anh", "johnson"]);
+        assert!(condition(&["c".into()], "   ").is_none());
+        assert!(prefix_end("ab") > "abzzzz".to_string() && prefix_end("ab") < "ac".to_string());
+    }
+}
