@@ -342,6 +342,14 @@ async fn finalize_explains_the_ofac_check_and_sends_a_pep_to_review() {
         let s = read_session(&app, &sid).await;
         assert_eq!(s["ofac_status_e"], "clear");
         assert!(s["reasons"].as_array().unwrap().iter().any(|r| r["check"] == "pep" && r["code"] == "pep_hit"), "{s}");
+        // GraphQL shows the same explanation.
+        let query = json!({"query": format!(r#"{{ idvSession(id: "{sid}") {{ checks {{ checkName status evidence }} }} }}"#)});
+        let (st, _, g) = app.post_json("/graphql", Some(&app.demo_key), &query).await;
+        assert_eq!(st, 200, "{g}");
+        let checks = g["data"]["idvSession"]["checks"].as_array().unwrap_or_else(|| panic!("{g}"));
+        let pep = checks.iter().find(|c| c["checkName"] == "pep").expect("pep check in GraphQL");
+        assert_eq!(pep["evidence"]["best"]["entry"]["list_key"], "opensanctions", "{pep}");
+        assert!(pep["evidence"]["best"]["features"]["name_tokens"].is_array());
         app.cleanup().await;
     }
 }

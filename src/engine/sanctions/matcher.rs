@@ -6,13 +6,15 @@
 //! first; the score is the length-weighted mean of the pairs, lowered for
 //! every token left unpaired, and a single-token agreement between
 //! multi-token names is weak evidence (so "Emma Watson" is not "EMMA LLC").
-//! Very common given names ("mohammed", "john", "maria") and name particles
-//! ("al", "bin", "abu") weigh less, so sharing them says little.
+//! Very common given names ("mohammed", "john", "maria"), generic company
+//! words ("trading", "holding") and name particles ("al", "bin") weigh
+//! less, and a match is never much better than its best agreement on a
+//! distinctive token: sharing only common words is no hit.
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::normalize::{Token, is_common_given_name, is_particle};
+use super::normalize::{Token, is_common_token, is_particle};
 
 /// How one token of the subject's name paired with the listed name.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -31,7 +33,7 @@ fn token_weight(t: &Token) -> f64 {
     let len = t.text.len() as f64;
     if is_particle(&t.text) {
         len * 0.2
-    } else if is_common_given_name(&t.text) {
+    } else if is_common_token(&t.text) {
         len * 0.5
     } else {
         len
@@ -118,6 +120,9 @@ pub fn token_similarity(a: &Token, b: &Token) -> f64 {
 /// compared without a length penalty: "putn" / "putin", "poutine" / "putin".
 const LENGTH_RATIO_FREE: f64 = 0.7;
 
+/// How far a name score may exceed its best distinctive token agreement.
+const DISTINCTIVE_MARGIN: f64 = 0.02;
+
 /// Similarity of two tokens with the same consonant skeleton.
 const SKELETON_SIMILARITY: f64 = 0.93;
 
@@ -140,6 +145,8 @@ pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) ->
     sims.sort_by(|x, y| y.0.total_cmp(&x.0));
     let (mut q_used, mut c_used) = (0u64, 0u64);
     let (mut num, mut den, mut strong_pairs) = (0.0, 0.0, 0usize);
+    // The best agreement on a token that is neither common nor a particle.
+    let mut best_distinctive: Option<f64> = None;
     let mut explained = Vec::new();
     for (s, i, j) in sims {
         if i >= 64 || j >= 64 || q_used & (1 << i) != 0 || c_used & (1 << j) != 0 {
@@ -153,6 +160,10 @@ pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) ->
         den += w;
         if !is_particle(&query[i].text) && !is_particle(&candidate[j].text) {
             strong_pairs += 1;
+        }
+        let distinctive = |t: &Token| !is_particle(&t.text) && !is_common_token(&t.text);
+        if distinctive(&query[i]) || distinctive(&candidate[j]) {
+            best_distinctive = Some(best_distinctive.map_or(s, |b: f64| b.max(s)));
         }
         if explain {
             explained.push(TokenPair { query: Some(query[i].text.clone()), listed: Some(candidate[j].text.clone()), score: s });
@@ -168,6 +179,9 @@ pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) ->
     let substantial = |tokens: &[Token]| tokens.iter().filter(|t| !is_particle(&t.text)).count();
     if strong_pairs < 2 && (substantial(query) > 1 || substantial(candidate) > 1) {
         score *= 0.75;
+    }
+    if let Some(best) = best_distinctive {
+        score = score.min(best + DISTINCTIVE_MARGIN);
     }
     if explain {
         for (i, t) in query.iter().enumerate() {

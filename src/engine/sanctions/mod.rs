@@ -17,6 +17,7 @@ pub mod explain;
 pub mod formats;
 pub mod matcher;
 pub mod normalize;
+pub mod synthetic;
 pub mod xml;
 
 use std::collections::HashMap;

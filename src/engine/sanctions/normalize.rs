@@ -41,11 +41,20 @@ const COMMON_NAMES: [&str; 72] = [
     "smith", "singh", "kumar", "khan",
 ];
 
+/// Generic words of company names: sharing one says little about being
+/// the same company.
+const GENERIC_COMPANY_WORDS: [&str; 26] = [
+    "trading", "holding", "holdings", "group", "international", "invest", "investment", "investments", "energy",
+    "shipping", "logistics", "metals", "industries", "industrial", "services", "bank", "capital", "global",
+    "management", "technologies", "technology", "construction", "import", "export", "commercial", "development",
+];
+
 /// Name particles ("al-", "bin", "van"): written or left out at will.
 const PARTICLES: [&str; 14] = ["al", "el", "bin", "ibn", "bint", "ben", "ul", "ud", "van", "von", "der", "de", "da", "di"];
 
-pub fn is_common_given_name(token: &str) -> bool {
-    COMMON_NAMES.contains(&token)
+/// A very common name or a generic company word (weighs less in a match).
+pub fn is_common_token(token: &str) -> bool {
+    COMMON_NAMES.contains(&token) || GENERIC_COMPANY_WORDS.contains(&token)
 }
 
 pub fn is_particle(token: &str) -> bool {

@@ -5,6 +5,7 @@ import {
   badge, empty, errorState, fields, fmtDate, fmtNumber, h, humanize, loading, mount, statusLabel, table, toast, verdictBadge, pager,
 } from '../dom.js';
 import { CHECK_LABELS, checkLabel } from '../labels.js';
+import { screeningMatches } from './screening.js';
 
 const PAGE = 25;
 const STATUSES = ['IN_PROGRESS', 'COMPLETE', 'TEMPORARILY_COMPLETE', 'TEMPORARILY_BLOCKED', 'EXPIRED'];
@@ -310,6 +311,7 @@ export async function sessionView(main, { params }) {
   const current = s.documents.find((d) => d.isCurrent) || s.documents[0];
   const dmv = s.checks.find((c) => c.checkName === 'dmv');
   const ofac = s.checks.find((c) => c.checkName === 'ofac');
+  const pep = s.checks.find((c) => c.checkName === 'pep');
   const reasons = Array.isArray(s.reasons) ? s.reasons : [];
   mount(
     main,
@@ -386,8 +388,10 @@ export async function sessionView(main, { params }) {
           ['Screened', fmtDate(s.ofacDetectedAt)],
           ['Result', ofac ? checkBadge(ofac.status) : null],
           ['Reason', ofac?.detail],
+          ['Politically exposed', pep ? checkBadge(pep.status) : null],
         ]),
-        ofac ? evidenceTable(ofac.evidence) : null,
+        ofac ? screeningMatches(ofac) || evidenceTable(ofac.evidence) : null,
+        pep ? screeningMatches(pep) : null,
       ),
     ),
     h(
