@@ -657,6 +657,7 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .exec(db)
         .await?
         .rows_affected;
+    crate::service::review::cases::scrub_free_text(db, client_id, &session_ids, &iid).await?;
 
     let null = || Expr::value(Option::<String>::None);
     let empty = || Expr::value(serde_json::json!({}));

@@ -32,12 +32,12 @@ async fn gql_key(app: &TestApp, key: &str, query: &str, variables: Value) -> (u1
 }
 
 /// A logged-in dashboard user: its own cookie jar and CSRF token.
-struct Dashboard {
+pub(crate) struct Dashboard {
     http: reqwest::Client,
     csrf: String,
 }
 
-async fn login(app: &TestApp, client_id: &str, email: &str, role: Role) -> Dashboard {
+pub(crate) async fn login(app: &TestApp, client_id: &str, email: &str, role: Role) -> Dashboard {
     tenancy::create_user(&app.state.db, client_id, email, role, PASSWORD).await.unwrap();
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let resp = http
@@ -62,14 +62,14 @@ impl Dashboard {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
-    async fn gql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
+    pub(crate) async fn gql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
         let (status, body) = self.post(app, query, variables, true).await;
         assert_eq!(status, 200, "{body}");
         body
     }
 }
 
-fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
 }
 

@@ -6,6 +6,7 @@
 //! SQLite and PostgreSQL.
 
 use crate::common::{TestApp, assert_problem, backends, read};
+use crate::graphql::{code, login};
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -83,40 +84,6 @@ async fn case_of(app: &TestApp, key: &str, sid: &str) -> Value {
     let (st, _, c) = app.post_json("/api/v1/review/case/read", Some(key), &json!({"session_id": sid})).await;
     assert_eq!(st, 200, "{c}");
     c
-}
-
-/// A logged-in dashboard user (own cookie jar and CSRF token).
-struct Dashboard {
-    http: reqwest::Client,
-    csrf: String,
-}
-
-async fn login(app: &TestApp, client_id: &str, email: &str, role: Role) -> Dashboard {
-    tenancy::create_user(&app.state.db, client_id, email, role, PASSWORD).await.unwrap();
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let resp = http.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let me: Value = resp.json().await.unwrap();
-    Dashboard { http, csrf: me["csrf_token"].as_str().unwrap().to_string() }
-}
-
-impl Dashboard {
-    async fn gql(&self, app: &TestApp, query: &str, variables: Value) -> Value {
-        let resp = self
-            .http
-            .post(app.url("/graphql"))
-            .header("x-csrf-token", &self.csrf)
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        resp.json().await.unwrap()
-    }
-}
-
-fn gql_code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error in {body}"))
 }
 
 const DECIDE: &str = "mutation($id: String!, $action: ReviewAction!, $code: String!, $note: String) {
@@ -197,6 +164,16 @@ async fn a_review_outcome_opens_a_case_and_approve_verifies_like_a_finalize() {
             .await
             .unwrap();
         assert_eq!(audited.len(), 1);
+
+        // Erasing the identity takes the cases' free text with it; the decision stays.
+        let (st, _, n) = app.post_json("/api/v1/review/case/note", Some(&key), &json!({"case_id": case_id, "body": "Jane Doe called"})).await;
+        assert_eq!(st, 200, "{n}");
+        let (st, _, e) = app.post_json("/api/v1/identity/delete", Some(&key), &json!({"identity_id": identity_id})).await;
+        assert_eq!(st, 200, "{e}");
+        let erased = case_of(&app, &key, &sid).await;
+        assert_eq!((erased["outcome_e"].as_str(), erased["decisions"][0]["reason_code"].as_str()), (Some("approved"), Some("ocr_misread")));
+        assert_eq!((erased["decisions"][0]["note"].clone(), erased["notes"][0]["body"].as_str()), (Value::Null, Some("(erased)")), "{erased}");
+        assert_eq!(erased["reasons"][0]["message"], "", "{erased}");
         app.cleanup().await;
     }
 }
@@ -255,7 +232,7 @@ async fn four_eyes_needs_two_different_people() {
         let on = admin.gql(&app, "mutation { updateReviewSettings(fourEyes: true) { fourEyes slaHours rejectCodes } }", json!({})).await;
         assert_eq!(on["data"]["updateReviewSettings"]["fourEyes"], true, "{on}");
         let refused = first.gql(&app, "mutation { updateReviewSettings(fourEyes: false) { fourEyes } }", json!({})).await;
-        assert_eq!(gql_code(&refused), "forbidden", "only admins change the settings");
+        assert_eq!(code(&refused), "forbidden", "only admins change the settings");
 
         let sid = held_session(&app, &key, &cid).await;
         let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
@@ -268,11 +245,11 @@ async fn four_eyes_needs_two_different_people() {
         let decision_id = decision["id"].as_str().unwrap().to_string();
         assert_eq!(session(&app, &key, &sid).await["verified"], false, "nothing happens before the second person confirms");
         let busy = second.gql(&app, DECIDE, json!({"id": case_id, "action": "REJECT", "code": "other"})).await;
-        assert_eq!(gql_code(&busy), "conflict", "{busy}");
+        assert_eq!(code(&busy), "conflict", "{busy}");
 
         const CONFIRM: &str = "mutation($c: String!, $d: String!) { confirmReviewDecision(caseId: $c, decisionId: $d) { case { state outcome } decision { status confirmedByEmail } } }";
         let own = first.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
-        assert_eq!(gql_code(&own), "forbidden", "the author cannot confirm: {own}");
+        assert_eq!(code(&own), "forbidden", "the author cannot confirm: {own}");
         assert_eq!(session(&app, &key, &sid).await["verified"], false);
         let ok = second.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
         let r = &ok["data"]["confirmReviewDecision"];
@@ -280,7 +257,7 @@ async fn four_eyes_needs_two_different_people() {
         assert_eq!(r["decision"], json!({"status": "effective", "confirmedByEmail": "second@demo.test"}));
         assert_eq!(session(&app, &key, &sid).await["verified"], true);
         let again = second.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
-        assert_eq!(gql_code(&again), "conflict");
+        assert_eq!(code(&again), "conflict");
 
         // Over REST: a key without a user is one person; the same key cannot confirm its own decision.
         let sid2 = held_session(&app, &key, &cid).await;
@@ -310,9 +287,9 @@ async fn viewers_and_read_only_keys_cannot_decide_and_other_tenants_see_nothing(
         let seen = viewer.gql(&app, "query($id: String!) { reviewCase(id: $id) { id state reasons { check } session { id reviewRequired } } }", json!({"id": case_id})).await;
         assert_eq!(seen["data"]["reviewCase"]["reasons"][0]["check"], "name_crosscheck", "viewers read the queue: {seen}");
         let refused = viewer.gql(&app, DECIDE, json!({"id": case_id, "action": "APPROVE", "code": "other"})).await;
-        assert_eq!(gql_code(&refused), "forbidden", "{refused}");
+        assert_eq!(code(&refused), "forbidden", "{refused}");
         let refused = viewer.gql(&app, "mutation($id: String!) { assignReviewCase(id: $id, toMe: true) { id } }", json!({"id": case_id})).await;
-        assert_eq!(gql_code(&refused), "forbidden");
+        assert_eq!(code(&refused), "forbidden");
 
         let read_only = tenancy::create_api_key_with_scope(db, &cid, None, Some("ro"), Some(KeyScope::ReadOnly), KeyScope::Admin).await.unwrap();
         let (st, _, c) = app.post_json("/api/v1/review/case/read", Some(&read_only.plaintext), &json!({"case_id": case_id})).await;
@@ -325,7 +302,7 @@ async fn viewers_and_read_only_keys_cannot_decide_and_other_tenants_see_nothing(
             app.http.post(app.url("/graphql")).bearer_auth(&key).json(&json!({"query": DECIDE, "variables": {"id": case_id, "action": "APPROVE", "code": "other"}})).send().await.unwrap(),
         )
         .await;
-        assert_eq!((st, gql_code(&by_key)), (200, "forbidden"), "API keys do not mutate on GraphQL: {by_key}");
+        assert_eq!((st, code(&by_key)), (200, "forbidden"), "API keys do not mutate on GraphQL: {by_key}");
 
         // Another tenant: 404 over REST, null over GraphQL, not_found on a mutation.
         let other = tenancy::create_client(db, "Other Inc", false).await.unwrap();
@@ -344,7 +321,7 @@ async fn viewers_and_read_only_keys_cannot_decide_and_other_tenants_see_nothing(
         let nothing = their_admin.gql(&app, "query($id: String!) { reviewCase(id: $id) { id } reviewCases { totalCount } reviewStats { openCases } }", json!({"id": case_id})).await;
         assert_eq!(nothing["data"], json!({"reviewCase": null, "reviewCases": {"totalCount": 0}, "reviewStats": {"openCases": 0}}), "{nothing}");
         let denied = their_admin.gql(&app, DECIDE, json!({"id": case_id, "action": "APPROVE", "code": "other"})).await;
-        assert_eq!(gql_code(&denied), "not_found", "{denied}");
+        assert_eq!(code(&denied), "not_found", "{denied}");
         assert_eq!(session(&app, &key, &sid).await["decision"], "needs_review", "nobody decided");
         app.cleanup().await;
     }

@@ -355,6 +355,42 @@ pub async fn add_note(
     Ok(note)
 }
 
+/// Identity erasure: the free text of the cases of the erased identity and
+/// its sessions goes (notes, decision notes, the reasons' messages, which
+/// may quote what was read); states, reason codes, outcomes and checks stay.
+pub async fn scrub_free_text(db: &impl ConnectionTrait, client_id: &str, session_ids: &[String], identity_id: &str) -> AppResult<()> {
+    let cases = review_case::Entity::find()
+        .filter(review_case::Column::ClientId.eq(client_id))
+        .filter(
+            Condition::any()
+                .add(review_case::Column::SessionId.is_in(session_ids.to_vec()))
+                .add(review_case::Column::IdentityId.eq(identity_id)),
+        )
+        .all(db)
+        .await?;
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    for c in &cases {
+        let reasons: Vec<CaseReason> = serde_json::from_value(c.reasons.clone()).unwrap_or_default();
+        let bare: Vec<CaseReason> = reasons.into_iter().map(|r| CaseReason { message: String::new(), ..r }).collect();
+        review_case::Entity::update_many()
+            .col_expr(review_case::Column::Reasons, Expr::value(serde_json::to_value(bare).map_err(AppError::internal)?))
+            .filter(review_case::Column::Id.eq(&c.id))
+            .exec(db)
+            .await?;
+    }
+    review_note::Entity::update_many()
+        .col_expr(review_note::Column::Body, Expr::value("(erased)"))
+        .filter(review_note::Column::CaseId.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    review_decision::Entity::update_many()
+        .col_expr(review_decision::Column::Note, Expr::value(Option::<String>::None))
+        .filter(review_decision::Column::CaseId.is_in(ids))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The decisions of cases (oldest first), keyed by case id.
 pub async fn decisions_by_cases(
     db: &impl ConnectionTrait,
