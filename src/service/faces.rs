@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use entity::{document, face_template, idv_session, weights};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use crate::engine::FaceEmbedding;
 use crate::engine::face::index::FlatIndex;
@@ -316,6 +316,13 @@ struct ClientIndex {
     loaded_until: Option<DateTime<Utc>>,
 }
 
+/// A template is inserted inside its transaction, often by another process
+/// (whose clock may differ slightly): one that commits after a later one
+/// was loaded carries an earlier `created_at`. Each top-up therefore looks
+/// this far back before the newest template loaded; `seen` skips the ones
+/// already in the index.
+const TOP_UP_OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
+
 type Indexes = Mutex<HashMap<String, Arc<tokio::sync::Mutex<ClientIndex>>>>;
 
 fn indexes() -> &'static Indexes {
@@ -325,7 +332,9 @@ fn indexes() -> &'static Indexes {
 
 /// Templates of `client_id` within `max_distance` of `query`, nearest
 /// first: (template id, distance). Loads the client's templates on first
-/// use and the ones created since on each later call.
+/// use; each later call adds the ones not indexed yet among those created
+/// since [`TOP_UP_OVERLAP`] before the newest one loaded (so a template
+/// another process committed late is not missed).
 pub async fn search(
     state: &AppState,
     client_id: &str,
@@ -340,7 +349,20 @@ pub async fn search(
     let mut ci = entry.lock().await;
     let mut q = face_template::Entity::find().filter(face_template::Column::ClientId.eq(client_id));
     if let Some(since) = ci.loaded_until {
-        q = q.filter(face_template::Column::CreatedAt.gte(since));
+        // Ids first: only the templates not indexed yet are read whole.
+        let recent: Vec<String> = face_template::Entity::find()
+            .select_only()
+            .column(face_template::Column::Id)
+            .filter(face_template::Column::ClientId.eq(client_id))
+            .filter(face_template::Column::CreatedAt.gte(since - TOP_UP_OVERLAP))
+            .into_tuple::<String>()
+            .all(&state.db)
+            .await?;
+        let unseen: Vec<String> = recent.into_iter().filter(|id| !ci.seen.contains(id)).collect();
+        if unseen.is_empty() {
+            return Ok(search_loaded(&ci, query, max_distance, limit));
+        }
+        q = q.filter(face_template::Column::Id.is_in(unseen));
     }
     let rows = q.order_by_asc(face_template::Column::CreatedAt).all(&state.db).await?;
     for row in rows {
@@ -352,11 +374,14 @@ pub async fn search(
         let index = ci.index.get_or_insert_with(|| FlatIndex::new(e.vector.len()));
         index.insert(row.id, &e.vector);
     }
-    Ok(ci
-        .index
+    Ok(search_loaded(&ci, query, max_distance, limit))
+}
+
+fn search_loaded(ci: &ClientIndex, query: &[f32], max_distance: f32, limit: usize) -> Vec<(String, f32)> {
+    ci.index
         .as_ref()
         .map(|i| i.search(query, max_distance, limit).into_iter().map(|h| (h.key, h.distance)).collect())
-        .unwrap_or_default())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ mod platform;
 mod review;
 mod s3_storage;
 mod sanctions_dmv;
+mod scale_out;
 mod screening;
 mod verify_e2e;
 mod webhook_delivery;
