@@ -34,6 +34,15 @@ async fn create_with_link(app: &TestApp, extra: Value) -> (String, String) {
     (v["session_id"].as_str().unwrap().to_string(), url)
 }
 
+/// A session with a capture link whose user consented: (session id, token).
+async fn consented_link(app: &TestApp) -> (String, String) {
+    let (sid, url) = create_with_link(app, json!({})).await;
+    let token = token_of(&url);
+    let (st, _, v) = with_token(app, &token, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await;
+    assert_eq!(st, 200, "{v}");
+    (sid, token)
+}
+
 async fn with_token(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, String, Value) {
     read(app.http.post(app.url(path)).header("X-Capture-Token", token).json(&body).send().await.unwrap()).await
 }
@@ -181,9 +190,7 @@ async fn expired_revoked_and_finished_links_cannot_upload() {
         let app = TestApp::spawn(backend).await;
 
         // Expired: the link's time is over (moved into the past in the database).
-        let (sid, url) = create_with_link(&app, json!({})).await;
-        let token = token_of(&url);
-        assert_eq!(with_token(&app, &token, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.0, 200);
+        let (sid, token) = consented_link(&app).await;
         let link = entity::capture_link::Entity::find()
             .filter(entity::capture_link::Column::SessionId.eq(&sid))
             .one(&app.state.db)
@@ -199,9 +206,7 @@ async fn expired_revoked_and_finished_links_cannot_upload() {
         assert_eq!(page_state(&app, &token).await, (410, "expired".to_string()), "{backend}");
 
         // Revoked by the integrator.
-        let (sid, url) = create_with_link(&app, json!({})).await;
-        let token = token_of(&url);
-        assert_eq!(with_token(&app, &token, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.0, 200);
+        let (sid, token) = consented_link(&app).await;
         let (st, _, v) =
             app.post_json("/api/v1/idv/session/capture-link/revoke", Some(&app.demo_key), &json!({"session_id": sid})).await;
         assert_eq!((st, v["revoked"].as_u64()), (200, Some(1)), "{v}");
@@ -214,9 +219,7 @@ async fn expired_revoked_and_finished_links_cannot_upload() {
         assert_eq!(resp.status().as_u16(), 200);
 
         // Finished: finalized through the link itself.
-        let (sid, url) = create_with_link(&app, json!({})).await;
-        let token = token_of(&url);
-        assert_eq!(with_token(&app, &token, "/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.0, 200);
+        let (sid, token) = consented_link(&app).await;
         let mut finalized = false;
         for _ in 0..30 {
             let (st, _, v) = with_token(&app, &token, "/api/v1/sdk/idv/finalize", json!({"session_id": sid})).await;
@@ -624,6 +627,131 @@ mod capture_browser {
         b.screenshot("capture-phone-8-finished-link").await;
         b.quit().await;
         app.cleanup().await;
+    }
+
+    /// The integrator's page on another origin: imports the SDK from the
+    /// Tessera server, embeds `?u=<capture url>` inline (`?modal` as a
+    /// modal) and records the SDK's events in `window.events`.
+    async fn integrator_site(app_base: &str) -> String {
+        let html = format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body>
+<h1>Open an account</h1><div id="kyc" style="height:760px"></div>
+<script type="module">
+import {{ TesseraCapture }} from '{app_base}/sdk/tessera-capture.js';
+window.events = [];
+const q = new URLSearchParams(location.search);
+const capture = q.has('modal') ? TesseraCapture.open(q.get('u')) : TesseraCapture.mount(document.getElementById('kyc'), q.get('u'));
+for (const type of ['ready', 'step', 'complete', 'error']) capture.on(type, (e) => window.events.push(type + (e.step ? ':' + e.step : '')));
+</script></body></html>"#
+        );
+        let site = axum::Router::new().route("/", axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, site).await.unwrap() });
+        base
+    }
+
+    async fn events(b: &Browser) -> Vec<String> {
+        let v = b.eval("window.events || []").await;
+        v.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    }
+
+    async fn wait_event(b: &Browser, event: &str) {
+        let started = Instant::now();
+        while !events(b).await.iter().any(|e| e == event) {
+            assert!(started.elapsed() < StdDuration::from_secs(60), "no {event} event; events so far: {:?}", events(b).await);
+            tokio::time::sleep(StdDuration::from_millis(200)).await;
+        }
+    }
+
+    /// The web SDK embeds the page in another origin's page (inline and as
+    /// a modal) and reports ready, each step and complete; the page is
+    /// usable inside the frame.
+    #[tokio::test]
+    async fn the_web_sdk_embeds_the_page_and_reports_its_events() {
+        let (chromium, driver) = match browser::locate() {
+            Ok(found) => found,
+            Err(why) => return eprintln!("skipped: {why}"),
+        };
+        let app = TestApp::spawn("sqlite").await;
+        let site = integrator_site(&app.base).await;
+        let (st, _, v) = app
+            .post_json("/api/v1/capture/settings/update", Some(&app.demo_key), &json!({"frame_ancestors": [site]}))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let b = Browser::start(&chromium, &driver, 1024, 900).await;
+
+        // Inline: the user works inside the frame; the host page hears each step.
+        let (_, url) = create_with_link(&app, json!({})).await;
+        b.goto(&format!("{site}/?u={}", urlencode(&url))).await;
+        wait_event(&b, "step:consent").await;
+        b.screenshot("capture-sdk-1-inline").await;
+        b.enter_frame("iframe").await;
+        b.click_css("#consent-check").await;
+        b.click_css("#consent-continue").await;
+        b.find("#document-type-continue").await;
+        b.leave_frames().await;
+        wait_event(&b, "step:document_type").await;
+        assert_eq!(events(&b).await[..3], ["ready", "step:consent", "step:document_type"]);
+
+        // Modal: a session whose captures are all in finishes in the dialog and completes.
+        let (sid, url) = captured_link(&app, json!({})).await;
+        b.goto(&format!("{site}/?modal&u={}", urlencode(&url))).await;
+        b.find("dialog[open] iframe").await;
+        wait_event(&b, "complete").await;
+        b.screenshot("capture-sdk-2-modal-complete").await;
+        let got = events(&b).await;
+        assert_eq!(got.first().map(String::as_str), Some("ready"), "{got:?}");
+        assert!(got.contains(&"step:finalize".to_string()), "{got:?}");
+        let (_, _, s) = app.post_json("/api/v1/idv/session/read", Some(&app.demo_key), &json!({"session_id": sid})).await;
+        assert_eq!(s["status_e"], "complete", "{s}");
+
+        // Not framed, a link with a redirect_url sends the user back, naming the session.
+        let back = format!("{}/health/live", app.base);
+        let (sid, url) = captured_link(&app, json!({"redirect_url": back})).await;
+        b.goto(&url).await;
+        wait_step(&b, "done", 60).await;
+        b.screenshot("capture-redirect-done").await;
+        let expected = format!("{back}?session_id={sid}");
+        b.wait_for("the redirect", &format!("location.href === {}", serde_json::to_string(&expected).unwrap())).await;
+        b.quit().await;
+        app.cleanup().await;
+    }
+
+    /// A session (with a capture link of `options`) whose captures were all
+    /// sent with the link's token: only finalize is left for the page.
+    async fn captured_link(app: &TestApp, options: Value) -> (String, String) {
+        let (st, _, v) = app
+            .post_json("/api/v1/idv/session/create", Some(&app.demo_key), &json!({"capture_link": options}))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (sid, url) = (v["session_id"].as_str().unwrap().to_string(), v["capture_url"].as_str().unwrap().to_string());
+        let token = token_of(&url);
+        for (path, body) in [
+            ("/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})),
+            ("/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": "driver_license"})),
+        ] {
+            assert_eq!(with_token(app, &token, path, body).await.0, 200);
+        }
+        assert_eq!(upload_with_token(app, &token, "front", &sid).await.0, 200);
+        assert_eq!(upload_with_token(app, &token, "back", &sid).await.0, 200);
+        let (st, _, t) = with_token(app, &token, "/api/v1/sdk/idv/liveness/generate", json!({"session_id": sid})).await;
+        assert_eq!(st, 200, "{t}");
+        use base64::Engine;
+        let frame = base64::engine::general_purpose::STANDARD.encode(small_png());
+        let body = json!({"session_id": sid, "token": t["token"], "images": [frame]});
+        let (st, _, v) = with_token(app, &token, "/api/v1/sdk/idv/liveness/process", body).await;
+        assert_eq!(st, 200, "{v}");
+        (sid, url)
+    }
+
+    fn urlencode(s: &str) -> String {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect()
     }
 
     #[tokio::test]

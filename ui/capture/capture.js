@@ -148,8 +148,7 @@ function showError(err, retry) {
 // ---------------------------------------------------------------- start
 
 async function boot() {
-  chooseLanguage(navigator.languages || [navigator.language]);
-  document.documentElement.lang = (navigator.language || 'en').split('-')[0];
+  document.documentElement.lang = chooseLanguage(navigator.languages || [navigator.language]);
   if (LINK_STATE !== 'open') {
     return showClosed(LINK_STATE);
   }

@@ -221,6 +221,19 @@ impl Browser {
         Self::check(&v, "send keys");
     }
 
+    /// Sends the following commands to the document of the iframe matching `css`.
+    pub async fn enter_frame(&self, css: &str) {
+        let e = self.find(css).await;
+        let v = self.post("/frame", json!({"id": {ELEMENT_KEY: e.0}})).await;
+        Self::check(&v, "switch to frame");
+    }
+
+    /// Back to the top-level document.
+    pub async fn leave_frames(&self) {
+        let v = self.post("/frame", json!({"id": null})).await;
+        Self::check(&v, "switch to the top document");
+    }
+
     /// Types into an element without clearing it first (e.g. a file path into `<input type=file>`).
     pub async fn send_keys(&self, css: &str, text: &str) {
         let e = self.find(css).await;
