@@ -64,7 +64,7 @@ async fn start(state: &AppState, caller: &Caller, params: ExportParams) -> AppRe
     let filter = IdvSessionFilter::parse(Some(value))
         .map_err(|e| AppError::validation("filter", format!("not an IdvSessionFilter: {}", e.into_server_error(Default::default()).message)))?;
     let (list_filter, extras) = idv_list_filters(state, caller, filter).await?;
-    let cond = dashboard::idv_condition(&list_filter, &extras, Utc::now());
+    let cond = dashboard::idv_condition(&state.db, &list_filter, &extras, Utc::now()).await?;
     audit::record(&state.db, &caller.actor, "idv_session.export", None, caller.ip.clone(), Some(serde_json::json!({ "filter": raw })))
         .await?;
     Ok(Body::from_stream(rows(state.db.clone(), cond)))

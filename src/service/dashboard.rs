@@ -74,14 +74,23 @@ pub struct IdvListExtras {
     pub liveness_provider: Option<String>,
 }
 
-/// The WHERE clause of the dashboard's session list and its CSV export.
-pub fn idv_condition(filter: &idv::ListFilter, extras: &IdvListExtras, now: DateTime<Utc>) -> Condition {
+/// The WHERE clause of the dashboard's session list and its CSV export;
+/// the search is asked of the index first ([`session_search::resolve`]).
+///
+/// [`session_search::resolve`]: crate::service::session_search::resolve
+pub async fn idv_condition(
+    db: &impl ConnectionTrait,
+    filter: &idv::ListFilter,
+    extras: &IdvListExtras,
+    now: DateTime<Utc>,
+) -> AppResult<Condition> {
     use idv_session::Column as C;
-    let search = filter.search_term.clone();
     let rest = idv::ListFilter { search_term: None, ..filter.clone() };
     let mut cond = idv::list_condition(&rest, now);
-    if let Some(found) = search.as_deref().and_then(|s| crate::service::session_search::condition(&filter.client_ids, s)) {
-        cond = cond.add(found);
+    if let Some(search) = filter.search_term.as_deref() {
+        if let Some(found) = crate::service::session_search::resolve(db, &filter.client_ids, search).await? {
+            cond = cond.add(found);
+        }
     }
     match extras.verdict {
         Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
@@ -112,7 +121,7 @@ pub fn idv_condition(filter: &idv::ListFilter, extras: &IdvListExtras, now: Date
     if let Some(p) = &extras.liveness_provider {
         cond = cond.add(C::LivenessProvider.eq(p.as_str()));
     }
-    cond
+    Ok(cond)
 }
 
 /// The ORDER BY of an IDV session page: the sort key (empty values last),
@@ -121,18 +130,20 @@ fn idv_order(query: Select<idv_session::Entity>, sort: Sort) -> Select<idv_sessi
     use idv_session::Column as C;
     use sea_orm::sea_query::NullOrdering;
     let o = order(sort.descending);
-    let keys: &[C] = match sort.field {
-        SortField::CreatedAt => &[C::CreatedAt],
-        SortField::UpdatedAt => &[C::UpdatedAt],
-        SortField::CompletedAt => &[C::CompletedAt],
-        SortField::Score => &[C::Score],
-        SortField::Status => &[C::Status],
-        SortField::Name => &[C::LastName, C::FirstName],
-        SortField::DocumentType => &[C::DocumentType],
+    // Columns that may be empty sort their empty values last; the others
+    // keep a plain ORDER BY the indexes can serve.
+    let (keys, nullable): (&[C], bool) = match sort.field {
+        SortField::CreatedAt => (&[C::CreatedAt], false),
+        SortField::UpdatedAt => (&[C::UpdatedAt], false),
+        SortField::CompletedAt => (&[C::CompletedAt], true),
+        SortField::Score => (&[C::Score], true),
+        SortField::Status => (&[C::Status], false),
+        SortField::Name => (&[C::LastName, C::FirstName], true),
+        SortField::DocumentType => (&[C::DocumentType], false),
     };
     let mut query = query;
     for key in keys {
-        query = query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last);
+        query = if nullable { query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last) } else { query.order_by(*key, o.clone()) };
     }
     query.order_by(C::Id, o)
 }
@@ -145,7 +156,7 @@ pub async fn idv_page(
     sort: Sort,
     page: Page,
 ) -> AppResult<(Vec<idv_session::Model>, u64)> {
-    let query = idv_session::Entity::find().filter(idv_condition(filter, extras, Utc::now()));
+    let query = idv_session::Entity::find().filter(idv_condition(db, filter, extras, Utc::now()).await?);
     let total = query.clone().count(db).await?;
     let rows = idv_order(query, sort).offset(page.skip).limit(page.take).all(db).await?;
     Ok((rows, total))

@@ -8,8 +8,9 @@
 //! metadata and SDK metadata, the session and identity ids), case-insensitive.
 //! A document number matches only whole (letters and digits, case and
 //! separators ignored), so a number is never guessed from its first digits.
-//! Each word is one range of the `(client_id, term)` index: the search
-//! costs the same at 1,000 or 1,000,000 sessions.
+//! Each word is one range of the `(client_id, term)` index, and the
+//! sessions found are then read by id: a narrow search costs the same at
+//! 1,000 or 1,000,000 sessions.
 
 use std::collections::BTreeMap;
 
@@ -157,8 +158,63 @@ fn sessions_with(client_ids: &[String], cond: Condition) -> SelectStatement {
         .to_owned()
 }
 
+/// At most this many sessions per word are looked up by id; a broader
+/// word is answered as a subquery instead.
+const MAX_CANDIDATES: u64 = 2000;
+
 /// The sessions (of these clients) a search finds, as a condition on
-/// `idv_session.id`; `None` for a blank search.
+/// `idv_session.id`; `None` for a blank search. The index is asked first,
+/// one range per word: when every word matches at most [`MAX_CANDIDATES`]
+/// sessions the answer is their ids (`id IN (...)`, primary-key lookups,
+/// whatever the number of sessions in the list); a broader search becomes
+/// the same ranges as subqueries ([`condition`]).
+pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &str) -> AppResult<Option<Condition>> {
+    use idv_session_search::Column as T;
+    let words = search_words(search);
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let lookup = |cond: Condition| {
+        idv_session_search::Entity::find()
+            .select_only()
+            .column(T::SessionId)
+            .filter(T::ClientId.is_in(client_ids.to_vec()))
+            .filter(cond)
+            .limit(MAX_CANDIDATES + 1)
+            .into_tuple::<String>()
+            .all(db)
+    };
+    let mut found: Option<std::collections::BTreeSet<String>> = None;
+    for w in &words {
+        let ids = lookup(prefix_condition(w)).await?;
+        if ids.len() as u64 > MAX_CANDIDATES {
+            return Ok(condition(client_ids, search));
+        }
+        let ids: std::collections::BTreeSet<String> = ids.into_iter().collect();
+        found = Some(match found {
+            None => ids,
+            Some(before) => before.intersection(&ids).cloned().collect(),
+        });
+    }
+    let mut ids = found.unwrap_or_default();
+    let number = document_number_key(search);
+    if !number.is_empty() {
+        let exact = lookup(Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number))).await?;
+        if exact.len() as u64 > MAX_CANDIDATES {
+            return Ok(condition(client_ids, search));
+        }
+        ids.extend(exact);
+    }
+    Ok(Some(Condition::all().add(idv_session::Column::Id.is_in(ids))))
+}
+
+fn prefix_condition(word: &str) -> Condition {
+    use idv_session_search::Column as T;
+    Condition::all().add(T::Exact.eq(false)).add(T::Term.gte(word)).add(T::Term.lt(prefix_end(word)))
+}
+
+/// The sessions (of these clients) a search finds, as subqueries on the
+/// index (`idv_session.id IN (SELECT ...)`); `None` for a blank search.
 pub fn condition(client_ids: &[String], search: &str) -> Option<Condition> {
     use idv_session_search::Column as T;
     let words = search_words(search);
@@ -167,8 +223,7 @@ pub fn condition(client_ids: &[String], search: &str) -> Option<Condition> {
     }
     let mut all_words = Condition::all();
     for w in &words {
-        let prefix = Condition::all().add(T::Exact.eq(false)).add(T::Term.gte(w.as_str())).add(T::Term.lt(prefix_end(w)));
-        all_words = all_words.add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, prefix)));
+        all_words = all_words.add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, prefix_condition(w))));
     }
     let number = document_number_key(search);
     if number.is_empty() {
