@@ -145,6 +145,20 @@ async fn a_capture_link_drives_its_session_without_the_client_id() {
         let resp = app.http.post(app.url("/api/v1/sdk/idv/capture/status")).header("X-Client-Id", &app.demo_client_id).send().await.unwrap();
         let (st, ct, v) = read(resp).await;
         assert_problem(st, &ct, &v, 401);
+
+        // The dashboard sees how the session was captured.
+        let viewer = crate::graphql::login(&app, &app.demo_client_id, "viewer@demo.test", tessera::service::tenancy::Role::Viewer).await;
+        let q = "query($id: String!) { idvSession(id: $id) { captureOpenings { origin device browser openedAt } } }";
+        let body = viewer.gql(&app, q, json!({"id": sid})).await;
+        let openings = &body["data"]["idvSession"]["captureOpenings"];
+        assert_eq!(openings[0]["device"], "phone", "{body}");
+        assert_eq!((openings[0]["origin"].as_str(), openings[0]["browser"].as_str()), (Some("api"), Some("Chrome 124 on Android")));
+
+        // Deleting the session deletes its links: the page no longer knows the token.
+        let (st, _, v) = app.post_json("/api/v1/idv/session/delete", Some(&app.demo_key), &json!({"session_id": sid})).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(entity::capture_link::Entity::find().all(&app.state.db).await.unwrap().len(), 0);
+        assert_eq!(page_state(&app, &token).await, (404, "unknown".to_string()));
         app.cleanup().await;
     }
 }
