@@ -380,8 +380,8 @@ impl ReviewCase {
     async fn sanctions_entry(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SanctionsEntry>> {
         let Some(sid) = &self.0.session_id else { return Ok(None) };
         let (state, _) = parts(ctx);
-        let Some(ent) = evidence::sanctions_entry_id(&state.db, &self.0.client_id, sid).await.gql()? else { return Ok(None) };
-        Ok(evidence::sanctions_entry(&state.db, &ent).await.gql()?.map(SanctionsEntry))
+        let Some((list, ent)) = evidence::sanctions_entry_id(&state.db, &self.0.client_id, sid).await.gql()? else { return Ok(None) };
+        Ok(evidence::sanctions_entry(&state.db, list.as_deref(), &ent).await.gql()?.map(SanctionsEntry))
     }
     /// Sessions and identities the duplicate checks found (those the caller may open).
     async fn duplicates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DuplicateLink>> {

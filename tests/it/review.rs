@@ -468,6 +468,13 @@ async fn an_analyst_works_a_queue_of_three_cases_with_the_keyboard() {
             sessions.push(held_session(&app, &key, &cid).await);
         }
         add_evidence(&app, &sessions[0]).await;
+        // The screening's explained hit, as the ofac check records it.
+        let mut hit = Outcome::fail(0.1, "possible match on OFAC SDN (similarity 0.91)");
+        hit.evidence = Some(json!({"best": {"list": "OFAC SDN", "list_key": "ofac", "entry_id": "4242", "score": 0.91, "matched_name": "JANE SMYTH",
+            "entry": {"list_key": "ofac", "list": "OFAC SDN", "entry_id": "4242", "category": "sanction", "kind": "individual",
+                "names": ["SMYTH, Jane", "Jana Smith"], "programs": ["SDGT"], "listed_on": "2019-05-02", "birth_dates": ["1990"],
+                "countries": ["GB"], "gender": "female", "source_url": null, "remarks": null}}}));
+        checks::record(&app.state.db, SessionKind::Idv, &cid, &sessions[0], "ofac", hit).await.unwrap();
 
         let b = Browser::start(&chromium, &driver, 1280, 900).await;
         b.goto(&app.url("/admin")).await;
@@ -492,6 +499,7 @@ async fn an_analyst_works_a_queue_of_three_cases_with_the_keyboard() {
         let mismatch = b.eval("[...document.querySelectorAll('#field-comparison tr.mismatch')].map(r => r.dataset.field)").await;
         assert_eq!(mismatch, json!(["last_name"]), "the differing last name is marked");
         assert!(b.text_of("#case-reasons").await.contains("Name matches the barcode"), "the reason is on top");
+        assert_eq!(b.text_of(".listed-entry .listed-name").await, "SMYTH, Jane", "the listed entry is shown");
         b.screenshot(&format!("{backend}-review-02-case")).await;
 
         for (i, key_press) in ["a", "r", "a"].into_iter().enumerate() {
@@ -523,6 +531,76 @@ async fn an_analyst_works_a_queue_of_three_cases_with_the_keyboard() {
             v
         };
         assert_eq!(verdicts, [json!("verified"), json!("rejected"), json!("verified")], "{backend}");
+        app.cleanup().await;
+    }
+}
+
+/// The case view's evidence: the listed entry a screening named (from the
+/// list in force), the printed vs barcode readings, and the duplicates the
+/// checks found — another client's session among them is left out.
+#[tokio::test]
+async fn the_case_shows_the_listed_entry_readings_and_duplicates() {
+    use sea_orm::Set;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        let earlier = held_session(&app, &key, &cid).await;
+        let other = tenancy::create_client(db, "Other Inc", false).await.unwrap();
+        let other_key = tenancy::create_api_key(db, &other.id, None, None).await.unwrap().plaintext;
+        let (_, _, theirs) = app.post_json("/api/v1/idv/session/create", Some(&other_key), &json!({})).await;
+        let theirs = theirs["session_id"].as_str().unwrap().to_string();
+        add_evidence(&app, &sid).await;
+
+        let now = chrono::Utc::now();
+        let list_id = uuid::Uuid::new_v4().to_string();
+        entity::sanctions_list::Entity::insert(entity::sanctions_list::ActiveModel {
+            id: Set(list_id.clone()),
+            source: Set("ofac".into()),
+            version: Set("test".into()),
+            published_at: Set(None),
+            imported_at: Set(now),
+            entry_count: Set(1),
+            is_current: Set(true),
+        })
+        .exec_without_returning(db)
+        .await
+        .unwrap();
+        entity::sanctions_entry::Entity::insert(entity::sanctions_entry::ActiveModel {
+            id: Set(uuid::Uuid::new_v4().to_string()),
+            list_id: Set(list_id),
+            ent_num: Set("4242".into()),
+            name: Set("DOE, Jonathan".into()),
+            entity_type: Set(Some("individual".into())),
+            programs: Set(Some("SDGT".into())),
+            remarks: Set(None),
+            birth_dates: Set(Some(json!(["1990-04-01"]))),
+            aliases: Set(Some(json!(["Johnny Doe"]))),
+            addresses: Set(None),
+            details: Set(None),
+        })
+        .exec_without_returning(db)
+        .await
+        .unwrap();
+        let mut hit = Outcome::fail(0.1, "possible match on SDN (similarity 0.90)");
+        hit.evidence = Some(json!({"best": {"list": "SDN", "list_key": "ofac", "entry_id": "4242", "score": 0.9}}));
+        checks::record(db, SessionKind::Idv, &cid, &sid, "ofac", hit).await.unwrap();
+        let mut dup = Outcome::fail(0.0, "the same document image in other sessions");
+        dup.evidence = Some(json!({"image": {"sessions": [earlier, theirs]}}));
+        checks::record(db, SessionKind::Idv, &cid, &sid, "doc_front_online_duplication", dup).await.unwrap();
+
+        let viewer = login(&app, &cid, "viewer@demo.test", Role::Viewer).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let body = viewer
+            .gql(&app, "query($id: String!) { reviewCase(id: $id) { sanctionsEntry { entNum name programs birthDates aliases } duplicates { kind id check } readings { side source fields } session { images { fileType } } } }", json!({"id": case_id}))
+            .await;
+        let c = &body["data"]["reviewCase"];
+        assert_eq!(c["sanctionsEntry"], json!({"entNum": "4242", "name": "DOE, Jonathan", "programs": "SDGT", "birthDates": ["1990-04-01"], "aliases": ["Johnny Doe"]}), "{body}");
+        assert_eq!(c["duplicates"], json!([{"kind": "idv_session", "id": earlier, "check": "doc_front_online_duplication"}]), "another client's session is left out: {body}");
+        let last_names: Vec<&str> = c["readings"].as_array().unwrap().iter().map(|r| r["fields"]["last_name"].as_str().unwrap()).collect();
+        assert_eq!(last_names, ["SMITH", "SMYTH"], "printed (front) first, then the barcode: {body}");
+        assert_eq!(c["session"]["images"].as_array().unwrap().len(), 3);
         app.cleanup().await;
     }
 }

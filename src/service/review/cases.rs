@@ -24,10 +24,10 @@ use crate::service::types::{Page, SessionStatus};
 /// Longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 
-/// Checks whose review reasons make a case urgent: a possible sanctions
-/// match or another person's face or document.
+/// Checks whose review reasons make a case urgent: a possible sanctions or
+/// PEP match, or another person's face or document.
 const HIGH_PRIORITY_CHECKS: &[&str] =
-    &["ofac", "duplicate_face", "doc_front_online_duplication", "doc_back_online_duplication"];
+    &["ofac", "pep", "duplicate_face", "doc_front_online_duplication", "doc_back_online_duplication"];
 
 fn reason_checks(reasons: &[CaseReason]) -> String {
     let mut s = String::from(" ");

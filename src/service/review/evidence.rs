@@ -21,15 +21,23 @@ pub async fn readings(db: &impl ConnectionTrait, client_id: &str, session_id: &s
         .await?)
 }
 
-/// The sanctions entry a screening hit named (`ent_num` of the list in force).
-pub async fn sanctions_entry(db: &impl ConnectionTrait, ent_num: &str) -> AppResult<Option<sanctions_entry::Model>> {
-    let lists: Vec<String> = sanctions_list::Entity::find()
-        .filter(sanctions_list::Column::IsCurrent.eq(true))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|l| l.id)
-        .collect();
+/// The sanctions entry a screening hit named: `ent_num` in the list in force
+/// of `list_key` (`ofac`, `un`, ...), else in any list in force.
+pub async fn sanctions_entry(db: &impl ConnectionTrait, list_key: Option<&str>, ent_num: &str) -> AppResult<Option<sanctions_entry::Model>> {
+    if let Some(key) = list_key
+        && let Some(found) = entry_in(db, Some(key), ent_num).await?
+    {
+        return Ok(Some(found));
+    }
+    entry_in(db, None, ent_num).await
+}
+
+async fn entry_in(db: &impl ConnectionTrait, source: Option<&str>, ent_num: &str) -> AppResult<Option<sanctions_entry::Model>> {
+    let mut current = sanctions_list::Entity::find().filter(sanctions_list::Column::IsCurrent.eq(true));
+    if let Some(key) = source {
+        current = current.filter(sanctions_list::Column::Source.eq(key));
+    }
+    let lists: Vec<String> = current.all(db).await?.into_iter().map(|l| l.id).collect();
     Ok(sanctions_entry::Entity::find()
         .filter(sanctions_entry::Column::ListId.is_in(lists))
         .filter(sanctions_entry::Column::EntNum.eq(ent_num))
@@ -37,15 +45,19 @@ pub async fn sanctions_entry(db: &impl ConnectionTrait, ent_num: &str) -> AppRes
         .await?)
 }
 
-/// The `entry_id` (list entry number) of a session's `ofac` hit, if it had one.
-pub async fn sanctions_entry_id(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Option<String>> {
+/// The list (`list_key`, when recorded) and entry id of a session's `ofac` hit, if it had one.
+pub async fn sanctions_entry_id(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Option<(Option<String>, String)>> {
     let row = check_result::Entity::find()
         .filter(check_result::Column::ClientId.eq(client_id))
         .filter(check_result::Column::SessionId.eq(session_id))
         .filter(check_result::Column::CheckName.eq("ofac"))
         .one(db)
         .await?;
-    Ok(row.and_then(|r| r.evidence).and_then(|e| e["best"]["entry_id"].as_str().map(str::to_string)))
+    Ok(row.and_then(|r| r.evidence).and_then(|e| {
+        let best = &e["best"];
+        let id = best["entry_id"].as_str()?.to_string();
+        Some((best["list_key"].as_str().map(str::to_string), id))
+    }))
 }
 
 /// A record a duplicate check pointed at.

@@ -329,6 +329,31 @@ function listValue(v) {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/// A screening hit as the check recorded it: the listed entry and how well it matched.
+function listedEntry(check) {
+  const best = check.evidence.best;
+  const e = best.entry;
+  return h(
+    'div',
+    { class: 'listed-entry', dataset: { check: check.checkName } },
+    h('h3', {}, `${checkLabel(check.checkName)}: ${e.list || best.list || ''}`),
+    fields([
+      ['Listed name', h('strong', { class: 'listed-name' }, (e.names || [])[0] || best.name)],
+      ['Matched as', best.matched_name],
+      ['Similarity', fmtNumber(best.score)],
+      ['Entry', e.entry_id || best.entry_id],
+      ['Kind', e.kind],
+      ['Programme', (e.programs || []).join(', ') || null],
+      ['Listed on', e.listed_on],
+      ['Birth dates', (e.birth_dates || []).join('; ') || null],
+      ['Countries', (e.countries || []).join(', ') || null],
+      ['Also known as', (e.names || []).slice(1).join('; ') || null],
+      ['Remarks', e.remarks],
+      ['Source', e.source_url ? h('a', { href: e.source_url, rel: 'noopener noreferrer', target: '_blank' }, e.source_url) : null],
+    ]),
+  );
+}
+
 export async function reviewCaseView(main, { params }) {
   const data = await gql(CASE, { id: params[0] });
   const c = data.reviewCase;
@@ -347,6 +372,8 @@ export async function reviewCaseView(main, { params }) {
   const back = images.filter((i) => /_back$/.test(i.fileType));
   const faces = images.filter((i) => i.fileType === 'selfie' || i.fileType.startsWith('liveness'));
   const ofac = s?.checks.find((x) => x.checkName === 'ofac');
+  // The screening checks' explained hits (the listed entry as matched), sanctions and PEP.
+  const listed = (s?.checks || []).filter((x) => (x.checkName === 'ofac' || x.checkName === 'pep') && x.evidence?.best?.entry);
 
   // The decision form: opened by the Approve / Reject buttons or the a / r keys.
   const codeSelect = h('select', { id: 'reason-code', name: 'reason_code', required: true });
@@ -529,7 +556,9 @@ export async function reviewCaseView(main, { params }) {
       section(
         'sanctions-heading',
         'Sanctions',
-        c.sanctionsEntry
+        listed.length
+          ? listed.map((x) => listedEntry(x))
+          : c.sanctionsEntry
           ? fields([
               ['Listed name', h('strong', {}, c.sanctionsEntry.name)],
               ['Entry', c.sanctionsEntry.entNum],
