@@ -73,6 +73,153 @@ pub struct OcrEngine {
     /// Class i (1-based) is `dictionary[i - 1]`; class 0 is the CTC blank
     /// and the class after the dictionary is a space.
     dictionary: Vec<String>,
+    /// The recogniser's classifier kept to the scripts read here (see
+    /// [`Head`]); `None` runs the whole model.
+    head: Option<Head>,
+}
+
+/// The recogniser's last layer restricted to the characters the document
+/// engine reads: Latin and Greek letters, digits, punctuation and the space
+/// (fields, the MRZ and the specimen words are written in them; the
+/// dictionary has no Cyrillic).
+/// PP-OCRv6's dictionary has 18,708 characters, mostly CJK; its classifier
+/// (120 features → 18,710 classes per time step) was about a quarter of a
+/// line's cost. The model runs up to the features and the 617 kept rows
+/// are applied here, so a line's text is the best character among
+/// those scripts (other scripts are not read).
+struct Head {
+    /// The per-time-step features, `[1, hidden, steps]`.
+    features: rten::NodeId,
+    /// Model class of each kept row (0 = the CTC blank).
+    classes: Vec<usize>,
+    /// Kept rows, `[classes.len()][hidden]`.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    hidden: usize,
+}
+
+/// Names in the PP-OCRv6 small recogniser: the features fed to the last
+/// layer, and that layer's weights (`[hidden, classes]`) and bias.
+const REC_FEATURES: &str = "p2o.pd_op.squeeze.0.0";
+const REC_HEAD_WEIGHTS: &str = "linear_8.w_0";
+const REC_HEAD_BIAS: &str = "linear_8.b_0";
+
+/// A dictionary entry the recogniser may answer.
+fn kept_character(entry: &str) -> bool {
+    !entry.is_empty()
+        && entry.chars().all(|c| {
+            matches!(c as u32,
+                0x20..=0x7E          // ASCII
+                | 0xA0..=0x24F       // Latin-1 supplement, Latin extended A and B
+                | 0x370..=0x3FF      // Greek
+                | 0x400..=0x52F      // Cyrillic
+                | 0x1E00..=0x1EFF    // Latin extended additional
+                | 0x2010..=0x2027    // dashes, quotes, bullets
+                | 0x20AC)            // euro sign
+        })
+}
+
+impl Head {
+    /// The kept rows of `model`'s last layer, when the model is the one
+    /// these names describe and the rows give the model's own answer on a
+    /// probe line; `None` otherwise (the whole model runs).
+    fn from_model(model: &Model, dictionary: &[String]) -> Option<Head> {
+        let features = model.find_node(REC_FEATURES)?;
+        let weights_id = model.find_node(REC_HEAD_WEIGHTS)?;
+        let bias_id = model.find_node(REC_HEAD_BIAS)?;
+        let mut values = model.run(vec![], &[weights_id, bias_id], None).ok()?;
+        let bias: NdTensor<f32, 1> = values.pop()?.try_into().ok()?;
+        let weights: NdTensor<f32, 2> = values.pop()?.try_into().ok()?;
+        let [hidden, classes] = weights.shape();
+        if bias.len() != classes || classes != dictionary.len() + 2 || hidden == 0 {
+            return None;
+        }
+        let kept: Vec<usize> = (0..classes)
+            .filter(|&k| k == 0 || k == classes - 1 || dictionary.get(k - 1).is_some_and(|e| kept_character(e)))
+            .collect();
+        let mut rows = Vec::with_capacity(kept.len() * hidden);
+        for &k in &kept {
+            rows.extend((0..hidden).map(|h| weights[[h, k]]));
+        }
+        let head = Head { features, bias: kept.iter().map(|&k| bias[[k]]).collect(), classes: kept, weights: rows, hidden };
+        head.agrees_with(model).then_some(head)
+    }
+
+    /// On a probe line, the kept rows give the same best class per step as
+    /// the whole model restricted to them (the names mean what we think).
+    fn agrees_with(&self, model: &Model) -> bool {
+        let width = 96usize;
+        let data: Vec<f32> = (0..3 * REC_HEIGHT as usize * width).map(|i| ((i * 7919) % 255) as f32 / 127.5 - 1.0).collect();
+        let input_id = model.input_ids()[0];
+        let run = |out: rten::NodeId| {
+            let input = NdTensor::from_data([1, 3, REC_HEIGHT as usize, width], data.clone());
+            model.run(vec![(input_id, input.into())], &[out], None).ok()?.pop()
+        };
+        let (Some(full), Some(features)) = (run(model.output_ids()[0]), run(self.features)) else { return false };
+        let (Ok(full), Ok(features)) = (NdTensor::<f32, 3>::try_from(full), NdTensor::<f32, 3>::try_from(features)) else {
+            return false;
+        };
+        let [_, steps, classes] = full.shape();
+        let Some(ours) = self.logits(&features) else { return false };
+        if ours.len() != steps || self.classes.len() < 2 {
+            return false;
+        }
+        // Same ranking, and the same log-odds between the kept classes
+        // (the model's last step is a softmax over every class).
+        let flat = full.to_vec();
+        flat.chunks_exact(classes).zip(ours).all(|(row, logits)| {
+            let full_logodds = |a: usize, b: usize| (row[self.classes[a]].max(1e-30) / row[self.classes[b]].max(1e-30)).ln();
+            let best = (0..self.classes.len()).max_by(|a, b| row[self.classes[*a]].total_cmp(&row[self.classes[*b]]));
+            let ours_best = (0..logits.len()).max_by(|a, b| logits[*a].total_cmp(&logits[*b]));
+            // The runner-up among the kept classes: the log-odds of two
+            // well-represented probabilities.
+            let other = (0..logits.len()).filter(|k| Some(*k) != ours_best).max_by(|a, b| logits[*a].total_cmp(&logits[*b]));
+            let agree = best == ours_best
+                && best.zip(other).is_some_and(|(a, o)| (full_logodds(a, o) - (logits[a] - logits[o])).abs() < 0.05);
+            agree
+        })
+    }
+
+    /// Per time step, the logits of the kept classes. `features` is
+    /// `[1, hidden, steps]`.
+    fn logits(&self, features: &NdTensor<f32, 3>) -> Option<Vec<Vec<f32>>> {
+        let [_, hidden, steps] = features.shape();
+        if hidden != self.hidden {
+            return None;
+        }
+        let flat = features.to_vec();
+        let mut column = vec![0.0f32; hidden];
+        let mut out = Vec::with_capacity(steps);
+        for t in 0..steps {
+            for (h, v) in column.iter_mut().enumerate() {
+                *v = flat[h * steps + t];
+            }
+            let logits = self
+                .weights
+                .chunks_exact(hidden)
+                .zip(&self.bias)
+                .map(|(row, b)| b + row.iter().zip(&column).map(|(w, x)| w * x).sum::<f32>())
+                .collect();
+            out.push(logits);
+        }
+        Some(out)
+    }
+
+    /// Per time step: the best kept class and its probability among the
+    /// kept classes. `features` is `[1, hidden, steps]`.
+    fn best_per_step(&self, features: &NdTensor<f32, 3>) -> Option<Vec<(usize, f32)>> {
+        let steps = self.logits(features)?;
+        Some(
+            steps
+                .iter()
+                .map(|logits| {
+                    let (best, max) = logits.iter().enumerate().fold((0, f32::MIN), |acc, (k, &l)| if l > acc.1 { (k, l) } else { acc });
+                    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+                    (self.classes[best], 1.0 / sum)
+                })
+                .collect(),
+        )
+    }
 }
 
 impl std::fmt::Debug for OcrEngine {
@@ -110,7 +257,8 @@ impl OcrEngine {
         if dictionary.is_empty() {
             return Err(format!("{} is empty", dict.display()));
         }
-        Ok(Self { detector, recognizer, dictionary })
+        let head = Head::from_model(&recognizer, &dictionary);
+        Ok(Self { detector, recognizer, dictionary, head })
     }
 
     /// Detects and recognises the text lines of `image`, top to bottom,
@@ -275,24 +423,36 @@ impl OcrEngine {
             }
         }
         let input = NdTensor::from_data([1, 3, REC_HEIGHT as usize, width as usize], data);
-        let output = self
-            .recognizer
-            .run_one(input.into(), Some(crate::engine::compute::run_options()))
-            .map_err(|e| format!("text recogniser failed: {e}"))?;
-        let probs: NdTensor<f32, 3> = output.try_into().map_err(|e| format!("unexpected recogniser output: {e:?}"))?;
-        let [_, steps, classes] = probs.shape();
-        let flat = probs.to_vec();
+        let best = match &self.head {
+            Some(head) => {
+                let input_id = self.recognizer.input_ids()[0];
+                let features = self
+                    .recognizer
+                    .run(vec![(input_id, input.into())], &[head.features], Some(crate::engine::compute::run_options()))
+                    .map_err(|e| format!("text recogniser failed: {e}"))?
+                    .pop()
+                    .ok_or("text recogniser gave no output")?;
+                let features: NdTensor<f32, 3> = features.try_into().map_err(|e| format!("unexpected recogniser features: {e:?}"))?;
+                head.best_per_step(&features).ok_or("unexpected recogniser features")?
+            }
+            None => {
+                let output = self
+                    .recognizer
+                    .run_one(input.into(), Some(crate::engine::compute::run_options()))
+                    .map_err(|e| format!("text recogniser failed: {e}"))?;
+                let probs: NdTensor<f32, 3> = output.try_into().map_err(|e| format!("unexpected recogniser output: {e:?}"))?;
+                let [_, steps, classes] = probs.shape();
+                let flat = probs.to_vec();
+                flat.chunks_exact(classes.max(1))
+                    .take(steps)
+                    .map(|row| row.iter().copied().enumerate().fold((0usize, f32::MIN), |acc, (k, p)| if p > acc.1 { (k, p) } else { acc }))
+                    .collect()
+            }
+        };
         let mut text = String::new();
         let (mut sum, mut count) = (0.0f32, 0usize);
         let mut previous = 0usize;
-        for row in flat.chunks_exact(classes.max(1)).take(steps) {
-            let (mut best, mut best_p) = (0usize, f32::MIN);
-            for (k, &p) in row.iter().enumerate() {
-                if p > best_p {
-                    best = k;
-                    best_p = p;
-                }
-            }
+        for (best, best_p) in best {
             if best != 0 && best != previous {
                 match self.dictionary.get(best - 1) {
                     Some(s) => text.push_str(s),
@@ -581,6 +741,19 @@ mod tests {
             let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
             assert_eq!(texts, [text], "{degrees} deg");
         }
+    }
+
+    #[test]
+    fn the_recogniser_answers_through_the_restricted_head() {
+        let engine = test_support::engine();
+        let head = engine.head.as_ref().expect("the PP-OCRv6 recogniser's last layer is found and agrees with the model");
+        assert!(head.classes.len() > 300 && head.classes.len() < 2000, "{} kept classes", head.classes.len());
+        for c in ["A", "z", "0", "<", "É", "Ω"] {
+            let k = engine.dictionary.iter().position(|e| e == c).map(|i| i + 1);
+            assert!(k.is_some_and(|k| head.classes.contains(&k)), "{c} is kept");
+        }
+        let han = engine.dictionary.iter().position(|e| e == "中").map(|i| i + 1);
+        assert!(han.is_some_and(|k| !head.classes.contains(&k)));
     }
 
     #[test]
