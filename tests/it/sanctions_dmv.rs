@@ -100,6 +100,16 @@ async fn list_server(fail: Arc<AtomicU16>, with_cons: bool) -> String {
     base
 }
 
+/// A registered endpoint of the demo client (deliveries are queued, not sent); its id.
+pub(crate) async fn ops_webhook(app: &TestApp) -> String {
+    use tessera::service::webhooks::{self, UrlPolicy, WebhookName, WebhookUrl};
+    let url = WebhookUrl::parse("http://127.0.0.1:9/h", UrlPolicy::WithLoopback).unwrap();
+    let hook = webhooks::create(&app.state.db, app.state.storage.master_key(), &app.demo_client_id, WebhookName::parse("ops").unwrap(), url)
+        .await
+        .unwrap();
+    hook.model.id
+}
+
 pub(crate) async fn verified_identity(app: &TestApp, first: &str, last: &str, birth: Option<&str>) -> String {
     let now = Utc::now();
     let id = format!("idn_{}", uuid::Uuid::new_v4().simple());
@@ -158,15 +168,7 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
         let poutine = verified_identity(&app, "Wladimir", "Poutine", Some("1952-10-07")).await;
         let namesake = verified_identity(&app, "Vladimir", "Putin", Some("1990-05-05")).await;
         let clean = verified_identity(&app, "Jane", "Doe", None).await;
-        let webhook = tessera::service::webhooks::create(
-            &app.state.db,
-            app.state.storage.master_key(),
-            &app.demo_client_id,
-            tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback).unwrap(),
-        )
-        .await
-        .unwrap();
+        let webhook = ops_webhook(&app).await;
 
         let report = sanctions::refresh_once(&app.state).await.unwrap();
         assert!(report.new_version, "{backend}");
@@ -205,7 +207,7 @@ async fn refresh_rescreens_and_a_failed_refresh_keeps_the_list_and_degrades_heal
             .await
             .unwrap();
         assert_eq!(queued.len(), 1, "{backend}: one webhook event for the one new hit");
-        assert_eq!(queued[0].webhook_id.as_deref(), Some(webhook.model.id.as_str()));
+        assert_eq!(queued[0].webhook_id.as_deref(), Some(webhook.as_str()));
         assert!(queued[0].payload.contains(poutine.as_str()) && !queued[0].payload.contains("Poutine"), "ids only, no PII");
 
         // The same files again: no new version, nobody re-screened.
@@ -466,15 +468,7 @@ const DMV_WEIGHT: f64 = 3.0;
 async fn finalize_screens_a_sanctioned_name_through_the_real_screener() {
     for backend in backends().await {
         let app = screening_app(backend).await;
-        let webhook = tessera::service::webhooks::create(
-            &app.state.db,
-            app.state.storage.master_key(),
-            &app.demo_client_id,
-            tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback).unwrap(),
-        )
-        .await
-        .unwrap();
+        let webhook = ops_webhook(&app).await;
         // The list's a.k.a. spelling, with the listed birth date.
         let poutine = Licence { number: "D1111111", first: "Wladimir", last: "Poutine", birth: "1952-10-07" };
         let (sid, f) = finalize_with(&app, &poutine).await;
@@ -492,7 +486,7 @@ async fn finalize_screens_a_sanctioned_name_through_the_real_screener() {
         assert_eq!(evidence["lists_version"].as_str(), app.state.sanctions.loaded_version().as_deref());
         let events: Vec<String> = entity::webhook_delivery::Entity::find()
             .filter(entity::webhook_delivery::Column::SessionId.eq(&sid))
-            .filter(entity::webhook_delivery::Column::WebhookId.eq(&webhook.model.id))
+            .filter(entity::webhook_delivery::Column::WebhookId.eq(&webhook))
             .all(&app.state.db)
             .await
             .unwrap()

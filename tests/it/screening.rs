@@ -9,7 +9,7 @@ use tessera::engine::ScreeningSubject;
 use tessera::service::{sanctions, tenancy};
 
 use crate::common::{TestApp, assert_problem, backends};
-use crate::sanctions_dmv::{Licence, check_row, finalize_with, read_session, screening_app, verified_identity};
+use crate::sanctions_dmv::{Licence, check_row, finalize_with, ops_webhook, read_session, screening_app, verified_identity};
 
 const UN_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <CONSOLIDATED_LIST dateGenerated="2026-11-30T00:00:00.000Z"><INDIVIDUALS>
@@ -265,15 +265,7 @@ async fn rescreening_raises_pep_and_sanctions_hits_once_each() {
         let app = TestApp::spawn_with(backend, |c| c.sanctions_watch_secs = 0).await;
         let scholz = verified_identity(&app, "Olaf", "Scholz", Some("1958-06-14")).await;
         let haddad = verified_identity(&app, "Umar", "Haddad", Some("1970-03-04")).await;
-        let webhook = tessera::service::webhooks::create(
-            &app.state.db,
-            app.state.storage.master_key(),
-            &app.demo_client_id,
-            tessera::service::webhooks::WebhookName::parse("ops").unwrap(),
-            tessera::service::webhooks::WebhookUrl::parse("http://127.0.0.1:9/h", tessera::service::webhooks::UrlPolicy::WithLoopback).unwrap(),
-        )
-        .await
-        .unwrap();
+        let webhook = ops_webhook(&app).await;
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), &[("un.xml", UN_XML), ("targets.simple.csv", OS_CSV)]);
         import_dir(&app, dir.path()).await;
@@ -294,7 +286,7 @@ async fn rescreening_raises_pep_and_sanctions_hits_once_each() {
         assert_eq!((of(&haddad).category.as_str(), of(&haddad).entry_id.as_str()), ("sanction", "6908555"));
         assert_eq!(of(&haddad).explanation["entry"]["programs"], json!(["Al-Qaida"]));
         let events: Vec<(String, String)> = entity::webhook_delivery::Entity::find()
-            .filter(entity::webhook_delivery::Column::WebhookId.eq(&webhook.model.id))
+            .filter(entity::webhook_delivery::Column::WebhookId.eq(&webhook))
             .all(&app.state.db)
             .await
             .unwrap()
