@@ -354,6 +354,7 @@ async fn the_desktop_mints_a_handoff_link_with_a_qr_code() {
         let phone_url = v["capture_url"].as_str().unwrap();
         assert_ne!(phone_url, url);
         assert!(v["qr_svg"].as_str().unwrap().contains("<svg"), "{v}");
+        assert_eq!(v["qr_svg"].as_str(), Some(tessera::rest::capture::qr_svg(phone_url).unwrap().as_str()), "the QR code encodes the phone's link");
         let phone_token = token_of(phone_url);
         let (st, _, start) = with_token(&app, &phone_token, "/api/v1/sdk/idv/capture/start", json!({})).await;
         assert_eq!(st, 200, "{start}");
@@ -366,6 +367,33 @@ async fn the_desktop_mints_a_handoff_link_with_a_qr_code() {
         assert_eq!(st, 200, "{status}");
         assert_eq!(status["progress"]["consented"], true);
         assert_eq!(status["documents"]["front"], "missing");
+        app.cleanup().await;
+    }
+}
+
+/// After an upload the page hears what the analysis made of it: a photo
+/// with no document on it is `unreadable` once its analysis ran.
+#[tokio::test]
+async fn the_page_hears_what_the_analysis_read() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (sid, token) = consented_link(&app).await;
+        let (st, _, v) = with_token(&app, &token, "/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": "driver_license"})).await;
+        assert_eq!(st, 200, "{v}");
+        let (_, _, status) = with_token(&app, &token, "/api/v1/sdk/idv/capture/status", json!({})).await;
+        assert_eq!(status["documents"], json!({"front": "missing", "back": "missing"}), "{status}");
+        assert_eq!(upload_with_token(&app, &token, "back", &sid).await.0, 200);
+        let mut last = Value::Null;
+        for _ in 0..150 {
+            let (st, _, status) = with_token(&app, &token, "/api/v1/sdk/idv/capture/status", json!({})).await;
+            assert_eq!(st, 200, "{status}");
+            last = status["documents"].clone();
+            if last["back"] != "analysing" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(last, json!({"front": "missing", "back": "unreadable"}), "{backend}");
         app.cleanup().await;
     }
 }
