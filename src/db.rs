@@ -51,8 +51,34 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .with_context(|| format!("connecting to {}", redact_url(url)))
 }
 
+/// Applies the pending migrations. Several processes may start at once on
+/// one PostgreSQL database (a fresh one, or after an upgrade): they apply
+/// the migrations in one transaction that first takes [`lock_first_start`],
+/// so one process applies them while the others wait and then find none
+/// pending (without it, all but one failed to start).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+    use sea_orm::TransactionTrait;
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Migrator::up(db, None).await.context("running migrations");
+    }
+    let txn = db.begin().await.context("running migrations")?;
+    lock_first_start(&txn).await.context("running migrations")?;
+    Migrator::up(&txn, None).await.context("running migrations")?;
+    txn.commit().await.context("running migrations")
+}
+
+/// PostgreSQL: takes the transaction-scoped advisory lock that serializes
+/// what every starting process does once (migrations, the first start's
+/// bootstrap); released at commit or rollback. Elsewhere nothing (SQLite
+/// serializes writers itself).
+pub async fn lock_first_start(txn: &sea_orm::DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    /// An arbitrary key of this application's advisory lock ("tessera" in ASCII).
+    const FIRST_START_LOCK: i64 = 0x7465_7373_6572_61;
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({FIRST_START_LOCK})")).await?;
+    }
+    Ok(())
 }
 
 fn sqlite_file_path(url: &str) -> Option<String> {

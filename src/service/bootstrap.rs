@@ -1,7 +1,7 @@
 //! First start on an empty database: a platform operator client with an
 //! admin account, a demo client with an API key, default weights.
 
-use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use crate::error::AppResult;
 use crate::ids::random_token;
@@ -19,12 +19,16 @@ pub struct BootstrapInfo {
 pub const BOOTSTRAP_ADMIN_EMAIL: &str = "admin@tessera.local";
 
 /// Creates the bootstrap data when the database has no users; `None` otherwise.
+/// Processes starting at once on one database create it once: the check and
+/// the writes are one transaction under the first-start lock.
 pub async fn bootstrap_if_empty(db: &DatabaseConnection) -> AppResult<Option<BootstrapInfo>> {
-    weights::ensure_platform_default(db).await?;
-    if entity::user::Entity::find().count(db).await? > 0 {
+    let txn = crate::db::begin_write(db).await?;
+    crate::db::lock_first_start(&txn).await?;
+    weights::ensure_platform_default(&txn).await?;
+    if entity::user::Entity::find().count(&txn).await? > 0 {
+        txn.commit().await?;
         return Ok(None);
     }
-    let txn = db.begin().await?;
     let platform = match tenancy::platform_client(&txn).await? {
         Some(c) => c,
         None => tenancy::create_client(&txn, "Platform operator", true).await?,

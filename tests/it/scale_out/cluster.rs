@@ -72,6 +72,8 @@ pub struct Instance {
     pub child: tokio::process::Child,
     pub base: String,
     pub pid: u32,
+    /// What it printed before it listened (the first start's credentials).
+    pub printed: Vec<String>,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -95,18 +97,20 @@ impl Instance {
             .expect("start the tessera binary");
         let pid = child.id().unwrap();
         let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut printed = Vec::new();
         let base = tokio::time::timeout(Duration::from_secs(120), async {
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(rest) = line.strip_prefix("Tessera listening on ") {
                     return rest.split_whitespace().next().unwrap().to_string();
                 }
+                printed.push(line);
             }
             panic!("the server exited before listening: {}", std::fs::read_to_string(&log).unwrap_or_default());
         })
         .await
         .expect("the server did not start");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Instance { child, base, pid, log, _dir: dir }
+        Instance { child, base, pid, printed, log, _dir: dir }
     }
 
     /// The pattern of this process's job claims (`queue::instance_id`

@@ -423,3 +423,36 @@ async fn the_face_index_takes_a_template_committed_after_a_later_one() {
         app.cleanup().await;
     }
 }
+
+/// Three processes started at once on an empty PostgreSQL database all come
+/// up: one applies the migrations and creates the first administrator, the
+/// others wait for it and find nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_started_at_once_on_an_empty_database_all_come_up() {
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) else {
+        eprintln!("note: {PG_ENV} not set; skipped");
+        return;
+    };
+    let pg = PgDatabase::create(&admin_url, "tessera_start").await;
+    let env = vec![
+        ("TESSERA_DATABASE_URL".to_string(), pg.url.clone()),
+        ("TESSERA_MASTER_KEY".to_string(), tessera::storage::MasterKey::generate().to_base64()),
+    ];
+    let shared = Shared { bin: env!("CARGO_BIN_EXE_tessera").into(), env };
+    let (a, b, c) = tokio::join!(Instance::start(&shared, &[]), Instance::start(&shared, &[]), Instance::start(&shared, &[]));
+    let instances = [a, b, c];
+    let credentials = instances.iter().filter(|i| i.printed.iter().any(|l| l.starts_with("Admin password:"))).count();
+    assert_eq!(credentials, 1, "exactly one process creates and prints the first administrator");
+    let http = reqwest::Client::new();
+    for i in &instances {
+        let ready = http.get(format!("{}/health/ready", i.base)).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "{}", i.base);
+    }
+    let db = sea_orm::Database::connect(&pg.url).await.unwrap();
+    use sea_orm::PaginatorTrait;
+    assert_eq!(entity::user::Entity::find().count(&db).await.unwrap(), 1);
+    assert_eq!(entity::client::Entity::find().count(&db).await.unwrap(), 2, "the platform operator and the demo client");
+    let defaults = entity::weights::Entity::find().filter(entity::weights::Column::ClientId.is_null()).count(&db).await.unwrap();
+    assert_eq!(defaults, 1, "one platform default weights version");
+    db.close().await.ok();
+}
