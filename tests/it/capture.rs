@@ -790,6 +790,62 @@ for (const type of ['ready', 'step', 'complete', 'error']) capture.on(type, (e) 
         (sid, url)
     }
 
+    /// A `passive_active` session: the page shows the generated challenge's
+    /// steps one at a time (after the straight look), each active step
+    /// once, and sends a frame for every step.
+    #[tokio::test]
+    async fn the_liveness_steps_of_the_challenge_are_shown_one_by_one() {
+        let (chromium, driver) = match browser::locate() {
+            Ok(found) => found,
+            Err(why) => return eprintln!("skipped: {why}"),
+        };
+        let fx = fixtures();
+        let app = TestApp::spawn("sqlite").await;
+        let (sid, url) = create_with_link(&app, json!({"liveness_mode": "passive_active"})).await;
+        let token = token_of(&url);
+        for (path, body) in [
+            ("/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})),
+            ("/api/v1/sdk/idv/document/type", json!({"session_id": sid, "document_type_e": "driver_license"})),
+        ] {
+            assert_eq!(with_token(&app, &token, path, body).await.0, 200);
+        }
+        assert_eq!(upload_with_token(&app, &token, "front", &sid).await.0, 200);
+        assert_eq!(upload_with_token(&app, &token, "back", &sid).await.0, 200);
+        let b = Browser::start_with(&chromium, &driver, 390, 844, &camera_args(&fx.face_video, true)).await;
+        b.goto(&url).await;
+        wait_step(&b, "selfie", 30).await;
+        b.click_css("#selfie-start").await;
+        let mut shown: Vec<String> = Vec::new();
+        let started = Instant::now();
+        while b.eval("document.getElementById('main').dataset.step").await != "done" {
+            let step = b.eval("(document.getElementById('liveness-instruction') || {dataset: {}}).dataset.step || ''").await;
+            if let Some(step) = step.as_str().filter(|s| !s.is_empty()) {
+                if shown.last().map(String::as_str) != Some(step) {
+                    shown.push(step.to_string());
+                    b.screenshot(&format!("capture-liveness-step-{}", shown.len())).await;
+                }
+            }
+            assert!(started.elapsed() < StdDuration::from_secs(120), "the page never finished; steps shown: {shown:?}");
+            tokio::time::sleep(StdDuration::from_millis(150)).await;
+        }
+        assert_eq!(shown.first().map(String::as_str), Some("look"), "{shown:?}");
+        let mut active: Vec<&str> = shown[1..].iter().map(String::as_str).collect();
+        let in_order = active.clone();
+        active.sort_unstable();
+        assert_eq!(active, ["look_up", "smile", "turn_left", "turn_right"], "each active step once: {shown:?}");
+        // A frame per active step was stored.
+        let files = entity::stored_file::Entity::find()
+            .filter(entity::stored_file::Column::SessionId.eq(&sid))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        for n in 1..=4 {
+            assert!(files.iter().any(|f| f.file_type == format!("liveness_active_step_{n}")), "step {n} frame: {in_order:?}");
+        }
+        b.quit().await;
+        app.cleanup().await;
+    }
+
     fn urlencode(s: &str) -> String {
         s.bytes()
             .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
