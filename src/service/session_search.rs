@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use entity::{document, idv_session, idv_session_search};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppResult;
 use crate::service::types::metadata_value_text;
@@ -117,16 +117,23 @@ pub async fn refresh(db: &impl ConnectionTrait, session_ids: &[String]) -> AppRe
 /// many. Run at start-up; a no-op once every session is indexed.
 pub async fn backfill(db: &impl ConnectionTrait) -> AppResult<u64> {
     let mut done = 0;
+    // Forward by id, so each batch reads on from where the last one stopped.
+    let mut after: Option<String> = None;
     loop {
         let indexed = Query::select()
             .column(idv_session_search::Column::SessionId)
             .from(idv_session_search::Entity)
             .and_where(Expr::col((idv_session_search::Entity, idv_session_search::Column::SessionId)).equals((idv_session::Entity, idv_session::Column::Id)))
             .to_owned();
+        let mut unindexed = Condition::all().add(Expr::exists(indexed).not());
+        if let Some(last) = &after {
+            unindexed = unindexed.add(idv_session::Column::Id.gt(last.as_str()));
+        }
         let ids: Vec<String> = idv_session::Entity::find()
             .select_only()
             .column(idv_session::Column::Id)
-            .filter(Condition::all().add(Expr::exists(indexed).not()))
+            .filter(unindexed)
+            .order_by_asc(idv_session::Column::Id)
             .limit(BACKFILL_BATCH)
             .into_tuple()
             .all(db)
@@ -136,6 +143,7 @@ pub async fn backfill(db: &impl ConnectionTrait) -> AppResult<u64> {
         }
         done += ids.len() as u64;
         refresh(db, &ids).await?;
+        after = ids.last().cloned();
     }
 }
 
