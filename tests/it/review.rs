@@ -147,6 +147,12 @@ async fn a_review_outcome_opens_a_case_and_approve_verifies_like_a_finalize() {
         assert!(stored.verified, "the identity is verified");
         let linked = entity::idv_session::Entity::find_by_id(sid.clone()).one(&app.state.db).await.unwrap().unwrap();
         assert_eq!(linked.identity_id.as_deref(), Some(identity_id.as_str()));
+        // The dashboard's search finds the session by its new identity id.
+        let viewer = login(&app, &cid, "viewer@demo.test", Role::Viewer).await;
+        let found = viewer
+            .gql(&app, "query($t: String) { idvSessions(filter: {searchTerm: $t}) { nodes { id } } }", json!({"t": identity_id}))
+            .await;
+        assert_eq!(found["data"]["idvSessions"]["nodes"], json!([{"id": sid}]), "{found}");
 
         let events = events_of(&app, &sid).await;
         let types: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();

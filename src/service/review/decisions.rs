@@ -258,6 +258,8 @@ async fn apply_to_session(
         }
         ReviewAction::Reject => {}
     }
+    // The identity id is a search word of the session.
+    crate::service::session_search::refresh(txn, &[session_id.to_string()]).await?;
     history::append(txn, SessionKind::Idv, &case.client_id, session_id, history::REVIEWED, "review", Some(detail)).await
 }
 
