@@ -610,3 +610,57 @@ async fn the_case_shows_the_listed_entry_readings_and_duplicates() {
         app.cleanup().await;
     }
 }
+
+/// A re-screening hit on a verified identity opens an identity case; an
+/// approve (a false positive) verifies the identity again with its hit cleared.
+#[tokio::test]
+async fn an_identity_case_from_a_rescreening_hit_is_cleared_by_an_approve() {
+    use sea_orm::sea_query::Expr;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        // Identity events go to the client's registered endpoints.
+        let (st, _, hook) = app.post_json("/api/v1/webhook/create", Some(&key), &json!({"name": "log", "url": "http://127.0.0.1:9/never-sent"})).await;
+        assert_eq!(st, 200, "{hook}");
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, _) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "ocr_misread"})).await;
+        assert_eq!(st, 200);
+        let identity_id = session(&app, &key, &sid).await["identity_id"].as_str().unwrap().to_string();
+
+        // What the re-screening does, in its transaction: unverify, mark the hit, open the case.
+        entity::identity::Entity::update_many()
+            .col_expr(entity::identity::Column::Verified, Expr::value(false))
+            .col_expr(entity::identity::Column::OfacStatus, Expr::value("hit"))
+            .filter(entity::identity::Column::Id.eq(identity_id.clone()))
+            .exec(db)
+            .await
+            .unwrap();
+        let opened = tessera::service::review::cases::open_for_identity_hit(db, &cid, &identity_id, "re-screening: possible match on SDN (similarity 0.93)".into(), chrono::Utc::now())
+            .await
+            .unwrap();
+        let again = tessera::service::review::cases::open_for_identity_hit(db, &cid, &identity_id, "again".into(), chrono::Utc::now()).await.unwrap();
+        assert_eq!(again.id, opened.id, "one waiting case per identity");
+        let (_, _, listed) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"reason": "ofac"})).await;
+        assert_eq!((listed["meta_counts"]["total"].as_u64(), listed["cases"][0]["subject_kind_e"].as_str(), listed["cases"][0]["priority_e"].as_str()), (Some(1), Some("identity"), Some("high")), "{listed}");
+
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": opened.id, "action_e": "approve", "reason_code": "false_positive_match"})).await;
+        assert_eq!((st, done["case"]["outcome_e"].as_str()), (200, Some("approved")), "{done}");
+        let stored = entity::identity::Entity::find_by_id(identity_id.clone()).one(db).await.unwrap().unwrap();
+        assert_eq!((stored.verified, stored.ofac_status.as_str()), (true, "clear"));
+        // Identity-level events (no session): the review, then the verification.
+        let identity_events: Vec<String> = entity::webhook_delivery::Entity::find()
+            .filter(entity::webhook_delivery::Column::SessionId.is_null())
+            .order_by_asc(entity::webhook_delivery::Column::CreatedAt)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.payload.contains(&identity_id))
+            .map(|d| d.event_type)
+            .collect();
+        assert_eq!(identity_events, ["identity.reviewed", "identity.verified"], "{backend}");
+        app.cleanup().await;
+    }
+}
