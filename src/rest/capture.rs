@@ -51,8 +51,10 @@ fn valid_host(host: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub struct CaptureLinkOptions {
     /// Minutes the link works, 1..1440 (default 60); never beyond the session's own expiry.
+    #[schema(example = 30)]
     ttl_minutes: Option<u32>,
     /// Where the page sends the user when done (overrides the client's capture settings).
+    #[schema(example = "https://shop.example/kyc/done")]
     redirect_url: Option<String>,
 }
 
@@ -87,7 +89,11 @@ impl CaptureLink {
 #[serde(deny_unknown_fields)]
 pub struct CaptureLinkCreate {
     session_id: String,
+    /// Minutes the link works, 1..1440 (default 60); never beyond the session's own expiry.
+    #[schema(example = 30)]
     ttl_minutes: Option<u32>,
+    /// Where the page sends the user when done (overrides the client's capture settings).
+    #[schema(example = "https://shop.example/kyc/done")]
     redirect_url: Option<String>,
 }
 

@@ -142,7 +142,7 @@ pub async fn mint(
 }
 
 /// What a presented token gives access to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkState {
     Open,
@@ -377,7 +377,7 @@ pub fn progress(session: &idv_session::Model, now: DateTime<Utc>) -> Progress {
 }
 
 /// What the server made of an uploaded document side so far.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SideFeedback {
     /// Not uploaded.
@@ -442,18 +442,24 @@ pub async fn document_feedback(db: &impl ConnectionTrait, session: &idv_session:
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct CaptureSettings {
     /// Shown above the consent checkbox (plain text; blank lines separate paragraphs).
+    #[schema(example = "Acme Bank checks your identity document and a selfie to open your account.")]
     pub consent_text: Option<String>,
     /// Buttons and highlights, `#rrggbb`.
+    #[schema(example = "#0a7b3e")]
     pub primary_color: Option<String>,
     /// Page background, `#rrggbb`.
+    #[schema(example = "#ffffff")]
     pub background_color: Option<String>,
     /// A `data:image/png|jpeg|svg+xml;base64,...` URL, at most 96 kB.
+    #[schema(example = "data:image/svg+xml;base64,PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=")]
     pub logo_data_url: Option<String>,
     /// Where the page sends the user when done (a link's own `redirect_url` wins).
+    #[schema(example = "https://shop.example/kyc/done")]
     pub redirect_url: Option<String>,
     /// Origins (`https://shop.example`) allowed to show the page in an iframe;
     /// none: the page cannot be framed.
     #[serde(default)]
+    #[schema(example = json!(["https://shop.example"]))]
     pub frame_ancestors: Vec<String>,
 }
 

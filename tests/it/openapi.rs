@@ -59,6 +59,7 @@ macro_rules! api_enums {
 
 use tessera::engine::policy::Action;
 use tessera::engine::scoring::Decision;
+use tessera::service::capture;
 use tessera::service::review;
 
 api_enums!(
@@ -78,6 +79,19 @@ api_enums!(
     Decision: Decision = &[Decision::Verified, Decision::Rejected, Decision::NeedsReview];
     ReviewPriority: review::Priority = &[review::Priority::Low, review::Priority::Normal, review::Priority::High];
     ReviewAction: review::ReviewAction = &[review::ReviewAction::Approve, review::ReviewAction::Reject];
+    LinkState: capture::LinkState = &[
+        capture::LinkState::Open,
+        capture::LinkState::Expired,
+        capture::LinkState::Revoked,
+        capture::LinkState::Finished,
+        capture::LinkState::Unknown,
+    ];
+    SideFeedback: capture::SideFeedback = &[
+        capture::SideFeedback::Missing,
+        capture::SideFeedback::Analysing,
+        capture::SideFeedback::Read,
+        capture::SideFeedback::Unreadable,
+    ];
 );
 
 /// Every `enum` in the document with the JSON pointer where it sits.
