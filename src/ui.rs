@@ -130,11 +130,11 @@ pub async fn capture_page(State(state): State<AppState>, Path(token): Path<Strin
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    // A closed link keeps the client's framing origins, so an embedded page
+    // can still say that the link expired; an unknown token frames nowhere.
     let frame_ancestors = match &resolved.link {
-        Some(link) if resolved.state == LinkState::Open => {
-            capture::settings(&state.db, &link.client_id).await.map(|s| s.frame_ancestors).unwrap_or_default()
-        }
-        _ => Vec::new(),
+        Some(link) => capture::settings(&state.db, &link.client_id).await.map(|s| s.frame_ancestors).unwrap_or_default(),
+        None => Vec::new(),
     };
     let status = match resolved.state {
         LinkState::Open => StatusCode::OK,

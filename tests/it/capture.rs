@@ -334,6 +334,16 @@ async fn capture_settings_reach_the_page_and_its_frame_policy() {
         let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
         assert!(csp.contains("frame-ancestors https://bank.example"), "{csp}");
         assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+        // A revoked link still shows its closed page inside the integrator's frame.
+        let (sid_closed, url_closed) = create_with_link(&app, json!({})).await;
+        let (st, _, v) = app
+            .post_json("/api/v1/idv/session/capture-link/revoke", Some(&app.demo_key), &json!({"session_id": sid_closed}))
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let resp = app.http.get(app.url(&format!("/verify/{}", token_of(&url_closed)))).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 410);
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("frame-ancestors https://bank.example"), "{csp}");
         let (st, _, start) = with_token(&app, &token, "/api/v1/sdk/idv/capture/start", json!({})).await;
         assert_eq!(st, 200, "{start}");
         assert_eq!(start["settings"]["consent_text"], settings["consent_text"]);
