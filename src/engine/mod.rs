@@ -29,8 +29,9 @@ pub mod liveness;
 pub mod mrz;
 pub mod ocr;
 pub mod sanctions;
-pub mod policy;
-pub mod scoring;
+/// The verdict policy and the scoring function are pure domain code;
+/// re-exported here where the engines' callers have always found them.
+pub use crate::domain::{policy, scoring};
 pub mod validity;
 
 /// What every engine method returns.

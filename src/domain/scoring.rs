@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use crate::engine::policy::{Action, Policy};
+pub use crate::domain::policy::{Action, Policy};
 use crate::domain::checks::names;
 use crate::domain::{CheckStatus, DocumentType};
 use crate::domain::weights::WeightValues;
