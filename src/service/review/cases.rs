@@ -469,6 +469,9 @@ pub struct ReviewStats {
     pub decided_late: u64,
 }
 
+/// When a decided case was opened, decided and due.
+type CaseTimes = (DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>);
+
 /// Most decided cases the median is computed over (the most recent).
 const MEDIAN_SAMPLE: u64 = 10_000;
 
@@ -479,7 +482,7 @@ pub async fn stats(db: &impl ConnectionTrait, client_ids: &[String], now: DateTi
     let in_review = base().filter(C::State.eq(state::IN_REVIEW)).count(db).await?;
     let decided = base().filter(C::State.eq(state::DECIDED)).count(db).await?;
     let overdue_open = base().filter(C::State.ne(state::DECIDED)).filter(C::SlaDueAt.lt(now)).count(db).await?;
-    let times: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, DateTime<Utc>)> = base()
+    let times: Vec<CaseTimes> = base()
         .filter(C::State.eq(state::DECIDED))
         .select_only()
         .column(C::CreatedAt)
