@@ -139,6 +139,11 @@ pub async fn backfill(db: &impl ConnectionTrait) -> AppResult<u64> {
             .all(db)
             .await?;
         if ids.is_empty() {
+            if done > 0 && db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+                // Fresh statistics, so SQLite's planner reads the sessions a
+                // search found by id instead of scanning a client's sessions.
+                db.execute_unprepared("ANALYZE").await?;
+            }
             return Ok(done);
         }
         done += ids.len() as u64;
