@@ -62,7 +62,7 @@ impl CaptureLinkOptions {
     pub fn validated(&self) -> AppResult<NewLink> {
         NewLink::from_request(self.ttl_minutes, self.redirect_url.as_deref()).map_err(|e| {
             let field = format!("capture_link.{}", first_field(&e));
-            crate::rest::idv::rename_field(e, &field)
+            crate::rest::extract::rename_field(e, &field)
         })
     }
 }

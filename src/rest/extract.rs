@@ -194,3 +194,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         Ok(ClientIp(ip))
     }
 }
+
+/// The same validation error, reported on `field` (the request's name for
+/// it, e.g. `url` → `webhook_url`).
+pub fn rename_field(e: AppError, field: &str) -> AppError {
+    match e {
+        AppError::Validation { errors, .. } => {
+            let errors: Vec<crate::error::FieldError> =
+                errors.into_iter().map(|fe| crate::error::FieldError::new(field, fe.message)).collect();
+            let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+            AppError::Validation { detail, errors }
+        }
+        other => other,
+    }
+}

@@ -10,8 +10,8 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::ApiCaller;
-use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::rest::extract::AppJson;
+use crate::error::{AppError, AppResult, Problem};
+use crate::rest::extract::{AppJson, rename_field};
 use crate::service::history::{self, HistoryItem};
 use crate::service::ida::{self, IdaSettings, ListFilter, NewIdaSession};
 use crate::service::types::{CaptureType, LivenessMode, MetaCounts, OneOrMany, Page, SessionStatus, parse_date_bound};
@@ -30,18 +30,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn url_policy(state: &AppState) -> UrlPolicy {
     UrlPolicy::for_config(&state.config)
-}
-
-/// Renames the field of a validation error (`url` → `webhook_url`).
-fn rename_field(e: AppError, field: &str) -> AppError {
-    match e {
-        AppError::Validation { errors, .. } => {
-            let errors: Vec<FieldError> = errors.into_iter().map(|fe| FieldError::new(field, fe.message)).collect();
-            let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-            AppError::Validation { detail, errors }
-        }
-        other => other,
-    }
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::ApiCaller;
 use crate::error::{AppResult, Problem};
-use crate::rest::extract::{AppJson, AppJsonOrEmpty};
+use crate::rest::extract::{AppJson, AppJsonOrEmpty, rename_field};
 use crate::engine::scoring::Decision;
 use crate::service::history::{self, HistoryItem};
 use crate::service::idv::{self, IdvSettings, ListFilter, NewSession};
@@ -30,13 +30,6 @@ pub(crate) fn url_policy(state: &AppState) -> UrlPolicy {
     UrlPolicy::for_config(&state.config)
 }
 
-/// The same validation error, reported on `field` (the request's name for it).
-pub(crate) fn rename_field(e: crate::error::AppError, field: &str) -> crate::error::AppError {
-    match e.field_errors().first() {
-        Some(f) => crate::error::AppError::validation(field, f.message.clone()),
-        None => e,
-    }
-}
 
 /// Parses a string-valued metadata object (the session's `metadata`).
 pub(crate) fn string_metadata(
