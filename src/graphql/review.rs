@@ -516,7 +516,7 @@ impl ReviewQuery {
             states,
             assignee,
             reason: f.reason,
-            min_age_hours: f.min_age_hours,
+            min_age_hours: cases::check_min_age_hours("minAgeHours", f.min_age_hours).gql()?,
             session_id: None,
         };
         let (rows, total) = cases::list(&state.db, &filter, page).await.gql()?;

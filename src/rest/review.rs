@@ -246,7 +246,7 @@ async fn list(
         states: parse_states("state_e", body.state_e.map(OneOrMany::into_vec).unwrap_or_default())?,
         assignee: body.assignee_id.map(|a| if a == "none" { AssigneeFilter::Unassigned } else { AssigneeFilter::User(a) }),
         reason: body.reason,
-        min_age_hours: body.min_age_hours,
+        min_age_hours: cases::check_min_age_hours("min_age_hours", body.min_age_hours)?,
         session_id: body.session_id,
     };
     let (rows, total) = cases::list(&state.db, &filter, page).await?;

@@ -265,17 +265,29 @@ async fn four_eyes_needs_two_different_people() {
         let again = second.gql(&app, CONFIRM, json!({"c": case_id, "d": decision_id})).await;
         assert_eq!(code(&again), "conflict");
 
-        // Over REST: a key without a user is one person; the same key cannot confirm its own decision.
+        // Over REST: a key without a user is not a person: it can neither decide nor confirm.
+        // A key that belongs to a user acts as that user (not a second person to its own decision).
         let sid2 = held_session(&app, &key, &cid).await;
         let case2 = case_of(&app, &key, &sid2).await["case_id"].as_str().unwrap().to_string();
-        let (st, _, d) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case2, "action_e": "reject", "reason_code": "suspected_fraud"})).await;
-        assert_eq!((st, d["decision"]["status_e"].as_str()), (200, Some("pending")), "{d}");
-        let did = d["decision"]["decision_id"].as_str().unwrap().to_string();
+        let (st, ct, p) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case2, "action_e": "reject", "reason_code": "suspected_fraud"})).await;
+        assert_problem(st, &ct, &p, 403);
+        let proposed = first.gql(&app, DECIDE, json!({"id": case2, "action": "REJECT", "code": "suspected_fraud"})).await;
+        let did = proposed["data"]["decideReviewCase"]["decision"]["id"].as_str().unwrap().to_string();
         let (st, ct, p) = app.post_json("/api/v1/review/case/confirm", Some(&key), &json!({"case_id": case2, "decision_id": did, "confirm": true})).await;
         assert_problem(st, &ct, &p, 403);
+        assert_eq!(session(&app, &key, &sid2).await["decision"], "needs_review");
         let declined = second.gql(&app, "mutation($c: String!, $d: String!) { confirmReviewDecision(caseId: $c, decisionId: $d, confirm: false) { case { state } decision { status } } }", json!({"c": case2, "d": did})).await;
         assert_eq!(declined["data"]["confirmReviewDecision"], json!({"case": {"state": "IN_REVIEW"}, "decision": {"status": "declined"}}), "{declined}");
-        assert_eq!(session(&app, &key, &sid2).await["decision"], "needs_review");
+        // A key that belongs to a user decides as that user: that user cannot confirm it, another person can.
+        let admin_id = entity::user::Entity::find().filter(entity::user::Column::Email.eq("admin@demo.test")).one(&app.state.db).await.unwrap().unwrap().id;
+        let admin_key = tenancy::create_api_key(&app.state.db, &cid, Some(&admin_id), Some("admin's key")).await.unwrap().plaintext;
+        let (st, _, d) = app.post_json("/api/v1/review/case/decide", Some(&admin_key), &json!({"case_id": case2, "action_e": "reject", "reason_code": "suspected_fraud"})).await;
+        assert_eq!((st, d["decision"]["status_e"].as_str()), (200, Some("pending")), "{d}");
+        let did = d["decision"]["decision_id"].as_str().unwrap().to_string();
+        let own = admin.gql(&app, CONFIRM, json!({"c": case2, "d": did})).await;
+        assert_eq!(code(&own), "forbidden", "the key's owner is its author: {own}");
+        let ok = second.gql(&app, CONFIRM, json!({"c": case2, "d": did})).await;
+        assert_eq!(ok["data"]["confirmReviewDecision"]["case"], json!({"state": "DECIDED", "outcome": "rejected"}), "{ok}");
         app.cleanup().await;
     }
 }
@@ -661,6 +673,120 @@ async fn an_identity_case_from_a_rescreening_hit_is_cleared_by_an_approve() {
             .map(|d| d.event_type)
             .collect();
         assert_eq!(identity_events, ["identity.reviewed", "identity.verified"], "{backend}");
+        app.cleanup().await;
+    }
+}
+
+/// Deciding what is already in force is a conflict: nothing is applied or sent again.
+#[tokio::test]
+async fn repeating_the_decision_in_force_is_a_conflict() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let approve = json!({"case_id": case_id, "action_e": "approve", "reason_code": "documents_verified_manually"});
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &approve).await;
+        assert_eq!(st, 200, "{done}");
+        let (st, ct, p) = app.post_json("/api/v1/review/case/decide", Some(&key), &approve).await;
+        assert_problem(st, &ct, &p, 409);
+        let events: Vec<String> = events_of(&app, &sid).await.into_iter().map(|e| e.0).filter(|e| e == "session.reviewed" || e == "identity.verified").collect();
+        assert_eq!(events, ["session.reviewed", "identity.verified"], "{backend}: sent once");
+        assert_eq!(case_of(&app, &key, &sid).await["decisions"].as_array().unwrap().len(), 1);
+        app.cleanup().await;
+    }
+}
+
+/// Two people deciding the same case at the same moment are served one
+/// after the other: two approves give one decision (the other is a
+/// conflict); approve + reject give a correction chain, never two decisions
+/// that both supersede nothing.
+#[tokio::test]
+async fn simultaneous_decisions_on_a_case_are_serialised() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        for round in 0..3 {
+            let sid = held_session(&app, &key, &cid).await;
+            let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+            let approve = json!({"case_id": case_id, "action_e": "approve", "reason_code": "documents_verified_manually"});
+            let (a, b) = tokio::join!(
+                app.post_json("/api/v1/review/case/decide", Some(&key), &approve),
+                app.post_json("/api/v1/review/case/decide", Some(&key), &approve)
+            );
+            let mut statuses = [a.0, b.0];
+            statuses.sort();
+            assert_eq!(statuses, [200, 409], "{backend} round {round}: {} / {}", a.2, b.2);
+            let reviewed = events_of(&app, &sid).await.into_iter().filter(|e| e.0 == "session.reviewed").count();
+            assert_eq!(reviewed, 1, "{backend}");
+
+            let sid = held_session(&app, &key, &cid).await;
+            let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+            let approve = json!({"case_id": case_id, "action_e": "approve", "reason_code": "documents_verified_manually"});
+            let reject = json!({"case_id": case_id, "action_e": "reject", "reason_code": "suspected_fraud"});
+            let (a, b) = tokio::join!(
+                app.post_json("/api/v1/review/case/decide", Some(&key), &approve),
+                app.post_json("/api/v1/review/case/decide", Some(&key), &reject)
+            );
+            assert_eq!((a.0, b.0), (200, 200), "{} / {}", a.2, b.2);
+            let case = case_of(&app, &key, &sid).await;
+            let decisions = case["decisions"].as_array().unwrap();
+            let roots = decisions.iter().filter(|d| d["supersedes_id"].is_null()).count();
+            assert_eq!(roots, 1, "{backend} round {round}: the later decision supersedes the earlier: {case}");
+            let last = decisions.iter().find(|d| !decisions.iter().any(|o| o["supersedes_id"] == d["decision_id"])).unwrap();
+            let outcome = if last["action_e"] == "approve" { "approved" } else { "rejected" };
+            assert_eq!(case["outcome_e"].as_str(), Some(outcome), "{case}");
+            assert_eq!(session(&app, &key, &sid).await["verified"].as_bool(), Some(outcome == "approved"));
+        }
+        app.cleanup().await;
+    }
+}
+
+/// A huge age filter is a 400 naming the field, over REST and GraphQL.
+#[tokio::test]
+async fn an_age_filter_beyond_ten_years_is_a_bad_request() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let (st, ct, p) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"min_age_hours": u32::MAX})).await;
+        assert_problem(st, &ct, &p, 400);
+        assert!(p.to_string().contains("min_age_hours"), "{p}");
+        let (st, _, ok) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"min_age_hours": 87600})).await;
+        assert_eq!(st, 200, "{ok}");
+        let admin = login(&app, &cid, "admin@demo.test", Role::Admin).await;
+        let v = admin.gql(&app, "query($h: Int!) { reviewCases(filter: {minAgeHours: $h}) { totalCount } }", json!({"h": u32::MAX})).await;
+        assert_eq!(v["errors"][0]["extensions"]["status"], 400, "{v}");
+        assert_eq!(v["errors"][0]["extensions"]["errors"][0]["field"], "minAgeHours", "{v}");
+        app.cleanup().await;
+    }
+}
+
+/// Approving a session held for a sanctions possible match clears the hit on
+/// the session and its identity: the SDK's identity status says verified.
+#[tokio::test]
+async fn approving_a_sanctions_possible_match_clears_the_hit() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        entity::idv_session::Entity::update_many()
+            .col_expr(entity::idv_session::Column::OfacStatus, sea_orm::sea_query::Expr::value("hit"))
+            .filter(entity::idv_session::Column::Id.eq(sid.clone()))
+            .exec(db)
+            .await
+            .unwrap();
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "false_positive_match"})).await;
+        assert_eq!(st, 200, "{done}");
+        let stored = entity::idv_session::Entity::find_by_id(sid.clone()).one(db).await.unwrap().unwrap();
+        assert_eq!(stored.ofac_status, "clear");
+        let identity_id = stored.identity_id.expect("an approve links the identity");
+        let identity = entity::identity::Entity::find_by_id(identity_id.clone()).one(db).await.unwrap().unwrap();
+        assert_eq!((identity.verified, identity.ofac_status.as_str()), (true, "clear"), "{backend}");
+        let resp = app.http.post(app.url("/api/v1/sdk/identity/status")).header("X-Client-Id", &cid).json(&json!({"identity_id": identity_id})).send().await.unwrap();
+        let (st, _, status) = read(resp).await;
+        assert_eq!((st, status), (200, json!({"verified": true})));
         app.cleanup().await;
     }
 }

@@ -209,6 +209,19 @@ pub struct CaseFilter {
     pub session_id: Option<String>,
 }
 
+/// The largest `min_age_hours` filter: ten years.
+pub const MAX_MIN_AGE_HOURS: u32 = 87_600;
+
+/// Checks the `min_age_hours` filter (`field` names it in the 400).
+pub fn check_min_age_hours(field: &str, hours: Option<u32>) -> AppResult<Option<u32>> {
+    match hours {
+        Some(h) if h > MAX_MIN_AGE_HOURS => {
+            Err(AppError::validation(field, format!("at most {MAX_MIN_AGE_HOURS} hours (ten years), got {h}")))
+        }
+        other => Ok(other),
+    }
+}
+
 pub fn condition(f: &CaseFilter, now: DateTime<Utc>) -> Condition {
     use review_case::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
@@ -227,7 +240,7 @@ pub fn condition(f: &CaseFilter, now: DateTime<Utc>) -> Condition {
         );
     }
     if let Some(h) = f.min_age_hours {
-        cond = cond.add(C::CreatedAt.lte(now - Duration::hours(i64::from(h))));
+        cond = cond.add(C::CreatedAt.lte(now - Duration::hours(i64::from(Ord::min(h, MAX_MIN_AGE_HOURS)))));
     }
     if let Some(s) = &f.session_id {
         cond = cond.add(C::SessionId.eq(s.clone()));

@@ -17,7 +17,7 @@
 use chrono::{DateTime, Utc};
 use entity::{identity, idv_session, review_case, review_decision};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::cases::{self, find_in_scope, note_text};
 use super::{ReviewAction, ReviewActor, decision_status, settings, state, subject};
@@ -73,8 +73,11 @@ pub async fn decide(
 ) -> AppResult<Decided> {
     let note = input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(|n| note_text("note", n)).transpose()?;
     let txn = crate::db::begin_write(db).await?;
-    let case = find_in_scope(&txn, scope, case_id).await?;
+    let case = lock_case(&txn, scope, case_id).await?;
     let settings = settings::get(&txn, &case.client_id).await?;
+    if settings.four_eyes {
+        require_person(actor)?;
+    }
     let code = input.reason_code.trim();
     if !settings.codes_for(input.action).iter().any(|c| c == code) {
         return Err(AppError::validation(
@@ -85,7 +88,13 @@ pub async fn decide(
     if pending_of(&txn, &case.id).await?.is_some() {
         return Err(AppError::Conflict("another decision on this case is waiting for a second person's confirmation".into()));
     }
-    let supersedes = latest_effective(&txn, &case.id).await?.map(|d| d.id);
+    let in_force = latest_effective(&txn, &case.id).await?;
+    if let Some(d) = &in_force
+        && d.action == input.action.as_str()
+    {
+        return Err(AppError::Conflict(format!("the case is already {}; only the other action corrects it", input.action.outcome())));
+    }
+    let supersedes = in_force.map(|d| d.id);
     let status = if settings.four_eyes { decision_status::PENDING } else { decision_status::EFFECTIVE };
     let model = review_decision::ActiveModel {
         id: Set(new_id()),
@@ -134,10 +143,16 @@ pub async fn confirm(
     now: DateTime<Utc>,
 ) -> AppResult<Decided> {
     let txn = crate::db::begin_write(db).await?;
-    let case = find_in_scope(&txn, scope, case_id).await?;
+    let case = lock_case(&txn, scope, case_id).await?;
     let decision = find_decision(&txn, &case.id, decision_id).await?;
     if decision.status != decision_status::PENDING {
         return Err(AppError::Conflict(format!("the decision is {}; only a pending decision can be confirmed", decision.status)));
+    }
+    require_person(actor)?;
+    if confirm && decision.actor_kind != "user" {
+        return Err(AppError::Forbidden(
+            "four-eyes: this decision was made by an API key without a user; it can only be declined".into(),
+        ));
     }
     if decision.actor_kind == actor.kind && decision.actor_id == actor.id {
         return Err(AppError::Forbidden("four-eyes: a second, different person must confirm this decision".into()));
@@ -167,6 +182,26 @@ pub async fn confirm(
     txn.commit().await?;
     let case = find_in_scope(db, scope, case_id).await?;
     Ok(Decided { case, decision })
+}
+
+/// Reads the case for a decision and locks its row until the transaction
+/// ends (`FOR UPDATE` on PostgreSQL; SQLite's write lock, taken by
+/// [`crate::db::begin_write`], already serialises writers), so two people
+/// deciding at once are served one after the other.
+async fn lock_case(txn: &impl ConnectionTrait, scope: &Scope, case_id: &str) -> AppResult<review_case::Model> {
+    let row = review_case::Entity::find_by_id(case_id.to_string()).lock_exclusive().one(txn).await?;
+    scope.visible(row, |c| &c.client_id, "review case")
+}
+
+/// Four-eyes counts people: a user, or an API key that belongs to a user
+/// (it acts as that user). A key without an owner is refused.
+fn require_person(actor: &ReviewActor) -> AppResult<()> {
+    if actor.user_id().is_none() {
+        return Err(AppError::Forbidden(
+            "four-eyes: decisions and confirmations need a person: sign in, or use an API key that belongs to a user".into(),
+        ));
+    }
+    Ok(())
 }
 
 async fn find_decision(db: &impl ConnectionTrait, case_id: &str, id: &str) -> AppResult<review_decision::Model> {
@@ -232,6 +267,11 @@ async fn apply_to_session(
         ReviewAction::Approve => {
             am.verified = Set(Some(true));
             am.verified_at = Set(Some(session.verified_at.unwrap_or(now)));
+            // A sanctions possible match approved is a false positive: the
+            // identity takes `clear` from the session below.
+            if session.ofac_status == "hit" {
+                am.ofac_status = Set("clear".to_string());
+            }
         }
         ReviewAction::Reject => {
             am.verified = Set(Some(false));
