@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::country;
+
 /// Which publication an entry comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,40 +95,8 @@ impl Category {
     }
 }
 
-/// The `SDN_Type` column (`-0-` means an entity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    Individual,
-    #[default]
-    Entity,
-    Vessel,
-    Aircraft,
-}
+pub use super::normalize::EntryKind;
 
-impl EntryKind {
-    pub fn parse(raw: Option<&str>) -> Self {
-        match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-            Some("individual") => EntryKind::Individual,
-            Some("vessel") => EntryKind::Vessel,
-            Some("aircraft") => EntryKind::Aircraft,
-            _ => EntryKind::Entity,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::Individual => "individual",
-            EntryKind::Entity => "entity",
-            EntryKind::Vessel => "vessel",
-            EntryKind::Aircraft => "aircraft",
-        }
-    }
-
-    pub fn from_db(s: &str) -> Self {
-        Self::parse(Some(s))
-    }
-}
 
 /// A birth date as the remarks give it ("DOB 07 Oct 1952", "DOB circa
 /// 1952", "DOB 1952 to 1954", "DOB Oct 1952").
@@ -342,7 +312,7 @@ pub fn parse(files: &ListFiles) -> Result<Vec<SanctionsEntry>, ParseError> {
                 return Err(ParseError::Malformed { file: pname, line: i + 1, message: "missing ent_num or name".into() });
             };
             let remarks = col(&r, 11).map(str::to_string);
-            let details = super::formats::ofac_remark_details(remarks.as_deref().unwrap_or(""), ent_num);
+            let details = ofac_remark_details(remarks.as_deref().unwrap_or(""), ent_num);
             by_num.insert(ent_num.to_string(), entries.len());
             entries.push(SanctionsEntry {
                 source,
@@ -424,6 +394,64 @@ fn parse_birth_date(text: &str) -> Option<BirthDate> {
         [m, y, ..] if month(m).is_some() => Some(BirthDate::Month { year: year(y)?, month: month(m)? }),
         [y, ..] => Some(BirthDate::Year { year: year(y)?, circa: false }),
         _ => None,
+    }
+}
+
+/// What OFAC's remarks say besides birth dates: `Gender Male`,
+/// `nationality Russia`, `citizen Iran`, `Passport 123 (Country)`,
+/// `National ID No. 123`.
+pub fn ofac_remark_details(remarks: &str, ent_num: &str) -> EntryDetails {
+    let mut d = EntryDetails {
+        source_url: Some(format!("https://sanctionssearch.ofac.treas.gov/Details.aspx?id={ent_num}")),
+        ..Default::default()
+    };
+    for part in remarks.split(';').map(str::trim) {
+        let lower = part.to_ascii_lowercase();
+        let lower = lower.trim_start_matches("alt. ");
+        let value = |prefix: &str| part.get(part.len() - lower.len() + prefix.len()..).map(|v| v.trim().trim_end_matches('.').trim());
+        if let Some(g) = lower.strip_prefix("gender ") {
+            d.gender = gender(g.trim_end_matches('.'));
+        } else if lower.starts_with("nationality ") {
+            if let Some(v) = value("nationality ") {
+                push_country(&mut d, v);
+            }
+        } else if lower.starts_with("citizen ") {
+            if let Some(v) = value("citizen ") {
+                push_country(&mut d, v);
+            }
+        } else if lower.starts_with("passport ") || lower.starts_with("national id no. ") || lower.starts_with("cedula no. ") {
+            let prefix = if lower.starts_with("passport ") { "passport " } else if lower.starts_with("cedula") { "cedula no. " } else { "national id no. " };
+            if let Some(number) = value(prefix).and_then(|v| v.split_whitespace().next()) {
+                push_unique(&mut d.identifiers, number);
+            }
+        }
+    }
+    d
+}
+
+pub(crate) fn gender(raw: &str) -> Option<String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "m" | "male" => Some("male".into()),
+        "f" | "female" => Some("female".into()),
+        _ => None,
+    }
+}
+
+pub(crate) fn push_unique(v: &mut Vec<String>, s: &str) {
+    let s = s.trim();
+    if !s.is_empty() && !v.iter().any(|x| x.eq_ignore_ascii_case(s)) {
+        v.push(s.to_string());
+    }
+}
+
+pub(crate) fn push_country(d: &mut EntryDetails, raw: &str) {
+    for part in raw.split([';', ',']).filter(|p| !p.trim().is_empty()) {
+        // "Korea, Republic of" must stay whole: try the whole text first.
+        if country::code(raw).is_some() {
+            push_unique(&mut d.countries, &country::normalize(raw));
+            return;
+        }
+        push_unique(&mut d.countries, &country::normalize(part));
     }
 }
 

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::country;
-use super::csv::{self as ofac, BirthDate, Category, EntryDetails, EntryKind, ListSource, ParseError, SanctionsEntry};
+use super::csv::{self as ofac, BirthDate, Category, EntryDetails, EntryKind, ListSource, ParseError, SanctionsEntry, gender, push_country, push_unique};
+pub use super::csv::ofac_remark_details;
 use super::xml::{self, Element};
 
 /// A list file format.
@@ -151,31 +151,8 @@ fn iso_date(raw: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-fn gender(raw: &str) -> Option<String> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "m" | "male" => Some("male".into()),
-        "f" | "female" => Some("female".into()),
-        _ => None,
-    }
-}
 
-fn push_unique(v: &mut Vec<String>, s: &str) {
-    let s = s.trim();
-    if !s.is_empty() && !v.iter().any(|x| x.eq_ignore_ascii_case(s)) {
-        v.push(s.to_string());
-    }
-}
 
-fn push_country(d: &mut EntryDetails, raw: &str) {
-    for part in raw.split([';', ',']).filter(|p| !p.trim().is_empty()) {
-        // "Korea, Republic of" must stay whole: try the whole text first.
-        if country::code(raw).is_some() {
-            push_unique(&mut d.countries, &country::normalize(raw));
-            return;
-        }
-        push_unique(&mut d.countries, &country::normalize(part));
-    }
-}
 
 fn joined(parts: &[Option<&str>]) -> Option<String> {
     let words: Vec<&str> = parts.iter().flatten().map(|s| s.trim()).filter(|s| !s.is_empty()).collect();
@@ -739,37 +716,6 @@ fn parse_ftm(bytes: &[u8]) -> Result<Vec<SanctionsEntry>, String> {
 
 // ------------------------------------------------------------------ OFAC remarks
 
-/// What OFAC's remarks say besides birth dates: `Gender Male`,
-/// `nationality Russia`, `citizen Iran`, `Passport 123 (Country)`,
-/// `National ID No. 123`.
-pub fn ofac_remark_details(remarks: &str, ent_num: &str) -> EntryDetails {
-    let mut d = EntryDetails {
-        source_url: Some(format!("https://sanctionssearch.ofac.treas.gov/Details.aspx?id={ent_num}")),
-        ..Default::default()
-    };
-    for part in remarks.split(';').map(str::trim) {
-        let lower = part.to_ascii_lowercase();
-        let lower = lower.trim_start_matches("alt. ");
-        let value = |prefix: &str| part.get(part.len() - lower.len() + prefix.len()..).map(|v| v.trim().trim_end_matches('.').trim());
-        if let Some(g) = lower.strip_prefix("gender ") {
-            d.gender = gender(g.trim_end_matches('.'));
-        } else if lower.starts_with("nationality ") {
-            if let Some(v) = value("nationality ") {
-                push_country(&mut d, v);
-            }
-        } else if lower.starts_with("citizen ") {
-            if let Some(v) = value("citizen ") {
-                push_country(&mut d, v);
-            }
-        } else if lower.starts_with("passport ") || lower.starts_with("national id no. ") || lower.starts_with("cedula no. ") {
-            let prefix = if lower.starts_with("passport ") { "passport " } else if lower.starts_with("cedula") { "cedula no. " } else { "national id no. " };
-            if let Some(number) = value(prefix).and_then(|v| v.split_whitespace().next()) {
-                push_unique(&mut d.identifiers, number);
-            }
-        }
-    }
-    d
-}
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::csv::EntryKind;
+use serde::{Deserialize, Serialize};
 
 /// One name token: its ASCII text and a phonetic key (so "wladimir" and
 /// "vladimir", "poutine" and "putin" meet).
@@ -211,6 +211,41 @@ pub fn phonetic_key(word: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// The `SDN_Type` column (`-0-` means an entity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Individual,
+    #[default]
+    Entity,
+    Vessel,
+    Aircraft,
+}
+
+impl EntryKind {
+    pub fn parse(raw: Option<&str>) -> Self {
+        match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            Some("individual") => EntryKind::Individual,
+            Some("vessel") => EntryKind::Vessel,
+            Some("aircraft") => EntryKind::Aircraft,
+            _ => EntryKind::Entity,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Individual => "individual",
+            EntryKind::Entity => "entity",
+            EntryKind::Vessel => "vessel",
+            EntryKind::Aircraft => "aircraft",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Self {
+        Self::parse(Some(s))
+    }
 }
 
 #[cfg(test)]
