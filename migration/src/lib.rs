@@ -15,10 +15,10 @@ mod m20261203_000001_hardening;
 mod m20261203_000001_ida_captures_unlinked;
 mod m20261203_000003_verdict_policy;
 mod m20261203_000010_capture_links;
-mod m20261203_000030_screening_lists;
 mod m20261203_000020_manual_review;
 mod m20261203_000021_session_search;
 mod m20261203_000022_weights_change_note;
+mod m20261203_000030_screening_lists;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -38,11 +38,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_hardening::Migration),
             Box::new(m20261203_000001_ida_captures_unlinked::Migration),
             Box::new(m20261203_000003_verdict_policy::Migration),
-            Box::new(m20261203_000030_screening_lists::Migration),
-            Box::new(m20261203_000020_manual_review::Migration),
             Box::new(m20261203_000010_capture_links::Migration),
+            Box::new(m20261203_000020_manual_review::Migration),
             Box::new(m20261203_000021_session_search::Migration),
             Box::new(m20261203_000022_weights_change_note::Migration),
+            Box::new(m20261203_000030_screening_lists::Migration),
         ]
     }
 }

@@ -178,6 +178,7 @@ async fn insert_rows(db: &DatabaseConnection) {
         id: Set("w1".into()),
         client_id: Set(Some("c1".into())),
         user_id: Set(None),
+        change_note: Set(None),
         onboarding_face_encoding_tolerance: Set(0.6),
         verified_account_face_encoding_tolerance: Set(0.5),
         driver_license_fuzzy_match_tolerance: Set(0.1),

@@ -282,3 +282,12 @@ impl std::fmt::Display for JobKind {
         f.write_str(self.as_str())
     }
 }
+
+/// Names of session history events that other parts react to (the outbox
+/// maps them to webhook events).
+pub mod history_events {
+    /// A review decision took effect (`session.reviewed`; see `service::review`).
+    pub const REVIEWED: &str = "reviewed";
+    /// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
+    pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
+}

@@ -14,10 +14,7 @@ use crate::ids::new_id;
 
 pub use crate::domain::SessionKind;
 
-/// A review decision took effect (`session.reviewed`; see `service::review`).
-pub const REVIEWED: &str = "reviewed";
-/// A reviewer asked the applicant for a new capture (`session.resubmission_requested`).
-pub const RESUBMISSION_REQUESTED: &str = "resubmission_requested";
+pub use crate::domain::history_events::{RESUBMISSION_REQUESTED, REVIEWED};
 
 /// One history entry as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

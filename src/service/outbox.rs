@@ -1,7 +1,7 @@
 //! Webhook events: the outbox rows (`webhook_delivery`), written in the
 //! transaction of the change they announce, and the delivery log.
 //!
-//! [`crate::service::history::append`] calls [`on_history_event`] for every
+//! `service::history::append` calls [`on_history_event`] for every
 //! session state change and SDK step, so an event exists exactly when its
 //! change is committed. Each session event bumps the session's
 //! `event_sequence` (inside the same transaction, which row-locks the
@@ -203,7 +203,7 @@ pub async fn on_history_event_with(
                 events.push((event_types::IDENTITY_SANCTIONS_HIT, session.clone()));
             }
         }
-        (crate::service::history::REVIEWED, SessionKind::Idv) => {
+        (crate::domain::history_events::REVIEWED, SessionKind::Idv) => {
             session["verified"] = facts.outcome.unwrap_or(false).into();
             session["review_required"] = facts.review_required.into();
             session["identity_id"] = facts.identity_id.clone().into();
@@ -213,7 +213,7 @@ pub async fn on_history_event_with(
                 events.push((event_types::IDENTITY_VERIFIED, with_identity(&session, identity_id)));
             }
         }
-        (crate::service::history::RESUBMISSION_REQUESTED, SessionKind::Idv) => {
+        (crate::domain::history_events::RESUBMISSION_REQUESTED, SessionKind::Idv) => {
             session["resubmission"] = review_fields(detail, &["case_id", "reason_code"]);
             events.push((event_types::SESSION_RESUBMISSION_REQUESTED, session));
         }
