@@ -25,7 +25,8 @@ async fn insert_old_version(db: &DatabaseConnection, id: &str) {
             weights::Column::Id => id.into(),
             weights::Column::ClientId | weights::Column::UserId | weights::Column::CreatedBy => Option::<String>::None.into(),
             weights::Column::CreatedAt => chrono::Utc::now().into(),
-            weights::Column::Policy => continue,
+            // Columns added after the policy did not exist yet.
+            weights::Column::Policy | weights::Column::ChangeNote => continue,
             _ => 0.5f64.into(),
         };
         am.set(col, value);
