@@ -223,6 +223,7 @@ async fn search(
 }
 
 #[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct SettingsQuery {
     /// Another client (platform operator keys only).
