@@ -129,10 +129,19 @@ pub fn loose_birth_date(raw: &str) -> Option<BirthDate> {
         }
     }
     let parts: Vec<&str> = s.split(['-', '/', '.']).map(str::trim).collect();
-    let num = |p: &str| p.parse::<u32>().ok();
+    // An unknown day or month is `00`, or the letters `dd` / `mm` (the UK
+    // list writes `dd/mm/1970`).
+    let num = |p: &str| {
+        if !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Some(0)
+        } else {
+            p.parse::<u32>().ok()
+        }
+    };
     let (y, m, d) = match parts.as_slice() {
         [y] if y.len() == 4 => (y.parse().ok()?, 0, 0),
         [y, m] if y.len() == 4 => (y.parse().ok()?, num(m)?, 0),
+        [m, y] if y.len() == 4 && m.len() <= 2 => (y.parse().ok()?, num(m)?, 0),
         [y, m, d] if y.len() == 4 => (y.parse().ok()?, num(m)?, num(d.get(..2).unwrap_or(d))?),
         [d, m, y] if y.len() == 4 => (y.parse().ok()?, num(m)?, num(d)?),
         _ => return None,
@@ -426,10 +435,28 @@ fn uk_entries(rows: Vec<UkName>) -> Vec<SanctionsEntry> {
     out
 }
 
-/// Splits a cell holding several values ("dd/mm/yyyy dd/mm/yyyy", "a;b").
+/// Splits a cell holding several values ("dd/mm/yyyy dd/mm/yyyy", "a;b",
+/// and OFSI's numbered "(1) Afghan (2) Pakistani").
 fn many(raw: Option<&str>) -> Vec<String> {
-    raw.map(|s| s.split(['|', ';', '\n']).flat_map(|p| p.split("  ")).map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default()
+    let Some(raw) = raw else { return vec![] };
+    let mut unnumbered = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(open) = rest.find('(') {
+        let close = rest[open..].find(')').map(|c| open + c);
+        match close {
+            Some(close) if close > open + 1 && rest[open + 1..close].bytes().all(|b| b.is_ascii_digit()) => {
+                unnumbered.push_str(&rest[..open]);
+                unnumbered.push('|');
+                rest = &rest[close + 1..];
+            }
+            _ => {
+                unnumbered.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    unnumbered.push_str(rest);
+    unnumbered.split(['|', ';', '\n']).flat_map(|p| p.split("  ")).map(str::trim).filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
 
 fn parse_uk_csv(bytes: &[u8]) -> Result<Vec<SanctionsEntry>, String> {
@@ -493,40 +520,88 @@ fn descendants<'a>(e: &'a Element, out: &mut Vec<(String, &'a Element)>) {
     }
 }
 
+/// The trimmed text of a child, its name compared without case (OFSI's
+/// file writes `Name6` but `name1` ... `name5`).
+fn text_ci<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
+    e.children.iter().find(|c| c.name.eq_ignore_ascii_case(name)).and_then(Element::value)
+}
+
+const NAME_PARTS: [&str; 6] = ["name1", "name2", "name3", "name4", "name5", "name6"];
+
+/// Both UK XML publications, checked against the element names of the
+/// published files (see docs/engines/screening.md):
+///
+/// - the FCDO's UK Sanctions List (`Designations/Designation`):
+///   `UniqueID`, `IndividualEntityShip`, `RegimeName`, `DateDesignated`
+///   (dd/mm/yyyy), `Names/Name` (`Name1`..`Name6`, `NameType`),
+///   `NonLatinNames/NonLatinName/NameNonLatinScript`, `Addresses/Address`
+///   (`AddressLine1`..`6`, `AddressCountry`), `OtherInformation` and
+///   `IndividualDetails/Individual` with `DOBs/DOB` (`dd/mm/1970` for an
+///   unknown day and month), `Nationalities/Nationality`, `Genders/Gender`,
+///   `PassportDetails/Passport/PassportNumber` and
+///   `NationalIdentifierDetails/NationalIdentifier/NationalIdentifierNumber`;
+/// - OFSI's consolidated list (`ArrayOfFinancialSanctionsTarget`, one flat
+///   `FinancialSanctionsTarget` per name, grouped by `GroupID`): `Name6`,
+///   `name1`..`name5`, `AliasType`, `GroupTypeDescription`, `RegimeName`,
+///   `DateListed` / `DateDesignated` (ISO), `Individual_DateOfBirth`,
+///   `Individual_Nationality`, `Individual_Gender`,
+///   `Individual_PassportNumber`, `Individual_NINumber` (numbered
+///   "(1) … (2) …" when several), `Address1`..`6`, `Country`,
+///   `NameNonLatinScript`, `OtherInformation`.
 fn parse_uk_xml(bytes: &[u8]) -> Result<Vec<SanctionsEntry>, String> {
     let mut rows = Vec::new();
     xml::for_each_record(bytes, |n| n == "FinancialSanctionsTarget" || n == "Designation", |r| {
         let mut all = Vec::new();
         descendants(&r, &mut all);
         let first = |names: &[&str]| names.iter().find_map(|n| all.iter().find(|(k, _)| k == n).and_then(|(_, e)| e.value()));
-        let every = |name: &str| all.iter().filter(|(k, _)| k == name).filter_map(|(_, e)| e.value().map(str::to_string)).collect::<Vec<_>>();
+        let every = |names: &[&str]| {
+            names.iter().flat_map(|n| all.iter().filter(move |(k, _)| k == n)).filter_map(|(_, e)| e.value()).flat_map(|v| many(Some(v))).collect::<Vec<_>>()
+        };
         let Some(id) = first(&["uniqueid", "groupid"]) else { return };
+        let address = |a: &Element| {
+            let lines: Vec<Option<&str>> = ["AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4", "AddressLine5", "AddressLine6", "AddressPostalCode", "AddressCountry"]
+                .iter()
+                .map(|n| text_ci(a, n))
+                .collect();
+            joined(&lines)
+        };
+        let addresses: Vec<String> = all.iter().filter(|(k, _)| k == "address").filter_map(|(_, a)| address(a)).collect();
+        // OFSI writes the address flat on the record.
+        let flat_address = joined(&["Address1", "Address2", "Address3", "Address4", "Address5", "Address6", "PostCode", "Country"].iter().map(|n| text_ci(&r, n)).collect::<Vec<_>>());
         let template = UkName {
             id: id.to_string(),
-            kind: first(&["individualentityship", "grouptypedescription", "designationtype"]).and_then(uk_kind),
-            regime: first(&["regimename", "regime"]).map(str::to_string),
+            kind: first(&["individualentityship", "grouptypedescription"]).and_then(uk_kind),
+            regime: first(&["regimename"]).map(str::to_string),
             listed_on: first(&["datedesignated", "datelisted"]).and_then(iso_date),
-            birth_dates: every("dob").into_iter().chain(every("dateofbirth")).collect(),
-            nationalities: every("nationality"),
-            identifiers: every("passportnumber").into_iter().chain(every("nationalidnumber")).chain(every("ninumber")).collect(),
-            gender: first(&["gender"]).and_then(gender),
+            birth_dates: every(&["dob", "individual_dateofbirth"]),
+            nationalities: every(&["nationality", "individual_nationality"]),
+            identifiers: every(&["passportnumber", "individual_passportnumber", "nationalidentifiernumber", "individual_ninumber"]),
+            gender: first(&["gender", "individual_gender"]).and_then(gender),
+            address: addresses.first().cloned().or(flat_address),
             address_country: first(&["addresscountry", "country"]).map(str::to_string),
             other: first(&["otherinformation"]).map(str::to_string),
             ..Default::default()
         };
-        // A name is an element holding Name1..Name6 (the record itself in
-        // OFSI's file, each `Name` in the FCDO's).
-        let mut holders: Vec<&Element> = all.iter().filter(|(_, e)| e.child("Name6").is_some() || e.child("Name1").is_some()).map(|(_, e)| *e).collect();
-        if r.child("Name6").is_some() || r.child("Name1").is_some() {
+        // A name is an element holding name parts: each `Names/Name` in the
+        // FCDO's file, the record itself in OFSI's.
+        let holds_name = |e: &Element| e.children.iter().any(|c| NAME_PARTS.iter().any(|p| c.name.eq_ignore_ascii_case(p)));
+        let mut holders: Vec<&Element> = all.iter().filter(|(k, e)| k == "name" && holds_name(e)).map(|(_, e)| *e).collect();
+        if holds_name(&r) {
             holders.insert(0, &r);
         }
+        let mut names: Vec<(String, bool)> = Vec::new();
         for h in holders {
-            let parts: Vec<Option<&str>> = ["Name1", "Name2", "Name3", "Name4", "Name5", "Name6"].iter().map(|n| h.text_of(n)).collect();
+            let parts: Vec<Option<&str>> = NAME_PARTS.iter().map(|n| text_ci(h, n)).collect();
             let Some(name) = joined(&parts) else { continue };
-            let kind_of_name = h.text_of("NameType").or(h.text_of("AliasType")).or(r.text_of("AliasType"));
+            let kind_of_name = text_ci(h, "NameType").or(text_ci(h, "AliasType"));
+            names.push((name, kind_of_name.is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("primary name"))));
+        }
+        // Names in another script are aliases (Cyrillic is transliterated when matching).
+        names.extend(every(&["namenonlatinscript"]).into_iter().map(|n| (n, false)));
+        for (name, primary) in names {
             rows.push(UkName {
                 name,
-                primary: kind_of_name.is_some_and(|t| t.to_ascii_lowercase().starts_with("primary")),
+                primary,
                 id: template.id.clone(),
                 kind: template.kind,
                 regime: template.regime.clone(),
@@ -535,7 +610,7 @@ fn parse_uk_xml(bytes: &[u8]) -> Result<Vec<SanctionsEntry>, String> {
                 nationalities: template.nationalities.clone(),
                 identifiers: template.identifiers.clone(),
                 gender: template.gender.clone(),
-                address: None,
+                address: template.address.clone(),
                 address_country: template.address_country.clone(),
                 other: template.other.clone(),
             });

@@ -14,7 +14,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::normalize::{Token, is_common_token, is_particle};
+use super::normalize::Token;
 
 /// How one token of the subject's name paired with the listed name.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -31,12 +31,44 @@ pub struct TokenPair {
 /// given names and much less for particles.
 fn token_weight(t: &Token) -> f64 {
     let len = t.text.len() as f64;
-    if is_particle(&t.text) {
+    if t.particle {
         len * 0.2
-    } else if is_common_token(&t.text) {
+    } else if t.common {
         len * 0.5
     } else {
         len
+    }
+}
+
+/// A tokenised name, however it is stored: a slice of tokens, or the
+/// index's token ids into its vocabulary (so a candidate is scored without
+/// copying its tokens).
+pub trait Tokens {
+    fn count(&self) -> usize;
+    fn at(&self, i: usize) -> &Token;
+}
+
+impl Tokens for [Token] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn at(&self, i: usize) -> &Token {
+        &self[i]
+    }
+}
+
+/// A name as ids into a vocabulary of distinct tokens.
+pub struct VocabName<'a> {
+    pub vocab: &'a [Token],
+    pub ids: &'a [u32],
+}
+
+impl Tokens for VocabName<'_> {
+    fn count(&self) -> usize {
+        self.ids.len()
+    }
+    fn at(&self, i: usize) -> &Token {
+        &self.vocab[self.ids[i] as usize]
     }
 }
 
@@ -133,50 +165,76 @@ pub fn name_score(query: &[Token], candidate: &[Token]) -> f64 {
 
 /// [`name_score`] with the token pairs when `explain` is set.
 pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) -> (f64, Vec<TokenPair>) {
-    if query.is_empty() || candidate.is_empty() {
+    name_score_of(query, candidate, explain)
+}
+
+/// Tokens left unpaired that are not particles.
+fn unpaired_in<T: Tokens + ?Sized>(tokens: &T, used: u64) -> usize {
+    (0..tokens.count()).filter(|&i| (i >= 64 || used & (1 << i) == 0) && !tokens.at(i).particle).count()
+}
+
+/// Tokens that are not particles.
+fn substantial<T: Tokens + ?Sized>(tokens: &T) -> usize {
+    (0..tokens.count()).filter(|&i| !tokens.at(i).particle).count()
+}
+
+/// Token pairs scored on the stack when there are at most this many.
+const STACK_PAIRS: usize = 64;
+
+/// [`name_score_detail`] over any token storage.
+pub fn name_score_of<Q: Tokens + ?Sized, C: Tokens + ?Sized>(query: &Q, candidate: &C, explain: bool) -> (f64, Vec<TokenPair>) {
+    let (nq, nc) = (query.count(), candidate.count());
+    if nq == 0 || nc == 0 {
         return (0.0, vec![]);
     }
-    let mut sims: Vec<(f64, usize, usize)> = Vec::with_capacity(query.len() * candidate.len());
-    for (i, q) in query.iter().enumerate() {
-        for (j, c) in candidate.iter().enumerate() {
-            sims.push((token_similarity(q, c), i, j));
+    let mut stack = [(0.0f64, 0u8, 0u8); STACK_PAIRS];
+    let mut heap = Vec::new();
+    let sims: &mut [(f64, u8, u8)] = if nq * nc <= STACK_PAIRS && nq < 64 && nc < 64 {
+        &mut stack[..nq * nc]
+    } else {
+        heap.resize(nq.min(64) * nc.min(64), (0.0, 0, 0));
+        &mut heap[..]
+    };
+    let mut k = 0;
+    for i in 0..nq.min(64) {
+        for j in 0..nc.min(64) {
+            sims[k] = (token_similarity(query.at(i), candidate.at(j)), i as u8, j as u8);
+            k += 1;
         }
     }
-    sims.sort_by(|x, y| y.0.total_cmp(&x.0));
+    sims.sort_unstable_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
     let (mut q_used, mut c_used) = (0u64, 0u64);
     let (mut num, mut den, mut strong_pairs) = (0.0, 0.0, 0usize);
     // The best agreement on a token that is neither common nor a particle.
     let mut best_distinctive: Option<f64> = None;
     let mut explained = Vec::new();
-    for (s, i, j) in sims {
-        if i >= 64 || j >= 64 || q_used & (1 << i) != 0 || c_used & (1 << j) != 0 {
+    for &(s, i, j) in sims.iter() {
+        let (i, j) = (i as usize, j as usize);
+        if q_used & (1 << i) != 0 || c_used & (1 << j) != 0 {
             continue;
         }
         q_used |= 1 << i;
         c_used |= 1 << j;
+        let (q, c) = (query.at(i), candidate.at(j));
         // Initials weigh little; long tokens carry the identity.
-        let w = token_weight(&query[i]) + token_weight(&candidate[j]);
+        let w = token_weight(q) + token_weight(c);
         num += s * w;
         den += w;
-        if !is_particle(&query[i].text) && !is_particle(&candidate[j].text) {
+        if !q.particle && !c.particle {
             strong_pairs += 1;
         }
-        let distinctive = |t: &Token| !is_particle(&t.text) && !is_common_token(&t.text);
-        if distinctive(&query[i]) || distinctive(&candidate[j]) {
+        let distinctive = |t: &Token| !t.particle && !t.common;
+        if distinctive(q) || distinctive(c) {
             best_distinctive = Some(best_distinctive.map_or(s, |b: f64| b.max(s)));
         }
         if explain {
-            explained.push(TokenPair { query: Some(query[i].text.clone()), listed: Some(candidate[j].text.clone()), score: s });
+            explained.push(TokenPair { query: Some(q.text.clone()), listed: Some(c.text.clone()), score: s });
         }
     }
     let core = if den > 0.0 { num / den } else { 0.0 };
     // Particles left unpaired ("al-" written or not) cost nothing.
-    let unpaired_in = |tokens: &[Token], used: u64| {
-        tokens.iter().enumerate().filter(|(i, t)| (*i >= 64 || used & (1 << i) == 0) && !is_particle(&t.text)).count()
-    };
     let unpaired = unpaired_in(query, q_used) + unpaired_in(candidate, c_used);
     let mut score = core * (1.0 - 0.04 * unpaired.min(5) as f64);
-    let substantial = |tokens: &[Token]| tokens.iter().filter(|t| !is_particle(&t.text)).count();
     if strong_pairs < 2 && (substantial(query) > 1 || substantial(candidate) > 1) {
         score *= 0.75;
     }
@@ -184,14 +242,14 @@ pub fn name_score_detail(query: &[Token], candidate: &[Token], explain: bool) ->
         score = score.min(best + DISTINCTIVE_MARGIN);
     }
     if explain {
-        for (i, t) in query.iter().enumerate() {
+        for i in 0..nq {
             if i >= 64 || q_used & (1 << i) == 0 {
-                explained.push(TokenPair { query: Some(t.text.clone()), listed: None, score: 0.0 });
+                explained.push(TokenPair { query: Some(query.at(i).text.clone()), listed: None, score: 0.0 });
             }
         }
-        for (j, t) in candidate.iter().enumerate() {
+        for j in 0..nc {
             if j >= 64 || c_used & (1 << j) == 0 {
-                explained.push(TokenPair { query: None, listed: Some(t.text.clone()), score: 0.0 });
+                explained.push(TokenPair { query: None, listed: Some(candidate.at(j).text.clone()), score: 0.0 });
             }
         }
     }

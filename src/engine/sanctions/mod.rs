@@ -40,28 +40,63 @@ pub const PEPS: &str = "peps";
 
 struct IndexedName {
     entry: u32,
-    tokens: Vec<Token>,
-    trigrams: u16,
+    /// Which of its entry's names this is (0 = primary, then the aliases).
+    position: u16,
+    /// Tokens as ids into the vocabulary.
+    tokens: Box<[u32]>,
+    /// Tokens that are not particles.
+    substantial: u8,
 }
 
 /// An immutable, searchable list version.
+///
+/// Every distinct token of the listed names is normalised once, at build
+/// time, into a vocabulary; names are token ids. A screening looks up the
+/// vocabulary tokens similar to each query token (trigrams of the phonetic
+/// keys, and the consonant skeleton), walks the names holding the rarer of
+/// them, keeps the names that agree on enough query tokens and scores only
+/// those.
 pub struct ScreeningIndex {
     version: String,
     entries: Vec<SanctionsEntry>,
     names: Vec<IndexedName>,
-    postings: HashMap<u32, Vec<u32>>,
+    vocab: Vec<Token>,
+    /// Trigrams of each vocabulary token's key.
+    vocab_grams: Vec<u8>,
+    /// Key trigram → vocabulary tokens.
+    gram_postings: HashMap<u32, Vec<u32>>,
+    /// Consonant skeleton (3+ letters) → vocabulary tokens.
+    skeletons: HashMap<String, Vec<u32>>,
+    /// Vocabulary token → names holding it (ascending, once each).
+    postings: Vec<Vec<u32>>,
+    /// A token held by more names than this is not walked to find
+    /// candidates, only checked on the candidates others found.
+    frequent: usize,
 }
 
-fn trigrams(tokens: &[Token], out: &mut Vec<u32>) {
-    for t in tokens {
-        let key = t.key.as_bytes();
-        let padded: Vec<u8> = std::iter::once(b'^').chain(key.iter().copied()).chain(std::iter::once(b'$')).collect();
-        for w in padded.windows(3) {
-            out.push(u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]));
-        }
+/// A vocabulary token is similar to a query token from this similarity on.
+pub const TOKEN_FLOOR: f64 = 0.75;
+
+fn key_trigrams(key: &str, out: &mut Vec<u32>) {
+    out.clear();
+    let padded: Vec<u8> = std::iter::once(b'^').chain(key.bytes()).chain(std::iter::once(b'$')).collect();
+    for w in padded.windows(3) {
+        out.push(u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]));
     }
     out.sort_unstable();
     out.dedup();
+}
+
+/// Per-thread scratch space of a screening (no allocation per candidate).
+#[derive(Default)]
+struct Scratch {
+    shared: Vec<u8>,
+    touched: Vec<u32>,
+    grams: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// Whether the subject's choice of lists covers this entry.
@@ -77,27 +112,53 @@ fn selected(entry: &SanctionsEntry, lists: Option<&[String]>) -> bool {
 impl ScreeningIndex {
     pub fn build(version: impl Into<String>, entries: Vec<SanctionsEntry>) -> Self {
         let mut names = Vec::new();
-        let mut postings: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut grams = Vec::new();
+        let mut vocab: Vec<Token> = Vec::new();
+        let mut ids: HashMap<String, u32> = HashMap::new();
+        let mut postings: Vec<Vec<u32>> = Vec::new();
         for (e, entry) in entries.iter().enumerate() {
             if matches!(entry.kind, EntryKind::Vessel | EntryKind::Aircraft) {
                 continue;
             }
-            for name in std::iter::once(&entry.name).chain(&entry.aliases) {
+            for (position, name) in std::iter::once(&entry.name).chain(&entry.aliases).enumerate() {
                 let tokens = name_tokens(name, entry.kind);
                 if tokens.is_empty() {
                     continue;
                 }
-                grams.clear();
-                trigrams(&tokens, &mut grams);
                 let id = names.len() as u32;
-                for g in &grams {
-                    postings.entry(*g).or_default().push(id);
-                }
-                names.push(IndexedName { entry: e as u32, tokens, trigrams: grams.len().min(u16::MAX as usize) as u16 });
+                let substantial = tokens.iter().filter(|t| !t.particle).count().min(u8::MAX as usize) as u8;
+                let token_ids: Box<[u32]> = tokens
+                    .into_iter()
+                    .map(|t| {
+                        let v = *ids.entry(t.text.clone()).or_insert_with(|| {
+                            vocab.push(t);
+                            postings.push(Vec::new());
+                            (vocab.len() - 1) as u32
+                        });
+                        if postings[v as usize].last() != Some(&id) {
+                            postings[v as usize].push(id);
+                        }
+                        v
+                    })
+                    .collect();
+                names.push(IndexedName { entry: e as u32, position: position.min(u16::MAX as usize) as u16, tokens: token_ids, substantial });
             }
         }
-        ScreeningIndex { version: version.into(), entries, names, postings }
+        let mut gram_postings: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut skeletons: HashMap<String, Vec<u32>> = HashMap::new();
+        let mut vocab_grams = Vec::with_capacity(vocab.len());
+        let mut grams = Vec::new();
+        for (v, t) in vocab.iter().enumerate() {
+            key_trigrams(&t.key, &mut grams);
+            vocab_grams.push(grams.len().min(u8::MAX as usize) as u8);
+            for g in &grams {
+                gram_postings.entry(*g).or_default().push(v as u32);
+            }
+            if t.skeleton.len() >= 3 {
+                skeletons.entry(t.skeleton.clone()).or_default().push(v as u32);
+            }
+        }
+        let frequent = (names.len() / 512).max(256);
+        ScreeningIndex { version: version.into(), entries, names, vocab, vocab_grams, gram_postings, skeletons, postings, frequent }
     }
 
     pub fn version(&self) -> &str {
@@ -110,6 +171,11 @@ impl ScreeningIndex {
 
     pub fn name_count(&self) -> usize {
         self.names.len()
+    }
+
+    /// Distinct normalised tokens of the listed names.
+    pub fn token_count(&self) -> usize {
+        self.vocab.len()
     }
 
     /// Whether any loaded entry is a politically exposed person.
@@ -142,23 +208,109 @@ impl ScreeningIndex {
         if query.is_empty() {
             return vec![];
         }
-        let mut grams = Vec::new();
-        trigrams(&query, &mut grams);
-        let mut counts: HashMap<u32, u16> = HashMap::new();
-        for g in &grams {
-            if let Some(list) = self.postings.get(g) {
-                for &n in list {
-                    *counts.entry(n).or_default() += 1;
+        let candidates = self.candidates(&query);
+        self.rank(subject, &query, candidates.into_iter())
+    }
+
+    /// How many names a screening of this subject scores (the benchmark's
+    /// measure of the blocking).
+    pub fn candidate_count(&self, subject: &ScreeningSubject) -> usize {
+        let query = Self::query(subject);
+        if query.is_empty() { 0 } else { self.candidates(&query).len() }
+    }
+
+    /// Vocabulary tokens similar to `q` (at least [`TOKEN_FLOOR`]): those
+    /// sharing enough key trigrams, and those with its consonant skeleton.
+    fn similar_tokens(&self, q: &Token, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        let Scratch { shared, touched, grams } = scratch;
+        if shared.len() < self.vocab.len() {
+            shared.resize(self.vocab.len(), 0);
+        }
+        key_trigrams(&q.key, grams);
+        for g in grams.iter() {
+            if let Some(list) = self.gram_postings.get(g) {
+                for &v in list {
+                    let c = &mut shared[v as usize];
+                    if *c == 0 {
+                        touched.push(v);
+                    }
+                    *c = c.saturating_add(1);
                 }
             }
         }
-        // A candidate shares at least 30 % of the query's trigrams, or of its own.
-        let candidates = counts.into_iter().filter_map(|(n, shared)| {
-            let name = &self.names[n as usize];
-            let need = ((grams.len().min(name.trigrams as usize)) as f64 * 0.3).ceil().max(2.0) as u16;
-            (shared >= need).then_some(n)
-        });
-        self.rank(subject, &query, candidates)
+        let nq = grams.len();
+        for &v in touched.iter() {
+            let n = shared[v as usize] as usize;
+            shared[v as usize] = 0;
+            let fewer = nq.min(self.vocab_grams[v as usize] as usize);
+            // At least 30 % of the shorter key's trigrams (two for keys of two letters or more).
+            let need = ((fewer as f64 * 0.3).ceil() as usize).max(fewer.min(2));
+            if n >= need && token_similarity_at_least(q, &self.vocab[v as usize]) {
+                out.push(v);
+            }
+        }
+        touched.clear();
+        if q.skeleton.len() >= 3 {
+            for &v in self.skeletons.get(&q.skeleton).map(Vec::as_slice).unwrap_or(&[]) {
+                if token_similarity_at_least(q, &self.vocab[v as usize]) {
+                    out.push(v);
+                }
+            }
+        }
+    }
+
+    /// The names worth scoring: they hold a token similar to a query token
+    /// and agree on as many query tokens as both names allow (two, or one
+    /// when either name has a single token that is not a particle).
+    fn candidates(&self, query: &[Token]) -> Vec<u32> {
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            // (vocabulary token, the query tokens it is similar to)
+            let mut similar: Vec<(u32, u16)> = Vec::new();
+            let mut found = Vec::new();
+            for (i, q) in query.iter().enumerate().filter(|(_, q)| !q.particle).take(16) {
+                found.clear();
+                self.similar_tokens(q, scratch, &mut found);
+                similar.extend(found.iter().map(|&v| (v, 1u16 << i)));
+            }
+            similar.sort_unstable();
+            similar.dedup_by(|b, a| {
+                if a.0 == b.0 {
+                    a.1 |= b.1;
+                    true
+                } else {
+                    false
+                }
+            });
+            let substantial = query.iter().filter(|t| !t.particle).count();
+            let mut names: Vec<u32> = Vec::new();
+            for &(v, _) in &similar {
+                let list = &self.postings[v as usize];
+                if list.len() <= self.frequent {
+                    names.extend_from_slice(list);
+                }
+            }
+            // Only frequent tokens agree (a query of common names): walk the rarest.
+            if names.is_empty() {
+                if let Some(&(v, _)) = similar.iter().min_by_key(|(v, _)| self.postings[*v as usize].len()) {
+                    names.extend_from_slice(&self.postings[v as usize]);
+                }
+            }
+            names.sort_unstable();
+            names.dedup();
+            names.retain(|&n| {
+                let name = &self.names[n as usize];
+                let mut agreed = 0u16;
+                for t in name.tokens.iter() {
+                    if let Ok(k) = similar.binary_search_by_key(t, |(v, _)| *v) {
+                        agreed |= similar[k].1;
+                    }
+                }
+                let need = 2.min(substantial).min(name.substantial as usize) as u32;
+                agreed.count_ones() >= need.max(1)
+            });
+            names
+        })
     }
 
     /// Brute force over every name (the benchmark's reference for recall).
@@ -179,7 +331,7 @@ impl ScreeningIndex {
             if !selected(entry, subject.lists.as_deref()) || !birth_date_admits(entry, subject.birth_date) {
                 continue;
             }
-            let s = matcher::name_score(query, &name.tokens);
+            let s = matcher::name_score_of(query, &self.tokens_of(name), false).0;
             // Other features move a score by at most this much.
             if s >= REPORT_FLOOR - 0.1 {
                 let b = best.entry(name.entry).or_insert((0.0, n));
@@ -199,7 +351,7 @@ impl ScreeningIndex {
     fn explain(&self, subject: &ScreeningSubject, query: &[Token], n: u32) -> Option<SanctionsHit> {
         let name = &self.names[n as usize];
         let entry = &self.entries[name.entry as usize];
-        let (name_score, name_tokens) = matcher::name_score_detail(query, &name.tokens, true);
+        let (name_score, name_tokens) = matcher::name_score_of(query, &self.tokens_of(name), true);
         let features = Features {
             name: name_score,
             name_tokens,
@@ -215,7 +367,7 @@ impl ScreeningIndex {
             .sum();
         let score = (name_score + effect).clamp(0.0, 1.0);
         let names: Vec<&String> = std::iter::once(&entry.name).chain(&entry.aliases).collect();
-        let matched = names.get(self.name_position(n)).map(|s| s.to_string()).unwrap_or_else(|| entry.name.clone());
+        let matched = names.get(name.position as usize).map(|s| s.to_string()).unwrap_or_else(|| entry.name.clone());
         Some(SanctionsHit {
             list: entry.source.label().to_string(),
             entry_id: entry.ent_num.clone(),
@@ -225,18 +377,8 @@ impl ScreeningIndex {
         })
     }
 
-    /// Which of its entry's names (0 = primary) name `n` is. Names of one
-    /// entry are indexed consecutively, skipping names without tokens.
-    fn name_position(&self, n: u32) -> usize {
-        let entry = self.names[n as usize].entry;
-        let first = (0..=n).rev().take_while(|&m| self.names[m as usize].entry == entry).last().unwrap_or(n);
-        let tokens = &self.names[n as usize].tokens;
-        let e = &self.entries[entry as usize];
-        // Names without tokens were skipped: find the name by its tokens.
-        std::iter::once(&e.name)
-            .chain(&e.aliases)
-            .position(|candidate| &name_tokens(candidate, e.kind) == tokens)
-            .unwrap_or((n - first) as usize)
+    fn tokens_of<'a>(&'a self, name: &'a IndexedName) -> matcher::VocabName<'a> {
+        matcher::VocabName { vocab: &self.vocab, ids: &name.tokens }
     }
 }
 
@@ -248,6 +390,11 @@ pub fn subject_key(subject: &ScreeningSubject) -> String {
     tokens.sort();
     tokens.dedup();
     format!("{}|{}", tokens.join(" "), subject.birth_date.map(|d| d.to_string()).unwrap_or_default())
+}
+
+/// Whether two tokens are at least [`TOKEN_FLOOR`] alike.
+fn token_similarity_at_least(a: &Token, b: &Token) -> bool {
+    matcher::token_similarity(a, b) >= TOKEN_FLOOR
 }
 
 /// The hard gate: when both sides have a birth date, one must admit it.

@@ -14,6 +14,10 @@ pub struct Token {
     /// The key's consonants: romanisations of one name written with other
     /// vowels meet here ("mhmd" for muhammad, mohamed, mohammed).
     pub skeleton: String,
+    /// A name particle ([`is_particle`]), decided once when the token is made.
+    pub particle: bool,
+    /// A very common name or generic company word ([`is_common_token`]).
+    pub common: bool,
 }
 
 impl Token {
@@ -25,7 +29,8 @@ impl Token {
                 skeleton.push(c);
             }
         }
-        Token { text, key, skeleton }
+        let (particle, common) = (is_particle(&text), is_common_token(&text));
+        Token { text, key, skeleton, particle, common }
     }
 }
 

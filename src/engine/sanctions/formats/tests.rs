@@ -86,37 +86,160 @@ Last Updated,Unique ID,OFSI Group ID,UN Reference Number,Name 6,Name 1,Name 2,Na
 30/11/2026,CYB0010,15000,,\"GRU, UNIT 26165\",,,,,,Primary Name,,,,,,Cyber,Entity,UK,Asset freeze,\"Also \"\"APT28\"\"\",,Komsomolskiy Prospekt 20,,,,,,,Russia,,,,04/10/2018,,,,,,,,,,\r\n\
 30/11/2026,AQD0001,6969,QDi.001,HADDAD,Omar,,,,,Primary Name,,,,,,ISIL (Da'esh) and Al-Qaida,Individual,UN,Asset freeze,,,,,,,,,,,,,,01/01/2003,00/00/1970,Syria,,,,,,,,\r\n";
 
+/// OFSI's consolidated list as published (`2022format/ConList.xml`): one
+/// flat `FinancialSanctionsTarget` per name, `Name6` but `name1`..`name5`,
+/// `Individual_*` fields, `xsi:nil` for empty ones, numbered multiple
+/// values, `GroupID` tying the names of one target together. Element names
+/// checked against public parsers of the real file (docs/engines/screening.md).
 pub(crate) const OFSI_XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
-<ArrayOfFinancialSanctionsTarget xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.hmtreasury.gov.uk/ofsi/consolidatedlist">
+<ArrayOfFinancialSanctionsTarget xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.hmtreasury.gov.uk/ofsi/consolidatedlist">
   <FinancialSanctionsTarget>
-    <Name6>PUTIN</Name6><Name1>Vladimir</Name1><Name2>Vladimirovich</Name2>
-    <DOB>07/10/1952</DOB><Nationality>Russia</Nationality><PassportNumber>100000001</PassportNumber>
-    <GroupTypeDescription>Individual</GroupTypeDescription><AliasType>Primary name</AliasType>
-    <RegimeName>Russia</RegimeName><DateListed>2022-02-26T00:00:00</DateListed><GroupID>14069</GroupID>
+    <Name6>PUTIN</Name6>
+    <name1>Vladimir</name1>
+    <name2>Vladimirovich</name2>
+    <name3 xsi:nil="true" />
+    <name4 xsi:nil="true" />
+    <name5 xsi:nil="true" />
+    <Title>President of the Russian Federation</Title>
+    <NameNonLatinScript>Владимир Владимирович ПУТИН</NameNonLatinScript>
+    <NonLatinScriptType>Cyrillic</NonLatinScriptType>
+    <NonLatinScriptLanguage>Russian</NonLatinScriptLanguage>
+    <Individual_DateOfBirth>07/10/1952</Individual_DateOfBirth>
+    <Individual_TownOfBirth>Leningrad</Individual_TownOfBirth>
+    <Individual_CountryOfBirth>Russia</Individual_CountryOfBirth>
+    <Individual_Nationality>Russia</Individual_Nationality>
+    <Individual_PassportNumber>(1) 100000001 (2) 100000002</Individual_PassportNumber>
+    <Individual_PassportDetails>(1) Russian passport (2) Diplomatic passport</Individual_PassportDetails>
+    <Individual_NINumber xsi:nil="true" />
+    <Individual_Position>President</Individual_Position>
+    <Individual_Gender>Male</Individual_Gender>
+    <Address1>The Kremlin</Address1>
+    <Address6>Moscow</Address6>
+    <PostCode>103132</PostCode>
+    <Country>Russia</Country>
+    <OtherInformation>(UK Sanctions List Ref):RUS0251 (UK Statement of Reasons):President of the Russian Federation.</OtherInformation>
+    <GroupTypeDescription>Individual</GroupTypeDescription>
+    <AliasType>Primary name</AliasType>
+    <AliasQuality xsi:nil="true" />
+    <RegimeName>Russia</RegimeName>
+    <ListingType>UK</ListingType>
+    <UKSanctionsListRef>RUS0251</UKSanctionsListRef>
+    <DateListed>2022-02-25T00:00:00</DateListed>
+    <DateDesignated>2022-02-25T00:00:00</DateDesignated>
+    <LastUpdated>2022-03-01T00:00:00</LastUpdated>
+    <GroupStatus>Asset Freeze Targets</GroupStatus>
+    <GroupID>14196</GroupID>
   </FinancialSanctionsTarget>
   <FinancialSanctionsTarget>
-    <Name6>POUTINE</Name6><Name1>Wladimir</Name1>
-    <GroupTypeDescription>Individual</GroupTypeDescription><AliasType>AKA</AliasType>
-    <RegimeName>Russia</RegimeName><GroupID>14069</GroupID>
+    <Name6>POUTINE</Name6>
+    <name1>Wladimir</name1>
+    <name2 xsi:nil="true" />
+    <Individual_DateOfBirth>07/10/1952</Individual_DateOfBirth>
+    <Individual_Nationality>Russia</Individual_Nationality>
+    <GroupTypeDescription>Individual</GroupTypeDescription>
+    <AliasType>AKA</AliasType>
+    <AliasQuality>Good quality</AliasQuality>
+    <RegimeName>Russia</RegimeName>
+    <UKSanctionsListRef>RUS0251</UKSanctionsListRef>
+    <DateListed>2022-02-25T00:00:00</DateListed>
+    <GroupID>14196</GroupID>
+  </FinancialSanctionsTarget>
+  <FinancialSanctionsTarget>
+    <Name6>HADDAD</Name6>
+    <name1>Omar</name1>
+    <name2>Khalil</name2>
+    <Individual_DateOfBirth>00/00/1970</Individual_DateOfBirth>
+    <Individual_Nationality>(1) Syria (2) Lebanon</Individual_Nationality>
+    <Individual_NINumber>(1) 12345 (2) 67890</Individual_NINumber>
+    <Country>Syria</Country>
+    <GroupTypeDescription>Individual</GroupTypeDescription>
+    <AliasType>Primary name</AliasType>
+    <RegimeName>ISIL (Da'esh) and Al-Qaida</RegimeName>
+    <DateListed>2003-01-01T00:00:00</DateListed>
+    <GroupID>6969</GroupID>
   </FinancialSanctionsTarget>
 </ArrayOfFinancialSanctionsTarget>"#;
 
+/// The FCDO's UK Sanctions List XML as published (`UK-Sanctions-List.xml`):
+/// a `Designation` per designated person, entity or ship, with nested
+/// `Names/Name`, `NonLatinNames`, `Addresses` and `IndividualDetails`,
+/// dates dd/mm/yyyy and `dd`/`mm` for an unknown day or month. Element
+/// names checked against public parsers of the real file
+/// (docs/engines/screening.md).
 pub(crate) const FCDO_XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
-<Designations>
+<Designations xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+  <DateGenerated>30/11/2026</DateGenerated>
   <Designation>
-    <LastUpdated>2026-11-30</LastUpdated><DateDesignated>2022-02-26</DateDesignated>
-    <UniqueID>RUS0001</UniqueID><OFSIGroupID>14069</OFSIGroupID>
-    <RegimeName>Russia</RegimeName><IndividualEntityShip>Individual</IndividualEntityShip>
+    <LastUpdated>01/03/2022</LastUpdated>
+    <DateDesignated>25/02/2022</DateDesignated>
+    <UniqueID>RUS0251</UniqueID>
+    <OFSIGroupID>14196</OFSIGroupID>
+    <UNReferenceNumber />
     <Names>
       <Name><Name1>Vladimir</Name1><Name2>Vladimirovich</Name2><Name6>PUTIN</Name6><NameType>Primary Name</NameType></Name>
-      <Name><Name1>Wladimir</Name1><Name6>POUTINE</Name6><NameType>Alias</NameType><AliasStrength>Good</AliasStrength></Name>
+      <Name><Name1>Wladimir</Name1><Name6>POUTINE</Name6><NameType>Alias</NameType><AliasStrength>Good quality a.k.a</AliasStrength></Name>
     </Names>
-    <Addresses><Address><AddressCountry>Russia</AddressCountry></Address></Addresses>
-    <IndividualDetails><Individual>
-      <DOBs><DOB>07/10/1952</DOB></DOBs>
-      <Nationalities><Nationality>Russia</Nationality></Nationalities>
-      <Genders><Gender>Male</Gender></Genders>
-    </Individual></IndividualDetails>
+    <NonLatinNames>
+      <NonLatinName><NameNonLatinScript>Владимир Владимирович ПУТИН</NameNonLatinScript><NonLatinScriptType>Cyrillic</NonLatinScriptType><NonLatinScriptLanguage>Russian</NonLatinScriptLanguage></NonLatinName>
+    </NonLatinNames>
+    <Titles><Title>President of the Russian Federation</Title></Titles>
+    <RegimeName>The Russia (Sanctions) (EU Exit) Regulations 2019</RegimeName>
+    <IndividualEntityShip>Individual</IndividualEntityShip>
+    <DesignationSource>UK</DesignationSource>
+    <SanctionsImposed>Asset freeze|Travel Ban|Director disqualification sanction</SanctionsImposed>
+    <OtherInformation>President of the Russian Federation.</OtherInformation>
+    <UKStatementofReasons>Responsible for actions destabilising Ukraine.</UKStatementofReasons>
+    <Addresses>
+      <Address><AddressLine1>The Kremlin</AddressLine1><AddressLine6>Moscow</AddressLine6><AddressPostalCode>103132</AddressPostalCode><AddressCountry>Russia</AddressCountry></Address>
+    </Addresses>
+    <PhoneNumbers />
+    <EmailAddresses />
+    <IndividualDetails>
+      <Individual>
+        <DOBs><DOB>07/10/1952</DOB></DOBs>
+        <PassportDetails>
+          <Passport><PassportNumber>100000001</PassportNumber><PassportAdditionalInformation>Russian passport</PassportAdditionalInformation></Passport>
+        </PassportDetails>
+        <NationalIdentifierDetails>
+          <NationalIdentifier><NationalIdentifierNumber>7700-123456</NationalIdentifierNumber><NationalIdentifierAdditionalInformation>Internal passport</NationalIdentifierAdditionalInformation></NationalIdentifier>
+        </NationalIdentifierDetails>
+        <Nationalities><Nationality>Russia</Nationality></Nationalities>
+        <Positions><Position>President of the Russian Federation</Position></Positions>
+        <Genders><Gender>Male</Gender></Genders>
+        <BirthDetails><Location><TownOfBirth>Leningrad</TownOfBirth><CountryOfBirth>Russia</CountryOfBirth></Location></BirthDetails>
+      </Individual>
+    </IndividualDetails>
+  </Designation>
+  <Designation>
+    <LastUpdated>16/04/2026</LastUpdated>
+    <DateDesignated>23/02/2001</DateDesignated>
+    <UniqueID>AFG0123</UniqueID>
+    <UNReferenceNumber>TAi.999</UNReferenceNumber>
+    <Names>
+      <Name><Name1>ABDUL</Name1><Name2>RAHIM</Name2><Name6>ZARGHUNI</Name6><NameType>Primary name</NameType></Name>
+      <Name><Name6>Mullah Zarghuni</Name6><NameType>ALias</NameType></Name>
+    </Names>
+    <NonLatinNames><NonLatinName><NameNonLatinScript>عبد الرحيم زرغوني</NameNonLatinScript></NonLatinName></NonLatinNames>
+    <RegimeName>The Afghanistan (Sanctions) (EU Exit) Regulations 2020</RegimeName>
+    <IndividualEntityShip>Individual</IndividualEntityShip>
+    <DesignationSource>UN</DesignationSource>
+    <IndividualDetails>
+      <Individual>
+        <DOBs><DOB>dd/mm/1961</DOB><DOB>dd/05/1963</DOB></DOBs>
+        <Nationalities><Nationality>Afghanistan</Nationality></Nationalities>
+      </Individual>
+    </IndividualDetails>
+  </Designation>
+  <Designation>
+    <DateDesignated>01/03/2022</DateDesignated>
+    <UniqueID>RUS9999</UniqueID>
+    <Names>
+      <Name><Name6>PJSC EXAMPLE OIL COMPANY</Name6><NameType>Primary Name</NameType></Name>
+      <Name><Name6>EXAMPLENEFT</Name6><NameType>Primary Name Variation</NameType></Name>
+    </Names>
+    <RegimeName>The Russia (Sanctions) (EU Exit) Regulations 2019</RegimeName>
+    <IndividualEntityShip>Entity</IndividualEntityShip>
+    <Addresses><Address><AddressLine1>26/1 Example Embankment</AddressLine1><AddressCountry>Russia</AddressCountry></Address></Addresses>
   </Designation>
 </Designations>"#;
 
@@ -219,15 +342,52 @@ fn uk_sanctions_list_csv_groups_names_of_one_designation() {
 fn uk_xml_both_publications() {
     for xml in [OFSI_XML, FCDO_XML] {
         let e = parse(ListFormat::UkXml, xml.as_bytes()).unwrap();
-        assert_eq!(e.len(), 1, "{e:#?}");
         let p = &e[0];
         assert_eq!(p.name, "Vladimir Vladimirovich PUTIN");
-        assert_eq!(p.aliases, ["Wladimir POUTINE"]);
+        let mut aliases = p.aliases.clone();
+        aliases.sort();
+        assert_eq!(aliases, ["Wladimir POUTINE", "Владимир Владимирович ПУТИН"], "{p:#?}");
         assert_eq!(p.kind, EntryKind::Individual);
         assert_eq!(p.birth_dates, [BirthDate::Exact { date: date(1952, 10, 7) }]);
         assert_eq!(p.details.countries, ["RU"]);
-        assert_eq!(p.details.listed_on, Some(date(2022, 2, 26)));
+        assert_eq!(p.details.gender.as_deref(), Some("male"));
+        assert_eq!(p.details.listed_on, Some(date(2022, 2, 25)));
+        assert!(p.details.identifiers.contains(&"100000001".to_string()), "{:?}", p.details.identifiers);
+        assert!(p.addresses.iter().any(|a| a.contains("Moscow")), "{:?}", p.addresses);
     }
+}
+
+#[test]
+fn ofsi_consolidated_list_flat_targets() {
+    let e = parse(ListFormat::UkXml, OFSI_XML.as_bytes()).unwrap();
+    assert_eq!(e.len(), 2, "{e:#?}");
+    let p = by_id(&e, "14196");
+    assert_eq!(p.programs, ["Russia"]);
+    assert_eq!(p.details.identifiers, ["100000001", "100000002"]);
+    let h = by_id(&e, "6969");
+    assert_eq!(h.name, "Omar Khalil HADDAD");
+    assert_eq!(h.birth_dates, [BirthDate::Year { year: 1970, circa: false }]);
+    assert_eq!(h.details.countries, ["SY", "LB"]);
+    assert_eq!(h.details.identifiers, ["12345", "67890"]);
+}
+
+#[test]
+fn fcdo_uk_sanctions_list_designations() {
+    let e = parse(ListFormat::UkXml, FCDO_XML.as_bytes()).unwrap();
+    assert_eq!(e.len(), 3, "{e:#?}");
+    let p = by_id(&e, "RUS0251");
+    assert_eq!(p.details.identifiers, ["100000001", "7700-123456"]);
+    assert_eq!(p.programs, ["The Russia (Sanctions) (EU Exit) Regulations 2019"]);
+    // `dd`/`mm` stand for an unknown day and month; "Primary name" and "ALias" in any case.
+    let a = by_id(&e, "AFG0123");
+    assert_eq!(a.name, "ABDUL RAHIM ZARGHUNI");
+    assert_eq!(a.aliases[0], "Mullah Zarghuni");
+    assert_eq!(a.birth_dates, [BirthDate::Year { year: 1961, circa: false }, BirthDate::Month { year: 1963, month: 5 }]);
+    assert_eq!(a.details.listed_on, Some(date(2001, 2, 23)));
+    assert_eq!(a.details.countries, ["AF"]);
+    let c = by_id(&e, "RUS9999");
+    assert_eq!((c.kind, c.name.as_str()), (EntryKind::Entity, "PJSC EXAMPLE OIL COMPANY"));
+    assert_eq!(c.aliases, ["EXAMPLENEFT"]);
 }
 
 #[test]
