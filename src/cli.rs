@@ -1,5 +1,5 @@
 //! Command line: `tessera [serve]`, `migrate`, `client create|set-liveness`, `api-key create`, `user create`,
-//! `sanctions import DIR`, `models list|fetch`, `analyze IMAGE…`.
+//! `sanctions import DIR`, `keys status|rotate`, `models list|fetch`, `analyze IMAGE…`.
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Master key rotation: re-wrap everything under the current key, count what is under each key.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Print what the document engine reads from images (barcode, MRZ, OCR, fields, checks, timings).
     Analyze {
         /// JPEG or PNG files.
@@ -61,6 +66,24 @@ pub enum Command {
         /// The declared document type (driver_license, identification_card, passport, passport_card, unknown).
         #[arg(long = "type", default_value = "unknown")]
         document_type: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Count the blobs and sealed values under each master key. A previous
+    /// key can be removed once nothing is under it.
+    Status,
+    /// Re-wrap every blob's data key and re-seal every sealed column under
+    /// the current master key (`master_key`), opening them with the
+    /// `previous_master_keys`. Safe to kill and re-run, and beside running servers.
+    Rotate {
+        /// Values per batch.
+        #[arg(long, default_value_t = 100)]
+        batch_size: u64,
+        /// Milliseconds to sleep between batches (spreads the load).
+        #[arg(long, default_value_t = 0)]
+        pause_ms: u64,
     },
 }
 
@@ -188,6 +211,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sanctions { action: SanctionsAction::Import { dir } } => sanctions_import(config, &dir).await,
+        Command::Keys { action } => keys_command(config, action).await,
         Command::Models { action } => models_command(&config, action),
         Command::Analyze { images, side, document_type } => analyze_command(&config, &images, &side, &document_type),
     }
@@ -331,6 +355,69 @@ async fn sanctions_import(config: Config, path: &std::path::Path) -> anyhow::Res
         );
     }
     Ok(())
+}
+
+/// `tessera keys status|rotate`: only the database and blob storage are opened.
+async fn keys_command(config: Config, action: KeysAction) -> anyhow::Result<()> {
+    use crate::service::keys;
+    crate::storage::ensure_private_dir(&config.data_dir)?;
+    let db = crate::db::connect(&config.database_url(), 2).await?;
+    crate::db::migrate(&db).await?;
+    let master = crate::storage::MasterKey::load_or_create(&config)?;
+    let storage = crate::storage::BlobStore::from_config(&config, master)?;
+    let master = storage.master_key();
+    let previous: Vec<String> = master.previous_ids().iter().map(ToString::to_string).collect();
+    println!(
+        "master keys held: current {}, previous {}",
+        master.id(),
+        if previous.is_empty() { "none".to_string() } else { previous.join(", ") }
+    );
+    match action {
+        KeysAction::Status => {
+            let status = keys::status(&db, master, 500).await.map_err(app_err)?;
+            for (kind, by_key) in &status.counts {
+                println!("{}", kind.label());
+                if by_key.is_empty() {
+                    println!("  none");
+                }
+                for (key, n) in by_key {
+                    println!("  {key}: {n}");
+                }
+            }
+            match status.not_current() {
+                0 => println!("everything is under the current key {}; previous keys can be removed", status.current),
+                n => println!("{n} values are not under the current key yet: run `tessera keys rotate`"),
+            }
+            Ok(())
+        }
+        KeysAction::Rotate { batch_size, pause_ms } => {
+            println!("re-wrapping under {}", master.id());
+            let options = keys::RotateOptions { batch_size, pause: std::time::Duration::from_millis(pause_ms) };
+            let report = keys::rotate(&db, &storage, options, |kind, t| {
+                println!(
+                    "{}: {} re-wrapped, {} already current, {} changed meanwhile, {} missing, {} failed",
+                    kind.label(),
+                    t.rewrapped,
+                    t.current,
+                    t.changed_meanwhile,
+                    t.missing,
+                    t.failed
+                );
+            })
+            .await
+            .map_err(app_err)?;
+            for failure in &report.failures {
+                eprintln!("failed: {failure}");
+            }
+            match report.failed() {
+                0 => {
+                    println!("done: check with `tessera keys status`, then remove the previous keys");
+                    Ok(())
+                }
+                n => anyhow::bail!("{n} values could not be re-wrapped (see above); the rest are under {}", master.id()),
+            }
+        }
+    }
 }
 
 fn app_err(e: crate::error::AppError) -> anyhow::Error {

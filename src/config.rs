@@ -35,6 +35,11 @@ pub struct Config {
     /// Base64 of a 32-byte master key. When absent it is generated into
     /// `{data_dir}/master.key` (mode 0600) on first start.
     pub master_key: Option<String>,
+    /// Base64 master keys that were current before, separated by commas:
+    /// values they sealed still open while `tessera keys rotate` moves them
+    /// to `master_key`. Remove a key once `tessera keys status` counts
+    /// nothing under it.
+    pub previous_master_keys: Option<String>,
     /// Time to live of a verification session before it expires.
     pub session_ttl_hours: u64,
     /// Time to live of an admin login session.
@@ -198,6 +203,7 @@ impl Default for Config {
             s3_secret_access_key: None,
             s3_allow_http: false,
             master_key: None,
+            previous_master_keys: None,
             session_ttl_hours: 24,
             login_ttl_hours: 12,
             login_max_failures: 5,

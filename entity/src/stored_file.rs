@@ -17,6 +17,8 @@ pub struct Model {
     pub width: Option<i32>,
     pub height: Option<i32>,
     pub object_key: String,
+    /// Id of the master key that wraps the blob's data key (none: written before key ids).
+    pub master_key_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

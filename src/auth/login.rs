@@ -25,6 +25,12 @@ pub fn csrf_token(state: &AppState, nonce: &str) -> String {
     state.storage.master_key().mac_hex(b"csrf", nonce.as_bytes())
 }
 
+/// Whether `presented` is the CSRF token of the nonce under the current
+/// master key or a previous one (a login from before a key rotation keeps working).
+fn csrf_matches(state: &AppState, nonce: &str, presented: &str) -> bool {
+    state.storage.master_key().versions().any(|key| secure_eq(&key.mac_hex(b"csrf", nonce.as_bytes()), presented))
+}
+
 /// A PHC hash of a random password, verified against when the email is
 /// unknown so that timing does not reveal which accounts exist.
 pub fn dummy_hash() -> &'static str {
@@ -76,10 +82,9 @@ impl FromRequestParts<AppState> for AdminUser {
             .ok_or_else(|| AppError::Unauthenticated("log in first".into()))?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let nonce: Option<String> = session.get(SESSION_CSRF_KEY).await.map_err(AppError::internal)?;
-            let expected = nonce.map(|n| csrf_token(state, &n));
             let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            match (expected, presented) {
-                (Some(e), Some(p)) if secure_eq(&e, p) => {}
+            match (nonce, presented) {
+                (Some(n), Some(p)) if csrf_matches(state, &n, p) => {}
                 _ => {
                     return Err(AppError::Forbidden(
                         "missing or wrong X-CSRF-Token header for a cookie-authenticated write".into(),

@@ -229,7 +229,7 @@ async fn release(db: &DatabaseConnection, claim_id: &str) {
 }
 
 fn body_context(claim_id: &str) -> Vec<u8> {
-    format!("idempotency:{claim_id}").into_bytes()
+    crate::service::keys::idempotency_context(claim_id)
 }
 
 fn seal_body(master: &MasterKey, claim_id: &str, body: &[u8]) -> String {

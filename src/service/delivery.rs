@@ -348,7 +348,10 @@ async fn target_of(state: &AppState, d: &webhook_delivery::Model) -> AppResult<R
         if d.event_type == webhooks::TEST_EVENT {
             return Ok(Err("the webhook was deleted".into()));
         }
-        return Ok(Ok((d.target_url.clone(), vec![outbox::session_url_secret(master, &d.client_id)])));
+        // Signed under every master key held: during a key rotation a receiver
+        // still checking with the secret of the previous key keeps verifying.
+        let secrets = master.versions().map(|key| outbox::session_url_secret(&key, &d.client_id)).collect();
+        return Ok(Ok((d.target_url.clone(), secrets)));
     };
     let Some(hook) = webhook::Entity::find_by_id(webhook_id.clone()).one(&state.db).await? else {
         return Ok(Err("the webhook was deleted".into()));

@@ -420,7 +420,8 @@ mod tests {
 /// `owner_kind` of a face template that belongs to an identity.
 pub const TEMPLATE_OWNER_IDENTITY: &str = "identity";
 
-fn template_context(template_id: &str) -> Vec<u8> {
+/// The associated data a face template is sealed with.
+pub fn template_context(template_id: &str) -> Vec<u8> {
     format!("face_template:{template_id}").into_bytes()
 }
 

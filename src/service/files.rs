@@ -349,6 +349,7 @@ pub async fn put_image(
         width: Set(Some(image.width as i32)),
         height: Set(Some(image.height as i32)),
         object_key: Set(object_key),
+        master_key_id: Set(Some(storage.master_key().id().to_string())),
         created_at: Set(Utc::now()),
     })
 }

@@ -85,9 +85,15 @@ pub fn verify(master: &MasterKey, token: &str, session_id: &str, now: DateTime<U
     let bad = || AppError::validation("token", "the liveness token is invalid");
     let (body, sig) = token.split_once('.').ok_or_else(bad)?;
     let sig = b64.decode(sig).map_err(|_| bad())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&signing_key(master)).expect("hmac key");
-    mac.update(body.as_bytes());
-    mac.verify_slice(&sig).map_err(|_| bad())?;
+    // Signed under the current master key, or a previous one during a key rotation.
+    let signed_by_a_held_key = master.versions().any(|key| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&signing_key(&key)).expect("hmac key");
+        mac.update(body.as_bytes());
+        mac.verify_slice(&sig).is_ok()
+    });
+    if !signed_by_a_held_key {
+        return Err(bad());
+    }
     let challenge: Challenge = serde_json::from_slice(&b64.decode(body).map_err(|_| bad())?).map_err(|_| bad())?;
     if challenge.session_id != session_id {
         return Err(bad());
@@ -302,7 +308,8 @@ pub async fn tolerances(db: &impl ConnectionTrait, weights_id: &str) -> AppResul
 /// Key of the client's Azure settings inside `client.settings`.
 pub const AZURE_SETTINGS_KEY: &str = "azure_liveness";
 
-fn azure_key_context(client_id: &str) -> Vec<u8> {
+/// The associated data a client's Azure key is sealed with.
+pub fn azure_key_context(client_id: &str) -> Vec<u8> {
     format!("client:{client_id}:azure_liveness_key").into_bytes()
 }
 

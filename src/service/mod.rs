@@ -21,6 +21,7 @@ pub mod ida;
 pub mod identities;
 pub mod idv;
 pub mod idv_steps;
+pub mod keys;
 pub mod lifecycle;
 pub mod liveness;
 pub mod location;

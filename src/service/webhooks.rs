@@ -125,7 +125,8 @@ fn new_secret() -> String {
 }
 
 /// Authenticated-encryption context binding a sealed secret to its webhook.
-fn secret_context(webhook_id: &str) -> Vec<u8> {
+/// The associated data a webhook secret is sealed with.
+pub fn secret_context(webhook_id: &str) -> Vec<u8> {
     format!("webhook:{webhook_id}").into_bytes()
 }
 

@@ -25,6 +25,7 @@ mod ida;
 mod idempotency;
 mod idv;
 mod jobs;
+mod keys;
 mod liveness;
 mod liveness_azure;
 mod openapi;

@@ -59,7 +59,7 @@ pub(crate) async fn bucket(s3: &S3Server) -> String {
     name
 }
 
-fn s3_config(c: &mut tessera::config::Config, s3: &S3Server, bucket: &str) {
+pub(crate) fn s3_config(c: &mut tessera::config::Config, s3: &S3Server, bucket: &str) {
     c.storage_backend = "s3".into();
     c.s3_bucket = Some(bucket.to_string());
     c.s3_endpoint = Some(s3.endpoint.clone());
@@ -95,7 +95,7 @@ async fn blob_store_on_s3_round_trips_encrypted_objects() {
     assert_eq!(store.get("clients/c1/idv/s1/f1").await.unwrap(), Some(small.clone()));
     let raw = store.get_raw("clients/c1/idv/s1/f1").await.unwrap().unwrap();
     assert_ne!(raw, small, "stored encrypted");
-    assert_eq!(&raw[..4], b"TSB1");
+    assert_eq!(&raw[..4], b"TSB2");
 
     // A large object (larger than an upload may be) streams both ways intact.
     let large: Vec<u8> = (0..12 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
