@@ -2,9 +2,12 @@
 //! sessions: the page query the UI sends (`idvSessions(first: 25, filter:
 //! {searchTerm}, sort)` with the total, the reason and the failed checks)
 //! for a full name, an exact document number, a session id, a name prefix
-//! matching about a thousand sessions and a term matching nothing; plus a
-//! failing-check filter and a sort by score. Prints p50 / p95 per search
-//! and over all of them.
+//! matching about a thousand sessions, a word matching about 11,000 and a
+//! term matching nothing; plus a failing-check filter in the default order
+//! and sorted by score both ways, and a sort by name. Prints p50 / p95 per
+//! case and over all of them, and the CPU time per request (this process,
+//! plus on PostgreSQL its one server backend, read from /proc: stable on a
+//! busy machine where wall times are not).
 //!
 //!     cargo bench --bench session_search                        # SQLite in a temp dir
 //!     TESSERA_BENCH_POSTGRES_URL=postgres://…/db cargo bench --bench session_search
@@ -25,7 +28,7 @@ use tessera::service::{bootstrap, weights};
 
 const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort) {
   idvSessions(first: 25, filter: $filter, sort: $sort) {
-    totalCount
+    totalCount totalCountExact
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
       checks { checkName status } }
@@ -34,6 +37,17 @@ const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort) {
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// User + system CPU time of a process so far, in clock ticks (1/100 s),
+/// from /proc/<pid>/stat; 0 where /proc is missing.
+fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or_default();
+    field(14) + field(15)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -48,6 +62,8 @@ async fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = Config::default();
     config.data_dir = dir.path().to_path_buf();
+    // Few connections: the PostgreSQL backends whose CPU time is read.
+    config.database_max_connections = 2;
     config.job_workers = 0;
     config.sweep_interval_secs = 0;
     let mut cleanup = None;
@@ -73,6 +89,16 @@ async fn main() {
     // Table statistics, as a database in use has them (the planner needs
     // them to prefer the id lookups over a scan of the client's sessions).
     state.db.execute_unprepared("ANALYZE").await.expect("analyze");
+    // The server backends of this database (the pool's connections, all
+    // open after seeding).
+    let backend_pids: Vec<String> = if backend == "postgres" {
+        let sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database()";
+        let rows = state.db.query_all_raw(sea_orm::Statement::from_string(state.db.get_database_backend(), sql)).await.expect("backends");
+        rows.iter().filter_map(|r| r.try_get::<i32>("", "pid").ok()).map(|p| p.to_string()).collect()
+    } else {
+        vec![]
+    };
+    let server_ticks = || (!backend_pids.is_empty()).then(|| backend_pids.iter().map(|p| cpu_ticks(p)).sum::<u64>());
 
     let schema = graphql::build_schema(Limits::from_config(&state.config));
     let caller = Caller {
@@ -91,7 +117,11 @@ async fn main() {
         ("session id", json!({"filter": {"searchTerm": seeded.session_ids[n].clone()}})),
         ("name prefix (~1,100 hits)", json!({"filter": {"searchTerm": format!("Last{}", n / 1000)}})),
         ("no match", json!({"filter": {"searchTerm": "nobody-by-this-name"}})),
-        ("failing check + sort by score", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "ASC"}})),
+        ("broad word (~11,000 hits)", json!({"filter": {"searchTerm": "First1"}})),
+        ("failing check, newest first", json!({"filter": {"failingCheck": "liveness"}})),
+        ("failing check + sort by score asc", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "ASC"}})),
+        ("failing check + sort by score desc", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "DESC"}})),
+        ("sort by name", json!({"sort": {"field": "NAME", "direction": "ASC"}})),
     ];
     let run = |vars: serde_json::Value| {
         let request = async_graphql::Request::new(PAGE).variables(async_graphql::Variables::from_json(vars));
@@ -110,16 +140,26 @@ async fn main() {
         for _ in 0..3 {
             run(vars.clone()).await;
         }
+        let exact = first["idvSessions"]["totalCountExact"].as_bool().unwrap_or(true);
         let mut timings = Vec::with_capacity(iterations);
+        let cpu_before = (cpu_ticks("self"), server_ticks());
         for _ in 0..iterations {
             timings.push(run(vars.clone()).await.0);
         }
+        let cpu_after = (cpu_ticks("self"), server_ticks());
+        let per_request = |before: u64, after: u64| (after - before) as f64 * 10.0 / iterations as f64;
+        let server_cpu = match (cpu_before.1, cpu_after.1) {
+            (Some(b), Some(a)) => format!(" + server {:.2} ms", per_request(b, a)),
+            _ => String::new(),
+        };
         timings.sort();
         println!(
-            "sessions search, {name} ({backend}, {sessions} sessions, {total} found, {iterations} runs): p50 {:.2?}  p95 {:.2?}  max {:.2?}",
+            "sessions search, {name} ({backend}, {sessions} sessions, {total}{} found, {iterations} runs): p50 {:.2?}  p95 {:.2?}  max {:.2?}  cpu/request: bench {:.2} ms{server_cpu}",
+            if exact { "" } else { "+" },
             percentile(&timings, 50.0),
             percentile(&timings, 95.0),
             timings[timings.len() - 1],
+            per_request(cpu_before.0, cpu_after.0),
         );
         all.extend(timings);
     }

@@ -40,7 +40,11 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
             let o = o
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
-                .synchronous(SqliteSynchronous::Full);
+                .synchronous(SqliteSynchronous::Full)
+                // ANALYZE (and so PRAGMA optimize) samples about this many
+                // rows per index instead of reading every row: statistics
+                // good enough for the planner, in milliseconds at any size.
+                .pragma("analysis_limit", ANALYSIS_LIMIT);
             if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal).create_if_missing(true) }
         });
     } else {
@@ -49,6 +53,44 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
     Database::connect(options)
         .await
         .with_context(|| format!("connecting to {}", redact_url(url)))
+}
+
+/// Rows per index that SQLite's ANALYZE reads (`PRAGMA analysis_limit`).
+const ANALYSIS_LIMIT: &str = "1000";
+
+/// How often a server process refreshes SQLite's planner statistics.
+pub const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
+/// SQLite: refreshes the query planner's statistics where they are missing
+/// or stale (`PRAGMA optimize=0x10002`: every table, ANALYZE where the row
+/// count moved a lot since the last one; sampled, see [`ANALYSIS_LIMIT`]).
+/// Without statistics the planner may scan a client's sessions instead of
+/// reading the few a search found by id. Run at start, every
+/// [`OPTIMIZE_EVERY`] and after a large import; PostgreSQL's autovacuum
+/// does the same there, so elsewhere nothing.
+pub async fn optimize(db: &DatabaseConnection) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+    }
+    Ok(())
+}
+
+/// Runs [`optimize`] every [`OPTIMIZE_EVERY`] (SQLite only).
+pub fn spawn_optimizer(db: DatabaseConnection) {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(OPTIMIZE_EVERY);
+        tick.tick().await; // the first tick is now: start-up already ran it
+        loop {
+            tick.tick().await;
+            if let Err(e) = optimize(&db).await {
+                tracing::warn!(error = %e, "refreshing SQLite planner statistics failed");
+            }
+        }
+    });
 }
 
 /// Applies the pending migrations. Several processes may start at once on

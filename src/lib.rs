@@ -45,6 +45,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let db = db::connect(&config.database_url(), config.database_max_connections).await?;
     db::migrate(&db).await?;
     service::session_search::backfill(&db).await?;
+    db::optimize(&db).await?;
     let master = MasterKey::load_or_create(&config)?;
     let storage = BlobStore::from_config(&config, master)?;
     let dmv = service::dmv::provider_from_config(&config)?;

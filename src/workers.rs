@@ -52,6 +52,7 @@ pub fn spawn(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
     service::sanctions::spawn_version_watch(state);
     workers.extend(service::delivery::spawn_workers(state));
     service::lifecycle::spawn_sweeper(state.db.clone(), state.config.sweep_interval_secs);
+    crate::db::spawn_optimizer(state.db.clone());
     if state.config.sweep_interval_secs > 0 {
         service::orphans::spawn_sweeper(state);
     }

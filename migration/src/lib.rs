@@ -20,6 +20,7 @@ mod m20261203_000021_session_search;
 mod m20261203_000022_weights_change_note;
 mod m20261203_000030_screening_lists;
 mod m20261203_000050_stored_file_key_id;
+mod m20261203_000060_session_list_sort_indexes;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_weights_change_note::Migration),
             Box::new(m20261203_000030_screening_lists::Migration),
             Box::new(m20261203_000050_stored_file_key_id::Migration),
+            Box::new(m20261203_000060_session_list_sort_indexes::Migration),
         ]
     }
 }

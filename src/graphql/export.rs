@@ -1,21 +1,21 @@
-//! `GET /graphql/export/idv-sessions.csv?filter=<IdvSessionFilter as JSON>`:
-//! the dashboard's session list under the same filter, as CSV, newest
-//! first. Dashboard admins only (a bulk export of personal data); each
-//! export writes an `idv_session.export` audit row naming the filter. The
-//! rows are streamed in keyset pages of [`BATCH`], so an export of a
-//! million sessions holds one page in memory.
+//! `GET /graphql/export/idv-sessions.csv?filter=<IdvSessionFilter as JSON>&sort=<Sort as JSON>`:
+//! the dashboard's session list under the same filter, as CSV, in the
+//! list's order (newest first unless `sort` says otherwise). Dashboard
+//! admins only (a bulk export of personal data); each export writes an
+//! `idv_session.export` audit row naming the filter and the sort. The rows
+//! are streamed in keyset batches of [`BATCH`] in that order, so an export
+//! of a million sessions holds one batch in memory.
 
 use async_graphql::InputType;
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use entity::idv_session;
 use futures::StreamExt;
-use sea_orm::{Condition, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
 use super::query::{IdvSessionFilter, idv_list_filters};
+use super::types::Sort;
 use super::{Caller, GraphqlAuth};
 use crate::error::{AppError, AppResult};
 use crate::service::{audit, dashboard};
@@ -31,6 +31,8 @@ const HEADER: &str =
 pub struct ExportParams {
     /// The list's `IdvSessionFilter`, as JSON (absent: every session).
     filter: Option<String>,
+    /// The list's `Sort`, as JSON (absent: newest first).
+    sort: Option<String>,
 }
 
 pub async fn idv_sessions_csv(
@@ -52,43 +54,62 @@ pub async fn idv_sessions_csv(
     }
 }
 
-/// Checks the caller and the filter, audits the export, and returns the
-/// streaming body.
+/// A query parameter holding a GraphQL input value as JSON, parsed as that
+/// input type (400 naming the parameter).
+fn json_param<T: InputType>(name: &str, text: Option<&str>) -> AppResult<(Option<T>, serde_json::Value)> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok((None, serde_json::Value::Null));
+    };
+    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| AppError::validation(name, format!("not JSON: {e}")))?;
+    let value = async_graphql::Value::from_json(raw.clone()).map_err(|e| AppError::validation(name, e.to_string()))?;
+    let parsed = T::parse(Some(value)).map_err(|e| {
+        AppError::validation(name, format!("not {}: {}", T::type_name(), e.into_server_error(Default::default()).message))
+    })?;
+    Ok((Some(parsed), raw))
+}
+
+/// Checks the caller, the filter and the sort, audits the export, and
+/// returns the streaming body.
 async fn start(state: &AppState, caller: &Caller, params: ExportParams) -> AppResult<Body> {
     caller.require_admin()?;
-    let raw: serde_json::Value = match params.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(text) => serde_json::from_str(text).map_err(|e| AppError::validation("filter", format!("not JSON: {e}")))?,
-        None => serde_json::json!({}),
-    };
-    let value = async_graphql::Value::from_json(raw.clone()).map_err(|e| AppError::validation("filter", e.to_string()))?;
-    let filter = IdvSessionFilter::parse(Some(value))
-        .map_err(|e| AppError::validation("filter", format!("not an IdvSessionFilter: {}", e.into_server_error(Default::default()).message)))?;
-    let (list_filter, extras) = idv_list_filters(state, caller, filter).await?;
-    let cond = dashboard::idv_condition(&state.db, &list_filter, &extras, Utc::now()).await?;
-    audit::record(&state.db, &caller.actor, "idv_session.export", None, caller.ip.clone(), Some(serde_json::json!({ "filter": raw })))
-        .await?;
-    Ok(Body::from_stream(rows(state.db.clone(), cond)))
+    let (filter, raw_filter) = json_param::<IdvSessionFilter>("filter", params.filter.as_deref())?;
+    let (sort, raw_sort) = json_param::<Sort>("sort", params.sort.as_deref())?;
+    let (list_filter, extras) = idv_list_filters(state, caller, filter.unwrap_or_default()).await?;
+    let filters = dashboard::idv_condition(&state.db, &list_filter, &extras, chrono::Utc::now()).await?;
+    let raw_filter = if raw_filter.is_null() { serde_json::json!({}) } else { raw_filter };
+    let detail = serde_json::json!({ "filter": raw_filter, "sort": raw_sort });
+    audit::record(&state.db, &caller.actor, "idv_session.export", None, caller.ip.clone(), Some(detail)).await?;
+    Ok(Body::from_stream(rows(state.db.clone(), filters, sort.into())))
 }
 
 /// Where the stream is: before the header, after a key, or done.
 enum Cursor {
     Start,
-    After(Option<(DateTime<Utc>, String)>),
+    After(Option<dashboard::ExportAfter>),
     Done,
 }
 
-fn rows(db: DatabaseConnection, cond: Condition) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+fn rows(
+    db: DatabaseConnection,
+    filters: dashboard::IdvWhere,
+    sort: dashboard::Sort,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     futures::stream::unfold(Cursor::Start, move |cursor| {
-        let (db, cond) = (db.clone(), cond.clone());
+        let (db, filters) = (db.clone(), filters.clone());
         async move {
             let after = match cursor {
                 Cursor::Start => return Some((Ok(Bytes::from_static(HEADER.as_bytes())), Cursor::After(None))),
                 Cursor::After(after) => after,
                 Cursor::Done => return None,
             };
-            match page(&db, &cond, after).await {
-                Ok((text, Some(next))) => Some((Ok(Bytes::from(text)), Cursor::After(Some(next)))),
-                Ok((text, None)) => Some((Ok(Bytes::from(text)), Cursor::Done)),
+            match dashboard::idv_export_batch(&db, &filters, sort, after.as_ref(), BATCH).await {
+                Ok((batch, next)) => {
+                    let mut out = String::new();
+                    for row in &batch {
+                        line(&mut out, row);
+                    }
+                    Some((Ok(Bytes::from(out)), next.map_or(Cursor::Done, |n| Cursor::After(Some(n)))))
+                }
                 Err(e) => {
                     // The status line is sent: end the body early so the
                     // download fails visibly instead of looking complete.
@@ -101,31 +122,13 @@ fn rows(db: DatabaseConnection, cond: Condition) -> impl futures::Stream<Item = 
     .fuse()
 }
 
-/// One page as CSV lines and the key to continue after (`None`: last page).
-async fn page(
-    db: &DatabaseConnection,
-    cond: &Condition,
-    after: Option<(DateTime<Utc>, String)>,
-) -> AppResult<(String, Option<(DateTime<Utc>, String)>)> {
-    let sessions = dashboard::idv_export_batch(db, cond, after, BATCH).await?;
-    let ids: Vec<String> = sessions.iter().map(|s| s.id.clone()).collect();
-    let client_ids: Vec<String> = sessions.iter().map(|s| s.client_id.clone()).collect();
-    let failed = dashboard::failed_checks_of(db, &client_ids, &ids).await?;
-    let mut out = String::new();
-    for s in &sessions {
-        line(&mut out, s, failed.get(&s.id).map(Vec::as_slice).unwrap_or_default());
-    }
-    let next = (sessions.len() as u64 == BATCH).then(|| sessions.last().map(|s| (s.created_at, s.id.clone()))).flatten();
-    Ok((out, next))
-}
-
-fn line(out: &mut String, s: &idv_session::Model, failed: &[String]) {
+fn line(out: &mut String, s: &dashboard::ExportRow) {
     let fields = [
         s.id.clone(),
         s.created_at.to_rfc3339(),
         s.completed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
         s.status.clone(),
-        dashboard::verdict_of(s).to_string(),
+        dashboard::verdict_of(s.verified, s.review_required).to_string(),
         s.score.map(|v| format!("{v:.4}")).unwrap_or_default(),
         s.first_name.clone().unwrap_or_default(),
         s.last_name.clone().unwrap_or_default(),
@@ -134,7 +137,7 @@ fn line(out: &mut String, s: &idv_session::Model, failed: &[String]) {
         s.liveness_provider.clone(),
         s.ofac_status.clone(),
         dashboard::top_reason(s.reasons.as_ref()).unwrap_or_default(),
-        failed.join(" "),
+        s.failed_checks.clone().unwrap_or_default(),
     ];
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {

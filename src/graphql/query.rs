@@ -207,7 +207,8 @@ impl QueryRoot {
         Ok(rows.into_iter().map(|m| ClientSummary { id: m.id, name: m.name, is_platform: m.is_platform }).collect())
     }
 
-    /// IDV sessions, newest first unless sorted otherwise.
+    /// IDV sessions, newest first unless sorted otherwise. `totalCount` is
+    /// exact up to 1,000 sessions (see `totalCountExact`).
     #[graphql(complexity = "connection_complexity(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn idv_sessions(
@@ -223,9 +224,10 @@ impl QueryRoot {
         let (state, caller) = ctx_parts(ctx);
         let page = PageArgs { first, after, last, before }.page().gql()?;
         let (list_filter, extras) = idv_list_filters(state, caller, filter.unwrap_or_default()).await.gql()?;
-        let (rows, total) = dashboard::idv_page(&state.db, &list_filter, &extras, sort.into(), page).await.gql()?;
-        prefetch_idv_page(ctx, &rows).await?;
-        Ok(connection(rows, total, page, IdvSession))
+        let found = dashboard::idv_page(&state.db, &list_filter, &extras, sort.into(), page).await.gql()?;
+        prefetch_idv_page(ctx, &found.rows).await?;
+        let totals = ConnectionTotals { total_count: found.total, total_count_exact: found.total_exact };
+        Ok(window(found.rows, totals, found.has_next, page, IdvSession))
     }
 
     /// IDA (re-authentication) sessions, newest first unless sorted

@@ -114,8 +114,12 @@ pub struct MetadataPair {
 /// Extra fields of every connection.
 #[derive(SimpleObject, Debug, Clone, Copy)]
 pub struct ConnectionTotals {
-    /// Rows matching the filters (all pages).
+    /// Rows matching the filters (all pages). The IDV session list counts
+    /// at most 1,000: past that `totalCountExact` is false and this is a
+    /// lower bound.
     pub total_count: u64,
+    /// False when more rows match than were counted.
+    pub total_count_exact: bool,
 }
 
 pub type Conn<T> = Connection<OpaqueCursor<usize>, T, ConnectionTotals>;
@@ -196,7 +200,17 @@ where
 {
     let start = page.skip as usize;
     let has_next = (start + rows.len()) < total as usize;
-    let mut conn = Connection::with_additional_fields(start > 0, has_next, ConnectionTotals { total_count: total });
+    window(rows, ConnectionTotals { total_count: total, total_count_exact: true }, has_next, page, wrap)
+}
+
+/// Builds a connection of `rows` found at `page`, whose list knows whether
+/// a next page exists (its total may be a lower bound).
+pub fn window<M, T>(rows: Vec<M>, totals: ConnectionTotals, has_next: bool, page: Page, wrap: impl Fn(M) -> T) -> Conn<T>
+where
+    T: async_graphql::OutputType,
+{
+    let start = page.skip as usize;
+    let mut conn = Connection::with_additional_fields(start > 0, has_next, totals);
     conn.edges.extend(rows.into_iter().enumerate().map(|(i, m)| Edge::new(OpaqueCursor(start + i), wrap(m))));
     conn
 }

@@ -128,7 +128,9 @@ pub struct SessionListRequest {
     /// Rows per page: default 25, at most 500.
     take: Option<u64>,
     skip: Option<u64>,
-    /// Case-insensitive substring of the names, the session id, the identity id or a metadata value.
+    /// Words, each the start of a name (as given or read from the document), the session, identity or user id, or a
+    /// metadata or SDK metadata value (case-insensitive); or a whole document number (letters and digits, separators
+    /// ignored). The dashboard's search, answered from the same index.
     search_term: Option<String>,
     /// Created at or after (RFC 3339 or YYYY-MM-DD).
     start_date: Option<String>,

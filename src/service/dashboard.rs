@@ -17,6 +17,7 @@ use crate::error::AppResult;
 use crate::service::idv::{self, IdvSettings};
 use crate::service::identities::{self, IdentityFilter};
 use crate::service::types::{CheckStatus, DocumentType, Page, SessionStatus};
+use crate::service::session_search::{self, Probe};
 use crate::service::tenancy::Scope;
 use crate::service::weights::WeightValues;
 
@@ -74,8 +75,10 @@ pub struct IdvListExtras {
     pub liveness_provider: Option<String>,
 }
 
-/// The WHERE clause of the dashboard's session list and its CSV export;
-/// the search is asked of the index first ([`session_search::resolve`]).
+/// The WHERE clause of the dashboard's session list and its CSV export,
+/// with the search already asked of the index
+/// ([`session_search::resolve`]): [`IdvWhere::condition`] renders it for
+/// counting or for an ordered page.
 ///
 /// [`session_search::resolve`]: crate::service::session_search::resolve
 pub async fn idv_condition(
@@ -83,32 +86,20 @@ pub async fn idv_condition(
     filter: &idv::ListFilter,
     extras: &IdvListExtras,
     now: DateTime<Utc>,
-) -> AppResult<Condition> {
+) -> AppResult<IdvWhere> {
     use idv_session::Column as C;
     let rest = idv::ListFilter { search_term: None, ..filter.clone() };
     let mut cond = idv::list_condition(&rest, now);
-    if let Some(search) = filter.search_term.as_deref() {
-        if let Some(found) = crate::service::session_search::resolve(db, &filter.client_ids, search).await? {
-            cond = cond.add(found);
-        }
-    }
+    let search = match filter.search_term.as_deref() {
+        Some(search) => session_search::resolve(db, &filter.client_ids, search).await?,
+        None => None,
+    };
     match extras.verdict {
         Some(VerdictFilter::Verified) => cond = cond.add(C::Verified.eq(true)),
         Some(VerdictFilter::Rejected) => cond = cond.add(C::Verified.eq(false)).add(C::ReviewRequired.eq(false)),
         Some(VerdictFilter::NeedsReview) => cond = cond.add(C::ReviewRequired.eq(true)),
         Some(VerdictFilter::Pending) => cond = cond.add(C::Verified.is_null()),
         None => {}
-    }
-    if let Some(check) = &extras.failing_check {
-        let failing = sea_orm::sea_query::Query::select()
-            .column(check_result::Column::SessionId)
-            .from(check_result::Entity)
-            .and_where(check_result::Column::ClientId.is_in(filter.client_ids.clone()))
-            .and_where(check_result::Column::CheckName.eq(check.as_str()))
-            .and_where(check_result::Column::Status.eq(CheckStatus::Fail.as_str()))
-            .and_where(check_result::Column::SessionKind.eq("idv"))
-            .to_owned();
-        cond = cond.add(C::Id.in_subquery(failing));
     }
     match extras.sanctions_hit {
         Some(true) => cond = cond.add(C::OfacStatus.eq("hit")),
@@ -121,18 +112,64 @@ pub async fn idv_condition(
     if let Some(p) = &extras.liveness_provider {
         cond = cond.add(C::LivenessProvider.eq(p.as_str()));
     }
-    Ok(cond)
+    Ok(IdvWhere { base: cond, search, client_ids: filter.client_ids.clone(), failing_check: extras.failing_check.clone() })
 }
 
-/// The ORDER BY of an IDV session page: the sort key (empty values last),
-/// then the id.
-fn idv_order(query: Select<idv_session::Entity>, sort: Sort) -> Select<idv_session::Entity> {
+/// The dashboard's session filters with the search resolved.
+#[derive(Debug, Clone)]
+pub struct IdvWhere {
+    base: Condition,
+    search: Option<session_search::Found>,
+    client_ids: Vec<String>,
+    failing_check: Option<String>,
+}
+
+impl IdvWhere {
+    /// The filters as one condition; the search and the failing check as
+    /// subqueries of the given form ([`Probe::List`] to count,
+    /// [`Probe::PerSession`] for an ordered page).
+    pub fn condition(&self, probe: Probe) -> Condition {
+        let mut cond = self.base.clone();
+        if let Some(found) = &self.search {
+            cond = cond.add(found.condition(probe));
+        }
+        if let Some(check) = &self.failing_check {
+            use check_result::Column as R;
+            let failing = Condition::all()
+                .add(R::CheckName.eq(check.as_str()))
+                .add(R::Status.eq(CheckStatus::Fail.as_str()))
+                .add(R::SessionKind.eq("idv"));
+            cond = cond.add(session_search::sessions_where(
+                check_result::Entity,
+                (check_result::Entity, R::ClientId),
+                (check_result::Entity, R::SessionId),
+                &self.client_ids,
+                failing,
+                probe,
+            ));
+        }
+        cond
+    }
+}
+
+/// Sessions a dashboard list counts exactly: past this many its total is
+/// shown as "more than" (counting every match of a broad filter costs as
+/// much as reading them all).
+pub const COUNT_CAP: u64 = 1000;
+
+/// The number of sessions meeting `cond`, counted up to `cap + 1`.
+pub async fn count_capped(db: &impl ConnectionTrait, cond: Condition, cap: u64) -> AppResult<u64> {
+    use sea_orm::sea_query::{Alias, Query};
+    let matching = idv_session::Entity::find().select_only().column(idv_session::Column::Id).filter(cond).limit(cap + 1).into_query();
+    let count = Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from_subquery(matching, Alias::new("capped")).to_owned();
+    let row = db.query_one(&count).await?;
+    Ok(u64::try_from(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or_default()).unwrap_or_default())
+}
+
+/// The sort columns of a key, and whether the first may be empty.
+fn idv_sort_keys(field: SortField) -> (&'static [idv_session::Column], bool) {
     use idv_session::Column as C;
-    use sea_orm::sea_query::NullOrdering;
-    let o = order(sort.descending);
-    // Columns that may be empty sort their empty values last; the others
-    // keep a plain ORDER BY the indexes can serve.
-    let (keys, nullable): (&[C], bool) = match sort.field {
+    match field {
         SortField::CreatedAt => (&[C::CreatedAt], false),
         SortField::UpdatedAt => (&[C::UpdatedAt], false),
         SortField::CompletedAt => (&[C::CompletedAt], true),
@@ -140,12 +177,66 @@ fn idv_order(query: Select<idv_session::Entity>, sort: Sort) -> Select<idv_sessi
         SortField::Status => (&[C::Status], false),
         SortField::Name => (&[C::LastName, C::FirstName], true),
         SortField::DocumentType => (&[C::DocumentType], false),
-    };
-    let mut query = query;
-    for key in keys {
-        query = if nullable { query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last) } else { query.order_by(*key, o.clone()) };
     }
-    query.order_by(C::Id, o)
+}
+
+/// The ORDER BY of a walk over `keys` then the id. Keys that may be empty
+/// put empty values last, except a leading key the walk already knows is
+/// set (`lead_set`): that one stays a plain index order.
+fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], nullable: bool, lead_set: bool, o: &Order) -> Select<idv_session::Entity> {
+    use sea_orm::sea_query::NullOrdering;
+    let mut query = query;
+    for (i, key) in keys.iter().enumerate() {
+        let plain = !nullable || (i == 0 && lead_set);
+        query = if plain { query.order_by(*key, o.clone()) } else { query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last) };
+    }
+    query.order_by(idv_session::Column::Id, o.clone())
+}
+
+/// `take + 1` sessions from `skip` in the list's order (the sort key,
+/// empty values last, then the id), so the caller knows whether a next
+/// page exists. An empty-last sort key is read in two plain walks
+/// (sessions with the key, in the order of its index, then those without
+/// it, by the other keys): `NULLS LAST` in one statement is not an index
+/// order on both backends, and sorting every match was what made a sorted
+/// page slow.
+async fn idv_window(db: &impl ConnectionTrait, cond: Condition, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
+    let o = order(sort.descending);
+    let (keys, nullable) = idv_sort_keys(sort.field);
+    let take = page.take + 1;
+    let base = idv_session::Entity::find().filter(cond);
+    if !nullable {
+        return Ok(idv_order(base, keys, false, false, &o).offset(page.skip).limit(take).all(db).await?);
+    }
+    let lead = keys[0];
+    let with_key = base.clone().filter(lead.is_not_null());
+    let mut rows = idv_order(with_key.clone(), keys, true, true, &o).offset(page.skip).limit(take).all(db).await?;
+    if (rows.len() as u64) < take {
+        // Sessions with the key before this page's first empty one.
+        let keyed = match (rows.is_empty(), page.skip) {
+            (false, skip) => skip + rows.len() as u64,
+            (true, 0) => 0,
+            (true, _) => with_key.count(db).await?,
+        };
+        let without = idv_order(base.filter(lead.is_null()), &keys[1..], true, false, &o)
+            .offset(page.skip.saturating_sub(keyed))
+            .limit(take - rows.len() as u64)
+            .all(db)
+            .await?;
+        rows.extend(without);
+    }
+    Ok(rows)
+}
+
+/// One page of the dashboard's session list.
+#[derive(Debug)]
+pub struct IdvPage {
+    pub rows: Vec<idv_session::Model>,
+    /// Sessions matching, exact up to [`COUNT_CAP`]; beyond it a lower
+    /// bound (`total_exact` false).
+    pub total: u64,
+    pub total_exact: bool,
+    pub has_next: bool,
 }
 
 /// One page of IDV sessions under the dashboard's filters, sorted.
@@ -155,58 +246,186 @@ pub async fn idv_page(
     extras: &IdvListExtras,
     sort: Sort,
     page: Page,
-) -> AppResult<(Vec<idv_session::Model>, u64)> {
-    let query = idv_session::Entity::find().filter(idv_condition(db, filter, extras, Utc::now()).await?);
-    let total = query.clone().count(db).await?;
-    let rows = idv_order(query, sort).offset(page.skip).limit(page.take).all(db).await?;
-    Ok((rows, total))
+) -> AppResult<IdvPage> {
+    let filters = idv_condition(db, filter, extras, Utc::now()).await?;
+    let counted = count_capped(db, filters.condition(Probe::List), COUNT_CAP).await?;
+    let mut rows = idv_window(db, filters.condition(Probe::PerSession), sort, page).await?;
+    let has_next = rows.len() as u64 > page.take;
+    rows.truncate(page.take as usize);
+    let seen = page.skip + rows.len() as u64 + u64::from(has_next);
+    let total_exact = counted <= COUNT_CAP;
+    let total = if total_exact { counted } else { std::cmp::max(COUNT_CAP, seen) };
+    Ok(IdvPage { rows, total, total_exact, has_next })
 }
 
-/// The next `limit` sessions of the export after `after` (created_at, id),
-/// newest first: keyset pages, so the export costs the same at any depth.
+/// Where an export stands in the list's order: the last row's sort values
+/// (`None` where empty) and id.
+#[derive(Debug, Clone)]
+pub struct ExportAfter {
+    values: Vec<Option<sea_orm::Value>>,
+    id: String,
+}
+
+/// Rows strictly after `values` + `id` in the order of `keys` (empty
+/// values last where `nullable`, except a set lead key) then the id.
+fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value>], id: &str, nullable: bool, lead_set: bool, descending: bool) -> Condition {
+    use idv_session::Column as C;
+    let beyond = |col: C, v: sea_orm::Value| if descending { col.lt(v) } else { col.gt(v) };
+    let Some((key, rest)) = keys.split_first() else {
+        return Condition::all().add(beyond(C::Id, id.into()));
+    };
+    let later = after_condition(rest, &values[1..], id, nullable, false, descending);
+    match &values[0] {
+        // Empty: only rows empty here too can follow.
+        None => Condition::all().add(key.is_null()).add(later),
+        Some(v) => {
+            let mut any = Condition::any().add(beyond(*key, v.clone()));
+            if nullable && !lead_set {
+                any = any.add(key.is_null());
+            }
+            any.add(Condition::all().add(key.eq(v.clone())).add(later))
+        }
+    }
+}
+
+/// The next `limit` sessions of the export after `after`, in the list's
+/// order, and where the next batch starts (`None`: done). Keyset batches:
+/// each starts with an index seek where the last one stopped, so an export
+/// costs the same per row at any depth; an empty-last key is walked in
+/// two parts, as a page is.
 pub async fn idv_export_batch(
     db: &impl ConnectionTrait,
-    cond: &Condition,
-    after: Option<(DateTime<Utc>, String)>,
+    filters: &IdvWhere,
+    sort: Sort,
+    after: Option<&ExportAfter>,
     limit: u64,
-) -> AppResult<Vec<idv_session::Model>> {
-    use idv_session::Column as C;
-    let mut query = idv_session::Entity::find().filter(cond.clone());
-    if let Some((at, id)) = after {
-        query = query.filter(
-            Condition::any().add(C::CreatedAt.lt(at)).add(Condition::all().add(C::CreatedAt.eq(at)).add(C::Id.lt(id))),
-        );
+) -> AppResult<(Vec<ExportRow>, Option<ExportAfter>)> {
+    let o = order(sort.descending);
+    let (keys, nullable) = idv_sort_keys(sort.field);
+    let base = export_select(idv_session::Entity::find().filter(filters.condition(Probe::PerSession)), db.get_database_backend());
+    // Seek: the walk starts at the last key, not at the beginning.
+    let seek = |cond: Condition, value: &Option<sea_orm::Value>| match value {
+        Some(v) if sort.descending => cond.add(keys[0].lte(v.clone())),
+        Some(v) => cond.add(keys[0].gte(v.clone())),
+        None => cond,
+    };
+    let mut rows = vec![];
+    let in_keyed_part = !nullable || after.is_none_or(|a| a.values[0].is_some());
+    if in_keyed_part {
+        let mut cond = Condition::all();
+        if nullable {
+            cond = cond.add(keys[0].is_not_null());
+        }
+        if let Some(a) = after {
+            cond = seek(cond.add(after_condition(keys, &a.values, &a.id, nullable, true, sort.descending)), &a.values[0]);
+        }
+        let query = idv_order(base.clone().filter(cond), keys, nullable, true, &o);
+        rows = query.limit(limit).into_model::<ExportRow>().all(db).await?;
     }
-    Ok(query.order_by_desc(C::CreatedAt).order_by_desc(C::Id).limit(limit).all(db).await?)
+    if nullable && (rows.len() as u64) < limit {
+        let mut cond = Condition::all().add(keys[0].is_null());
+        if let Some(a) = after.filter(|a| a.values[0].is_none()) {
+            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, sort.descending));
+        }
+        let query = idv_order(base.filter(cond), &keys[1..], true, false, &o);
+        rows.extend(query.limit(limit - rows.len() as u64).into_model::<ExportRow>().all(db).await?);
+    }
+    let next = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|r| ExportAfter { values: r.sort_values(sort.field), id: r.id.clone() }))
+        .flatten();
+    Ok((rows, next))
 }
 
-/// The names of the failed checks of these sessions, by session.
-pub async fn failed_checks_of(
-    db: &impl ConnectionTrait,
-    client_ids: &[String],
-    session_ids: &[String],
-) -> AppResult<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = check_result::Entity::find()
+/// The export's columns, and the names of each row's failed checks
+/// (space-separated, by name) as a correlated subquery.
+fn export_select(query: Select<idv_session::Entity>, backend: DbBackend) -> Select<idv_session::Entity> {
+    use check_result::Column as R;
+    use idv_session::Column as C;
+    use sea_orm::sea_query::{Alias, Query};
+    let f = Alias::new("f");
+    let failed = Query::select()
+        .expr(Expr::col((f.clone(), R::CheckName)))
+        .from_as(check_result::Entity, f.clone())
+        .and_where(Expr::col((f.clone(), R::SessionId)).equals((idv_session::Entity, C::Id)))
+        .and_where(Expr::col((f.clone(), R::ClientId)).equals((idv_session::Entity, C::ClientId)))
+        .and_where(Expr::col((f.clone(), R::Status)).eq(CheckStatus::Fail.as_str()))
+        .and_where(Expr::col((f.clone(), R::SessionKind)).eq("idv"))
+        .order_by((f, R::CheckName), Order::Asc)
+        .to_owned();
+    // Column names and two constants: nothing user-given is inlined.
+    let aggregate = match backend {
+        DbBackend::Postgres => {
+            let inner = failed.to_string(sea_orm::sea_query::PostgresQueryBuilder);
+            format!("(SELECT string_agg(x.check_name, ' ' ORDER BY x.check_name) FROM ({inner}) AS x)")
+        }
+        _ => {
+            let inner = failed.to_string(sea_orm::sea_query::SqliteQueryBuilder);
+            format!("(SELECT group_concat(x.check_name, ' ') FROM ({inner}) AS x)")
+        }
+    };
+    query
         .select_only()
-        .column(check_result::Column::SessionId)
-        .column(check_result::Column::CheckName)
-        .filter(check_result::Column::ClientId.is_in(client_ids.to_vec()))
-        .filter(check_result::Column::SessionId.is_in(session_ids.to_vec()))
-        .filter(check_result::Column::Status.eq(CheckStatus::Fail.as_str()))
-        .order_by_asc(check_result::Column::CheckName)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (session, check) in rows {
-        out.entry(session).or_default().push(check);
+        .columns([
+            C::Id,
+            C::CreatedAt,
+            C::UpdatedAt,
+            C::CompletedAt,
+            C::Status,
+            C::Verified,
+            C::ReviewRequired,
+            C::Score,
+            C::FirstName,
+            C::LastName,
+            C::DocumentType,
+            C::UserId,
+            C::LivenessProvider,
+            C::OfacStatus,
+            C::Reasons,
+        ])
+        .column_as(Expr::cust(aggregate), "failed_checks")
+}
+
+/// A session as the CSV export writes it.
+#[derive(Debug, FromQueryResult)]
+pub struct ExportRow {
+    pub id: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub verified: Option<bool>,
+    pub review_required: bool,
+    pub score: Option<f64>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub document_type: String,
+    pub user_id: Option<String>,
+    pub liveness_provider: String,
+    pub ofac_status: String,
+    pub reasons: Option<serde_json::Value>,
+    /// Names of the failed checks, space-separated.
+    pub failed_checks: Option<String>,
+}
+
+impl ExportRow {
+    /// This row's values of a sort's keys (`None` where empty).
+    fn sort_values(&self, field: SortField) -> Vec<Option<sea_orm::Value>> {
+        use sea_orm::Value;
+        match field {
+            SortField::CreatedAt => vec![Some(Value::from(self.created_at))],
+            SortField::UpdatedAt => vec![Some(Value::from(self.updated_at))],
+            SortField::CompletedAt => vec![self.completed_at.map(Value::from)],
+            SortField::Score => vec![self.score.map(Value::from)],
+            SortField::Status => vec![Some(Value::from(self.status.clone()))],
+            SortField::Name => vec![self.last_name.clone().map(Value::from), self.first_name.clone().map(Value::from)],
+            SortField::DocumentType => vec![Some(Value::from(self.document_type.clone()))],
+        }
     }
-    Ok(out)
 }
 
 /// `verified`, `rejected`, `needs_review` or `pending`.
-pub fn verdict_of(s: &idv_session::Model) -> &'static str {
-    match (s.verified, s.review_required) {
+pub fn verdict_of(verified: Option<bool>, review_required: bool) -> &'static str {
+    match (verified, review_required) {
         (_, true) => "needs_review",
         (Some(true), _) => "verified",
         (Some(false), _) => "rejected",

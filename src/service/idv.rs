@@ -292,8 +292,9 @@ pub fn effective_status(session: &idv_session::Model, now: DateTime<Utc>) -> Ses
     crate::service::lifecycle::effective_status(&session.status, session.expires_at, now)
 }
 
-/// The WHERE clause of [`list`] (also used by GraphQL's sorted connections);
-/// a status filter matches the status a session shows at `now`.
+/// The WHERE clause of [`list`] but its search (also used by GraphQL's
+/// sorted connections, which add the search the same way); a status filter
+/// matches the status a session shows at `now`.
 pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     use idv_session::Column as C;
     let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
@@ -318,18 +319,28 @@ pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
     for (k, v) in &f.metadata {
         cond = cond.add(C::Id.in_subquery(metadata_match(METADATA_OWNER, &f.client_ids, k, v)));
     }
-    if let Some(term) = f.search_term.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        cond = cond.add(session_search(idv_session::Entity, METADATA_OWNER, &f.client_ids, term));
-    }
     cond
 }
 
 /// One page of sessions, newest first, and the number of matching rows.
+/// The search is the dashboard's: asked of the search index
+/// ([`session_search::resolve`]), so both find the same sessions.
+///
+/// [`session_search::resolve`]: crate::service::session_search::resolve
 pub async fn list(db: &impl ConnectionTrait, f: &ListFilter, page: Page) -> AppResult<(Vec<idv_session::Model>, u64)> {
+    use crate::service::session_search::{self, Probe};
     let cond = list_condition(f, Utc::now());
-    let total = idv_session::Entity::find().filter(cond.clone()).count(db).await?;
+    let found = match f.search_term.as_deref() {
+        Some(search) => session_search::resolve(db, &f.client_ids, search).await?,
+        None => None,
+    };
+    let with_search = |probe| match &found {
+        Some(found) => cond.clone().add(found.condition(probe)),
+        None => cond.clone(),
+    };
+    let total = idv_session::Entity::find().filter(with_search(Probe::List)).count(db).await?;
     let rows = idv_session::Entity::find()
-        .filter(cond)
+        .filter(with_search(Probe::PerSession))
         .order_by_desc(idv_session::Column::CreatedAt)
         .order_by_desc(idv_session::Column::Id)
         .offset(page.skip)

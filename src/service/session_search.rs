@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use entity::{document, idv_session, idv_session_search};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::error::AppResult;
@@ -163,30 +163,94 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
-fn sessions_with(client_ids: &[String], cond: Condition) -> SelectStatement {
-    Query::select()
-        .column(idv_session_search::Column::SessionId)
-        .from(idv_session_search::Entity)
-        .cond_where(Condition::all().add(idv_session_search::Column::ClientId.is_in(client_ids.to_vec())).add(cond))
-        .to_owned()
+/// How a condition on an index table names the sessions it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `idv_session.id IN (SELECT session_id ...)`: the index range is read
+    /// once and its sessions looked up by id. Right for counting: the cost
+    /// is the number of sessions found, whatever the order.
+    List,
+    /// `EXISTS (SELECT 1 ... WHERE session_id = idv_session.id ...)`: one
+    /// primary-key probe per session walked. Right for an ordered page: the
+    /// walk of a sort index stops after the page's rows instead of sorting
+    /// every session found.
+    PerSession,
+}
+
+/// `idv_session.id` among the `session_id` column of `table`'s rows of
+/// these clients that meet `cond` (the search index, check results), in
+/// the given form.
+pub(crate) fn sessions_where(
+    table: impl sea_orm::sea_query::IntoTableRef,
+    client_id: impl sea_orm::sea_query::IntoColumnRef,
+    session_id: impl sea_orm::sea_query::IntoColumnRef,
+    client_ids: &[String],
+    cond: Condition,
+    probe: Probe,
+) -> Condition {
+    let mut select = Query::select();
+    select.from(table).cond_where(Condition::all().add(Expr::col(client_id).is_in(client_ids.to_vec())).add(cond));
+    match probe {
+        Probe::List => {
+            select.column(session_id);
+            Condition::all().add(idv_session::Column::Id.in_subquery(select.to_owned()))
+        }
+        Probe::PerSession => {
+            select.expr(Expr::val(1)).and_where(Expr::col(session_id).equals((idv_session::Entity, idv_session::Column::Id)));
+            Condition::all().add(Expr::exists(select.to_owned()))
+        }
+    }
+}
+
+fn sessions_with(client_ids: &[String], cond: Condition, probe: Probe) -> Condition {
+    use idv_session_search::Column as T;
+    sessions_where(
+        idv_session_search::Entity,
+        (idv_session_search::Entity, T::ClientId),
+        (idv_session_search::Entity, T::SessionId),
+        client_ids,
+        cond,
+        probe,
+    )
 }
 
 /// At most this many sessions per word are looked up by id; a broader
 /// word is answered as a subquery instead.
 const MAX_CANDIDATES: u64 = 2000;
 
-/// The sessions (of these clients) a search finds, as a condition on
-/// `idv_session.id`; `None` for a blank search. The index is asked first,
-/// one range per word: when every word matches at most [`MAX_CANDIDATES`]
-/// sessions the answer is their ids (`id IN (...)`, primary-key lookups,
-/// whatever the number of sessions in the list); a broader search becomes
-/// the same ranges as subqueries ([`condition`]).
-pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &str) -> AppResult<Option<Condition>> {
+/// What the index found for a search: the sessions' ids when every word
+/// matched at most [`MAX_CANDIDATES`] sessions, else the search itself, to
+/// be asked of the index as subqueries ([`condition`]).
+#[derive(Debug, Clone)]
+pub struct Found {
+    client_ids: Vec<String>,
+    search: String,
+    ids: Option<Vec<String>>,
+}
+
+impl Found {
+    /// The sessions found, as a condition on `idv_session.id`: their ids
+    /// (primary-key lookups), or subqueries on the index in the given form.
+    pub fn condition(&self, probe: Probe) -> Condition {
+        match &self.ids {
+            Some(ids) => Condition::all().add(idv_session::Column::Id.is_in(ids.clone())),
+            None => condition(&self.client_ids, &self.search, probe).unwrap_or_else(Condition::all),
+        }
+    }
+}
+
+/// The sessions (of these clients) a search finds; `None` for a blank
+/// search. The index is asked first, one range per word: when every word
+/// matches at most [`MAX_CANDIDATES`] sessions the answer is their ids
+/// (`id IN (...)`, primary-key lookups, whatever the number of sessions in
+/// the list); a broader search becomes the same ranges as subqueries.
+pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &str) -> AppResult<Option<Found>> {
     use idv_session_search::Column as T;
     let words = search_words(search);
     if words.is_empty() {
         return Ok(None);
     }
+    let broad = Found { client_ids: client_ids.to_vec(), search: search.to_string(), ids: None };
     let lookup = |cond: Condition| {
         idv_session_search::Entity::find()
             .select_only()
@@ -201,7 +265,7 @@ pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &
     for w in &words {
         let ids = lookup(prefix_condition(w)).await?;
         if ids.len() as u64 > MAX_CANDIDATES {
-            return Ok(condition(client_ids, search));
+            return Ok(Some(broad));
         }
         let ids: std::collections::BTreeSet<String> = ids.into_iter().collect();
         found = Some(match found {
@@ -214,11 +278,11 @@ pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &
     if !number.is_empty() {
         let exact = lookup(Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number))).await?;
         if exact.len() as u64 > MAX_CANDIDATES {
-            return Ok(condition(client_ids, search));
+            return Ok(Some(broad));
         }
         ids.extend(exact);
     }
-    Ok(Some(Condition::all().add(idv_session::Column::Id.is_in(ids))))
+    Ok(Some(Found { ids: Some(ids.into_iter().collect()), ..broad }))
 }
 
 fn prefix_condition(word: &str) -> Condition {
@@ -227,8 +291,8 @@ fn prefix_condition(word: &str) -> Condition {
 }
 
 /// The sessions (of these clients) a search finds, as subqueries on the
-/// index (`idv_session.id IN (SELECT ...)`); `None` for a blank search.
-pub fn condition(client_ids: &[String], search: &str) -> Option<Condition> {
+/// index in the given form; `None` for a blank search.
+pub fn condition(client_ids: &[String], search: &str, probe: Probe) -> Option<Condition> {
     use idv_session_search::Column as T;
     let words = search_words(search);
     if words.is_empty() {
@@ -236,14 +300,14 @@ pub fn condition(client_ids: &[String], search: &str) -> Option<Condition> {
     }
     let mut all_words = Condition::all();
     for w in &words {
-        all_words = all_words.add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, prefix_condition(w))));
+        all_words = all_words.add(sessions_with(client_ids, prefix_condition(w), probe));
     }
     let number = document_number_key(search);
     if number.is_empty() {
         return Some(all_words);
     }
     let exact = Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number));
-    Some(Condition::any().add(all_words).add(idv_session::Column::Id.in_subquery(sessions_with(client_ids, exact))))
+    Some(Condition::any().add(all_words).add(sessions_with(client_ids, exact, probe)))
 }
 
 #[cfg(test)]
@@ -303,7 +367,7 @@ mod tests {
     #[test]
     fn a_search_is_words_and_a_blank_one_is_nothing() {
         assert_eq!(search_words("  Anh   JOHNSON "), vec!["anh", "johnson"]);
-        assert!(condition(&["c".into()], "   ").is_none());
+        assert!(condition(&["c".into()], "   ", Probe::List).is_none());
         assert!(prefix_end("ab") > "abzzzz".to_string() && prefix_end("ab") < "ac".to_string());
     }
 }

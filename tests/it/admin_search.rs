@@ -46,10 +46,18 @@ impl User {
     }
 
     async fn export(&self, app: &TestApp, filter: &Value) -> (u16, String, String) {
+        self.export_sorted(app, filter, None).await
+    }
+
+    async fn export_sorted(&self, app: &TestApp, filter: &Value, sort: Option<&Value>) -> (u16, String, String) {
+        let mut query = vec![("filter", filter.to_string())];
+        if let Some(sort) = sort {
+            query.push(("sort", sort.to_string()));
+        }
         let resp = self
             .http
             .get(app.url("/graphql/export/idv-sessions.csv"))
-            .query(&[("filter", filter.to_string())])
+            .query(&query)
             .send()
             .await
             .unwrap();
@@ -117,20 +125,24 @@ async fn session_search_filters_sorts_and_export() {
         expected.sort();
         assert_eq!(both, expected, "{backend}");
         // A search too broad for id lookups runs as subqueries on the index, with the same answer.
+        // Both forms: the id list for counting, a probe per session for a page.
+        use tessera::service::session_search::Probe;
         for term in ["anh johnson", "D0000012", "first1", "nobody"] {
-            let cond = tessera::service::session_search::condition(&[client.clone()], term).unwrap();
-            let mut by_subquery: Vec<String> = entity::idv_session::Entity::find()
-                .filter(cond)
-                .all(&app.state.db)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
-            let mut listed = found(&app, &admin, json!({"searchTerm": term})).await;
-            by_subquery.sort();
-            listed.sort();
-            assert_eq!(by_subquery, listed, "{backend}: {term}");
+            for probe in [Probe::List, Probe::PerSession] {
+                let cond = tessera::service::session_search::condition(&[client.clone()], term, probe).unwrap();
+                let mut by_subquery: Vec<String> = entity::idv_session::Entity::find()
+                    .filter(cond)
+                    .all(&app.state.db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                let mut listed = found(&app, &admin, json!({"searchTerm": term})).await;
+                by_subquery.sort();
+                listed.sort();
+                assert_eq!(by_subquery, listed, "{backend}: {term} {probe:?}");
+            }
         }
 
         // Another client's sessions are never found, whatever the term.
@@ -260,6 +272,264 @@ async fn sessions_created_through_the_api_are_searchable() {
         assert_eq!(tessera::service::session_search::backfill(&app.state.db).await.unwrap(), 0);
         app.cleanup().await;
     }
+}
+
+/// The session ids of a CSV export, in the file's order.
+fn csv_ids(csv: &str) -> Vec<String> {
+    csv.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect()
+}
+
+/// Every page of the list under a filter and sort, `first` at a time,
+/// following the cursors; the totals each page reported.
+async fn paged(app: &TestApp, user: &User, filter: &Value, sort: &Value, first: i32) -> (Vec<String>, Vec<(u64, bool)>) {
+    const PAGE: &str = "query($f: IdvSessionFilter, $s: Sort, $n: Int, $a: String) { idvSessions(first: $n, after: $a, filter: $f, sort: $s) {
+        totalCount totalCountExact pageInfo { hasNextPage endCursor } nodes { id } } }";
+    let (mut all, mut totals, mut after) = (vec![], vec![], Value::Null);
+    loop {
+        let body = user.gql(app, PAGE, json!({"f": filter, "s": sort, "n": first, "a": after})).await;
+        let conn = &body["data"]["idvSessions"];
+        all.extend(ids(&body));
+        totals.push((conn["totalCount"].as_u64().unwrap(), conn["totalCountExact"].as_bool().unwrap()));
+        if !conn["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            return (all, totals);
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+        assert!(all.len() < 5000, "paging does not end: {body}");
+    }
+}
+
+/// The REST session list answers its `search_term` from the same index as
+/// the dashboard: the same sessions for the same words, and never another
+/// client's (whose seeded sessions carry the same names and numbers).
+#[tokio::test]
+async fn rest_list_search_finds_what_the_dashboard_finds() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 40, Utc::now()).await;
+        let other = tenancy::create_client(&app.state.db, "Other client", false).await.unwrap();
+        let theirs = dashboard_seed::seed_sessions(&app.state.db, &other.id, &w.id, 15, Utc::now()).await;
+        let admin = login(&app, &client, "admin@rest-search.test", Role::Admin).await;
+        decorate(&app, &seeded.session_ids[7], "integrator-user-42").await;
+        decorate(&app, &theirs.session_ids[2], "integrator-user-42").await;
+        let terms = [
+            "First3".to_string(),
+            "last1".into(),
+            "D0000003".into(),
+            "d-000 0012".into(),
+            "anh johnson".into(),
+            "integrator-user-42".into(),
+            "ord-77".into(),
+            "9.4.1".into(),
+            "first".into(),
+            "nobody".into(),
+            seeded.session_ids[21].clone(),
+            theirs.session_ids[4].clone(),
+        ];
+        for term in &terms {
+            let (st, _, body) =
+                app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &json!({"search_term": term, "take": 500})).await;
+            assert_eq!(st, 200, "{backend}: {body}");
+            let mut rest: Vec<String> =
+                body["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_string()).collect();
+            let listed = admin.gql(&app, LIST, json!({"f": {"searchTerm": term}})).await;
+            let mut dashboard = ids(&listed);
+            assert_eq!(body["meta_counts"]["total"], listed["data"]["idvSessions"]["totalCount"], "{backend}: {term}");
+            rest.sort();
+            dashboard.sort();
+            assert_eq!(rest, dashboard, "{backend}: {term:?}");
+            assert!(rest.iter().all(|id| seeded.session_ids.contains(id)), "{backend}: {term:?} found another client's session: {rest:?}");
+        }
+        // The semantics are the index's: words are prefixes, numbers whole.
+        let (_, _, body) = app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &json!({"search_term": "JOHN ANH"})).await;
+        assert_eq!(body["sessions"][0]["session_id"], seeded.session_ids[7].as_str(), "{backend}: {body}");
+        let (_, _, body) = app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &json!({"search_term": "D000001"})).await;
+        assert_eq!(body["meta_counts"]["total"], 0, "{backend}: no document number prefix: {body}");
+        // Combined with the other filters.
+        let (_, _, body) =
+            app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &json!({"search_term": "last1", "status": "in_progress"})).await;
+        let in_progress: Vec<&str> = body["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap()).collect();
+        assert_eq!(in_progress, vec![seeded.session_ids[12].as_str(), seeded.session_ids[16].as_str()], "{backend}: {body}");
+        app.cleanup().await;
+    }
+}
+
+/// The CSV export writes the rows in the order the list shows them (the
+/// UI passes its sort), under the same filters; each row names its failed
+/// checks.
+#[tokio::test]
+async fn export_follows_the_lists_sort_and_filters() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 40, Utc::now()).await;
+        let admin = login(&app, &client, "admin@export-sort.test", Role::Admin).await;
+        // Some sessions without a last name, so the name sort has empty values to put last.
+        for i in [2, 9, 17] {
+            let row = entity::idv_session::Entity::find_by_id(seeded.session_ids[i].clone()).one(&app.state.db).await.unwrap().unwrap();
+            let mut am: entity::idv_session::ActiveModel = row.into();
+            am.last_name = Set(None);
+            am.update(&app.state.db).await.unwrap();
+        }
+        let sorts = [
+            json!({"field": "SCORE", "direction": "ASC"}),
+            json!({"field": "SCORE", "direction": "DESC"}),
+            json!({"field": "NAME", "direction": "ASC"}),
+            json!({"field": "NAME", "direction": "DESC"}),
+            json!({"field": "STATUS", "direction": "ASC"}),
+            json!({"field": "CREATED_AT", "direction": "ASC"}),
+        ];
+        for filter in [json!({}), json!({"failingCheck": "liveness"}), json!({"searchTerm": "first1"})] {
+            for sort in &sorts {
+                let listed = ids(&admin.gql(&app, LIST, json!({"f": filter, "s": sort})).await);
+                assert!(!listed.is_empty(), "{backend}: {filter}");
+                let (status, _, csv) = admin.export_sorted(&app, &filter, Some(sort)).await;
+                assert_eq!(status, 200, "{backend}: {csv}");
+                assert_eq!(csv_ids(&csv), listed, "{backend}: export under {filter} sorted by {sort}");
+            }
+        }
+        // Batches join up: walked three at a time (the server sends 500),
+        // every sort, both directions, across the empty values.
+        use tessera::service::dashboard::{self, IdvListExtras, Sort, SortField};
+        let list_filter = tessera::service::idv::ListFilter { client_ids: vec![client.clone()], ..Default::default() };
+        let filters = dashboard::idv_condition(&app.state.db, &list_filter, &IdvListExtras::default(), Utc::now()).await.unwrap();
+        let fields = [
+            (SortField::Score, "SCORE"),
+            (SortField::Name, "NAME"),
+            (SortField::CompletedAt, "COMPLETED_AT"),
+            (SortField::Status, "STATUS"),
+            (SortField::CreatedAt, "CREATED_AT"),
+            (SortField::DocumentType, "DOCUMENT_TYPE"),
+        ];
+        for (field, name) in fields {
+            for descending in [false, true] {
+                let sort = Sort { field, descending };
+                let (mut walked, mut after) = (vec![], None);
+                loop {
+                    let (batch, next) = dashboard::idv_export_batch(&app.state.db, &filters, sort, after.as_ref(), 3).await.unwrap();
+                    walked.extend(batch.into_iter().map(|r| r.id));
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => break,
+                    }
+                    assert!(walked.len() <= 40, "{backend}: the walk does not end");
+                }
+                let direction = if descending { "DESC" } else { "ASC" };
+                let listed = ids(&admin.gql(&app, LIST, json!({"s": {"field": name, "direction": direction}})).await);
+                assert_eq!(walked, listed, "{backend}: batches of {name} {direction}");
+            }
+        }
+        // Without a sort: newest first, as the list.
+        let (_, _, csv) = admin.export(&app, &json!({})).await;
+        assert_eq!(csv_ids(&csv), ids(&admin.gql(&app, LIST, json!({})).await), "{backend}");
+        // The failed checks of a row, by name: session 15 fails liveness and ofac.
+        let line = csv.lines().find(|l| l.starts_with(&seeded.session_ids[15])).unwrap();
+        assert!(line.ends_with(",liveness ofac"), "{backend}: {line}");
+        let line = csv.lines().find(|l| l.starts_with(&seeded.session_ids[1])).unwrap();
+        assert!(line.ends_with(','), "{backend}: no failed check: {line}");
+        // A sort that is not the list's Sort is a 400 naming the parameter.
+        for bad in [json!({"field": "SHOE_SIZE"}), json!("score")] {
+            let (status, ct, body) = admin.export_sorted(&app, &json!({}), Some(&bad)).await;
+            assert_eq!(status, 400, "{backend}: {body}");
+            assert!(ct.starts_with("application/problem+json") && body.contains("\"sort\""), "{ct} {body}");
+        }
+        app.cleanup().await;
+    }
+}
+
+/// Pages of a sorted list (read in two index walks when the key may be
+/// empty) join up into the whole list: no session twice or missing across
+/// the empty values' boundary, in either direction.
+#[tokio::test]
+async fn sorted_pages_join_up_across_empty_values() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 40, Utc::now()).await;
+        let admin = login(&app, &client, "admin@pages.test", Role::Admin).await;
+        for i in [0, 5, 6] {
+            let row = entity::idv_session::Entity::find_by_id(seeded.session_ids[i].clone()).one(&app.state.db).await.unwrap().unwrap();
+            let mut am: entity::idv_session::ActiveModel = row.into();
+            am.last_name = Set(None);
+            am.update(&app.state.db).await.unwrap();
+        }
+        for filter in [json!({}), json!({"failingCheck": "ofac"}), json!({"searchTerm": "last1"})] {
+            for field in ["SCORE", "NAME", "COMPLETED_AT", "STATUS", "CREATED_AT"] {
+                for direction in ["ASC", "DESC"] {
+                    let sort = json!({"field": field, "direction": direction});
+                    let whole = ids(&admin.gql(&app, LIST, json!({"f": filter, "s": sort})).await);
+                    for first in [1, 4, 7] {
+                        let (pages, totals) = paged(&app, &admin, &filter, &sort, first).await;
+                        assert_eq!(pages, whole, "{backend}: {filter} {sort} by {first}");
+                        assert!(totals.iter().all(|t| *t == (whole.len() as u64, true)), "{backend}: {totals:?}");
+                    }
+                }
+            }
+        }
+        // Scores: the empty ones (sessions in progress) come last both ways.
+        let desc = admin.gql(&app, LIST, json!({"s": {"field": "SCORE", "direction": "DESC"}})).await;
+        let scores: Vec<Option<f64>> = desc["data"]["idvSessions"]["nodes"].as_array().unwrap().iter().map(|n| n["score"].as_f64()).collect();
+        assert_eq!(scores.iter().filter(|s| s.is_none()).count(), 10, "{backend}");
+        assert!(scores.iter().skip_while(|s| s.is_some()).all(Option::is_none), "{backend}: {scores:?}");
+        let known: Vec<f64> = scores.iter().flatten().copied().collect();
+        assert!(known.windows(2).all(|p| p[0] >= p[1]), "{backend}: {scores:?}");
+        app.cleanup().await;
+    }
+}
+
+/// Past 1,000 matching sessions the dashboard stops counting: the total
+/// says "at least", the pages still end where the sessions do. The REST
+/// list keeps its exact total.
+#[tokio::test]
+async fn dashboard_totals_are_capped_past_a_thousand() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 1003, Utc::now()).await;
+        let admin = login(&app, &client, "admin@capped.test", Role::Admin).await;
+        const TOTALS: &str = "query($f: IdvSessionFilter, $a: String) { idvSessions(first: 500, after: $a, filter: $f) {
+            totalCount totalCountExact pageInfo { hasNextPage endCursor } nodes { id } } }";
+        let first = admin.gql(&app, TOTALS, json!({"f": {}})).await;
+        let conn = &first["data"]["idvSessions"];
+        assert_eq!((conn["totalCount"].as_u64(), conn["totalCountExact"].as_bool()), (Some(1000), Some(false)), "{backend}: {conn}");
+        let (all, totals) = paged(&app, &admin, &json!({}), &json!({"field": "SCORE", "direction": "ASC"}), 500).await;
+        assert_eq!(all.len(), 1003, "{backend}");
+        assert_eq!(totals.last(), Some(&(1003, false)), "{backend}: the last page knows how many it has seen");
+        // A narrower filter is counted exactly.
+        let narrow = admin.gql(&app, TOTALS, json!({"f": {"searchTerm": "last100"}})).await;
+        let conn = &narrow["data"]["idvSessions"];
+        assert_eq!((conn["totalCount"].as_u64(), conn["totalCountExact"].as_bool()), (Some(4), Some(true)), "{backend}: {conn}");
+        let (_, _, body) = app.post_json("/api/v1/idv/session/list", Some(&app.demo_key), &json!({"take": 1})).await;
+        assert_eq!(body["meta_counts"]["total"], 1003, "{backend}: {}", body["meta_counts"]);
+        assert_eq!(seeded.session_ids.len(), 1003);
+        app.cleanup().await;
+    }
+}
+
+/// SQLite keeps planner statistics: every connection samples a bounded
+/// number of rows per index, and `PRAGMA optimize` runs at start and on
+/// demand (after the start-up fill of the search index, tables are
+/// analysed).
+#[tokio::test]
+async fn sqlite_planner_statistics() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn("sqlite").await;
+    let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+    dashboard_seed::seed_sessions(&app.state.db, &app.demo_client_id, &w.id, 30, Utc::now()).await;
+    let db = &app.state.db;
+    let one = |sql: &'static str| async move {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    };
+    assert_eq!(one("PRAGMA analysis_limit").await, 1000);
+    tessera::db::optimize(db).await.unwrap();
+    assert!(one("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'idv_session_search'").await > 0, "the search index has statistics");
+    assert!(one("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'idv_session'").await > 0, "the sessions have statistics");
+    app.cleanup().await;
 }
 
 const WEIGHTS_FIELDS: &str = "onboardingFaceEncodingTolerance verifiedAccountFaceEncodingTolerance driverLicenseFuzzyMatchTolerance driverLicenseFuzzyMatchWeight stateIdFuzzyMatchTolerance stateIdFuzzyMatchWeight passportFuzzyMatchTolerance passportFuzzyMatchWeight passportCardFuzzyMatchTolerance passportCardFuzzyMatchWeight ofacFuzzyMatchTolerance ofacFuzzyMatchWeight suspiciousWordsWeight imageManipulationWeight onlineDuplicationWeight isIdentityDocumentWeight aamvaMatchTolerance aamvaMatchWeight idvSessionTolerance minimumLivenessTolerance passiveActiveSkipTolerance genderProbabilityTolerance genderWeight expressionTolerance ageTolerance ageWeight directionTolerance";

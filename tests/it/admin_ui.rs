@@ -695,6 +695,14 @@ async fn daily_use(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::p
     let desc: Vec<f64> = b.eval(scores).await.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
     assert!(desc.windows(2).all(|p| p[0] >= p[1]) && desc[0] >= asc[0], "{desc:?}");
     b.screenshot(&shot("05-sorted-by-score")).await;
+    // The export follows the sort: its first rows are the page shown, in order.
+    let href = b.eval("document.getElementById('export-csv').href").await;
+    assert!(href.as_str().unwrap().contains("sort="), "{href}");
+    let csv = b.eval(&format!("fetch({href}, {{credentials: 'same-origin'}}).then(r => r.text())")).await;
+    let exported: Vec<String> = csv.as_str().unwrap().lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    let shown: Vec<String> = b.eval(ROW_IDS).await.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert!(!shown.is_empty() && exported.len() >= shown.len(), "{backend}: {exported:?}");
+    assert_eq!(exported[..shown.len()], shown[..], "{backend}: the export is in the list's order");
 
     // Weights: grouped, real units; the what-if explains each flip.
     b.goto(&app.url("/admin#/weights")).await;

@@ -15,7 +15,7 @@ const PROVIDERS = ['local', 'azure'];
 
 const LIST = `query Sessions($first: Int, $after: String, $last: Int, $before: String, $filter: IdvSessionFilter, $sort: Sort) {
   idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter, sort: $sort) {
-    totalCount
+    totalCount totalCountExact
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
       checks { checkName status } }
@@ -58,9 +58,14 @@ function sortOf(q) {
   return { field, direction: q.get('dir') === 'asc' ? 'ASC' : 'DESC' };
 }
 
-/// The URL of the CSV export of the list under these filters.
+/// The URL of the CSV export of the list under these filters, in its order.
 export function exportUrl(q) {
-  return '/graphql/export/idv-sessions.csv?filter=' + encodeURIComponent(JSON.stringify(scoped(filterOf(q))));
+  return (
+    '/graphql/export/idv-sessions.csv?filter=' +
+    encodeURIComponent(JSON.stringify(scoped(filterOf(q)))) +
+    '&sort=' +
+    encodeURIComponent(JSON.stringify(sortOf(q)))
+  );
 }
 
 /// Why a session ended as it did: its decisive reason, then its failed checks.
@@ -105,7 +110,7 @@ export async function sessionsView(main, { query }) {
     mount(
       exportBox,
       isAdmin()
-        ? h('a', { id: 'export-csv', class: 'btn', href: exportUrl(q), download: 'idv-sessions.csv' }, 'Export CSV of these filters')
+        ? h('a', { id: 'export-csv', class: 'btn', href: exportUrl(q), download: 'idv-sessions.csv' }, 'Export CSV of these filters, in this order')
         : h('span', { class: 'muted' }, 'CSV export needs the admin role.'),
     );
   }
@@ -146,7 +151,11 @@ export async function sessionsView(main, { query }) {
       return;
     }
     const rows = conn.nodes;
-    const pages = pager(conn, `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`, update);
+    // Past 1,000 matches the list stops counting: the total is a lower bound.
+    const count = conn.totalCountExact
+      ? `${conn.totalCount} session${conn.totalCount === 1 ? '' : 's'}`
+      : `${conn.totalCount.toLocaleString('en-US')}+ sessions`;
+    const pages = pager(conn, count, update);
     const columns = [
       { label: 'Session', cell: (r) => h('a', { href: `#/sessions/${encodeURIComponent(r.id)}`, class: 'mono' }, r.id) },
       { label: 'Name', sort: 'name', cell: (r) => [r.firstName, r.lastName].filter(Boolean).join(' ') || '—' },
