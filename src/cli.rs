@@ -374,7 +374,7 @@ async fn keys_command(config: Config, action: KeysAction) -> anyhow::Result<()> 
     );
     match action {
         KeysAction::Status => {
-            let status = keys::status(&db, master, 500).await.map_err(app_err)?;
+            let status = keys::status(&db, &storage, 500).await.map_err(app_err)?;
             for (kind, by_key) in &status.counts {
                 println!("{}", kind.label());
                 if by_key.is_empty() {

@@ -562,6 +562,26 @@ impl BlobStore {
         }
     }
 
+    /// Every key under `prefix`, as a stream (a bucket may hold millions).
+    pub fn list_keys(&self, prefix: &str) -> anyhow::Result<futures::stream::BoxStream<'static, anyhow::Result<String>>> {
+        use futures::StreamExt;
+        let prefix = object_path(prefix)?;
+        Ok(self
+            .store
+            .list(Some(&prefix))
+            .map(|m| m.map(|m| m.location.to_string()).context("listing blobs"))
+            .boxed())
+    }
+
+    /// Which master key wraps the data key of the object under `key`
+    /// (`None`: no such object).
+    pub async fn sealed_by(&self, key: &str) -> anyhow::Result<Option<SealedBy>> {
+        match self.get_raw(key).await? {
+            Some(sealed) => self.master.sealed_by(key.as_bytes(), &sealed).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Keys under `prefix` last written before `cutoff` (for the orphan sweep).
     pub async fn keys_older_than(&self, prefix: &str, cutoff: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Vec<String>> {
         use futures::TryStreamExt;

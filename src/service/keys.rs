@@ -11,6 +11,8 @@
 //! current key are skipped) and safe beside running servers: a column is
 //! only replaced when it still holds the value that was re-wrapped, and a
 //! blob whose file row disappeared meanwhile (erasure) is deleted again.
+//! Blobs no file row names (review attachments, an upload whose row is not
+//! committed yet) are found by listing the store and re-wrapped the same way.
 //! [`status`] counts the values under each key, so an operator knows when a
 //! previous key can be removed.
 
@@ -37,6 +39,9 @@ pub fn idempotency_context(claim_id: &str) -> Vec<u8> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Protected {
     ImageBlobs,
+    /// Blobs no `stored_file` row names (review attachments, uploads whose
+    /// row is not committed yet): found by listing the store.
+    OtherBlobs,
     WebhookSecrets,
     PreviousWebhookSecrets,
     FaceTemplates,
@@ -45,8 +50,9 @@ pub enum Protected {
 }
 
 impl Protected {
-    pub const ALL: [Protected; 6] = [
+    pub const ALL: [Protected; 7] = [
         Protected::ImageBlobs,
+        Protected::OtherBlobs,
         Protected::WebhookSecrets,
         Protected::PreviousWebhookSecrets,
         Protected::FaceTemplates,
@@ -57,6 +63,7 @@ impl Protected {
     pub fn label(self) -> &'static str {
         match self {
             Protected::ImageBlobs => "image blobs",
+            Protected::OtherBlobs => "other blobs",
             Protected::WebhookSecrets => "webhook secrets",
             Protected::PreviousWebhookSecrets => "previous webhook secrets",
             Protected::FaceTemplates => "face templates",
@@ -139,7 +146,8 @@ impl KeyStatus {
 
 /// Counts the protected values per key. Blobs are counted from
 /// `stored_file.master_key_id` (one query); sealed columns are read in batches.
-pub async fn status(db: &impl ConnectionTrait, master: &MasterKey, batch_size: u64) -> AppResult<KeyStatus> {
+pub async fn status(db: &impl ConnectionTrait, storage: &BlobStore, batch_size: u64) -> AppResult<KeyStatus> {
+    let master = storage.master_key();
     let mut counts: BTreeMap<Protected, BTreeMap<KeyState, u64>> = BTreeMap::new();
     let blobs: Vec<(Option<String>, i64)> = stored_file::Entity::find()
         .select_only()
@@ -154,7 +162,19 @@ pub async fn status(db: &impl ConnectionTrait, master: &MasterKey, batch_size: u
         let state = id.map_or(KeyState::NotRecorded, |id| KeyState::of_id(master, &id));
         *entry.entry(state).or_default() += n as u64;
     }
-    for kind in Protected::ALL.into_iter().filter(|k| *k != Protected::ImageBlobs) {
+    let other = counts.entry(Protected::OtherBlobs).or_default();
+    let mut untracked = untracked_blobs(storage, batch_size)?;
+    while let Some(keys) = next_untracked(db, &mut untracked).await? {
+        for key in keys {
+            let state = match storage.sealed_by(&key).await {
+                Ok(Some(by)) => KeyState::of(master, by),
+                Ok(None) => continue,
+                Err(e) => KeyState::NotHeld(format!("unreadable: {e}")),
+            };
+            *other.entry(state).or_default() += 1;
+        }
+    }
+    for kind in Protected::ALL.into_iter().filter(|k| !matches!(k, Protected::ImageBlobs | Protected::OtherBlobs)) {
         let entry = counts.entry(kind).or_default();
         let mut after = String::new();
         loop {
@@ -239,6 +259,25 @@ pub async fn rotate(
         let mut tally = Tally::default();
         if kind == Protected::ImageBlobs {
             rotate_blobs(db, storage, batch_size, options.pause, &mut tally, &mut report.failures, &mut progress).await?;
+        } else if kind == Protected::OtherBlobs {
+            let mut untracked = untracked_blobs(storage, batch_size)?;
+            while let Some(keys) = next_untracked(db, &mut untracked).await? {
+                for key in keys {
+                    match storage.rewrap(&key).await {
+                        Ok(Rewrap::Rewrapped(_)) => tally.rewrapped += 1,
+                        Ok(Rewrap::AlreadyCurrent) => tally.current += 1,
+                        Ok(Rewrap::Missing) => tally.changed_meanwhile += 1,
+                        Err(e) => {
+                            tally.failed += 1;
+                            if report.failures.len() < MAX_REPORTED_FAILURES {
+                                report.failures.push(format!("blob {key}: {e:#}"));
+                            }
+                        }
+                    }
+                }
+                progress(kind, &tally);
+                pause(options.pause).await;
+            }
         } else {
             let mut after = String::new();
             loop {
@@ -349,6 +388,37 @@ async fn rotate_blobs(
     Ok(())
 }
 
+/// Where blobs that belong to sessions, identities and cases live (the
+/// health probe writes elsewhere and deletes at once).
+const BLOBS_PREFIX: &str = "clients";
+
+struct Untracked {
+    keys: futures::stream::Chunks<futures::stream::BoxStream<'static, anyhow::Result<String>>>,
+}
+
+fn untracked_blobs(storage: &BlobStore, batch_size: u64) -> AppResult<Untracked> {
+    use futures::StreamExt;
+    let keys = storage.list_keys(BLOBS_PREFIX).map_err(AppError::Internal)?;
+    Ok(Untracked { keys: keys.chunks(batch_size.clamp(1, 1000) as usize) })
+}
+
+/// The next listed keys that no `stored_file` row names (`None`: listing done).
+async fn next_untracked(db: &impl ConnectionTrait, untracked: &mut Untracked) -> AppResult<Option<Vec<String>>> {
+    use futures::StreamExt;
+    let Some(chunk) = untracked.keys.next().await else { return Ok(None) };
+    let chunk: Vec<String> = chunk.into_iter().collect::<anyhow::Result<_>>().map_err(AppError::Internal)?;
+    let known: std::collections::HashSet<String> = stored_file::Entity::find()
+        .select_only()
+        .column(stored_file::Column::ObjectKey)
+        .filter(stored_file::Column::ObjectKey.is_in(chunk.iter().cloned()))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Some(chunk.into_iter().filter(|k| !known.contains(k)).collect()))
+}
+
 /// One sealed column value.
 struct SealedValue {
     id: String,
@@ -366,7 +436,7 @@ async fn fetch_sealed(
 ) -> AppResult<(Vec<SealedValue>, Option<String>)> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let (ids, items): (Vec<String>, Vec<Option<SealedValue>>) = match kind {
-        Protected::ImageBlobs => (Vec::new(), Vec::new()),
+        Protected::ImageBlobs | Protected::OtherBlobs => (Vec::new(), Vec::new()),
         Protected::WebhookSecrets | Protected::PreviousWebhookSecrets => {
             let rows: Vec<(String, Vec<u8>, Option<Vec<u8>>)> = webhook::Entity::find()
                 .select_only()
@@ -463,7 +533,7 @@ async fn store_sealed(
 ) -> AppResult<bool> {
     let b64 = base64::engine::general_purpose::STANDARD;
     let affected = match kind {
-        Protected::ImageBlobs => 0,
+        Protected::ImageBlobs | Protected::OtherBlobs => 0,
         Protected::WebhookSecrets => {
             webhook::Entity::update_many()
                 .col_expr(webhook::Column::SecretCiphertext, Expr::value(rewrapped))

@@ -410,4 +410,16 @@ mod tests {
         t.insert(3, 'x');
         assert!(verify(&master, &t, "s1", Utc::now()).is_err());
     }
+
+    #[test]
+    fn tokens_signed_under_a_previous_master_key_verify_during_a_rotation() {
+        let old = MasterKey::generate();
+        let token = sign(&old, &new_challenge("s1", LivenessMode::Passive));
+        let rotated = MasterKey::generate().with_previous(std::slice::from_ref(&old));
+        assert!(verify(&rotated, &token, "s1", Utc::now()).is_ok());
+        let new_token = sign(&rotated, &new_challenge("s1", LivenessMode::Passive));
+        assert!(verify(&old, &new_token, "s1", Utc::now()).is_err(), "signed under the new current key");
+        let without_old = MasterKey::from_base64(&rotated.to_base64()).unwrap();
+        assert!(verify(&without_old, &token, "s1", Utc::now()).is_err());
+    }
 }

@@ -90,6 +90,32 @@ async fn post(base: &str, path: &str, key: &str, idempotency_key: &str, body: &V
     common::read(resp).await
 }
 
+/// Logs the administrator in; the session cookie and its CSRF token.
+async fn login(app: &TestApp) -> (String, String) {
+    let resp = reqwest::Client::new()
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": app.admin_email, "password": app.admin_password}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let (s, _, body) = common::read(resp).await;
+    assert_eq!(s, 200, "{body}");
+    (cookie, body["csrf_token"].as_str().unwrap().to_string())
+}
+
+/// A cookie-authenticated write (logout) with a CSRF token: its status.
+async fn logout(base: &str, (cookie, csrf): &(String, String)) -> u16 {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/logout"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .unwrap();
+    resp.status().as_u16()
+}
+
 /// What was written under the first key, to read back later.
 struct Written {
     file: entity::stored_file::Model,
@@ -101,7 +127,11 @@ struct Written {
     vector: Vec<f32>,
     create_body: Value,
     created: Value,
+    /// A blob no file row names (as review attachments are).
+    attachment_key: String,
 }
+
+const ATTACHMENT: &[u8] = b"%PDF-1.4 a note's attachment %%EOF";
 
 const AZURE_KEY: &str = "azure-resource-key-0123";
 
@@ -136,13 +166,16 @@ async fn write_everything(app: &TestApp) -> Written {
     )
     .await
     .unwrap();
-    Written { file, image, webhook_id, first_secret, secret, template_id: template.id, vector, create_body, created }
+    let attachment_key = format!("clients/{}/review/case-1/{}", app.demo_client_id, tessera::ids::new_id());
+    app.state.storage.put(&attachment_key, ATTACHMENT).await.unwrap();
+    Written { file, image, webhook_id, first_secret, secret, template_id: template.id, vector, create_body, created, attachment_key }
 }
 
 /// Every value written by [`write_everything`] reads back under `state`'s keys.
 async fn assert_readable(state: &AppState, w: &Written, client_id: &str, api_key: &str, what: &str) {
     let master = state.storage.master_key();
     assert_eq!(files::read_bytes(&state.storage, &w.file).await.unwrap(), w.image, "{what}: image");
+    assert_eq!(state.storage.get(&w.attachment_key).await.unwrap().as_deref(), Some(ATTACHMENT), "{what}: other blob");
     let hook = entity::webhook::Entity::find_by_id(w.webhook_id.clone()).one(&state.db).await.unwrap().unwrap();
     assert_eq!(webhooks::open_secret(master, &hook.id, &hook.secret_ciphertext).unwrap(), w.secret, "{what}: secret");
     let previous = hook.previous_secret_ciphertext.as_deref().expect("previous secret kept");
@@ -166,13 +199,17 @@ async fn values_under_the_old_key_read_during_and_after_rotation_and_an_unknown_
         let (a_id, b_id) = (a.id().to_string(), b.id().to_string());
         let app = TestApp::spawn_with(backend, |c| c.master_key = Some(a.to_base64())).await;
         let w = write_everything(&app).await;
+        let (login_1, login_2) = (login(&app).await, login(&app).await);
 
         // Rolling restart: B current, A previous. Everything reads; new values go under B.
         let both = restart(&app, &b, &[&a]).await;
         assert_readable(&both, &w, &app.demo_client_id, &app.demo_key, &format!("{backend} B+A")).await;
-        let status = keys::status(&both.db, both.storage.master_key(), 2).await.unwrap();
-        assert_eq!(status.under(&a_id), 6, "{backend}: {status:?}");
-        assert_eq!(status.not_current(), 6, "{backend}: {status:?}");
+        // A login from before the restart keeps its CSRF token while A is held, and only then.
+        assert_eq!(logout(&serve(&restart(&app, &b, &[]).await).await, &login_1).await, 403, "{backend}");
+        assert!(logout(&serve(&both).await, &login_2).await < 300, "{backend}");
+        let status = keys::status(&both.db, &both.storage, 2).await.unwrap();
+        assert_eq!(status.under(&a_id), 7, "{backend}: {status:?}");
+        assert_eq!(status.not_current(), 7, "{backend}: {status:?}");
         let (fresh, _) = store_image(&both, &app.demo_client_id, &w.file.session_id, 2).await;
         assert_eq!(fresh.master_key_id.as_deref(), Some(b_id.as_str()), "{backend}: new blobs are under B");
 
@@ -184,10 +221,10 @@ async fn values_under_the_old_key_read_during_and_after_rotation_and_an_unknown_
         for kind in Protected::ALL {
             assert_eq!(report.tallies[&kind].rewrapped, 1, "{backend}: {kind:?} {:?}", report.tallies);
         }
-        assert!(batches >= 6, "{backend}: progress after each batch ({batches})");
-        let status = keys::status(&both.db, both.storage.master_key(), 2).await.unwrap();
+        assert!(batches >= 7, "{backend}: progress after each batch ({batches})");
+        let status = keys::status(&both.db, &both.storage, 2).await.unwrap();
         assert_eq!((status.not_current(), status.under(&a_id)), (0, 0), "{backend}: {status:?}");
-        assert_eq!(status.under(&b_id), 7, "{backend}: {status:?}");
+        assert_eq!(status.under(&b_id), 8, "{backend}: {status:?}");
 
         // Running it again changes nothing.
         let again = keys::rotate(&both.db, &both.storage, RotateOptions::default(), |_, _| {}).await.unwrap();
@@ -211,10 +248,10 @@ async fn values_under_the_old_key_read_during_and_after_rotation_and_an_unknown_
         let base = serve(&stranger).await;
         let (s, ct, body) = post(&base, "/api/v1/webhook/create", &app.demo_key, "rotation-1", &w.create_body).await;
         common::assert_problem(s, &ct, &body, 500);
-        let status = keys::status(&stranger.db, stranger.storage.master_key(), 100).await.unwrap();
+        let status = keys::status(&stranger.db, &stranger.storage, 100).await.unwrap();
         assert!(status.counts[&Protected::FaceTemplates].keys().any(|k| k.to_string().contains("not held")), "{status:?}");
         let failed = keys::rotate(&stranger.db, &stranger.storage, RotateOptions::default(), |_, _| {}).await.unwrap();
-        assert_eq!(failed.failed(), 7, "{backend}: every value is under B: {:?}", failed.tallies);
+        assert_eq!(failed.failed(), 8, "{backend}: every value is under B: {:?}", failed.tallies);
         assert!(failed.failures.iter().all(|f| f.contains(&b_id)), "{:?}", failed.failures);
         app.cleanup().await;
     }
@@ -270,14 +307,14 @@ async fn a_rotation_killed_halfway_completes_when_run_again() {
         child.wait().unwrap();
 
         let both = restart(&app, &b, &[&a]).await;
-        let status = keys::status(&both.db, both.storage.master_key(), 100).await.unwrap();
+        let status = keys::status(&both.db, &both.storage, 100).await.unwrap();
         assert!(status.under(&a_id) >= 8 && status.under(&b_id) >= 1, "{backend}: half done: {status:?}");
 
         let out = keys_command(&app, &b, &a, &["rotate", "--batch-size", "3"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{backend}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains("face templates: 6 re-wrapped"), "{backend}: {stdout}");
-        let status = keys::status(&both.db, both.storage.master_key(), 100).await.unwrap();
+        let status = keys::status(&both.db, &both.storage, 100).await.unwrap();
         assert_eq!((status.not_current(), status.under(&b_id)), (0, 10), "{backend}: {status:?}");
         let out = keys_command(&app, &b, &a, &["status"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
