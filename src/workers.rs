@@ -70,6 +70,9 @@ pub fn spawn(state: &AppState) -> Vec<tokio::task::JoinHandle<()>> {
             if let Err(e) = service::login_throttle::delete_stale(&throttle_db, throttle_window).await {
                 tracing::warn!(error = %e, "deleting stale login counters failed");
             }
+            if let Err(e) = service::screening::delete_stale_search_counters(&throttle_db).await {
+                tracing::warn!(error = %e, "deleting stale search counters failed");
+            }
         }
     });
     workers

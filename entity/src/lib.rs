@@ -20,6 +20,7 @@ pub mod idv_session_search;
 pub mod job;
 pub mod login_session;
 pub mod login_throttle;
+pub mod rate_limit_window;
 pub mod metadata_entry;
 pub mod requirement;
 pub mod review_case;

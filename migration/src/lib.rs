@@ -21,6 +21,7 @@ mod m20261203_000022_weights_change_note;
 mod m20261203_000030_screening_lists;
 mod m20261203_000050_stored_file_key_id;
 mod m20261203_000060_session_list_sort_indexes;
+mod m20261203_000070_rate_limit_windows;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000030_screening_lists::Migration),
             Box::new(m20261203_000050_stored_file_key_id::Migration),
             Box::new(m20261203_000060_session_list_sort_indexes::Migration),
+            Box::new(m20261203_000070_rate_limit_windows::Migration),
         ]
     }
 }

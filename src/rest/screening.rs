@@ -180,7 +180,7 @@ async fn search(
     AppJson(body): AppJson<ScreeningSearch>,
 ) -> AppResult<Json<ScreeningSearchResult>> {
     let client_id = target_client(&state, &caller, body.client_id.as_deref()).await?;
-    screening::search_limiter().check(&client_id, state.config.screening_search_per_minute)?;
+    screening::check_search_rate(&state.db, &client_id, state.config.screening_search_per_minute).await?;
     let threshold = body.threshold.unwrap_or(sanctions::DEFAULT_THRESHOLD);
     if !threshold.is_finite() || !(0.0..=1.0).contains(&threshold) {
         return Err(AppError::validation("threshold", "must be between 0 and 1"));

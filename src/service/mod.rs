@@ -28,6 +28,7 @@ pub mod location;
 pub mod metadata;
 pub mod login_throttle;
 pub mod orphans;
+pub mod rate_limit;
 pub mod outbox;
 pub mod passwords;
 pub mod requirements;

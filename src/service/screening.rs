@@ -237,60 +237,33 @@ pub fn evidence(s: &ClientScreening, hits: &[SanctionsHit], threshold: f64) -> V
     })
 }
 
-/// The process's limit on `screening/search`.
-pub fn search_limiter() -> &'static SearchLimiter {
-    static LIMITER: std::sync::OnceLock<SearchLimiter> = std::sync::OnceLock::new();
-    LIMITER.get_or_init(SearchLimiter::default)
-}
+/// The window of the `screening/search` limit.
+const SEARCH_WINDOW_SECS: u64 = 60;
 
-/// A per-client fixed-window limit on `screening/search` (requests per
-/// minute); one per process ([`search_limiter`]).
-#[derive(Default)]
-pub struct SearchLimiter {
-    windows: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
-}
-
-impl SearchLimiter {
-    /// Counts one request of `client_id`; `RateLimited` (429 with
-    /// `Retry-After`) beyond `per_minute` in the current minute. 0: no limit.
-    pub fn check(&self, client_id: &str, per_minute: u32) -> AppResult<()> {
-        if per_minute == 0 {
-            return Ok(());
-        }
-        let now = std::time::Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > 10_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start).as_secs() < 60);
-        }
-        let (start, count) = windows.entry(client_id.to_string()).or_insert((now, 0));
-        let elapsed = now.duration_since(*start).as_secs();
-        if elapsed >= 60 {
-            *start = now;
-            *count = 0;
-        }
-        if *count >= per_minute {
-            return Err(AppError::RateLimited {
-                detail: format!("at most {per_minute} screening searches a minute per client"),
-                retry_after_secs: 60 - elapsed.min(59),
-            });
-        }
-        *count += 1;
-        Ok(())
+/// Counts one `screening/search` of `client_id` against
+/// `screening_search_per_minute` (0: no limit), in a counter every process
+/// on the database shares; `RateLimited` (429 with `Retry-After`) beyond it.
+pub async fn check_search_rate(db: &impl ConnectionTrait, client_id: &str, per_minute: u32) -> AppResult<()> {
+    if per_minute == 0 {
+        return Ok(());
     }
+    match super::rate_limit::take(db, &format!("screening_search:{client_id}"), per_minute, SEARCH_WINDOW_SECS).await? {
+        None => Ok(()),
+        Some(retry_after_secs) => Err(AppError::RateLimited {
+            detail: format!("at most {per_minute} screening searches a minute per client"),
+            retry_after_secs,
+        }),
+    }
+}
+
+/// Search counters whose window ended (housekeeping).
+pub async fn delete_stale_search_counters(db: &impl ConnectionTrait) -> AppResult<u64> {
+    super::rate_limit::delete_stale(db, SEARCH_WINDOW_SECS).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limiter_counts_per_client() {
-        let l = SearchLimiter::default();
-        assert!(l.check("a", 2).is_ok() && l.check("a", 2).is_ok());
-        assert!(matches!(l.check("a", 2), Err(AppError::RateLimited { retry_after_secs: 1..=60, .. })));
-        assert!(l.check("b", 2).is_ok(), "another client has its own window");
-        assert!(l.check("a", 0).is_ok(), "0 is no limit");
-    }
 
     #[test]
     fn list_keys_are_checked_and_named() {

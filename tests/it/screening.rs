@@ -259,6 +259,44 @@ async fn search_is_rate_limited_per_client() {
     }
 }
 
+/// The limit holds across processes: this test's server and a second
+/// `tessera serve` process on the same database (SQLite file, PostgreSQL)
+/// count a client's searches together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_rate_limit_is_shared_by_processes_on_one_database() {
+    use crate::scale_out::cluster::{Instance, Shared};
+    for backend in backends().await {
+        let app = loaded_app(backend, 4).await;
+        let env = vec![
+            ("TESSERA_DATABASE_URL".to_string(), app.state.config.database_url()),
+            ("TESSERA_SCREENING_SEARCH_PER_MINUTE".to_string(), "4".to_string()),
+            ("TESSERA_SANCTIONS_REFRESH_HOURS".to_string(), "0".to_string()),
+        ];
+        let other = Instance::start(&Shared { bin: env!("CARGO_BIN_EXE_tessera").into(), env }, &[]).await;
+        let search = async |base: &str| {
+            let resp = app.http.post(format!("{base}/api/v1/screening/search")).bearer_auth(&app.demo_key).json(&json!({"name": "Olaf Scholz"})).send().await.unwrap();
+            let retry_after = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+            let (st, ct, body) = crate::common::read(resp).await;
+            (st, ct, body, retry_after)
+        };
+        // Two searches on each process: four, the limit.
+        for base in [&app.base, &other.base, &app.base, &other.base] {
+            let (st, _, body, _) = search(base).await;
+            assert_eq!(st, 200, "{backend} {base}: {body}");
+            assert_eq!(body["peps"][0]["entry"]["names"][0], "Olaf Scholz", "{backend}: the second process screens against the stored list: {body}");
+        }
+        // The fifth is refused on either process.
+        for base in [&other.base, &app.base] {
+            let (st, ct, body, retry_after) = search(base).await;
+            assert_problem(st, &ct, &body, 429);
+            let secs: u64 = retry_after.expect("Retry-After").parse().unwrap();
+            assert!((1..=60).contains(&secs), "{backend}: {secs}");
+        }
+        drop(other);
+        app.cleanup().await;
+    }
+}
+
 #[tokio::test]
 async fn rescreening_raises_pep_and_sanctions_hits_once_each() {
     for backend in backends().await {
