@@ -88,8 +88,7 @@ pub async fn idv_condition(
     now: DateTime<Utc>,
 ) -> AppResult<IdvWhere> {
     use idv_session::Column as C;
-    let rest = idv::ListFilter { search_term: None, ..filter.clone() };
-    let mut cond = idv::list_condition(&rest, now);
+    let mut cond = idv::list_filters(filter, now);
     let search = match filter.search_term.as_deref() {
         Some(search) => session_search::resolve(db, &filter.client_ids, search).await?,
         None => None,
@@ -118,6 +117,7 @@ pub async fn idv_condition(
 /// The dashboard's session filters with the search resolved.
 #[derive(Debug, Clone)]
 pub struct IdvWhere {
+    /// Every filter but the clients, the search and the failing check.
     base: Condition,
     search: Option<session_search::Found>,
     client_ids: Vec<String>,
@@ -129,16 +129,18 @@ impl IdvWhere {
     /// subqueries of the given form ([`Probe::List`] to count,
     /// [`Probe::PerSession`] for an ordered page).
     pub fn condition(&self, probe: Probe) -> Condition {
-        let mut cond = self.base.clone();
+        let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
+        let clients = if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed };
+        let mut cond = idv::clients_condition(&self.client_ids, clients).add(self.base.clone());
         if let Some(found) = &self.search {
             cond = cond.add(found.condition(probe));
         }
         if let Some(check) = &self.failing_check {
             use check_result::Column as R;
-            let failing = Condition::all()
-                .add(R::CheckName.eq(check.as_str()))
-                .add(R::Status.eq(CheckStatus::Fail.as_str()))
-                .add(R::SessionKind.eq("idv"));
+            // Only IDV sessions match `idv_session.id`: no kind test, so the
+            // index `(client_id, check_name, status, session_id)` answers
+            // the list alone.
+            let failing = Condition::all().add(R::CheckName.eq(check.as_str())).add(R::Status.eq(CheckStatus::Fail.as_str()));
             cond = cond.add(session_search::sessions_where(
                 check_result::Entity,
                 (check_result::Entity, R::ClientId),

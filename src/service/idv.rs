@@ -296,8 +296,35 @@ pub fn effective_status(session: &idv_session::Model, now: DateTime<Utc>) -> Ses
 /// sorted connections, which add the search the same way); a status filter
 /// matches the status a session shows at `now`.
 pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
+    clients_condition(&f.client_ids, ClientCheck::Indexed).add(list_filters(f, now))
+}
+
+/// How a list's condition names the caller's clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientCheck {
+    /// `client_id IN (...)`: a range of the client indexes.
+    Indexed,
+    /// `client_id || '' IN (...)`: the same test of each row read, which no
+    /// index serves. For rows found by a short list of ids: given an
+    /// indexable client test, SQLite walks the client's sessions looking for
+    /// the ids instead of looking the ids up.
+    PerRow,
+}
+
+/// The sessions of these clients.
+pub fn clients_condition(client_ids: &[String], check: ClientCheck) -> Condition {
     use idv_session::Column as C;
-    let mut cond = Condition::all().add(C::ClientId.is_in(f.client_ids.clone()));
+    let client = match check {
+        ClientCheck::Indexed => C::ClientId.is_in(client_ids.to_vec()),
+        ClientCheck::PerRow => Expr::cust_with_expr("($1 || '')", Expr::col((idv_session::Entity, C::ClientId))).is_in(client_ids.to_vec()),
+    };
+    Condition::all().add(client)
+}
+
+/// [`list_condition`] but the clients and the search.
+pub fn list_filters(f: &ListFilter, now: DateTime<Utc>) -> Condition {
+    use idv_session::Column as C;
+    let mut cond = Condition::all();
     if let Some(review) = f.review_required {
         cond = cond.add(C::ReviewRequired.eq(review));
     }
@@ -329,11 +356,12 @@ pub fn list_condition(f: &ListFilter, now: DateTime<Utc>) -> Condition {
 /// [`session_search::resolve`]: crate::service::session_search::resolve
 pub async fn list(db: &impl ConnectionTrait, f: &ListFilter, page: Page) -> AppResult<(Vec<idv_session::Model>, u64)> {
     use crate::service::session_search::{self, Probe};
-    let cond = list_condition(f, Utc::now());
     let found = match f.search_term.as_deref() {
         Some(search) => session_search::resolve(db, &f.client_ids, search).await?,
         None => None,
     };
+    let check = if found.as_ref().is_some_and(session_search::Found::is_id_list) { ClientCheck::PerRow } else { ClientCheck::Indexed };
+    let cond = clients_condition(&f.client_ids, check).add(list_filters(f, Utc::now()));
     let with_search = |probe| match &found {
         Some(found) => cond.clone().add(found.condition(probe)),
         None => cond.clone(),

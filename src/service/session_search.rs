@@ -229,6 +229,12 @@ pub struct Found {
 }
 
 impl Found {
+    /// True when the search found a short list of ids (looked up by
+    /// primary key), false when it stays a subquery on the index.
+    pub fn is_id_list(&self) -> bool {
+        self.ids.is_some()
+    }
+
     /// The sessions found, as a condition on `idv_session.id`: their ids
     /// (primary-key lookups), or subqueries on the index in the given form.
     pub fn condition(&self, probe: Probe) -> Condition {
