@@ -54,6 +54,15 @@ pub async fn admin_index() -> Response {
 }
 
 pub async fn admin_asset(State(state): State<AppState>, Path(path): Path<String>, request: Request) -> Response {
+    if let Some(attachment_id) = path.strip_prefix("review-attachments/") {
+        let (mut parts, _) = request.into_parts();
+        let download = async {
+            let user = AdminUser::from_request_parts(&mut parts, &state).await?;
+            let ClientIp(ip) = ClientIp::from_request_parts(&mut parts, &state).await.unwrap_or(ClientIp(None));
+            review_attachment(&state, &user, ip, attachment_id).await
+        };
+        return download.await.unwrap_or_else(IntoResponse::into_response);
+    }
     if let Some(file_id) = path.strip_prefix("media/") {
         let (mut parts, _) = request.into_parts();
         let media = async {
@@ -103,6 +112,16 @@ async fn admin_media(state: &AppState, user: &AdminUser, ip: Option<String>, fil
         bytes,
     )
         .into_response())
+}
+
+/// `GET /admin/review-attachments/{id}`: a file attached to a review note,
+/// for a logged-in user of the case's client (the platform operator: of any
+/// client). Images open inline, PDFs download; audited like the REST download.
+async fn review_attachment(state: &AppState, user: &AdminUser, ip: Option<String>, id: &str) -> AppResult<Response> {
+    let scope = crate::service::tenancy::Scope::new(user.client_id.clone(), user.is_platform);
+    let actor = audit::Actor::User { client_id: user.client_id.clone(), user_id: user.user_id.clone() };
+    let (att, bytes) = crate::service::review::attachments::download(&state.db, &state.storage, &scope, id, &actor, ip).await?;
+    Ok(crate::rest::review::attachment_response(&att, bytes, true))
 }
 
 /// The web SDK (`sdk/web/`, the npm-ready folder), served at `/sdk/{file}`.

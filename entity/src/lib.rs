@@ -23,6 +23,7 @@ pub mod login_throttle;
 pub mod rate_limit_window;
 pub mod metadata_entry;
 pub mod requirement;
+pub mod review_attachment;
 pub mod review_case;
 pub mod review_decision;
 pub mod review_note;

@@ -31,6 +31,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,
+    /// `session_deleted` or `identity_erased`: what the case was about is
+    /// gone; the case and its decisions stay without personal data.
+    pub subject_removed: Option<String>,
+    pub subject_removed_at: Option<DateTimeUtc>,
+    /// The new session a resubmission request created for the applicant.
+    pub resubmission_session_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

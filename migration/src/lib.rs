@@ -19,6 +19,7 @@ mod m20261203_000020_manual_review;
 mod m20261203_000021_session_search;
 mod m20261203_000022_weights_change_note;
 mod m20261203_000030_screening_lists;
+mod m20261203_000040_review_followups;
 mod m20261203_000050_stored_file_key_id;
 mod m20261203_000060_session_list_sort_indexes;
 mod m20261203_000061_failing_check_index;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_session_search::Migration),
             Box::new(m20261203_000022_weights_change_note::Migration),
             Box::new(m20261203_000030_screening_lists::Migration),
+            Box::new(m20261203_000040_review_followups::Migration),
             Box::new(m20261203_000050_stored_file_key_id::Migration),
             Box::new(m20261203_000060_session_list_sort_indexes::Migration),
             Box::new(m20261203_000061_failing_check_index::Migration),

@@ -59,6 +59,7 @@ const READ_ROUTES: &[&str] = &[
     "/api/v1/webhook/delivery/list",
     "/api/v1/review/case/read",
     "/api/v1/review/case/list",
+    "/api/v1/review/case/attachment/download",
     "/api/v1/screening/allowlist/list",
 ];
 
@@ -77,6 +78,9 @@ const INTEGRATOR_ROUTES: &[&str] = &[
     "/api/v1/review/case/confirm",
     "/api/v1/review/case/note",
     "/api/v1/review/case/resubmission",
+    "/api/v1/review/case/unassign",
+    "/api/v1/review/case/claim",
+    "/api/v1/review/case/attachment/add",
     "/api/v1/screening/search",
 ];
 

@@ -57,6 +57,8 @@ key!(/// The decisions of a review case.
     DecisionsOfCase);
 key!(/// The notes of a review case.
     NotesOfCase);
+key!(/// The attachments of a review note.
+    AttachmentsOfNote);
 key!(/// A dashboard user by id.
     UserById);
 
@@ -115,3 +117,4 @@ loader!(IdaSessionsOfIdentity => Vec<ida_session::Model>, dashboard::ida_session
 loader!(DecisionsOfCase => Vec<entity::review_decision::Model>, crate::service::review::cases::decisions_by_cases);
 loader!(NotesOfCase => Vec<entity::review_note::Model>, crate::service::review::cases::notes_by_cases);
 loader!(UserById => Option<entity::user::Model>, crate::service::review::cases::users_by_ids);
+loader!(AttachmentsOfNote => Vec<entity::review_attachment::Model>, crate::service::review::attachments::by_notes);

@@ -7,14 +7,15 @@
 
 use async_graphql::{Context, Enum, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{document_reading, review_case, review_decision, review_note, sanctions_entry};
+use entity::{document_reading, review_attachment, review_case, review_decision, review_note, sanctions_entry};
 
-use super::loaders::{DecisionsOfCase, IdentityById, IdvSessionById, NotesOfCase, UserById};
+use super::loaders::{AttachmentsOfNote, DecisionsOfCase, IdentityById, IdvSessionById, NotesOfCase, UserById};
 use super::types::*;
 use super::{Caller, GqlResultExt};
 use crate::error::AppError;
 use crate::service::review::cases::{self, AssigneeFilter, CaseFilter, ReviewStats as Stats};
-use crate::service::review::decisions::{self, DecisionInput};
+use crate::service::review::attachments;
+use crate::service::review::decisions::{self, DecisionInput, ResubmissionLink};
 use crate::service::review::settings::{self, ReviewSettings as Settings, SettingsChanges};
 use crate::service::review::{self as review, CaseReason, Priority, ReviewAction, ReviewActor, evidence};
 use crate::service::tenancy;
@@ -214,6 +215,48 @@ impl ReviewNote {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Files attached to the note, oldest first.
+    #[graphql(complexity = "nested_list_complexity(child_complexity)")]
+    async fn attachments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ReviewAttachment>> {
+        let rows = loader(ctx).load_one(AttachmentsOfNote(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(ReviewAttachment).collect())
+    }
+}
+
+/// A file attached to a review note.
+pub struct ReviewAttachment(pub review_attachment::Model);
+
+#[Object]
+impl ReviewAttachment {
+    async fn id(&self) -> &str {
+        &self.0.id
+    }
+    async fn note_id(&self) -> &str {
+        &self.0.note_id
+    }
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    /// Sniffed from the bytes: `image/png`, `image/jpeg` or `application/pdf`.
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn byte_size(&self) -> i64 {
+        self.0.byte_size
+    }
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn author_email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        email_of(ctx, &self.0.author_kind, &self.0.author_id).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Where the dashboard opens it (the admin session's cookie; audited).
+    async fn download_url(&self) -> String {
+        format!("/admin/review-attachments/{}", self.0.id)
+    }
 }
 
 /// The fields one reader took from one side of the document.
@@ -336,6 +379,19 @@ impl ReviewCase {
     }
     async fn resubmission_requested_at(&self) -> Option<DateTime<Utc>> {
         self.0.resubmission_requested_at
+    }
+    /// The new session the latest resubmission request created for the applicant.
+    async fn resubmission_session_id(&self) -> Option<&str> {
+        self.0.resubmission_session_id.as_deref()
+    }
+    /// `session_deleted` or `identity_erased` when what the case was about
+    /// is gone: it can only be closed by a reject (reason code
+    /// `subject_removed` or one of the client's reject codes).
+    async fn subject_removed(&self) -> Option<&str> {
+        self.0.subject_removed.as_deref()
+    }
+    async fn subject_removed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.subject_removed_at
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -645,20 +701,68 @@ impl ReviewMutation {
         Ok(ReviewNote(run.await.gql()?))
     }
 
-    /// Asks the applicant for a new capture (webhook `session.resubmission_requested`).
+    /// Asks the applicant for a new capture: a new session with a link to
+    /// the hosted capture page (answered here and in the webhook
+    /// `session.resubmission_requested`).
     async fn request_resubmission(
         &self,
         ctx: &Context<'_>,
         case_id: String,
         reason_code: String,
         message: Option<String>,
-    ) -> async_graphql::Result<ReviewCase> {
+        #[graphql(desc = "Minutes the link works, 1..1440 (default 1440).")] ttl_minutes: Option<u32>,
+    ) -> async_graphql::Result<ReviewResubmitted> {
         let (state, caller, actor) = reviewer(ctx)?;
-        let case = decisions::request_resubmission(&state.db, &caller.scope(), &case_id, &reason_code, message.as_deref(), &actor, Utc::now())
-            .await
-            .map_err(rename_reason)
-            .gql()?;
-        Ok(ReviewCase(case))
+        let run = async {
+            let max = crate::service::capture::MAX_TTL_MINUTES;
+            let ttl = ttl_minutes.unwrap_or(max);
+            if !(1..=max).contains(&ttl) {
+                return Err(AppError::validation("ttlMinutes", format!("must be between 1 and {max}")));
+            }
+            let link = ResubmissionLink {
+                link: crate::service::capture::NewLink::from_request(Some(ttl), None)?,
+                session_ttl_hours: state.config.session_ttl_hours,
+                base_url: state.config.public_url(),
+            };
+            decisions::request_resubmission(&state.db, &caller.scope(), &case_id, &reason_code, message.as_deref(), link, &actor, Utc::now())
+                .await
+                .map_err(rename_reason)
+        };
+        let done = run.await.gql()?;
+        Ok(ReviewResubmitted {
+            case: ReviewCase(done.case),
+            session_id: done.session_id,
+            capture_link_id: done.capture_link_id,
+            capture_url: done.capture_url,
+            expires_at: done.capture_expires_at,
+        })
+    }
+
+    /// Attaches a file (PNG, JPEG or PDF, at most 5 MB, base64) to a note of
+    /// a case; the type is sniffed from the bytes and must agree with
+    /// `contentType` when given.
+    async fn add_review_attachment(
+        &self,
+        ctx: &Context<'_>,
+        case_id: String,
+        note_id: String,
+        file_name: String,
+        content_type: Option<String>,
+        content_base64: String,
+    ) -> async_graphql::Result<ReviewAttachment> {
+        use base64::Engine;
+        let (state, caller, actor) = reviewer(ctx)?;
+        let run = async {
+            if content_base64.len() > attachments::MAX_ATTACHMENT_BYTES / 3 * 4 + 8 {
+                return Err(AppError::PayloadTooLarge("contentBase64: attachments are limited to 5 MB".into()));
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(content_base64.trim())
+                .map_err(|_| AppError::validation("contentBase64", "is not valid base64"))?;
+            let checked = attachments::check("contentBase64", &file_name, content_type.as_deref(), bytes).await?;
+            attachments::attach(&state.db, &state.storage, &caller.scope(), &case_id, &note_id, checked, &actor, Utc::now()).await
+        };
+        Ok(ReviewAttachment(run.await.gql()?))
     }
 
     /// Flags a finalized session for review (admin).
@@ -708,6 +812,18 @@ impl ReviewMutation {
         };
         Ok(run.await.gql()?.into())
     }
+}
+
+/// A resubmission request's answer: the case and the new session's capture link.
+#[derive(SimpleObject)]
+pub struct ReviewResubmitted {
+    pub case: ReviewCase,
+    /// The session created for the new capture.
+    pub session_id: String,
+    pub capture_link_id: String,
+    /// `{public_url}/verify/{token}`: where to send the applicant (shown once).
+    pub capture_url: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// GraphQL names the argument `reasonCode`.

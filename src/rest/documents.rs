@@ -308,7 +308,11 @@ async fn tests(
 /// the encrypted blobs after the commit), documents, check results,
 /// history, capture locations, metadata, queued jobs and face templates.
 /// An identity the session verified is kept, with the face templates it
-/// took over. Audited as `idv_session.delete` with counts only.
+/// took over. Its review cases and their decisions are kept as the audit
+/// record, unlinked from the session and without personal data (notes'
+/// text, decision notes, attachments); they read
+/// `subject_removed_e: session_deleted`. Audited as `idv_session.delete`
+/// with counts only.
 #[utoipa::path(post, path = "/api/v1/idv/session/delete", tag = "idv documents", request_body = SessionId,
     security(("bearer" = [])),
     responses((status = 200, body = Empty),

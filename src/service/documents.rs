@@ -188,6 +188,9 @@ pub struct DeletedSession {
     pub metadata_entries: u64,
     pub jobs: u64,
     pub face_templates: u64,
+    /// Review cases of the session kept (without personal data) as the
+    /// audit record of their decisions.
+    pub review_cases_kept: u64,
     /// Blob keys to delete once the transaction committed (not serialized).
     #[serde(skip)]
     pub blob_keys: Vec<String>,
@@ -256,6 +259,9 @@ pub async fn delete_session(db: &impl ConnectionTrait, client_id: &str, session_
         .await?
         .rows_affected;
     crate::service::document_checks::delete_for_session(db, client_id, sid).await?;
+    // Review decisions are never deleted: the cases stay, unlinked and scrubbed.
+    let (review_cases_kept, attachment_keys) =
+        crate::service::review::cases::detach_deleted_session(db, client_id, sid, chrono::Utc::now()).await?;
     idv_session::Entity::delete_by_id(session.id.clone()).exec(db).await?;
     Ok(DeletedSession {
         stored_files,
@@ -266,7 +272,8 @@ pub async fn delete_session(db: &impl ConnectionTrait, client_id: &str, session_
         metadata_entries,
         jobs,
         face_templates,
-        blob_keys,
+        review_cases_kept,
+        blob_keys: blob_keys.into_iter().chain(attachment_keys).collect(),
     })
 }
 

@@ -35,6 +35,24 @@ pub async fn append(
     endpoint: &str,
     detail: Option<serde_json::Value>,
 ) -> AppResult<()> {
+    let webhook = detail.clone();
+    append_with_webhook_detail(db, kind, client_id, session_id, event, endpoint, detail, webhook.as_ref()).await
+}
+
+/// [`append`] where the webhook events read a detail other than the one
+/// stored: a secret the integrator must receive (a capture link's URL)
+/// never rests in the history.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_with_webhook_detail(
+    db: &impl ConnectionTrait,
+    kind: SessionKind,
+    client_id: &str,
+    session_id: &str,
+    event: &str,
+    endpoint: &str,
+    detail: Option<serde_json::Value>,
+    webhook_detail: Option<&serde_json::Value>,
+) -> AppResult<()> {
     session_event::Entity::insert(session_event::ActiveModel {
         id: Set(new_id()),
         client_id: Set(client_id.to_string()),
@@ -43,11 +61,11 @@ pub async fn append(
         event: Set(event.to_string()),
         endpoint: Set(endpoint.to_string()),
         at: Set(Utc::now()),
-        detail: Set(detail.clone()),
+        detail: Set(detail),
     })
     .exec_without_returning(db)
     .await?;
-    crate::service::outbox::on_history_event_with(db, kind, client_id, session_id, event, detail.as_ref()).await
+    crate::service::outbox::on_history_event_with(db, kind, client_id, session_id, event, webhook_detail).await
 }
 
 pub async fn list(db: &impl ConnectionTrait, client_id: &str, session_id: &str) -> AppResult<Vec<HistoryItem>> {

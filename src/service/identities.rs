@@ -657,7 +657,7 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         .exec(db)
         .await?
         .rows_affected;
-    crate::service::review::cases::scrub_free_text(db, client_id, &session_ids, &iid).await?;
+    let attachment_keys = crate::service::review::cases::scrub_free_text(db, client_id, &session_ids, &iid, now).await?;
 
     let null = || Expr::value(Option::<String>::None);
     let empty = || Expr::value(serde_json::json!({}));
@@ -725,6 +725,6 @@ pub async fn erase(db: &impl ConnectionTrait, client_id: &str, identity_id: &str
         ida_sessions_cleared,
         checks_scrubbed,
         history_events_scrubbed,
-        blob_keys,
+        blob_keys: blob_keys.into_iter().chain(attachment_keys).collect(),
     })
 }

@@ -18,13 +18,13 @@ use crate::storage::BlobStore;
 const FILES_PREFIX: &str = "clients";
 
 /// Deletes the blobs under `clients/` older than `grace` that no
-/// `stored_file` row names; returns how many were removed.
+/// `stored_file` or `review_attachment` row names; returns how many were removed.
 pub async fn sweep(db: &impl ConnectionTrait, storage: &BlobStore, grace: Duration) -> AppResult<usize> {
     let cutoff = Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
     let keys = storage.keys_older_than(FILES_PREFIX, cutoff).await.map_err(AppError::Internal)?;
     let mut removed = 0;
     for chunk in keys.chunks(500) {
-        let known: HashSet<String> = stored_file::Entity::find()
+        let mut known: HashSet<String> = stored_file::Entity::find()
             .select_only()
             .column(stored_file::Column::ObjectKey)
             .filter(stored_file::Column::ObjectKey.is_in(chunk.iter().cloned()))
@@ -33,6 +33,7 @@ pub async fn sweep(db: &impl ConnectionTrait, storage: &BlobStore, grace: Durati
             .await?
             .into_iter()
             .collect();
+        known.extend(crate::service::review::attachments::known_keys(db, chunk).await?);
         for key in chunk.iter().filter(|k| !known.contains(*k)) {
             storage.delete(key).await.map_err(AppError::Internal)?;
             tracing::info!(object_key = %key, "removed a blob that belongs to no stored file");

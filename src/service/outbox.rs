@@ -62,7 +62,8 @@ pub mod event_types {
     /// `data.review` carries the case id, the outcome and the reason code).
     pub const SESSION_REVIEWED: &str = "session.reviewed";
     /// A reviewer asks for a new capture of the applicant; the integrator
-    /// starts a new session for them (`data.resubmission.reason_code`).
+    /// sends them to the new session's capture page (`data.resubmission`:
+    /// `reason_code`, `new_session_id`, `capture_url`, `capture_expires_at`).
     pub const SESSION_RESUBMISSION_REQUESTED: &str = "session.resubmission_requested";
     /// A review decision on an identity's sanctions hit took effect.
     pub const IDENTITY_REVIEWED: &str = "identity.reviewed";
@@ -214,7 +215,10 @@ pub async fn on_history_event_with(
             }
         }
         (crate::domain::history_events::RESUBMISSION_REQUESTED, SessionKind::Idv) => {
-            session["resubmission"] = review_fields(detail, &["case_id", "reason_code"]);
+            session["resubmission"] = review_fields(
+                detail,
+                &["case_id", "reason_code", "new_session_id", "capture_link_id", "capture_url", "capture_expires_at"],
+            );
             events.push((event_types::SESSION_RESUBMISSION_REQUESTED, session));
         }
         (HISTORY_FINALIZED, SessionKind::Ida) => {

@@ -367,15 +367,15 @@ async fn flags_resubmission_the_queue_and_its_figures() {
         // Resubmission: a webhook with the reason code only; the message stays a note.
         let case_a = case_of(&app, &key, &a).await["case_id"].as_str().unwrap().to_string();
         let asked = reviewer
-            .gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"glare\", message: \"Jane, please retake without the lamp\") { state resubmissionRequestedAt notes { body authorEmail } } }", json!({"c": case_a}))
+            .gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"glare\", message: \"Jane, please retake without the lamp\") { case { state resubmissionRequestedAt notes { body authorEmail } } } }", json!({"c": case_a}))
             .await;
-        let r = &asked["data"]["requestResubmission"];
+        let r = &asked["data"]["requestResubmission"]["case"];
         assert_eq!((r["state"].as_str(), r["notes"][0]["authorEmail"].as_str()), (Some("IN_REVIEW"), Some("rita@demo.test")), "{asked}");
-        let bad = reviewer.gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"nope\") { id } }", json!({"c": case_a})).await;
+        let bad = reviewer.gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"nope\") { sessionId } }", json!({"c": case_a})).await;
         assert_eq!(bad["errors"][0]["extensions"]["errors"][0]["field"], "reasonCode", "{bad}");
         let events = events_of(&app, &a).await;
         let resub = &events.iter().find(|e| e.0 == "session.resubmission_requested").expect("resubmission event").1;
-        assert_eq!(resub["data"]["resubmission"], json!({"case_id": case_a, "reason_code": "glare"}));
+        assert_eq!((resub["data"]["resubmission"]["case_id"].as_str(), resub["data"]["resubmission"]["reason_code"].as_str()), (Some(case_a.as_str()), Some("glare")), "{resub}");
         assert!(!resub.to_string().contains("Jane"), "no free text in the webhook");
 
         // The queue: next case, assignee and reason filters, figures.
@@ -825,4 +825,380 @@ async fn graphql_finds_a_sessions_case_and_only_admins_flag_sessions() {
         assert_eq!(newest["data"]["reviewCaseOfSession"]["reasons"], json!([{"check": "manual"}]), "the newest case: {newest}");
         app.cleanup().await;
     }
+}
+
+// ---------------------------------------------------------------------------
+// Attachments on notes, resubmission capture links, erased and deleted
+// subjects, assignment over REST, the figures on the Overview page.
+
+/// A small real PDF (one empty page), ending with its `%%EOF` marker.
+fn tiny_pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n\
+3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+        .to_vec()
+}
+
+async fn attach(app: &TestApp, key: &str, case_id: &str, note_id: &str, name: &str, mime: &str, bytes: Vec<u8>) -> (u16, String, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()).mime_str(mime).unwrap();
+    let form = reqwest::multipart::Form::new().text("case_id", case_id.to_string()).text("note_id", note_id.to_string()).part("file", part);
+    let resp = app.http.post(app.url("/api/v1/review/case/attachment/add")).bearer_auth(key).multipart(form).send().await.unwrap();
+    read(resp).await
+}
+
+async fn download(app: &TestApp, key: &str, attachment_id: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/v1/review/case/attachment/download"))
+        .bearer_auth(key)
+        .json(&json!({"attachment_id": attachment_id}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A logged-in browser-like client (cookie jar) for the admin UI's GET routes.
+async fn cookie_client(app: &TestApp, client_id: &str, email: &str, role: Role) -> reqwest::Client {
+    tenancy::create_user(&app.state.db, client_id, email, role, PASSWORD).await.unwrap();
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let resp = http.post(app.url("/api/v1/auth/login")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    http
+}
+
+#[tokio::test]
+async fn note_attachments_are_checked_encrypted_listed_and_kept_to_their_client() {
+    use base64::Engine;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, note) = app.post_json("/api/v1/review/case/note", Some(&key), &json!({"case_id": case_id, "body": "DMV lookup attached"})).await;
+        assert_eq!(st, 200, "{note}");
+        assert_eq!(note["attachments"], json!([]));
+        let note_id = note["note_id"].as_str().unwrap().to_string();
+
+        // A real PNG: stored encrypted, listed with the note, downloaded as it was.
+        let shot = png(64, 48, 90);
+        let (st, _, att) = attach(&app, &key, &case_id, &note_id, "../../screens/dmv lookup.png", "image/png", shot.clone()).await;
+        assert_eq!(st, 200, "{backend}: {att}");
+        assert_eq!((att["file_name"].as_str(), att["content_type"].as_str(), att["byte_size"].as_u64()), (Some("dmv lookup.png"), Some("image/png"), Some(shot.len() as u64)), "{att}");
+        let att_id = att["attachment_id"].as_str().unwrap().to_string();
+        let row = entity::review_attachment::Entity::find_by_id(att_id.clone()).one(&app.state.db).await.unwrap().unwrap();
+        let raw = app.state.storage.get_raw(&row.object_key).await.unwrap().expect("the blob exists");
+        assert!(raw.starts_with(b"TSB") && !raw.windows(8).any(|w| w == &shot[..8]), "stored encrypted");
+        let case = case_of(&app, &key, &sid).await;
+        assert_eq!(case["notes"][0]["attachments"][0]["attachment_id"], att_id.as_str(), "{case}");
+        let resp = download(&app, &key, &att_id).await;
+        assert_eq!(resp.status(), 200);
+        let headers = resp.headers().clone();
+        assert_eq!(headers["content-type"], "image/png");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(headers["content-disposition"].to_str().unwrap().starts_with("attachment;"), "{headers:?}");
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), shot);
+
+        // Checked: the declared type must match the bytes, only PNG/JPEG/PDF, 5 MB, complete files.
+        let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "x.pdf", "application/pdf", shot.clone()).await;
+        assert_problem(st, &ct, &p, 415);
+        let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "x.html", "text/html", b"<html><script>alert(1)</script>".to_vec()).await;
+        assert_problem(st, &ct, &p, 415);
+        let pdf = tiny_pdf();
+        let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "cut.pdf", "application/pdf", pdf[..40].to_vec()).await;
+        assert_problem(st, &ct, &p, 422);
+        let mut big = b"%PDF-1.4\n".to_vec();
+        big.resize(5 * 1024 * 1024 + 10, b' ');
+        let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "big.pdf", "application/pdf", big).await;
+        assert_problem(st, &ct, &p, 413);
+        let (st, ct, p) = attach(&app, &key, &case_id, "no-such-note", "a.pdf", "application/pdf", pdf.clone()).await;
+        assert_problem(st, &ct, &p, 404);
+
+        // GraphQL: a reviewer attaches a PDF (base64); notes list their attachments.
+        let reviewer = login(&app, &cid, "rita@demo.test", Role::Reviewer).await;
+        let added = reviewer
+            .gql(
+                &app,
+                "mutation($c: String!, $n: String!, $b: String!) { addReviewAttachment(caseId: $c, noteId: $n, fileName: \"letter.pdf\", contentType: \"application/pdf\", contentBase64: $b) { id fileName contentType downloadUrl authorEmail } }",
+                json!({"c": case_id, "n": note_id, "b": base64::engine::general_purpose::STANDARD.encode(&pdf)}),
+            )
+            .await;
+        let a = &added["data"]["addReviewAttachment"];
+        assert_eq!((a["contentType"].as_str(), a["authorEmail"].as_str()), (Some("application/pdf"), Some("rita@demo.test")), "{added}");
+        let bad = reviewer
+            .gql(&app, "mutation($c: String!, $n: String!) { addReviewAttachment(caseId: $c, noteId: $n, fileName: \"x\", contentBase64: \"TVqQAAMAAAAEAAAA\") { id } }", json!({"c": case_id, "n": note_id}))
+            .await;
+        assert!(bad["errors"].is_array(), "an executable is refused: {bad}");
+        let listed = reviewer.gql(&app, "query($id: String!) { reviewCase(id: $id) { notes { attachments { fileName byteSize } } } }", json!({"id": case_id})).await;
+        assert_eq!(listed["data"]["reviewCase"]["notes"][0]["attachments"], json!([{"fileName": "dmv lookup.png", "byteSize": shot.len()}, {"fileName": "letter.pdf", "byteSize": pdf.len()}]), "{listed}");
+
+        // The admin UI opens it with the session cookie; another client's user gets 404.
+        let ui = cookie_client(&app, &cid, "ann@demo.test", Role::Viewer).await;
+        let resp = ui.get(app.url(a["downloadUrl"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!((resp.status().as_u16(), resp.headers()["content-type"].to_str().unwrap().to_string()), (200, "application/pdf".to_string()));
+        assert_eq!(resp.bytes().await.unwrap().to_vec(), pdf);
+        let anonymous = app.http.get(app.url(a["downloadUrl"].as_str().unwrap())).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401);
+        let other = tenancy::create_client(&app.state.db, "Other Inc", false).await.unwrap();
+        let other_key = tenancy::create_api_key(&app.state.db, &other.id, None, None).await.unwrap().plaintext;
+        let (st, ct, p) = read(download(&app, &other_key, &att_id).await).await;
+        assert_problem(st, &ct, &p, 404);
+        let (st, ct, p) = attach(&app, &other_key, &case_id, &note_id, "a.pdf", "application/pdf", pdf.clone()).await;
+        assert_problem(st, &ct, &p, 404);
+        let their_ui = cookie_client(&app, &other.id, "eve@other.test", Role::Admin).await;
+        assert_eq!(their_ui.get(app.url(a["downloadUrl"].as_str().unwrap())).send().await.unwrap().status(), 404);
+        let audited = entity::audit_log::Entity::find()
+            .filter(entity::audit_log::Column::Action.is_in(["review_case.attachment.add", "review_case.attachment.download"]))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(audited.len(), 4, "two uploads, two downloads: {audited:?}");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_resubmission_mints_a_capture_link_for_a_new_session() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, ct, p) = app.post_json("/api/v1/review/case/resubmission", Some(&key), &json!({"case_id": case_id, "reason_code": "glare", "ttl_minutes": 0})).await;
+        assert_problem(st, &ct, &p, 400);
+        let (st, _, r) = app
+            .post_json("/api/v1/review/case/resubmission", Some(&key), &json!({"case_id": case_id, "reason_code": "glare", "message": "Jane, no lamp please", "ttl_minutes": 120}))
+            .await;
+        assert_eq!(st, 200, "{backend}: {r}");
+        let new_sid = r["resubmission"]["session_id"].as_str().unwrap().to_string();
+        let url = r["resubmission"]["capture_url"].as_str().unwrap().to_string();
+        assert!(url.starts_with(&format!("{}/verify/tcl_", app.base)), "{url}");
+        assert_ne!(new_sid, sid);
+        assert_eq!((r["case"]["state_e"].as_str(), r["case"]["resubmission_session_id"].as_str()), (Some("in_review"), Some(new_sid.as_str())), "{r}");
+
+        // The new session is open, carries the reviewed one's settings and webhook URL, and the link opens its page.
+        let fresh = session(&app, &key, &new_sid).await;
+        assert_eq!(fresh["status_e"].as_str().or(fresh["status"].as_str()), Some("in_progress"), "{fresh}");
+        let stored = entity::idv_session::Entity::find_by_id(new_sid.clone()).one(&app.state.db).await.unwrap().unwrap();
+        assert_eq!(stored.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+        assert_eq!(stored.settings["perform_liveness_test"], false);
+        let token = url.rsplit('/').next().unwrap().to_string();
+        let page = app.http.get(app.url(&format!("/verify/{token}"))).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("name=\"tessera-link-state\" content=\"open\""));
+
+        // The webhook of the reviewed session hands the link to the integrator; the history keeps no token.
+        let events = events_of(&app, &sid).await;
+        let resub = &events.iter().find(|e| e.0 == "session.resubmission_requested").expect("resubmission event").1;
+        let data = &resub["data"]["resubmission"];
+        assert_eq!((data["reason_code"].as_str(), data["new_session_id"].as_str(), data["capture_url"].as_str()), (Some("glare"), Some(new_sid.as_str()), Some(url.as_str())), "{resub}");
+        assert!(!resub.to_string().contains("Jane"), "no free text in the webhook");
+        let history = entity::session_event::Entity::find().all(&app.state.db).await.unwrap();
+        assert!(history.iter().all(|e| !e.detail.as_ref().is_some_and(|d| d.to_string().contains(&token))), "the token never rests in the history");
+
+        // GraphQL gives the link back too.
+        let sid2 = held_session(&app, &key, &cid).await;
+        let case2 = case_of(&app, &key, &sid2).await["case_id"].as_str().unwrap().to_string();
+        let reviewer = login(&app, &cid, "rita@demo.test", Role::Reviewer).await;
+        let asked = reviewer.gql(&app, "mutation($c: String!) { requestResubmission(caseId: $c, reasonCode: \"selfie_unclear\") { sessionId captureUrl expiresAt case { state resubmissionSessionId } } }", json!({"c": case2})).await;
+        let g = &asked["data"]["requestResubmission"];
+        assert!(g["captureUrl"].as_str().is_some_and(|u| u.contains("/verify/tcl_")), "{asked}");
+        assert_eq!(g["case"]["resubmissionSessionId"], g["sessionId"], "{asked}");
+        app.cleanup().await;
+    }
+}
+
+/// An erased applicant cannot be approved (nothing is left to verify), but
+/// the case can be closed by a reject, so it does not wait forever.
+#[tokio::test]
+async fn a_case_of_an_erased_identity_is_closed_by_a_reject_and_never_approved() {
+    use sea_orm::sea_query::Expr;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        let first = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, _) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": first, "action_e": "approve", "reason_code": "ocr_misread"})).await;
+        assert_eq!(st, 200);
+        let identity_id = session(&app, &key, &sid).await["identity_id"].as_str().unwrap().to_string();
+        // A flag of the verified session, and a re-screening hit on its identity: two waiting cases.
+        let (st, _, flagged) = app.post_json("/api/v1/review/case/open", Some(&key), &json!({"session_id": sid, "note": "Jane called"})).await;
+        assert_eq!(st, 200, "{flagged}");
+        let flagged_id = flagged["case_id"].as_str().unwrap().to_string();
+        entity::identity::Entity::update_many()
+            .col_expr(entity::identity::Column::OfacStatus, Expr::value("hit"))
+            .filter(entity::identity::Column::Id.eq(identity_id.clone()))
+            .exec(db)
+            .await
+            .unwrap();
+        let hit = tessera::service::review::cases::open_for_identity_hit(db, &cid, &identity_id, "possible match".into(), chrono::Utc::now()).await.unwrap();
+
+        let (st, _, erased) = app.post_json("/api/v1/identity/delete", Some(&key), &json!({"identity_id": identity_id})).await;
+        assert_eq!(st, 200, "{erased}");
+        for case_id in [&flagged_id, &hit.id] {
+            let (_, _, c) = app.post_json("/api/v1/review/case/read", Some(&key), &json!({"case_id": case_id})).await;
+            assert_eq!(c["subject_removed_e"], "identity_erased", "{backend}: {c}");
+            let (st, ct, p) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "approve", "reason_code": "false_positive_match"})).await;
+            assert_problem(st, &ct, &p, 409);
+            assert!(p["detail"].as_str().unwrap().contains("erased"), "{p}");
+        }
+        let (st, ct, p) = app.post_json("/api/v1/review/case/resubmission", Some(&key), &json!({"case_id": flagged_id, "reason_code": "glare"})).await;
+        assert_problem(st, &ct, &p, 409);
+        // A reject closes them: the built-in code, or one of the client's.
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": flagged_id, "action_e": "reject", "reason_code": "subject_removed"})).await;
+        assert_eq!((st, done["case"]["state_e"].as_str(), done["case"]["outcome_e"].as_str()), (200, Some("decided"), Some("rejected")), "{done}");
+        assert_eq!(session(&app, &key, &sid).await["verified"], false, "the session is marked unverified");
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": hit.id, "action_e": "reject", "reason_code": "sanctions_match"})).await;
+        assert_eq!((st, done["case"]["outcome_e"].as_str()), (200, Some("rejected")), "{done}");
+        // The built-in code is only for such cases.
+        let other = held_session(&app, &key, &cid).await;
+        let other_case = case_of(&app, &key, &other).await["case_id"].as_str().unwrap().to_string();
+        let (st, ct, p) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": other_case, "action_e": "reject", "reason_code": "subject_removed"})).await;
+        assert_problem(st, &ct, &p, 400);
+        app.cleanup().await;
+    }
+}
+
+/// Deleting a session keeps its cases and decisions as the audit record,
+/// without personal data; a waiting case can then only be closed by a reject.
+#[tokio::test]
+async fn deleting_a_session_keeps_its_decisions_without_personal_data() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        let decided = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let (st, _, _) = app
+            .post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": decided, "action_e": "reject", "reason_code": "poor_image_quality", "note": "Jane Roe's photo is blurred"}))
+            .await;
+        assert_eq!(st, 200);
+        let (st, _, flagged) = app.post_json("/api/v1/review/case/open", Some(&key), &json!({"session_id": sid, "note": "Jane Roe called back"})).await;
+        assert_eq!(st, 200, "{flagged}");
+        let waiting = flagged["case_id"].as_str().unwrap().to_string();
+        let note_id = flagged["notes"][0]["note_id"].as_str().unwrap().to_string();
+        let (st, _, att) = attach(&app, &key, &waiting, &note_id, "id.png", "image/png", png(32, 32, 10)).await;
+        assert_eq!(st, 200, "{att}");
+        let object_key = entity::review_attachment::Entity::find().one(db).await.unwrap().unwrap().object_key;
+
+        let (st, _, v) = app.post_json("/api/v1/idv/session/delete", Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!(st, 200, "{backend}: {v}");
+        let (st, ct, p) = app.post_json("/api/v1/review/case/read", Some(&key), &json!({"session_id": sid})).await;
+        assert_problem(st, &ct, &p, 404);
+        let (st, _, c) = app.post_json("/api/v1/review/case/read", Some(&key), &json!({"case_id": decided})).await;
+        assert_eq!(st, 200, "the decided case stays: {c}");
+        assert_eq!((c["session_id"].clone(), c["subject_removed_e"].as_str(), c["outcome_e"].as_str()), (Value::Null, Some("session_deleted"), Some("rejected")), "{c}");
+        let d = &c["decisions"][0];
+        assert_eq!((d["action_e"].as_str(), d["reason_code"].as_str(), d["note"].clone()), (Some("reject"), Some("poor_image_quality"), Value::Null), "{c}");
+        let (_, _, w) = app.post_json("/api/v1/review/case/read", Some(&key), &json!({"case_id": waiting})).await;
+        assert_eq!((w["notes"][0]["body"].as_str(), w["notes"][0]["attachments"].clone()), (Some("(erased)"), json!([])), "{w}");
+        assert!(!w.to_string().contains("Jane") && !c.to_string().contains("Jane"), "no personal data is left");
+        assert!(app.state.storage.get_raw(&object_key).await.unwrap().is_none(), "the attachment's blob is deleted");
+        let counts = entity::review_decision::Entity::find().all(db).await.unwrap().len();
+        assert_eq!(counts, 1);
+
+        let (st, ct, p) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": waiting, "action_e": "approve", "reason_code": "other"})).await;
+        assert_problem(st, &ct, &p, 409);
+        assert!(p["detail"].as_str().unwrap().contains("deleted"), "{p}");
+        let (st, _, done) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": waiting, "action_e": "reject", "reason_code": "subject_removed"})).await;
+        assert_eq!((st, done["case"]["outcome_e"].as_str()), (200, Some("rejected")), "{done}");
+        let (_, _, listed) = app.post_json("/api/v1/review/case/list", Some(&key), &json!({"state_e": "decided"})).await;
+        assert_eq!(listed["meta_counts"]["total"], 2, "{listed}");
+        app.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn cases_are_assigned_unassigned_and_claimed_over_rest() {
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let db = &app.state.db;
+        let sid = held_session(&app, &key, &cid).await;
+        let case_id = case_of(&app, &key, &sid).await["case_id"].as_str().unwrap().to_string();
+        let rita = tenancy::create_user(db, &cid, "rita@demo.test", Role::Reviewer, PASSWORD).await.unwrap();
+        let vic = tenancy::create_user(db, &cid, "vic@demo.test", Role::Viewer, PASSWORD).await.unwrap();
+        let ada = tenancy::create_user(db, &cid, "ada@demo.test", Role::Admin, PASSWORD).await.unwrap();
+        let (rita_id, vic_id, ada_id) = (rita.id.clone(), vic.id.clone(), ada.id.clone());
+
+        let (st, _, c) = app.post_json("/api/v1/review/case/assign", Some(&key), &json!({"case_id": case_id, "assignee_id": rita_id})).await;
+        assert_eq!((st, c["assignee_id"].as_str(), c["state_e"].as_str()), (200, Some(rita_id.as_str()), Some("in_review")), "{backend}: {c}");
+        let (st, ct, p) = app.post_json("/api/v1/review/case/assign", Some(&key), &json!({"case_id": case_id, "assignee_id": vic_id})).await;
+        assert_problem(st, &ct, &p, 400);
+        assert_eq!(p["errors"][0]["field"], "assignee_id", "{p}");
+        let (st, _, c) = app.post_json("/api/v1/review/case/unassign", Some(&key), &json!({"case_id": case_id})).await;
+        assert_eq!((st, c["assignee_id"].clone(), c["state_e"].as_str()), (200, Value::Null, Some("in_review")), "{c}");
+        // Claim: the key's user takes the case; a key without a user is not a person.
+        let (st, ct, p) = app.post_json("/api/v1/review/case/claim", Some(&key), &json!({"case_id": case_id})).await;
+        assert_problem(st, &ct, &p, 403);
+        let ada_key = tenancy::create_api_key(db, &cid, Some(&ada_id), Some("ada")).await.unwrap().plaintext;
+        let (st, _, c) = app.post_json("/api/v1/review/case/claim", Some(&ada_key), &json!({"case_id": case_id})).await;
+        assert_eq!((st, c["assignee_id"].as_str()), (200, Some(ada_id.as_str())), "{c}");
+        // Read-only keys cannot assign; integrator keys claim and unassign but assign nobody else.
+        let ro = tenancy::create_api_key_with_scope(db, &cid, None, Some("ro"), Some(KeyScope::ReadOnly), KeyScope::Admin).await.unwrap().plaintext;
+        let integrator = tenancy::create_api_key_with_scope(db, &cid, None, Some("int"), Some(KeyScope::Integrator), KeyScope::Admin).await.unwrap().plaintext;
+        for k in [&ro, &integrator] {
+            let (st, ct, p) = app.post_json("/api/v1/review/case/assign", Some(k), &json!({"case_id": case_id, "assignee_id": rita_id})).await;
+            assert_problem(st, &ct, &p, 403);
+        }
+        let (st, ct, p) = app.post_json("/api/v1/review/case/unassign", Some(&ro), &json!({"case_id": case_id})).await;
+        assert_problem(st, &ct, &p, 403);
+        let (st, _, _) = app.post_json("/api/v1/review/case/unassign", Some(&integrator), &json!({"case_id": case_id})).await;
+        assert_eq!(st, 200);
+        // Another tenant: 404; a decided case: 409.
+        let other = tenancy::create_client(db, "Other Inc", false).await.unwrap();
+        let other_key = tenancy::create_api_key(db, &other.id, None, None).await.unwrap().plaintext;
+        let (st, ct, p) = app.post_json("/api/v1/review/case/unassign", Some(&other_key), &json!({"case_id": case_id})).await;
+        assert_problem(st, &ct, &p, 404);
+        let (st, _, _) = app.post_json("/api/v1/review/case/decide", Some(&key), &json!({"case_id": case_id, "action_e": "reject", "reason_code": "other"})).await;
+        assert_eq!(st, 200);
+        let (st, ct, p) = app.post_json("/api/v1/review/case/assign", Some(&key), &json!({"case_id": case_id, "assignee_id": rita_id})).await;
+        assert_problem(st, &ct, &p, 409);
+        let audit = entity::audit_log::Entity::find().filter(entity::audit_log::Column::Action.eq("review_case.assign")).all(db).await.unwrap();
+        assert_eq!(audit.len(), 4, "{audit:?}");
+        app.cleanup().await;
+    }
+}
+
+/// The Overview page shows the review figures (browser).
+#[tokio::test]
+async fn the_overview_page_shows_the_review_figures() {
+    use crate::common::browser::{self, Browser, keys};
+    use sea_orm::sea_query::Expr;
+    let (chromium, driver) = match browser::locate() {
+        Ok(found) => found,
+        Err(why) => {
+            eprintln!("SKIPPED review overview browser test: {why}. CI installs chromium and chromium-driver (.ci/run).");
+            return;
+        }
+    };
+    let backend = backends().await.into_iter().next().unwrap();
+    let app = TestApp::spawn(backend).await;
+    let (key, cid) = (app.demo_key.clone(), app.demo_client_id.clone());
+    tenancy::create_user(&app.state.db, &cid, "ann@demo.test", Role::Viewer, PASSWORD).await.unwrap();
+    let a = held_session(&app, &key, &cid).await;
+    let _b = held_session(&app, &key, &cid).await;
+    let case_a = case_of(&app, &key, &a).await["case_id"].as_str().unwrap().to_string();
+    entity::review_case::Entity::update_many()
+        .col_expr(entity::review_case::Column::SlaDueAt, Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)))
+        .filter(entity::review_case::Column::Id.eq(case_a))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+
+    let b = Browser::start(&chromium, &driver, 1280, 900).await;
+    b.goto(&app.url("/admin")).await;
+    b.find("#email").await;
+    b.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
+    b.keys("ann@demo.test").await;
+    b.keys(keys::TAB).await;
+    b.keys(PASSWORD).await;
+    b.keys(keys::ENTER).await;
+    b.find(".topbar").await;
+    b.goto(&app.url("/admin#/")).await;
+    b.wait_for("the review figures", "!!document.querySelector('#overview-review #overview-open-cases')").await;
+    assert_eq!(b.text_of("#overview-open-cases .stat-value").await, "2");
+    assert_eq!(b.text_of("#overview-median-decision .stat-value").await, "—");
+    assert_eq!(b.text_of("#overview-sla-breaches .stat-value").await, "1");
+    b.screenshot(&format!("{backend}-review-05-overview-figures")).await;
+    b.quit().await;
+    app.cleanup().await;
 }

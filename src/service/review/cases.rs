@@ -71,6 +71,9 @@ async fn insert_case(
         created_at: Set(now),
         updated_at: Set(now),
         decided_at: Set(None),
+        subject_removed: Set(None),
+        subject_removed_at: Set(None),
+        resubmission_session_id: Set(None),
     };
     let id = model.id.clone().unwrap();
     review_case::Entity::insert(model).exec_without_returning(db).await?;
@@ -370,8 +373,17 @@ pub async fn add_note(
 
 /// Identity erasure: the free text of the cases of the erased identity and
 /// its sessions goes (notes, decision notes, the reasons' messages, which
-/// may quote what was read); states, reason codes, outcomes and checks stay.
-pub async fn scrub_free_text(db: &impl ConnectionTrait, client_id: &str, session_ids: &[String], identity_id: &str) -> AppResult<()> {
+/// may quote what was read) and so do their attachments; states, reason
+/// codes, outcomes and checks stay. The cases are marked `identity_erased`
+/// (they can still be closed by a reject, never approved). Returns the
+/// attachments' blob keys, to delete after the commit.
+pub async fn scrub_free_text(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_ids: &[String],
+    identity_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<String>> {
     let cases = review_case::Entity::find()
         .filter(review_case::Column::ClientId.eq(client_id))
         .filter(
@@ -381,8 +393,54 @@ pub async fn scrub_free_text(db: &impl ConnectionTrait, client_id: &str, session
         )
         .all(db)
         .await?;
+    let keys = scrub_cases(db, &cases).await?;
     let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
-    for c in &cases {
+    review_case::Entity::update_many()
+        .col_expr(review_case::Column::SubjectRemoved, Expr::value(super::subject_removed::IDENTITY_ERASED))
+        .col_expr(review_case::Column::SubjectRemovedAt, Expr::value(now))
+        .filter(review_case::Column::Id.is_in(ids))
+        .filter(review_case::Column::SubjectRemoved.is_null())
+        .exec(db)
+        .await?;
+    Ok(keys)
+}
+
+/// Session deletion: the session's cases stay as the audit record of what
+/// was decided (decisions with their reason codes, actors and times), but
+/// lose what could name the person (notes' text, decision notes, the
+/// reasons' messages, attachments) and their link to the session, which
+/// is deleted next. They read `subject_removed: session_deleted`; one
+/// still waiting can only be closed by a reject. Returns how many cases
+/// were kept and the attachments' blob keys (delete them after the commit).
+pub async fn detach_deleted_session(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<(u64, Vec<String>)> {
+    let cases = review_case::Entity::find()
+        .filter(review_case::Column::ClientId.eq(client_id))
+        .filter(review_case::Column::SessionId.eq(session_id))
+        .all(db)
+        .await?;
+    let keys = scrub_cases(db, &cases).await?;
+    let kept = review_case::Entity::update_many()
+        .col_expr(review_case::Column::SessionId, Expr::value(Option::<String>::None))
+        .col_expr(review_case::Column::SubjectRemoved, Expr::value(super::subject_removed::SESSION_DELETED))
+        .col_expr(review_case::Column::SubjectRemovedAt, Expr::value(now))
+        .col_expr(review_case::Column::UpdatedAt, Expr::value(now))
+        .filter(review_case::Column::ClientId.eq(client_id))
+        .filter(review_case::Column::SessionId.eq(session_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok((kept, keys))
+}
+
+/// Removes the free text and the attachments of cases; returns the blob keys.
+async fn scrub_cases(db: &impl ConnectionTrait, cases: &[review_case::Model]) -> AppResult<Vec<String>> {
+    let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+    for c in cases {
         let reasons: Vec<CaseReason> = serde_json::from_value(c.reasons.clone()).unwrap_or_default();
         let bare: Vec<CaseReason> = reasons.into_iter().map(|r| CaseReason { message: String::new(), ..r }).collect();
         review_case::Entity::update_many()
@@ -391,6 +449,7 @@ pub async fn scrub_free_text(db: &impl ConnectionTrait, client_id: &str, session
             .exec(db)
             .await?;
     }
+    let keys = super::attachments::delete_for_cases(db, &ids).await?;
     review_note::Entity::update_many()
         .col_expr(review_note::Column::Body, Expr::value("(erased)"))
         .filter(review_note::Column::CaseId.is_in(ids.clone()))
@@ -401,7 +460,7 @@ pub async fn scrub_free_text(db: &impl ConnectionTrait, client_id: &str, session
         .filter(review_decision::Column::CaseId.is_in(ids))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(keys)
 }
 
 /// The decisions of cases (oldest first), keyed by case id.

@@ -20,7 +20,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
 use super::cases::{self, find_in_scope, note_text};
-use super::{ReviewAction, ReviewActor, decision_status, settings, state, subject};
+use super::{ReviewAction, ReviewActor, decision_status, settings, state, subject, subject_removed};
 use crate::error::{AppError, AppResult};
 use crate::ids::new_id;
 use crate::service::audit;
@@ -78,8 +78,13 @@ pub async fn decide(
     if settings.four_eyes {
         require_person(actor)?;
     }
+    let removed = removed_subject(&txn, &case).await?;
+    if input.action == ReviewAction::Approve {
+        refuse_approve_if_removed(removed)?;
+    }
     let code = input.reason_code.trim();
-    if !settings.codes_for(input.action).iter().any(|c| c == code) {
+    let closing_removed = removed.is_some() && input.action == ReviewAction::Reject && code == subject_removed::REASON_CODE;
+    if !closing_removed && !settings.codes_for(input.action).iter().any(|c| c == code) {
         return Err(AppError::validation(
             "reason_code",
             format!("`{code}` is not a {} reason code of this client: {}", input.action.as_str(), settings.codes_for(input.action).join(", ")),
@@ -193,6 +198,40 @@ async fn lock_case(txn: &impl ConnectionTrait, scope: &Scope, case_id: &str) -> 
     scope.visible(row, |c| &c.client_id, "review case")
 }
 
+/// Why the case's subject is gone, if it is: `session_deleted`,
+/// `identity_erased` (recorded on the case at the delete or erasure; an
+/// identity case whose identity was erased before that was recorded is
+/// recognised by the identity's tombstone).
+pub async fn removed_subject(db: &impl ConnectionTrait, case: &review_case::Model) -> AppResult<Option<&'static str>> {
+    match case.subject_removed.as_deref() {
+        Some(subject_removed::SESSION_DELETED) => return Ok(Some(subject_removed::SESSION_DELETED)),
+        Some(_) => return Ok(Some(subject_removed::IDENTITY_ERASED)),
+        None => {}
+    }
+    if case.subject_kind == subject::IDENTITY
+        && let Some(iid) = &case.identity_id
+        && crate::service::identities::find_live(db, &case.client_id, iid).await?.is_none()
+    {
+        return Ok(Some(subject_removed::IDENTITY_ERASED));
+    }
+    Ok(None)
+}
+
+/// An approve needs the person's data: a case whose session was deleted or
+/// whose identity was erased can only be closed by a reject.
+fn refuse_approve_if_removed(removed: Option<&str>) -> AppResult<()> {
+    let what = match removed {
+        None => return Ok(()),
+        Some(subject_removed::SESSION_DELETED) => "the case's session was deleted",
+        Some(_) => "the applicant's identity was erased",
+    };
+    Err(AppError::Conflict(format!(
+        "{what}: nothing is left to verify, so the case cannot be approved; close it with a reject \
+         (reason code `{}` or one of the client's reject codes)",
+        subject_removed::REASON_CODE
+    )))
+}
+
 /// Four-eyes counts people: a user, or an API key that belongs to a user
 /// (it acts as that user). A key without an owner is refused.
 fn require_person(actor: &ReviewActor) -> AppResult<()> {
@@ -230,12 +269,22 @@ async fn apply(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let action = ReviewAction::parse("action", &decision.action)?;
+    let removed = removed_subject(txn, case).await?;
+    if action == ReviewAction::Approve {
+        // Also a pending approve confirmed after the erasure or delete.
+        refuse_approve_if_removed(removed)?;
+    }
     let detail = serde_json::json!({
         "case_id": case.id, "decision_id": decision.id, "outcome": action.outcome(), "reason_code": decision.reason_code,
     });
     match (case.subject_kind.as_str(), &case.session_id, &case.identity_id) {
+        // The session is still there (its identity may be erased): a reject marks it unverified.
         (subject::SESSION, Some(session_id), _) => apply_to_session(txn, case, session_id, action, detail, now).await?,
+        // An erased identity has nothing left to change or to announce.
+        (subject::IDENTITY, _, Some(_)) if removed.is_some() => {}
         (subject::IDENTITY, _, Some(identity_id)) => apply_to_identity(txn, case, identity_id, action, now).await?,
+        // The session was deleted: the decision is the record, nothing to apply.
+        _ if removed.is_some() => {}
         _ => return Err(AppError::Conflict("the case's session or identity no longer exists".into())),
     }
     review_case::Entity::update_many()
@@ -325,22 +374,51 @@ async fn apply_to_identity(
     crate::service::outbox::identity_reviewed(txn, &case.client_id, &found.id, action == ReviewAction::Approve).await
 }
 
-/// Asks the applicant for a new capture: the session's history gets
-/// `resubmission_requested` and the integrator the webhook
-/// `session.resubmission_requested` with the reason code (no free text:
-/// the message, if any, is kept as a note on the case).
+/// How the new capture link of a resubmission is minted.
+pub struct ResubmissionLink {
+    /// Lifetime and return URL of the link (default: 24 hours).
+    pub link: crate::service::capture::NewLink,
+    /// Time to live of the new session, in hours (the server's session TTL).
+    pub session_ttl_hours: u64,
+    /// Where capture URLs start (`{base}/verify/{token}`).
+    pub base_url: String,
+}
+
+/// A resubmission request's result: the case, and the new session with the
+/// capture link to send the applicant to (the token is shown once).
+pub struct Resubmitted {
+    pub case: review_case::Model,
+    pub session_id: String,
+    pub capture_link_id: String,
+    pub capture_url: String,
+    pub capture_expires_at: DateTime<Utc>,
+}
+
+/// Asks the applicant for a new capture: a new session is created for them
+/// (same user, settings, liveness mode, webhook URL and metadata as the
+/// reviewed one) with a link to the hosted capture page. The reviewed
+/// session's history gets `resubmission_requested` and the integrator the
+/// webhook `session.resubmission_requested` with the reason code, the new
+/// session and its `capture_url` (no free text: the message, if any, is
+/// kept as a note on the case). The case stays `in_review` and names the
+/// new session (`resubmission_session_id`).
+#[allow(clippy::too_many_arguments)]
 pub async fn request_resubmission(
     db: &DatabaseConnection,
     scope: &Scope,
     case_id: &str,
     reason_code: &str,
     message: Option<&str>,
+    link: ResubmissionLink,
     actor: &ReviewActor,
     now: DateTime<Utc>,
-) -> AppResult<review_case::Model> {
+) -> AppResult<Resubmitted> {
     let message = message.map(str::trim).filter(|m| !m.is_empty()).map(|m| note_text("message", m)).transpose()?;
     let txn = crate::db::begin_write(db).await?;
-    let case = find_in_scope(&txn, scope, case_id).await?;
+    let case = lock_case(&txn, scope, case_id).await?;
+    if let Some(why) = removed_subject(&txn, &case).await? {
+        return Err(AppError::Conflict(format!("the case's subject is gone ({why}): there is nobody to ask for a new capture")));
+    }
     let Some(session_id) = case.session_id.clone() else {
         return Err(AppError::Conflict("only a session's case can ask for a new capture".into()));
     };
@@ -355,21 +433,73 @@ pub async fn request_resubmission(
             format!("`{code}` is not a resubmission reason code of this client: {}", settings.reason_codes.resubmit.join(", ")),
         ));
     }
+    let reviewed = crate::service::idv::find(&txn, &case.client_id, &session_id).await?;
+    let fresh = crate::service::idv::create(
+        &txn,
+        &case.client_id,
+        reviewed.user_id.as_deref(),
+        resubmission_session(&reviewed)?,
+        link.session_ttl_hours,
+        "/api/v1/review/case/resubmission",
+    )
+    .await?;
+    let minted = crate::service::capture::mint(&txn, &fresh, link.link, "/api/v1/review/case/resubmission", now).await?;
+    let capture_url = crate::service::capture::capture_url(&link.base_url, &minted.token);
     if let Some(m) = message {
         cases::add_note_to(&txn, &case, &format!("Resubmission requested ({code}): {m}"), actor, now).await?;
     }
     review_case::Entity::update_many()
         .col_expr(review_case::Column::ResubmissionRequestedAt, Expr::value(now))
+        .col_expr(review_case::Column::ResubmissionSessionId, Expr::value(fresh.id.clone()))
         .col_expr(review_case::Column::State, Expr::value(state::IN_REVIEW))
         .col_expr(review_case::Column::UpdatedAt, Expr::value(now))
         .filter(review_case::Column::Id.eq(&case.id))
         .exec(&txn)
         .await?;
-    let detail = serde_json::json!({ "case_id": case.id, "reason_code": code });
-    history::append(&txn, SessionKind::Idv, &case.client_id, &session_id, history::RESUBMISSION_REQUESTED, "review", Some(detail.clone()))
-        .await?;
+    let detail = serde_json::json!({
+        "case_id": case.id, "reason_code": code, "new_session_id": fresh.id,
+        "capture_link_id": minted.id, "capture_expires_at": minted.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    // The capture URL carries the link's token: it goes to the integrator in
+    // the webhook only; the history keeps the link's id.
+    let mut webhook = detail.clone();
+    webhook["capture_url"] = capture_url.clone().into();
+    history::append_with_webhook_detail(
+        &txn,
+        SessionKind::Idv,
+        &case.client_id,
+        &session_id,
+        history::RESUBMISSION_REQUESTED,
+        "review",
+        Some(detail.clone()),
+        Some(&webhook),
+    )
+    .await?;
     audit::record(&txn, &actor.actor, "review_case.resubmission", Some(("review_case", &case.id)), actor.ip.clone(), Some(detail))
         .await?;
     txn.commit().await?;
-    find_in_scope(db, scope, case_id).await
+    Ok(Resubmitted {
+        case: find_in_scope(db, scope, case_id).await?,
+        session_id: fresh.id,
+        capture_link_id: minted.id,
+        capture_url,
+        capture_expires_at: minted.expires_at,
+    })
+}
+
+/// The new session of a resubmission: what the integrator chose for the reviewed one.
+fn resubmission_session(reviewed: &idv_session::Model) -> AppResult<crate::service::idv::NewSession> {
+    use crate::service::types::LivenessMode;
+    let liveness_mode = LivenessMode::parse_field("liveness_mode", &reviewed.liveness_mode).unwrap_or(LivenessMode::Passive);
+    // Checked when the reviewed session was created; kept as it was.
+    let webhook_url = reviewed
+        .webhook_url
+        .as_deref()
+        .and_then(|u| crate::service::webhooks::WebhookUrl::parse(u, crate::service::webhooks::UrlPolicy::WithLoopback).ok());
+    Ok(crate::service::idv::NewSession {
+        metadata: reviewed.metadata.as_object().cloned().unwrap_or_default(),
+        liveness_mode,
+        webhook_url,
+        settings: crate::service::idv::IdvSettings::of(reviewed),
+    })
 }

@@ -6,8 +6,10 @@
 //!
 //! - [`settings`]: the per-client review settings (four-eyes, SLA, reason codes);
 //! - [`cases`]: opening, reading, listing, assigning, notes and the figures;
-//! - [`decisions`]: deciding, four-eyes confirmation and what a decision does.
+//! - [`decisions`]: deciding, four-eyes confirmation and what a decision does;
+//! - [`attachments`]: files attached to notes (checked, encrypted, scoped).
 
+pub mod attachments;
 pub mod cases;
 pub mod decisions;
 pub mod evidence;
@@ -30,6 +32,16 @@ pub mod state {
 pub mod subject {
     pub const SESSION: &str = "idv_session";
     pub const IDENTITY: &str = "identity";
+}
+
+/// Why a case's subject is gone (`review_case.subject_removed`).
+pub mod subject_removed {
+    /// The session was deleted: the case keeps its decisions, without personal data.
+    pub const SESSION_DELETED: &str = "session_deleted";
+    /// The identity (and its sessions' personal data) was erased.
+    pub const IDENTITY_ERASED: &str = "identity_erased";
+    /// The reject reason code every client may use to close such a case.
+    pub const REASON_CODE: &str = "subject_removed";
 }
 
 /// Who or what opened a case.

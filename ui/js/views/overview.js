@@ -1,5 +1,6 @@
-// Overview: sessions and pass rate over the last 30 days, recent sessions,
-// the most frequent failing checks.
+// Overview: sessions and pass rate over the last 30 days, the manual review
+// figures (open cases, median time to decision, SLA breaches), recent
+// sessions, the most frequent failing checks.
 
 import { activeClient, currentUser, gql, scoped } from '../api.js';
 import { empty, fmtDate, fmtNumber, fmtPercent, h, mount, sessionsChart, statusLabel, table, verdictBadge } from '../dom.js';
@@ -15,7 +16,35 @@ const QUERY = `query Overview($start: String!, $clients: [String!], $filter: Idv
   idvSessions(first: 10, filter: $filter) {
     nodes { id status verified score firstName lastName createdAt }
   }
+  reviewStats(clientIds: $clients) { openCases inReview medianDecisionSeconds overdueOpen decidedLate slaBreaches }
 }`;
+
+/// Seconds as a short duration (the review figures).
+function fmtDuration(secs) {
+  if (secs === null || secs === undefined) return '—';
+  if (secs < 90) return `${Math.round(secs)} s`;
+  if (secs < 5400) return `${Math.round(secs / 60)} min`;
+  if (secs < 172800) return `${(secs / 3600).toFixed(1)} h`;
+  return `${(secs / 86400).toFixed(1)} days`;
+}
+
+/// The manual review figures, linking to the queue.
+function reviewFigures(r) {
+  const link = (href, text) => h('a', { href }, text);
+  return h(
+    'section',
+    { class: 'card', id: 'overview-review', 'aria-labelledby': 'review-figures-heading' },
+    h('h2', { id: 'review-figures-heading' }, 'Manual review'),
+    h(
+      'div',
+      { class: 'stats' },
+      stat('Open cases', link('#/review', String(r.openCases)), `${r.inReview} in review`, 'overview-open-cases'),
+      stat('Median time to decision', fmtDuration(r.medianDecisionSeconds), null, 'overview-median-decision'),
+      stat('SLA breaches', String(r.slaBreaches), `${r.overdueOpen} overdue now, ${r.decidedLate} decided late`, 'overview-sla-breaches'),
+    ),
+    h('p', {}, link('#/review', 'Review queue →')),
+  );
+}
 
 function lastDays(n) {
   const days = [];
@@ -27,8 +56,8 @@ function lastDays(n) {
   return days;
 }
 
-function stat(label, value, hint) {
-  return h('div', { class: 'stat card' }, h('p', { class: 'stat-label' }, label), h('p', { class: 'stat-value' }, value), hint ? h('p', { class: 'muted' }, hint) : null);
+function stat(label, value, hint, id) {
+  return h('div', { class: 'stat card', id: id || null }, h('p', { class: 'stat-label' }, label), h('p', { class: 'stat-value' }, value), hint ? h('p', { class: 'muted' }, hint) : null);
 }
 
 /// The platform operator's own client has no sessions: say where the data is.
@@ -78,6 +107,7 @@ export async function overviewView(main) {
       stat('Average score', fmtNumber(d.averageScore)),
       stat('Median time to complete', d.medianSecondsToComplete == null ? '—' : `${Math.round(d.medianSecondsToComplete)} s`),
     ),
+    reviewFigures(data.reviewStats),
     h('section', { class: 'card', 'aria-labelledby': 'chart-heading' }, h('h2', { id: 'chart-heading' }, 'Sessions and pass rate'), d.totalSessions ? sessionsChart(series) : empty('No sessions in the last 30 days.')),
     h(
       'div',

@@ -235,11 +235,11 @@ function onKeys(root, handlers) {
 
 const CASE = `query Case($id: String!) {
   reviewCase(id: $id) {
-    id state outcome openedBy priority slaDueAt slaBreached createdAt decidedAt resubmissionRequestedAt subjectKind sessionId identityId
+    id state outcome openedBy priority slaDueAt slaBreached createdAt decidedAt resubmissionRequestedAt resubmissionSessionId subjectRemoved subjectKind sessionId identityId
     reasons { check code message }
     assignee { id email }
     decisions { id action reasonCode note status decidedBy decidedByKind decidedByEmail confirmedByEmail confirmedAt supersedesId createdAt }
-    notes { id body authorEmail createdAt }
+    notes { id body authorEmail createdAt attachments { id fileName contentType byteSize downloadUrl } }
     readings { side source fields }
     sanctionsEntry { entNum name entityType programs remarks birthDates aliases addresses }
     duplicates { kind id check }
@@ -354,6 +354,50 @@ function listedEntry(check) {
   );
 }
 
+/// The capture link of the resubmission just requested (shown once, on this case's next render).
+let lastResubmission = null;
+
+function resubmissionBox(c) {
+  const r = lastResubmission && lastResubmission.caseId === c.id ? lastResubmission : null;
+  lastResubmission = null;
+  if (r) {
+    return h(
+      'div',
+      { class: 'decision decision-review', id: 'resubmission-link', role: 'status' },
+      h('strong', {}, 'New capture link: '),
+      h('a', { href: r.captureUrl, rel: 'noopener noreferrer', target: '_blank', class: 'mono' }, r.captureUrl),
+      h('span', { class: 'muted' }, ` — for the new session ${r.sessionId}, until ${fmtDate(r.expiresAt)}. Shown once; the integrator also received it in the webhook.`),
+    );
+  }
+  return c.resubmissionSessionId
+    ? h('p', { class: 'muted', id: 'resubmission-session' }, 'New capture requested: session ', h('a', { href: `#/sessions/${encodeURIComponent(c.resubmissionSessionId)}`, class: 'mono' }, c.resubmissionSessionId))
+    : null;
+}
+
+/// A file as base64 (without the data URL prefix).
+function fileBase64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).replace(/^data:[^,]*,/, ''));
+    reader.onerror = () => reject(new Error('The file could not be read.'));
+    reader.readAsDataURL(file);
+  });
+}
+
+function fmtBytes(n) {
+  return n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(0)} kB` : `${(n / 1048576).toFixed(1)} MB`;
+}
+
+/// A note's attachments as links (images open in a new tab, PDFs download).
+function attachmentList(list) {
+  if (!list || !list.length) return null;
+  return h(
+    'ul',
+    { class: 'attachments' },
+    list.map((a) => h('li', {}, h('a', { href: a.downloadUrl, target: '_blank', rel: 'noopener', class: 'attachment', dataset: { attachment: a.id } }, a.fileName), h('span', { class: 'muted' }, ` ${a.contentType}, ${fmtBytes(a.byteSize)}`))),
+  );
+}
+
 export async function reviewCaseView(main, { params }) {
   const data = await gql(CASE, { id: params[0] });
   const c = data.reviewCase;
@@ -397,7 +441,11 @@ export async function reviewCaseView(main, { params }) {
       toast('A decision is waiting for a second person to confirm it.', 'info');
       return;
     }
-    const codes = action === 'APPROVE' ? settings.approveCodes : settings.rejectCodes;
+    if (action === 'APPROVE' && c.subjectRemoved) {
+      toast('Nothing is left to verify: this case can only be closed by a reject.', 'info');
+      return;
+    }
+    const codes = action === 'APPROVE' ? settings.approveCodes : c.subjectRemoved ? ['subject_removed', ...settings.rejectCodes] : settings.rejectCodes;
     codeSelect.replaceChildren(...codes.map((x) => h('option', { value: x }, humanize(x))));
     actionInput.value = action;
     heading.textContent = action === 'APPROVE' ? 'Approve: the person is who the document says' : 'Reject: record why';
@@ -450,8 +498,9 @@ export async function reviewCaseView(main, { params }) {
     const code = window.prompt(`Ask for a new capture. Reason (${settings.resubmitCodes.join(', ')}):`, settings.resubmitCodes[0]);
     if (!code) return;
     try {
-      await gql('mutation($c: String!, $r: String!) { requestResubmission(caseId: $c, reasonCode: $r) { id } }', { c: c.id, r: code.trim() });
-      toast('The integrator is asked for a new capture (webhook session.resubmission_requested).', 'success');
+      const r = await gql('mutation($c: String!, $r: String!) { requestResubmission(caseId: $c, reasonCode: $r) { sessionId captureUrl expiresAt } }', { c: c.id, r: code.trim() });
+      lastResubmission = { caseId: c.id, ...r.requestResubmission };
+      toast('A new session and capture link were created; the integrator gets them in the webhook session.resubmission_requested.', 'success');
       await reviewCaseView(main, { params });
     } catch (err) {
       toast(err.message, 'error');
@@ -463,10 +512,10 @@ export async function reviewCaseView(main, { params }) {
     ? h(
         'div',
         { class: 'case-actions', role: 'toolbar', 'aria-label': 'Decide this case' },
-        h('button', { type: 'button', class: 'btn btn-primary', id: 'approve', 'aria-keyshortcuts': 'a', disabled: !!pending, onClick: () => openDecision('APPROVE') }, waiting ? 'Approve (a)' : 'Correct: approve (a)'),
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'approve', 'aria-keyshortcuts': 'a', disabled: !!pending || !!c.subjectRemoved, onClick: () => openDecision('APPROVE') }, waiting ? 'Approve (a)' : 'Correct: approve (a)'),
         h('button', { type: 'button', class: 'btn btn-danger', id: 'reject', 'aria-keyshortcuts': 'r', disabled: !!pending, onClick: () => openDecision('REJECT') }, waiting ? 'Reject (r)' : 'Correct: reject (r)'),
         waiting && !mine ? h('button', { type: 'button', class: 'btn', id: 'assign-me', 'aria-keyshortcuts': 'm', onClick: async () => { await assignToMe(c.id); await reviewCaseView(main, { params }); } }, 'Assign to me (m)') : null,
-        waiting && s ? h('button', { type: 'button', class: 'btn', id: 'resubmit', 'aria-keyshortcuts': 'e', onClick: requestResubmission }, 'Ask for a new capture (e)') : null,
+        waiting && s && !c.subjectRemoved ? h('button', { type: 'button', class: 'btn', id: 'resubmit', 'aria-keyshortcuts': 'e', onClick: requestResubmission }, 'Ask for a new capture (e)') : null,
         h('button', { type: 'button', class: 'btn', id: 'next', 'aria-keyshortcuts': 'n', onClick: () => openNext(c.id) }, 'Next case (n)'),
       )
     : h('p', { class: 'muted' }, 'Your role reads cases; a reviewer or an admin decides them.');
@@ -484,11 +533,39 @@ export async function reviewCaseView(main, { params }) {
     : null;
 
   const noteInput = h('textarea', { id: 'new-note', rows: 2, maxlength: 4000, 'aria-label': 'New note' });
-  const noteForm = reviewer
+  const noteFile = h('input', { type: 'file', id: 'note-file', accept: 'image/png,image/jpeg,application/pdf', 'aria-label': 'Attach a file (PNG, JPEG or PDF, at most 5 MB)' });
+  async function addNote(ev) {
+    ev.preventDefault();
+    if (!noteInput.value.trim()) {
+      toast('Write a note to attach the file to.', 'info');
+      return;
+    }
+    const file = noteFile.files[0];
+    if (file && file.size > 5 * 1024 * 1024) {
+      toast('Attachments are limited to 5 MB.', 'error');
+      return;
+    }
+    try {
+      const r = await gql('mutation($c: String!, $b: String!) { addReviewNote(caseId: $c, body: $b) { id } }', { c: c.id, b: noteInput.value });
+      if (file) {
+        const content = await fileBase64(file);
+        await gql(
+          'mutation($c: String!, $n: String!, $f: String!, $t: String, $b: String!) { addReviewAttachment(caseId: $c, noteId: $n, fileName: $f, contentType: $t, contentBase64: $b) { id } }',
+          { c: c.id, n: r.addReviewNote.id, f: file.name, t: file.type || null, b: content },
+        );
+      }
+      await reviewCaseView(main, { params });
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  }
+  const noteForm = reviewer && !c.subjectRemoved
     ? h(
         'form',
-        { class: 'note-form', onSubmit: async (ev) => { ev.preventDefault(); if (!noteInput.value.trim()) return; try { await gql('mutation($c: String!, $b: String!) { addReviewNote(caseId: $c, body: $b) { id } }', { c: c.id, b: noteInput.value }); await reviewCaseView(main, { params }); } catch (err) { toast(err.message, 'error'); } } },
+        { class: 'note-form', id: 'note-form', onSubmit: addNote },
         noteInput,
+        h('label', { for: 'note-file', class: 'muted' }, 'Attach (PNG, JPEG, PDF; 5 MB)'),
+        noteFile,
         h('button', { type: 'submit', class: 'btn btn-small' }, 'Add note'),
       )
     : null;
@@ -496,7 +573,7 @@ export async function reviewCaseView(main, { params }) {
   const timeline = [
     ...(s ? s.history.map((e) => ({ at: e.at, text: [h('strong', {}, humanize(e.event)), h('span', { class: 'muted' }, ` via ${e.endpoint}`)] })) : []),
     ...c.decisions.map((d) => ({ at: d.createdAt, text: [h('strong', {}, `${d.action} (${humanize(d.reasonCode)})`), ` — ${d.status}`, h('span', { class: 'muted' }, ` by ${d.decidedByEmail || d.decidedBy}${d.confirmedByEmail ? `, confirmed by ${d.confirmedByEmail}` : ''}`), d.note ? h('div', { class: 'note' }, d.note) : null] })),
-    ...c.notes.map((n) => ({ at: n.createdAt, text: [h('strong', {}, 'note'), h('span', { class: 'muted' }, ` by ${n.authorEmail || 'an API key'}`), h('div', { class: 'note' }, n.body)] })),
+    ...c.notes.map((n) => ({ at: n.createdAt, text: [h('strong', {}, 'note'), h('span', { class: 'muted' }, ` by ${n.authorEmail || 'an API key'}`), h('div', { class: 'note' }, n.body), attachmentList(n.attachments)] })),
   ].sort((a, b) => a.at.localeCompare(b.at));
 
   const name = s ? [s.firstName, s.middleName, s.lastName].filter(Boolean).join(' ') : [c.identity?.firstName, c.identity?.lastName].filter(Boolean).join(' ');
@@ -518,6 +595,10 @@ export async function reviewCaseView(main, { params }) {
       ' ', h('span', { class: 'muted' }, `opened ${age(c.createdAt)} ago by ${humanize(c.openedBy)} · assignee ${c.assignee?.email || 'nobody'}`),
       c.resubmissionRequestedAt ? [' ', badge('new capture requested', 'pending')] : null,
     ),
+    c.subjectRemoved
+      ? h('div', { class: 'decision decision-rejected', id: 'subject-removed', role: 'status' }, h('strong', {}, c.subjectRemoved === 'session_deleted' ? 'The session was deleted.' : "The applicant's identity was erased."), ' The decisions stay as the record; nothing is left to verify, so this case can only be closed by a reject.')
+      : null,
+    resubmissionBox(c),
     pendingBox,
     actions,
     decideForm,
@@ -596,7 +677,7 @@ export async function reviewCaseView(main, { params }) {
     r: () => openDecision('REJECT'),
     n: () => openNext(c.id),
     m: async () => { if (reviewer && waiting && !mine) { await assignToMe(c.id); await reviewCaseView(main, { params }); } },
-    e: () => { if (reviewer && waiting && s) requestResubmission(); },
+    e: () => { if (reviewer && waiting && s && !c.subjectRemoved) requestResubmission(); },
     c: () => { if (pendingBox?.querySelector('#confirm')) confirmPending(true); },
   });
 }
