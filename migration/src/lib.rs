@@ -23,6 +23,7 @@ mod m20261203_000040_review_followups;
 mod m20261203_000050_stored_file_key_id;
 mod m20261203_000060_session_list_sort_indexes;
 mod m20261203_000061_failing_check_index;
+mod m20261203_000062_session_search_covering_index;
 mod m20261203_000070_rate_limit_windows;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000050_stored_file_key_id::Migration),
             Box::new(m20261203_000060_session_list_sort_indexes::Migration),
             Box::new(m20261203_000061_failing_check_index::Migration),
+            Box::new(m20261203_000062_session_search_covering_index::Migration),
             Box::new(m20261203_000070_rate_limit_windows::Migration),
         ]
     }
