@@ -6,6 +6,7 @@
 
 #[path = "../common/fonts.rs"]
 pub mod fonts;
+pub mod barcode_set;
 
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{GrayImage, Luma, Rgb, RgbImage};
@@ -379,7 +380,7 @@ pub fn distortion_kinds() -> Vec<(&'static str, Distortion)> {
 }
 
 /// Solves the homography mapping `src` corners to `dst` corners.
-fn homography(src: [(f32, f32); 4], dst: [(f32, f32); 4]) -> [f64; 9] {
+pub fn homography(src: [(f32, f32); 4], dst: [(f32, f32); 4]) -> [f64; 9] {
     let mut a = [[0f64; 9]; 8];
     for i in 0..4 {
         let (x, y) = (src[i].0 as f64, src[i].1 as f64);
