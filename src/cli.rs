@@ -360,6 +360,10 @@ async fn sanctions_import(config: Config, path: &std::path::Path) -> anyhow::Res
 /// `tessera keys status|rotate`: only the database and blob storage are opened.
 async fn keys_command(config: Config, action: KeysAction) -> anyhow::Result<()> {
     use crate::service::keys;
+    // Never generate a key here: a new key would protect nothing stored.
+    if config.master_key.is_none() && !config.data_dir.join("master.key").exists() {
+        anyhow::bail!("no master key: set master_key (TESSERA_MASTER_KEY) as the servers have it");
+    }
     crate::storage::ensure_private_dir(&config.data_dir)?;
     let db = crate::db::connect(&config.database_url(), 2).await?;
     crate::db::migrate(&db).await?;
