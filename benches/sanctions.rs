@@ -1,16 +1,22 @@
 //! Sanctions screening benchmark: `cargo bench --bench sanctions`.
 //!
-//! Builds a generated 20k-entity list (primary names plus aliases; see
-//! `tessera::engine::sanctions::synthetic`), then
+//! Builds a generated list (primary names plus aliases; see
+//! `tessera::engine::sanctions::synthetic`; 20k entities by default,
+//! `BENCH_ENTRIES=833334` for one million names), then
 //! - quality at the default threshold (0.92), per category of query:
 //!   typos, swapped order, Latin transliterations, Cyrillic script, Arabic
 //!   romanisation variants, companies with another legal form must hit
 //!   their entry; a birth date decades away, unrelated names, a common
 //!   given name with another surname, another company sharing only its
 //!   legal form must hit nothing. Prints precision and recall;
-//! - latency: p50/p95 of one indexed screening (and brute force for scale).
+//! - whether the indexed search finds what brute force over every name
+//!   finds (the hits at the threshold, on a sample of the queries);
+//! - latency: p50/p95/p99 of one indexed screening, the names scored per
+//!   screening, and the process's CPU time and memory (RSS) after the
+//!   index is built.
 //!
-//! `BENCH_ENTRIES` and `BENCH_PER_CATEGORY` change the sizes.
+//! `BENCH_ENTRIES`, `BENCH_PER_CATEGORY`, `BENCH_BRUTE` (queries compared
+//! with brute force) and `BENCH_SCREENINGS` change the sizes.
 
 use std::time::Instant;
 
@@ -23,13 +29,43 @@ fn env(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// User + system CPU seconds of this process so far (Linux `/proc`).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Current and peak resident memory in MiB (Linux `/proc`).
+fn rss_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| {
+        status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    (kib("VmRSS:") / 1024.0, kib("VmHWM:") / 1024.0)
+}
+
 fn main() {
     let n = env("BENCH_ENTRIES", 20_000);
     let per_category = env("BENCH_PER_CATEGORY", 300);
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let (entries, cases) = synthetic::cases(n, 0x5eed, per_category);
-    let started = Instant::now();
+    println!("generated {} entries in {:.1} s wall, {:.1} CPU-s", entries.len(), wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
+    let (cpu1, wall1) = (cpu_seconds(), Instant::now());
     let index = ScreeningIndex::build("bench", entries);
-    println!("index: {} entries, {} names, built in {:?}", index.entry_count(), index.name_count(), started.elapsed());
+    let (rss, peak) = rss_mib();
+    println!(
+        "index: {} entries, {} names, {} distinct tokens, built in {:.2} s wall, {:.2} CPU-s; RSS {rss:.0} MiB (peak {peak:.0} MiB, generator included)",
+        index.entry_count(),
+        index.name_count(),
+        index.token_count(),
+        wall1.elapsed().as_secs_f64(),
+        cpu_seconds() - cpu1
+    );
 
     let (figures, precision, recall) = synthetic::evaluate(&index, &cases, THRESHOLD);
     println!("{:34} {:>8} {:>8} {:>7}", "category", "queries", "correct", "rate");
@@ -38,21 +74,52 @@ fn main() {
     }
     println!("at threshold {THRESHOLD}: precision {precision:.3}, recall {recall:.3} ({} queries)", cases.len());
 
-    let mut times: Vec<f64> = Vec::new();
-    for c in cases.iter().cycle().take(10_000) {
+    // The indexed search against brute force: the same entries at the threshold?
+    let brute_n = env("BENCH_BRUTE", if n > 100_000 { 20 } else { 300 }).min(cases.len());
+    let step = (cases.len() / brute_n.max(1)).max(1);
+    let (mut same, mut brute) = (0usize, Vec::new());
+    for c in cases.iter().step_by(step).take(brute_n) {
+        let above = |hits: Vec<tessera::engine::SanctionsHit>| {
+            let mut ids: Vec<String> = hits.into_iter().filter(|h| h.score >= THRESHOLD).map(|h| h.entry_id).collect();
+            ids.sort();
+            ids
+        };
+        let t = Instant::now();
+        let exhaustive = above(index.screen_exhaustive(&c.subject));
+        brute.push(t.elapsed().as_secs_f64() * 1000.0);
+        same += usize::from(above(index.screen(&c.subject)) == exhaustive);
+    }
+    brute.sort_by(f64::total_cmp);
+    println!(
+        "indexed = brute force at the threshold: {same} / {} queries; brute force p50 {:.1} ms",
+        brute.len(),
+        brute.get(brute.len() / 2).copied().unwrap_or(0.0)
+    );
+
+    let screenings = env("BENCH_SCREENINGS", 10_000);
+    let mut scored: Vec<usize> = cases.iter().map(|c| index.candidate_count(&c.subject)).collect();
+    scored.sort_unstable();
+    println!("names scored per screening: p50 {}, p95 {}, max {}", scored[scored.len() / 2], scored[scored.len() * 95 / 100], scored[scored.len() - 1]);
+    let (cpu2, wall2) = (cpu_seconds(), Instant::now());
+    let mut times: Vec<f64> = Vec::with_capacity(screenings);
+    for c in cases.iter().cycle().take(screenings) {
         let t = Instant::now();
         std::hint::black_box(index.screen(&c.subject));
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    let (cpu_total, wall_total) = (cpu_seconds() - cpu2, wall2.elapsed().as_secs_f64());
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    println!("indexed screening: p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms", pct(0.5), pct(0.95), pct(0.99));
-    let mut brute: Vec<f64> = Vec::new();
-    for c in cases.iter().take(50) {
-        let t = Instant::now();
-        std::hint::black_box(index.screen_exhaustive(&c.subject));
-        brute.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    brute.sort_by(f64::total_cmp);
-    println!("brute force (reference): p50 {:.3} ms", brute[brute.len() / 2]);
+    println!(
+        "indexed screening ({} runs): p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms; {:.2} CPU-s / {:.2} s wall in all ({:.3} CPU-ms each)",
+        times.len(),
+        pct(0.5),
+        pct(0.95),
+        pct(0.99),
+        cpu_total,
+        wall_total,
+        cpu_total * 1000.0 / times.len() as f64
+    );
+    let (rss, peak) = rss_mib();
+    println!("RSS at the end {rss:.0} MiB (peak {peak:.0} MiB); process CPU {:.1} s", cpu_seconds());
 }
