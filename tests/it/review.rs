@@ -1160,7 +1160,7 @@ async fn cases_are_assigned_unassigned_and_claimed_over_rest() {
 
 /// The Overview page shows the review figures (browser).
 #[tokio::test]
-#[ignore = "fails: the Overview's main area stays empty in chromium; not diagnosed yet (see docs/review.md)"]
+#[ignore = "not re-run since its route fix (#/ is Not found; the page is #/overview): run with --ignored"]
 async fn the_overview_page_shows_the_review_figures() {
     use crate::common::browser::{self, Browser, keys};
     use sea_orm::sea_query::Expr;
@@ -1194,7 +1194,7 @@ async fn the_overview_page_shows_the_review_figures() {
     b.keys(PASSWORD).await;
     b.keys(keys::ENTER).await;
     b.find(".topbar").await;
-    b.goto(&app.url("/admin#/")).await;
+    b.goto(&app.url("/admin#/overview")).await;
     b.wait_for("the review figures", "!!document.querySelector('#overview-review #overview-open-cases')").await;
     assert_eq!(b.text_of("#overview-open-cases .stat-value").await, "2");
     assert_eq!(b.text_of("#overview-median-decision .stat-value").await, "—");
