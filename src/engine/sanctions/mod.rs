@@ -290,8 +290,12 @@ impl ScreeningIndex {
                     names.extend_from_slice(list);
                 }
             }
-            // Only frequent tokens agree (a query of common names): walk the rarest.
-            if names.is_empty() {
+            // Only frequent tokens agree (a query of common names): walk the
+            // rarest, unless fewer query tokens agree than a name of several
+            // tokens needs (a single-token name then scores below the report
+            // floor: one pair of two or more query tokens weighs 0.75).
+            let agreeing = similar.iter().fold(0u16, |m, (_, q)| m | q).count_ones() as usize;
+            if names.is_empty() && agreeing >= 2.min(substantial) {
                 if let Some(&(v, _)) = similar.iter().min_by_key(|(v, _)| self.postings[*v as usize].len()) {
                     names.extend_from_slice(&self.postings[v as usize]);
                 }
@@ -306,7 +310,13 @@ impl ScreeningIndex {
                         agreed |= similar[k].1;
                     }
                 }
-                let need = 2.min(substantial).min(name.substantial as usize) as u32;
+                // One agreeing query token is enough for a name found through a
+                // rare token (a typo can hide the other one from the trigrams);
+                // names reached only through a frequent token need two.
+                let walked = name.tokens.iter().any(|t| {
+                    similar.binary_search_by_key(t, |(v, _)| *v).is_ok() && self.postings[*t as usize].len() <= self.frequent
+                });
+                let need = if walked { 1 } else { 2.min(substantial).min(name.substantial as usize) as u32 };
                 agreed.count_ones() >= need.max(1)
             });
             names
