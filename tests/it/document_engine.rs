@@ -3,6 +3,8 @@
 
 use crate::document_fixtures;
 
+mod mrz_ocrb;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

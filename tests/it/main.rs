@@ -9,6 +9,7 @@
 mod common;
 mod document_fixtures;
 mod liveness_synth;
+mod mrz_fixtures;
 
 mod admin_search;
 mod admin_ui;

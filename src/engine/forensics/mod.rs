@@ -391,7 +391,7 @@ mod tests {
     }
 
     fn line(text: &str) -> TextLine {
-        TextLine { text: text.into(), confidence: 0.9, bbox: [0, 0, 10, 10] }
+        TextLine { text: text.into(), confidence: 0.9, bbox: [0, 0, 10, 10], mrz: None, angle_deg: 0.0 }
     }
 
     #[test]

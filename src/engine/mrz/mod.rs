@@ -1,12 +1,14 @@
-//! Machine-readable zones (ICAO 9303): TD3 (passports, 2 x 44) and TD1
-//! (ID and passport cards, 3 x 30).
+//! Machine-readable zones (ICAO 9303): TD3 (passports, 2 x 44), TD1
+//! (ID and passport cards, 3 x 30) and TD2 (ID cards and visas, 2 x 36).
 //!
 //! OCR confuses letters and digits (`0`/`O`, `1`/`I`, `5`/`S`, `8`/`B`,
 //! ...), and check digits (weights 7-3-1) cannot see every swap. So each
 //! field is first mapped by its type (a date field holds digits, a name
 //! holds letters), and an alphanumeric field whose check digit fails is
-//! repaired only when exactly one confusable substitution makes it pass.
-//! A field whose check digit still fails is reported, never accepted.
+//! repaired only when one letter/digit look-alike substitution makes it
+//! pass; `<` read
+//! as `K` in filler runs (invisible to check digits) is put back. A field
+//! whose check digit still fails is reported, never accepted.
 
 use chrono::NaiveDate;
 
@@ -19,6 +21,8 @@ pub enum MrzFormat {
     Td3,
     /// ID card / passport card: 3 lines of 30.
     Td1,
+    /// ID card or visa of 105 x 74 mm: 2 lines of 36.
+    Td2,
 }
 
 /// One check digit's outcome.
@@ -66,7 +70,7 @@ impl Mrz {
             MrzFormat::Td3 => DocumentType::Passport,
             // The US passport card's document code is `IP`; other TD1 cards are national IDs.
             MrzFormat::Td1 if self.document_code == "IP" => DocumentType::PassportCard,
-            MrzFormat::Td1 => DocumentType::IdentificationCard,
+            MrzFormat::Td1 | MrzFormat::Td2 => DocumentType::IdentificationCard,
         }
     }
 
@@ -235,88 +239,217 @@ fn longest_filler_run(line: &[u8]) -> Option<(usize, usize)> {
 pub fn find_in_lines(lines: &[String]) -> Result<Mrz, MrzError> {
     let candidates: Vec<String> =
         lines.iter().map(|l| normalise_line(l)).filter(|l| l.len() >= 25 && (l.contains('<') || l.len() >= 40)).collect();
-    // TD3: two consecutive lines of ~44, the first starting with P.
+    // Two consecutive lines: TD3 (~44, a passport starts with P) or TD2 (~36).
     for pair in candidates.windows(2) {
-        if pair[0].len() >= 38 && pair[1].len() >= 38 && pair[0].starts_with('P') {
+        let (a, b) = (pair[0].len(), pair[1].len());
+        if a >= 40 && b >= 38 && pair[0].starts_with('P') {
             return parse_td3(&pair[0], &pair[1]);
         }
     }
+    for tri in candidates.windows(3) {
+        if tri.iter().all(|l| (25..=33).contains(&l.len())) {
+            return parse_td1(&tri[0], &tri[1], &tri[2]);
+        }
+    }
+    for pair in candidates.windows(2) {
+        let (a, b) = (pair[0].len(), pair[1].len());
+        if (32..=39).contains(&a) && (32..=39).contains(&b) && pair[0].as_bytes()[0].is_ascii_uppercase() {
+            return parse_td2(&pair[0], &pair[1]);
+        }
+        if a >= 38 && b >= 38 && pair[0].starts_with('P') {
+            return parse_td3(&pair[0], &pair[1]);
+        }
+    }
+    // The previous rule for TD1: three lines of 25..36.
     for tri in candidates.windows(3) {
         if tri.iter().all(|l| (25..=36).contains(&l.len())) {
             return parse_td1(&tri[0], &tri[1], &tri[2]);
         }
     }
-    Err(MrzError::NotFound(format!("{} candidate lines, no TD3 or TD1 pattern", candidates.len())))
+    Err(MrzError::NotFound(format!("{} candidate lines, no TD3, TD1 or TD2 pattern", candidates.len())))
 }
 
-/// Parses MRZ text (lines separated by newlines).
+/// Parses MRZ text (lines separated by newlines): two lines are TD3 or TD2
+/// by their length, three are TD1.
 pub fn parse(text: &str) -> Result<Mrz, MrzError> {
     let lines: Vec<String> = text.lines().map(normalise_line).filter(|l| !l.is_empty()).collect();
     match lines.len() {
+        2 if lines[0].len() + lines[1].len() <= 80 => parse_td2(&lines[0], &lines[1]),
         2 => parse_td3(&lines[0], &lines[1]),
         3 => parse_td1(&lines[0], &lines[1], &lines[2]),
         n => Err(MrzError::NotFound(format!("{n} lines (expected 2 or 3)"))),
     }
 }
 
-/// A mutable MRZ line with typed field accessors.
-struct Line(Vec<u8>);
+/// The lines of a zone being read, each fitted to its length.
+struct Zone(Vec<Vec<u8>>);
 
-impl Line {
-    fn new(s: &str, len: usize) -> Self {
-        Line(fit(&normalise_line(s), len).into_bytes())
+/// A run of characters: (line, range).
+type Span = (usize, std::ops::Range<usize>);
+
+impl Zone {
+    fn new(lines: &[&str], len: usize) -> Self {
+        Zone(lines.iter().map(|l| fit(&normalise_line(l), len).into_bytes()).collect())
     }
-    fn text(&self, r: std::ops::Range<usize>) -> String {
-        String::from_utf8_lossy(&self.0[r]).into_owned()
+    fn text(&self, (line, r): &Span) -> String {
+        String::from_utf8_lossy(&self.0[*line][r.clone()]).into_owned()
     }
-    fn map(&mut self, r: std::ops::Range<usize>, f: fn(u8) -> u8) {
-        for c in &mut self.0[r] {
+    fn at(&self, (line, i): (usize, usize)) -> u8 {
+        self.0[line][i]
+    }
+    fn map(&mut self, (line, r): Span, f: fn(u8) -> u8) {
+        for c in &mut self.0[line][r] {
             if *c != b'<' {
                 *c = f(*c);
             }
         }
     }
-    fn as_string(&self) -> String {
-        String::from_utf8_lossy(&self.0).into_owned()
+    fn lines(&self) -> Vec<String> {
+        self.0.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
     }
 }
 
-/// Verifies the check digit at `cd` over `data` (ranges in `line`), repairing
-/// an alphanumeric field by one unique confusable substitution when allowed.
-fn verify(
-    line: &mut Line,
-    data: std::ops::Range<usize>,
-    cd: usize,
-    field: &'static str,
-    repairable: bool,
-    checks: &mut Vec<CheckDigit>,
-    repaired: &mut Vec<&'static str>,
-) {
-    let ok = |line: &Line| check_digit(&line.text(data.clone())).is_some_and(|d| d == line.0[cd]);
-    if ok(line) {
-        checks.push(CheckDigit { field, valid: true });
-        return;
-    }
-    if repairable {
-        let mut fixes = Vec::new();
-        for i in data.clone() {
-            let orig = line.0[i];
-            for &alt in confusables(orig) {
-                line.0[i] = alt;
-                if ok(line) {
-                    fixes.push((i, alt));
+/// What a field may hold, which decides the repairs tried on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Digits only (dates): mapped to digits, never repaired.
+    Numeric,
+    /// Letters and digits (document and personal numbers).
+    Alphanumeric,
+}
+
+/// A field protected by its own check digit.
+struct Field {
+    name: &'static str,
+    data: Span,
+    cd: (usize, usize),
+    kind: Kind,
+}
+
+/// The composite check digit over several spans.
+struct Composite {
+    parts: Vec<Span>,
+    cd: (usize, usize),
+}
+
+fn field_ok(zone: &Zone, f: &Field) -> bool {
+    check_digit(&zone.text(&f.data)).is_some_and(|d| d == zone.at(f.cd))
+}
+
+fn composite_ok(zone: &Zone, c: &Composite) -> bool {
+    let text: String = c.parts.iter().map(|p| zone.text(p)).collect();
+    check_digit(&text).is_some_and(|d| d == zone.at(c.cd))
+}
+
+/// Positions of a field with the characters each may be instead: the
+/// letter/digit look-alikes. A different digit is never tried: a digit
+/// changed on the document must fail its check, not be repaired.
+fn alternatives(zone: &Zone, f: &Field) -> Vec<((usize, usize), &'static [u8])> {
+    let (line, r) = &f.data;
+    r.clone().map(|i| ((*line, i), confusables(zone.at((*line, i))))).filter(|(_, alts)| !alts.is_empty()).collect()
+}
+
+/// The changes (one, or two for an alphanumeric field) that make `f`'s
+/// check digit verify.
+fn candidate_fixes(zone: &mut Zone, f: &Field, pairs: bool) -> Vec<Vec<((usize, usize), u8)>> {
+    let alts = alternatives(zone, f);
+    let mut fixes = Vec::new();
+    let set = |zone: &mut Zone, (l, i): (usize, usize), c: u8| zone.0[l][i] = c;
+    for (a, (pa, alts_a)) in alts.iter().enumerate() {
+        let orig_a = zone.at(*pa);
+        for &ca in alts_a.iter() {
+            set(zone, *pa, ca);
+            if field_ok(zone, f) {
+                fixes.push(vec![(*pa, ca)]);
+            }
+            if pairs {
+                for (pb, alts_b) in &alts[a + 1..] {
+                    let orig_b = zone.at(*pb);
+                    for &cb in alts_b.iter() {
+                        set(zone, *pb, cb);
+                        if field_ok(zone, f) {
+                            fixes.push(vec![(*pa, ca), (*pb, cb)]);
+                        }
+                    }
+                    set(zone, *pb, orig_b);
                 }
             }
-            line.0[i] = orig;
         }
-        if let [(i, alt)] = fixes[..] {
-            line.0[i] = alt;
-            repaired.push(field);
-            checks.push(CheckDigit { field, valid: true });
-            return;
+        set(zone, *pa, orig_a);
+    }
+    fixes
+}
+
+/// Checks every field and repairs what the check digits allow. Only an
+/// alphanumeric field (document or personal number) is repaired, and only
+/// by a letter/digit look-alike (`0`/`O`, `1`/`I`, `8`/`B`, `5`/`S`,
+/// `2`/`Z`, `6`/`G`): the one swap that makes its check digit verify, when
+/// exactly one does. Dates are mapped to digits but never repaired (a digit
+/// changed on the document fails).
+fn verify_zone(zone: &mut Zone, fields: &[Field], composite: &Composite) -> (Vec<CheckDigit>, Vec<&'static str>) {
+    let mut repaired = Vec::new();
+    let apply = |zone: &mut Zone, fix: &[((usize, usize), u8)]| {
+        for &((l, i), c) in fix {
+            zone.0[l][i] = c;
+        }
+    };
+    for f in fields.iter().filter(|f| f.kind == Kind::Alphanumeric) {
+        if field_ok(zone, f) {
+            continue;
+        }
+        // The composite cannot confirm a number's repair: the number starts
+        // its composite at weight 7 too, so any fix of the one fixes the other.
+        let confirmed = candidate_fixes(zone, f, false);
+        if let [fix] = &confirmed[..] {
+            apply(zone, fix);
+            repaired.push(f.name);
         }
     }
-    checks.push(CheckDigit { field, valid: false });
+    let mut checks: Vec<CheckDigit> = fields.iter().map(|f| CheckDigit { field: f.name, valid: field_ok(zone, f) }).collect();
+    checks.push(CheckDigit { field: "composite", valid: composite_ok(zone, composite) });
+    (checks, repaired)
+}
+
+/// `<` read as `K` (the glyphs share their diagonals; check digits cannot
+/// see it, both count 0 mod 10): an isolated `K` between fillers in an
+/// optional-data field, or after a second `<<` of a name field (names end
+/// there, what follows is filler) becomes `<` again.
+fn fillers_read_as_k(zone: &mut Zone, optional: &[Span], names: Option<Span>) {
+    for (line, r) in optional {
+        let l = &mut zone.0[*line];
+        for i in r.clone() {
+            let before = i == 0 || l[i - 1] == b'<';
+            let after = i + 1 >= l.len() || l[i + 1] == b'<';
+            if l[i] == b'K' && before && after && (i > r.start || i + 1 < r.end) {
+                l[i] = b'<';
+            }
+        }
+    }
+    if let Some((line, r)) = names {
+        let text = &mut zone.0[line][r];
+        if let Some(sep) = text.windows(2).position(|w| w == b"<<") {
+            let given = sep + 2;
+            if let Some(end) = text[given..].windows(2).position(|w| w == b"<<").map(|p| given + p) {
+                // Nothing but fillers and stray single letters after the end of the names.
+                let tail = &text[end..];
+                let stray = tail.split(|&c| c == b'<').all(|tok| tok.len() <= 1);
+                if stray {
+                    for c in &mut text[end..] {
+                        *c = b'<';
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn to_sex(c: u8) -> u8 {
+    match c {
+        b'H' | b'N' => b'M',
+        b'E' | b'P' => b'F',
+        b'K' => b'<',
+        _ => c,
+    }
 }
 
 fn yymmdd(s: &str, future: bool) -> Option<NaiveDate> {
@@ -350,46 +483,68 @@ fn strip(s: &str) -> String {
     s.trim_end_matches('<').replace('<', " ").trim().to_string()
 }
 
+fn field(name: &'static str, line: usize, data: std::ops::Range<usize>, cd: usize, kind: Kind) -> Field {
+    Field { name, data: (line, data), cd: (line, cd), kind }
+}
+
+/// The zone's second line in TD3 and TD2 (`n` = its length): number,
+/// nationality, birth date, sex, expiry, optional data, composite.
+fn td2_td3_line2(zone: &mut Zone, n: usize) -> (Vec<CheckDigit>, Vec<&'static str>) {
+    zone.map((1, 9..10), to_digit);
+    zone.map((1, 10..13), to_letter);
+    zone.map((1, 13..20), to_digit);
+    zone.map((1, 20..21), to_sex);
+    zone.map((1, 21..28), to_digit);
+    zone.map((1, n - 1..n), to_digit);
+    let optional_end = if n == 44 { 42 } else { n - 1 };
+    fillers_read_as_k(zone, &[(1, 28..optional_end)], None);
+    let mut fields = vec![
+        field("document_number", 1, 0..9, 9, Kind::Alphanumeric),
+        field("birth_date", 1, 13..19, 19, Kind::Numeric),
+        field("expiry_date", 1, 21..27, 27, Kind::Numeric),
+    ];
+    if n == 44 {
+        zone.map((1, 42..43), to_digit);
+        if zone.at((1, 42)) != b'<' || !zone.text(&(1, 28..42)).trim_end_matches('<').is_empty() {
+            fields.push(field("personal_number", 1, 28..42, 42, Kind::Alphanumeric));
+        }
+    }
+    let composite = Composite { parts: vec![(1, 0..10), (1, 13..20), (1, 21..n - 1)], cd: (1, n - 1) };
+    verify_zone(zone, &fields, &composite)
+}
+
 /// TD3: line 1 `P<CCCSURNAME<<GIVEN<NAMES`, line 2 number, nationality, dates.
 pub fn parse_td3(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
-    let mut a = Line::new(l1, 44);
-    let mut b = Line::new(l2, 44);
-    a.map(2..5, to_letter);
-    a.map(5..44, to_letter);
-    b.map(9..10, to_digit);
-    b.map(10..13, to_letter);
-    b.map(13..20, to_digit);
-    b.map(20..21, |c| match c {
-        b'H' | b'N' => b'M',
-        b'E' | b'P' => b'F',
-        _ => c,
-    });
-    b.map(21..28, to_digit);
-    b.map(42..44, to_digit);
-    let (mut checks, mut repaired) = (Vec::new(), Vec::new());
-    verify(&mut b, 0..9, 9, "document_number", true, &mut checks, &mut repaired);
-    verify(&mut b, 13..19, 19, "birth_date", false, &mut checks, &mut repaired);
-    verify(&mut b, 21..27, 27, "expiry_date", false, &mut checks, &mut repaired);
-    if b.0[42] != b'<' || b.text(28..42).trim_end_matches('<').len() > 0 {
-        verify(&mut b, 28..42, 42, "personal_number", true, &mut checks, &mut repaired);
-    }
-    let composite = |b: &Line| format!("{}{}{}", b.text(0..10), b.text(13..20), b.text(21..43));
-    let ok = check_digit(&composite(&b)).is_some_and(|d| d == b.0[43]);
-    checks.push(CheckDigit { field: "composite", valid: ok });
-    let (surname, given_names) = names(&a.text(5..44));
+    parse_two_lines(MrzFormat::Td3, l1, l2, 44)
+}
+
+/// TD2 (ID cards and visas of 105 x 74 mm): like TD3 on two lines of 36,
+/// the optional data cut to 7 characters and no personal-number check digit.
+pub fn parse_td2(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
+    parse_two_lines(MrzFormat::Td2, l1, l2, 36)
+}
+
+fn parse_two_lines(format: MrzFormat, l1: &str, l2: &str, n: usize) -> Result<Mrz, MrzError> {
+    let mut zone = Zone::new(&[l1, l2], n);
+    zone.map((0, 2..5), to_letter);
+    zone.map((0, 5..n), to_letter);
+    fillers_read_as_k(&mut zone, &[], Some((0, 5..n)));
+    let (checks, repaired) = td2_td3_line2(&mut zone, n);
+    let optional_end = if n == 44 { 42 } else { n - 1 };
+    let (surname, given_names) = names(&zone.text(&(0, 5..n)));
     Ok(Mrz {
-        format: MrzFormat::Td3,
-        document_code: strip(&a.text(0..2)),
-        issuing_state: strip(&a.text(2..5)),
+        format,
+        document_code: strip(&zone.text(&(0, 0..2))),
+        issuing_state: strip(&zone.text(&(0, 2..5))),
         surname,
         given_names,
-        document_number: strip(&b.text(0..9)),
-        nationality: strip(&b.text(10..13)),
-        birth_date: yymmdd(&b.text(13..19), false),
-        sex: sex(b.0[20]),
-        expiry_date: yymmdd(&b.text(21..27), true),
-        optional_data: strip(&b.text(28..42)),
-        lines: vec![a.as_string(), b.as_string()],
+        document_number: strip(&zone.text(&(1, 0..9))),
+        nationality: strip(&zone.text(&(1, 10..13))),
+        birth_date: yymmdd(&zone.text(&(1, 13..19)), false),
+        sex: sex(zone.at((1, 20))),
+        expiry_date: yymmdd(&zone.text(&(1, 21..27)), true),
+        optional_data: strip(&zone.text(&(1, 28..optional_end))),
+        lines: zone.lines(),
         checks,
         repaired,
     })
@@ -398,42 +553,37 @@ pub fn parse_td3(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
 /// TD1: line 1 code, state, number, optional; line 2 dates, sex,
 /// nationality, composite; line 3 names.
 pub fn parse_td1(l1: &str, l2: &str, l3: &str) -> Result<Mrz, MrzError> {
-    let mut a = Line::new(l1, 30);
-    let mut b = Line::new(l2, 30);
-    let mut c = Line::new(l3, 30);
-    a.map(2..5, to_letter);
-    a.map(14..15, to_digit);
-    b.map(0..7, to_digit);
-    b.map(7..8, |c| match c {
-        b'H' | b'N' => b'M',
-        b'E' | b'P' => b'F',
-        _ => c,
-    });
-    b.map(8..15, to_digit);
-    b.map(15..18, to_letter);
-    b.map(29..30, to_digit);
-    c.map(0..30, to_letter);
-    let (mut checks, mut repaired) = (Vec::new(), Vec::new());
-    verify(&mut a, 5..14, 14, "document_number", true, &mut checks, &mut repaired);
-    verify(&mut b, 0..6, 6, "birth_date", false, &mut checks, &mut repaired);
-    verify(&mut b, 8..14, 14, "expiry_date", false, &mut checks, &mut repaired);
-    let composite = |a: &Line, b: &Line| format!("{}{}{}", a.text(5..30), b.text(0..7), b.text(8..15)) + &b.text(18..29);
-    let ok = check_digit(&composite(&a, &b)).is_some_and(|d| d == b.0[29]);
-    checks.push(CheckDigit { field: "composite", valid: ok });
-    let (surname, given_names) = names(&c.text(0..30));
+    let mut zone = Zone::new(&[l1, l2, l3], 30);
+    zone.map((0, 2..5), to_letter);
+    zone.map((0, 14..15), to_digit);
+    zone.map((1, 0..7), to_digit);
+    zone.map((1, 7..8), to_sex);
+    zone.map((1, 8..15), to_digit);
+    zone.map((1, 15..18), to_letter);
+    zone.map((1, 29..30), to_digit);
+    zone.map((2, 0..30), to_letter);
+    fillers_read_as_k(&mut zone, &[(0, 15..30), (1, 18..29)], Some((2, 0..30)));
+    let fields = [
+        field("document_number", 0, 5..14, 14, Kind::Alphanumeric),
+        field("birth_date", 1, 0..6, 6, Kind::Numeric),
+        field("expiry_date", 1, 8..14, 14, Kind::Numeric),
+    ];
+    let composite = Composite { parts: vec![(0, 5..30), (1, 0..7), (1, 8..15), (1, 18..29)], cd: (1, 29) };
+    let (checks, repaired) = verify_zone(&mut zone, &fields, &composite);
+    let (surname, given_names) = names(&zone.text(&(2, 0..30)));
     Ok(Mrz {
         format: MrzFormat::Td1,
-        document_code: strip(&a.text(0..2)),
-        issuing_state: strip(&a.text(2..5)),
+        document_code: strip(&zone.text(&(0, 0..2))),
+        issuing_state: strip(&zone.text(&(0, 2..5))),
         surname,
         given_names,
-        document_number: strip(&a.text(5..14)),
-        nationality: strip(&b.text(15..18)),
-        birth_date: yymmdd(&b.text(0..6), false),
-        sex: sex(b.0[7]),
-        expiry_date: yymmdd(&b.text(8..14), true),
-        optional_data: strip(&format!("{}{}", a.text(15..30), b.text(18..29))),
-        lines: vec![a.as_string(), b.as_string(), c.as_string()],
+        document_number: strip(&zone.text(&(0, 5..14))),
+        nationality: strip(&zone.text(&(1, 15..18))),
+        birth_date: yymmdd(&zone.text(&(1, 0..6)), false),
+        sex: sex(zone.at((1, 7))),
+        expiry_date: yymmdd(&zone.text(&(1, 8..14)), true),
+        optional_data: strip(&format!("{}{}", zone.text(&(0, 15..30)), zone.text(&(1, 18..29)))),
+        lines: zone.lines(),
         checks,
         repaired,
     })
@@ -463,6 +613,17 @@ pub mod build {
         let personal = pad("", 14);
         let mut l2 = format!("{num}{}{nationality}{birth}{}{sex}{expiry}{}{personal}{}", cd(&num), cd(birth), cd(expiry), cd(&personal));
         let composite = format!("{}{}{}", &l2[0..10], &l2[13..20], &l2[21..43]);
+        l2.push(cd(&composite));
+        [l1, l2]
+    }
+
+    /// TD2 lines for a card of 105 x 74 mm (`code` `I<`, `AC`, ...).
+    #[allow(clippy::too_many_arguments)]
+    pub fn td2(code: &str, state: &str, surname: &str, given: &str, number: &str, nationality: &str, birth: &str, sex: char, expiry: &str) -> [String; 2] {
+        let l1 = pad(&format!("{}{state}{}<<{}", pad(code, 2), surname.replace(' ', "<"), given.replace(' ', "<")), 36);
+        let num = pad(number, 9);
+        let mut l2 = format!("{num}{}{nationality}{birth}{}{sex}{expiry}{}{}", cd(&num), cd(birth), cd(expiry), pad("", 7));
+        let composite = format!("{}{}{}", &l2[0..10], &l2[13..20], &l2[21..35]);
         l2.push(cd(&composite));
         [l1, l2]
     }
@@ -554,6 +715,38 @@ mod tests {
         let m = parse_td1(&a, &b, &c).unwrap();
         assert!(m.is_valid(), "{:?}", m.checks);
         assert_eq!(m.document_type(), DocumentType::PassportCard);
+    }
+
+    #[test]
+    fn td2_zones_are_read() {
+        let [a, b] = build::td2("I<", "UTO", "ERIKSSON", "ANNA MARIA", "D23145890", "UTO", "740812", 'F', "320415");
+        assert_eq!((a.len(), b.len()), (36, 36));
+        let m = parse(&format!("{a}\n{b}")).unwrap();
+        assert!(m.is_valid(), "{:?}", m.checks);
+        assert_eq!(m.format, MrzFormat::Td2);
+        assert_eq!(m.document_type(), DocumentType::IdentificationCard);
+        assert_eq!((m.surname.as_str(), m.given_names.as_str(), m.document_number.as_str()), ("ERIKSSON", "ANNA MARIA", "D23145890"));
+        assert_eq!(m.expiry_date, NaiveDate::from_ymd_opt(2032, 4, 15));
+        // Found among other lines, a filler short.
+        let found = find_in_lines(&["IDENTITY CARD".into(), a.replacen("<<<<", "<<<", 1), b.clone()]).unwrap();
+        assert_eq!(found.format, MrzFormat::Td2);
+        assert_eq!(found.lines, [a, b]);
+    }
+
+    #[test]
+    fn fillers_read_as_k_are_put_back() {
+        // Check digits cannot see K for < (20 and 0 are equal mod 10).
+        let l1 = "I<UTOD231458907<<K<<<<<<<<<<<<";
+        let l3 = "ERIKSSON<<ANNA<MARIA<<K<<<<<<<";
+        let m = parse(&format!("{l1}\n7408122K1204159UTO<<<<<<<<<<<6\n{l3}")).unwrap();
+        assert!(m.is_valid(), "{:?}", m.checks);
+        assert_eq!(m.lines[0], "I<UTOD231458907<<<<<<<<<<<<<<<");
+        assert_eq!(m.lines[1], "7408122<1204159UTO<<<<<<<<<<<6");
+        assert_eq!(m.lines[2], "ERIKSSON<<ANNA<MARIA<<<<<<<<<<");
+        assert_eq!(m.given_names, "ANNA MARIA");
+        // A one-letter given name stays.
+        let m = parse("I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<K<<<<<<<<<<<<<<<<<<<").unwrap();
+        assert_eq!(m.given_names, "K");
     }
 
     #[test]

@@ -248,7 +248,7 @@ mod tests {
     use super::*;
 
     fn line(text: &str, x: u32, y: u32) -> TextLine {
-        TextLine { text: text.into(), confidence: 0.95, bbox: [x, y, x + 10 * text.len() as u32, y + 30] }
+        TextLine { text: text.into(), confidence: 0.95, bbox: [x, y, x + 10 * text.len() as u32, y + 30], mrz: None, angle_deg: 0.0 }
     }
 
     #[test]

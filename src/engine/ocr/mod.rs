@@ -54,9 +54,21 @@ pub struct TextLine {
     pub confidence: f32,
     /// Axis-aligned box: left, top, right, bottom (exclusive), in pixels.
     pub bbox: [u32; 4],
+    /// The same line decoded with the recogniser restricted to the MRZ
+    /// alphabet (A-Z, 0-9, `<`), when `text` looks like an MRZ line (see
+    /// [`Head::mrz`]); the MRZ reader prefers it.
+    pub mrz: Option<String>,
+    /// The line's angle off level (degrees, clockwise on the image: a line
+    /// going down to the right is positive) when it was cut out turned; 0 otherwise.
+    pub angle_deg: f32,
 }
 
 impl TextLine {
+    /// The text for the MRZ reader: the MRZ-alphabet reading when there is one.
+    pub fn mrz_text(&self) -> &str {
+        self.mrz.as_deref().unwrap_or(&self.text)
+    }
+
     pub fn height(&self) -> u32 {
         self.bbox[3].saturating_sub(self.bbox[1])
     }
@@ -96,6 +108,27 @@ struct Head {
     weights: Vec<f32>,
     bias: Vec<f32>,
     hidden: usize,
+    /// Positions in `classes` of the MRZ alphabet (A-Z, 0-9, `<`) and the
+    /// blank: decoding among these only reads an MRZ line without the
+    /// look-alikes of other scripts (`«`, `Ø`, lower case, spaces).
+    mrz: Vec<usize>,
+}
+
+/// A dictionary entry of the MRZ alphabet.
+fn mrz_character(entry: &str) -> bool {
+    matches!(entry.as_bytes(), [b'A'..=b'Z' | b'0'..=b'9' | b'<'])
+}
+
+/// A line whose text (read over every kept class) is worth an MRZ-alphabet
+/// reading: long, and made of capitals, digits and filler-like marks.
+fn looks_like_mrz(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if chars.len() < 20 {
+        return false;
+    }
+    let mrz_like = chars.iter().filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "<«‹(く".contains(**c)).count();
+    let fillers = chars.iter().filter(|c| "<«‹(く".contains(**c)).count();
+    10 * mrz_like >= 9 * chars.len() && (fillers > 0 || chars.len() >= 40)
 }
 
 /// Names in the PP-OCRv6 small recogniser: the features fed to the last
@@ -141,7 +174,8 @@ impl Head {
         for &k in &kept {
             rows.extend((0..hidden).map(|h| weights[[h, k]]));
         }
-        let head = Head { features, bias: kept.iter().map(|&k| bias[[k]]).collect(), classes: kept, weights: rows, hidden };
+        let mrz = (0..kept.len()).filter(|&i| kept[i] == 0 || dictionary.get(kept[i] - 1).is_some_and(|e| mrz_character(e))).collect();
+        let head = Head { features, bias: kept.iter().map(|&k| bias[[k]]).collect(), classes: kept, weights: rows, hidden, mrz };
         head.agrees_with(model).then_some(head)
     }
 
@@ -205,20 +239,24 @@ impl Head {
         Some(out)
     }
 
-    /// Per time step: the best kept class and its probability among the
-    /// kept classes. `features` is `[1, hidden, steps]`.
-    fn best_per_step(&self, features: &NdTensor<f32, 3>) -> Option<Vec<(usize, f32)>> {
-        let steps = self.logits(features)?;
-        Some(
-            steps
-                .iter()
-                .map(|logits| {
-                    let (best, max) = logits.iter().enumerate().fold((0, f32::MIN), |acc, (k, &l)| if l > acc.1 { (k, l) } else { acc });
-                    let sum: f32 = logits.iter().map(|l| (l - max).exp()).sum();
-                    (self.classes[best], 1.0 / sum)
-                })
-                .collect(),
-        )
+    /// Per time step: the best class among `rows` (positions in
+    /// `classes`; all kept classes when `None`) and its probability among them.
+    fn best_per_step(&self, steps: &[Vec<f32>], rows: Option<&[usize]>) -> Vec<(usize, f32)> {
+        steps
+            .iter()
+            .map(|logits| {
+                let pick = |k: usize| (k, logits[k]);
+                let (best, max) = match rows {
+                    Some(rows) => rows.iter().map(|&k| pick(k)).fold((0, f32::MIN), |acc, (k, l)| if l > acc.1 { (k, l) } else { acc }),
+                    None => (0..logits.len()).map(pick).fold((0, f32::MIN), |acc, (k, l)| if l > acc.1 { (k, l) } else { acc }),
+                };
+                let sum: f32 = match rows {
+                    Some(rows) => rows.iter().map(|&k| (logits[k] - max).exp()).sum(),
+                    None => logits.iter().map(|l| (l - max).exp()).sum(),
+                };
+                (self.classes[best], 1.0 / sum)
+            })
+            .collect()
     }
 }
 
@@ -322,13 +360,14 @@ impl OcrEngine {
             .collect();
         let texts = crops.iter().map(|c| self.recognize(c)).collect::<Result<Vec<_>, _>>()?;
         let mut lines = Vec::new();
-        for (TextBox { bbox, .. }, (text, confidence)) in boxes.into_iter().zip(texts) {
+        for (TextBox { bbox, slant, .. }, (text, confidence, mrz)) in boxes.into_iter().zip(texts) {
             let text = text.trim().to_string();
             if text.is_empty() {
                 continue;
             }
             let bbox = if scale < 1.0 { bbox.map(|v| (v as f32 / scale).round() as u32) } else { bbox };
-            lines.push(TextLine { text, confidence, bbox });
+            let angle_deg = slant.map_or(0.0, |s| s.angle.to_degrees());
+            lines.push(TextLine { text, confidence, bbox, mrz, angle_deg });
         }
         sort_reading_order(&mut lines);
         Ok(lines)
@@ -409,8 +448,9 @@ impl OcrEngine {
         Ok(boxes)
     }
 
-    /// Greedy CTC decoding of one line crop: (text, mean confidence).
-    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32), String> {
+    /// Greedy CTC decoding of one line crop: (text, mean confidence, the
+    /// MRZ-alphabet reading when the text looks like an MRZ line).
+    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32, Option<String>), String> {
         let (w, h) = crop.dimensions();
         let width = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, REC_MAX_WIDTH);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
@@ -423,6 +463,7 @@ impl OcrEngine {
             }
         }
         let input = NdTensor::from_data([1, 3, REC_HEIGHT as usize, width as usize], data);
+        let mut mrz_steps = None;
         let best = match &self.head {
             Some(head) => {
                 let input_id = self.recognizer.input_ids()[0];
@@ -433,7 +474,10 @@ impl OcrEngine {
                     .pop()
                     .ok_or("text recogniser gave no output")?;
                 let features: NdTensor<f32, 3> = features.try_into().map_err(|e| format!("unexpected recogniser features: {e:?}"))?;
-                head.best_per_step(&features).ok_or("unexpected recogniser features")?
+                let steps = head.logits(&features).ok_or("unexpected recogniser features")?;
+                let best = head.best_per_step(&steps, None);
+                mrz_steps = Some(head.best_per_step(&steps, Some(&head.mrz)));
+                best
             }
             None => {
                 let output = self
@@ -449,6 +493,13 @@ impl OcrEngine {
                     .collect()
             }
         };
+        let (text, confidence) = self.ctc_decode(best);
+        let mrz = mrz_steps.filter(|_| looks_like_mrz(&text)).map(|steps| self.ctc_decode(steps).0);
+        Ok((text, confidence, mrz))
+    }
+
+    /// Greedy CTC: repeated classes merged, blanks dropped; (text, mean confidence).
+    fn ctc_decode(&self, best: Vec<(usize, f32)>) -> (String, f32) {
         let mut text = String::new();
         let (mut sum, mut count) = (0.0f32, 0usize);
         let mut previous = 0usize;
@@ -463,7 +514,7 @@ impl OcrEngine {
             }
             previous = best;
         }
-        Ok((text, if count == 0 { 0.0 } else { sum / count as f32 }))
+        (text, if count == 0 { 0.0 } else { sum / count as f32 })
     }
 }
 
@@ -538,6 +589,13 @@ fn slant_of(comp: &Component, sx: f32, sy: f32, max_deg: f32) -> Option<Slant> {
     }
     let grow = length * thickness * UNCLIP_RATIO / (2.0 * (length + thickness));
     Some(Slant { cx: comp.cx * sx, cy: comp.cy * sy, length: length + 2.0 * grow, thickness: thickness + 2.0 * grow, angle })
+}
+
+/// `image` turned by `degrees` about its centre, same size, edges clamped:
+/// `turned(image, line.angle_deg)` makes that line level.
+pub fn turned(image: &RgbImage, degrees: f32) -> RgbImage {
+    let (w, h) = (image.width() as f32, image.height() as f32);
+    crop_slanted(image, &Slant { cx: w / 2.0, cy: h / 2.0, length: w, thickness: h, angle: degrees.to_radians() })
 }
 
 /// Cuts a turned rectangle out level (bilinear, edges clamped).
@@ -754,6 +812,35 @@ mod tests {
         }
         let han = engine.dictionary.iter().position(|e| e == "中").map(|i| i + 1);
         assert!(han.is_some_and(|k| !head.classes.contains(&k)));
+        // The MRZ alphabet: the blank, A-Z, 0-9 and `<`.
+        assert_eq!(head.mrz.len(), 1 + 26 + 10 + 1);
+        assert!(head.mrz.iter().all(|&i| head.classes[i] == 0 || mrz_character(&engine.dictionary[head.classes[i] - 1])));
+    }
+
+    #[test]
+    fn mrz_like_lines_are_told_from_printed_text() {
+        assert!(looks_like_mrz("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"));
+        assert!(looks_like_mrz("L898902C36UTO7408122F1204159ZE184226B«««10"));
+        assert!(looks_like_mrz("L898902C36UTO7408122F1204159ZE184226B1234510"));
+        assert!(!looks_like_mrz("DOB 04/05/1990 EXP 04/05/2030 ISS 01/01/2020"));
+        assert!(!looks_like_mrz("Given names / Prénoms"));
+        assert!(!looks_like_mrz("ANNA<MARIA"));
+    }
+
+    #[test]
+    fn a_turned_image_is_levelled_by_its_line_angle() {
+        // A dark dot right of the centre on a line going down to the right at 10 degrees.
+        let mut img = RgbImage::from_pixel(201, 201, Rgb([255, 255, 255]));
+        let (s, c) = 10f32.to_radians().sin_cos();
+        let (x, y) = ((100.0 + 80.0 * c).round() as u32, (100.0 + 80.0 * s).round() as u32);
+        for dy in 0..3 {
+            for dx in 0..3 {
+                img.put_pixel(x + dx - 1, y + dy - 1, Rgb([0, 0, 0]));
+            }
+        }
+        let level = turned(&img, 10.0);
+        // Now on the horizontal through the centre.
+        assert!(level.get_pixel(180, 100).0[0] < 128, "{:?}", level.get_pixel(180, 100));
     }
 
     #[test]
