@@ -1160,7 +1160,6 @@ async fn cases_are_assigned_unassigned_and_claimed_over_rest() {
 
 /// The Overview page shows the review figures (browser).
 #[tokio::test]
-#[ignore = "not re-run since its route fix (#/ is Not found; the page is #/overview): run with --ignored"]
 async fn the_overview_page_shows_the_review_figures() {
     use crate::common::browser::{self, Browser, keys};
     use sea_orm::sea_query::Expr;
