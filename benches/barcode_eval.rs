@@ -7,7 +7,7 @@
 //! counts only when the decoded text equals the encoded payload.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-release cargo bench --bench barcode_eval
+//! CARGO_TARGET_DIR=target-release cargo bench --bench barcode_eval
 //! ```
 //!
 //! Environment: `BARCODE_EVAL_PER_CATEGORY` (default 40), `BARCODE_EVAL_SEED`

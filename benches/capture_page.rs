@@ -11,7 +11,7 @@
 //! `domContentLoaded` beside it.
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-release cargo bench --bench capture_page -- --runs 30
+//! CARGO_TARGET_DIR=target-release cargo bench --bench capture_page -- --runs 30
 //! ```
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (or TESSERA_CHROMIUM /

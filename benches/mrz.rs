@@ -2,7 +2,7 @@
 //! evaluation set of tests/it/mrz_fixtures (generated in code), and the
 //! CPU cost per image.
 //!
-//! `CARGO_TARGET_DIR=/work/target-release cargo bench --bench mrz [-- N]`
+//! `CARGO_TARGET_DIR=target-release cargo bench --bench mrz [-- N]`
 //! (N photos per format and category, default 20; seeds 0..N, which the
 //! tests never use). Needs Debian's `fonts-ocr-b` (or `TESSERA_OCRB_FONT`).
 //!

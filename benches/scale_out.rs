@@ -27,8 +27,8 @@
 //! packages (e.g. `target/tessera-models`, fetched by the tests).
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-release cargo build --profile bench --bin tessera --bench scale_out
-//! /work/target-release/release/deps/scale_out-<hash> --server /work/target-release/release/tessera \
+//! CARGO_TARGET_DIR=target-release cargo build --profile bench --bin tessera --bench scale_out
+//! target-release/release/deps/scale_out-<hash> --server target-release/release/tessera \
 //!     --postgres postgres://postgres@127.0.0.1:5432/test [--applicants 60] [--clients 6] \
 //!     [--instances 1,2,3] [--models-dir DIR]
 //! ```
