@@ -1,22 +1,26 @@
 //! Sanctions screening benchmark: `cargo bench --bench sanctions`.
 //!
-//! Builds a generated list (primary names plus aliases; see
-//! `tessera::engine::sanctions::synthetic`; 20k entities by default,
-//! `BENCH_ENTRIES=833334` for one million names), then
+//! For each list size (`BENCH_ENTRIES`, comma-separated entity counts;
+//! default `20000,833334`: 24,000 and one million names, in one run)
+//! builds a generated list (primary names plus aliases; see
+//! `tessera::engine::sanctions::synthetic`), then
 //! - quality at the default threshold (0.92), per category of query:
 //!   typos, swapped order, Latin transliterations, Cyrillic script, Arabic
 //!   romanisation variants, companies with another legal form must hit
 //!   their entry; a birth date decades away, unrelated names, a common
 //!   given name with another surname, another company sharing only its
-//!   legal form must hit nothing. Prints precision and recall;
+//!   legal form must hit nothing but namesakes (entries listed under
+//!   exactly the query's name, counted and shown apart). Prints precision
+//!   and recall;
 //! - whether the indexed search finds what brute force over every name
 //!   finds (the hits at the threshold, on a sample of the queries);
 //! - latency: p50/p95/p99 of one indexed screening, the names scored per
-//!   screening, and the process's CPU time and memory (RSS) after the
-//!   index is built.
+//!   screening, the CPU time per screening, and the process's memory (RSS)
+//!   after the index is built.
 //!
-//! `BENCH_ENTRIES`, `BENCH_PER_CATEGORY`, `BENCH_BRUTE` (queries compared
-//! with brute force) and `BENCH_SCREENINGS` change the sizes.
+//! `BENCH_PER_CATEGORY`, `BENCH_BRUTE` (queries compared with brute force)
+//! and `BENCH_SCREENINGS` change the sizes (defaults: 300 / 300 / 10,000
+//! up to 100k entities, 100 / 10 / 3,000 above).
 
 use std::time::Instant;
 
@@ -50,8 +54,21 @@ fn rss_mib() -> (f64, f64) {
 }
 
 fn main() {
-    let n = env("BENCH_ENTRIES", 20_000);
-    let per_category = env("BENCH_PER_CATEGORY", 300);
+    let sizes: Vec<usize> = std::env::var("BENCH_ENTRIES")
+        .unwrap_or_else(|_| "20000,833334".into())
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    for n in sizes {
+        println!("\n== {n} entities ==");
+        run(n);
+    }
+}
+
+fn run(n: usize) {
+    let large = n > 100_000;
+    let per_category = env("BENCH_PER_CATEGORY", if large { 100 } else { 300 });
+    let (rss0, _) = rss_mib();
     let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let (entries, cases) = synthetic::cases(n, 0x5eed, per_category);
     println!("generated {} entries in {:.1} s wall, {:.1} CPU-s", entries.len(), wall0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
@@ -59,23 +76,24 @@ fn main() {
     let index = ScreeningIndex::build("bench", entries);
     let (rss, peak) = rss_mib();
     println!(
-        "index: {} entries, {} names, {} distinct tokens, built in {:.2} s wall, {:.2} CPU-s; RSS {rss:.0} MiB (peak {peak:.0} MiB, generator included)",
+        "index: {} entries, {} names, {} distinct tokens, built in {:.2} s wall, {:.2} CPU-s; RSS {rss:.0} MiB, {:.0} MiB more than before generating (peak {peak:.0} MiB, generator included)",
         index.entry_count(),
         index.name_count(),
         index.token_count(),
         wall1.elapsed().as_secs_f64(),
-        cpu_seconds() - cpu1
+        cpu_seconds() - cpu1,
+        rss - rss0
     );
 
     let (figures, precision, recall) = synthetic::evaluate(&index, &cases, THRESHOLD);
-    println!("{:34} {:>8} {:>8} {:>7}", "category", "queries", "correct", "rate");
+    println!("{:34} {:>8} {:>8} {:>7} {:>10}", "category", "queries", "correct", "rate", "namesakes");
     for f in &figures {
-        println!("{:34} {:>8} {:>8} {:>7.3}", f.category, f.queries, f.correct, f.correct as f64 / f.queries.max(1) as f64);
+        println!("{:34} {:>8} {:>8} {:>7.3} {:>10}", f.category, f.queries, f.correct, f.correct as f64 / f.queries.max(1) as f64, f.namesakes);
     }
     println!("at threshold {THRESHOLD}: precision {precision:.3}, recall {recall:.3} ({} queries)", cases.len());
 
     // The indexed search against brute force: the same entries at the threshold?
-    let brute_n = env("BENCH_BRUTE", if n > 100_000 { 20 } else { 300 }).min(cases.len());
+    let brute_n = env("BENCH_BRUTE", if large { 10 } else { 300 }).min(cases.len());
     let step = (cases.len() / brute_n.max(1)).max(1);
     let (mut same, mut brute) = (0usize, Vec::new());
     for c in cases.iter().step_by(step).take(brute_n) {
@@ -96,7 +114,7 @@ fn main() {
         brute.get(brute.len() / 2).copied().unwrap_or(0.0)
     );
 
-    let screenings = env("BENCH_SCREENINGS", 10_000);
+    let screenings = env("BENCH_SCREENINGS", if large { 3_000 } else { 10_000 });
     let mut scored: Vec<usize> = cases.iter().map(|c| index.candidate_count(&c.subject)).collect();
     scored.sort_unstable();
     println!("names scored per screening: p50 {}, p95 {}, max {}", scored[scored.len() / 2], scored[scored.len() * 95 / 100], scored[scored.len() - 1]);
@@ -122,4 +140,5 @@ fn main() {
     );
     let (rss, peak) = rss_mib();
     println!("RSS at the end {rss:.0} MiB (peak {peak:.0} MiB); process CPU {:.1} s", cpu_seconds());
+    drop(index);
 }

@@ -183,6 +183,19 @@ const STACK_PAIRS: usize = 64;
 
 /// [`name_score_detail`] over any token storage.
 pub fn name_score_of<Q: Tokens + ?Sized, C: Tokens + ?Sized>(query: &Q, candidate: &C, explain: bool) -> (f64, Vec<TokenPair>) {
+    name_score_with(query, candidate, explain, |i, j| token_similarity(query.at(i), candidate.at(j)))
+}
+
+/// [`name_score_of`] with the token similarities from `similarity(i, j)`
+/// (query token `i`, candidate token `j`), which must equal
+/// [`token_similarity`]: the index passes values it computed once per
+/// screening for every distinct listed token.
+pub fn name_score_with<Q: Tokens + ?Sized, C: Tokens + ?Sized>(
+    query: &Q,
+    candidate: &C,
+    explain: bool,
+    mut similarity: impl FnMut(usize, usize) -> f64,
+) -> (f64, Vec<TokenPair>) {
     let (nq, nc) = (query.count(), candidate.count());
     if nq == 0 || nc == 0 {
         return (0.0, vec![]);
@@ -198,7 +211,7 @@ pub fn name_score_of<Q: Tokens + ?Sized, C: Tokens + ?Sized>(query: &Q, candidat
     let mut k = 0;
     for i in 0..nq.min(64) {
         for j in 0..nc.min(64) {
-            sims[k] = (token_similarity(query.at(i), candidate.at(j)), i as u8, j as u8);
+            sims[k] = (similarity(i, j), i as u8, j as u8);
             k += 1;
         }
     }

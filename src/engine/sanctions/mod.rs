@@ -5,11 +5,13 @@
 //! ([`ScreeningIndex`]) that a [`ListScreener`] serves and swaps when a new
 //! list version is loaded.
 //!
-//! The index blocks on trigrams of the tokens' phonetic keys, so a
-//! candidate need share no first letter with the query; only candidates
-//! sharing a good part of the query's trigrams are scored. A birth date is a
-//! hard gate when both sides have one; country, gender and document numbers
-//! move the score a little (see [`explain`]).
+//! The index finds the listed tokens similar to each query token through
+//! one-edit neighbourhoods of their text and phonetic keys, shared key
+//! prefixes and consonant skeletons, so a candidate need share no first
+//! letter with the query; only names holding such tokens are scored, each
+//! distinct listed token compared with each query token once. A birth
+//! date is a hard gate when both sides have one; country, gender and
+//! document numbers move the score a little (see [`explain`]).
 
 pub mod country;
 pub mod csv;
@@ -52,21 +54,18 @@ struct IndexedName {
 ///
 /// Every distinct token of the listed names is normalised once, at build
 /// time, into a vocabulary; names are token ids. A screening looks up the
-/// vocabulary tokens similar to each query token (trigrams of the phonetic
-/// keys, and the consonant skeleton), walks the names holding the rarer of
-/// them, keeps the names that agree on enough query tokens and scores only
-/// those.
+/// vocabulary tokens similar to each query token (the one-deletion
+/// neighbourhoods of the phonetic keys and of the consonant skeletons),
+/// walks the names holding the rarer of them, keeps the names that agree on
+/// enough query tokens and scores only those, each distinct listed token
+/// compared with each query token once.
 pub struct ScreeningIndex {
     version: String,
     entries: Vec<SanctionsEntry>,
     names: Vec<IndexedName>,
     vocab: Vec<Token>,
-    /// Trigrams of each vocabulary token's key.
-    vocab_grams: Vec<u8>,
-    /// Key trigram → vocabulary tokens.
-    gram_postings: HashMap<u32, Vec<u32>>,
-    /// Consonant skeleton (3+ letters) → vocabulary tokens.
-    skeletons: HashMap<String, Vec<u32>>,
+    /// Key and skeleton variants → vocabulary tokens.
+    neighbours: Neighbourhood,
     /// Vocabulary token → names holding it (ascending, once each).
     postings: Vec<Vec<u32>>,
     /// A token held by more names than this is not walked to find
@@ -77,22 +76,166 @@ pub struct ScreeningIndex {
 /// A vocabulary token is similar to a query token from this similarity on.
 pub const TOKEN_FLOOR: f64 = 0.75;
 
-fn key_trigrams(key: &str, out: &mut Vec<u32>) {
+/// What a variant hash was made of (so a key and a skeleton never meet).
+const KEY_VARIANT: u64 = 1;
+const SKELETON_VARIANT: u64 = 2;
+const PREFIX_VARIANT: u64 = 3;
+const TEXT_VARIANT: u64 = 4;
+
+/// FNV-1a of `s` without the byte at `skip` (none when out of range),
+/// seeded by what `s` is, then mixed.
+fn variant_hash(domain: u64, s: &[u8], skip: usize) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ domain.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for (i, &b) in s.iter().enumerate() {
+        if i != skip {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h ^= h >> 32;
+    h = h.wrapping_mul(0xd6e8_feb8_6659_fd93);
+    h ^ (h >> 32)
+}
+
+/// A token's variants, so two tokens meet when they share one: its text
+/// and its phonetic key each with at most one letter deleted (one edit
+/// apart: a typo, `kavimov` / `kavimof`), the first four letters of a key
+/// of five or more (Jaro-Winkler rates a long shared prefix high:
+/// `hannoro` / `hannomov`), and its consonant skeleton of three or more
+/// (romanisations written with other vowels, `muhammad` / `mohamed`).
+fn variants(t: &Token, out: &mut Vec<u64>) {
     out.clear();
-    let padded: Vec<u8> = std::iter::once(b'^').chain(key.bytes()).chain(std::iter::once(b'$')).collect();
-    for w in padded.windows(3) {
-        out.push(u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2]));
+    let key = t.key.as_bytes();
+    out.push(variant_hash(KEY_VARIANT, key, usize::MAX));
+    if key.len() >= 2 {
+        out.extend((0..key.len()).map(|p| variant_hash(KEY_VARIANT, key, p)));
+    }
+    // The text too: one typo can change a key in two places (zekanmov,
+    // key sekanmov; zeeanmov, key sianmov).
+    let text = t.text.as_bytes();
+    out.push(variant_hash(TEXT_VARIANT, text, usize::MAX));
+    if text.len() >= 2 {
+        out.extend((0..text.len()).map(|p| variant_hash(TEXT_VARIANT, text, p)));
+    }
+    if key.len() >= 5 {
+        out.push(variant_hash(PREFIX_VARIANT, &key[..4], usize::MAX));
+    }
+    let skeleton = t.skeleton.as_bytes();
+    if skeleton.len() >= 3 {
+        out.push(variant_hash(SKELETON_VARIANT, skeleton, usize::MAX));
     }
     out.sort_unstable();
     out.dedup();
 }
 
+/// Variant hash → vocabulary tokens, as one open table: a bucket per
+/// leading bits of the hash, each holding (token, low 32 bits of its hash).
+struct Neighbourhood {
+    bits: u32,
+    offsets: Vec<u32>,
+    items: Vec<(u32, u32)>,
+}
+
+impl Neighbourhood {
+    fn build(vocab: &[Token]) -> Self {
+        let mut hashes = Vec::new();
+        let total: usize = vocab
+            .iter()
+            .map(|t| {
+                variants(t, &mut hashes);
+                hashes.len()
+            })
+            .sum();
+        let bits = total.max(2).next_power_of_two().trailing_zeros();
+        let bucket = |h: u64| (h >> (64 - bits)) as usize;
+        let mut offsets = vec![0u32; (1 << bits) + 1];
+        for t in vocab {
+            variants(t, &mut hashes);
+            for &h in &hashes {
+                offsets[bucket(h) + 1] += 1;
+            }
+        }
+        for b in 1..offsets.len() {
+            offsets[b] += offsets[b - 1];
+        }
+        let mut fill: Vec<u32> = offsets[..offsets.len() - 1].to_vec();
+        let mut items = vec![(0u32, 0u32); total];
+        for (v, t) in vocab.iter().enumerate() {
+            variants(t, &mut hashes);
+            for &h in &hashes {
+                let b = bucket(h);
+                items[fill[b] as usize] = (v as u32, h as u32);
+                fill[b] += 1;
+            }
+        }
+        Neighbourhood { bits, offsets, items }
+    }
+
+    /// The tokens stored under variant `h` (and, rarely, under another
+    /// variant with the same 32 low and `bits` high bits).
+    fn get(&self, h: u64) -> impl Iterator<Item = u32> + '_ {
+        let b = (h >> (64 - self.bits)) as usize;
+        self.items[self.offsets[b] as usize..self.offsets[b + 1] as usize].iter().filter(move |(_, c)| *c == h as u32).map(|(v, _)| *v)
+    }
+}
+
+/// Similarities of the query's tokens with vocabulary tokens, computed
+/// once per screening: `slot[v]` is 1 + the row of token `v` (0: none
+/// yet), a row holds one similarity per query token (NaN: not computed).
+#[derive(Default)]
+struct SimCache {
+    slot: Vec<u32>,
+    rows: Vec<f64>,
+    filled: Vec<u32>,
+    width: usize,
+}
+
+impl SimCache {
+    fn begin(&mut self, vocab: usize, width: usize) {
+        self.end();
+        if self.slot.len() < vocab {
+            self.slot.resize(vocab, 0);
+        }
+        self.width = width.max(1);
+    }
+
+    fn end(&mut self) {
+        for v in self.filled.drain(..) {
+            self.slot[v as usize] = 0;
+        }
+        self.rows.clear();
+    }
+
+    /// [`matcher::token_similarity`] of query token `i` (`q`) and vocabulary token `v` (`t`).
+    fn get(&mut self, v: u32, i: usize, q: &Token, t: &Token) -> f64 {
+        let row = match self.slot[v as usize] {
+            0 => {
+                self.filled.push(v);
+                self.slot[v as usize] = self.filled.len() as u32;
+                self.rows.resize(self.filled.len() * self.width, f64::NAN);
+                self.filled.len() - 1
+            }
+            r => r as usize - 1,
+        };
+        let cell = &mut self.rows[row * self.width + i];
+        if cell.is_nan() {
+            *cell = matcher::token_similarity(q, t);
+        }
+        *cell
+    }
+}
+
 /// Per-thread scratch space of a screening (no allocation per candidate).
 #[derive(Default)]
 struct Scratch {
-    shared: Vec<u8>,
+    seen: Vec<bool>,
+    /// Per vocabulary token: the query tokens it is similar to (bits).
+    agree: Vec<u16>,
+    similar: Vec<u32>,
+    found: Vec<u32>,
     touched: Vec<u32>,
-    grams: Vec<u32>,
+    variants: Vec<u64>,
+    sims: SimCache,
 }
 
 thread_local! {
@@ -143,22 +286,9 @@ impl ScreeningIndex {
                 names.push(IndexedName { entry: e as u32, position: position.min(u16::MAX as usize) as u16, tokens: token_ids, substantial });
             }
         }
-        let mut gram_postings: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut skeletons: HashMap<String, Vec<u32>> = HashMap::new();
-        let mut vocab_grams = Vec::with_capacity(vocab.len());
-        let mut grams = Vec::new();
-        for (v, t) in vocab.iter().enumerate() {
-            key_trigrams(&t.key, &mut grams);
-            vocab_grams.push(grams.len().min(u8::MAX as usize) as u8);
-            for g in &grams {
-                gram_postings.entry(*g).or_default().push(v as u32);
-            }
-            if t.skeleton.len() >= 3 {
-                skeletons.entry(t.skeleton.clone()).or_default().push(v as u32);
-            }
-        }
+        let neighbours = Neighbourhood::build(&vocab);
         let frequent = (names.len() / 512).max(256);
-        ScreeningIndex { version: version.into(), entries, names, vocab, vocab_grams, gram_postings, skeletons, postings, frequent }
+        ScreeningIndex { version: version.into(), entries, names, vocab, neighbours, postings, frequent }
     }
 
     pub fn version(&self) -> &str {
@@ -208,119 +338,125 @@ impl ScreeningIndex {
         if query.is_empty() {
             return vec![];
         }
-        let candidates = self.candidates(&query);
-        self.rank(subject, &query, candidates.into_iter())
+        self.with_scratch(query.len(), |scratch| {
+            let candidates = self.candidates(&query, scratch);
+            self.rank(subject, &query, candidates.into_iter(), &mut scratch.sims)
+        })
     }
 
     /// How many names a screening of this subject scores (the benchmark's
     /// measure of the blocking).
     pub fn candidate_count(&self, subject: &ScreeningSubject) -> usize {
         let query = Self::query(subject);
-        if query.is_empty() { 0 } else { self.candidates(&query).len() }
+        if query.is_empty() {
+            return 0;
+        }
+        self.with_scratch(query.len(), |scratch| self.candidates(&query, scratch).len())
     }
 
-    /// Vocabulary tokens similar to `q` (at least [`TOKEN_FLOOR`]): those
-    /// sharing enough key trigrams, and those with its consonant skeleton.
-    fn similar_tokens(&self, q: &Token, scratch: &mut Scratch, out: &mut Vec<u32>) {
-        let Scratch { shared, touched, grams } = scratch;
-        if shared.len() < self.vocab.len() {
-            shared.resize(self.vocab.len(), 0);
-        }
-        key_trigrams(&q.key, grams);
-        for g in grams.iter() {
-            if let Some(list) = self.gram_postings.get(g) {
-                for &v in list {
-                    let c = &mut shared[v as usize];
-                    if *c == 0 {
-                        touched.push(v);
-                    }
-                    *c = c.saturating_add(1);
+    /// Runs `f` with this thread's scratch space, its similarity cache
+    /// cleared for a query of `width` tokens.
+    fn with_scratch<R>(&self, width: usize, f: impl FnOnce(&mut Scratch) -> R) -> R {
+        SCRATCH.with(|scratch| {
+            let scratch = &mut *scratch.borrow_mut();
+            scratch.sims.begin(self.vocab.len(), width.min(64));
+            if scratch.seen.len() < self.vocab.len() {
+                scratch.seen.resize(self.vocab.len(), false);
+                scratch.agree.resize(self.vocab.len(), 0);
+            }
+            let r = f(scratch);
+            scratch.sims.end();
+            r
+        })
+    }
+
+    /// Vocabulary tokens similar to query token `i` (`q`; at least
+    /// [`TOKEN_FLOOR`]) among those sharing a key or skeleton variant.
+    fn similar_tokens(&self, i: usize, q: &Token, scratch: &mut Scratch, out: &mut Vec<u32>) {
+        let Scratch { seen, touched, variants: hashes, sims, .. } = scratch;
+        variants(q, hashes);
+        for &h in hashes.iter() {
+            for v in self.neighbours.get(h) {
+                if !seen[v as usize] {
+                    seen[v as usize] = true;
+                    touched.push(v);
                 }
             }
         }
-        let nq = grams.len();
         for &v in touched.iter() {
-            let n = shared[v as usize] as usize;
-            shared[v as usize] = 0;
-            let fewer = nq.min(self.vocab_grams[v as usize] as usize);
-            // At least 30 % of the shorter key's trigrams (two for keys of two letters or more).
-            let need = ((fewer as f64 * 0.3).ceil() as usize).max(fewer.min(2));
-            if n >= need && token_similarity_at_least(q, &self.vocab[v as usize]) {
+            seen[v as usize] = false;
+            if sims.get(v, i, q, &self.vocab[v as usize]) >= TOKEN_FLOOR {
                 out.push(v);
             }
         }
         touched.clear();
-        if q.skeleton.len() >= 3 {
-            for &v in self.skeletons.get(&q.skeleton).map(Vec::as_slice).unwrap_or(&[]) {
-                if token_similarity_at_least(q, &self.vocab[v as usize]) {
-                    out.push(v);
-                }
-            }
-        }
     }
 
     /// The names worth scoring: they hold a token similar to a query token
     /// and agree on as many query tokens as both names allow (two, or one
     /// when either name has a single token that is not a particle).
-    fn candidates(&self, query: &[Token]) -> Vec<u32> {
-        SCRATCH.with(|scratch| {
-            let scratch = &mut *scratch.borrow_mut();
-            // (vocabulary token, the query tokens it is similar to)
-            let mut similar: Vec<(u32, u16)> = Vec::new();
-            let mut found = Vec::new();
-            for (i, q) in query.iter().enumerate().filter(|(_, q)| !q.particle).take(16) {
-                found.clear();
-                self.similar_tokens(q, scratch, &mut found);
-                similar.extend(found.iter().map(|&v| (v, 1u16 << i)));
+    fn candidates(&self, query: &[Token], scratch: &mut Scratch) -> Vec<u32> {
+        // The vocabulary tokens similar to a query token, and for each
+        // (`agree`) the query tokens it is similar to.
+        let mut similar: Vec<u32> = std::mem::take(&mut scratch.similar);
+        let mut found = std::mem::take(&mut scratch.found);
+        similar.clear();
+        for (i, q) in query.iter().enumerate().filter(|(i, q)| !q.particle && *i < 64).take(16) {
+            found.clear();
+            self.similar_tokens(i, q, scratch, &mut found);
+            for &v in &found {
+                let a = &mut scratch.agree[v as usize];
+                if *a == 0 {
+                    similar.push(v);
+                }
+                *a |= 1u16 << (i % 16);
             }
-            similar.sort_unstable();
-            similar.dedup_by(|b, a| {
-                if a.0 == b.0 {
-                    a.1 |= b.1;
-                    true
-                } else {
-                    false
-                }
-            });
-            let substantial = query.iter().filter(|t| !t.particle).count();
-            let mut names: Vec<u32> = Vec::new();
-            for &(v, _) in &similar {
-                let list = &self.postings[v as usize];
-                if list.len() <= self.frequent {
-                    names.extend_from_slice(list);
+        }
+        let agree = &scratch.agree;
+        let substantial = query.iter().filter(|t| !t.particle).count();
+        let mut names: Vec<u32> = Vec::new();
+        for &v in &similar {
+            let list = &self.postings[v as usize];
+            if list.len() <= self.frequent {
+                names.extend_from_slice(list);
+            }
+        }
+        // Only frequent tokens agree (a query of common names): walk the
+        // rarest, unless fewer query tokens agree than a name of several
+        // tokens needs (a single-token name then scores below the report
+        // floor: one pair of two or more query tokens weighs 0.75).
+        let agreeing = similar.iter().fold(0u16, |m, v| m | agree[*v as usize]).count_ones() as usize;
+        if names.is_empty() && agreeing >= 2.min(substantial) {
+            if let Some(&v) = similar.iter().min_by_key(|v| (self.postings[**v as usize].len(), **v)) {
+                names.extend_from_slice(&self.postings[v as usize]);
+            }
+        }
+        names.sort_unstable();
+        names.dedup();
+        names.retain(|&n| {
+            let name = &self.names[n as usize];
+            let mut agreed = 0u16;
+            let mut walked = false;
+            for &t in name.tokens.iter() {
+                let a = agree[t as usize];
+                if a != 0 {
+                    agreed |= a;
+                    walked |= self.postings[t as usize].len() <= self.frequent;
                 }
             }
-            // Only frequent tokens agree (a query of common names): walk the
-            // rarest, unless fewer query tokens agree than a name of several
-            // tokens needs (a single-token name then scores below the report
-            // floor: one pair of two or more query tokens weighs 0.75).
-            let agreeing = similar.iter().fold(0u16, |m, (_, q)| m | q).count_ones() as usize;
-            if names.is_empty() && agreeing >= 2.min(substantial) {
-                if let Some(&(v, _)) = similar.iter().min_by_key(|(v, _)| self.postings[*v as usize].len()) {
-                    names.extend_from_slice(&self.postings[v as usize]);
-                }
-            }
-            names.sort_unstable();
-            names.dedup();
-            names.retain(|&n| {
-                let name = &self.names[n as usize];
-                let mut agreed = 0u16;
-                for t in name.tokens.iter() {
-                    if let Ok(k) = similar.binary_search_by_key(t, |(v, _)| *v) {
-                        agreed |= similar[k].1;
-                    }
-                }
-                // One agreeing query token is enough for a name found through a
-                // rare token (a typo can hide the other one from the trigrams);
-                // names reached only through a frequent token need two.
-                let walked = name.tokens.iter().any(|t| {
-                    similar.binary_search_by_key(t, |(v, _)| *v).is_ok() && self.postings[*t as usize].len() <= self.frequent
-                });
-                let need = if walked { 1 } else { 2.min(substantial).min(name.substantial as usize) as u32 };
-                agreed.count_ones() >= need.max(1)
-            });
-            names
-        })
+            // One agreeing query token is enough for a name found through a
+            // rare token (a typo can hide the other one from the
+            // neighbourhoods); names reached only through a frequent token
+            // need two.
+            let need = if walked { 1 } else { 2.min(substantial).min(name.substantial as usize) as u32 };
+            agreed.count_ones() >= need.max(1)
+        });
+        for &v in &similar {
+            scratch.agree[v as usize] = 0;
+        }
+        scratch.similar = similar;
+        scratch.found = found;
+        names
     }
 
     /// Brute force over every name (the benchmark's reference for recall).
@@ -329,29 +465,54 @@ impl ScreeningIndex {
         if query.is_empty() {
             return vec![];
         }
-        self.rank(subject, &query, 0..self.names.len() as u32)
+        self.with_scratch(query.len(), |scratch| self.rank(subject, &query, 0..self.names.len() as u32, &mut scratch.sims))
     }
 
     /// Scores the candidate names; the best name per entry, features applied.
-    fn rank(&self, subject: &ScreeningSubject, query: &[Token], candidates: impl Iterator<Item = u32>) -> Vec<SanctionsHit> {
-        let mut best: HashMap<u32, (f64, u32)> = HashMap::new();
+    fn rank(&self, subject: &ScreeningSubject, query: &[Token], candidates: impl Iterator<Item = u32>, sims: &mut SimCache) -> Vec<SanctionsHit> {
+        // (entry, name score, name)
+        let mut scored: Vec<(u32, f64, u32)> = Vec::new();
         for n in candidates {
             let name = &self.names[n as usize];
             let entry = &self.entries[name.entry as usize];
             if !selected(entry, subject.lists.as_deref()) || !birth_date_admits(entry, subject.birth_date) {
                 continue;
             }
-            let s = matcher::name_score_of(query, &self.tokens_of(name), false).0;
+            let tokens = &name.tokens;
+            let s = matcher::name_score_with(query, &self.tokens_of(name), false, |i, j| {
+                let v = tokens[j];
+                sims.get(v, i, &query[i], &self.vocab[v as usize])
+            })
+            .0;
             // Other features move a score by at most this much.
             if s >= REPORT_FLOOR - 0.1 {
-                let b = best.entry(name.entry).or_insert((0.0, n));
-                if s > b.0 {
-                    *b = (s, n);
-                }
+                scored.push((name.entry, s, n));
             }
         }
-        let mut hits: Vec<SanctionsHit> =
-            best.into_values().filter_map(|(_, n)| self.explain(subject, query, n)).filter(|h| h.score >= REPORT_FLOOR).collect();
+        // The best name of each entry (the first of equals, as before).
+        scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+        scored.dedup_by_key(|(e, _, _)| *e);
+        // Explained best name score first, only while a name could still
+        // make the hits: its score plus every bonus the subject's other
+        // features could bring reaches the report floor and the last of
+        // MAX_HITS hits so far.
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let bonus = max_bonus(subject);
+        let mut hits: Vec<SanctionsHit> = Vec::new();
+        for (_, s, n) in scored {
+            if s + bonus < REPORT_FLOOR {
+                break;
+            }
+            if hits.len() >= MAX_HITS {
+                let last = hits.iter().map(|h| h.score).fold(f64::INFINITY, f64::min);
+                if s + bonus < last {
+                    break;
+                }
+            }
+            if let Some(h) = self.explain(subject, query, n).filter(|h| h.score >= REPORT_FLOOR) {
+                hits.push(h);
+            }
+        }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entry_id.cmp(&b.entry_id)));
         hits.truncate(MAX_HITS);
         hits
@@ -402,9 +563,21 @@ pub fn subject_key(subject: &ScreeningSubject) -> String {
     format!("{}|{}", tokens.join(" "), subject.birth_date.map(|d| d.to_string()).unwrap_or_default())
 }
 
-/// Whether two tokens are at least [`TOKEN_FLOOR`] alike.
-fn token_similarity_at_least(a: &Token, b: &Token) -> bool {
-    matcher::token_similarity(a, b) >= TOKEN_FLOOR
+/// The most the subject's birth date, country and document number can add
+/// to a name score (gender only lowers it).
+fn max_bonus(subject: &ScreeningSubject) -> f64 {
+    let mut bonus = 0.0;
+    if subject.birth_date.is_some() {
+        bonus += explain::EXACT_BIRTH_DATE_BONUS.max(explain::MONTH_BIRTH_DATE_BONUS);
+    }
+    if subject.country.is_some() {
+        bonus += explain::COUNTRY_MATCH_BONUS;
+    }
+    if subject.document_number.is_some() {
+        bonus += explain::IDENTIFIER_MATCH_BONUS;
+    }
+    // Rounding of the sums.
+    bonus + 1e-9
 }
 
 /// The hard gate: when both sides have a birth date, one must admit it.
@@ -628,6 +801,57 @@ mod tests {
         assert!(i.screen(&org).iter().all(|h| h.score < 0.9));
         let corp = ScreeningSubject { last_name: Some("CORP".into()), is_entity: true, ..Default::default() };
         assert!(i.screen(&corp).is_empty());
+    }
+
+    #[test]
+    fn neighbourhoods_find_typos_that_move_the_key_in_two_places() {
+        // zekanmov (key sekanmov) and zeeanmov (key sianmov): one letter of
+        // the text, two of the key.
+        let i = ScreeningIndex::build("v", vec![person("1", "ZEKANMOV, Aleksandr", &[], None), person("2", "HANNORO, Hamza", &[], None)]);
+        assert_eq!(top(&i, subject("Aleksandr", "Zeeanmov", None)).map(|h| h.0), Some("1".into()));
+        // A shared beginning: Jaro-Winkler rates it high, the prefix meets it.
+        let pairs = i.screen(&subject("Hamza", "Hannomov", None));
+        assert_eq!(pairs.first().map(|h| h.entry_id.as_str()), Some("2"), "{pairs:?}");
+    }
+
+    #[test]
+    fn many_equal_candidates_keep_the_ten_best_in_entry_order() {
+        // Fifteen namesakes and near-namesakes: the hits are the ones brute
+        // force ranks first, explained alike (only the first ten are explained).
+        let mut entries: Vec<SanctionsEntry> = (0..15).map(|n| person(&format!("{:02}", n), "KARIMOV, Rustam", &[], None)).collect();
+        entries.push(person("20", "KARIMOVA, Rustam", &[], None));
+        entries.push(person("21", "KARIMOV, Rustam Aliyevich", &[], Some((1970, 1, 1))));
+        let i = ScreeningIndex::build("v", entries);
+        for s in [subject("Rustam", "Karimov", None), subject("Rustam", "Karimova", Some((1970, 1, 1)))] {
+            let (indexed, brute) = (i.screen(&s), i.screen_exhaustive(&s));
+            assert_eq!(indexed.len(), MAX_HITS);
+            assert_eq!(indexed, brute);
+        }
+    }
+
+    #[test]
+    fn indexed_hits_are_scored_and_explained_as_brute_force_does() {
+        let (entries, cases) = synthetic::cases(3000, 7, 20);
+        let i = ScreeningIndex::build("v", entries);
+        let (mut same, mut total, mut explained) = (0, 0, 0);
+        for c in &cases {
+            let (indexed, brute) = (i.screen(&c.subject), i.screen_exhaustive(&c.subject));
+            // An indexed hit on the name brute force matched is its hit, to
+            // the explanation (the scores cached per screening are exact).
+            for h in &indexed {
+                let b = brute.iter().find(|b| b.entry_id == h.entry_id && b.explanation.matched_name == h.explanation.matched_name);
+                assert!(b.is_none_or(|b| b == h), "{:?}: {h:?} vs {b:?}", c.subject);
+                explained += usize::from(b.is_some());
+            }
+            let above = |hits: &[SanctionsHit]| hits.iter().filter(|h| h.score >= 0.92).map(|h| h.entry_id.clone()).collect::<Vec<_>>();
+            total += 1;
+            same += usize::from(above(&indexed) == above(&brute));
+        }
+        eprintln!("same hits at 0.92 as brute force: {same} / {total}; {explained} hits compared");
+        // Measured 187 / 187 here; on the denser 20k list of the benchmark
+        // about 93 % (the misses there are near-namesakes of other entries).
+        assert!(same * 100 >= total * 95, "{same} / {total}");
+        assert!(explained > total / 2, "{explained}");
     }
 
     #[tokio::test]
