@@ -80,7 +80,6 @@ pub const TOKEN_FLOOR: f64 = 0.75;
 const KEY_VARIANT: u64 = 1;
 const SKELETON_VARIANT: u64 = 2;
 const PREFIX_VARIANT: u64 = 3;
-const TEXT_VARIANT: u64 = 4;
 
 /// FNV-1a of `s` without the byte at `skip` (none when out of range),
 /// seeded by what `s` is, then mixed.
@@ -113,9 +112,12 @@ fn variants(t: &Token, out: &mut Vec<u64>) {
     // The text too: one typo can change a key in two places (zekanmov,
     // key sekanmov; zeeanmov, key sianmov).
     let text = t.text.as_bytes();
-    out.push(variant_hash(TEXT_VARIANT, text, usize::MAX));
-    if text.len() >= 2 {
-        out.extend((0..text.len()).map(|p| variant_hash(TEXT_VARIANT, text, p)));
+    // (In the keys' domain: a text equal to its key adds nothing.)
+    if text != key {
+        out.push(variant_hash(KEY_VARIANT, text, usize::MAX));
+        if text.len() >= 2 {
+            out.extend((0..text.len()).map(|p| variant_hash(KEY_VARIANT, text, p)));
+        }
     }
     if key.len() >= 5 {
         out.push(variant_hash(PREFIX_VARIANT, &key[..4], usize::MAX));
@@ -128,8 +130,8 @@ fn variants(t: &Token, out: &mut Vec<u64>) {
     out.dedup();
 }
 
-/// Variant hash → vocabulary tokens, as one open table: a bucket per
-/// leading bits of the hash, each holding (token, low 32 bits of its hash).
+/// Variant hash → vocabulary tokens, as one table: a bucket per leading
+/// bits of the hash, each holding (token, low 32 bits of its hash).
 struct Neighbourhood {
     bits: u32,
     offsets: Vec<u32>,
@@ -146,7 +148,9 @@ impl Neighbourhood {
                 hashes.len()
             })
             .sum();
-        let bits = total.max(2).next_power_of_two().trailing_zeros();
+        // About four variants a bucket: the offsets stay small, a lookup
+        // filters a few on their low 32 bits.
+        let bits = (total / 4).max(2).next_power_of_two().trailing_zeros();
         let bucket = |h: u64| (h >> (64 - bits)) as usize;
         let mut offsets = vec![0u32; (1 << bits) + 1];
         for t in vocab {
