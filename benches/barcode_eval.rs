@@ -15,7 +15,9 @@
 //! default all), `BARCODE_EVAL_BUDGET_MS` (the cascade's time cap, default
 //! the production budget), `BARCODE_EVAL_THREADS` (default 1),
 //! `BARCODE_EVAL_DUMP` (a directory: the photos are written there as PNG),
-//! `BARCODE_EVAL_LIST_MISSES` (set: list every photo not read exactly).
+//! `BARCODE_EVAL_LIST_MISSES` (set: list every photo not read exactly),
+//! `BARCODE_EVAL_TRACE` (set, with the listing: where our scan-line reader
+//! stopped on each miss).
 
 #[path = "../tests/it/document_fixtures/mod.rs"]
 mod document_fixtures;
@@ -142,6 +144,10 @@ fn main() {
         for (img, o) in set.iter().zip(&outcomes) {
             if !o.exact {
                 println!("miss {:<11} {} ({:.0} ms cpu{})", img.category.name(), img.describe, o.cpu_ms, if o.wrong { ", WRONG TEXT" } else { "" });
+                if std::env::var("BARCODE_EVAL_TRACE").is_ok() {
+                    let photo = image::load_from_memory(&img.bytes).expect("photo decodes");
+                    println!("     {}", barcode::diagnose(&photo));
+                }
             }
         }
     }

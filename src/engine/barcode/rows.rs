@@ -1,0 +1,842 @@
+//! Our own PDF417 reader for an upright cut-out: many scan lines, a vote per
+//! codeword, Reed-Solomon with erasures.
+//!
+//! rxing samples each symbol row on few lines and gives up when a row
+//! indicator or a codeword is unreadable. Here every scan line (a few px
+//! apart, each averaged over about a module along the bars) is binarised
+//! with a local threshold (mid-point of the local dark and light envelopes,
+//! so a glare stripe or a shadow shifts it with the light), the start and
+//! stop patterns are found on the lines where they are clear and fitted as
+//! straight edges over all lines, and every line is cut into codewords on a
+//! 1-D perspective grid between them (codeword borders snapped to the
+//! nearest bar edge). A codeword is read by sampling its 17 module centres;
+//! only valid symbols count. Row indicators give the row number of their
+//! line (and the symbol's rows, columns and error-correction level); a
+//! smooth fit of row number over the cut-out places the other codewords,
+//! whose cluster (row mod 3) settles the row exactly. Each codeword takes
+//! the majority of the lines that read it; unread or tied ones are erasures
+//! for [`super::rs929::correct`], which corrects twice as many erasures as
+//! errors. A read is accepted only with a margin left in the code and a
+//! length descriptor that agrees with the symbol's size, so the reader
+//! returns nothing rather than a wrong text.
+
+use super::locate::Plane;
+use super::rs929;
+use rxing::pdf417::decoder::decoded_bit_stream_parser;
+use rxing::pdf417::pdf_417_common::getCodeword;
+
+const START: [f32; 8] = [8.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0];
+const STOP: [f32; 9] = [7.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 2.0, 1.0];
+/// Error-correction codewords left unused before a correction is trusted.
+const EC_MARGIN: usize = 4;
+
+/// One scan line: the profile across the bars, its local threshold, the
+/// elements (start, width, dark) between threshold crossings.
+struct Line {
+    y: f32,
+    p: Vec<f32>,
+    /// The profile before restoration (for saturation and template matching).
+    raw: Vec<f32>,
+    t: Vec<f32>,
+    saturated: Vec<bool>,
+    elements: Vec<(f32, f32, bool)>,
+    /// Light-to-dark crossings (left edges of bars).
+    rising: Vec<f32>,
+}
+
+impl Line {
+    fn new(y: f32, p: Vec<f32>, raw: Vec<f32>, module: f32) -> Line {
+        let t = threshold(&p, module);
+        let saturated = raw.iter().map(|&v| v >= 250.0).collect();
+        let mut line = Line { y, p, raw, t, saturated, elements: Vec::new(), rising: Vec::new() };
+        line.crossings();
+        line
+    }
+
+    fn reversed(&self, module: f32) -> Line {
+        let p: Vec<f32> = self.p.iter().rev().copied().collect();
+        let raw = self.raw.iter().rev().copied().collect();
+        Line::new(self.y, p, raw, module)
+    }
+
+    fn crossings(&mut self) {
+        let d: Vec<f32> = self.t.iter().zip(&self.p).map(|(t, p)| t - p).collect();
+        let mut edges: Vec<(f32, bool)> = Vec::new();
+        for x in 0..d.len().saturating_sub(1) {
+            let (a, b) = (d[x], d[x + 1]);
+            if (a > 0.0) != (b > 0.0) {
+                let pos = x as f32 + if (a - b).abs() > 1e-6 { a / (a - b) } else { 0.5 };
+                edges.push((pos, b > 0.0));
+            }
+        }
+        for pair in edges.windows(2) {
+            self.elements.push((pair[0].0, pair[1].0 - pair[0].0, pair[0].1));
+        }
+        self.rising = edges.iter().filter(|e| e.1).map(|e| e.0).collect();
+    }
+
+    /// Linear interpolation of profile minus threshold (positive = dark).
+    fn darkness(&self, x: f32) -> Option<f32> {
+        if x < 0.0 || x >= (self.p.len() - 1) as f32 {
+            return None;
+        }
+        let i = x as usize;
+        let f = x - i as f32;
+        let d = |j: usize| self.t[j] - self.p[j];
+        Some(d(i) * (1.0 - f) + d(i + 1) * f)
+    }
+
+    fn nearest_rising(&self, x: f32, reach: f32) -> Option<f32> {
+        let i = self.rising.partition_point(|&e| e < x);
+        [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| self.rising.get(j).copied())
+            .filter(|e| (e - x).abs() <= reach)
+            .min_by(|a, b| (a - x).abs().total_cmp(&(b - x).abs()))
+    }
+
+    /// The best match of `pattern` (modules per element, starting with a
+    /// bar): (begin, unit, end). Start patterns need light before them,
+    /// stop patterns light after them.
+    fn find(&self, pattern: &[f32], start: bool) -> Option<(f32, f32, f32)> {
+        let modules: f32 = pattern.iter().sum();
+        let el = &self.elements;
+        let k = pattern.len();
+        let mut best: Option<(f32, (f32, f32, f32))> = None;
+        for i in 0..el.len().saturating_sub(k - 1) {
+            if !el[i].2 {
+                continue;
+            }
+            let total: f32 = el[i..i + k].iter().map(|e| e.1).sum();
+            let unit = total / modules;
+            if unit < 0.5 {
+                continue;
+            }
+            let mut err = 0.0;
+            let mut ok = true;
+            for (e, &m) in el[i..i + k].iter().zip(pattern) {
+                let dev = (e.1 / unit - m).abs();
+                if dev > 0.5 + 0.2 * m {
+                    ok = false;
+                    break;
+                }
+                err += dev;
+            }
+            if !ok || err > 2.5 {
+                continue;
+            }
+            // Quiet zone: at least two modules of light outside the pattern.
+            let quiet = if start { i.checked_sub(1).map(|j| el[j].1) } else { el.get(i + k).map(|e| e.1) };
+            if quiet.is_some_and(|q| q < 2.0 * unit) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(b, _)| err < *b) {
+                best = Some((err, (el[i].0, unit, el[i].0 + total)));
+            }
+        }
+        best.map(|(_, m)| m)
+    }
+}
+
+/// Local threshold: the mid-point of the dark and light envelopes (block
+/// extremes over +-5 modules), interpolated per pixel.
+fn threshold(p: &[f32], module: f32) -> Vec<f32> {
+    let n = p.len();
+    let b = (module.round() as usize).max(1);
+    let nb = n.div_ceil(b);
+    let (mut bmax, mut bmin) = (vec![f32::MIN; nb], vec![f32::MAX; nb]);
+    for (x, &v) in p.iter().enumerate() {
+        bmax[x / b] = bmax[x / b].max(v);
+        bmin[x / b] = bmin[x / b].min(v);
+    }
+    let r = ((5.0 * module) / b as f32).ceil() as usize;
+    let mid: Vec<f32> = (0..nb)
+        .map(|i| {
+            let (lo, hi) = (i.saturating_sub(r), (i + r + 1).min(nb));
+            let mx = bmax[lo..hi].iter().copied().fold(f32::MIN, f32::max);
+            let mn = bmin[lo..hi].iter().copied().fold(f32::MAX, f32::min);
+            (mx + mn) / 2.0
+        })
+        .collect();
+    (0..n)
+        .map(|x| {
+            let c = (x as f32 + 0.5) / b as f32 - 0.5;
+            let i = (c.max(0.0) as usize).min(nb - 1);
+            let j = (i + 1).min(nb - 1);
+            let f = (c - i as f32).clamp(0.0, 1.0);
+            mid[i] * (1.0 - f) + mid[j] * f
+        })
+        .collect()
+}
+
+/// Least-squares line x = a + b y over `pts` (y, x), dropping outliers
+/// beyond `tol` (or 2.5 median deviations) and refitting.
+fn robust_line(pts: &[(f32, f32)], tol: f32) -> Option<(f32, f32)> {
+    let mut keep: Vec<(f32, f32)> = pts.to_vec();
+    let mut fit = None;
+    for _ in 0..4 {
+        if keep.len() < 3 {
+            return fit;
+        }
+        let n = keep.len() as f64;
+        let (sy, sx) = keep.iter().fold((0f64, 0f64), |(a, b), p| (a + f64::from(p.0), b + f64::from(p.1)));
+        let (my, mx) = (sy / n, sx / n);
+        let (mut syy, mut sxy) = (0f64, 0f64);
+        for p in &keep {
+            syy += (f64::from(p.0) - my).powi(2);
+            sxy += (f64::from(p.0) - my) * (f64::from(p.1) - mx);
+        }
+        let b = if syy > 1e-9 { sxy / syy } else { 0.0 };
+        let a = mx - b * my;
+        let (a, b) = (a as f32, b as f32);
+        fit = Some((a, b));
+        let mut dev: Vec<f32> = keep.iter().map(|p| (p.1 - a - b * p.0).abs()).collect();
+        dev.sort_by(f32::total_cmp);
+        let limit = tol.max(2.5 * dev[dev.len() / 2]);
+        let before = keep.len();
+        keep.retain(|p| (p.1 - a - b * p.0).abs() <= limit);
+        if keep.len() == before {
+            break;
+        }
+    }
+    fit
+}
+
+/// Solves a small linear system (Gaussian elimination with pivoting).
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let piv = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-9 {
+            return None;
+        }
+        a.swap(col, piv);
+        b.swap(col, piv);
+        for row in col + 1..n {
+            let f = a[row][col] / a[col][col];
+            for k in col..n {
+                a[row][k] -= f * a[col][k];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0f64; n];
+    for row in (0..n).rev() {
+        let s: f64 = (row + 1..n).map(|k| a[row][k] * x[k]).sum();
+        x[row] = (b[row] - s) / a[row][row];
+    }
+    Some(x)
+}
+
+/// Row number as a smooth function of the position: a + b y + c x + d x y
+/// (rows of a symbol under perspective are straight but not parallel), or
+/// a + b y when the observations do not spread across the symbol.
+struct RowFit(Vec<f64>, f64);
+
+impl RowFit {
+    fn features(x: f32, y: f32, scale: f64) -> [f64; 4] {
+        let (x, y) = (f64::from(x) / scale, f64::from(y) / scale);
+        [1.0, y, x, x * y]
+    }
+
+    fn fit(obs: &[(f32, f32, f32)], full: bool, scale: f64) -> Option<RowFit> {
+        let k = if full { 4 } else { 2 };
+        let mut keep: Vec<(f32, f32, f32)> = obs.to_vec();
+        let mut model = None;
+        for _ in 0..3 {
+            if keep.len() < k + 2 {
+                return model;
+            }
+            let mut ata = vec![vec![0f64; k]; k];
+            let mut atb = vec![0f64; k];
+            for &(x, y, v) in &keep {
+                let f = Self::features(x, y, scale);
+                for i in 0..k {
+                    for j in 0..k {
+                        ata[i][j] += f[i] * f[j];
+                    }
+                    atb[i] += f[i] * f64::from(v);
+                }
+            }
+            let coef = solve(ata, atb)?;
+            let m = RowFit(coef, scale);
+            let before = keep.len();
+            keep.retain(|&(x, y, v)| (m.at(x, y) - v).abs() <= 1.0);
+            model = Some(m);
+            if keep.len() == before {
+                break;
+            }
+        }
+        model
+    }
+
+    fn at(&self, x: f32, y: f32) -> f32 {
+        let f = Self::features(x, y, self.1);
+        self.0.iter().zip(f).map(|(c, f)| c * f).sum::<f64>() as f32
+    }
+}
+
+/// The cluster (0, 3 or 6) of a 17-module symbol: (b1 - b2 + b3 - b4 + 9) mod 9 over bar widths.
+fn cluster(bits: u32) -> Option<u32> {
+    let mut runs = Vec::with_capacity(8);
+    let mut prev = (bits >> 16) & 1;
+    let mut len = 0;
+    for i in (0..17).rev() {
+        let b = (bits >> i) & 1;
+        if b == prev {
+            len += 1;
+        } else {
+            runs.push(len);
+            prev = b;
+            len = 1;
+        }
+    }
+    runs.push(len);
+    if runs.len() != 8 || (bits >> 16) & 1 != 1 {
+        return None;
+    }
+    let c = (runs[0] + 9 - runs[2] + runs[4] + 9 - runs[6]) % 9;
+    matches!(c, 0 | 3 | 6).then_some(c)
+}
+
+/// Samples the 17 module centres between `l` and `r`: the codeword and its cluster.
+fn sample(line: &Line, l: f32, r: f32) -> Option<(u32, u32)> {
+    let u = (r - l) / 17.0;
+    let mut bits = 0u32;
+    let mut saturated = 0;
+    for j in 0..17 {
+        let x = l + (j as f32 + 0.5) * u;
+        let d = line.darkness(x)?;
+        if line.saturated[(x as usize).min(line.saturated.len() - 1)] {
+            saturated += 1;
+        }
+        bits = (bits << 1) | u32::from(d > 0.0);
+    }
+    if saturated > 4 {
+        return None;
+    }
+    let cw = getCodeword(bits);
+    if cw < 0 {
+        return None;
+    }
+    Some((cw as u32, cluster(bits)?))
+}
+
+/// What one line read: (codeword column incl. row indicators, x centre, codeword, cluster).
+type Reads = Vec<(usize, f32, u32, u32)>;
+
+/// Reads a PDF417 symbol from an upright cut-out (`plane`, bars vertical;
+/// `source` the same pixels before any restoration, for saturation) whose
+/// narrow module is about `module` px.
+pub fn read(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>) -> Option<String> {
+    read_traced(plane, source, module, blur, &mut Vec::new())
+}
+
+/// [`read`], noting in `trace` how far it got (for the bench's diagnosis of misses).
+/// With `blur` (the Gaussian sigma of `source` across the bars, px), a
+/// codeword that thresholding misreads gets a second chance: the line's
+/// `source` profile is matched against the 929 symbols of its row's
+/// cluster, each blurred alike ([`match_codeword`]).
+pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>, trace: &mut Vec<String>) -> Option<String> {
+    if plane.w < 40 || plane.h < 8 || source.w != plane.w || source.h != plane.h || !(0.8..=20.0).contains(&module) {
+        return None;
+    }
+    let step = (module * 0.5).round().max(1.0) as usize;
+    let half = (module * 0.5).round() as usize;
+    let mut lines = Vec::new();
+    let mut y = half;
+    while y + half < plane.h {
+        let mut p = vec![0f32; plane.w];
+        let mut s = vec![0f32; plane.w];
+        for yy in y - half..=y + half {
+            for (x, (pv, sv)) in p.iter_mut().zip(s.iter_mut()).enumerate() {
+                *pv += plane.data[yy * plane.w + x];
+                *sv += source.data[yy * plane.w + x];
+            }
+        }
+        let k = (2 * half + 1) as f32;
+        p.iter_mut().for_each(|v| *v /= k);
+        s.iter_mut().for_each(|v| *v /= k);
+        lines.push(Line::new(y as f32, p, s, module));
+        y += step;
+    }
+    let hits = |lines: &[Line]| lines.iter().filter(|l| l.find(&START, true).is_some()).count() + lines.iter().filter(|l| l.find(&STOP, false).is_some()).count();
+    let forward = hits(&lines);
+    let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
+    let back = hits(&reversed);
+    let lines = if back > forward { reversed } else { lines };
+    trace.push(format!("lines {} pattern hits {forward}/{back}", lines.len()));
+    decode_lines(&lines, module, blur, trace)
+}
+
+fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<String>) -> Option<String> {
+    // Start and stop edges over all lines.
+    let (mut starts, mut stops, mut su, mut eu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for l in lines {
+        if let Some((_, unit, end)) = l.find(&START, true) {
+            starts.push((l.y, end));
+            su.push((l.y, unit));
+        }
+        if let Some((begin, unit, _)) = l.find(&STOP, false) {
+            stops.push((l.y, begin));
+            eu.push((l.y, unit));
+        }
+    }
+    trace.push(format!("start {} stop {}", starts.len(), stops.len()));
+    let a_fit = robust_line(&starts, module)?;
+    let b_fit = robust_line(&stops, module)?;
+    let su_fit = robust_line(&su, module * 0.08)?;
+    let eu_fit = robust_line(&eu, module * 0.08)?;
+    let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
+    // Columns (data columns + 2 row indicators) from the span.
+    let mut spans: Vec<f32> = lines
+        .iter()
+        .map(|l| {
+            let u = (at(su_fit, l.y) + at(eu_fit, l.y)) / 2.0;
+            (at(b_fit, l.y) - at(a_fit, l.y)) / (17.0 * u)
+        })
+        .collect();
+    spans.sort_by(f32::total_cmp);
+    let total = spans[spans.len() / 2].round() as usize;
+    if !(3..=32).contains(&total) {
+        return None;
+    }
+    let cols = total - 2;
+    trace.push(format!("columns {cols}"));
+    // Every line cut into codewords on a 1-D perspective grid.
+    let mut reads: Vec<(f32, Reads)> = Vec::with_capacity(lines.len());
+    let mut bounds: Vec<Vec<(f32, f32)>> = Vec::with_capacity(lines.len());
+    for l in lines {
+        let (a, b) = (at(a_fit, l.y), at(b_fit, l.y));
+        let (us, ue) = (at(su_fit, l.y), at(eu_fit, l.y));
+        if us <= 0.3 || ue <= 0.3 || b <= a {
+            continue;
+        }
+        let span = (17 * total) as f32;
+        let g = (us / ue).sqrt().clamp(0.7, 1.4);
+        let r = (g - 1.0) / span;
+        let q = (b * g - a) / span;
+        let grid = |t: f32| (a + q * t) / (1.0 + r * t);
+        let nominal: Vec<f32> = (0..=total).map(|k| grid(17.0 * k as f32)).collect();
+        let snapped: Vec<f32> = nominal
+            .iter()
+            .enumerate()
+            .map(|(k, &x)| {
+                let unit = (nominal[(k + 1).min(total)] - nominal[k.saturating_sub(1)]) / if k == 0 || k == total { 17.0 } else { 34.0 };
+                l.nearest_rising(x, 1.2 * unit).unwrap_or(x)
+            })
+            .collect();
+        let mut got = Vec::new();
+        let mut slots = Vec::with_capacity(total);
+        for k in 0..total {
+            let (nl, nr) = (nominal[k], nominal[k + 1]);
+            let (sl, sr) = (snapped[k], snapped[k + 1]);
+            let unit = (nr - nl) / 17.0;
+            let mut candidates = vec![(sl, sr), (nl, nr)];
+            if ((sr - sl) - (nr - nl)).abs() > 1.5 * unit {
+                candidates.remove(0);
+            }
+            slots.push(candidates[0]);
+            for (cl, cr) in candidates {
+                if let Some((cw, clu)) = sample(l, cl, cr) {
+                    got.push((k, (cl + cr) / 2.0, cw, clu));
+                    break;
+                }
+            }
+        }
+        reads.push((l.y, got));
+        bounds.push(slots);
+    }
+    // Row indicators: row numbers and the symbol's metadata.
+    let (mut rows_div3, mut rows_mod3, mut ec_level, mut col_votes) = ([0u32; 31], [0u32; 3], [0u32; 9], [0u32; 31]);
+    let mut obs = Vec::new();
+    let (mut left_seen, mut right_seen) = (0, 0);
+    for (y, got) in &reads {
+        for &(k, x, cw, clu) in got {
+            if k != 0 && k != total - 1 {
+                continue;
+            }
+            let row = 3 * (cw / 30) + clu / 3;
+            let info = (cw % 30) as usize;
+            let left = k == 0;
+            match (clu, left) {
+                (0, true) | (3, false) => rows_div3[info] += 1,
+                (3, true) | (6, false) => {
+                    ec_level[(info / 3).min(8)] += 1;
+                    rows_mod3[info % 3] += 1;
+                }
+                _ => col_votes[info] += 1,
+            }
+            obs.push((x, *y, row as f32 + 0.5));
+            if left {
+                left_seen += 1;
+            } else {
+                right_seen += 1;
+            }
+        }
+    }
+    let argmax = |v: &[u32]| v.iter().enumerate().max_by_key(|(_, c)| **c).filter(|(_, c)| **c > 0).map(|(i, _)| i);
+    trace.push(format!("row indicators left {left_seen} right {right_seen}"));
+    let rows = 3 * argmax(&rows_div3)? + argmax(&rows_mod3)? + 1;
+    let ecl = argmax(&ec_level)?;
+    trace.push(format!("rows {rows} ec level {ecl} column votes {:?}", argmax(&col_votes)));
+    if argmax(&col_votes).is_some_and(|c| c + 1 != cols) || !(3..=90).contains(&rows) {
+        return None;
+    }
+    // Lines whose row indicators thresholding missed: match them against
+    // the indicators every row of this symbol must have.
+    if let Some(sigma) = blur {
+        let value = |r: usize, left: bool| -> u32 {
+            let info = match (r % 3, left) {
+                (0, true) | (1, false) => (rows - 1) / 3,
+                (1, true) | (2, false) => ecl * 3 + (rows - 1) % 3,
+                _ => cols - 1,
+            };
+            (30 * (r / 3) + info) as u32
+        };
+        let mut matched = 0;
+        for ((l, (y, got)), slots) in lines.iter().zip(&reads).zip(&bounds) {
+            if slots.len() != total {
+                continue;
+            }
+            for (k, left) in [(0usize, true), (total - 1, false)] {
+                if got.iter().any(|g| g.0 == k) {
+                    continue;
+                }
+                let (cl, cr) = slots[k];
+                let Some(o) = observe(l, cl, cr) else { continue };
+                let set = templates(sigma / ((cr - cl) / 17.0));
+                if let Some(r) = best_match(&o, &set, (0..rows).map(|r| (r, r % 3, value(r, left)))) {
+                    obs.push(((cl + cr) / 2.0, *y, r as f32 + 0.5));
+                    matched += 1;
+                    if left {
+                        left_seen += 1;
+                    } else {
+                        right_seen += 1;
+                    }
+                }
+            }
+        }
+        trace.push(format!("indicator matches {matched}"));
+    }
+    let scale = lines.iter().map(|l| l.p.len()).max().unwrap_or(1) as f64;
+    let rowfit = RowFit::fit(&obs, left_seen >= 3 && right_seen >= 3, scale).or_else(|| RowFit::fit(&obs, false, scale))?;
+    // Votes per codeword.
+    let n = rows * cols;
+    let mut votes: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n];
+    for (y, got) in &reads {
+        for &(k, x, cw, clu) in got {
+            if k == 0 || k == total - 1 {
+                continue;
+            }
+            let f = rowfit.at(x, *y) - 0.5;
+            let m = (clu / 3) as f32;
+            let r = 3.0 * ((f - m) / 3.0).round() + m;
+            if (r - f).abs() > 1.3 || r < 0.0 || r as usize >= rows {
+                continue;
+            }
+            let slot = &mut votes[r as usize * cols + (k - 1)];
+            match slot.iter_mut().find(|(v, _)| *v == cw) {
+                Some(e) => e.1 += 1,
+                None => slot.push((cw, 1)),
+            }
+        }
+    }
+    // Template matching of the data codewords on the unrestored profiles.
+    if let Some(sigma) = blur {
+        let mut matched = 0;
+        for ((l, (y, _)), slots) in lines.iter().zip(&reads).zip(&bounds) {
+            if slots.len() != total {
+                continue;
+            }
+            for k in 1..total - 1 {
+                let (cl, cr) = slots[k];
+                let f = rowfit.at((cl + cr) / 2.0, *y);
+                let frac = f - f.floor();
+                if !(0.2..=0.8).contains(&frac) || f < 0.0 || f as usize >= rows {
+                    continue;
+                }
+                let r = f as usize;
+                if let Some(cw) = match_codeword(l, cl, cr, r % 3, sigma) {
+                    matched += 1;
+                    let slot = &mut votes[r * cols + (k - 1)];
+                    match slot.iter_mut().find(|(v, _)| *v == cw) {
+                        Some(e) => e.1 += 2,
+                        None => slot.push((cw, 2)),
+                    }
+                }
+            }
+        }
+        trace.push(format!("template matches {matched}"));
+    }
+    let ec = 1usize << (ecl + 1);
+    if ec + 2 > n {
+        return None;
+    }
+    // Majority per codeword; ties and unread ones are erasures. A second
+    // try also erases codewords read by a single line.
+    for min_votes in [1u32, 2] {
+        let mut word = vec![0u32; n];
+        let mut erasures = Vec::new();
+        for (i, slot) in votes.iter().enumerate() {
+            let mut sorted = slot.clone();
+            sorted.sort_by(|a, b| b.1.cmp(&a.1));
+            match sorted.as_slice() {
+                [(v, c), rest @ ..] if *c >= min_votes && rest.first().is_none_or(|s| s.1 < *c) => word[i] = *v,
+                _ => erasures.push(i),
+            }
+        }
+        trace.push(format!("min votes {min_votes}: {} codewords, {} erasures, ec {ec}", n, erasures.len()));
+        if erasures.len() + EC_MARGIN > ec {
+            continue;
+        }
+        let Some(fixed) = rs929::correct(&mut word, ec, &erasures) else {
+            trace.push("uncorrectable".into());
+            continue;
+        };
+        trace.push(format!("corrected {} errors {} erasures", fixed.errors, fixed.erasures));
+        if 2 * fixed.errors + fixed.erasures + EC_MARGIN > ec || word[0] as usize != n - ec {
+            continue;
+        }
+        if let Ok(result) = decoded_bit_stream_parser::decode(&word, &ecl.to_string()) {
+            let text = result.getText().to_string();
+            if !text.is_empty() {
+                return Some(text);
+            }
+        }
+    }
+    None
+}
+
+/// Samples per module of the templates.
+const SPM: usize = 3;
+
+/// Blurred templates of every symbol, per cluster (0, 1, 2) and codeword:
+/// centred and normalised samples at [`SPM`] per module, for a blur of
+/// `sigma` modules. Cached per 0.05 module of blur.
+fn templates(sigma: f32) -> std::sync::Arc<[Vec<Vec<f32>>; 3]> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<u32, Arc<[Vec<Vec<f32>>; 3]>>>> = OnceLock::new();
+    let key = (sigma / 0.05).round().clamp(0.0, 60.0) as u32;
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return t;
+    }
+    let sigma = key as f32 * 0.05;
+    // Fine rendering: 12 samples per module, 2 modules of context each side
+    // (the previous codeword ends light, the next starts dark).
+    const FINE: usize = 12;
+    let pad = 2 * FINE;
+    let n = 17 * FINE + 2 * pad;
+    let s = sigma * FINE as f32;
+    let kernel: Vec<f32> = if s < 0.3 {
+        vec![1.0]
+    } else {
+        let r = (3.0 * s).ceil() as i32;
+        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * s * s)).exp()).collect();
+        let sum: f32 = k.iter().sum();
+        k.iter().map(|v| v / sum).collect()
+    };
+    let kr = kernel.len() / 2;
+    let mut out: [Vec<Vec<f32>>; 3] = [vec![Vec::new(); 929], vec![Vec::new(); 929], vec![Vec::new(); 929]];
+    for &symbol in rxing::pdf417::pdf_417_common::SYMBOL_TABLE.iter() {
+        let bits = symbol & 0x1FFFF;
+        let (Some(clu), cw) = (cluster(bits), getCodeword(bits)) else { continue };
+        if cw < 0 {
+            continue;
+        }
+        let mut fine = vec![0f32; n];
+        for (i, v) in fine.iter_mut().enumerate() {
+            *v = if i < pad {
+                if i >= pad - FINE { -1.0 } else { 0.0 }
+            } else if i >= pad + 17 * FINE {
+                if i < pad + 18 * FINE { 1.0 } else { 0.0 }
+            } else {
+                let module = (i - pad) / FINE;
+                if (bits >> (16 - module)) & 1 == 1 { 1.0 } else { -1.0 }
+            };
+        }
+        let mut t: Vec<f32> = (0..17 * SPM)
+            .map(|j| {
+                let centre = pad + j * FINE / SPM + FINE / (2 * SPM);
+                kernel.iter().enumerate().map(|(k, w)| fine[(centre + k).saturating_sub(kr).min(n - 1)] * w).sum()
+            })
+            .collect();
+        let mean = t.iter().sum::<f32>() / t.len() as f32;
+        t.iter_mut().for_each(|v| *v -= mean);
+        let norm = t.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-6);
+        t.iter_mut().for_each(|v| *v /= norm);
+        out[(clu / 3) as usize][cw as usize] = t;
+    }
+    let arc = Arc::new(out);
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, arc.clone());
+    }
+    arc
+}
+
+/// The line's unrestored profile between `l` and `r` at [`SPM`] samples
+/// per module, centred and normalised (dark positive); `None` when off the
+/// line, flat or saturated.
+fn observe(line: &Line, l: f32, r: f32) -> Option<Vec<f32>> {
+    let u = (r - l) / 17.0;
+    if u <= 0.3 {
+        return None;
+    }
+    let n = line.raw.len();
+    let mut o: Vec<f32> = Vec::with_capacity(17 * SPM);
+    let mut saturated = 0;
+    for j in 0..17 * SPM {
+        let x = l + (j as f32 + 0.5) * u / SPM as f32;
+        if x < 0.0 || x >= (n - 1) as f32 {
+            return None;
+        }
+        let i = x as usize;
+        let f = x - i as f32;
+        saturated += usize::from(line.saturated[i]);
+        o.push(-(line.raw[i] * (1.0 - f) + line.raw[i + 1] * f));
+    }
+    if saturated > 2 * SPM {
+        return None;
+    }
+    let mean = o.iter().sum::<f32>() / o.len() as f32;
+    o.iter_mut().for_each(|v| *v -= mean);
+    let norm = o.iter().map(|v| v * v).sum::<f32>().sqrt();
+    if norm < 1e-3 {
+        return None;
+    }
+    o.iter_mut().for_each(|v| *v /= norm);
+    Some(o)
+}
+
+/// The best of `candidates` (index, cluster 0..2, codeword) by correlation
+/// of its blurred template with `o`; `None` unless clearly the best.
+fn best_match(o: &[f32], set: &[Vec<Vec<f32>>; 3], candidates: impl Iterator<Item = (usize, usize, u32)>) -> Option<usize> {
+    let (mut best, mut second, mut best_i) = (f32::MIN, f32::MIN, 0);
+    for (i, clu, cw) in candidates {
+        let t = &set[clu][cw as usize];
+        if t.len() != o.len() {
+            continue;
+        }
+        let c: f32 = t.iter().zip(o).map(|(a, b)| a * b).sum();
+        if c > best {
+            second = best;
+            best = c;
+            best_i = i;
+        } else if c > second {
+            second = c;
+        }
+    }
+    (best > 0.75 && best - second > 0.02).then_some(best_i)
+}
+
+/// The codeword of row cluster `cluster` (0, 1, 2 for row mod 3) whose
+/// blurred template correlates best with the line's unrestored profile
+/// between `l` and `r`.
+fn match_codeword(line: &Line, l: f32, r: f32, cluster: usize, sigma_px: f32) -> Option<u32> {
+    let o = observe(line, l, r)?;
+    let set = templates(sigma_px / ((r - l) / 17.0));
+    best_match(&o, &set, (0..929u32).map(|cw| (cw as usize, cluster, cw))).map(|i| i as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::barcode::restore;
+    use rxing::pdf417::PDF417Writer;
+    use rxing::pdf417::encoder::Dimensions;
+    use rxing::{BarcodeFormat, EncodeHints, Writer};
+
+    const TEXT: &str = "@\n\u{1e}\rANSI 636014100102DL00410278ZC03190008DLDAQD7654321\nDCSGARCIA-LOPEZ\nDACMARIA\nDBB08311988\nDAG1234 SUNSET BLVD\nDAILOS ANGELES\nDAJCA\nDAK900280000\r";
+
+    /// The symbol at `module` px (rows 4 modules tall), blurred across the
+    /// bars with `sigma`, with noise; a plane with a light margin.
+    fn symbol(module: f32, sigma: f32, noise: f32, reverse: bool) -> Plane {
+        let hints = EncodeHints {
+            ErrorCorrection: Some("5".into()),
+            Margin: Some("0".into()),
+            Pdf417Dimensions: Some(Dimensions::new(8, 8, 3, 90)),
+            ..Default::default()
+        };
+        let m = PDF417Writer.encode_with_hints(TEXT, &BarcodeFormat::PDF_417, 10000, 1, &hints).unwrap();
+        let margin = 6.0 * module;
+        let w = (m.getWidth() as f32 * module + 2.0 * margin) as usize;
+        let h = (m.getHeight() as f32 * module + 2.0 * margin) as usize;
+        let mut data = vec![0f32; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                // Area sampling over 4x4 sub-pixels.
+                let mut dark = 0.0;
+                for sy in 0..4 {
+                    for sx in 0..4 {
+                        let mx = ((x as f32 + (sx as f32 + 0.5) / 4.0 - margin) / module).floor();
+                        let my = ((y as f32 + (sy as f32 + 0.5) / 4.0 - margin) / module).floor();
+                        if mx >= 0.0 && my >= 0.0 && (mx as u32) < m.getWidth() && (my as u32) < m.getHeight() && m.get(mx as u32, my as u32) {
+                            dark += 1.0 / 16.0;
+                        }
+                    }
+                }
+                data[y * w + x] = 220.0 - 180.0 * dark;
+            }
+        }
+        let mut p = Plane { w, h, data };
+        if sigma > 0.0 {
+            let r = (3.0 * sigma).ceil() as i32;
+            let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+            let s: f32 = k.iter().sum();
+            let k: Vec<f32> = k.iter().map(|v| v / s).collect();
+            p = restore::convolve_x(&p, &k);
+        }
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for v in &mut p.data {
+            let mut acc = 0.0f32;
+            for _ in 0..12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                acc += (state >> 40) as f32 / (1u64 << 24) as f32;
+            }
+            *v += (acc - 6.0) * noise;
+        }
+        if reverse {
+            p.data.reverse();
+        }
+        p
+    }
+
+    #[test]
+    fn a_clean_symbol_is_read_either_way_up() {
+        for reverse in [false, true] {
+            let p = symbol(3.0, 0.0, 2.0, reverse);
+            let mut trace = Vec::new();
+            let text = read_traced(&p, &p, 3.0, None, &mut trace);
+            assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+        }
+    }
+
+    #[test]
+    fn a_blurred_symbol_is_read_after_deconvolution() {
+        let p = symbol(3.5, 2.6, 3.0, false);
+        let mut trace = Vec::new();
+        let sharp = restore::deconvolve_x(&p, 2.6, 2e-3);
+        let text = read_traced(&sharp, &p, 3.5, Some(2.6), &mut trace);
+        assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+    }
+
+    #[test]
+    fn a_symbol_with_torn_rows_is_read_with_erasures() {
+        let mut p = symbol(3.0, 0.0, 2.0, false);
+        // A vertical stripe of glare over two codeword columns.
+        let (x0, x1) = (p.w / 2, p.w / 2 + 90);
+        for y in 0..p.h {
+            for x in x0..x1 {
+                p.data[y * p.w + x] = 255.0;
+            }
+        }
+        let mut trace = Vec::new();
+        let text = read_traced(&p, &p, 3.0, None, &mut trace);
+        assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+    }
+}
