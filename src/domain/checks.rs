@@ -41,6 +41,8 @@ pub mod names {
     pub const BIRTH_DATE_PLAUSIBILITY: &str = "birth_date_plausibility";
     /// Fails when the barcode/MRZ expiry differs from the printed one.
     pub const EXPIRY_CROSSCHECK: &str = "expiry_crosscheck";
+    /// Fails when the barcode/MRZ birth date differs from the printed one.
+    pub const BIRTH_DATE_CROSSCHECK: &str = "birth_date_crosscheck";
 }
 
 

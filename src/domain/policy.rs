@@ -87,6 +87,8 @@ macro_rules! for_each_policy_rule {
                 "The printed address differs from the barcode (`address_crosscheck`).";
             expiry_crosscheck => Review, [names::EXPIRY_CROSSCHECK],
                 "The printed expiry differs from the barcode/MRZ (`expiry_crosscheck`).";
+            birth_date_crosscheck => Review, [names::BIRTH_DATE_CROSSCHECK],
+                "The printed birth date differs from the barcode/MRZ (`birth_date_crosscheck`).";
             dmv => Review, [names::DMV],
                 "The DMV matched fewer fields than `aamva_match_tolerance` (`dmv`).";
             age => Score, [names::AGE],
@@ -113,7 +115,7 @@ macro_rules! define_policy {
             /// Share in the score of each document-date check
             /// (`document_expiry`, `document_issue_date`,
             /// `document_date_order`, `birth_date_plausibility`). 0..100,
-            /// default 1. `expiry_crosscheck` weighs like the other
+            /// default 1. `expiry_crosscheck` and `birth_date_crosscheck` weigh like the other
             /// crosschecks (the document type's `*_fuzzy_match_weight`).
             pub document_validity_weight: f64,
         }

@@ -336,7 +336,11 @@ fn scored_weight(name: &str, w: &WeightValues, policy: &Policy, ctx: &ScoringCon
         }
         names::DOC_FRONT_ONLINE_DUPLICATION | names::DOC_BACK_ONLINE_DUPLICATION => w.online_duplication_weight,
         names::DOC_FRONT_IS_IDENTITY_DOCUMENT | names::DOC_BACK_IS_IDENTITY_DOCUMENT => w.is_identity_document_weight,
-        names::NAME_CROSSCHECK | names::ADDRESS_CROSSCHECK | names::DOCUMENT_NUMBER_CROSSCHECK | names::EXPIRY_CROSSCHECK => {
+        names::NAME_CROSSCHECK
+        | names::ADDRESS_CROSSCHECK
+        | names::DOCUMENT_NUMBER_CROSSCHECK
+        | names::EXPIRY_CROSSCHECK
+        | names::BIRTH_DATE_CROSSCHECK => {
             fuzzy_match_weight(ctx.document_type, w)
         }
         names::DOCUMENT_EXPIRY | names::DOCUMENT_ISSUE_DATE | names::DOCUMENT_DATE_ORDER | names::BIRTH_DATE_PLAUSIBILITY => {
@@ -929,6 +933,7 @@ mod tests {
             names::DOCUMENT_DATE_ORDER,
             names::BIRTH_DATE_PLAUSIBILITY,
             names::EXPIRY_CROSSCHECK,
+            names::BIRTH_DATE_CROSSCHECK,
         ] {
             checks.push(pass(name));
         }

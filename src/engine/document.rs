@@ -4,6 +4,9 @@
 //!   the tolerant AAMVA parser ([`super::barcode::aamva`]): `data_source = barcode`.
 //! - Passports and passport cards: the MRZ found among the OCR lines
 //!   ([`super::mrz`], check digits verified): `data_source = mrz`.
+//! - Back of an identification card: a PDF417 (US state IDs) or a TD1 MRZ
+//!   (national ID cards); the plain barcode attempt, then the MRZ, and the
+//!   PDF417 cascade only when no MRZ was found.
 //! - Other fronts: the printed fields ([`super::ocr::fields`]): `data_source = ocr`.
 //! - The document type is decided from what was read, and a mismatch with
 //!   the declared type (a passport uploaded as a driver licence) fails the
@@ -127,9 +130,13 @@ impl LocalDocumentEngine {
         // passport or passport card (an MRZ, never a PDF417), gets one cheap
         // plain attempt instead of the cascade: a back uploaded as the front,
         // or a licence uploaded as a passport, still reads (and is flagged).
+        // The back of an identification card carries a PDF417 (US state IDs)
+        // or a TD1 MRZ (national ID cards): after the plain attempt, its MRZ
+        // is looked for, and the cascade runs only when none was found.
         let wants_barcode = side == DocumentSide::Back && !matches!(declared, DocumentType::Passport | DocumentType::PassportCard);
+        let mrz_first = side == DocumentSide::Back && declared == DocumentType::IdentificationCard;
         let t = Instant::now();
-        let read = if wants_barcode {
+        let mut read = if wants_barcode && !mrz_first {
             barcode::decode_pdf417(&img, self.inner.barcode_budget)
         } else {
             plain_attempt(&img)
@@ -138,30 +145,23 @@ impl LocalDocumentEngine {
         if let Ok(read) = &read {
             report.aamva = Some(aamva::parse(&read.text).map_err(|e| e.to_string()));
         }
-        if wants_barcode || read.is_ok() {
-            report.barcode = Some(read);
-        }
 
-        // OCR: the MRZ of passports and passport cards, the printed fields of fronts.
+        // OCR: the MRZ of passports, passport cards and ID cards, the printed fields of fronts.
         let barcode_fields = matches!(report.aamva, Some(Ok(_)));
         let wants_ocr = side == DocumentSide::Front || (!barcode_fields && declared != DocumentType::DriverLicense);
         if wants_ocr {
-            match self.ocr() {
-                Ok(ocr) => {
-                    let t = Instant::now();
-                    let lines = ocr.read(&img.to_rgb8()).unwrap_or_else(|e| {
-                        report.ocr_unavailable = Some(e);
-                        Vec::new()
-                    });
-                    report.timings.push(("ocr", t.elapsed()));
-                    let t = Instant::now();
-                    let (found, lines, _levelled) = read_mrz(&ocr, &img.to_rgb8(), lines);
-                    report.timings.push(("mrz", t.elapsed()));
-                    report.mrz = Some(found.map_err(|e| e.to_string()));
-                    report.ocr_lines = lines;
-                }
-                Err(reason) => report.ocr_unavailable = Some(reason),
+            self.read_text(&img, &mut report);
+        }
+        if mrz_first && read.is_err() && !matches!(report.mrz, Some(Ok(_))) {
+            let t = Instant::now();
+            read = barcode::decode_pdf417(&img, self.inner.barcode_budget);
+            report.timings.push(("barcode", t.elapsed()));
+            if let Ok(read) = &read {
+                report.aamva = Some(aamva::parse(&read.text).map_err(|e| e.to_string()));
             }
+        }
+        if wants_barcode || read.is_ok() {
+            report.barcode = Some(read);
         }
 
         let t = Instant::now();
@@ -169,6 +169,27 @@ impl LocalDocumentEngine {
         report.detected_type = report.analysis.fields.as_ref().and_then(|f| f.document_type);
         report.timings.push(("checks", t.elapsed()));
         Ok(report)
+    }
+
+    /// OCR of `img` and the MRZ among its lines, into `report`.
+    fn read_text(&self, img: &DynamicImage, report: &mut DocumentReport) {
+        match self.ocr() {
+            Ok(ocr) => {
+                let t = Instant::now();
+                let rgb = img.to_rgb8();
+                let lines = ocr.read(&rgb).unwrap_or_else(|e| {
+                    report.ocr_unavailable = Some(e);
+                    Vec::new()
+                });
+                report.timings.push(("ocr", t.elapsed()));
+                let t = Instant::now();
+                let (found, lines, _levelled) = read_mrz(&ocr, &rgb, lines);
+                report.timings.push(("mrz", t.elapsed()));
+                report.mrz = Some(found.map_err(|e| e.to_string()));
+                report.ocr_lines = lines;
+            }
+            Err(reason) => report.ocr_unavailable = Some(reason),
+        }
     }
 
     /// Fields and checks from what was read.
@@ -284,21 +305,31 @@ impl LocalDocumentEngine {
 /// better. Returns the MRZ, the lines it came from, and whether the
 /// levelled reading was kept.
 pub fn read_mrz(ocr: &OcrEngine, image: &image::RgbImage, lines: Vec<TextLine>) -> (Result<Mrz, mrz::MrzError>, Vec<TextLine>, bool) {
-    let texts: Vec<String> = lines.iter().map(|l| l.mrz_text().to_string()).collect();
-    let found = mrz::find_in_lines(&texts);
+    let found = mrz::find_in_reads(&mrz_reads(&lines));
     if matches!(&found, Ok(m) if m.is_valid()) {
         return (found, lines, false);
     }
     let Some(angle) = mrz_skew(&lines) else { return (found, lines, false) };
     let Ok(level) = ocr.read(&super::ocr::turned(image, angle)) else { return (found, lines, false) };
-    let texts: Vec<String> = level.iter().map(|l| l.mrz_text().to_string()).collect();
-    let again = mrz::find_in_lines(&texts);
+    let again = mrz::find_in_reads(&mrz_reads(&level));
     let better = match (&found, &again) {
         (_, Ok(m)) if m.is_valid() => true,
         (Err(_), Ok(_)) => true,
         _ => false,
     };
     if better { (again, level, true) } else { (found, lines, false) }
+}
+
+/// The lines as the MRZ reader takes them: the MRZ-alphabet reading with
+/// the recogniser's scores when there is one, else the plain text.
+fn mrz_reads(lines: &[TextLine]) -> Vec<mrz::LineRead> {
+    lines
+        .iter()
+        .map(|l| match &l.mrz {
+            Some(m) => mrz::LineRead { text: m.text.clone(), logp: m.logp.clone() },
+            None => mrz::LineRead::plain(&l.text),
+        })
+        .collect()
 }
 
 /// The angle (degrees) to level a turned MRZ by: the median angle of the

@@ -8,6 +8,7 @@
 //! | `document_date_order` | the issue date is after the expiry date |
 //! | `birth_date_plausibility` | the birth date is after today, after the issue date, or more than [`MAX_AGE_YEARS`] ago |
 //! | `expiry_crosscheck` | the barcode/MRZ expiry differs from the printed one |
+//! | `birth_date_crosscheck` | the barcode/MRZ birth date differs from the printed one |
 //!
 //! A check whose dates were not read is `unavailable` with the reason.
 //!
@@ -41,6 +42,9 @@ pub struct DocumentDates {
     /// for `expiry_crosscheck`.
     pub printed_expiry: Option<NaiveDate>,
     pub machine_expiry: Option<NaiveDate>,
+    /// The birth date printed and encoded, for `birth_date_crosscheck`.
+    pub printed_birth_date: Option<NaiveDate>,
+    pub machine_birth_date: Option<NaiveDate>,
 }
 
 /// Every validity check, in a fixed order.
@@ -53,7 +57,7 @@ pub fn check(dates: &DocumentDates, now: DateTime<Utc>) -> Vec<CheckOutcome> {
         }
         e
     };
-    let mut out = Vec::with_capacity(5);
+    let mut out = Vec::with_capacity(6);
 
     out.push(match dates.expires_at {
         None => CheckOutcome::unavailable(names::DOCUMENT_EXPIRY, "no expiry date was read"),
@@ -102,6 +106,23 @@ pub fn check(dates: &DocumentDates, now: DateTime<Utc>) -> Vec<CheckOutcome> {
     .with_evidence(json!({
         "printed": dates.printed_expiry.map(|d| d.to_string()),
         "machine": dates.machine_expiry.map(|d| d.to_string()),
+    })));
+
+    out.push(match (dates.printed_birth_date, dates.machine_birth_date) {
+        (Some(p), Some(m)) if p == m => {
+            CheckOutcome::pass(names::BIRTH_DATE_CROSSCHECK, 1.0, format!("printed and encoded birth date agree ({p})"))
+        }
+        (Some(p), Some(m)) => CheckOutcome::fail(
+            names::BIRTH_DATE_CROSSCHECK,
+            0.0,
+            format!("the printed birth date {p} differs from the barcode/MRZ birth date {m}"),
+        ),
+        (None, _) => CheckOutcome::unavailable(names::BIRTH_DATE_CROSSCHECK, "no printed birth date was read"),
+        (_, None) => CheckOutcome::unavailable(names::BIRTH_DATE_CROSSCHECK, "no barcode/MRZ birth date was read"),
+    }
+    .with_evidence(json!({
+        "printed": dates.printed_birth_date.map(|d| d.to_string()),
+        "machine": dates.machine_birth_date.map(|d| d.to_string()),
     })));
     out
 }
@@ -183,6 +204,8 @@ mod tests {
             issuing_state: Some("VA".into()),
             printed_expiry: Some(d(2031, 3, 15)),
             machine_expiry: Some(d(2031, 3, 15)),
+            printed_birth_date: Some(d(1978, 3, 15)),
+            machine_birth_date: Some(d(1978, 3, 15)),
         }
     }
 
@@ -193,7 +216,7 @@ mod tests {
     #[test]
     fn a_valid_document_passes_every_check() {
         let out = check(&valid(), at(2026, 12, 3, 12));
-        assert_eq!(out.len(), 5);
+        assert_eq!(out.len(), 6);
         assert!(out.iter().all(|o| o.verdict == Verdict::Pass), "{out:?}");
     }
 
@@ -221,6 +244,15 @@ mod tests {
         assert_eq!(expiry.verdict, Verdict::Fail);
         assert!(expiry.detail.contains("2026-06-01") && expiry.detail.contains("185 day(s)"), "{}", expiry.detail);
         assert_eq!(verdict_of(&out, names::EXPIRY_CROSSCHECK), Verdict::Fail, "printed 2031 vs encoded 2026");
+    }
+
+    #[test]
+    fn a_printed_birth_date_unlike_the_encoded_one_fails() {
+        let now = at(2026, 12, 3, 12);
+        let altered = DocumentDates { printed_birth_date: Some(d(1988, 3, 15)), ..valid() };
+        assert_eq!(verdict_of(&check(&altered, now), names::BIRTH_DATE_CROSSCHECK), Verdict::Fail);
+        let unread = DocumentDates { printed_birth_date: None, ..valid() };
+        assert_eq!(verdict_of(&check(&unread, now), names::BIRTH_DATE_CROSSCHECK), Verdict::Unavailable);
     }
 
     #[test]

@@ -260,13 +260,15 @@ pub async fn record_validity(db: &impl ConnectionTrait, session: &idv_session::M
         .filter(document_reading::Column::SessionId.eq(&session.id))
         .all(db)
         .await?;
-    let expiry_read_by = |source: &str| {
+    let read_by = |source: &str, field: fn(&StoredFields) -> Option<NaiveDate>| {
         readings
             .iter()
             .filter(|r| r.source == source)
             .filter_map(|r| serde_json::from_value::<StoredFields>(r.fields.clone()).ok())
-            .find_map(|f| f.expires_at)
+            .find_map(|f| field(&f))
     };
+    let expiry_read_by = |source: &str| read_by(source, |f| f.expires_at);
+    let birth_read_by = |source: &str| read_by(source, |f| f.birth_date);
     let date = |s: &Option<String>| s.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let dates = DocumentDates {
         issued_at: date(&doc.issued_at),
@@ -276,6 +278,8 @@ pub async fn record_validity(db: &impl ConnectionTrait, session: &idv_session::M
         issuing_state: doc.issuing_state.clone().or_else(|| doc.state.clone()),
         printed_expiry: expiry_read_by(SOURCE_PRINTED),
         machine_expiry: expiry_read_by(SOURCE_MACHINE),
+        printed_birth_date: birth_read_by(SOURCE_PRINTED),
+        machine_birth_date: birth_read_by(SOURCE_MACHINE),
     };
     for outcome in validity::check(&dates, now) {
         checks::record(db, SessionKind::Idv, &session.client_id, &session.id, outcome.name, to_outcome(&outcome)).await?;
@@ -284,12 +288,13 @@ pub async fn record_validity(db: &impl ConnectionTrait, session: &idv_session::M
 }
 
 /// The checks [`record_validity`] records.
-pub const VALIDITY_CHECKS: [&str; 5] = [
+pub const VALIDITY_CHECKS: [&str; 6] = [
     names::DOCUMENT_EXPIRY,
     names::DOCUMENT_ISSUE_DATE,
     names::DOCUMENT_DATE_ORDER,
     names::BIRTH_DATE_PLAUSIBILITY,
     names::EXPIRY_CROSSCHECK,
+    names::BIRTH_DATE_CROSSCHECK,
 ];
 
 // ---------------------------------------------------------------- duplication

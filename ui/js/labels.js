@@ -17,6 +17,7 @@ export const CHECK_LABELS = {
   name_crosscheck: 'Name matches the barcode / MRZ',
   address_crosscheck: 'Address matches the barcode',
   expiry_crosscheck: 'Expiry date matches the barcode / MRZ',
+  birth_date_crosscheck: 'Birth date matches the barcode / MRZ',
   face_match: 'Selfie matches the document photo',
   liveness: 'Liveness',
   ofac: 'Sanctions lists',

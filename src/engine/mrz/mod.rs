@@ -3,12 +3,17 @@
 //!
 //! OCR confuses letters and digits (`0`/`O`, `1`/`I`, `5`/`S`, `8`/`B`,
 //! ...), and check digits (weights 7-3-1) cannot see every swap. So each
-//! field is first mapped by its type (a date field holds digits, a name
-//! holds letters), and an alphanumeric field whose check digit fails is
-//! repaired only when one letter/digit look-alike substitution makes it
-//! pass; `<` read
-//! as `K` in filler runs (invisible to check digits) is put back. A field
-//! whose check digit still fails is reported, never accepted.
+//! position is first mapped by its field type (a date holds digits, a name
+//! letters) to the allowed character the recogniser scored best (a fixed
+//! look-alike table where it gave no scores, [`LineRead`]). When check
+//! digits still fail, the cheapest set of at most three changes that makes
+//! every check digit verify together (each field's and the composite) is
+//! taken, cost being the recogniser's own log-odds against each change,
+//! and only when it is clearly cheaper than the next such set; a character
+//! the recogniser was sure of is never changed, so a digit changed on the
+//! document fails. `<` read as `K` in filler runs (invisible to check
+//! digits) is put back. A field whose check digit still fails is
+//! reported, never accepted.
 
 use chrono::NaiveDate;
 
@@ -170,6 +175,37 @@ fn confusables(c: u8) -> &'static [u8] {
     }
 }
 
+/// The MRZ alphabet, in the order of [`LineRead::logp`].
+pub const ALPHABET: [u8; 37] = *b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<";
+
+/// The recogniser's log-probabilities of every MRZ character at one position.
+pub type Scores = [f32; ALPHABET.len()];
+
+fn alphabet_index(c: u8) -> Option<usize> {
+    match c {
+        b'0'..=b'9' => Some((c - b'0') as usize),
+        b'A'..=b'Z' => Some((c - b'A') as usize + 10),
+        b'<' => Some(36),
+        _ => None,
+    }
+}
+
+/// One OCR'd line and, when the recogniser gave them, its per-character
+/// log-probabilities over [`ALPHABET`] (`logp`, one row per byte of
+/// `text`; empty when unknown). The corrections then weigh a change by
+/// what the recogniser thought of it, not by a fixed table alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineRead {
+    pub text: String,
+    pub logp: Vec<Scores>,
+}
+
+impl LineRead {
+    pub fn plain(text: &str) -> Self {
+        Self { text: text.to_string(), logp: Vec::new() }
+    }
+}
+
 /// Normalises one OCR'd line: uppercase, MRZ characters only (common OCR
 /// renderings of `<` mapped), spaces dropped.
 pub fn normalise_line(line: &str) -> String {
@@ -183,35 +219,62 @@ pub fn normalise_line(line: &str) -> String {
         .collect()
 }
 
+/// A line's characters and, per character, the recogniser's scores when known.
+#[derive(Debug, Clone, Default)]
+struct Scored {
+    chars: Vec<u8>,
+    scores: Vec<Option<Scores>>,
+}
+
+impl Scored {
+    fn of(read: &LineRead) -> Self {
+        let chars = normalise_line(&read.text).into_bytes();
+        // Scores are kept only for a line that is already MRZ characters
+        // (the recogniser's MRZ-alphabet reading), aligned byte for byte.
+        let scores = if read.logp.len() == read.text.len() && chars == read.text.as_bytes() {
+            read.logp.iter().copied().map(Some).collect()
+        } else {
+            vec![None; chars.len()]
+        };
+        Self { chars, scores }
+    }
+    fn len(&self) -> usize {
+        self.chars.len()
+    }
+}
+
 /// Fits a line to `len` characters. OCR often reads a run of fillers a
 /// character or two short or long (a CTC decoder merges repeated symbols),
 /// which would shift every field after it: the longest run of `<` (the empty
 /// tail of a name or optional-data field) absorbs the difference. Without
 /// such a run the end is padded with fillers or cut. A character lost
 /// elsewhere still misplaces fields, and their check digits then fail.
-fn fit(line: &str, len: usize) -> String {
-    let mut bytes = line.as_bytes().to_vec();
-    if bytes.len() != len
-        && let Some((start, run)) = longest_filler_run(&bytes).filter(|&(_, run)| run >= 2)
+fn fit(mut line: Scored, len: usize) -> Scored {
+    if line.len() != len
+        && let Some((start, run)) = longest_filler_run(&line.chars).filter(|&(_, run)| run >= 2)
     {
-        if bytes.len() < len {
-            let missing = len - bytes.len();
-            bytes.splice(start..start, std::iter::repeat_n(b'<', missing));
+        if line.len() < len {
+            let missing = len - line.len();
+            line.chars.splice(start..start, std::iter::repeat_n(b'<', missing));
+            line.scores.splice(start..start, std::iter::repeat_n(None, missing));
         } else {
             // Keep at least one filler: it separates the fields around it.
-            let extra = (bytes.len() - len).min(run - 1);
-            bytes.drain(start..start + extra);
+            let extra = (line.len() - len).min(run - 1);
+            line.chars.drain(start..start + extra);
+            line.scores.drain(start..start + extra);
         }
     }
-    let mut s: String = String::from_utf8_lossy(&bytes).into_owned();
-    while s.len() > len && s.ends_with('<') {
-        s.pop();
+    while line.len() > len && line.chars.last() == Some(&b'<') {
+        line.chars.pop();
+        line.scores.pop();
     }
-    s.truncate(len);
-    while s.len() < len {
-        s.push('<');
+    line.chars.truncate(len);
+    line.scores.truncate(len);
+    while line.len() < len {
+        line.chars.push(b'<');
+        line.scores.push(None);
     }
-    s
+    line
 }
 
 /// (start, length) of the longest run of `<`; the last one on ties (the
@@ -237,33 +300,46 @@ fn longest_filler_run(line: &[u8]) -> Option<(usize, usize)> {
 
 /// Finds an MRZ among OCR'd lines (any order, with noise lines) and parses it.
 pub fn find_in_lines(lines: &[String]) -> Result<Mrz, MrzError> {
-    let candidates: Vec<String> =
-        lines.iter().map(|l| normalise_line(l)).filter(|l| l.len() >= 25 && (l.contains('<') || l.len() >= 40)).collect();
+    let reads: Vec<LineRead> = lines.iter().map(|l| LineRead::plain(l)).collect();
+    find_in_reads(&reads)
+}
+
+/// [`find_in_lines`] with the recogniser's scores of each line, when known.
+pub fn find_in_reads(lines: &[LineRead]) -> Result<Mrz, MrzError> {
+    let candidates: Vec<&LineRead> = lines
+        .iter()
+        .filter(|l| {
+            let n = normalise_line(&l.text);
+            n.len() >= 25 && (n.contains('<') || n.len() >= 40)
+        })
+        .collect();
+    let len = |l: &LineRead| normalise_line(&l.text).len();
+    let starts_with = |l: &LineRead, p: char| normalise_line(&l.text).starts_with(p);
     // Two consecutive lines: TD3 (~44, a passport starts with P) or TD2 (~36).
     for pair in candidates.windows(2) {
-        let (a, b) = (pair[0].len(), pair[1].len());
-        if a >= 40 && b >= 38 && pair[0].starts_with('P') {
-            return parse_td3(&pair[0], &pair[1]);
+        let (a, b) = (len(pair[0]), len(pair[1]));
+        if a >= 40 && b >= 38 && starts_with(pair[0], 'P') {
+            return Ok(parse_two_lines(MrzFormat::Td3, pair[0], pair[1], 44));
         }
     }
     for tri in candidates.windows(3) {
-        if tri.iter().all(|l| (25..=33).contains(&l.len())) {
-            return parse_td1(&tri[0], &tri[1], &tri[2]);
+        if tri.iter().all(|l| (25..=33).contains(&len(l))) {
+            return Ok(parse_td1_reads(tri[0], tri[1], tri[2]));
         }
     }
     for pair in candidates.windows(2) {
-        let (a, b) = (pair[0].len(), pair[1].len());
-        if (32..=39).contains(&a) && (32..=39).contains(&b) && pair[0].as_bytes()[0].is_ascii_uppercase() {
-            return parse_td2(&pair[0], &pair[1]);
+        let (a, b) = (len(pair[0]), len(pair[1]));
+        if (32..=39).contains(&a) && (32..=39).contains(&b) && normalise_line(&pair[0].text).as_bytes()[0].is_ascii_uppercase() {
+            return Ok(parse_two_lines(MrzFormat::Td2, pair[0], pair[1], 36));
         }
-        if a >= 38 && b >= 38 && pair[0].starts_with('P') {
-            return parse_td3(&pair[0], &pair[1]);
+        if a >= 38 && b >= 38 && starts_with(pair[0], 'P') {
+            return Ok(parse_two_lines(MrzFormat::Td3, pair[0], pair[1], 44));
         }
     }
     // The previous rule for TD1: three lines of 25..36.
     for tri in candidates.windows(3) {
-        if tri.iter().all(|l| (25..=36).contains(&l.len())) {
-            return parse_td1(&tri[0], &tri[1], &tri[2]);
+        if tri.iter().all(|l| (25..=36).contains(&len(l))) {
+            return Ok(parse_td1_reads(tri[0], tri[1], tri[2]));
         }
     }
     Err(MrzError::NotFound(format!("{} candidate lines, no TD3, TD1 or TD2 pattern", candidates.len())))
@@ -281,133 +357,266 @@ pub fn parse(text: &str) -> Result<Mrz, MrzError> {
     }
 }
 
-/// The lines of a zone being read, each fitted to its length.
-struct Zone(Vec<Vec<u8>>);
+/// What a position may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Anything of the alphabet (not constrained).
+    Any,
+    /// Digits (dates, check digits); a `<` stays.
+    Digit,
+    /// Letters (names, states, nationality); a `<` stays.
+    Letter,
+    /// `M`, `F`, `X` or `<`.
+    Sex,
+}
+
+impl Class {
+    fn allows(self, c: u8) -> bool {
+        match self {
+            Class::Any => alphabet_index(c).is_some(),
+            Class::Digit => c.is_ascii_digit(),
+            Class::Letter => c.is_ascii_uppercase(),
+            Class::Sex => matches!(c, b'M' | b'F' | b'X' | b'<'),
+        }
+    }
+    /// The fixed look-alike mapping, for a position without scores.
+    fn table(self, c: u8) -> u8 {
+        match self {
+            Class::Any => c,
+            Class::Digit => to_digit(c),
+            Class::Letter => to_letter(c),
+            Class::Sex => to_sex(c),
+        }
+    }
+}
+
+/// The lines of a zone being read, each fitted to its length, with the
+/// recogniser's scores where known.
+struct Zone {
+    lines: Vec<Vec<u8>>,
+    scores: Vec<Vec<Option<Scores>>>,
+    /// What each position may hold (set by [`Zone::constrain`]).
+    classes: Vec<Vec<Class>>,
+}
 
 /// A run of characters: (line, range).
 type Span = (usize, std::ops::Range<usize>);
 
 impl Zone {
-    fn new(lines: &[&str], len: usize) -> Self {
-        Zone(lines.iter().map(|l| fit(&normalise_line(l), len).into_bytes()).collect())
+    fn new(lines: &[&LineRead], len: usize) -> Self {
+        let fitted: Vec<Scored> = lines.iter().map(|l| fit(Scored::of(l), len)).collect();
+        Zone {
+            classes: fitted.iter().map(|l| vec![Class::Any; l.len()]).collect(),
+            scores: fitted.iter().map(|l| l.scores.clone()).collect(),
+            lines: fitted.into_iter().map(|l| l.chars).collect(),
+        }
     }
     fn text(&self, (line, r): &Span) -> String {
-        String::from_utf8_lossy(&self.0[*line][r.clone()]).into_owned()
+        String::from_utf8_lossy(&self.lines[*line][r.clone()]).into_owned()
     }
     fn at(&self, (line, i): (usize, usize)) -> u8 {
-        self.0[line][i]
+        self.lines[line][i]
     }
-    fn map(&mut self, (line, r): Span, f: fn(u8) -> u8) {
-        for c in &mut self.0[line][r] {
-            if *c != b'<' {
-                *c = f(*c);
+    fn set(&mut self, (line, i): (usize, usize), c: u8) {
+        self.lines[line][i] = c;
+    }
+    /// Maps a span to what its field type allows: a character the type
+    /// does not allow becomes the allowed one the recogniser scored best
+    /// (else its fixed look-alike). A `<` stays.
+    fn constrain(&mut self, (line, r): Span, class: Class) {
+        for i in r {
+            self.classes[line][i] = class;
+            let c = self.lines[line][i];
+            if c == b'<' || class.allows(c) {
+                continue;
             }
+            self.lines[line][i] = match self.scores[line][i] {
+                Some(s) => ALPHABET
+                    .iter()
+                    .zip(s)
+                    .filter(|(a, _)| class.allows(**a))
+                    .max_by(|x, y| x.1.total_cmp(&y.1))
+                    .map_or_else(|| class.table(c), |(a, _)| *a),
+                None => class.table(c),
+            };
+        }
+    }
+    /// The cost of reading `c` at `pos` instead of what is there: the
+    /// recogniser's log-odds against it, or [`TABLE_COST`] for a
+    /// letter/digit look-alike where no scores are known; `None` when not
+    /// a candidate.
+    fn cost(&self, pos: (usize, usize), c: u8) -> Option<f32> {
+        let (line, i) = pos;
+        let now = self.lines[line][i];
+        if c == now || !self.classes[line][i].allows(c) {
+            return None;
+        }
+        match &self.scores[line][i] {
+            Some(s) => {
+                let (a, b) = (alphabet_index(now)?, alphabet_index(c)?);
+                Some((s[a] - s[b]).max(0.0))
+            }
+            None => confusables(now).contains(&c).then_some(TABLE_COST),
         }
     }
     fn lines(&self) -> Vec<String> {
-        self.0.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
+        self.lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
     }
 }
 
-/// What a field may hold, which decides the repairs tried on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Digits only (dates): mapped to digits, never repaired.
-    Numeric,
-    /// Letters and digits (document and personal numbers).
-    Alphanumeric,
-}
-
-/// A field protected by its own check digit.
-struct Field {
+/// A check digit over one or more spans (a field's, or the composite).
+struct Check {
     name: &'static str,
-    data: Span,
-    cd: (usize, usize),
-    kind: Kind,
-}
-
-/// The composite check digit over several spans.
-struct Composite {
     parts: Vec<Span>,
     cd: (usize, usize),
 }
 
-fn field_ok(zone: &Zone, f: &Field) -> bool {
-    check_digit(&zone.text(&f.data)).is_some_and(|d| d == zone.at(f.cd))
-}
-
-fn composite_ok(zone: &Zone, c: &Composite) -> bool {
-    let text: String = c.parts.iter().map(|p| zone.text(p)).collect();
-    check_digit(&text).is_some_and(|d| d == zone.at(c.cd))
-}
-
-/// Positions of a field with the characters each may be instead: the
-/// letter/digit look-alikes. A different digit is never tried: a digit
-/// changed on the document must fail its check, not be repaired.
-fn alternatives(zone: &Zone, f: &Field) -> Vec<((usize, usize), &'static [u8])> {
-    let (line, r) = &f.data;
-    r.clone().map(|i| ((*line, i), confusables(zone.at((*line, i))))).filter(|(_, alts)| !alts.is_empty()).collect()
-}
-
-/// The changes (one, or two for an alphanumeric field) that make `f`'s
-/// check digit verify.
-fn candidate_fixes(zone: &mut Zone, f: &Field, pairs: bool) -> Vec<Vec<((usize, usize), u8)>> {
-    let alts = alternatives(zone, f);
-    let mut fixes = Vec::new();
-    let set = |zone: &mut Zone, (l, i): (usize, usize), c: u8| zone.0[l][i] = c;
-    for (a, (pa, alts_a)) in alts.iter().enumerate() {
-        let orig_a = zone.at(*pa);
-        for &ca in alts_a.iter() {
-            set(zone, *pa, ca);
-            if field_ok(zone, f) {
-                fixes.push(vec![(*pa, ca)]);
+impl Check {
+    fn ok(&self, zone: &Zone) -> bool {
+        const W: [u32; 3] = [7, 3, 1];
+        let (mut sum, mut k) = (0u32, 0usize);
+        for (line, r) in &self.parts {
+            for &c in &zone.lines[*line][r.clone()] {
+                let Some(v) = char_value(c) else { return false };
+                sum += v * W[k % 3];
+                k += 1;
             }
-            if pairs {
-                for (pb, alts_b) in &alts[a + 1..] {
-                    let orig_b = zone.at(*pb);
-                    for &cb in alts_b.iter() {
-                        set(zone, *pb, cb);
-                        if field_ok(zone, f) {
-                            fixes.push(vec![(*pa, ca), (*pb, cb)]);
-                        }
-                    }
-                    set(zone, *pb, orig_b);
+        }
+        zone.at(self.cd) == (sum % 10) as u8 + b'0'
+    }
+    fn covers(&self, (line, i): (usize, usize)) -> bool {
+        self.cd == (line, i) || self.parts.iter().any(|(l, r)| *l == line && r.contains(&i))
+    }
+}
+
+/// The cost of a look-alike swap where the recogniser's scores are unknown.
+const TABLE_COST: f32 = 1.0;
+/// A single change costlier than this (natural-log odds against it, as the
+/// recogniser saw it) is not considered: a character the recogniser was
+/// sure of is kept, so a digit changed on the document fails its check.
+const MAX_CHANGE_COST: f32 = 6.0;
+/// Nor a set of changes costlier than this in all.
+const MAX_SET_COST: f32 = 9.0;
+/// At most this many characters are changed.
+const MAX_CHANGES: usize = 3;
+/// The cheapest set of changes that makes every check digit verify is
+/// taken only when the next cheapest costs at least this much more
+/// (otherwise the check digits cannot tell which one was printed).
+const MIN_MARGIN: f32 = 1.0;
+/// Candidate changes kept (the cheapest) for the search.
+const MAX_CANDIDATES: usize = 48;
+
+/// Verifies every check digit and, when some fail, takes the cheapest set
+/// of changes (at most [`MAX_CHANGES`] characters, each allowed by its
+/// position's field type) that makes all of them verify together (each
+/// field's own check digit and the composite), cost being the
+/// recogniser's log-odds against each change (a fixed cost for a
+/// letter/digit look-alike where it gave no scores), when it is clearly
+/// cheaper than any other such set. Returns the checks and the names of
+/// the checks whose spans were changed.
+fn verify_zone(zone: &mut Zone, checks: &[Check]) -> (Vec<CheckDigit>, Vec<&'static str>) {
+    let mut repaired = Vec::new();
+    if !checks.iter().all(|c| c.ok(zone)) {
+        if let Some(fix) = cheapest_fix(zone, checks) {
+            for &(pos, c, _) in &fix {
+                zone.set(pos, c);
+            }
+            for check in checks {
+                if fix.iter().any(|(pos, _, _)| check.covers(*pos)) && !repaired.contains(&check.name) && check.name != "composite" {
+                    repaired.push(check.name);
                 }
             }
         }
-        set(zone, *pa, orig_a);
     }
-    fixes
+    let results = checks.iter().map(|c| CheckDigit { field: c.name, valid: c.ok(zone) }).collect();
+    (results, repaired)
 }
 
-/// Checks every field and repairs what the check digits allow. Only an
-/// alphanumeric field (document or personal number) is repaired, and only
-/// by a letter/digit look-alike (`0`/`O`, `1`/`I`, `8`/`B`, `5`/`S`,
-/// `2`/`Z`, `6`/`G`): the one swap that makes its check digit verify, when
-/// exactly one does. Dates are mapped to digits but never repaired (a digit
-/// changed on the document fails).
-fn verify_zone(zone: &mut Zone, fields: &[Field], composite: &Composite) -> (Vec<CheckDigit>, Vec<&'static str>) {
-    let mut repaired = Vec::new();
-    let apply = |zone: &mut Zone, fix: &[((usize, usize), u8)]| {
-        for &((l, i), c) in fix {
-            zone.0[l][i] = c;
+type Change = ((usize, usize), u8, f32);
+
+fn cheapest_fix(zone: &mut Zone, checks: &[Check]) -> Option<Vec<Change>> {
+    let failing: Vec<usize> = (0..checks.len()).filter(|&k| !checks[k].ok(zone)).collect();
+    let mut positions: Vec<(usize, usize)> = Vec::new();
+    for check in checks {
+        for (line, r) in &check.parts {
+            positions.extend(r.clone().map(|i| (*line, i)));
         }
-    };
-    for f in fields.iter().filter(|f| f.kind == Kind::Alphanumeric) {
-        if field_ok(zone, f) {
-            continue;
-        }
-        // The composite cannot confirm a number's repair: the number starts
-        // its composite at weight 7 too, so any fix of the one fixes the other.
-        let confirmed = candidate_fixes(zone, f, false);
-        if let [fix] = &confirmed[..] {
-            apply(zone, fix);
-            repaired.push(f.name);
+        positions.push(check.cd);
+    }
+    positions.sort_unstable();
+    positions.dedup();
+    let mut candidates: Vec<Change> = Vec::new();
+    for &pos in &positions {
+        for &c in &ALPHABET {
+            if let Some(cost) = zone.cost(pos, c).filter(|&cost| cost <= MAX_CHANGE_COST) {
+                candidates.push((pos, c, cost));
+            }
         }
     }
-    let mut checks: Vec<CheckDigit> = fields.iter().map(|f| CheckDigit { field: f.name, valid: field_ok(zone, f) }).collect();
-    checks.push(CheckDigit { field: "composite", valid: composite_ok(zone, composite) });
-    (checks, repaired)
+    candidates.sort_by(|a, b| a.2.total_cmp(&b.2));
+    candidates.truncate(MAX_CANDIDATES);
+
+    // (cost, set) of the two cheapest sets that verify.
+    let mut best: Vec<(f32, Vec<Change>)> = Vec::new();
+    let mut consider = |zone: &mut Zone, set: &[Change]| {
+        let cost: f32 = set.iter().map(|c| c.2).sum();
+        if cost > MAX_SET_COST || (best.len() == 2 && cost >= best[1].0) {
+            return;
+        }
+        // Each failing check must see a change; at most one table swap.
+        if !failing.iter().all(|&k| set.iter().any(|(pos, _, _)| checks[k].covers(*pos))) {
+            return;
+        }
+        if set.iter().filter(|(pos, _, _)| zone.scores[pos.0][pos.1].is_none()).count() > 1 {
+            return;
+        }
+        let old: Vec<u8> = set.iter().map(|(pos, _, _)| zone.at(*pos)).collect();
+        for &(pos, c, _) in set {
+            zone.set(pos, c);
+        }
+        let ok = checks.iter().all(|c| c.ok(zone));
+        for (&(pos, _, _), o) in set.iter().zip(old) {
+            zone.set(pos, o);
+        }
+        if ok {
+            best.push((cost, set.to_vec()));
+            best.sort_by(|a, b| a.0.total_cmp(&b.0));
+            best.truncate(2);
+        }
+    };
+    let n = candidates.len();
+    for a in 0..n {
+        consider(zone, &[candidates[a]]);
+        if MAX_CHANGES < 2 {
+            continue;
+        }
+        for b in a + 1..n {
+            if candidates[b].0 == candidates[a].0 {
+                continue;
+            }
+            if candidates[a].2 + candidates[b].2 > MAX_SET_COST {
+                break;
+            }
+            consider(zone, &[candidates[a], candidates[b]]);
+            if MAX_CHANGES < 3 {
+                continue;
+            }
+            for c in b + 1..n {
+                if candidates[c].0 == candidates[a].0 || candidates[c].0 == candidates[b].0 {
+                    continue;
+                }
+                if candidates[a].2 + candidates[b].2 + candidates[c].2 > MAX_SET_COST {
+                    break;
+                }
+                consider(zone, &[candidates[a], candidates[b], candidates[c]]);
+            }
+        }
+    }
+    match &best[..] {
+        [(_, set)] => Some(set.clone()),
+        [(c1, set), (c2, _)] if c2 - c1 >= MIN_MARGIN => Some(set.clone()),
+        _ => None,
+    }
 }
 
 /// `<` read as `K` (the glyphs share their diagonals; check digits cannot
@@ -416,7 +625,7 @@ fn verify_zone(zone: &mut Zone, fields: &[Field], composite: &Composite) -> (Vec
 /// there, what follows is filler) becomes `<` again.
 fn fillers_read_as_k(zone: &mut Zone, optional: &[Span], names: Option<Span>) {
     for (line, r) in optional {
-        let l = &mut zone.0[*line];
+        let l = &mut zone.lines[*line];
         for i in r.clone() {
             let before = i == 0 || l[i - 1] == b'<';
             let after = i + 1 >= l.len() || l[i + 1] == b'<';
@@ -426,7 +635,7 @@ fn fillers_read_as_k(zone: &mut Zone, optional: &[Span], names: Option<Span>) {
         }
     }
     if let Some((line, r)) = names {
-        let text = &mut zone.0[line][r];
+        let text = &mut zone.lines[line][r];
         if let Some(sep) = text.windows(2).position(|w| w == b"<<") {
             let given = sep + 2;
             if let Some(end) = text[given..].windows(2).position(|w| w == b"<<").map(|p| given + p) {
@@ -483,56 +692,56 @@ fn strip(s: &str) -> String {
     s.trim_end_matches('<').replace('<', " ").trim().to_string()
 }
 
-fn field(name: &'static str, line: usize, data: std::ops::Range<usize>, cd: usize, kind: Kind) -> Field {
-    Field { name, data: (line, data), cd: (line, cd), kind }
+fn check(name: &'static str, line: usize, data: std::ops::Range<usize>, cd: usize) -> Check {
+    Check { name, parts: vec![(line, data)], cd: (line, cd) }
 }
 
 /// The zone's second line in TD3 and TD2 (`n` = its length): number,
 /// nationality, birth date, sex, expiry, optional data, composite.
 fn td2_td3_line2(zone: &mut Zone, n: usize) -> (Vec<CheckDigit>, Vec<&'static str>) {
-    zone.map((1, 9..10), to_digit);
-    zone.map((1, 10..13), to_letter);
-    zone.map((1, 13..20), to_digit);
-    zone.map((1, 20..21), to_sex);
-    zone.map((1, 21..28), to_digit);
-    zone.map((1, n - 1..n), to_digit);
+    zone.constrain((1, 9..10), Class::Digit);
+    zone.constrain((1, 10..13), Class::Letter);
+    zone.constrain((1, 13..20), Class::Digit);
+    zone.constrain((1, 20..21), Class::Sex);
+    zone.constrain((1, 21..28), Class::Digit);
+    zone.constrain((1, n - 1..n), Class::Digit);
     let optional_end = if n == 44 { 42 } else { n - 1 };
     fillers_read_as_k(zone, &[(1, 28..optional_end)], None);
-    let mut fields = vec![
-        field("document_number", 1, 0..9, 9, Kind::Alphanumeric),
-        field("birth_date", 1, 13..19, 19, Kind::Numeric),
-        field("expiry_date", 1, 21..27, 27, Kind::Numeric),
+    let mut checks = vec![
+        check("document_number", 1, 0..9, 9),
+        check("birth_date", 1, 13..19, 19),
+        check("expiry_date", 1, 21..27, 27),
     ];
     if n == 44 {
-        zone.map((1, 42..43), to_digit);
+        zone.constrain((1, 42..43), Class::Digit);
         if zone.at((1, 42)) != b'<' || !zone.text(&(1, 28..42)).trim_end_matches('<').is_empty() {
-            fields.push(field("personal_number", 1, 28..42, 42, Kind::Alphanumeric));
+            checks.push(check("personal_number", 1, 28..42, 42));
         }
     }
-    let composite = Composite { parts: vec![(1, 0..10), (1, 13..20), (1, 21..n - 1)], cd: (1, n - 1) };
-    verify_zone(zone, &fields, &composite)
+    checks.push(Check { name: "composite", parts: vec![(1, 0..10), (1, 13..20), (1, 21..n - 1)], cd: (1, n - 1) });
+    verify_zone(zone, &checks)
 }
 
 /// TD3: line 1 `P<CCCSURNAME<<GIVEN<NAMES`, line 2 number, nationality, dates.
 pub fn parse_td3(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
-    parse_two_lines(MrzFormat::Td3, l1, l2, 44)
+    Ok(parse_two_lines(MrzFormat::Td3, &LineRead::plain(l1), &LineRead::plain(l2), 44))
 }
 
 /// TD2 (ID cards and visas of 105 x 74 mm): like TD3 on two lines of 36,
 /// the optional data cut to 7 characters and no personal-number check digit.
 pub fn parse_td2(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
-    parse_two_lines(MrzFormat::Td2, l1, l2, 36)
+    Ok(parse_two_lines(MrzFormat::Td2, &LineRead::plain(l1), &LineRead::plain(l2), 36))
 }
 
-fn parse_two_lines(format: MrzFormat, l1: &str, l2: &str, n: usize) -> Result<Mrz, MrzError> {
+fn parse_two_lines(format: MrzFormat, l1: &LineRead, l2: &LineRead, n: usize) -> Mrz {
     let mut zone = Zone::new(&[l1, l2], n);
-    zone.map((0, 2..5), to_letter);
-    zone.map((0, 5..n), to_letter);
+    zone.constrain((0, 2..5), Class::Letter);
+    zone.constrain((0, 5..n), Class::Letter);
     fillers_read_as_k(&mut zone, &[], Some((0, 5..n)));
     let (checks, repaired) = td2_td3_line2(&mut zone, n);
     let optional_end = if n == 44 { 42 } else { n - 1 };
     let (surname, given_names) = names(&zone.text(&(0, 5..n)));
-    Ok(Mrz {
+    Mrz {
         format,
         document_code: strip(&zone.text(&(0, 0..2))),
         issuing_state: strip(&zone.text(&(0, 2..5))),
@@ -547,31 +756,35 @@ fn parse_two_lines(format: MrzFormat, l1: &str, l2: &str, n: usize) -> Result<Mr
         lines: zone.lines(),
         checks,
         repaired,
-    })
+    }
 }
 
 /// TD1: line 1 code, state, number, optional; line 2 dates, sex,
 /// nationality, composite; line 3 names.
 pub fn parse_td1(l1: &str, l2: &str, l3: &str) -> Result<Mrz, MrzError> {
+    Ok(parse_td1_reads(&LineRead::plain(l1), &LineRead::plain(l2), &LineRead::plain(l3)))
+}
+
+fn parse_td1_reads(l1: &LineRead, l2: &LineRead, l3: &LineRead) -> Mrz {
     let mut zone = Zone::new(&[l1, l2, l3], 30);
-    zone.map((0, 2..5), to_letter);
-    zone.map((0, 14..15), to_digit);
-    zone.map((1, 0..7), to_digit);
-    zone.map((1, 7..8), to_sex);
-    zone.map((1, 8..15), to_digit);
-    zone.map((1, 15..18), to_letter);
-    zone.map((1, 29..30), to_digit);
-    zone.map((2, 0..30), to_letter);
+    zone.constrain((0, 2..5), Class::Letter);
+    zone.constrain((0, 14..15), Class::Digit);
+    zone.constrain((1, 0..7), Class::Digit);
+    zone.constrain((1, 7..8), Class::Sex);
+    zone.constrain((1, 8..15), Class::Digit);
+    zone.constrain((1, 15..18), Class::Letter);
+    zone.constrain((1, 29..30), Class::Digit);
+    zone.constrain((2, 0..30), Class::Letter);
     fillers_read_as_k(&mut zone, &[(0, 15..30), (1, 18..29)], Some((2, 0..30)));
-    let fields = [
-        field("document_number", 0, 5..14, 14, Kind::Alphanumeric),
-        field("birth_date", 1, 0..6, 6, Kind::Numeric),
-        field("expiry_date", 1, 8..14, 14, Kind::Numeric),
+    let checks = [
+        check("document_number", 0, 5..14, 14),
+        check("birth_date", 1, 0..6, 6),
+        check("expiry_date", 1, 8..14, 14),
+        Check { name: "composite", parts: vec![(0, 5..30), (1, 0..7), (1, 8..15), (1, 18..29)], cd: (1, 29) },
     ];
-    let composite = Composite { parts: vec![(0, 5..30), (1, 0..7), (1, 8..15), (1, 18..29)], cd: (1, 29) };
-    let (checks, repaired) = verify_zone(&mut zone, &fields, &composite);
+    let (checks, repaired) = verify_zone(&mut zone, &checks);
     let (surname, given_names) = names(&zone.text(&(2, 0..30)));
-    Ok(Mrz {
+    Mrz {
         format: MrzFormat::Td1,
         document_code: strip(&zone.text(&(0, 0..2))),
         issuing_state: strip(&zone.text(&(0, 2..5))),
@@ -586,7 +799,7 @@ pub fn parse_td1(l1: &str, l2: &str, l3: &str) -> Result<Mrz, MrzError> {
         lines: zone.lines(),
         checks,
         repaired,
-    })
+    }
 }
 
 /// Builds a valid MRZ (for tests and fixtures).
@@ -747,6 +960,66 @@ mod tests {
         // A one-letter given name stays.
         let m = parse("I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<K<<<<<<<<<<<<<<<<<<<").unwrap();
         assert_eq!(m.given_names, "K");
+    }
+
+    /// A reading of `text` as the recogniser scores it: each character
+    /// sure (the others 15 nats below), except the `doubts` (position, the
+    /// other character, its log-odds against the one read).
+    fn scored(text: &str, doubts: &[(usize, u8, f32)]) -> LineRead {
+        let logp = text
+            .bytes()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut row = [-15.0f32; ALPHABET.len()];
+                row[alphabet_index(c).unwrap()] = 0.0;
+                for &(_, other, cost) in doubts.iter().filter(|d| d.0 == i) {
+                    row[alphabet_index(other).unwrap()] = -cost;
+                }
+                row
+            })
+            .collect();
+        LineRead { text: text.to_string(), logp }
+    }
+
+    #[test]
+    fn the_recognisers_doubt_picks_the_repair_among_look_alikes() {
+        // `1` read for `I` in a number where three look-alike swaps verify.
+        let [a, b, c] = build::td1("I<", "UTO", "ERIKSSON", "ANNA", "AI5B2O8S1", "UTO", "740812", 'F', "320415");
+        let misread = a.replacen("AI5", "A15", 1);
+        let table = parse_td1(&misread, &b, &c).unwrap();
+        assert!(!table.is_valid(), "the table alone cannot tell: {:?}", table.lines);
+        let reads = [scored(&misread, &[(6, b'I', 1.2)]), scored(&b, &[]), scored(&c, &[])];
+        let m = find_in_reads(&reads).unwrap();
+        assert!(m.is_valid(), "{:?}", m.lines);
+        assert_eq!(m.document_number, "AI5B2O8S1");
+        assert_eq!(m.repaired, ["document_number"]);
+        // Two doubts, one of them a digit for a digit, across two fields.
+        let misread_b = b.replacen("740812", "740612", 1);
+        let reads = [scored(&misread, &[(6, b'I', 1.2), (7, b'S', 4.0)]), scored(&misread_b, &[(3, b'8', 2.0)]), scored(&c, &[])];
+        let m = find_in_reads(&reads).unwrap();
+        assert!(m.is_valid() && m.lines == [a.clone(), b.clone(), c.clone()], "{:?}", m.lines);
+        assert_eq!(m.repaired, ["document_number", "birth_date"]);
+    }
+
+    #[test]
+    fn a_digit_the_recogniser_was_sure_of_is_never_changed() {
+        let [a, b, c] = build::td1("I<", "UTO", "ERIKSSON", "ANNA", "D23145890", "UTO", "740812", 'F', "320415");
+        let printed = b.replacen("740812", "740817", 1);
+        let m = find_in_reads(&[scored(&a, &[]), scored(&printed, &[]), scored(&c, &[])]).unwrap();
+        assert!(!m.is_valid());
+        assert_eq!(m.failed_checks(), ["birth_date", "composite"]);
+        // Two changes equally likely to the recogniser: not repaired.
+        let m = find_in_reads(&[scored(&a, &[]), scored(&printed, &[(5, b'2', 2.0), (4, b'6', 2.0)]), scored(&c, &[])]).unwrap();
+        assert!(m.failed_checks().contains(&"birth_date"), "{:?}", m.lines);
+    }
+
+    #[test]
+    fn a_misread_check_digit_is_repaired_with_the_composite() {
+        let [a, b] = build::td3("UTO", "ERIKSSON", "ANNA MARIA", "L898902C3", "UTO", "740812", 'F', "320415");
+        // The number's check digit 6 read as 5 (the recogniser unsure).
+        let misread = b.replacen("C36", "C35", 1);
+        let m = find_in_reads(&[scored(&a, &[]), scored(&misread, &[(9, b'6', 1.5)])]).unwrap();
+        assert!(m.is_valid() && m.lines[1] == b, "{:?}", m.lines);
     }
 
     #[test]

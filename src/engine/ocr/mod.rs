@@ -16,6 +16,7 @@ use rten::Model;
 use rten_tensor::prelude::*;
 use rten_tensor::NdTensor;
 
+use super::mrz;
 use crate::models::{ModelStore, PP_OCR};
 
 /// The detector's long side (px) when nothing is known about the text;
@@ -57,7 +58,7 @@ pub struct TextLine {
     /// The same line decoded with the recogniser restricted to the MRZ
     /// alphabet (A-Z, 0-9, `<`), when `text` looks like an MRZ line (see
     /// [`Head::mrz`]); the MRZ reader prefers it.
-    pub mrz: Option<String>,
+    pub mrz: Option<MrzReading>,
     /// The line's angle off level (degrees, clockwise on the image: a line
     /// going down to the right is positive) when it was cut out turned; 0 otherwise.
     pub angle_deg: f32,
@@ -66,7 +67,7 @@ pub struct TextLine {
 impl TextLine {
     /// The text for the MRZ reader: the MRZ-alphabet reading when there is one.
     pub fn mrz_text(&self) -> &str {
-        self.mrz.as_deref().unwrap_or(&self.text)
+        self.mrz.as_ref().map_or(self.text.as_str(), |m| m.text.as_str())
     }
 
     pub fn height(&self) -> u32 {
@@ -76,6 +77,19 @@ impl TextLine {
     pub fn center_y(&self) -> f32 {
         (self.bbox[1] + self.bbox[3]) as f32 / 2.0
     }
+}
+
+/// A line read among the MRZ alphabet only, with what the recogniser
+/// thought of every character: the MRZ reader's corrections choose among
+/// the recogniser's own alternatives (see `mrz::LineRead`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrzReading {
+    pub text: String,
+    /// Per character of `text` (same length): the natural-log probability
+    /// of each MRZ character, in [`mrz::ALPHABET`] order, among the MRZ
+    /// characters (the blank left out), the highest over the time steps
+    /// that emitted the character. The character read scores highest.
+    pub logp: Vec<[f32; mrz::ALPHABET.len()]>,
 }
 
 /// The loaded detector, recogniser and dictionary.
@@ -112,6 +126,8 @@ struct Head {
     /// blank: decoding among these only reads an MRZ line without the
     /// look-alikes of other scripts (`«`, `Ø`, lower case, spaces).
     mrz: Vec<usize>,
+    /// For each character of [`mrz::ALPHABET`], its position in `classes`.
+    mrz_alphabet: Vec<usize>,
 }
 
 /// A dictionary entry of the MRZ alphabet.
@@ -175,7 +191,14 @@ impl Head {
             rows.extend((0..hidden).map(|h| weights[[h, k]]));
         }
         let mrz = (0..kept.len()).filter(|&i| kept[i] == 0 || dictionary.get(kept[i] - 1).is_some_and(|e| mrz_character(e))).collect();
-        let head = Head { features, bias: kept.iter().map(|&k| bias[[k]]).collect(), classes: kept, weights: rows, hidden, mrz };
+        let mrz_alphabet = mrz::ALPHABET
+            .iter()
+            .map(|&c| {
+                let entry = (c as char).to_string();
+                (0..kept.len()).find(|&i| kept[i] != 0 && dictionary.get(kept[i] - 1) == Some(&entry))
+            })
+            .collect::<Option<Vec<usize>>>()?;
+        let head = Head { features, bias: kept.iter().map(|&k| bias[[k]]).collect(), classes: kept, weights: rows, hidden, mrz, mrz_alphabet };
         head.agrees_with(model).then_some(head)
     }
 
@@ -255,6 +278,25 @@ impl Head {
                     None => logits.iter().map(|l| (l - max).exp()).sum(),
                 };
                 (self.classes[best], 1.0 / sum)
+            })
+            .collect()
+    }
+}
+
+impl Head {
+    /// Per time step, the log-probability of each [`mrz::ALPHABET`]
+    /// character among those characters (the blank left out).
+    fn mrz_logp(&self, steps: &[Vec<f32>]) -> Vec<[f32; mrz::ALPHABET.len()]> {
+        steps
+            .iter()
+            .map(|logits| {
+                let mut out = [0f32; mrz::ALPHABET.len()];
+                for (o, &k) in out.iter_mut().zip(&self.mrz_alphabet) {
+                    *o = logits[k];
+                }
+                let max = out.iter().copied().fold(f32::MIN, f32::max);
+                let norm = max + out.iter().map(|l| (l - max).exp()).sum::<f32>().ln();
+                out.map(|l| l - norm)
             })
             .collect()
     }
@@ -450,7 +492,7 @@ impl OcrEngine {
 
     /// Greedy CTC decoding of one line crop: (text, mean confidence, the
     /// MRZ-alphabet reading when the text looks like an MRZ line).
-    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32, Option<String>), String> {
+    fn recognize(&self, crop: &RgbImage) -> Result<(String, f32, Option<MrzReading>), String> {
         let (w, h) = crop.dimensions();
         let width = ((w as f32 * REC_HEIGHT as f32 / h.max(1) as f32).round() as u32).clamp(16, REC_MAX_WIDTH);
         let resized = image::imageops::resize(crop, width, REC_HEIGHT, FilterType::Triangle);
@@ -476,7 +518,7 @@ impl OcrEngine {
                 let features: NdTensor<f32, 3> = features.try_into().map_err(|e| format!("unexpected recogniser features: {e:?}"))?;
                 let steps = head.logits(&features).ok_or("unexpected recogniser features")?;
                 let best = head.best_per_step(&steps, None);
-                mrz_steps = Some(head.best_per_step(&steps, Some(&head.mrz)));
+                mrz_steps = Some((head.best_per_step(&steps, Some(&head.mrz)), head.mrz_logp(&steps)));
                 best
             }
             None => {
@@ -494,8 +536,37 @@ impl OcrEngine {
             }
         };
         let (text, confidence) = self.ctc_decode(best);
-        let mrz = mrz_steps.filter(|_| looks_like_mrz(&text)).map(|steps| self.ctc_decode(steps).0);
+        let mrz = mrz_steps.filter(|_| looks_like_mrz(&text)).map(|(steps, logp)| self.ctc_decode_mrz(steps, &logp));
         Ok((text, confidence, mrz))
+    }
+
+    /// Greedy CTC among the MRZ alphabet, keeping for each character the
+    /// log-probabilities of every MRZ character over the steps that emitted
+    /// it (the highest per character).
+    fn ctc_decode_mrz(&self, best: Vec<(usize, f32)>, logp: &[[f32; mrz::ALPHABET.len()]]) -> MrzReading {
+        let mut text = String::new();
+        let mut scores: Vec<[f32; mrz::ALPHABET.len()]> = Vec::new();
+        let mut previous = 0usize;
+        for (t, (class, _)) in best.into_iter().enumerate() {
+            let step = logp.get(t).copied().unwrap_or([0.0; mrz::ALPHABET.len()]);
+            if class != 0 && class == previous {
+                if let Some(last) = scores.last_mut() {
+                    for (a, b) in last.iter_mut().zip(step) {
+                        *a = (*a).max(b);
+                    }
+                }
+            } else if class != 0 {
+                match self.dictionary.get(class - 1) {
+                    Some(s) => text.push_str(s),
+                    None => text.push(' '),
+                }
+                // One score row per byte of text (MRZ characters are ASCII).
+                let width = text.len() - scores.len();
+                scores.extend(std::iter::repeat_n(step, width));
+            }
+            previous = class;
+        }
+        MrzReading { text, logp: scores }
     }
 
     /// Greedy CTC: repeated classes merged, blanks dropped; (text, mean confidence).
