@@ -14,7 +14,7 @@ use crate::common::dashboard_seed;
 
 use std::io::Cursor;
 
-use crate::common::browser::{Browser, keys};
+use crate::common::browser::Browser;
 use chrono::Utc;
 use crate::common::{TestApp, backends, read};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -149,18 +149,8 @@ async fn audit_count(app: &TestApp, action: &str) -> usize {
         .len()
 }
 
-/// Logs in by typing only: the email field has the focus, Tab moves to the
-/// password, Enter submits.
 async fn keyboard_login(b: &Browser, app: &TestApp, email: &str) {
-    b.goto(&app.url("/admin")).await;
-    b.find("#email").await;
-    b.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
-    b.keys(email).await;
-    b.keys(keys::TAB).await;
-    assert_eq!(b.focused().await, "password", "Tab moves from the email to the password field");
-    b.keys(PASSWORD).await;
-    b.keys(keys::ENTER).await;
-    b.find(".topbar").await;
+    b.keyboard_login(&app.url("/admin"), email, PASSWORD).await;
 }
 
 #[tokio::test]

@@ -495,14 +495,7 @@ async fn an_analyst_works_a_queue_of_three_cases_with_the_keyboard() {
         checks::record(&app.state.db, SessionKind::Idv, &cid, &sessions[0], "ofac", hit).await.unwrap();
 
         let b = Browser::start(&chromium, &driver, 1280, 900).await;
-        b.goto(&app.url("/admin")).await;
-        b.find("#email").await;
-        b.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
-        b.keys("rita@demo.test").await;
-        b.keys(keys::TAB).await;
-        b.keys(PASSWORD).await;
-        b.keys(keys::ENTER).await;
-        b.find(".topbar").await;
+        b.keyboard_login(&app.url("/admin"), "rita@demo.test", PASSWORD).await;
 
         b.goto(&app.url("/admin#/review")).await;
         b.wait_for("three cases in the queue", "document.querySelectorAll('#review-results tbody tr').length === 3").await;
@@ -1161,7 +1154,7 @@ async fn cases_are_assigned_unassigned_and_claimed_over_rest() {
 /// The Overview page shows the review figures (browser).
 #[tokio::test]
 async fn the_overview_page_shows_the_review_figures() {
-    use crate::common::browser::{self, Browser, keys};
+    use crate::common::browser::{self, Browser};
     use sea_orm::sea_query::Expr;
     let (chromium, driver) = match browser::locate() {
         Ok(found) => found,
@@ -1185,14 +1178,7 @@ async fn the_overview_page_shows_the_review_figures() {
         .unwrap();
 
     let b = Browser::start(&chromium, &driver, 1280, 900).await;
-    b.goto(&app.url("/admin")).await;
-    b.find("#email").await;
-    b.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
-    b.keys("ann@demo.test").await;
-    b.keys(keys::TAB).await;
-    b.keys(PASSWORD).await;
-    b.keys(keys::ENTER).await;
-    b.find(".topbar").await;
+    b.keyboard_login(&app.url("/admin"), "ann@demo.test", PASSWORD).await;
     b.goto(&app.url("/admin#/overview")).await;
     b.wait_for("the review figures", "!!document.querySelector('#overview-review #overview-open-cases')").await;
     assert_eq!(b.text_of("#overview-open-cases .stat-value").await, "2");

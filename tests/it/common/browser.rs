@@ -265,6 +265,21 @@ impl Browser {
         let _ = self.cmd(reqwest::Method::DELETE, "/actions", None).await;
     }
 
+    /// Logs in to the admin UI at `admin_url` by typing only: the email field
+    /// has the focus, Tab moves to the password, Enter submits; waits for the
+    /// signed-in page.
+    pub async fn keyboard_login(&self, admin_url: &str, email: &str, password: &str) {
+        self.goto(admin_url).await;
+        self.find("#email").await;
+        self.wait_for("focus on the email field", "document.activeElement && document.activeElement.id === 'email'").await;
+        self.keys(email).await;
+        self.keys(keys::TAB).await;
+        assert_eq!(self.focused().await, "password", "Tab moves from the email to the password field");
+        self.keys(password).await;
+        self.keys(keys::ENTER).await;
+        self.find(".topbar").await;
+    }
+
     /// The id (or tag) of the focused element.
     pub async fn focused(&self) -> String {
         self.eval("document.activeElement ? (document.activeElement.id || document.activeElement.tagName.toLowerCase()) : ''")
