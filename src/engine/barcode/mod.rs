@@ -121,25 +121,38 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
         let module_px = module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0);
         attempt!("region", crop, false, angle);
         attempt!("region_global", crop, true, angle);
-        // Our scan-line reader (codeword votes, erasures) on the same cut-out.
+        // Our scan-line reader (codeword votes, erasures) on a cut-out with
+        // room around it (the located patch can miss an end pattern).
         let plane = locate::Plane::from_gray(&crop);
-        attempt_rows!("region_rows", &plane, &plane, module_px, None, angle);
-        // Small modules: a bicubic cut-out at ~4 px per module, then lightly deconvolved.
-        if module.is_none_or(|m| m < 2.4) {
-            let src_module = module.unwrap_or(1.3).max(0.8);
+        let wide = locate::Plane::from_gray(&locate::cut_out(&gray, &region, 0.12, scale));
+        attempt_rows!("region_rows", &wide, &wide, module_px, Some(0.9 * scale), angle);
+        // Small modules: a bicubic cut-out at ~4 px per module, then lightly
+        // deconvolved. The module is measured on the end patterns (counting
+        // edges overestimates modules the photo no longer resolves); a long
+        // symbol cannot have modules that small.
+        let measured = rows::measure_module(&wide, module_px).map(|u| u / scale);
+        let small = match (measured, module) {
+            (Some(m), _) if m < 2.4 => Some(m),
+            (_, Some(m)) if m < 2.4 => Some(m),
+            _ if region.length / 1.3 <= 600.0 => Some(1.3),
+            _ => None,
+        };
+        if let Some(src_module) = small {
+            let src_module = src_module.max(0.8);
             let up = (4.0 / src_module).clamp(1.5, 5.0);
-            let cubic = restore::cut_out_cubic(&gray, &region, 0.04, up);
-            attempt_rows!("region_cubic_rows", &cubic, &cubic, src_module * up, None, angle);
+            let cubic = restore::cut_out_cubic(&gray, &region, 0.12, up);
+            attempt_rows!("region_cubic_rows", &cubic, &cubic, src_module * up, Some(0.9 * up), angle);
             for sigma in [0.8f32, 1.2] {
                 let sharp = restore::deconvolve_x(&cubic, sigma * up, 2e-3);
                 attempt_rows!("region_cubic_wiener_rows", &sharp, &cubic, src_module * up, Some(sigma * up), angle);
             }
         }
         // Defocus: Wiener deconvolution across the bars for a few blur guesses
-        // (sigma in source px), read by our reader and by rxing.
+        // (sigma in source px), read by our reader (with template matching).
+        let wide_module = measured.map_or(module_px, |m| m * scale);
         for sigma in [1.6f32, 2.6, 3.6] {
-            let sharp = restore::deconvolve_x(&plane, sigma * scale, 2e-3);
-            attempt_rows!("region_wiener_rows", &sharp, &plane, module_px, Some(sigma * scale), angle);
+            let sharp = restore::deconvolve_x(&wide, sigma * scale, 2e-3);
+            attempt_rows!("region_wiener_rows", &sharp, &wide, wide_module, Some(sigma * scale), angle);
         }
         // Blur is measured in source pixels: the sharpening radii follow the scale.
         let sharp = locate::unsharp(&plane, scale, 2.0);
@@ -194,12 +207,12 @@ pub fn diagnose(img: &DynamicImage) -> String {
     let crop = locate::cut_out(&gray, &region, 0.04, 1.0);
     let module = locate::module_width(&crop);
     let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
-    let crop = if scale > 1.05 { locate::cut_out(&gray, &region, 0.04, scale) } else { crop };
     let module_px = module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0);
-    let plane = locate::Plane::from_gray(&crop);
+    let plane = locate::Plane::from_gray(&locate::cut_out(&gray, &region, 0.12, scale));
+    let measured = rows::measure_module(&plane, module_px);
     let mut out = format!(
-        "region {:.0}x{:.0} at {:.1} deg, module {:?} scale {scale:.2}",
-        region.length, region.height, region.angle_deg, module
+        "region {:.0}x{:.0} at {:.1} deg, module {:?} measured {:?} scale {scale:.2}",
+        region.length, region.height, region.angle_deg, module, measured
     );
     for sigma in [0.0f32, 2.6] {
         let mut trace = Vec::new();

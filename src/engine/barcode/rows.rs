@@ -342,6 +342,27 @@ pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>
     if plane.w < 40 || plane.h < 8 || source.w != plane.w || source.h != plane.h || !(0.8..=20.0).contains(&module) {
         return None;
     }
+    let mut lines = build_lines(plane, source, module);
+    // A module estimate far from the start/stop patterns' own is replaced
+    // (the scan lines' spacing, averaging and threshold window follow it).
+    let mut module = module;
+    if let Some(unit) = pattern_unit(&lines, module) {
+        if (unit / module - 1.0).abs() > 0.25 {
+            trace.push(format!("module {module:.2} -> {unit:.2}"));
+            module = unit;
+            lines = build_lines(plane, source, module);
+        }
+    }
+    let hits = |lines: &[Line]| lines.iter().filter(|l| l.find(&START, true).is_some()).count() + lines.iter().filter(|l| l.find(&STOP, false).is_some()).count();
+    let forward = hits(&lines);
+    let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
+    let back = hits(&reversed);
+    let lines = if back > forward { reversed } else { lines };
+    trace.push(format!("lines {} pattern hits {forward}/{back}", lines.len()));
+    decode_lines(&lines, module, blur, trace)
+}
+
+fn build_lines(plane: &Plane, source: &Plane, module: f32) -> Vec<Line> {
     let step = (module * 0.5).round().max(1.0) as usize;
     let half = (module * 0.5).round() as usize;
     let mut lines = Vec::new();
@@ -361,13 +382,67 @@ pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>
         lines.push(Line::new(y as f32, p, s, module));
         y += step;
     }
-    let hits = |lines: &[Line]| lines.iter().filter(|l| l.find(&START, true).is_some()).count() + lines.iter().filter(|l| l.find(&STOP, false).is_some()).count();
-    let forward = hits(&lines);
-    let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
-    let back = hits(&reversed);
-    let lines = if back > forward { reversed } else { lines };
-    trace.push(format!("lines {} pattern hits {forward}/{back}", lines.len()));
-    decode_lines(&lines, module, blur, trace)
+    lines
+}
+
+/// The median unit (px per module) of the start and stop patterns found on
+/// `lines` in either direction, when at least three were found.
+fn pattern_unit(lines: &[Line], module: f32) -> Option<f32> {
+    let mut units = Vec::new();
+    for l in lines {
+        for pattern_line in [Some(l), None] {
+            let owned;
+            let line = match pattern_line {
+                Some(l) => l,
+                None => {
+                    owned = l.reversed(module);
+                    &owned
+                }
+            };
+            if let Some((_, u, _)) = line.find(&START, true) {
+                units.push(u);
+            }
+            if let Some((_, u, _)) = line.find(&STOP, false) {
+                units.push(u);
+            }
+        }
+    }
+    if units.len() < 3 {
+        return None;
+    }
+    units.sort_by(f32::total_cmp);
+    Some(units[units.len() / 2])
+}
+
+/// The module width (px) of an upright cut-out measured on its start and
+/// stop patterns, when they are found.
+pub fn measure_module(plane: &Plane, module: f32) -> Option<f32> {
+    if plane.w < 40 || plane.h < 8 || !(0.8..=20.0).contains(&module) {
+        return None;
+    }
+    pattern_unit(&build_lines(plane, plane, module), module)
+}
+
+/// The data columns from the row indicator codewords read in the slot
+/// `slot(y)` of every line: those of cluster `cluster` hold columns - 1.
+fn columns_next_to(lines: &[Line], slot: impl Fn(f32) -> (f32, f32), cluster: u32) -> Option<usize> {
+    let mut votes = [0u32; 30];
+    for l in lines {
+        let (x0, x1) = slot(l.y);
+        let unit = (x1 - x0) / 17.0;
+        let l0 = l.nearest_rising(x0, 1.2 * unit).unwrap_or(x0);
+        let r0 = l.nearest_rising(x1, 1.2 * unit).unwrap_or(x1);
+        for (a, b) in [(l0, r0), (x0, x1)] {
+            if let Some((cw, clu)) = sample(l, a, b) {
+                if clu / 3 == cluster {
+                    votes[(cw % 30) as usize] += 1;
+                }
+                break;
+            }
+        }
+    }
+    let (best, count) = votes.iter().enumerate().max_by_key(|(_, c)| **c)?;
+    (*count >= 2).then_some(best + 1)
 }
 
 fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<String>) -> Option<String> {
@@ -384,11 +459,27 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
         }
     }
     trace.push(format!("start {} stop {}", starts.len(), stops.len()));
-    let a_fit = robust_line(&starts, module)?;
-    let b_fit = robust_line(&stops, module)?;
-    let su_fit = robust_line(&su, module * 0.08)?;
-    let eu_fit = robust_line(&eu, module * 0.08)?;
     let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
+    let (a_fit, b_fit, su_fit, eu_fit) = match (robust_line(&starts, module), robust_line(&stops, module)) {
+        (Some(a), Some(b)) => (a, b, robust_line(&su, module * 0.08)?, robust_line(&eu, module * 0.08)?),
+        // One end pattern hidden (glare, the photo's edge): the columns from
+        // the row indicator next to the other, the hidden edge extrapolated.
+        (Some(a), None) => {
+            let u = robust_line(&su, module * 0.08)?;
+            let c = columns_next_to(lines, |y| (at(a, y), at(a, y) + 17.0 * at(u, y)), 2)?;
+            let span = 17.0 * (c + 2) as f32;
+            trace.push(format!("stop extrapolated, columns {c}"));
+            (a, (a.0 + span * u.0, a.1 + span * u.1), u, u)
+        }
+        (None, Some(b)) => {
+            let u = robust_line(&eu, module * 0.08)?;
+            let c = columns_next_to(lines, |y| (at(b, y) - 17.0 * at(u, y), at(b, y)), 0)?;
+            let span = 17.0 * (c + 2) as f32;
+            trace.push(format!("start extrapolated, columns {c}"));
+            ((b.0 - span * u.0, b.1 - span * u.1), b, u, u)
+        }
+        (None, None) => return None,
+    };
     // Columns (data columns + 2 row indicators) from the span.
     let mut spans: Vec<f32> = lines
         .iter()
@@ -543,6 +634,9 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
             }
         }
     }
+    if let Some(text) = correct_votes(&votes, n, ecl, trace) {
+        return Some(text);
+    }
     // Template matching of the data codewords on the unrestored profiles.
     if let Some(sigma) = blur {
         let mut matched = 0;
@@ -569,13 +663,19 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
             }
         }
         trace.push(format!("template matches {matched}"));
+        return correct_votes(&votes, n, ecl, trace);
     }
+    None
+}
+
+/// Majority per codeword (ties and unread ones are erasures), corrected
+/// with a margin left in the code; a second try also erases codewords read
+/// by a single line.
+fn correct_votes(votes: &[Vec<(u32, u32)>], n: usize, ecl: usize, trace: &mut Vec<String>) -> Option<String> {
     let ec = 1usize << (ecl + 1);
     if ec + 2 > n {
         return None;
     }
-    // Majority per codeword; ties and unread ones are erasures. A second
-    // try also erases codewords read by a single line.
     for min_votes in [1u32, 2] {
         let mut word = vec![0u32; n];
         let mut erasures = Vec::new();
@@ -608,6 +708,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
     }
     None
 }
+
 
 /// Samples per module of the templates.
 const SPM: usize = 3;
