@@ -6,6 +6,9 @@
 //! up cannot leave a claim behind, and its answer is stored. Within 24 hours
 //! the same key with the same request replays that answer; with another
 //! request it is 422. A 5xx answer releases the claim so the client can retry.
+//! A claim still in progress after `ABANDONED_AFTER_MINUTES` belongs to a
+//! process that died mid-request (no create runs that long: request bodies
+//! time out after two minutes): the next request with the key takes it over.
 //! Stored answers are sealed with the master key: create answers carry
 //! secrets (API keys, webhook signing secrets) that must not sit in clear.
 
@@ -38,6 +41,8 @@ const MAX_KEY_LEN: usize = 255;
 /// `response_status` of a claim whose request is still running.
 const IN_PROGRESS: i32 = 0;
 const RETENTION_HOURS: i64 = 24;
+/// Age after which an in-progress claim is taken to be abandoned.
+const ABANDONED_AFTER_MINUTES: i64 = 10;
 const POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
 const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -167,6 +172,18 @@ async fn claim(db: &DatabaseConnection, client_id: &str, key: &str, request_hash
             };
             if existing.created_at < Utc::now() - Duration::hours(RETENTION_HOURS) {
                 idempotency_key::Entity::delete_by_id(existing.id).exec(db).await?;
+                break;
+            }
+            if existing.response_status == IN_PROGRESS
+                && existing.created_at < Utc::now() - Duration::minutes(ABANDONED_AFTER_MINUTES)
+            {
+                // Only this row, and only while it is still unanswered: a
+                // concurrent taker or a late answer wins over the delete.
+                idempotency_key::Entity::delete_many()
+                    .filter(idempotency_key::Column::Id.eq(existing.id))
+                    .filter(idempotency_key::Column::ResponseStatus.eq(IN_PROGRESS))
+                    .exec(db)
+                    .await?;
                 break;
             }
             if existing.request_hash != request_hash {

@@ -256,13 +256,26 @@ async fn expired_keys_are_reusable_and_running_requests_are_waited_for() {
         assert!(!answer.replayed);
         assert_eq!(webhook_count(&app, &key).await, 2);
 
+        // A claim left by a process that died mid-request (still "in
+        // progress" long after any create could run) is taken over.
+        insert_claim(&app, "orphaned", &request_hash(WEBHOOK_CREATE, &body), 0, Duration::minutes(11)).await;
+        let started = std::time::Instant::now();
+        let taken_over = send(&app.http, &app.url(WEBHOOK_CREATE), &key, Some("orphaned"), body.clone()).await;
+        assert_eq!(taken_over.status, 200, "{}", taken_over.body);
+        assert!(!taken_over.replayed);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "no wait for a dead claim: {:?}", started.elapsed());
+        let again = send(&app.http, &app.url(WEBHOOK_CREATE), &key, Some("orphaned"), body.clone()).await;
+        assert!(again.replayed, "the new answer is stored under the key");
+        assert_eq!(again.body["id"], taken_over.body["id"]);
+        assert_eq!(webhook_count(&app, &key).await, 3);
+
         // A request that never finishes: 409 after the wait limit.
         insert_claim(&app, "stuck", &request_hash(WEBHOOK_CREATE, &body), 0, Duration::zero()).await;
         let started = std::time::Instant::now();
         let stuck = send(&app.http, &app.url(WEBHOOK_CREATE), &key, Some("stuck"), body.clone()).await;
         assert_problem(stuck.status, &stuck.content_type, &stuck.body, 409);
         assert!(started.elapsed() >= std::time::Duration::from_secs(9), "{:?}", started.elapsed());
-        assert_eq!(webhook_count(&app, &key).await, 2);
+        assert_eq!(webhook_count(&app, &key).await, 3);
         app.cleanup().await;
     }
 }
