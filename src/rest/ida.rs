@@ -12,6 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::ApiCaller;
 use crate::error::{AppError, AppResult, Problem};
 use crate::rest::extract::{AppJson, rename_field};
+use crate::rest::idv::{LocationRequest, LocationView};
 use crate::service::history::{self, HistoryItem};
 use crate::service::ida::{self, IdaSettings, ListFilter, NewIdaSession};
 use crate::service::types::{CaptureType, LivenessMode, MetaCounts, OneOrMany, Page, SessionStatus, parse_date_bound};
@@ -302,60 +303,13 @@ async fn read(
     }))
 }
 
-#[derive(Deserialize, ToSchema)]
-pub struct IdaLocationRequest {
-    session_id: String,
-    #[schema(value_type = CaptureType)]
-    location_capture_type_e: String,
-}
-
-/// Where a capture happened: the client's IP and the device's reported position.
-#[derive(Serialize, ToSchema)]
-pub struct IdaLocation {
-    ip_address: Option<String>,
-    ip_latitude: Option<f64>,
-    ip_longitude: Option<f64>,
-    ip_country: Option<String>,
-    ip_region: Option<String>,
-    ip_city: Option<String>,
-    device_location: Option<String>,
-    device_latitude: Option<f64>,
-    device_longitude: Option<f64>,
-    device_country_name: Option<String>,
-    device_country_code: Option<String>,
-    device_admin_area: Option<String>,
-    device_sub_admin_area: Option<String>,
-    device_locality: Option<String>,
-}
-
-impl From<entity::capture_location::Model> for IdaLocation {
-    fn from(l: entity::capture_location::Model) -> Self {
-        Self {
-            ip_address: l.ip_address,
-            ip_latitude: l.ip_latitude,
-            ip_longitude: l.ip_longitude,
-            ip_country: l.ip_country,
-            ip_region: l.ip_region,
-            ip_city: l.ip_city,
-            device_location: l.device_location,
-            device_latitude: l.device_latitude,
-            device_longitude: l.device_longitude,
-            device_country_name: l.device_country_name,
-            device_country_code: l.device_country_code,
-            device_admin_area: l.device_admin_area,
-            device_sub_admin_area: l.device_sub_admin_area,
-            device_locality: l.device_locality,
-        }
-    }
-}
-
 /// The newest capture location of a type in a session. IDA sessions capture
 /// only `selfie_image_capture` (at liveness process); any type without a
 /// capture is 404. IP geolocation and reverse geocoding are not performed
 /// yet: those fields are `null`.
-#[utoipa::path(post, path = "/api/v1/ida/session/location", tag = "ida sessions", request_body = IdaLocationRequest,
+#[utoipa::path(post, path = "/api/v1/ida/session/location", tag = "ida sessions", request_body = LocationRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = IdaLocation),
+    responses((status = 200, body = LocationView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "unknown session, or no capture of that type", body = Problem,
@@ -363,8 +317,8 @@ impl From<entity::capture_location::Model> for IdaLocation {
 async fn location(
     State(state): State<AppState>,
     caller: ApiCaller,
-    AppJson(body): AppJson<IdaLocationRequest>,
-) -> AppResult<Json<IdaLocation>> {
+    AppJson(body): AppJson<LocationRequest>,
+) -> AppResult<Json<LocationView>> {
     let capture_type = CaptureType::parse_field("location_capture_type_e", &body.location_capture_type_e)?;
     let found = ida::location(&state.db, &caller.client_id, &body.session_id, capture_type).await?;
     Ok(Json(found.into()))
