@@ -317,10 +317,12 @@ fn image_manipulation(input: &SideInput<'_>) -> CheckOutcome {
 // ---------------------------------------------------------------- identity document
 
 /// Words printed on identity documents (whole tokens or phrases).
-const ID_KEYWORDS: [&str; 22] = [
+/// National ID cards and passports label their fields in words (SURNAME,
+/// GIVEN NAMES, DATE OF EXPIRY), US cards in codes (LN, FN, EXP).
+const ID_KEYWORDS: [&str; 26] = [
     "DRIVER LICENSE", "DRIVERS LICENSE", "IDENTIFICATION", "ID CARD", "PASSPORT", "DOB", "EXP", "ISS", "CLASS", "SEX",
     "HGT", "EYES", "DLN", "LN", "FN", "DONOR", "REAL ID", "USA", "STATE OF", "DEPARTMENT", "NATIONALITY",
-    "DATE OF BIRTH",
+    "DATE OF BIRTH", "IDENTITY CARD", "SURNAME", "GIVEN NAMES", "DATE OF EXPIRY",
 ];
 
 fn is_identity_document(input: &SideInput<'_>, card: (u32, u32), card_on_background: bool) -> CheckOutcome {
