@@ -336,6 +336,20 @@ pub fn find_in_reads(lines: &[LineRead]) -> Result<Mrz, MrzError> {
             return Ok(parse_two_lines(MrzFormat::Td3, pair[0], pair[1], 44));
         }
     }
+    // A passport's first line whose `P` was lost (read as part of the page's edge).
+    for pair in candidates.windows(2) {
+        let (a, b) = (len(pair[0]), len(pair[1]));
+        if (40..=43).contains(&a) && b >= 40 && starts_with(pair[0], '<') && normalise_line(&pair[0].text).contains("<<") {
+            let mut first = pair[0].clone();
+            first.text.insert(0, 'P');
+            if !first.logp.is_empty() {
+                let mut sure = [-20.0; ALPHABET.len()];
+                sure[alphabet_index(b'P').unwrap_or(0)] = 0.0;
+                first.logp.insert(0, sure);
+            }
+            return Ok(parse_two_lines(MrzFormat::Td3, &first, pair[1], 44));
+        }
+    }
     // The previous rule for TD1: three lines of 25..36.
     for tri in candidates.windows(3) {
         if tri.iter().all(|l| (25..=36).contains(&len(l))) {
@@ -442,22 +456,28 @@ impl Zone {
         }
     }
     /// The cost of reading `c` at `pos` instead of what is there: the
-    /// recogniser's log-odds against it, or [`TABLE_COST`] for a
-    /// letter/digit look-alike where no scores are known; `None` when not
-    /// a candidate.
+    /// recogniser's log-odds against it, at most [`TABLE_COST`] for a
+    /// letter/digit look-alike (in OCR-B the recogniser reads `O` as `0`
+    /// with certainty among digits: its scores cannot tell those apart);
+    /// `None` when not a candidate.
     fn cost(&self, pos: (usize, usize), c: u8) -> Option<f32> {
         let (line, i) = pos;
         let now = self.lines[line][i];
         if c == now || !self.classes[line][i].allows(c) {
             return None;
         }
-        match &self.scores[line][i] {
-            Some(s) => {
-                let (a, b) = (alphabet_index(now)?, alphabet_index(c)?);
-                Some((s[a] - s[b]).max(0.0))
-            }
-            None => confusables(now).contains(&c).then_some(TABLE_COST),
+        let table = confusables(now).contains(&c).then_some(TABLE_COST);
+        let scored = self.scores[line][i].and_then(|s| Some((s[alphabet_index(now)?] - s[alphabet_index(c)?]).max(0.0)));
+        match (scored, table) {
+            (Some(s), Some(t)) => Some(s.min(t)),
+            (s, t) => s.or(t),
         }
+    }
+    /// Whether the change to `c` at `pos` costs the table's price (the
+    /// recogniser's scores gave no better reason for it).
+    fn by_table(&self, pos: (usize, usize), c: u8) -> bool {
+        self.cost(pos, c).is_some_and(|cost| cost >= TABLE_COST)
+            && confusables(self.lines[pos.0][pos.1]).contains(&c)
     }
     fn lines(&self) -> Vec<String> {
         self.lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
@@ -489,8 +509,9 @@ impl Check {
     }
 }
 
-/// The cost of a look-alike swap where the recogniser's scores are unknown.
-const TABLE_COST: f32 = 1.0;
+/// The highest cost of a letter/digit look-alike swap (`0`/`O`, `1`/`I`,
+/// `8`/`B`, `5`/`S`, `2`/`Z`, `6`/`G`).
+const TABLE_COST: f32 = 4.0;
 /// A single change costlier than this (natural-log odds against it, as the
 /// recogniser saw it) is not considered: a character the recogniser was
 /// sure of is kept, so a digit changed on the document fails its check.
@@ -499,6 +520,8 @@ const MAX_CHANGE_COST: f32 = 6.0;
 const MAX_SET_COST: f32 = 9.0;
 /// At most this many characters are changed.
 const MAX_CHANGES: usize = 3;
+/// Of which at most this many at the table's price.
+const MAX_TABLE_CHANGES: usize = 1;
 /// The cheapest set of changes that makes every check digit verify is
 /// taken only when the next cheapest costs at least this much more
 /// (otherwise the check digits cannot tell which one was printed).
@@ -567,7 +590,7 @@ fn cheapest_fix(zone: &mut Zone, checks: &[Check]) -> Option<Vec<Change>> {
         if !failing.iter().all(|&k| set.iter().any(|(pos, _, _)| checks[k].covers(*pos))) {
             return;
         }
-        if set.iter().filter(|(pos, _, _)| zone.scores[pos.0][pos.1].is_none()).count() > 1 {
+        if set.iter().filter(|(pos, c, _)| zone.by_table(*pos, *c)).count() > MAX_TABLE_CHANGES {
             return;
         }
         let old: Vec<u8> = set.iter().map(|(pos, _, _)| zone.at(*pos)).collect();
@@ -1019,6 +1042,22 @@ mod tests {
         // The number's check digit 6 read as 5 (the recogniser unsure).
         let misread = b.replacen("C36", "C35", 1);
         let m = find_in_reads(&[scored(&a, &[]), scored(&misread, &[(9, b'6', 1.5)])]).unwrap();
+        assert!(m.is_valid() && m.lines[1] == b, "{:?}", m.lines);
+    }
+
+    #[test]
+    fn a_passport_line_whose_p_was_lost_is_still_found() {
+        let m = find_in_lines(&[ICAO_L1[1..].to_string(), ICAO_L2.to_string()]).unwrap();
+        assert_eq!(m.format, MrzFormat::Td3);
+        assert!(m.is_valid() && m.lines == [ICAO_L1, ICAO_L2], "{:?}", m.lines);
+    }
+
+    #[test]
+    fn zero_for_o_in_a_number_is_repaired_where_one_look_alike_verifies() {
+        // The recogniser reads OCR-B's O as 0 among digits with certainty.
+        let [a, b] = build::td3("UTO", "ERIKSSON", "ANNA", "VO84743D2", "UTO", "740812", 'F', "320415");
+        let misread = b.replacen("VO8", "V08", 1);
+        let m = find_in_reads(&[scored(&a, &[]), scored(&misread, &[(1, b'O', 11.0)])]).unwrap();
         assert!(m.is_valid() && m.lines[1] == b, "{:?}", m.lines);
     }
 
