@@ -466,7 +466,7 @@ impl Zone {
         if c == now || !self.classes[line][i].allows(c) {
             return None;
         }
-        let table = confusables(now).contains(&c).then_some(TABLE_COST);
+        let table = table_cost(now, c);
         let scored = self.scores[line][i].and_then(|s| Some((s[alphabet_index(now)?] - s[alphabet_index(c)?]).max(0.0)));
         match (scored, table) {
             (Some(s), Some(t)) => Some(s.min(t)),
@@ -476,8 +476,7 @@ impl Zone {
     /// Whether the change to `c` at `pos` costs the table's price (the
     /// recogniser's scores gave no better reason for it).
     fn by_table(&self, pos: (usize, usize), c: u8) -> bool {
-        self.cost(pos, c).is_some_and(|cost| cost >= TABLE_COST)
-            && confusables(self.lines[pos.0][pos.1]).contains(&c)
+        table_cost(self.lines[pos.0][pos.1], c).is_some_and(|table| self.cost(pos, c).is_some_and(|cost| cost >= table))
     }
     fn lines(&self) -> Vec<String> {
         self.lines.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect()
@@ -512,6 +511,17 @@ impl Check {
 /// The highest cost of a letter/digit look-alike swap (`0`/`O`, `1`/`I`,
 /// `8`/`B`, `5`/`S`, `2`/`Z`, `6`/`G`).
 const TABLE_COST: f32 = 4.0;
+/// `0` for `Q` or `D` (and back): look-alikes in other typefaces, distinct
+/// glyphs in OCR-B, so less likely than `0`/`O`.
+const TABLE_COST_FAR: f32 = 5.5;
+
+/// The fixed price of reading `c` for `now`, for a letter/digit look-alike.
+fn table_cost(now: u8, c: u8) -> Option<f32> {
+    if !confusables(now).contains(&c) {
+        return None;
+    }
+    Some(if matches!((now, c), (b'0', b'Q' | b'D') | (b'Q' | b'D', b'0')) { TABLE_COST_FAR } else { TABLE_COST })
+}
 /// A single change costlier than this (natural-log odds against it, as the
 /// recogniser saw it) is not considered: a character the recogniser was
 /// sure of is kept, so a digit changed on the document fails its check.
