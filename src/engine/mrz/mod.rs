@@ -324,7 +324,8 @@ pub fn find_in_reads(lines: &[LineRead]) -> Result<Mrz, MrzError> {
     }
     for tri in candidates.windows(3) {
         if tri.iter().all(|l| (25..=33).contains(&len(l))) {
-            return Ok(parse_td1_reads(tri[0], tri[1], tri[2]));
+            let [a, b, c] = td1_order([tri[0], tri[1], tri[2]]);
+            return Ok(parse_td1_reads(a, b, c));
         }
     }
     for pair in candidates.windows(2) {
@@ -353,10 +354,31 @@ pub fn find_in_reads(lines: &[LineRead]) -> Result<Mrz, MrzError> {
     // The previous rule for TD1: three lines of 25..36.
     for tri in candidates.windows(3) {
         if tri.iter().all(|l| (25..=36).contains(&len(l))) {
-            return Ok(parse_td1_reads(tri[0], tri[1], tri[2]));
+            let [a, b, c] = td1_order([tri[0], tri[1], tri[2]]);
+            return Ok(parse_td1_reads(a, b, c));
         }
     }
     Err(MrzError::NotFound(format!("{} candidate lines, no TD3, TD1 or TD2 pattern", candidates.len())))
+}
+
+/// The three lines of a TD1 zone in their order. A turned photo can list
+/// them out of order, and check digits repaired over the wrong lines
+/// could verify by chance: the second line is the one with the most
+/// digits where the dates are (0..7, 8..15), the third the one with the
+/// fewest digits (names), the first the rest.
+fn td1_order<'a>(lines: [&'a LineRead; 3]) -> [&'a LineRead; 3] {
+    let digits = |l: &LineRead, r: std::ops::Range<usize>| {
+        normalise_line(&l.text).bytes().enumerate().filter(|(i, c)| r.contains(i) && c.is_ascii_digit()).count()
+    };
+    let dates = |l: &LineRead| digits(l, 0..7) + digits(l, 8..15);
+    let second = (0..3).max_by_key(|&i| (dates(lines[i]), std::cmp::Reverse(i))).unwrap_or(1);
+    let rest: Vec<usize> = (0..3).filter(|&i| i != second).collect();
+    let (first, third) = if digits(lines[rest[1]], 0..30) < digits(lines[rest[0]], 0..30) { (rest[0], rest[1]) } else { (rest[1], rest[0]) };
+    // Keep the order read unless it is clearly wrong.
+    if dates(lines[1]) == dates(lines[second]) && digits(lines[2], 0..30) <= digits(lines[0], 0..30) {
+        return lines;
+    }
+    [lines[first], lines[second], lines[third]]
 }
 
 /// Parses MRZ text (lines separated by newlines): two lines are TD3 or TD2
@@ -768,6 +790,7 @@ pub fn parse_td2(l1: &str, l2: &str) -> Result<Mrz, MrzError> {
 
 fn parse_two_lines(format: MrzFormat, l1: &LineRead, l2: &LineRead, n: usize) -> Mrz {
     let mut zone = Zone::new(&[l1, l2], n);
+    zone.constrain((0, 0..1), Class::Letter);
     zone.constrain((0, 2..5), Class::Letter);
     zone.constrain((0, 5..n), Class::Letter);
     fillers_read_as_k(&mut zone, &[], Some((0, 5..n)));
@@ -800,6 +823,7 @@ pub fn parse_td1(l1: &str, l2: &str, l3: &str) -> Result<Mrz, MrzError> {
 
 fn parse_td1_reads(l1: &LineRead, l2: &LineRead, l3: &LineRead) -> Mrz {
     let mut zone = Zone::new(&[l1, l2, l3], 30);
+    zone.constrain((0, 0..1), Class::Letter);
     zone.constrain((0, 2..5), Class::Letter);
     zone.constrain((0, 14..15), Class::Digit);
     zone.constrain((1, 0..7), Class::Digit);
@@ -1069,6 +1093,13 @@ mod tests {
         let misread = b.replacen("VO8", "V08", 1);
         let m = find_in_reads(&[scored(&a, &[]), scored(&misread, &[(1, b'O', 11.0)])]).unwrap();
         assert!(m.is_valid() && m.lines[1] == b, "{:?}", m.lines);
+    }
+
+    #[test]
+    fn td1_lines_read_out_of_order_are_put_back_in_order() {
+        let [a, b, c] = build::td1("I<", "UTO", "ERIKSSON", "ANNA", "D23145890", "UTO", "740812", 'F', "320415");
+        let m = find_in_lines(&[c.clone(), b.clone(), a.clone().replacen("I<", "1<", 1)]).unwrap();
+        assert!(m.is_valid() && m.lines == [a, b, c], "{:?}", m.lines);
     }
 
     #[test]
