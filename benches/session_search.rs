@@ -3,11 +3,16 @@
 //! {searchTerm}, sort)` with the total, the reason and the failed checks)
 //! for a full name, an exact document number, a session id, a name prefix
 //! matching about a thousand sessions, a word matching about 11,000 and a
-//! term matching nothing; plus a failing-check filter in the default order
-//! and sorted by score both ways, and a sort by name. Prints p50 / p95 per
-//! case and over all of them, and the CPU time per request (this process,
-//! plus on PostgreSQL its one server backend, read from /proc: stable on a
-//! busy machine where wall times are not).
+//! term matching nothing; then every sort the UI offers (created, score,
+//! name, status, document type), both directions, over all sessions, the
+//! failing-check filter, the name prefix and the broad word; and deep
+//! pages (offset 1,000 and 10,000: GraphQL pages by offset). Prints p50 /
+//! p95 per case and over all of them, and the CPU time per request (this
+//! process, plus on PostgreSQL its server backends, read from /proc: stable
+//! on a busy machine where wall times are not).
+//!
+//! `TESSERA_BENCH_CASES=word,word` runs only the cases whose name contains
+//! one of the words.
 //!
 //!     cargo bench --bench session_search                        # SQLite in a temp dir
 //!     TESSERA_BENCH_POSTGRES_URL=postgres://…/db cargo bench --bench session_search
@@ -26,8 +31,8 @@ use tessera::graphql::{self, Caller, CallerRole, Limits};
 use tessera::service::audit::Actor;
 use tessera::service::{bootstrap, weights};
 
-const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort) {
-  idvSessions(first: 25, filter: $filter, sort: $sort) {
+const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort, $after: String) {
+  idvSessions(first: 25, after: $after, filter: $filter, sort: $sort) {
     totalCount totalCountExact
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
@@ -111,18 +116,41 @@ async fn main() {
         audited: Default::default(),
     };
     let n = sessions / 2 + 42;
-    let cases = [
-        ("full name", json!({"filter": {"searchTerm": format!("First{n} Last{n}")}})),
-        ("document number", json!({"filter": {"searchTerm": format!("D{n:07}")}})),
-        ("session id", json!({"filter": {"searchTerm": seeded.session_ids[n].clone()}})),
-        ("name prefix (~1,100 hits)", json!({"filter": {"searchTerm": format!("Last{}", n / 1000)}})),
-        ("no match", json!({"filter": {"searchTerm": "nobody-by-this-name"}})),
-        ("broad word (~11,000 hits)", json!({"filter": {"searchTerm": "First1"}})),
-        ("failing check, newest first", json!({"filter": {"failingCheck": "liveness"}})),
-        ("failing check + sort by score asc", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "ASC"}})),
-        ("failing check + sort by score desc", json!({"filter": {"failingCheck": "liveness"}, "sort": {"field": "SCORE", "direction": "DESC"}})),
-        ("sort by name", json!({"sort": {"field": "NAME", "direction": "ASC"}})),
+    let mut cases = vec![
+        ("full name".to_string(), json!({"filter": {"searchTerm": format!("First{n} Last{n}")}})),
+        ("document number".to_string(), json!({"filter": {"searchTerm": format!("D{n:07}")}})),
+        ("session id".to_string(), json!({"filter": {"searchTerm": seeded.session_ids[n].clone()}})),
+        ("name prefix (~1,100 hits)".to_string(), json!({"filter": {"searchTerm": format!("Last{}", n / 1000)}})),
+        ("no match".to_string(), json!({"filter": {"searchTerm": "nobody-by-this-name"}})),
+        ("broad word (~11,000 hits)".to_string(), json!({"filter": {"searchTerm": "First1"}})),
     ];
+    let filters = [
+        ("all sessions", json!({})),
+        ("failing check", json!({"failingCheck": "liveness"})),
+        ("name prefix", json!({"searchTerm": format!("Last{}", n / 1000)})),
+        ("broad word", json!({"searchTerm": "First1"})),
+    ];
+    for (what, filter) in &filters {
+        for field in ["CREATED_AT", "SCORE", "NAME", "STATUS", "DOCUMENT_TYPE"] {
+            for direction in ["DESC", "ASC"] {
+                let sort = json!({"field": field, "direction": direction});
+                cases.push((format!("{what}, by {} {}", field.to_lowercase(), direction.to_lowercase()), json!({"filter": filter, "sort": sort})));
+            }
+        }
+    }
+    for (what, filter, sort) in [
+        ("all sessions, newest first", json!({}), json!({"field": "CREATED_AT", "direction": "DESC"})),
+        ("failing check, by score desc", json!({"failingCheck": "liveness"}), json!({"field": "SCORE", "direction": "DESC"})),
+    ] {
+        for offset in [1_000usize, 10_000] {
+            let after = async_graphql::connection::CursorType::encode_cursor(&async_graphql::connection::OpaqueCursor(offset - 1));
+            cases.push((format!("{what}, offset {offset}"), json!({"filter": filter, "sort": sort, "after": after})));
+        }
+    }
+    if let Ok(only) = std::env::var("TESSERA_BENCH_CASES") {
+        let words: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
+        cases.retain(|(name, _)| words.iter().any(|w| name.contains(w)));
+    }
     let run = |vars: serde_json::Value| {
         let request = async_graphql::Request::new(PAGE).variables(async_graphql::Variables::from_json(vars));
         let (schema, state, caller) = (&schema, &state, caller.clone());

@@ -18,6 +18,10 @@ pub struct Model {
     pub engine_version: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The IDV session's score (`idv_session.score`), copied here so the
+    /// failing-check index lists failing sessions in score order; empty
+    /// while the session has no score, and for IDA sessions.
+    pub session_score: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,7 @@ mod m20261203_000060_session_list_sort_indexes;
 mod m20261203_000061_failing_check_index;
 mod m20261203_000062_session_search_covering_index;
 mod m20261203_000070_rate_limit_windows;
+mod m20261203_000090_check_result_session_score;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000061_failing_check_index::Migration),
             Box::new(m20261203_000062_session_search_covering_index::Migration),
             Box::new(m20261203_000070_rate_limit_windows::Migration),
+            Box::new(m20261203_000090_check_result_session_score::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! (yet) or cannot run record `unavailable` with the reason, never a pass.
 
 use chrono::Utc;
-use entity::check_result;
+use entity::{check_result, idv_session};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
@@ -60,6 +60,7 @@ pub async fn record(
         engine_version: Set(outcome.engine_version),
         created_at: Set(now),
         updated_at: Set(now),
+        session_score: Set(None),
     })
     .on_conflict(
         OnConflict::columns([check_result::Column::SessionId, check_result::Column::CheckName])
@@ -75,6 +76,32 @@ pub async fn record(
     )
     .exec_without_returning(db)
     .await?;
+    if kind == SessionKind::Idv {
+        copy_session_score(db, session_id, Some(check_name)).await?;
+    }
+    Ok(())
+}
+
+/// Copies an IDV session's current score into its check results (all of
+/// them, or one check's), where the failing-check index sorts by it
+/// (`check_result.session_score`). A check row is written with it here;
+/// whoever changes a session's score calls this in the same transaction
+/// ([`crate::service::finalize`]).
+pub async fn copy_session_score(db: &impl ConnectionTrait, session_id: &str, check_name: Option<&str>) -> AppResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
+    let score = Query::select()
+        .column((idv_session::Entity, idv_session::Column::Score))
+        .from(idv_session::Entity)
+        .and_where(Expr::col((idv_session::Entity, idv_session::Column::Id)).eq(session_id))
+        .to_owned();
+    let mut update = check_result::Entity::update_many()
+        .col_expr(check_result::Column::SessionScore, SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(score))))
+        .filter(check_result::Column::SessionId.eq(session_id))
+        .filter(check_result::Column::SessionKind.eq(SessionKind::Idv.as_str()));
+    if let Some(name) = check_name {
+        update = update.filter(check_result::Column::CheckName.eq(name));
+    }
+    update.exec(db).await?;
     Ok(())
 }
 

@@ -129,18 +129,12 @@ impl IdvWhere {
     /// subqueries of the given form ([`Probe::List`] to count,
     /// [`Probe::PerSession`] for an ordered page).
     pub fn condition(&self, probe: Probe) -> Condition {
-        let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
-        let clients = if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed };
-        let mut cond = idv::clients_condition(&self.client_ids, clients).add(self.base.clone());
-        if let Some(found) = &self.search {
-            cond = cond.add(found.condition(probe));
-        }
-        if let Some(check) = &self.failing_check {
+        let mut cond = self.condition_but_failing_check(probe);
+        if let Some(failing) = self.failing_results() {
             use check_result::Column as R;
             // Only IDV sessions match `idv_session.id`: no kind test, so the
-            // index `(client_id, check_name, status, session_id)` answers
-            // the list alone.
-            let failing = Condition::all().add(R::CheckName.eq(check.as_str())).add(R::Status.eq(CheckStatus::Fail.as_str()));
+            // index `(client_id, check_name, status, session_score,
+            // session_id)` answers the list alone.
             cond = cond.add(session_search::sessions_where(
                 check_result::Entity,
                 (check_result::Entity, R::ClientId),
@@ -151,6 +145,25 @@ impl IdvWhere {
             ));
         }
         cond
+    }
+
+    /// Every filter but the failing check.
+    fn condition_but_failing_check(&self, probe: Probe) -> Condition {
+        let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
+        let clients = if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed };
+        let mut cond = idv::clients_condition(&self.client_ids, clients).add(self.base.clone());
+        if let Some(found) = &self.search {
+            cond = cond.add(found.condition(probe));
+        }
+        cond
+    }
+
+    /// The failed results of the failing-check filter's check (a condition
+    /// on `check_result`, without the clients), if it is set.
+    fn failing_results(&self) -> Option<Condition> {
+        use check_result::Column as R;
+        let check = self.failing_check.as_deref()?;
+        Some(Condition::all().add(R::CheckName.eq(check)).add(R::Status.eq(CheckStatus::Fail.as_str())))
     }
 }
 
@@ -202,11 +215,14 @@ fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], n
 /// it, by the other keys): `NULLS LAST` in one statement is not an index
 /// order on both backends, and sorting every match was what made a sorted
 /// page slow.
-async fn idv_window(db: &impl ConnectionTrait, cond: Condition, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
+async fn idv_window(db: &impl ConnectionTrait, filters: &IdvWhere, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
+    if sort.field == SortField::Score && filters.failing_check.is_some() {
+        return failing_by_score_window(db, filters, sort, page).await;
+    }
     let o = order(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
-    let base = idv_session::Entity::find().filter(cond);
+    let base = idv_session::Entity::find().filter(filters.condition(Probe::PerSession));
     if !nullable {
         return Ok(idv_order(base, keys, false, false, &o).offset(page.skip).limit(take).all(db).await?);
     }
@@ -221,6 +237,50 @@ async fn idv_window(db: &impl ConnectionTrait, cond: Condition, sort: Sort, page
             (true, _) => with_key.count(db).await?,
         };
         let without = idv_order(base.filter(lead.is_null()), &keys[1..], true, false, &o)
+            .offset(page.skip.saturating_sub(keyed))
+            .limit(take - rows.len() as u64)
+            .all(db)
+            .await?;
+        rows.extend(without);
+    }
+    Ok(rows)
+}
+
+/// [`idv_window`] of sessions failing a check, sorted by score: a walk of
+/// the failing-check index `check_result (client_id, check_name, status,
+/// session_score, session_id)`, whose `session_score` is the session's
+/// score, joined to each session by id. Walking the score index of all
+/// sessions instead passes every passing session before the first failing
+/// one when sorted by score descending. The same order as the list's
+/// (score, empty last, then id), in the same two walks.
+async fn failing_by_score_window(db: &impl ConnectionTrait, filters: &IdvWhere, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
+    use check_result::Column as R;
+    use sea_orm::JoinType;
+    let o = order(sort.descending);
+    let take = page.take + 1;
+    let failing = filters.failing_results().unwrap_or_else(Condition::all);
+    let session_of: sea_orm::RelationDef = check_result::Entity::belongs_to(idv_session::Entity)
+        .from(R::SessionId)
+        .to(idv_session::Column::Id)
+        .into();
+    let base = idv_session::Entity::find()
+        .join_rev(JoinType::InnerJoin, session_of)
+        .filter(R::ClientId.is_in(filters.client_ids.clone()))
+        .filter(failing)
+        .filter(filters.condition_but_failing_check(Probe::PerSession));
+    let score = || Expr::col((check_result::Entity, R::SessionScore));
+    let session = || Expr::col((check_result::Entity, R::SessionId));
+    let with_key = base.clone().filter(score().is_not_null());
+    let mut rows = with_key.clone().order_by(score(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?;
+    if (rows.len() as u64) < take {
+        let keyed = match (rows.is_empty(), page.skip) {
+            (false, skip) => skip + rows.len() as u64,
+            (true, 0) => 0,
+            (true, _) => with_key.count(db).await?,
+        };
+        let without = base
+            .filter(score().is_null())
+            .order_by(session(), o)
             .offset(page.skip.saturating_sub(keyed))
             .limit(take - rows.len() as u64)
             .all(db)
@@ -251,7 +311,7 @@ pub async fn idv_page(
 ) -> AppResult<IdvPage> {
     let filters = idv_condition(db, filter, extras, Utc::now()).await?;
     let counted = count_capped(db, filters.condition(Probe::List), COUNT_CAP).await?;
-    let mut rows = idv_window(db, filters.condition(Probe::PerSession), sort, page).await?;
+    let mut rows = idv_window(db, &filters, sort, page).await?;
     let has_next = rows.len() as u64 > page.take;
     rows.truncate(page.take as usize);
     let seen = page.skip + rows.len() as u64 + u64::from(has_next);

@@ -565,6 +565,8 @@ async fn store(
         return Err(AppError::Conflict(format!("the session is {} and cannot be finalized", current.status)));
     }
     let updated = crate::service::idv::find(&txn, &s.client_id, &s.id).await?;
+    // The score beside the check results, where a failing-check list sorts by it.
+    checks::copy_session_score(&txn, &s.id, None).await?;
     if complete && verdict.verified {
         attach_identity(&txn, &updated, doc, verdict.score, now).await?;
     }

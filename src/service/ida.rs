@@ -762,6 +762,7 @@ mod tests {
             engine_version: None,
             created_at: now,
             updated_at: now,
+            session_score: None,
         }
     }
 

@@ -219,28 +219,51 @@ fn sessions_with(client_ids: &[String], cond: Condition, probe: Probe) -> Condit
 const MAX_CANDIDATES: u64 = 2000;
 
 /// What the index found for a search: the sessions' ids when every word
-/// matched at most [`MAX_CANDIDATES`] sessions, else the search itself, to
-/// be asked of the index as subqueries ([`condition`]).
+/// matched at most [`MAX_CANDIDATES`] sessions (on PostgreSQL, that the
+/// words are that narrow), else the search itself, to be asked of the index
+/// as subqueries ([`condition`]).
 #[derive(Debug, Clone)]
 pub struct Found {
     client_ids: Vec<String>,
     search: String,
-    ids: Option<Vec<String>>,
+    matches: Matches,
+}
+
+#[derive(Debug, Clone)]
+enum Matches {
+    /// SQLite: the ids, looked up by primary key (`id IN (...)`).
+    Ids(Vec<String>),
+    /// PostgreSQL: few sessions, whose ids the server gathers itself and
+    /// looks up by primary key (`id = ANY(ARRAY(<the index ranges>))`). A
+    /// list of a thousand ids sent back as bound parameters made a message
+    /// of some 40 kB per statement, and each such statement waited tens of
+    /// milliseconds on the local TCP connection for no work.
+    Narrow,
+    /// A word too broad for id lookups: subqueries on the index.
+    Broad,
 }
 
 impl Found {
-    /// True when the search found a short list of ids (looked up by
-    /// primary key), false when it stays a subquery on the index.
+    /// True when the search found a short list of ids sent with the query
+    /// (looked up by primary key), false otherwise.
     pub fn is_id_list(&self) -> bool {
-        self.ids.is_some()
+        matches!(self.matches, Matches::Ids(_))
     }
 
     /// The sessions found, as a condition on `idv_session.id`: their ids
     /// (primary-key lookups), or subqueries on the index in the given form.
     pub fn condition(&self, probe: Probe) -> Condition {
-        match &self.ids {
-            Some(ids) => Condition::all().add(idv_session::Column::Id.is_in(ids.clone())),
-            None => condition(&self.client_ids, &self.search, probe).unwrap_or_else(Condition::all),
+        match &self.matches {
+            Matches::Ids(ids) => Condition::all().add(idv_session::Column::Id.is_in(ids.clone())),
+            Matches::Narrow => match matching_ids(&self.client_ids, &self.search) {
+                Some(ids) => {
+                    let id = Expr::col((idv_session::Entity, idv_session::Column::Id));
+                    let array = Expr::SubQuery(None, Box::new(ids.into()));
+                    Condition::all().add(Expr::cust_with_exprs("$1 = ANY(ARRAY $2)", [id, array]))
+                }
+                None => Condition::all(),
+            },
+            Matches::Broad => condition(&self.client_ids, &self.search, probe).unwrap_or_else(Condition::all),
         }
     }
 }
@@ -249,14 +272,30 @@ impl Found {
 /// search. The index is asked first, one range per word: when every word
 /// matches at most [`MAX_CANDIDATES`] sessions the answer is their ids
 /// (`id IN (...)`, primary-key lookups, whatever the number of sessions in
-/// the list); a broader search becomes the same ranges as subqueries.
+/// the list; on PostgreSQL the server gathers the ids itself); a broader
+/// search becomes the same ranges as subqueries.
 pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &str) -> AppResult<Option<Found>> {
     use idv_session_search::Column as T;
     let words = search_words(search);
     if words.is_empty() {
         return Ok(None);
     }
-    let broad = Found { client_ids: client_ids.to_vec(), search: search.to_string(), ids: None };
+    let broad = Found { client_ids: client_ids.to_vec(), search: search.to_string(), matches: Matches::Broad };
+    let number = document_number_key(search);
+    let exact = || Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number.clone()));
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Only how many: the ids stay on the server.
+        let mut ranges: Vec<Condition> = words.iter().map(|w| prefix_condition(w)).collect();
+        if !number.is_empty() {
+            ranges.push(exact());
+        }
+        for range in ranges {
+            if count_upto(db, client_ids, range, MAX_CANDIDATES + 1).await? > MAX_CANDIDATES {
+                return Ok(Some(broad));
+            }
+        }
+        return Ok(Some(Found { matches: Matches::Narrow, ..broad }));
+    }
     let lookup = |cond: Condition| {
         idv_session_search::Entity::find()
             .select_only()
@@ -280,15 +319,56 @@ pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &
         });
     }
     let mut ids = found.unwrap_or_default();
-    let number = document_number_key(search);
     if !number.is_empty() {
-        let exact = lookup(Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number))).await?;
+        let exact = lookup(exact()).await?;
         if exact.len() as u64 > MAX_CANDIDATES {
             return Ok(Some(broad));
         }
         ids.extend(exact);
     }
-    Ok(Some(Found { ids: Some(ids.into_iter().collect()), ..broad }))
+    Ok(Some(Found { matches: Matches::Ids(ids.into_iter().collect()), ..broad }))
+}
+
+/// How many search rows of these clients meet `cond`, counted up to `cap`.
+async fn count_upto(db: &impl ConnectionTrait, client_ids: &[String], cond: Condition, cap: u64) -> AppResult<u64> {
+    use idv_session_search::Column as T;
+    use sea_orm::sea_query::Alias;
+    let rows = Query::select()
+        .expr(Expr::val(1))
+        .from(idv_session_search::Entity)
+        .cond_where(Condition::all().add(T::ClientId.is_in(client_ids.to_vec())).add(cond))
+        .limit(cap)
+        .to_owned();
+    let count = Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from_subquery(rows, Alias::new("capped")).to_owned();
+    let row = db.query_one(&count).await?;
+    Ok(u64::try_from(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or_default()).unwrap_or_default())
+}
+
+/// The ids of the sessions (of these clients) a search finds, as one
+/// statement: the words' ranges intersected, then the exact document
+/// number added; `None` for a blank search.
+fn matching_ids(client_ids: &[String], search: &str) -> Option<sea_orm::sea_query::SelectStatement> {
+    use idv_session_search::Column as T;
+    use sea_orm::sea_query::UnionType;
+    let words = search_words(search);
+    let of = |cond: Condition| {
+        Query::select()
+            .column((idv_session_search::Entity, T::SessionId))
+            .from(idv_session_search::Entity)
+            .cond_where(Condition::all().add(T::ClientId.is_in(client_ids.to_vec())).add(cond))
+            .to_owned()
+    };
+    let (first, rest) = words.split_first()?;
+    let mut ids = of(prefix_condition(first));
+    for w in rest {
+        ids.union(UnionType::Intersect, of(prefix_condition(w)));
+    }
+    // INTERSECT binds before UNION: (all words) or the number.
+    let number = document_number_key(search);
+    if !number.is_empty() {
+        ids.union(UnionType::Distinct, of(Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number))));
+    }
+    Some(ids)
 }
 
 fn prefix_condition(word: &str) -> Condition {
@@ -368,6 +448,23 @@ mod tests {
         assert_eq!(terms_of(&session(), std::slice::from_ref(&d)).get("d12345678"), Some(&true));
         d.document_number = Some("   ".into());
         assert!(!terms_of(&session(), &[d]).values().any(|exact| *exact), "a blank number is no term");
+    }
+
+    #[test]
+    fn a_narrow_search_on_postgres_sends_no_ids() {
+        use sea_orm::{DbBackend, QueryTrait};
+        let found = Found { client_ids: vec!["c".into()], search: "Anh Johnson".into(), matches: Matches::Narrow };
+        let page = idv_session::Entity::find().filter(found.condition(Probe::PerSession)).build(DbBackend::Postgres);
+        let sql = page.to_string();
+        // One array gathered by the server: (both words) or the whole search as a document number.
+        assert!(sql.contains(r#""idv_session"."id" = ANY(ARRAY (SELECT "idv_session_search"."session_id""#), "{sql}");
+        let (intersect, union) = (sql.find(" INTERSECT ").expect(&sql), sql.find(" UNION ").expect(&sql));
+        assert!(intersect < union, "{sql}");
+        assert!(sql.contains("'anhjohnson'") && sql.contains("'johnson'") && sql.contains("'anh'"), "{sql}");
+        assert!(!found.is_id_list());
+        let one_word = Found { search: "%".into(), ..found };
+        let sql = idv_session::Entity::find().filter(one_word.condition(Probe::List)).build(DbBackend::Postgres).to_string();
+        assert!(!sql.contains("INTERSECT") && !sql.contains("UNION") && sql.contains("ANY(ARRAY (SELECT"), "{sql}");
     }
 
     #[test]

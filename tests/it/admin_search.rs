@@ -639,3 +639,132 @@ async fn requirements_preview_shows_the_effect_on_recent_sessions() {
         app.cleanup().await;
     }
 }
+
+/// The sessions failing a check, as the list sorts them by score: read from
+/// the database (each session's own score, empty last, then the id).
+async fn failing_by_score(app: &TestApp, check: &str, descending: bool) -> Vec<String> {
+    use entity::{check_result, idv_session};
+    let failing: Vec<String> = check_result::Entity::find()
+        .filter(check_result::Column::ClientId.eq(&app.demo_client_id))
+        .filter(check_result::Column::CheckName.eq(check))
+        .filter(check_result::Column::Status.eq("fail"))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.session_id)
+        .collect();
+    let mut sessions = idv_session::Entity::find().filter(idv_session::Column::Id.is_in(failing)).all(&app.state.db).await.unwrap();
+    sessions.sort_by(|a, b| {
+        let by_score = match (a.score, b.score) {
+            (Some(x), Some(y)) if descending => y.total_cmp(&x),
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => x.is_none().cmp(&y.is_none()),
+        };
+        by_score.then_with(|| if descending { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) })
+    });
+    sessions.into_iter().map(|s| s.id).collect()
+}
+
+/// A list filtered by a failing check and sorted by score walks the failing
+/// results in the order of the session's score kept beside them: a check
+/// recorded before the session has a score sorts with the empty scores; the
+/// finalize that scores the session moves it to its score, a check recorded
+/// later takes the score the session has, and a review's decision (which
+/// keeps the score) leaves it there. Pages join up in both directions.
+#[tokio::test]
+async fn failing_check_lists_sort_by_the_score_kept_beside_the_results() {
+    use tessera::service::checks::{self, Outcome};
+    use tessera::service::history::SessionKind;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let (key, client) = (app.demo_key.clone(), app.demo_client_id.clone());
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        // Scores 0.9 (verified), 0.3 (rejected) and none (in progress: every 4th).
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 12, Utc::now()).await;
+        let admin = login(&app, &client, "admin@failing-sort.test", Role::Admin).await;
+        const CHECK: &str = "name_crosscheck";
+        let differs = || Outcome::fail(0.8, "printed name differs from the barcode");
+        for i in [0, 1, 3, 4, 8] {
+            checks::record(&app.state.db, SessionKind::Idv, &client, &seeded.session_ids[i], CHECK, differs()).await.unwrap();
+        }
+
+        // A session through the API that fails the check before it is scored.
+        let settings = json!({
+            "perform_image_manipulation_test": false, "perform_aamva_test": false, "perform_ofac_test": false,
+            "perform_age_test": false, "perform_gender_test": false, "perform_liveness_test": false,
+        });
+        let (st, _, v) = app.post_json("/api/v1/idv/session/create", Some(&key), &json!({"settings": settings})).await;
+        assert_eq!(st, 200, "{v}");
+        let sid = v["session_id"].as_str().unwrap().to_string();
+        let sdk = |path: &'static str, body: Value| app.http.post(app.url(path)).header("X-Client-Id", &client).json(&body).send();
+        assert_eq!(sdk("/api/v1/sdk/idv/consent", json!({"session_id": sid, "consented": true})).await.unwrap().status(), 200);
+        for (name, outcome) in [
+            ("face_match", Outcome::pass(1.0, "same person")),
+            ("doc_back_suspicious_words", Outcome::pass(1.0, "none found")),
+            ("doc_back_is_identity_document", Outcome::pass(1.0, "an identity document")),
+            (CHECK, differs()),
+        ] {
+            checks::record(&app.state.db, SessionKind::Idv, &client, &sid, name, outcome).await.unwrap();
+        }
+
+        let filter = json!({"failingCheck": CHECK});
+        let listed = |direction: &'static str| {
+            let (admin, app, filter) = (&admin, &app, &filter);
+            async move {
+                let sort = json!({"field": "SCORE", "direction": direction});
+                let whole = ids(&admin.gql(app, LIST, json!({"f": filter, "s": sort})).await);
+                for first in [1, 2, 4] {
+                    assert_eq!(paged(app, admin, filter, &sort, first).await.0, whole, "{direction} by {first}");
+                }
+                whole
+            }
+        };
+        for (direction, descending) in [("DESC", true), ("ASC", false)] {
+            let whole = listed(direction).await;
+            assert_eq!(whole, failing_by_score(&app, CHECK, descending).await, "{backend}: {direction} before the finalize");
+            assert_eq!(whole.len(), 6, "{backend}");
+            // Unscored: among the empty scores, after the two scored sessions (1 and 3).
+            let at = whole.iter().position(|s| *s == sid).unwrap();
+            assert!(at >= 2, "{backend}: {direction}: {whole:?}");
+        }
+
+        let resp = sdk("/api/v1/sdk/idv/finalize", json!({"session_id": sid})).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let scored = entity::idv_session::Entity::find_by_id(sid.clone()).one(&app.state.db).await.unwrap().unwrap();
+        let score = scored.score.expect("finalize scores the session");
+        assert!(score > 0.3, "{backend}: all scored checks passed: {score}");
+        for (direction, descending) in [("DESC", true), ("ASC", false)] {
+            let whole = listed(direction).await;
+            assert_eq!(whole, failing_by_score(&app, CHECK, descending).await, "{backend}: {direction} after the finalize");
+            if descending && score > 0.9 {
+                assert_eq!(whole.first(), Some(&sid), "{backend}: the highest score first: {whole:?}");
+            }
+        }
+        // Every result of the session carries its score now.
+        let results = checks::for_session(&app.state.db, &client, &sid).await.unwrap();
+        assert!(results.iter().all(|r| r.session_score == Some(score)), "{backend}: {results:?}");
+
+        // A check recorded after the score takes it; so does a result rewritten.
+        let late = &seeded.session_ids[5]; // verified, 0.9
+        checks::record(&app.state.db, SessionKind::Idv, &client, late, CHECK, differs()).await.unwrap();
+        checks::record(&app.state.db, SessionKind::Idv, &client, &seeded.session_ids[0], CHECK, differs()).await.unwrap();
+        // The review's decision on the held session keeps its score and its place.
+        let (st, _, case) = app.post_json("/api/v1/review/case/read", Some(&key), &json!({"session_id": sid})).await;
+        assert_eq!(st, 200, "{case}");
+        let (st, _, done) = app
+            .post_json(
+                "/api/v1/review/case/decide",
+                Some(&key),
+                &json!({"case_id": case["case_id"], "action_e": "approve", "reason_code": "ocr_misread"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{done}");
+        for (direction, descending) in [("DESC", true), ("ASC", false)] {
+            let whole = listed(direction).await;
+            assert_eq!(whole, failing_by_score(&app, CHECK, descending).await, "{backend}: {direction} after the review");
+            assert!(whole.contains(late), "{backend}");
+        }
+        app.cleanup().await;
+    }
+}

@@ -67,6 +67,8 @@ pub async fn seed_sessions(
                     engine_version: Some("seed".into()),
                     created_at: created,
                     updated_at: created,
+                    // As the service keeps it: the session's score.
+                    session_score: session_score(verified),
                 });
             }
             for (n, event) in ["created", "finalized"].into_iter().enumerate() {
@@ -108,6 +110,11 @@ pub async fn seed_sessions(
     // Rows inserted around the service are indexed as at start-up.
     tessera::service::session_search::backfill(db).await.expect("search index");
     seeded
+}
+
+/// A seeded session's score: 0.9 verified, 0.3 rejected, none in progress.
+fn session_score(verified: Option<bool>) -> Option<f64> {
+    verified.map(|v| if v { 0.9 } else { 0.3 })
 }
 
 fn identity_model(client_id: &str, iid: &str, sid: &str, i: usize, created: DateTime<Utc>) -> identity::Model {
@@ -196,7 +203,7 @@ fn session_model(
         dmv_detected_at: None,
         verified,
         verified_at: completed,
-        score: verified.map(|v| if v { 0.9 } else { 0.3 }),
+        score: session_score(verified),
         reasons: verified.map(|_| serde_json::json!([])),
         review_required: false,
         identity_id: Some(iid.into()),
