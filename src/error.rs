@@ -36,10 +36,10 @@ pub enum AppError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
-    #[error("payload too large: {0}")]
-    PayloadTooLarge(String),
-    #[error("unsupported media type: {0}")]
-    UnsupportedMediaType(String),
+    #[error("payload too large: {detail}")]
+    PayloadTooLarge { detail: String, errors: Vec<FieldError> },
+    #[error("unsupported media type: {detail}")]
+    UnsupportedMediaType { detail: String, errors: Vec<FieldError> },
     #[error("unprocessable: {detail}")]
     Unprocessable { detail: String, errors: Vec<FieldError> },
     #[error("rate limited: {detail}")]
@@ -63,6 +63,28 @@ impl AppError {
         }
     }
 
+    /// 413 for the whole request (no one field is to blame).
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        AppError::PayloadTooLarge { detail: detail.into(), errors: vec![] }
+    }
+
+    /// 413 for one field (an upload part, a base64 value).
+    pub fn too_large_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.into(), message.into());
+        AppError::PayloadTooLarge { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
+    }
+
+    /// 415 for the whole request (its content type).
+    pub fn unsupported_media(detail: impl Into<String>) -> Self {
+        AppError::UnsupportedMediaType { detail: detail.into(), errors: vec![] }
+    }
+
+    /// 415 for one field whose content is of a type not accepted there.
+    pub fn unsupported_media_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.into(), message.into());
+        AppError::UnsupportedMediaType { detail: format!("{field}: {message}"), errors: vec![FieldError::new(field, message)] }
+    }
+
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::NotFound(what.into())
     }
@@ -79,8 +101,8 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) | AppError::StillRunning { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,8 +119,8 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
-            AppError::PayloadTooLarge(_) => "payload_too_large",
-            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::Unprocessable { .. } => "unprocessable",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "unavailable",
@@ -112,6 +134,8 @@ impl AppError {
         match self {
             AppError::Validation { detail, .. }
             | AppError::Unprocessable { detail, .. }
+            | AppError::PayloadTooLarge { detail, .. }
+            | AppError::UnsupportedMediaType { detail, .. }
             | AppError::StillRunning { detail, .. } => detail.clone(),
             AppError::Internal(_) => "an internal error occurred; it has been logged".into(),
             AppError::NotFound(what) => format!("{what} not found"),
@@ -120,15 +144,16 @@ impl AppError {
             AppError::Unauthenticated(m)
             | AppError::Forbidden(m)
             | AppError::Conflict(m)
-            | AppError::PayloadTooLarge(m)
-            | AppError::UnsupportedMediaType(m)
             | AppError::Unavailable(m) => m.clone(),
         }
     }
 
     pub fn field_errors(&self) -> &[FieldError] {
         match self {
-            AppError::Validation { errors, .. } | AppError::Unprocessable { errors, .. } => errors,
+            AppError::Validation { errors, .. }
+            | AppError::Unprocessable { errors, .. }
+            | AppError::PayloadTooLarge { errors, .. }
+            | AppError::UnsupportedMediaType { errors, .. } => errors,
             _ => &[],
         }
     }
@@ -167,12 +192,8 @@ impl Problem {
         let err = match status {
             StatusCode::NOT_FOUND => AppError::not_found("resource"),
             StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::PayloadTooLarge("the request body is too large".into())
-            }
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                AppError::UnsupportedMediaType("unsupported content type".into())
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::too_large("the request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::unsupported_media("unsupported content type"),
             StatusCode::UNAUTHORIZED => AppError::Unauthenticated("credentials required".into()),
             StatusCode::FORBIDDEN => AppError::Forbidden("not allowed".into()),
             StatusCode::TOO_MANY_REQUESTS => {

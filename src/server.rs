@@ -211,7 +211,7 @@ async fn handle(app: Router, limits: &ConnectionLimits, addr: SocketAddr, req: R
     if let Some(len) = declared_length(&req)
         && len > limits.max_body_bytes
     {
-        let err = AppError::PayloadTooLarge(format!(
+        let err = AppError::too_large(format!(
             "the declared body of {len} bytes is over the {} byte limit",
             limits.max_body_bytes
         ));

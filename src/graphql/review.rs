@@ -754,7 +754,7 @@ impl ReviewMutation {
         let (state, caller, actor) = reviewer(ctx)?;
         let run = async {
             if content_base64.len() > attachments::MAX_ATTACHMENT_BYTES / 3 * 4 + 8 {
-                return Err(AppError::PayloadTooLarge("contentBase64: attachments are limited to 5 MB".into()));
+                return Err(AppError::too_large_field("contentBase64", "attachments are limited to 5 MB"));
             }
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(content_base64.trim())

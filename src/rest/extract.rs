@@ -29,14 +29,14 @@ where
 async fn read_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S, empty_is_object: bool) -> Result<T, AppError> {
     let json = is_json(req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()));
     if !json && !empty_is_object {
-        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+        return Err(AppError::unsupported_media("expected Content-Type: application/json"));
     }
     let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
     if empty_is_object && bytes.iter().all(u8::is_ascii_whitespace) {
         return parse_json(b"{}");
     }
     if !json {
-        return Err(AppError::UnsupportedMediaType("expected Content-Type: application/json".into()));
+        return Err(AppError::unsupported_media("expected Content-Type: application/json"));
     }
     parse_json(&bytes)
 }
@@ -69,7 +69,7 @@ pub fn is_json(content_type: Option<&str>) -> bool {
 
 pub fn body_error(rejection: axum::extract::rejection::BytesRejection) -> AppError {
     if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge("the request body is larger than the limit".into())
+        AppError::too_large("the request body is larger than the limit")
     } else {
         AppError::validation("body", "the request body could not be read")
     }

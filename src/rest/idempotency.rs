@@ -117,7 +117,7 @@ async fn read_body(body: Body, limit: usize) -> AppResult<Bytes> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(AppError::PayloadTooLarge("the request body is larger than the limit".into()))
+            Err(AppError::too_large("the request body is larger than the limit"))
         }
         Err(_) => Err(AppError::validation("body", "the request body could not be read")),
     }

@@ -618,7 +618,7 @@ struct AttachmentUpload {
 }
 
 async fn read_attachment_form(multipart: Result<Multipart, MultipartRejection>) -> AppResult<AttachmentUpload> {
-    let mut multipart = multipart.map_err(|e| AppError::UnsupportedMediaType(format!("expected multipart/form-data: {e}")))?;
+    let mut multipart = multipart.map_err(|e| AppError::unsupported_media(format!("expected multipart/form-data: {e}")))?;
     let bad = |e: axum::extract::multipart::MultipartError| AppError::validation("body", format!("malformed multipart body: {e}"));
     let mut form = AttachmentUpload { case_id: None, note_id: None, file: None };
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
@@ -631,7 +631,7 @@ async fn read_attachment_form(multipart: Result<Multipart, MultipartRejection>) 
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             if buf.len() + chunk.len() > limit {
                 return Err(if is_file {
-                    AppError::PayloadTooLarge("file: attachments are limited to 5 MB".into())
+                    AppError::too_large_field("file", "attachments are limited to 5 MB")
                 } else {
                     AppError::validation(&name, format!("at most {MAX_TEXT_PART} bytes"))
                 });

@@ -209,7 +209,7 @@ const MAX_TEXT_FIELD: usize = 256;
 
 /// Reads the form, capping every part before buffering it.
 async fn read_image_form(multipart: Result<Multipart, MultipartRejection>) -> AppResult<ImageForm> {
-    let mut multipart = multipart.map_err(|e| AppError::UnsupportedMediaType(format!("expected multipart/form-data: {e}")))?;
+    let mut multipart = multipart.map_err(|e| AppError::unsupported_media(format!("expected multipart/form-data: {e}")))?;
     let mut form = ImageForm { session_id: None, latitude: None, longitude: None, image: None };
     let bad = |e: axum::extract::multipart::MultipartError| AppError::validation("body", format!("malformed multipart body: {e}"));
     while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
@@ -219,7 +219,7 @@ async fn read_image_form(multipart: Result<Multipart, MultipartRejection>) -> Ap
         while let Some(chunk) = field.chunk().await.map_err(bad)? {
             if buf.len() + chunk.len() > limit {
                 return Err(if name == "image" {
-                    AppError::PayloadTooLarge(format!("image: at most {MAX_IMAGE_BYTES} bytes"))
+                    AppError::too_large_field("image", format!("at most {MAX_IMAGE_BYTES} bytes"))
                 } else {
                     AppError::validation(&name, format!("at most {MAX_TEXT_FIELD} bytes"))
                 });

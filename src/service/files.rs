@@ -74,18 +74,19 @@ pub fn validate_image(field: &str, bytes: Vec<u8>) -> AppResult<ValidImage> {
         return Err(AppError::validation(field, "the image is empty"));
     }
     if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(AppError::PayloadTooLarge(format!("{field}: images are limited to 10 MB")));
+        return Err(AppError::too_large_field(field, "images are limited to 10 MB"));
     }
     let format = sniff(&bytes).ok_or_else(|| {
-        AppError::UnsupportedMediaType(format!("{field}: only JPEG and PNG images are accepted"))
+        AppError::unsupported_media_field(field, "only JPEG and PNG images are accepted")
     })?;
     let (width, height) = limited_reader(&bytes, format)
         .into_dimensions()
         .map_err(|e| decode_error(field, e))?;
     if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
-        return Err(AppError::PayloadTooLarge(format!(
-            "{field}: {width}×{height} px is over the {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} limit"
-        )));
+        return Err(AppError::too_large_field(
+            field,
+            format!("{width}×{height} px is over the {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} limit"),
+        ));
     }
     if width == 0 || height == 0 {
         return Err(unprocessable(field, "the image has no pixels"));
@@ -286,9 +287,10 @@ fn limited_reader(bytes: &[u8], format: ImageFormat) -> image::ImageReader<Curso
 
 fn decode_error(field: &str, e: image::ImageError) -> AppError {
     match e {
-        image::ImageError::Limits(_) => AppError::PayloadTooLarge(format!(
-            "{field}: the image exceeds the decoding limits ({MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} px)"
-        )),
+        image::ImageError::Limits(_) => AppError::too_large_field(
+            field,
+            format!("the image exceeds the decoding limits ({MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} px)"),
+        ),
         other => unprocessable(field, &format!("the image does not decode: {other}")),
     }
 }

@@ -150,8 +150,8 @@ pub async fn count_rejected_capture(
         err,
         AppError::Validation { .. }
             | AppError::Unprocessable { .. }
-            | AppError::UnsupportedMediaType(_)
-            | AppError::PayloadTooLarge(_)
+            | AppError::UnsupportedMediaType { .. }
+            | AppError::PayloadTooLarge { .. }
     );
     if !rejected_input {
         return;

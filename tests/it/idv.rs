@@ -259,8 +259,10 @@ async fn sdk_and_integrator_negative_cases() {
         big.resize(10 * 1024 * 1024 + 10, 0);
         let (st, ct, p) = upload(&app, &cid, "front", &sid, big, "image/png").await;
         assert_problem(st, &ct, &p, 413);
+        assert_eq!(p["errors"][0]["field"], "image", "{p}");
         let (st, ct, p) = upload(&app, &cid, "front", &sid, b"GIF89a not an id card".to_vec(), "image/gif").await;
         assert_problem(st, &ct, &p, 415);
+        assert_eq!(p["errors"][0]["field"], "image", "{p}");
         let mut truncated = photo_jpeg(400, 300, 10);
         truncated.truncate(truncated.len() / 3);
         let (st, ct, p) = upload(&app, &cid, "front", &sid, truncated, "image/jpeg").await;

@@ -892,6 +892,7 @@ async fn note_attachments_are_checked_encrypted_listed_and_kept_to_their_client(
         // Checked: the declared type must match the bytes, only PNG/JPEG/PDF, 5 MB, complete files.
         let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "x.pdf", "application/pdf", shot.clone()).await;
         assert_problem(st, &ct, &p, 415);
+        assert_eq!(p["errors"][0]["field"], "file", "{p}");
         let (st, ct, p) = attach(&app, &key, &case_id, &note_id, "x.html", "text/html", b"<html><script>alert(1)</script>".to_vec()).await;
         assert_problem(st, &ct, &p, 415);
         let pdf = tiny_pdf();

@@ -70,10 +70,10 @@ pub async fn check(field: &str, file_name: &str, declared: Option<&str>, bytes: 
         return Err(AppError::validation(field, "the file is empty"));
     }
     if bytes.len() > MAX_ATTACHMENT_BYTES {
-        return Err(AppError::PayloadTooLarge(format!("{field}: attachments are limited to 5 MB")));
+        return Err(AppError::too_large_field(field, "attachments are limited to 5 MB"));
     }
     let Some(sniffed) = sniff(&bytes) else {
-        return Err(AppError::UnsupportedMediaType(format!("{field}: only PNG, JPEG and PDF files can be attached")));
+        return Err(AppError::unsupported_media_field(field, "only PNG, JPEG and PDF files can be attached"));
     };
     let declared = declared.map(|d| d.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).filter(|d| !d.is_empty());
     if let Some(d) = declared.as_deref()
@@ -81,7 +81,7 @@ pub async fn check(field: &str, file_name: &str, declared: Option<&str>, bytes: 
         && d != sniffed
         && !(d == "image/jpg" && sniffed == "image/jpeg")
     {
-        return Err(AppError::UnsupportedMediaType(format!("{field}: declared as {d} but the content is {sniffed}")));
+        return Err(AppError::unsupported_media_field(field, format!("declared as {d} but the content is {sniffed}")));
     }
     let bytes = if sniffed == "application/pdf" {
         let tail = &bytes[bytes.len().saturating_sub(1024)..];
