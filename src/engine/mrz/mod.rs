@@ -306,12 +306,24 @@ pub fn find_in_lines(lines: &[String]) -> Result<Mrz, MrzError> {
 
 /// [`find_in_lines`] with the recogniser's scores of each line, when known.
 pub fn find_in_reads(lines: &[LineRead]) -> Result<Mrz, MrzError> {
+    let mrz_first_line = |l: &LineRead| {
+        let n = normalise_line(&l.text);
+        (30..=46).contains(&n.len()) && n.contains("<<")
+    };
+    // A line without fillers (a TD2 or TD1 second line whose optional data
+    // is full) counts when it follows an MRZ-like line and is mostly digits.
+    let filled_line = |l: &LineRead| {
+        let n = normalise_line(&l.text);
+        (30..=39).contains(&n.len()) && n.bytes().filter(u8::is_ascii_digit).count() * 2 >= n.len()
+    };
     let candidates: Vec<&LineRead> = lines
         .iter()
-        .filter(|l| {
+        .enumerate()
+        .filter(|(i, l)| {
             let n = normalise_line(&l.text);
-            n.len() >= 25 && (n.contains('<') || n.len() >= 40)
+            n.len() >= 25 && (n.contains('<') || n.len() >= 40 || (*i > 0 && mrz_first_line(&lines[i - 1]) && filled_line(l)))
         })
+        .map(|(_, l)| l)
         .collect();
     let len = |l: &LineRead| normalise_line(&l.text).len();
     let starts_with = |l: &LineRead, p: char| normalise_line(&l.text).starts_with(p);
@@ -1100,6 +1112,16 @@ mod tests {
         let [a, b, c] = build::td1("I<", "UTO", "ERIKSSON", "ANNA", "D23145890", "UTO", "740812", 'F', "320415");
         let m = find_in_lines(&[c.clone(), b.clone(), a.clone().replacen("I<", "1<", 1)]).unwrap();
         assert!(m.is_valid() && m.lines == [a, b, c], "{:?}", m.lines);
+    }
+
+    #[test]
+    fn a_second_line_without_fillers_is_found_after_a_first_line() {
+        // TD2 with its optional data full: no `<` on the second line.
+        let (a, b) = ("I<ESPBOUFI<<GARPE<ANAN<<<<<<<<<<<<<<", "3K61384881ESP4010205F330423764507639");
+        let m = find_in_lines(&["IDENTITY CARD".into(), a.into(), b.into()]).unwrap();
+        assert!(m.format == MrzFormat::Td2 && m.is_valid() && m.lines == [a, b], "{:?}", m.lines);
+        // A line of digits alone is no MRZ.
+        assert!(find_in_lines(&["ACCOUNT 1234567890123456789012345".into()]).is_err());
     }
 
     #[test]
