@@ -3,7 +3,8 @@
 //! combined) of the evaluation set in tests/it/mrz_fixtures, from seeds the
 //! bench (`benches/mrz.rs`, the measured rates) never uses. The exact-read
 //! counts asserted are a margin below one measured run of these photos
-//! (TD3 12/12, TD1 10/12, TD2 9/12; `-- --nocapture` prints the counts).
+//! (TD3 12/12, TD1 12/12, TD2 8/12 before a TD2 second line without
+//! fillers was found; `-- --nocapture` prints the counts).
 //! Skipped, saying so, without the font.
 
 use crate::mrz_fixtures::{Category, Format, ocrb, sample};
@@ -70,12 +71,12 @@ fn assert_rate(format: Format, at_least: u32) {
 
 #[test]
 fn td3_passports_in_ocrb_are_read_exactly() {
-    assert_rate(Format::Td3, 10);
+    assert_rate(Format::Td3, 11);
 }
 
 #[test]
 fn td1_cards_in_ocrb_are_read_exactly() {
-    assert_rate(Format::Td1, 8);
+    assert_rate(Format::Td1, 10);
 }
 
 #[test]
