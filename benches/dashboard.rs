@@ -85,6 +85,7 @@ async fn main() {
         role: CallerRole::Viewer,
         actor: Actor::System,
         ip: None,
+        audited: Default::default(),
     };
     let run = || async {
         let started = Instant::now();
