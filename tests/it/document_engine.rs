@@ -3,6 +3,7 @@
 
 use crate::document_fixtures;
 
+mod barcode_hard;
 mod mrz_ocrb;
 
 use std::path::PathBuf;

@@ -220,6 +220,16 @@ pub fn diagnose(img: &DynamicImage) -> String {
         let ok = rows::read_traced(&input, &plane, module_px, (sigma > 0.0).then_some(sigma * scale), &mut trace).is_some();
         out.push_str(&format!(" | rows sigma {sigma}: {} {}", if ok { "read" } else { "miss" }, trace.join(", ")));
     }
+    if let Some(m) = measured.map(|u| u / scale).filter(|m| *m < 2.4) {
+        let up = (4.0 / m.max(0.8)).clamp(1.5, 5.0);
+        let cubic = restore::cut_out_cubic(&gray, &region, 0.12, up);
+        for sigma in [0.0f32, 0.8] {
+            let mut trace = Vec::new();
+            let input = if sigma > 0.0 { restore::deconvolve_x(&cubic, sigma * up, 2e-3) } else { locate::Plane { w: cubic.w, h: cubic.h, data: cubic.data.clone() } };
+            let ok = rows::read_traced(&input, &cubic, m * up, Some(0.9f32.max(sigma) * up), &mut trace).is_some();
+            out.push_str(&format!(" | cubic x{up:.1} sigma {sigma}: {} {}", if ok { "read" } else { "miss" }, trace.join(", ")));
+        }
+    }
     out
 }
 
