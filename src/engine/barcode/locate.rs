@@ -313,26 +313,52 @@ pub fn dominant_angle(img: &GrayImage, bbox: [usize; 4]) -> f32 {
     if deg >= 45.0 { deg - 90.0 } else { deg }
 }
 
+/// The geometry of a cut-out: `region` upright (across-bar direction along
+/// x), enlarged by `margin` (fraction of each side) and scaled by `scale`;
+/// maps a pixel of the cut-out to its position in the source image.
+pub struct CutOut {
+    pub width: usize,
+    pub height: usize,
+    center: (f32, f32),
+    sin: f32,
+    cos: f32,
+}
+
+impl CutOut {
+    pub fn new(region: &Region, margin: f32, scale: f32) -> Self {
+        let len = region.length * (1.0 + 2.0 * margin) + 16.0;
+        let hgt = region.height * (1.0 + 2.0 * margin) + 16.0;
+        let t = region.angle_deg.to_radians();
+        Self {
+            width: ((len * scale) as usize).clamp(1, 6000),
+            height: ((hgt * scale) as usize).clamp(1, 3000),
+            center: region.center,
+            sin: t.sin() / scale,
+            cos: t.cos() / scale,
+        }
+    }
+
+    /// Source position of the cut-out pixel `(ox, oy)`.
+    pub fn source(&self, ox: usize, oy: usize) -> (f32, f32) {
+        let dx = ox as f32 - self.width as f32 / 2.0;
+        let dy = oy as f32 - self.height as f32 / 2.0;
+        (self.center.0 + dx * self.cos - dy * self.sin, self.center.1 + dx * self.sin + dy * self.cos)
+    }
+}
+
 /// Resamples `region` of `img` upright (across-bar direction along x),
 /// enlarged by `margin` (fraction of each side) and scaled by `scale`;
 /// bilinear, white outside the image.
 pub fn cut_out(img: &GrayImage, region: &Region, margin: f32, scale: f32) -> GrayImage {
-    let len = region.length * (1.0 + 2.0 * margin) + 16.0;
-    let hgt = region.height * (1.0 + 2.0 * margin) + 16.0;
-    let (ow, oh) = (((len * scale) as usize).clamp(1, 6000), ((hgt * scale) as usize).clamp(1, 3000));
+    let g = CutOut::new(region, margin, scale);
+    let (ow, oh) = (g.width, g.height);
     let (w, h) = (img.width() as usize, img.height() as usize);
     let src = img.as_raw();
-    let t = region.angle_deg.to_radians();
-    let (s, c) = (t.sin() / scale, t.cos() / scale);
-    let (x0, y0) = (ow as f32 / 2.0, oh as f32 / 2.0);
     let mut out = vec![255u8; ow * oh];
     for oy in 0..oh {
-        let dy = oy as f32 - y0;
         let row = &mut out[oy * ow..][..ow];
         for (ox, o) in row.iter_mut().enumerate() {
-            let dx = ox as f32 - x0;
-            let sx = region.center.0 + dx * c - dy * s;
-            let sy = region.center.1 + dx * s + dy * c;
+            let (sx, sy) = g.source(ox, oy);
             if sx < 0.0 || sy < 0.0 {
                 continue;
             }

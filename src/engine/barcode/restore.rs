@@ -77,21 +77,14 @@ fn cubic_weights(t: f32) -> [f32; 4] {
 /// symbol whose modules are 1-2 px keeps their contrast, where bilinear
 /// interpolation flattens them. Returns floats (no clamping of overshoot).
 pub fn cut_out_cubic(img: &GrayImage, region: &Region, margin: f32, scale: f32) -> Plane {
-    let len = region.length * (1.0 + 2.0 * margin) + 16.0;
-    let hgt = region.height * (1.0 + 2.0 * margin) + 16.0;
-    let (ow, oh) = (((len * scale) as usize).clamp(1, 6000), ((hgt * scale) as usize).clamp(1, 3000));
+    let g = super::locate::CutOut::new(region, margin, scale);
+    let (ow, oh) = (g.width, g.height);
     let (w, h) = (img.width() as usize, img.height() as usize);
     let src = img.as_raw();
-    let t = region.angle_deg.to_radians();
-    let (s, c) = (t.sin() / scale, t.cos() / scale);
-    let (x0, y0) = (ow as f32 / 2.0, oh as f32 / 2.0);
     let mut out = vec![255f32; ow * oh];
     for oy in 0..oh {
-        let dy = oy as f32 - y0;
         for ox in 0..ow {
-            let dx = ox as f32 - x0;
-            let sx = region.center.0 + dx * c - dy * s;
-            let sy = region.center.1 + dx * s + dy * c;
+            let (sx, sy) = g.source(ox, oy);
             if sx < 1.0 || sy < 1.0 {
                 continue;
             }
