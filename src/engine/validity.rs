@@ -93,38 +93,24 @@ pub fn check(dates: &DocumentDates, now: DateTime<Utc>) -> Vec<CheckOutcome> {
         Some(birth) => birth_plausibility(birth, dates.issued_at, today),
     });
 
-    out.push(match (dates.printed_expiry, dates.machine_expiry) {
-        (Some(p), Some(m)) if p == m => CheckOutcome::pass(names::EXPIRY_CROSSCHECK, 1.0, format!("printed and encoded expiry agree ({p})")),
-        (Some(p), Some(m)) => CheckOutcome::fail(
-            names::EXPIRY_CROSSCHECK,
-            0.0,
-            format!("the printed expiry {p} differs from the barcode/MRZ expiry {m}"),
-        ),
-        (None, _) => CheckOutcome::unavailable(names::EXPIRY_CROSSCHECK, "no printed expiry was read"),
-        (_, None) => CheckOutcome::unavailable(names::EXPIRY_CROSSCHECK, "no barcode/MRZ expiry was read"),
-    }
-    .with_evidence(json!({
-        "printed": dates.printed_expiry.map(|d| d.to_string()),
-        "machine": dates.machine_expiry.map(|d| d.to_string()),
-    })));
-
-    out.push(match (dates.printed_birth_date, dates.machine_birth_date) {
-        (Some(p), Some(m)) if p == m => {
-            CheckOutcome::pass(names::BIRTH_DATE_CROSSCHECK, 1.0, format!("printed and encoded birth date agree ({p})"))
-        }
-        (Some(p), Some(m)) => CheckOutcome::fail(
-            names::BIRTH_DATE_CROSSCHECK,
-            0.0,
-            format!("the printed birth date {p} differs from the barcode/MRZ birth date {m}"),
-        ),
-        (None, _) => CheckOutcome::unavailable(names::BIRTH_DATE_CROSSCHECK, "no printed birth date was read"),
-        (_, None) => CheckOutcome::unavailable(names::BIRTH_DATE_CROSSCHECK, "no barcode/MRZ birth date was read"),
-    }
-    .with_evidence(json!({
-        "printed": dates.printed_birth_date.map(|d| d.to_string()),
-        "machine": dates.machine_birth_date.map(|d| d.to_string()),
-    })));
+    out.push(date_crosscheck(names::EXPIRY_CROSSCHECK, "expiry", dates.printed_expiry, dates.machine_expiry));
+    out.push(date_crosscheck(names::BIRTH_DATE_CROSSCHECK, "birth date", dates.printed_birth_date, dates.machine_birth_date));
     out
+}
+
+/// The printed `what` (expiry, birth date) against the one the barcode or
+/// MRZ encodes: pass when equal, fail when both were read and differ.
+fn date_crosscheck(check: &'static str, what: &str, printed: Option<NaiveDate>, machine: Option<NaiveDate>) -> CheckOutcome {
+    match (printed, machine) {
+        (Some(p), Some(m)) if p == m => CheckOutcome::pass(check, 1.0, format!("printed and encoded {what} agree ({p})")),
+        (Some(p), Some(m)) => CheckOutcome::fail(check, 0.0, format!("the printed {what} {p} differs from the barcode/MRZ {what} {m}")),
+        (None, _) => CheckOutcome::unavailable(check, format!("no printed {what} was read")),
+        (_, None) => CheckOutcome::unavailable(check, format!("no barcode/MRZ {what} was read")),
+    }
+    .with_evidence(json!({
+        "printed": printed.map(|d| d.to_string()),
+        "machine": machine.map(|d| d.to_string()),
+    }))
 }
 
 fn birth_plausibility(birth: NaiveDate, issued_at: Option<NaiveDate>, today: NaiveDate) -> CheckOutcome {
