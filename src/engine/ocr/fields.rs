@@ -120,15 +120,19 @@ fn labelled_values(row: &str) -> Vec<(Label, String)> {
     out
 }
 
-/// A date in `value`: numeric dates are month first on US documents (day
-/// first when the month would be > 12 or on other documents).
+/// A date in `value`: numeric dates written with `/` or `-` are month first
+/// on US documents (`month_first`), day first on other documents and
+/// whenever the month would be > 12. Dates written with dots
+/// (`05.08.1974`) are day first on every document: dots are the day-first
+/// convention (Europe and most ID cards); US documents print `/` or `-`.
 pub fn parse_date(value: &str, month_first: bool) -> Option<NaiveDate> {
     if let Some(c) = ISO_DATE.captures(value) {
         return NaiveDate::from_ymd_opt(c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
     }
     if let Some(c) = NUMERIC_DATE.captures(value) {
         let (a, b, y): (u32, u32, i32) = (c[1].parse().ok()?, c[2].parse().ok()?, c[3].parse().ok()?);
-        let (m, d) = if (month_first && a <= 12) || b > 12 { (a, b) } else { (b, a) };
+        let dotted = c.get(0).is_some_and(|m| m.as_str().contains('.'));
+        let (m, d) = if (month_first && !dotted && a <= 12) || b > 12 { (a, b) } else { (b, a) };
         return NaiveDate::from_ymd_opt(y, m, d);
     }
     if let Some(c) = TEXT_DATE.captures(value) {
@@ -319,5 +323,22 @@ mod tests {
         assert_eq!(f.birth_date, NaiveDate::from_ymd_opt(1985, 7, 21));
         assert_eq!(parse_date("05 APR 1990", false), NaiveDate::from_ymd_opt(1990, 4, 5));
         assert_eq!(parse_date("13/13/1990", true), None);
+    }
+
+    #[test]
+    fn dotted_dates_are_day_first_even_on_cards() {
+        // A national ID card prints 05.08.1974 for 5 August; a US licence
+        // prints 08/05/1974 for the same day.
+        assert_eq!(parse_date("05.08.1974", true), NaiveDate::from_ymd_opt(1974, 8, 5));
+        assert_eq!(parse_date("08/05/1974", true), NaiveDate::from_ymd_opt(1974, 8, 5));
+        assert_eq!(parse_date("08-05-1974", true), NaiveDate::from_ymd_opt(1974, 8, 5));
+        assert_eq!(parse_date("05/08/1974", false), NaiveDate::from_ymd_opt(1974, 8, 5));
+        // Only one order is a date: it is taken whatever the convention.
+        assert_eq!(parse_date("13/05/1974", true), NaiveDate::from_ymd_opt(1974, 5, 13));
+        assert_eq!(parse_date("05.13.1974", true), NaiveDate::from_ymd_opt(1974, 5, 13));
+        let lines = vec![line("IDENTITY CARD", 0, 0), line("DATE OF BIRTH 05.08.1974", 0, 50), line("DATE OF EXPIRY 03.04.2031", 0, 100)];
+        let f = extract(&lines, DocumentType::IdentificationCard);
+        assert_eq!(f.birth_date, NaiveDate::from_ymd_opt(1974, 8, 5));
+        assert_eq!(f.expires_at, NaiveDate::from_ymd_opt(2031, 4, 3));
     }
 }

@@ -15,7 +15,8 @@ use crate::document_fixtures::fonts;
 use crate::mrz_fixtures::{self, Format, Holder, Rng};
 
 /// The holder: the MRZ encodes these, the front prints them (dates as
-/// DD.MM.YYYY with the day over 12, so the order is unambiguous).
+/// DD.MM.YYYY with days of 12 or less, so they are read day first by
+/// their dots, not by a day that could not be a month).
 fn holder() -> Holder {
     Holder {
         state: "UTO".into(),
@@ -23,8 +24,8 @@ fn holder() -> Holder {
         surname: "MARLOWE".into(),
         given: "JOHN MICHAEL".into(),
         number: "LZ6I18T47".into(),
-        birth: "780315".into(),
-        expiry: "310315".into(),
+        birth: "780503".into(),
+        expiry: "310807".into(),
         sex: 'M',
         optional: String::new(),
     }
@@ -93,10 +94,12 @@ async fn an_id_card_is_read_from_its_mrz_back_and_checked_against_its_front() {
     assert_eq!((doc["data_source_e"].as_str(), doc["type_e"].as_str()), (Some("mrz"), Some("identification_card")), "{d}");
     assert_eq!(doc["document_number"], h.number.as_str(), "{d}");
     assert_eq!((doc["first_name"].as_str(), doc["last_name"].as_str()), (Some("JOHN"), Some("MARLOWE")), "{d}");
-    assert_eq!((doc["birth_date"].as_str(), doc["expires_at"].as_str()), (Some("1978-03-15"), Some("2031-03-15")), "{d}");
+    assert_eq!((doc["birth_date"].as_str(), doc["expires_at"].as_str()), (Some("1978-05-03"), Some("2031-08-07")), "{d}");
 
-    // A front whose printed birth date is not the one in the MRZ.
-    let capture = Capture { front: (jpeg(&front(&h, "880315", &face), 92), "image/jpeg"), back: Some((back, "image/jpeg")), selfie: None };
+    // A front whose printed birth date is not the one in the MRZ: day and
+    // month swapped (05.03.1978 against 3 May 1978 in the MRZ), which no
+    // reading order may excuse.
+    let capture = Capture { front: (jpeg(&front(&h, "780305", &face), 92), "image/jpeg"), back: Some((back, "image/jpeg")), selfie: None };
     let (_, verdict, _, t) = run_session_as(&app, capture, json!({"perform_aamva_test": false}), "identification_card").await;
     assert_eq!(t["details"]["birth_date_crosscheck"]["status"], "fail", "{t}");
     assert_eq!(t["name_crosscheck"], true, "{t}");
