@@ -6,7 +6,9 @@
 //! term matching nothing; then every sort the UI offers (created, score,
 //! name, status, document type), both directions, over all sessions, the
 //! failing-check filter, the name prefix and the broad word; and deep
-//! pages (offset 1,000 and 10,000: GraphQL pages by offset). Prints p50 /
+//! pages at 1,000 and 10,000, by offset (a bare position as `after`) and
+//! as the UI reaches them (`after` the previous page's cursor, which
+//! carries its sort key: a seek). Prints p50 /
 //! p95 per case and over all of them, and the CPU time per request (this
 //! process, plus on PostgreSQL its server backends, read from /proc: stable
 //! on a busy machine where wall times are not).
@@ -138,19 +140,24 @@ async fn main() {
             }
         }
     }
-    for (what, filter, sort) in [
+    let deep = [
         ("all sessions, newest first", json!({}), json!({"field": "CREATED_AT", "direction": "DESC"})),
         ("failing check, by score desc", json!({"failingCheck": "liveness"}), json!({"field": "SCORE", "direction": "DESC"})),
-    ] {
+        ("failing check, by status desc", json!({"failingCheck": "liveness"}), json!({"field": "STATUS", "direction": "DESC"})),
+        ("broad word, by name desc", json!({"searchTerm": "First1"}), json!({"field": "NAME", "direction": "DESC"})),
+    ];
+    let position = |at: usize| async_graphql::connection::CursorType::encode_cursor(&async_graphql::connection::OpaqueCursor(at));
+    for (what, filter, sort) in deep.iter().take(2) {
         for offset in [1_000usize, 10_000] {
-            let after = async_graphql::connection::CursorType::encode_cursor(&async_graphql::connection::OpaqueCursor(offset - 1));
-            cases.push((format!("{what}, offset {offset}"), json!({"filter": filter, "sort": sort, "after": after})));
+            // A bare position: the page is read by offset.
+            cases.push((format!("{what}, offset {offset}"), json!({"filter": filter, "sort": sort, "after": position(offset - 1)})));
         }
     }
-    if let Ok(only) = std::env::var("TESSERA_BENCH_CASES") {
-        let words: Vec<&str> = only.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
-        cases.retain(|(name, _)| words.iter().any(|w| name.contains(w)));
-    }
+    let words: Option<Vec<String>> = std::env::var("TESSERA_BENCH_CASES")
+        .ok()
+        .map(|only| only.split(',').map(str::trim).filter(|w| !w.is_empty()).map(str::to_string).collect());
+    let selected = |name: &str| words.as_ref().is_none_or(|words| words.iter().any(|w| name.contains(w.as_str())));
+    cases.retain(|(name, _)| selected(name));
     let run = |vars: serde_json::Value| {
         let request = async_graphql::Request::new(PAGE).variables(async_graphql::Variables::from_json(vars));
         let (schema, state, caller) = (&schema, &state, caller.clone());
@@ -161,6 +168,25 @@ async fn main() {
             (started.elapsed(), response.data.into_json().expect("json"))
         }
     };
+    // Deep pages as the UI reaches them: `after` the previous page's last
+    // cursor (its sort key and id), read by a seek, not an offset. The
+    // cursor comes from the page before (read once by offset, untimed);
+    // the seek's page must hold the offset page's sessions.
+    for (what, filter, sort) in &deep {
+        for offset in [1_000usize, 10_000] {
+            let name = format!("{what}, page at {offset} after the previous page's cursor");
+            if !selected(&name) {
+                continue;
+            }
+            let (_, before) = run(json!({"filter": filter, "sort": sort, "after": position(offset - 26)})).await;
+            let cursor = before["idvSessions"]["pageInfo"]["endCursor"].clone();
+            let (_, by_offset) = run(json!({"filter": filter, "sort": sort, "after": position(offset - 1)})).await;
+            let vars = json!({"filter": filter, "sort": sort, "after": cursor});
+            let (_, by_seek) = run(vars.clone()).await;
+            assert_eq!(by_seek["idvSessions"]["nodes"], by_offset["idvSessions"]["nodes"], "{name}");
+            cases.push((name, vars));
+        }
+    }
     let mut all = Vec::new();
     for (name, vars) in &cases {
         let (_, first) = run(vars.clone()).await;

@@ -220,14 +220,18 @@ impl QueryRoot {
         before: Option<String>,
         filter: Option<IdvSessionFilter>,
         sort: Option<Sort>,
-    ) -> async_graphql::Result<Conn<IdvSession>> {
+    ) -> async_graphql::Result<IdvConn> {
         let (state, caller) = ctx_parts(ctx);
-        let page = PageArgs { first, after, last, before }.page().gql()?;
+        let paging = PageArgs { first, after, last, before };
+        let (page, after) = paging.idv_page().gql()?;
+        let sort: dashboard::Sort = sort.into();
+        // `first` after a keyed cursor seeks; `last`/`before` pages by position.
+        let seek = after.filter(|_| paging.last.is_none()).and_then(|c| c.seek(sort));
         let (list_filter, extras) = idv_list_filters(state, caller, filter.unwrap_or_default()).await.gql()?;
-        let found = dashboard::idv_page(&state.db, &list_filter, &extras, sort.into(), page).await.gql()?;
+        let found = dashboard::idv_page(&state.db, &list_filter, &extras, sort, page, seek.as_ref()).await.gql()?;
         prefetch_idv_page(ctx, &found.rows).await?;
         let totals = ConnectionTotals { total_count: found.total, total_count_exact: found.total_exact };
-        Ok(window(found.rows, totals, found.has_next, page, IdvSession))
+        Ok(idv_connection(found.rows, totals, found.has_next, page, sort))
     }
 
     /// IDA (re-authentication) sessions, newest first unless sorted

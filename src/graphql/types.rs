@@ -134,15 +134,70 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
-fn decode(field: &str, cursor: Option<&str>) -> AppResult<Option<usize>> {
+fn decode<T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync>(field: &str, cursor: Option<&str>) -> AppResult<Option<T>> {
     use async_graphql::connection::CursorType;
     cursor
         .map(|c| {
-            OpaqueCursor::<usize>::decode_cursor(c)
+            OpaqueCursor::<T>::decode_cursor(c)
                 .map(|c| c.0)
                 .map_err(|_| AppError::validation(field, "not a cursor of this connection"))
         })
         .transpose()
+}
+
+/// A cursor of the IDV session list: the row's position, and — in the
+/// cursors the list hands out — its sort key and id, so that `after` seeks
+/// to the row in the sort index instead of passing `position` rows (the
+/// next page costs what the first does at any depth). A bare position (the
+/// older form) is still read, as an offset.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+#[serde(untagged)]
+pub enum IdvCursor {
+    Position(usize),
+    Keyed {
+        at: usize,
+        /// The sort the key belongs to (`created_at.desc`, ...).
+        sort: String,
+        key: Vec<serde_json::Value>,
+        id: String,
+    },
+}
+
+impl IdvCursor {
+    fn at(&self) -> usize {
+        match self {
+            Self::Position(at) | Self::Keyed { at, .. } => *at,
+        }
+    }
+
+    /// Where to seek for the page after this row under `sort`: only a
+    /// keyed cursor of the same sort (another sort's cursor is a position).
+    pub fn seek(&self, sort: dashboard::Sort) -> Option<dashboard::ListAfter> {
+        match self {
+            Self::Keyed { sort: of, key, id, .. } if *of == sort_tag(sort) => {
+                dashboard::ListAfter::from_cursor(sort.field, key, id.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+fn sort_tag(sort: dashboard::Sort) -> String {
+    format!("{:?}.{}", sort.field, if sort.descending { "desc" } else { "asc" })
+}
+
+pub type IdvConn = Connection<OpaqueCursor<IdvCursor>, IdvSession, ConnectionTotals>;
+
+/// The IDV session list's connection: each edge's cursor carries its
+/// position, sort key and id.
+pub fn idv_connection(rows: Vec<idv_session::Model>, totals: ConnectionTotals, has_next: bool, page: Page, sort: dashboard::Sort) -> IdvConn {
+    let start = page.skip as usize;
+    let mut conn = Connection::with_additional_fields(start > 0, has_next, totals);
+    conn.edges.extend(rows.into_iter().enumerate().map(|(i, m)| {
+        let cursor = IdvCursor::Keyed { at: start + i, sort: sort_tag(sort), key: dashboard::ListAfter::cursor_key(&m, sort.field), id: m.id.clone() };
+        Edge::new(OpaqueCursor(cursor), IdvSession(m))
+    }));
+    conn
 }
 
 fn count(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
@@ -156,10 +211,25 @@ fn count(field: &str, n: Option<i32>) -> AppResult<Option<u64>> {
 
 impl PageArgs {
     pub fn page(&self) -> AppResult<Page> {
+        let after = decode::<usize>("after", self.after.as_deref())?;
+        let before = decode::<usize>("before", self.before.as_deref())?;
+        self.window(after, before)
+    }
+
+    /// [`page`](Self::page) of the IDV session list, whose cursors may
+    /// carry a sort key: the window, and the `after` cursor.
+    pub fn idv_page(&self) -> AppResult<(Page, Option<IdvCursor>)> {
+        let after = decode::<IdvCursor>("after", self.after.as_deref())?;
+        let before = decode::<IdvCursor>("before", self.before.as_deref())?;
+        let page = self.window(after.as_ref().map(IdvCursor::at), before.as_ref().map(IdvCursor::at))?;
+        Ok((page, after))
+    }
+
+    fn window(&self, after: Option<usize>, before: Option<usize>) -> AppResult<Page> {
         let first = count("first", self.first)?;
         let last = count("last", self.last)?;
-        let start = decode("after", self.after.as_deref())?.map_or(0, |a| a as u64 + 1);
-        let end = decode("before", self.before.as_deref())?.map(|b| b as u64);
+        let start = after.map_or(0, |a| a as u64 + 1);
+        let end = before.map(|b| b as u64);
         Ok(match (first, last, end) {
             (Some(_), Some(_), _) => return Err(AppError::validation("last", "give either first or last")),
             (_, Some(_), None) => return Err(AppError::validation("last", "last needs a before cursor")),

@@ -124,12 +124,38 @@ pub struct IdvWhere {
     failing_check: Option<String>,
 }
 
+/// How a statement meets the search and the failing check: the form of
+/// each subquery, and how the clients are tested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Forms {
+    search: Probe,
+    failing: Probe,
+    clients: idv::ClientCheck,
+}
+
 impl IdvWhere {
     /// The filters as one condition; the search and the failing check as
     /// subqueries of the given form ([`Probe::List`] to count,
     /// [`Probe::PerSession`] for an ordered page).
     pub fn condition(&self, probe: Probe) -> Condition {
-        let mut cond = self.condition_but_failing_check(probe);
+        self.condition_as(Forms { search: probe, failing: probe, clients: self.search_clients() })
+    }
+
+    /// The clients' test for a search: per row when the search found a
+    /// short list of ids (looked up by primary key).
+    fn search_clients(&self) -> idv::ClientCheck {
+        let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
+        if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed }
+    }
+
+    /// True when the search (a broad one) or the failing check is a
+    /// subquery whose form decides the plan.
+    fn has_subqueries(&self) -> bool {
+        self.failing_check.is_some() || self.search.as_ref().is_some_and(session_search::Found::is_broad)
+    }
+
+    fn condition_as(&self, forms: Forms) -> Condition {
+        let mut cond = self.search_condition(forms.search, forms.clients);
         if let Some(failing) = self.failing_results() {
             use check_result::Column as R;
             // Only IDV sessions match `idv_session.id`: no kind test, so the
@@ -141,7 +167,7 @@ impl IdvWhere {
                 (check_result::Entity, R::SessionId),
                 &self.client_ids,
                 failing,
-                probe,
+                forms.failing,
             ));
         }
         cond
@@ -149,8 +175,10 @@ impl IdvWhere {
 
     /// Every filter but the failing check.
     fn condition_but_failing_check(&self, probe: Probe) -> Condition {
-        let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
-        let clients = if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed };
+        self.search_condition(probe, self.search_clients())
+    }
+
+    fn search_condition(&self, probe: Probe, clients: idv::ClientCheck) -> Condition {
         let mut cond = idv::clients_condition(&self.client_ids, clients).add(self.base.clone());
         if let Some(found) = &self.search {
             cond = cond.add(found.condition(probe));
@@ -165,6 +193,80 @@ impl IdvWhere {
         let check = self.failing_check.as_deref()?;
         Some(Condition::all().add(R::CheckName.eq(check)).add(R::Status.eq(CheckStatus::Fail.as_str())))
     }
+
+    /// The sessions failing the filter's check, each joined from its
+    /// result in the failing-check index (whose `session_score` orders
+    /// them), under the other filters.
+    fn failing_by_score_base(&self) -> Select<idv_session::Entity> {
+        use check_result::Column as R;
+        use sea_orm::JoinType;
+        let session_of: sea_orm::RelationDef = check_result::Entity::belongs_to(idv_session::Entity)
+            .from(R::SessionId)
+            .to(idv_session::Column::Id)
+            .into();
+        idv_session::Entity::find()
+            .join_rev(JoinType::InnerJoin, session_of)
+            .filter(R::ClientId.is_in(self.client_ids.clone()))
+            .filter(self.failing_results().unwrap_or_else(Condition::all))
+            .filter(self.condition_but_failing_check(Probe::PerSession))
+    }
+
+    /// The forms of a page's statement, given how many sessions match
+    /// (counted up to [`COUNT_CAP`] + 1):
+    ///
+    /// - at most [`COUNT_CAP`]: the matches are gathered and sorted
+    ///   ([`Probe::List`], the clients tested per row so that SQLite looks
+    ///   the ids up rather than walking the client's sessions): a few
+    ///   hundred primary-key lookups, wherever the matches lie in the
+    ///   order;
+    /// - more: the walk of the sort index stays, and each subquery whose
+    ///   index range holds at most [`session_search::SET_CAP`] rows is read
+    ///   once into a set each session walked is tested against
+    ///   ([`Probe::Set`]): a walk passing tens of thousands of sessions
+    ///   that do not match (a broad word sorted the way that puts its
+    ///   sessions last) costs a set lookup per session instead of an index
+    ///   probe; a wider range (most of the client) keeps the probe per
+    ///   session ([`Probe::PerSession`]), as its matches come early in any
+    ///   order.
+    async fn page_forms(&self, db: &impl ConnectionTrait, counted: u64) -> AppResult<Forms> {
+        use session_search::SET_CAP;
+        let plain = Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: self.search_clients() };
+        if !self.has_subqueries() {
+            return Ok(plain);
+        }
+        if counted <= COUNT_CAP {
+            return Ok(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow });
+        }
+        let mut forms = plain;
+        if let Some(found) = &self.search
+            && found.is_broad()
+            && found.widest_range(db, SET_CAP + 1).await? <= SET_CAP
+        {
+            forms.search = Probe::Set;
+        }
+        if let Some(failing) = self.failing_results() {
+            use check_result::Column as R;
+            use sea_orm::sea_query::Query;
+            let rows = Query::select()
+                .expr(Expr::val(1))
+                .from(check_result::Entity)
+                .cond_where(Condition::all().add(R::ClientId.is_in(self.client_ids.clone())).add(failing))
+                .limit(SET_CAP + 1)
+                .to_owned();
+            if count_rows(db, rows).await? <= SET_CAP {
+                forms.failing = Probe::Set;
+            }
+        }
+        Ok(forms)
+    }
+}
+
+/// The rows of a (limited) statement, counted.
+async fn count_rows(db: &impl ConnectionTrait, rows: sea_orm::sea_query::SelectStatement) -> AppResult<u64> {
+    use sea_orm::sea_query::{Alias, Query};
+    let count = Query::select().expr_as(Expr::cust("COUNT(*)"), Alias::new("n")).from_subquery(rows, Alias::new("capped")).to_owned();
+    let row = db.query_one(&count).await?;
+    Ok(u64::try_from(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or_default()).unwrap_or_default())
 }
 
 /// Sessions a dashboard list counts exactly: past this many its total is
@@ -208,40 +310,82 @@ fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], n
     query.order_by(idv_session::Column::Id, o.clone())
 }
 
+/// `limit` sessions from `skip` of a walk in the order of `keys` then the
+/// id. `late`: the walk reads only the ids (from the sort index alone
+/// where the filters allow: the subqueries of a [`Probe::Set`] test the id)
+/// and the page's rows are then read by primary key, so a walk passing
+/// many sessions does not read each one's row.
+#[allow(clippy::too_many_arguments)]
+async fn walk(
+    db: &impl ConnectionTrait,
+    cond: Condition,
+    keys: &[idv_session::Column],
+    nullable: bool,
+    lead_set: bool,
+    o: &Order,
+    skip: u64,
+    limit: u64,
+    late: bool,
+) -> AppResult<Vec<idv_session::Model>> {
+    let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, o);
+    if !late {
+        return Ok(ordered(cond).offset(skip).limit(limit).all(db).await?);
+    }
+    let ids = ordered(cond).select_only().column(idv_session::Column::Id).offset(skip).limit(limit).into_query();
+    Ok(ordered(Condition::all().add(idv_session::Column::Id.in_subquery(ids))).all(db).await?)
+}
+
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
-/// empty values last, then the id), so the caller knows whether a next
-/// page exists. An empty-last sort key is read in two plain walks
-/// (sessions with the key, in the order of its index, then those without
-/// it, by the other keys): `NULLS LAST` in one statement is not an index
-/// order on both backends, and sorting every match was what made a sorted
-/// page slow.
-async fn idv_window(db: &impl ConnectionTrait, filters: &IdvWhere, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
+/// empty values last, then the id) — or, given `after`, the `take + 1`
+/// following that session — so the caller knows whether a next page
+/// exists. An empty-last sort key is read in two plain walks (sessions
+/// with the key, in the order of its index, then those without it, by
+/// the other keys): `NULLS LAST` in one statement is not an index order on
+/// both backends, and sorting every match was what made a sorted page
+/// slow.
+async fn idv_window(
+    db: &impl ConnectionTrait,
+    filters: &IdvWhere,
+    forms: Forms,
+    sort: Sort,
+    page: Page,
+    after: Option<&ListAfter>,
+) -> AppResult<Vec<idv_session::Model>> {
     if sort.field == SortField::Score && filters.failing_check.is_some() {
-        return failing_by_score_window(db, filters, sort, page).await;
+        return failing_by_score_window(db, filters, sort, page, after).await;
     }
     let o = order(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
-    let base = idv_session::Entity::find().filter(filters.condition(Probe::PerSession));
+    let cond = filters.condition_as(forms);
+    let late = forms.search == Probe::Set || forms.failing == Probe::Set;
+    if let Some(after) = after {
+        let mut rows = vec![];
+        for part in keyset_parts(keys, nullable, Some(after), sort.descending) {
+            if rows.len() as u64 >= take {
+                break;
+            }
+            let limit = take - rows.len() as u64;
+            rows.extend(walk(db, cond.clone().add(part.cond), part.keys, nullable, part.lead_set, &o, 0, limit, late).await?);
+        }
+        return Ok(rows);
+    }
     if !nullable {
-        return Ok(idv_order(base, keys, false, false, &o).offset(page.skip).limit(take).all(db).await?);
+        return walk(db, cond, keys, false, false, &o, page.skip, take, late).await;
     }
     let lead = keys[0];
-    let with_key = base.clone().filter(lead.is_not_null());
-    let mut rows = idv_order(with_key.clone(), keys, true, true, &o).offset(page.skip).limit(take).all(db).await?;
+    let with_key = cond.clone().add(lead.is_not_null());
+    let mut rows = walk(db, with_key.clone(), keys, true, true, &o, page.skip, take, late).await?;
     if (rows.len() as u64) < take {
         // Sessions with the key before this page's first empty one.
         let keyed = match (rows.is_empty(), page.skip) {
             (false, skip) => skip + rows.len() as u64,
             (true, 0) => 0,
-            (true, _) => with_key.count(db).await?,
+            (true, _) => idv_session::Entity::find().filter(with_key).count(db).await?,
         };
-        let without = idv_order(base.filter(lead.is_null()), &keys[1..], true, false, &o)
-            .offset(page.skip.saturating_sub(keyed))
-            .limit(take - rows.len() as u64)
-            .all(db)
-            .await?;
-        rows.extend(without);
+        let without = cond.add(lead.is_null());
+        let limit = take - rows.len() as u64;
+        rows.extend(walk(db, without, &keys[1..], true, false, &o, page.skip.saturating_sub(keyed), limit, late).await?);
     }
     Ok(rows)
 }
@@ -252,24 +396,22 @@ async fn idv_window(db: &impl ConnectionTrait, filters: &IdvWhere, sort: Sort, p
 /// score, joined to each session by id. Walking the score index of all
 /// sessions instead passes every passing session before the first failing
 /// one when sorted by score descending. The same order as the list's
-/// (score, empty last, then id), in the same two walks.
-async fn failing_by_score_window(db: &impl ConnectionTrait, filters: &IdvWhere, sort: Sort, page: Page) -> AppResult<Vec<idv_session::Model>> {
-    use check_result::Column as R;
-    use sea_orm::JoinType;
-    let o = order(sort.descending);
+/// (score, empty last, then id), in the same two walks; given `after`, the
+/// walk seeks past that session's score and id in the same index.
+async fn failing_by_score_window(
+    db: &impl ConnectionTrait,
+    filters: &IdvWhere,
+    sort: Sort,
+    page: Page,
+    after: Option<&ListAfter>,
+) -> AppResult<Vec<idv_session::Model>> {
     let take = page.take + 1;
-    let failing = filters.failing_results().unwrap_or_else(Condition::all);
-    let session_of: sea_orm::RelationDef = check_result::Entity::belongs_to(idv_session::Entity)
-        .from(R::SessionId)
-        .to(idv_session::Column::Id)
-        .into();
-    let base = idv_session::Entity::find()
-        .join_rev(JoinType::InnerJoin, session_of)
-        .filter(R::ClientId.is_in(filters.client_ids.clone()))
-        .filter(failing)
-        .filter(filters.condition_but_failing_check(Probe::PerSession));
-    let score = || Expr::col((check_result::Entity, R::SessionScore));
-    let session = || Expr::col((check_result::Entity, R::SessionId));
+    let base = filters.failing_by_score_base();
+    if after.is_some() {
+        return failing_by_score_after(db, base, sort.descending, after, take).await;
+    }
+    let o = order(sort.descending);
+    let (score, session) = failing_score_keys();
     let with_key = base.clone().filter(score().is_not_null());
     let mut rows = with_key.clone().order_by(score(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?;
     if (rows.len() as u64) < take {
@@ -290,6 +432,52 @@ async fn failing_by_score_window(db: &impl ConnectionTrait, filters: &IdvWhere, 
     Ok(rows)
 }
 
+/// The failing-check walk's keys: the score kept beside each result, and
+/// its session.
+fn failing_score_keys() -> (impl Fn() -> Expr, impl Fn() -> Expr) {
+    use check_result::Column as R;
+    (|| Expr::col((check_result::Entity, R::SessionScore)), || Expr::col((check_result::Entity, R::SessionId)))
+}
+
+/// `limit` rows of the failing-check walk (see [`failing_by_score_window`])
+/// after `after` (from the start without it), as `M` (a page's sessions,
+/// an export's rows): the results with a score, seeking past `after`'s
+/// score and id, then those without one.
+async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
+    db: &impl ConnectionTrait,
+    base: Select<idv_session::Entity>,
+    descending: bool,
+    after: Option<&ListAfter>,
+    limit: u64,
+) -> AppResult<Vec<M>> {
+    let o = order(descending);
+    let (score, session) = failing_score_keys();
+    let beyond = |e: Expr, v: sea_orm::Value| if descending { e.lt(v) } else { e.gt(v) };
+    let mut rows = vec![];
+    let last_score = after.map(|a| a.values.first().cloned().flatten());
+    // Still among the results with a score unless `after` had none.
+    if !matches!(last_score, Some(None)) {
+        let mut keyed = base.clone().filter(score().is_not_null());
+        if let (Some(a), Some(Some(v))) = (after, &last_score) {
+            let id = sea_orm::Value::from(a.id.clone());
+            let past = Condition::any()
+                .add(beyond(score(), v.clone()))
+                .add(Condition::all().add(score().eq(v.clone())).add(beyond(session(), id)));
+            let seek = if descending { score().lte(v.clone()) } else { score().gte(v.clone()) };
+            keyed = keyed.filter(seek).filter(past);
+        }
+        rows = keyed.order_by(score(), o.clone()).order_by(session(), o.clone()).limit(limit).into_model::<M>().all(db).await?;
+    }
+    if (rows.len() as u64) < limit {
+        let mut without = base.filter(score().is_null());
+        if let (Some(a), Some(None)) = (after, &last_score) {
+            without = without.filter(beyond(session(), sea_orm::Value::from(a.id.clone())));
+        }
+        rows.extend(without.order_by(session(), o).limit(limit - rows.len() as u64).into_model::<M>().all(db).await?);
+    }
+    Ok(rows)
+}
+
 /// One page of the dashboard's session list.
 #[derive(Debug)]
 pub struct IdvPage {
@@ -301,17 +489,23 @@ pub struct IdvPage {
     pub has_next: bool,
 }
 
-/// One page of IDV sessions under the dashboard's filters, sorted.
+/// One page of IDV sessions under the dashboard's filters, sorted. `page`
+/// is the page's position in the list; `after`, when given, is the session
+/// just before it (from the previous page's last row), so the walk seeks
+/// there instead of passing `page.skip` sessions — a page costs the same
+/// at any depth.
 pub async fn idv_page(
     db: &impl ConnectionTrait,
     filter: &idv::ListFilter,
     extras: &IdvListExtras,
     sort: Sort,
     page: Page,
+    after: Option<&ListAfter>,
 ) -> AppResult<IdvPage> {
     let filters = idv_condition(db, filter, extras, Utc::now()).await?;
     let counted = count_capped(db, filters.condition(Probe::List), COUNT_CAP).await?;
-    let mut rows = idv_window(db, &filters, sort, page).await?;
+    let forms = filters.page_forms(db, counted).await?;
+    let mut rows = idv_window(db, &filters, forms, sort, page, after).await?;
     let has_next = rows.len() as u64 > page.take;
     rows.truncate(page.take as usize);
     let seen = page.skip + rows.len() as u64 + u64::from(has_next);
@@ -320,12 +514,75 @@ pub async fn idv_page(
     Ok(IdvPage { rows, total, total_exact, has_next })
 }
 
-/// Where an export stands in the list's order: the last row's sort values
-/// (`None` where empty) and id.
-#[derive(Debug, Clone)]
-pub struct ExportAfter {
+/// Where a keyset page or an export batch starts: the sort values of the
+/// row before it (`None` where empty) and its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListAfter {
     values: Vec<Option<sea_orm::Value>>,
     id: String,
+}
+
+impl ListAfter {
+    /// After this session, in a list sorted by `field`.
+    pub fn of_session(s: &idv_session::Model, field: SortField) -> Self {
+        use sea_orm::Value;
+        let values = match field {
+            SortField::CreatedAt => vec![Some(Value::from(s.created_at))],
+            SortField::UpdatedAt => vec![Some(Value::from(s.updated_at))],
+            SortField::CompletedAt => vec![s.completed_at.map(Value::from)],
+            SortField::Score => vec![s.score.map(Value::from)],
+            SortField::Status => vec![Some(Value::from(s.status.clone()))],
+            SortField::Name => vec![s.last_name.clone().map(Value::from), s.first_name.clone().map(Value::from)],
+            SortField::DocumentType => vec![Some(Value::from(s.document_type.clone()))],
+        };
+        Self { values, id: s.id.clone() }
+    }
+
+    /// A session's sort values as JSON (a page cursor carries them):
+    /// timestamps as RFC 3339 with every digit, scores as numbers, empty
+    /// values as `null`.
+    pub fn cursor_key(s: &idv_session::Model, field: SortField) -> Vec<serde_json::Value> {
+        use serde_json::Value as J;
+        let time = |t: Option<DateTime<Utc>>| t.map_or(J::Null, |t| J::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)));
+        let text = |t: Option<&String>| t.map_or(J::Null, |t| J::String(t.clone()));
+        match field {
+            SortField::CreatedAt => vec![time(Some(s.created_at))],
+            SortField::UpdatedAt => vec![time(Some(s.updated_at))],
+            SortField::CompletedAt => vec![time(s.completed_at)],
+            SortField::Score => vec![s.score.map_or(J::Null, J::from)],
+            SortField::Status => vec![text(Some(&s.status))],
+            SortField::Name => vec![text(s.last_name.as_ref()), text(s.first_name.as_ref())],
+            SortField::DocumentType => vec![text(Some(&s.document_type))],
+        }
+    }
+
+    /// The position [`cursor_key`](Self::cursor_key) wrote, read back;
+    /// `None` when the values do not fit the sort (a key that may not be
+    /// empty is, a timestamp does not parse, ...).
+    pub fn from_cursor(field: SortField, key: &[serde_json::Value], id: String) -> Option<Self> {
+        use sea_orm::Value;
+        use serde_json::Value as J;
+        let time = |v: &J, nullable: bool| match v {
+            J::Null if nullable => Some(None),
+            J::String(t) => DateTime::parse_from_rfc3339(t).ok().map(|t| Some(Value::from(t.with_timezone(&Utc)))),
+            _ => None,
+        };
+        let text = |v: &J, nullable: bool| match v {
+            J::Null if nullable => Some(None),
+            J::String(t) => Some(Some(Value::from(t.clone()))),
+            _ => None,
+        };
+        let values = match (field, key) {
+            (SortField::CreatedAt | SortField::UpdatedAt, [t]) => vec![time(t, false)?],
+            (SortField::CompletedAt, [t]) => vec![time(t, true)?],
+            (SortField::Score, [J::Null]) => vec![None],
+            (SortField::Score, [J::Number(n)]) => vec![Some(Value::from(n.as_f64()?))],
+            (SortField::Status | SortField::DocumentType, [t]) => vec![text(t, false)?],
+            (SortField::Name, [last, first]) => vec![text(last, true)?, text(first, true)?],
+            _ => return None,
+        };
+        Some(Self { values, id })
+    }
 }
 
 /// Rows strictly after `values` + `id` in the order of `keys` (empty
@@ -350,6 +607,46 @@ fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value
     }
 }
 
+/// One part of a keyset walk: the rows it may hold, and the keys it is
+/// ordered by (then the id).
+struct KeysetPart {
+    cond: Condition,
+    keys: &'static [idv_session::Column],
+    /// The lead key is known to be set in this part (a plain index order).
+    lead_set: bool,
+}
+
+/// The parts of a walk in the order of `keys` (empty values last where
+/// `nullable`) that hold the rows after `after` (every row without it):
+/// the rows with the lead key, seeking from the last one's key, then —
+/// for a key that may be empty — those without it.
+fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Option<&ListAfter>, descending: bool) -> Vec<KeysetPart> {
+    let mut parts = vec![];
+    let in_keyed_part = !nullable || after.is_none_or(|a| a.values[0].is_some());
+    if in_keyed_part {
+        let mut cond = Condition::all();
+        if nullable {
+            cond = cond.add(keys[0].is_not_null());
+        }
+        if let Some(a) = after {
+            cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, descending));
+            // Seek: the walk starts at the last key, not at the beginning.
+            if let Some(v) = &a.values[0] {
+                cond = cond.add(if descending { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
+            }
+        }
+        parts.push(KeysetPart { cond, keys, lead_set: true });
+    }
+    if nullable {
+        let mut cond = Condition::all().add(keys[0].is_null());
+        if let Some(a) = after.filter(|a| a.values[0].is_none()) {
+            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, descending));
+        }
+        parts.push(KeysetPart { cond, keys: &keys[1..], lead_set: false });
+    }
+    parts
+}
+
 /// The next `limit` sessions of the export after `after`, in the list's
 /// order, and where the next batch starts (`None`: done). Keyset batches:
 /// each starts with an index seek where the last one stopped, so an export
@@ -359,42 +656,33 @@ pub async fn idv_export_batch(
     db: &impl ConnectionTrait,
     filters: &IdvWhere,
     sort: Sort,
-    after: Option<&ExportAfter>,
+    after: Option<&ListAfter>,
     limit: u64,
-) -> AppResult<(Vec<ExportRow>, Option<ExportAfter>)> {
+) -> AppResult<(Vec<ExportRow>, Option<ListAfter>)> {
     let o = order(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
-    let base = export_select(idv_session::Entity::find().filter(filters.condition(Probe::PerSession)), db.get_database_backend());
-    // Seek: the walk starts at the last key, not at the beginning.
-    let seek = |cond: Condition, value: &Option<sea_orm::Value>| match value {
-        Some(v) if sort.descending => cond.add(keys[0].lte(v.clone())),
-        Some(v) => cond.add(keys[0].gte(v.clone())),
-        None => cond,
+    let next = |rows: &[ExportRow]| {
+        (rows.len() as u64 == limit)
+            .then(|| rows.last().map(|r| ListAfter { values: r.sort_values(sort.field), id: r.id.clone() }))
+            .flatten()
     };
-    let mut rows = vec![];
-    let in_keyed_part = !nullable || after.is_none_or(|a| a.values[0].is_some());
-    if in_keyed_part {
-        let mut cond = Condition::all();
-        if nullable {
-            cond = cond.add(keys[0].is_not_null());
-        }
-        if let Some(a) = after {
-            cond = seek(cond.add(after_condition(keys, &a.values, &a.id, nullable, true, sort.descending)), &a.values[0]);
-        }
-        let query = idv_order(base.clone().filter(cond), keys, nullable, true, &o);
-        rows = query.limit(limit).into_model::<ExportRow>().all(db).await?;
+    if sort.field == SortField::Score && filters.failing_check.is_some() {
+        // The sessions failing a check in score order: the failing-check walk, as a page reads them.
+        let base = export_select(filters.failing_by_score_base(), db.get_database_backend());
+        let rows: Vec<ExportRow> = failing_by_score_after(db, base, sort.descending, after, limit).await?;
+        let next = next(&rows);
+        return Ok((rows, next));
     }
-    if nullable && (rows.len() as u64) < limit {
-        let mut cond = Condition::all().add(keys[0].is_null());
-        if let Some(a) = after.filter(|a| a.values[0].is_none()) {
-            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, sort.descending));
+    let base = export_select(idv_session::Entity::find().filter(filters.condition(Probe::PerSession)), db.get_database_backend());
+    let mut rows = vec![];
+    for part in keyset_parts(keys, nullable, after, sort.descending) {
+        if rows.len() as u64 >= limit {
+            break;
         }
-        let query = idv_order(base.filter(cond), &keys[1..], true, false, &o);
+        let query = idv_order(base.clone().filter(part.cond), part.keys, nullable, part.lead_set, &o);
         rows.extend(query.limit(limit - rows.len() as u64).into_model::<ExportRow>().all(db).await?);
     }
-    let next = (rows.len() as u64 == limit)
-        .then(|| rows.last().map(|r| ExportAfter { values: r.sort_values(sort.field), id: r.id.clone() }))
-        .flatten();
+    let next = next(&rows);
     Ok((rows, next))
 }
 

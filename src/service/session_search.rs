@@ -175,7 +175,20 @@ pub enum Probe {
     /// walk of a sort index stops after the page's rows instead of sorting
     /// every session found.
     PerSession,
+    /// `COALESCE(idv_session.id IN (SELECT session_id ...), FALSE)`: the
+    /// index range is read once into a set (SQLite: an ephemeral index;
+    /// PostgreSQL: a hashed subplan) and each session walked is tested
+    /// against it, which no index serves, so the walk of a sort index is
+    /// kept. Right for an ordered page whose matches may lie far along the
+    /// walk: a set lookup per session walked instead of an index probe,
+    /// for the price of reading the range once. Only for ranges of at most
+    /// [`SET_CAP`] rows (PostgreSQL hashes a subplan only when the set fits
+    /// its `work_mem`; otherwise it would read the range again per session).
+    Set,
 }
+
+/// Index rows a [`Probe::Set`] subquery may gather.
+pub const SET_CAP: u64 = 30_000;
 
 /// `idv_session.id` among the `session_id` column of `table`'s rows of
 /// these clients that meet `cond` (the search index, check results), in
@@ -198,6 +211,12 @@ pub(crate) fn sessions_where(
         Probe::PerSession => {
             select.expr(Expr::val(1)).and_where(Expr::col(session_id).equals((idv_session::Entity, idv_session::Column::Id)));
             Condition::all().add(Expr::exists(select.to_owned()))
+        }
+        Probe::Set => {
+            select.column(session_id);
+            let member = Expr::col((idv_session::Entity, idv_session::Column::Id)).in_subquery(select.to_owned());
+            let set_test: Expr = sea_orm::sea_query::Func::coalesce([member, Expr::cust("FALSE")]).into();
+            Condition::all().add(set_test)
         }
     }
 }
@@ -248,6 +267,12 @@ impl Found {
     /// (looked up by primary key), false otherwise.
     pub fn is_id_list(&self) -> bool {
         matches!(self.matches, Matches::Ids(_))
+    }
+
+    /// True when a word was too broad for id lookups: the search is
+    /// subqueries on the index, in the form a statement asks for.
+    pub fn is_broad(&self) -> bool {
+        matches!(self.matches, Matches::Broad)
     }
 
     /// The sessions found, as a condition on `idv_session.id`: their ids
@@ -327,6 +352,31 @@ pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &
         ids.extend(exact);
     }
     Ok(Some(Found { matches: Matches::Ids(ids.into_iter().collect()), ..broad }))
+}
+
+impl Found {
+    /// The most index rows any one range of a broad search reads (each
+    /// word's, the document number's), counted up to `cap`; 0 for a search
+    /// answered by ids.
+    pub async fn widest_range(&self, db: &impl ConnectionTrait, cap: u64) -> AppResult<u64> {
+        use idv_session_search::Column as T;
+        if !matches!(self.matches, Matches::Broad) {
+            return Ok(0);
+        }
+        let mut ranges: Vec<Condition> = search_words(&self.search).iter().map(|w| prefix_condition(w)).collect();
+        let number = document_number_key(&self.search);
+        if !number.is_empty() {
+            ranges.push(Condition::all().add(T::Exact.eq(true)).add(T::Term.eq(number)));
+        }
+        let mut widest = 0;
+        for range in ranges {
+            widest = std::cmp::Ord::max(widest, count_upto(db, &self.client_ids, range, cap).await?);
+            if widest >= cap {
+                break;
+            }
+        }
+        Ok(widest)
+    }
 }
 
 /// How many search rows of these clients meet `cond`, counted up to `cap`.

@@ -128,7 +128,7 @@ async fn session_search_filters_sorts_and_export() {
         // Both forms: the id list for counting, a probe per session for a page.
         use tessera::service::session_search::Probe;
         for term in ["anh johnson", "D0000012", "first1", "nobody"] {
-            for probe in [Probe::List, Probe::PerSession] {
+            for probe in [Probe::List, Probe::PerSession, Probe::Set] {
                 let cond = tessera::service::session_search::condition(&[client.clone()], term, probe).unwrap();
                 let mut by_subquery: Vec<String> = entity::idv_session::Entity::find()
                     .filter(cond)
@@ -469,6 +469,27 @@ async fn sorted_pages_join_up_across_empty_values() {
                 }
             }
         }
+        // A bare position (the cursors handed out before they carried a sort
+        // key) still pages by offset, and so does a cursor of another sort.
+        use async_graphql::connection::{CursorType, OpaqueCursor};
+        let by_name = json!({"field": "NAME", "direction": "ASC"});
+        let whole = ids(&admin.gql(&app, LIST, json!({"s": by_name})).await);
+        const AFTER: &str = "query($s: Sort, $a: String) { idvSessions(first: 5, after: $a, sort: $s) {
+            pageInfo { hasPreviousPage endCursor } nodes { id } } }";
+        let position = OpaqueCursor(6usize).encode_cursor();
+        let page = admin.gql(&app, AFTER, json!({"s": by_name, "a": position})).await;
+        assert_eq!(ids(&page), whole[7..12].to_vec(), "{backend}: {page}");
+        assert_eq!(page["data"]["idvSessions"]["pageInfo"]["hasPreviousPage"], true, "{backend}");
+        let keyed = page["data"]["idvSessions"]["pageInfo"]["endCursor"].clone();
+        let next = admin.gql(&app, AFTER, json!({"s": by_name, "a": keyed})).await;
+        assert_eq!(ids(&next), whole[12..17].to_vec(), "{backend}: {next}");
+        let by_score = json!({"field": "SCORE", "direction": "DESC"});
+        let score_whole = ids(&admin.gql(&app, LIST, json!({"s": by_score})).await);
+        let other_sort = admin.gql(&app, AFTER, json!({"s": by_score, "a": keyed})).await;
+        assert_eq!(ids(&other_sort), score_whole[12..17].to_vec(), "{backend}: another sort's cursor is its position");
+        let forged = admin.gql(&app, AFTER, json!({"s": by_name, "a": "not-a-cursor"})).await;
+        assert!(forged["errors"][0]["message"].as_str().unwrap_or_default().contains("cursor"), "{backend}: {forged}");
+
         // Scores: the empty ones (sessions in progress) come last both ways.
         let desc = admin.gql(&app, LIST, json!({"s": {"field": "SCORE", "direction": "DESC"}})).await;
         let scores: Vec<Option<f64>> = desc["data"]["idvSessions"]["nodes"].as_array().unwrap().iter().map(|n| n["score"].as_f64()).collect();
