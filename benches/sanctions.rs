@@ -16,16 +16,20 @@
 //!   finds (the hits at the threshold, on a sample of the queries);
 //! - latency: p50/p95/p99 of one indexed screening, the names scored per
 //!   screening, the CPU time per screening, and the process's memory (RSS)
-//!   after the index is built.
+//!   after the index is built — for a screening that reports from the
+//!   threshold (the session check, re-screening) and for one that also
+//!   lists the near misses from 0.75 (the screening search).
 //!
 //! `BENCH_PER_CATEGORY`, `BENCH_BRUTE` (queries compared with brute force)
 //! and `BENCH_SCREENINGS` change the sizes (defaults: 300 / 300 / 10,000
-//! up to 100k entities, 100 / 10 / 3,000 above).
+//! up to 100k entities, 100 / 10 / 3,000 above). `BENCH_SHOW_ERRORS=1`
+//! prints every query answered wrong with its hits and their token pairs.
 
 use std::time::Instant;
 
-use tessera::engine::sanctions::ScreeningIndex;
+use tessera::engine::ScreeningSubject;
 use tessera::engine::sanctions::synthetic;
+use tessera::engine::sanctions::{REPORT_FLOOR, ScreeningIndex};
 
 const THRESHOLD: f64 = 0.92;
 
@@ -91,6 +95,9 @@ fn run(n: usize) {
         println!("{:34} {:>8} {:>8} {:>7.3} {:>10}", f.category, f.queries, f.correct, f.correct as f64 / f.queries.max(1) as f64, f.namesakes);
     }
     println!("at threshold {THRESHOLD}: precision {precision:.3}, recall {recall:.3} ({} queries)", cases.len());
+    if std::env::var("BENCH_SHOW_ERRORS").is_ok_and(|v| v == "1") {
+        show_errors(&index, &cases);
+    }
 
     // The indexed search against brute force: the same entries at the threshold?
     let brute_n = env("BENCH_BRUTE", if large { 10 } else { 300 }).min(cases.len());
@@ -115,21 +122,37 @@ fn run(n: usize) {
     );
 
     let screenings = env("BENCH_SCREENINGS", if large { 3_000 } else { 10_000 });
-    let mut scored: Vec<usize> = cases.iter().map(|c| index.candidate_count(&c.subject)).collect();
+    for (what, from) in [("from the threshold", Some(THRESHOLD)), ("near misses from 0.75", None)] {
+        let subjects: Vec<ScreeningSubject> = cases.iter().map(|c| ScreeningSubject { report_from: from, ..c.subject.clone() }).collect();
+        latency(&index, &subjects, screenings, &format!("{what} ({:.2})", from.unwrap_or(REPORT_FLOOR)));
+    }
+    let (rss, peak) = rss_mib();
+    println!("RSS at the end {rss:.0} MiB (peak {peak:.0} MiB); process CPU {:.1} s", cpu_seconds());
+    drop(index);
+}
+
+/// Names scored and latency of `screenings` indexed screenings of `subjects` (cycled).
+fn latency(index: &ScreeningIndex, subjects: &[ScreeningSubject], screenings: usize, what: &str) {
+    let mut scored: Vec<usize> = subjects.iter().map(|s| index.candidate_count(s)).collect();
     scored.sort_unstable();
-    println!("names scored per screening: p50 {}, p95 {}, max {}", scored[scored.len() / 2], scored[scored.len() * 95 / 100], scored[scored.len() - 1]);
-    let (cpu2, wall2) = (cpu_seconds(), Instant::now());
+    println!(
+        "{what}: names scored per screening p50 {}, p95 {}, max {}",
+        scored[scored.len() / 2],
+        scored[scored.len() * 95 / 100],
+        scored[scored.len() - 1]
+    );
+    let (cpu0, wall0) = (cpu_seconds(), Instant::now());
     let mut times: Vec<f64> = Vec::with_capacity(screenings);
-    for c in cases.iter().cycle().take(screenings) {
+    for s in subjects.iter().cycle().take(screenings) {
         let t = Instant::now();
-        std::hint::black_box(index.screen(&c.subject));
+        std::hint::black_box(index.screen(s));
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let (cpu_total, wall_total) = (cpu_seconds() - cpu2, wall2.elapsed().as_secs_f64());
+    let (cpu_total, wall_total) = (cpu_seconds() - cpu0, wall0.elapsed().as_secs_f64());
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
     println!(
-        "indexed screening ({} runs): p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms; {:.2} CPU-s / {:.2} s wall in all ({:.3} CPU-ms each)",
+        "{what}: indexed screening ({} runs): p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms; {:.2} CPU-s / {:.2} s wall in all ({:.3} CPU-ms each)",
         times.len(),
         pct(0.5),
         pct(0.95),
@@ -138,7 +161,44 @@ fn run(n: usize) {
         wall_total,
         cpu_total * 1000.0 / times.len() as f64
     );
-    let (rss, peak) = rss_mib();
-    println!("RSS at the end {rss:.0} MiB (peak {peak:.0} MiB); process CPU {:.1} s", cpu_seconds());
-    drop(index);
+}
+
+/// Every query answered wrong at the threshold, with its hits and their token pairs.
+fn show_errors(index: &ScreeningIndex, cases: &[synthetic::Case]) {
+    for c in cases {
+        let hits: Vec<_> = index.screen(&c.subject).into_iter().filter(|h| h.score >= THRESHOLD).collect();
+        let right = match &c.expected {
+            Some(id) => hits.iter().any(|h| &h.entry_id == id),
+            None => hits.is_empty(),
+        };
+        if right {
+            continue;
+        }
+        let s = &c.subject;
+        println!(
+            "  {} {:?} {:?} born {:?} expected {:?}",
+            c.category,
+            s.first_name.as_deref().unwrap_or(""),
+            s.last_name.as_deref().unwrap_or(""),
+            s.birth_date,
+            c.expected
+        );
+        for h in &hits {
+            let f = &h.explanation.features;
+            let pairs: Vec<String> = f
+                .name_tokens
+                .iter()
+                .map(|p| format!("{}~{} {:.3}", p.query.as_deref().unwrap_or("-"), p.listed.as_deref().unwrap_or("-"), p.score))
+                .collect();
+            println!(
+                "    {} {:?} score {:.3} (name {:.3}; born {:?}) {}",
+                h.entry_id,
+                h.explanation.matched_name,
+                h.score,
+                f.name,
+                h.explanation.entry.birth_dates,
+                pairs.join(", ")
+            );
+        }
+    }
 }

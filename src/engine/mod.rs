@@ -332,6 +332,11 @@ pub struct ScreeningSubject {
     /// `opensanctions`, and `peps` for politically exposed persons);
     /// `None`: every loaded list.
     pub lists: Option<Vec<String>>,
+    /// Report only candidates scoring at least this: a caller that acts on
+    /// hits alone passes its threshold, and the screening skips the names
+    /// that cannot reach it. `None`: every candidate from the report floor
+    /// (0.75), near misses included (the screening search lists them).
+    pub report_from: Option<f64>,
 }
 
 /// One list entry that resembles the subject.

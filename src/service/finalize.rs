@@ -313,6 +313,7 @@ async fn screen_lists(
         (Some(_), None) => return Ok((Outcome::unavailable("no name was read from the document"), None)),
         (Some(engine), Some(d)) => (engine, d),
     };
+    let threshold = weights.map(|w| w.ofac_fuzzy_match_tolerance).unwrap_or(0.9);
     let subject = ScreeningSubject {
         first_name: d.first_name.clone(),
         middle_name: d.middle_name.clone(),
@@ -321,9 +322,11 @@ async fn screen_lists(
         country: d.issuing_country.clone(),
         gender: Some(d.gender.clone()),
         document_number: d.document_number.clone(),
+        // The check decides at the threshold and lists the candidates that
+        // reach it; near misses are the screening search's (from 0.75).
+        report_from: Some(threshold),
         ..Default::default()
     };
-    let threshold = weights.map(|w| w.ofac_fuzzy_match_tolerance).unwrap_or(0.9);
     let result = match screening::screen_for_client(&state.db, engine.as_ref(), &s.client_id, subject).await? {
         Ok(r) => r,
         Err(e) => return Ok((Outcome::unavailable(format!("sanctions screening failed: {e}")), None)),

@@ -548,6 +548,8 @@ pub async fn rescreen_verified(state: &AppState) -> AppResult<(usize, usize, usi
             }
             screened += 1;
             let threshold = threshold_for(db, &id, &mut thresholds).await?;
+            // Only hits at the threshold are acted on: the screening skips the rest.
+            let subject = ScreeningSubject { report_from: Some(threshold), ..subject };
             let result = match screening::screen_for_client(db, &*state.sanctions.screener, &id.client_id, subject).await? {
                 Ok(r) => r,
                 Err(e) => return Err(AppError::Unavailable(format!("re-screening: {e}"))),

@@ -153,7 +153,8 @@ pub fn gender(entry: &SanctionsEntry, subject_gender: Option<&str>) -> Option<Fe
     })
 }
 
-fn id_key(s: &str) -> String {
+/// A document number as compared: letters and digits, upper case.
+pub fn id_key(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
 }
 

@@ -153,7 +153,7 @@ pub fn token_similarity(a: &Token, b: &Token) -> f64 {
 const LENGTH_RATIO_FREE: f64 = 0.7;
 
 /// How far a name score may exceed its best distinctive token agreement.
-const DISTINCTIVE_MARGIN: f64 = 0.02;
+pub const DISTINCTIVE_MARGIN: f64 = 0.02;
 
 /// Similarity of two tokens with the same consonant skeleton.
 const SKELETON_SIMILARITY: f64 = 0.93;

@@ -71,6 +71,10 @@ pub struct ScreeningIndex {
     /// A token held by more names than this is not walked to find
     /// candidates, only checked on the candidates others found.
     frequent: usize,
+    /// Listed document numbers ([`explain::id_key`]) → the names of the
+    /// entries listing them (a matching document number is scored whatever
+    /// the name blocking finds).
+    identifiers: HashMap<String, Vec<u32>>,
 }
 
 /// A vocabulary token is similar to a query token from this similarity on.
@@ -235,6 +239,9 @@ struct Scratch {
     seen: Vec<bool>,
     /// Per vocabulary token: the query tokens it is similar to (bits).
     agree: Vec<u16>,
+    /// Per vocabulary token: similar enough to a query token for a name
+    /// holding it to reach the screening's floor.
+    strong: Vec<bool>,
     similar: Vec<u32>,
     found: Vec<u32>,
     touched: Vec<u32>,
@@ -259,6 +266,7 @@ fn selected(entry: &SanctionsEntry, lists: Option<&[String]>) -> bool {
 impl ScreeningIndex {
     pub fn build(version: impl Into<String>, entries: Vec<SanctionsEntry>) -> Self {
         let mut names = Vec::new();
+        let mut identifiers: HashMap<String, Vec<u32>> = HashMap::new();
         let mut vocab: Vec<Token> = Vec::new();
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut postings: Vec<Vec<u32>> = Vec::new();
@@ -266,6 +274,7 @@ impl ScreeningIndex {
             if matches!(entry.kind, EntryKind::Vessel | EntryKind::Aircraft) {
                 continue;
             }
+            let first_name = names.len() as u32;
             for (position, name) in std::iter::once(&entry.name).chain(&entry.aliases).enumerate() {
                 let tokens = name_tokens(name, entry.kind);
                 if tokens.is_empty() {
@@ -289,10 +298,21 @@ impl ScreeningIndex {
                     .collect();
                 names.push(IndexedName { entry: e as u32, position: position.min(u16::MAX as usize) as u16, tokens: token_ids, substantial });
             }
+            for id in &entry.details.identifiers {
+                let key = explain::id_key(id);
+                if key.len() >= 4 {
+                    let held = identifiers.entry(key).or_default();
+                    for n in first_name..names.len() as u32 {
+                        if !held.contains(&n) {
+                            held.push(n);
+                        }
+                    }
+                }
+            }
         }
         let neighbours = Neighbourhood::build(&vocab);
         let frequent = (names.len() / 512).max(256);
-        ScreeningIndex { version: version.into(), entries, names, vocab, neighbours, postings, frequent }
+        ScreeningIndex { version: version.into(), entries, names, vocab, neighbours, postings, frequent, identifiers }
     }
 
     pub fn version(&self) -> &str {
@@ -336,15 +356,17 @@ impl ScreeningIndex {
         name_tokens(&full.join(" "), kind)
     }
 
-    /// Hits for a person, best first, above [`REPORT_FLOOR`].
+    /// Hits for a person, best first, from [`REPORT_FLOOR`] on, or from
+    /// the subject's `report_from` when it is higher.
     pub fn screen(&self, subject: &ScreeningSubject) -> Vec<SanctionsHit> {
         let query = Self::query(subject);
         if query.is_empty() {
             return vec![];
         }
+        let floor = report_floor(subject);
         self.with_scratch(query.len(), |scratch| {
-            let candidates = self.candidates(&query, scratch);
-            self.rank(subject, &query, candidates.into_iter(), &mut scratch.sims)
+            let candidates = self.candidates(&query, subject, scratch);
+            self.rank(subject, &query, candidates.into_iter(), floor, &mut scratch.sims)
         })
     }
 
@@ -355,7 +377,7 @@ impl ScreeningIndex {
         if query.is_empty() {
             return 0;
         }
-        self.with_scratch(query.len(), |scratch| self.candidates(&query, scratch).len())
+        self.with_scratch(query.len(), |scratch| self.candidates(&query, subject, scratch).len())
     }
 
     /// Runs `f` with this thread's scratch space, its similarity cache
@@ -367,6 +389,7 @@ impl ScreeningIndex {
             if scratch.seen.len() < self.vocab.len() {
                 scratch.seen.resize(self.vocab.len(), false);
                 scratch.agree.resize(self.vocab.len(), 0);
+                scratch.strong.resize(self.vocab.len(), false);
             }
             let r = f(scratch);
             scratch.sims.end();
@@ -398,8 +421,14 @@ impl ScreeningIndex {
 
     /// The names worth scoring: they hold a token similar to a query token
     /// and agree on as many query tokens as both names allow (two, or one
-    /// when either name has a single token that is not a particle).
-    fn candidates(&self, query: &[Token], scratch: &mut Scratch) -> Vec<u32> {
+    /// when either name has a single token that is not a particle). When
+    /// the subject reports from above [`REPORT_FLOOR`] (a caller's
+    /// threshold), they also hold a token alike enough to a query token to
+    /// reach it ([`strong_from`]: a name scores no more than its best token
+    /// pair), and the names reached only through tokens less alike are
+    /// walked only when a frequent token (a given name) is alike enough.
+    fn candidates(&self, query: &[Token], subject: &ScreeningSubject, scratch: &mut Scratch) -> Vec<u32> {
+        let strong_from = strong_from(subject);
         // The vocabulary tokens similar to a query token, and for each
         // (`agree`) the query tokens it is similar to.
         let mut similar: Vec<u32> = std::mem::take(&mut scratch.similar);
@@ -414,25 +443,33 @@ impl ScreeningIndex {
                     similar.push(v);
                 }
                 *a |= 1u16 << (i % 16);
+                if !scratch.strong[v as usize] && scratch.sims.get(v, i, q, &self.vocab[v as usize]) >= strong_from {
+                    scratch.strong[v as usize] = true;
+                }
             }
         }
-        let agree = &scratch.agree;
+        let (agree, strong) = (&scratch.agree, &scratch.strong);
         let substantial = query.iter().filter(|t| !t.particle).count();
+        let rare = |v: u32| self.postings[v as usize].len() <= self.frequent;
         let mut names: Vec<u32> = Vec::new();
-        for &v in &similar {
-            let list = &self.postings[v as usize];
-            if list.len() <= self.frequent {
-                names.extend_from_slice(list);
+        if similar.iter().any(|&v| strong[v as usize]) {
+            // A name reaching the floor through a frequent token (a given
+            // name) is found through its rarer tokens, however alike.
+            let weak_too = similar.iter().any(|&v| strong[v as usize] && !rare(v));
+            for &v in &similar {
+                if rare(v) && (weak_too || strong[v as usize]) {
+                    names.extend_from_slice(&self.postings[v as usize]);
+                }
             }
-        }
-        // Only frequent tokens agree (a query of common names): walk the
-        // rarest, unless fewer query tokens agree than a name of several
-        // tokens needs (a single-token name then scores below the report
-        // floor: one pair of two or more query tokens weighs 0.75).
-        let agreeing = similar.iter().fold(0u16, |m, v| m | agree[*v as usize]).count_ones() as usize;
-        if names.is_empty() && agreeing >= 2.min(substantial) {
-            if let Some(&v) = similar.iter().min_by_key(|v| (self.postings[**v as usize].len(), **v)) {
-                names.extend_from_slice(&self.postings[v as usize]);
+            // Only frequent tokens agree (a query of common names): walk the
+            // rarest, unless fewer query tokens agree than a name of several
+            // tokens needs (a single-token name then scores below the report
+            // floor: one pair of two or more query tokens weighs 0.75).
+            let agreeing = similar.iter().fold(0u16, |m, v| m | agree[*v as usize]).count_ones() as usize;
+            if !similar.iter().any(|&v| rare(v)) && agreeing >= 2.min(substantial) {
+                if let Some(&v) = similar.iter().min_by_key(|v| (self.postings[**v as usize].len(), **v)) {
+                    names.extend_from_slice(&self.postings[v as usize]);
+                }
             }
         }
         names.sort_unstable();
@@ -440,12 +477,13 @@ impl ScreeningIndex {
         names.retain(|&n| {
             let name = &self.names[n as usize];
             let mut agreed = 0u16;
-            let mut walked = false;
+            let (mut walked, mut reaches) = (false, false);
             for &t in name.tokens.iter() {
                 let a = agree[t as usize];
                 if a != 0 {
                     agreed |= a;
-                    walked |= self.postings[t as usize].len() <= self.frequent;
+                    walked |= rare(t);
+                    reaches |= strong[t as usize];
                 }
             }
             // One agreeing query token is enough for a name found through a
@@ -453,13 +491,22 @@ impl ScreeningIndex {
             // neighbourhoods); names reached only through a frequent token
             // need two.
             let need = if walked { 1 } else { 2.min(substantial).min(name.substantial as usize) as u32 };
-            agreed.count_ones() >= need.max(1)
+            reaches && agreed.count_ones() >= need.max(1)
         });
         for &v in &similar {
             scratch.agree[v as usize] = 0;
+            scratch.strong[v as usize] = false;
         }
         scratch.similar = similar;
         scratch.found = found;
+        // A listed document number is scored whatever the name blocking found.
+        if let Some(held) = subject.document_number.as_deref().map(explain::id_key).and_then(|k| self.identifiers.get(&k)) {
+            for &n in held {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
         names
     }
 
@@ -469,11 +516,21 @@ impl ScreeningIndex {
         if query.is_empty() {
             return vec![];
         }
-        self.with_scratch(query.len(), |scratch| self.rank(subject, &query, 0..self.names.len() as u32, &mut scratch.sims))
+        let floor = report_floor(subject);
+        self.with_scratch(query.len(), |scratch| self.rank(subject, &query, 0..self.names.len() as u32, floor, &mut scratch.sims))
     }
 
     /// Scores the candidate names; the best name per entry, features applied.
-    fn rank(&self, subject: &ScreeningSubject, query: &[Token], candidates: impl Iterator<Item = u32>, sims: &mut SimCache) -> Vec<SanctionsHit> {
+    fn rank(
+        &self,
+        subject: &ScreeningSubject,
+        query: &[Token],
+        candidates: impl Iterator<Item = u32>,
+        floor: f64,
+        sims: &mut SimCache,
+    ) -> Vec<SanctionsHit> {
+        // Other features move a name score by at most this much.
+        let bonus = max_bonus(subject);
         // (entry, name score, name)
         let mut scored: Vec<(u32, f64, u32)> = Vec::new();
         for n in candidates {
@@ -488,8 +545,7 @@ impl ScreeningIndex {
                 sims.get(v, i, &query[i], &self.vocab[v as usize])
             })
             .0;
-            // Other features move a score by at most this much.
-            if s >= REPORT_FLOOR - 0.1 {
+            if s + bonus >= floor {
                 scored.push((name.entry, s, n));
             }
         }
@@ -501,10 +557,9 @@ impl ScreeningIndex {
         // features could bring reaches the report floor and the last of
         // MAX_HITS hits so far.
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let bonus = max_bonus(subject);
         let mut hits: Vec<SanctionsHit> = Vec::new();
         for (_, s, n) in scored {
-            if s + bonus < REPORT_FLOOR {
+            if s + bonus < floor {
                 break;
             }
             if hits.len() >= MAX_HITS {
@@ -513,7 +568,7 @@ impl ScreeningIndex {
                     break;
                 }
             }
-            if let Some(h) = self.explain(subject, query, n).filter(|h| h.score >= REPORT_FLOOR) {
+            if let Some(h) = self.explain(subject, query, n).filter(|h| h.score >= floor) {
                 hits.push(h);
             }
         }
@@ -565,6 +620,36 @@ pub fn subject_key(subject: &ScreeningSubject) -> String {
     tokens.sort();
     tokens.dedup();
     format!("{}|{}", tokens.join(" "), subject.birth_date.map(|d| d.to_string()).unwrap_or_default())
+}
+
+/// Where a screening of `subject` starts reporting: [`REPORT_FLOOR`], or
+/// the subject's `report_from` when it is higher.
+fn report_floor(subject: &ScreeningSubject) -> f64 {
+    subject.report_from.filter(|f| f.is_finite()).map_or(REPORT_FLOOR, |f| f.max(REPORT_FLOOR))
+}
+
+/// How alike a listed token must be to a query token for a name holding it
+/// to reach the subject's report floor: a name scores no more than its
+/// best token pair (a weighted mean of the pairs, each at most 1, lowered by
+/// unpaired tokens, at most 0.02 above its best distinctive pair), so it
+/// needs a pair at the floor less what the birth date and country could
+/// add and that 0.02 (particles, which the blocking does not pair, can lift
+/// the mean of a name without a distinctive pair by about as much). A
+/// matching document number is looked up apart. At [`REPORT_FLOOR`]
+/// itself nothing is left out: every similar token counts.
+fn strong_from(subject: &ScreeningSubject) -> f64 {
+    let floor = report_floor(subject);
+    if floor <= REPORT_FLOOR {
+        return f64::NEG_INFINITY;
+    }
+    let mut bonus = 0.0;
+    if subject.birth_date.is_some() {
+        bonus += explain::EXACT_BIRTH_DATE_BONUS.max(explain::MONTH_BIRTH_DATE_BONUS);
+    }
+    if subject.country.is_some() {
+        bonus += explain::COUNTRY_MATCH_BONUS;
+    }
+    floor - bonus - matcher::DISTINCTIVE_MARGIN - 1e-9
 }
 
 /// The most the subject's birth date, country and document number can add
@@ -856,6 +941,47 @@ mod tests {
         // about 93 % (the misses there are near-namesakes of other entries).
         assert!(same * 100 >= total * 95, "{same} / {total}");
         assert!(explained > total / 2, "{explained}");
+    }
+
+    #[test]
+    fn reporting_from_a_threshold_keeps_every_hit_that_reaches_it() {
+        // The screening from the threshold leaves out names that cannot
+        // reach it: its hits are the near-miss screening's hits at the
+        // threshold, explained alike, for subjects with and without a birth
+        // date and country.
+        let (entries, cases) = synthetic::cases(3000, 11, 20);
+        let i = ScreeningIndex::build("v", entries);
+        let (mut hits, mut fewer) = (0, 0);
+        for threshold in [0.8, 0.92] {
+            for c in &cases {
+                for country in [None, Some("RU".to_string())] {
+                    let all = ScreeningSubject { country: country.clone(), ..c.subject.clone() };
+                    let from = ScreeningSubject { report_from: Some(threshold), ..all.clone() };
+                    let expected: Vec<SanctionsHit> = i.screen(&all).into_iter().filter(|h| h.score >= threshold).collect();
+                    assert_eq!(i.screen(&from), expected, "{from:?}");
+                    hits += expected.len();
+                    fewer += usize::from(i.candidate_count(&from) < i.candidate_count(&all));
+                }
+            }
+        }
+        assert!(hits > cases.len(), "{hits}");
+        assert!(fewer > cases.len(), "{fewer}");
+    }
+
+    #[test]
+    fn a_listed_document_number_is_scored_whatever_the_blocking_finds() {
+        let mut e = person("1", "KARIMOV, Rustam", &[], None);
+        e.details.identifiers = vec!["AB 123456".into()];
+        let i = ScreeningIndex::build("v", vec![e]);
+        // Name 0.93 (each token pair 0.93): from 0.99 no token is alike
+        // enough, but the listed number (+0.10) lifts it there.
+        let plain = ScreeningSubject { report_from: Some(0.99), ..subject("Rustem", "Kerimov", None) };
+        assert!(i.screen(&ScreeningSubject { report_from: None, ..plain.clone() })[0].score < 0.95);
+        assert_eq!(i.candidate_count(&plain), 0);
+        let numbered = ScreeningSubject { document_number: Some("ab-123456".into()), ..plain };
+        let h = i.screen(&numbered);
+        assert_eq!(h.first().and_then(|h| h.explanation.features.identifier.as_ref()).map(|f| f.score), Some(1.0), "{h:?}");
+        assert!(h[0].score >= 0.99, "{h:?}");
     }
 
     #[tokio::test]

@@ -359,7 +359,9 @@ pub fn evaluate(index: &ScreeningIndex, cases: &[Case], threshold: f64) -> (Vec<
     let mut figures: Vec<CategoryFigures> = Vec::new();
     let (mut tp, mut fp, mut positives) = (0usize, 0usize, 0usize);
     for c in cases {
-        let hits: Vec<_> = index.screen(&c.subject).into_iter().filter(|h| h.score >= threshold).collect();
+        // Reported from the threshold, as the session check screens.
+        let subject = ScreeningSubject { report_from: Some(threshold), ..c.subject.clone() };
+        let hits: Vec<_> = index.screen(&subject).into_iter().filter(|h| h.score >= threshold).collect();
         let mut namesake = false;
         let correct = match &c.expected {
             Some(id) => {
