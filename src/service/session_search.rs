@@ -518,6 +518,18 @@ mod tests {
     }
 
     #[test]
+    fn a_set_probe_tests_each_session_against_the_range_read_once() {
+        use sea_orm::{DbBackend, QueryTrait};
+        let cond = condition(&["c".into()], "first1", Probe::Set).expect("a word");
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let sql = idv_session::Entity::find().filter(cond.clone()).build(backend).to_string();
+            // Not correlated (read once) and not an index term on the id (the walk stays).
+            assert!(sql.contains("COALESCE(") && sql.contains(r#"."id" IN (SELECT"#) && sql.contains(", FALSE)"), "{sql}");
+            assert!(!sql.contains("EXISTS") && !sql.contains(r#""session_id" = "idv_session"."id""#), "{sql}");
+        }
+    }
+
+    #[test]
     fn a_search_is_words_and_a_blank_one_is_nothing() {
         assert_eq!(search_words("  Anh   JOHNSON "), vec!["anh", "johnson"]);
         assert!(condition(&["c".into()], "   ", Probe::List).is_none());
