@@ -308,12 +308,14 @@ fn sample(line: &Line, l: f32, r: f32) -> Option<(u32, u32)> {
     for j in 0..17 {
         let x = l + (j as f32 + 0.5) * u;
         let d = line.darkness(x)?;
+        // Glare clips the spaces first: a clipped space is still a space,
+        // a clipped bar is not to be trusted.
         if line.saturated[(x as usize).min(line.saturated.len() - 1)] {
-            saturated += 1;
+            saturated += if d > 0.0 { 17 } else { 1 };
         }
         bits = (bits << 1) | u32::from(d > 0.0);
     }
-    if saturated > 4 {
+    if saturated > 13 {
         return None;
     }
     let cw = getCodeword(bits);
@@ -353,13 +355,31 @@ pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>
             lines = build_lines(plane, source, module);
         }
     }
-    let hits = |lines: &[Line]| lines.iter().filter(|l| l.find(&START, true).is_some()).count() + lines.iter().filter(|l| l.find(&STOP, false).is_some()).count();
+    let hits = |lines: &[Line]| (lines.iter().filter(|l| l.find(&START, true).is_some()).count(), lines.iter().filter(|l| l.find(&STOP, false).is_some()).count());
     let forward = hits(&lines);
     let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
     let back = hits(&reversed);
-    let lines = if back > forward { reversed } else { lines };
-    trace.push(format!("lines {} pattern hits {forward}/{back}", lines.len()));
-    decode_lines(&lines, module, blur, trace)
+    trace.push(format!("lines {} pattern hits {}+{}/{}+{}", lines.len(), forward.0, forward.1, back.0, back.1));
+    let weak = |h: (usize, usize)| h.0 < 3 || h.1 < 3;
+    if !weak(forward) || !weak(back) {
+        let lines = if back.0 + back.1 > forward.0 + forward.1 { reversed } else { lines };
+        return decode_lines(&lines, module, blur, None, trace);
+    }
+    // Both ends unclear on the thresholded lines: match them by correlation.
+    let value = |e: &Option<Ends>| e.as_ref().map_or(0.0, |e| e.score * (e.starts.len() + e.stops.len()) as f32);
+    let (f_ends, b_ends) = (find_ends(&lines, module), find_ends(&reversed, module));
+    let flip = if value(&f_ends) == value(&b_ends) { back.0 + back.1 > forward.0 + forward.1 } else { value(&b_ends) > value(&f_ends) };
+    let (mut lines, ends) = if flip { (reversed, b_ends) } else { (lines, f_ends) };
+    let Some(ends) = ends else { return decode_lines(&lines, module, blur, None, trace) };
+    trace.push(format!("ends by correlation: {} start {} stop, unit {:.2} blur {:.2} score {:.2}", ends.starts.len(), ends.stops.len(), ends.unit, ends.blur, ends.score));
+    if (ends.unit / module - 1.0).abs() > 0.2 {
+        module = ends.unit;
+        lines = build_lines(plane, source, module);
+        if flip {
+            lines = lines.iter().map(|l| l.reversed(module)).collect();
+        }
+    }
+    decode_lines(&lines, module, Some(ends.blur), Some(&ends), trace)
 }
 
 fn build_lines(plane: &Plane, source: &Plane, module: f32) -> Vec<Line> {
@@ -371,9 +391,10 @@ fn build_lines(plane: &Plane, source: &Plane, module: f32) -> Vec<Line> {
         let mut p = vec![0f32; plane.w];
         let mut s = vec![0f32; plane.w];
         for yy in y - half..=y + half {
-            for (x, (pv, sv)) in p.iter_mut().zip(s.iter_mut()).enumerate() {
-                *pv += plane.data[yy * plane.w + x];
-                *sv += source.data[yy * plane.w + x];
+            let (prow, srow) = (&plane.data[yy * plane.w..][..plane.w], &source.data[yy * plane.w..][..plane.w]);
+            for x in 0..plane.w {
+                p[x] += prow[x];
+                s[x] += srow[x];
             }
         }
         let k = (2 * half + 1) as f32;
@@ -423,6 +444,258 @@ pub fn measure_module(plane: &Plane, module: f32) -> Option<f32> {
     pattern_unit(&build_lines(plane, plane, module), module)
 }
 
+/// Samples per module of the end-pattern templates.
+const END_SPM: usize = 3;
+/// Modules of light kept outside an end pattern in its template (the quiet
+/// zone) and of the neighbouring codeword inside it (it starts with a bar
+/// after the start pattern and ends with a space before the stop pattern).
+const END_QUIET: f32 = 3.0;
+
+/// The start (or stop) pattern with its quiet zone and one module of the
+/// neighbouring codeword, blurred by `sigma` modules, sampled at
+/// [`END_SPM`] per module; centred and normalised (dark positive). The
+/// pattern begins `END_QUIET` (start) or 1 (stop) modules into it.
+fn end_template(start: bool, sigma: f32) -> Vec<f32> {
+    const FINE: usize = 12;
+    let pattern: &[f32] = if start { &START } else { &STOP };
+    // Elements with their darkness: light quiet zone, the pattern, one module of the codeword.
+    let mut elements: Vec<(f32, f32)> = Vec::new();
+    if start {
+        elements.push((END_QUIET, -1.0));
+    } else {
+        elements.push((1.0, -1.0));
+    }
+    for (i, &m) in pattern.iter().enumerate() {
+        elements.push((m, if i % 2 == 0 { 1.0 } else { -1.0 }));
+    }
+    if start {
+        elements.push((1.0, 1.0));
+    } else {
+        elements.push((END_QUIET, -1.0));
+    }
+    let modules: f32 = elements.iter().map(|e| e.0).sum();
+    let n = (modules as usize) * FINE;
+    // Outside the window: light on the quiet side, unknown (0) on the symbol's side.
+    let (before, after) = if start { (-1.0, 0.0) } else { (0.0, -1.0) };
+    let s = sigma * FINE as f32;
+    let pad = (3.0 * s).ceil() as usize + 1;
+    let mut fine = vec![0f32; n + 2 * pad];
+    let mut i = pad;
+    fine[..pad].iter_mut().for_each(|v| *v = before);
+    for &(m, v) in &elements {
+        for _ in 0..(m as usize * FINE) {
+            fine[i] = v;
+            i += 1;
+        }
+    }
+    fine[i..].iter_mut().for_each(|v| *v = after);
+    let kernel: Vec<f32> = if s < 0.3 {
+        vec![1.0]
+    } else {
+        let r = (3.0 * s).ceil() as i32;
+        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * s * s)).exp()).collect();
+        let sum: f32 = k.iter().sum();
+        k.iter().map(|v| v / sum).collect()
+    };
+    let kr = kernel.len() / 2;
+    let mut t: Vec<f32> = (0..modules as usize * END_SPM)
+        .map(|j| {
+            let centre = pad + j * FINE / END_SPM + FINE / (2 * END_SPM);
+            kernel.iter().enumerate().map(|(k, w)| fine[(centre + k).saturating_sub(kr).min(fine.len() - 1)] * w).sum()
+        })
+        .collect();
+    normalise(&mut t);
+    t
+}
+
+/// Dot product of two equally long vectors (a plain indexed loop: cheap in
+/// unoptimised builds too, where the tests run).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = 0.0;
+    let mut i = 0;
+    while i < n {
+        acc += a[i] * b[i];
+        i += 1;
+    }
+    acc
+}
+
+/// Centres `v` and scales it to unit norm; false when it is flat.
+fn normalise(v: &mut [f32]) -> bool {
+    let mean = v.iter().sum::<f32>() / v.len().max(1) as f32;
+    v.iter_mut().for_each(|x| *x -= mean);
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm < 1e-3 {
+        return false;
+    }
+    v.iter_mut().for_each(|x| *x /= norm);
+    true
+}
+
+/// `len` samples of the darkness profile `d` from `x0`, `step` px apart
+/// (linear interpolation), normalised; `None` off the profile or flat.
+fn profile_window(d: &[f32], x0: f32, step: f32, len: usize, out: &mut Vec<f32>) -> bool {
+    out.clear();
+    let last = (d.len() - 1) as f32;
+    if x0 < 0.0 || x0 + step * len as f32 >= last {
+        return false;
+    }
+    let mut x = x0 + 0.5 * step;
+    for _ in 0..len {
+        let i = x as usize;
+        let f = x - i as f32;
+        out.push(d[i] * (1.0 - f) + d[i + 1] * f);
+        x += step;
+    }
+    normalise(out)
+}
+
+/// Where an end pattern matches a darkness profile best.
+#[derive(Debug, Clone, Copy)]
+struct EndMatch {
+    /// Window start (px), unit (px per module), blur (modules), correlation.
+    x0: f32,
+    unit: f32,
+    sigma: f32,
+    score: f32,
+}
+
+/// The best match of the start (or stop) template on `d` for windows
+/// starting in `xs` (px), units in `units` and blurs in `sigmas` (modules).
+fn best_end(d: &[f32], start: bool, xs: (f32, f32), x_step: f32, units: &[f32], sigmas: &[f32], templates: &[Vec<f32>]) -> Option<EndMatch> {
+    let len = templates.first()?.len();
+    let mut best: Option<EndMatch> = None;
+    let mut window = Vec::with_capacity(len);
+    let _ = start;
+    for &unit in units {
+        let step = unit / END_SPM as f32;
+        let dx = if x_step > 0.0 { x_step } else { step };
+        let mut x0 = xs.0;
+        while x0 <= xs.1 {
+            if profile_window(d, x0, step, len, &mut window) {
+                for (t, &sigma) in templates.iter().zip(sigmas) {
+                    let score = dot(t, &window);
+                    if best.is_none_or(|b| score > b.score) {
+                        best = Some(EndMatch { x0, unit, sigma, score });
+                    }
+                }
+            }
+            x0 += dx;
+        }
+    }
+    best
+}
+
+/// End patterns found by correlating blurred templates with the
+/// unrestored profiles (thresholding loses the one-module elements of a
+/// symbol blurred by about a module): per band of lines, the start
+/// pattern's end and the stop pattern's beginning with their units.
+#[derive(Debug, Clone, Default)]
+pub struct Ends {
+    starts: Vec<(f32, f32)>,
+    stops: Vec<(f32, f32)>,
+    su: Vec<(f32, f32)>,
+    eu: Vec<(f32, f32)>,
+    /// Mean correlation of the matches kept.
+    pub score: f32,
+    /// Module (px) and Gaussian blur across the bars (px) of the best fits.
+    pub unit: f32,
+    pub blur: f32,
+}
+
+/// Correlation threshold for a band's end-pattern match.
+const END_MIN_SCORE: f32 = 0.75;
+
+fn find_ends(lines: &[Line], module: f32) -> Option<Ends> {
+    if lines.len() < 4 {
+        return None;
+    }
+    let n = lines.iter().map(|l| l.raw.len()).min()?;
+    let darkness = |ls: &[Line]| -> Vec<f32> {
+        let mut d = vec![0f32; n];
+        for l in ls {
+            for (a, b) in d.iter_mut().zip(&l.raw) {
+                *a -= b;
+            }
+        }
+        d
+    };
+    let (start_len, stop_len) = (17.0 + END_QUIET + 1.0, 18.0 + 1.0 + END_QUIET);
+    // Whole-height profile: the end patterns are the same on every row, the
+    // codewords average out. A coarse search over position, unit and blur.
+    let all = darkness(lines);
+    let units: Vec<f32> = (0..=28).map(|k| module * 0.6 * 1.04f32.powi(k)).collect();
+    let coarse_sigmas = [0.3f32, 0.6, 0.9, 1.2];
+    let fine_sigmas: Vec<f32> = (1..=16).map(|k| k as f32 * 0.1).collect();
+    let coarse = |start: bool| coarse_sigmas.iter().map(|&s| end_template(start, s)).collect::<Vec<_>>();
+    let fine = |start: bool| fine_sigmas.iter().map(|&s| end_template(start, s)).collect::<Vec<_>>();
+    let (cs, ce, fs, fe) = (coarse(true), coarse(false), fine(true), fine(false));
+    let nf = n as f32;
+    let g_start = best_end(&all, true, (0.0, 0.5 * nf), 0.0, &units, &coarse_sigmas, &cs)?;
+    let g_stop = best_end(&all, false, (0.5 * nf - stop_len * module, nf), 0.0, &units, &coarse_sigmas, &ce)?;
+    // Per band: a local search around the whole-height match.
+    let band_lines = (lines.len() / 8).max(3);
+    let mut ends = Ends::default();
+    let (mut scores, mut blurs, mut unit_all) = (Vec::new(), Vec::new(), Vec::new());
+    for band in lines.chunks(band_lines) {
+        if band.len() < 2 {
+            continue;
+        }
+        let d = darkness(band);
+        let y = band.iter().map(|l| l.y).sum::<f32>() / band.len() as f32;
+        for (g, start, templates) in [(g_start, true, &fs), (g_stop, false, &fe)] {
+            let local_units: Vec<f32> = (-4..=4).map(|k| g.unit * (1.0 + 0.015 * k as f32)).collect();
+            let reach = 3.0 * g.unit;
+            let Some(m) = best_end(&d, start, (g.x0 - reach, g.x0 + reach), 0.25, &local_units, &fine_sigmas, templates) else { continue };
+            if m.score < END_MIN_SCORE {
+                continue;
+            }
+            scores.push(m.score);
+            blurs.push(m.sigma * m.unit);
+            unit_all.push(m.unit);
+            if start {
+                ends.starts.push((y, m.x0 + (END_QUIET + 17.0) * m.unit));
+                ends.su.push((y, m.unit));
+            } else {
+                ends.stops.push((y, m.x0 + m.unit));
+                ends.eu.push((y, m.unit));
+            }
+        }
+    }
+    let _ = start_len;
+    if ends.starts.len() + ends.stops.len() < 3 {
+        return None;
+    }
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v[v.len() / 2]
+    };
+    ends.score = scores.iter().sum::<f32>() / scores.len() as f32;
+    ends.blur = median(&mut blurs);
+    ends.unit = median(&mut unit_all);
+    Some(ends)
+}
+
+/// The module (px) and the Gaussian blur across the bars (px) of an
+/// upright cut-out, from its end patterns matched against blurred
+/// templates; `None` when they are not found.
+pub fn estimate_blur(plane: &Plane, module: f32) -> Option<(f32, f32)> {
+    if plane.w < 40 || plane.h < 8 || !(0.8..=20.0).contains(&module) {
+        return None;
+    }
+    let lines = build_lines(plane, plane, module);
+    let forward = find_ends(&lines, module);
+    let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
+    let back = find_ends(&reversed, module);
+    let best = match (forward, back) {
+        (Some(f), Some(b)) => if b.score * (b.starts.len() + b.stops.len()) as f32 > f.score * (f.starts.len() + f.stops.len()) as f32 { b } else { f },
+        (f, b) => f.or(b)?,
+    };
+    Some((best.unit, best.blur))
+}
+
 /// The data columns from the row indicator codewords read in the slot
 /// `slot(y)` of every line: those of cluster `cluster` hold columns - 1.
 fn columns_next_to(lines: &[Line], slot: impl Fn(f32) -> (f32, f32), cluster: u32) -> Option<usize> {
@@ -445,7 +718,7 @@ fn columns_next_to(lines: &[Line], slot: impl Fn(f32) -> (f32, f32), cluster: u3
     (*count >= 2).then_some(best + 1)
 }
 
-fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<String>) -> Option<String> {
+fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&Ends>, trace: &mut Vec<String>) -> Option<String> {
     // Start and stop edges over all lines.
     let (mut starts, mut stops, mut su, mut eu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for l in lines {
@@ -459,6 +732,14 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
         }
     }
     trace.push(format!("start {} stop {}", starts.len(), stops.len()));
+    if let Some(e) = ends {
+        if starts.len() < 3 && e.starts.len() >= 3 {
+            (starts, su) = (e.starts.clone(), e.su.clone());
+        }
+        if stops.len() < 3 && e.stops.len() >= 3 {
+            (stops, eu) = (e.stops.clone(), e.eu.clone());
+        }
+    }
     let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
     let (a_fit, b_fit, su_fit, eu_fit) = match (robust_line(&starts, module), robust_line(&stops, module)) {
         (Some(a), Some(b)) => (a, b, robust_line(&su, module * 0.08)?, robust_line(&eu, module * 0.08)?),
@@ -538,6 +819,33 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, trace: &mut Vec<
         }
         reads.push((l.y, got));
         bounds.push(slots);
+    }
+    // Row indicators that thresholding missed on most lines (heavy blur):
+    // matched against the templates of all three clusters.
+    if let Some(sigma) = blur {
+        let seen = |reads: &[(f32, Reads)], k: usize| reads.iter().filter(|(_, got)| got.iter().any(|g| g.0 == k)).count();
+        if seen(&reads, 0) < 4 || seen(&reads, total - 1) < 4 {
+            let mut matched = 0;
+            for ((l, (_, got)), slots) in lines.iter().zip(reads.iter_mut()).zip(&bounds) {
+                if slots.len() != total {
+                    continue;
+                }
+                for k in [0, total - 1] {
+                    if got.iter().any(|g| g.0 == k) {
+                        continue;
+                    }
+                    let (cl, cr) = slots[k];
+                    let Some(o) = observe(l, cl, cr) else { continue };
+                    let set = templates(sigma / ((cr - cl) / 17.0));
+                    let candidates = (0..3usize).flat_map(|c| (0..929u32).map(move |cw| (c * 929 + cw as usize, c, cw)));
+                    if let Some(i) = best_match(&o, &set, candidates) {
+                        got.push((k, (cl + cr) / 2.0, (i % 929) as u32, (i / 929) as u32 * 3));
+                        matched += 1;
+                    }
+                }
+            }
+            trace.push(format!("indicators matched in any cluster {matched}"));
+        }
     }
     // Row indicators: row numbers and the symbol's metadata.
     let (mut rows_div3, mut rows_mod3, mut ec_level, mut col_votes) = ([0u32; 31], [0u32; 3], [0u32; 9], [0u32; 31]);
@@ -741,6 +1049,19 @@ fn templates(sigma: f32) -> std::sync::Arc<[Vec<Vec<f32>>; 3]> {
         k.iter().map(|v| v / sum).collect()
     };
     let kr = kernel.len() / 2;
+    // The blurred value of a sample is a weighted sum of the module values:
+    // the weights (kernel mass per module) are the same for every symbol.
+    const MODULES: usize = 21;
+    let weights: Vec<[f32; MODULES]> = (0..17 * SPM)
+        .map(|j| {
+            let centre = pad + j * FINE / SPM + FINE / (2 * SPM);
+            let mut w = [0f32; MODULES];
+            for (k, kv) in kernel.iter().enumerate() {
+                w[((centre + k).saturating_sub(kr).min(n - 1) / FINE).min(MODULES - 1)] += kv;
+            }
+            w
+        })
+        .collect();
     let mut out: [Vec<Vec<f32>>; 3] = [vec![Vec::new(); 929], vec![Vec::new(); 929], vec![Vec::new(); 929]];
     for &symbol in rxing::pdf417::pdf_417_common::SYMBOL_TABLE.iter() {
         let bits = symbol & 0x1FFFF;
@@ -748,21 +1069,24 @@ fn templates(sigma: f32) -> std::sync::Arc<[Vec<Vec<f32>>; 3]> {
         if cw < 0 {
             continue;
         }
-        let mut fine = vec![0f32; n];
-        for (i, v) in fine.iter_mut().enumerate() {
-            *v = if i < pad {
-                if i >= pad - FINE { -1.0 } else { 0.0 }
-            } else if i >= pad + 17 * FINE {
-                if i < pad + 18 * FINE { 1.0 } else { 0.0 }
-            } else {
-                let module = (i - pad) / FINE;
-                if (bits >> (16 - module)) & 1 == 1 { 1.0 } else { -1.0 }
-            };
+        // Module values: two of context each side (the previous codeword
+        // ends light, the next starts dark, beyond that unknown).
+        let mut v = [0f32; MODULES];
+        v[1] = -1.0;
+        v[19] = 1.0;
+        for (m, value) in v[2..19].iter_mut().enumerate() {
+            *value = if (bits >> (16 - m)) & 1 == 1 { 1.0 } else { -1.0 };
         }
-        let mut t: Vec<f32> = (0..17 * SPM)
-            .map(|j| {
-                let centre = pad + j * FINE / SPM + FINE / (2 * SPM);
-                kernel.iter().enumerate().map(|(k, w)| fine[(centre + k).saturating_sub(kr).min(n - 1)] * w).sum()
+        let mut t: Vec<f32> = weights
+            .iter()
+            .map(|w| {
+                let mut acc = 0.0;
+                let mut m = 0;
+                while m < MODULES {
+                    acc += w[m] * v[m];
+                    m += 1;
+                }
+                acc
             })
             .collect();
         let mean = t.iter().sum::<f32>() / t.len() as f32;
@@ -821,7 +1145,7 @@ fn best_match(o: &[f32], set: &[Vec<Vec<f32>>; 3], candidates: impl Iterator<Ite
         if t.len() != o.len() {
             continue;
         }
-        let c: f32 = t.iter().zip(o).map(|(a, b)| a * b).sum();
+        let c = dot(t, o);
         if c > best {
             second = best;
             best = c;
@@ -923,6 +1247,24 @@ mod tests {
         let mut trace = Vec::new();
         let sharp = restore::deconvolve_x(&p, 2.6, 2e-3);
         let text = read_traced(&sharp, &p, 3.5, Some(2.6), &mut trace);
+        assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+    }
+
+    #[test]
+    fn end_patterns_and_blur_are_found_by_correlation() {
+        // Blur of about a module: thresholding loses the patterns' one-module elements.
+        let p = symbol(3.0, 3.0, 2.0, false);
+        let (unit, blur) = estimate_blur(&p, 4.0).expect("end patterns found");
+        assert!((unit - 3.0).abs() < 0.15, "unit {unit}");
+        assert!((blur - 3.0).abs() < 0.6, "blur {blur}");
+    }
+
+    #[test]
+    fn a_symbol_blurred_by_a_module_is_read() {
+        let p = symbol(3.0, 2.7, 2.0, true);
+        let mut trace = Vec::new();
+        let sharp = restore::deconvolve_x(&p, 2.7, 2e-3);
+        let text = read_traced(&sharp, &p, 3.0, Some(2.7), &mut trace);
         assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
     }
 
