@@ -143,6 +143,12 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// Whether `e` is a unique-constraint violation (on either backend): the
+/// insert lost a race or repeated a key.
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -3,6 +3,7 @@
 //! the SHA-256 of the session id: the cookie's value is never stored, so a
 //! copy of the database cannot be replayed as a login.
 
+use crate::db::is_unique_violation;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use entity::login_session;
@@ -105,8 +106,4 @@ impl ExpiredDeletion for DbSessionStore {
             .map_err(backend)?;
         Ok(())
     }
-}
-
-pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
-    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
 }

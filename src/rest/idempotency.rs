@@ -28,7 +28,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 use tracing::Instrument;
 
-use crate::auth::store::is_unique_violation;
+use crate::db::is_unique_violation;
 use crate::error::{AppError, AppResult, FieldError, PROBLEM_JSON};
 use crate::ids::{new_id, sha256_hex};
 use crate::service::tenancy;

@@ -259,7 +259,7 @@ pub async fn upsert(db: &impl ConnectionTrait, scope: &Scope, set: &RequirementS
             };
             set.write_flags(&mut active);
             active.insert(db).await.map_err(|e| {
-                if crate::auth::store::is_unique_violation(&e) {
+                if crate::db::is_unique_violation(&e) {
                     AppError::Conflict("a concurrent update of the same requirements was saved first; retry".into())
                 } else {
                     e.into()
