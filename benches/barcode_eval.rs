@@ -12,8 +12,8 @@
 //!
 //! Environment: `BARCODE_EVAL_PER_CATEGORY` (default 40), `BARCODE_EVAL_SEED`
 //! (default 20261203), `BARCODE_EVAL_CATEGORIES` (comma-separated names,
-//! default all), `BARCODE_EVAL_BUDGET_MS` (the cascade's time cap, default
-//! the production budget), `BARCODE_EVAL_THREADS` (default 1),
+//! default all), `BARCODE_EVAL_BUDGET_MS` (the cascade's cap in CPU time of
+//! the decoding thread, default the production budget), `BARCODE_EVAL_THREADS` (default 1),
 //! `BARCODE_EVAL_DUMP` (a directory: the photos are written there as PNG),
 //! `BARCODE_EVAL_LIST_MISSES` (set: list every photo not read exactly),
 //! `BARCODE_EVAL_TRACE` (set, with the listing: where our scan-line reader
@@ -87,7 +87,7 @@ fn main() {
             photo.save(format!("{dir}/{}_{}.png", img.category.name(), img.seed)).expect("dump");
         }
     }
-    println!("cascade time cap {} ms, {threads} thread(s); CPU time is the decoding thread's", budget.as_millis());
+    println!("cascade cap {} ms of CPU time, {threads} thread(s); CPU time is the decoding thread's", budget.as_millis());
     let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
         let workers: Vec<_> = set
             .chunks(set.len().div_ceil(threads.max(1)).max(1))
