@@ -779,6 +779,9 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     // Every line cut into codewords on a 1-D perspective grid.
     let mut reads: Vec<(f32, Reads)> = Vec::with_capacity(lines.len());
     let mut bounds: Vec<Vec<(f32, f32)>> = Vec::with_capacity(lines.len());
+    // The lines cut into codewords, in step with `reads` and `bounds` (a
+    // line without a usable grid is skipped in all three).
+    let mut kept: Vec<&Line> = Vec::with_capacity(lines.len());
     for l in lines {
         let (a, b) = (at(a_fit, l.y), at(b_fit, l.y));
         let (us, ue) = (at(su_fit, l.y), at(eu_fit, l.y));
@@ -819,6 +822,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
         }
         reads.push((l.y, got));
         bounds.push(slots);
+        kept.push(l);
     }
     // Row indicators that thresholding missed on most lines (heavy blur):
     // matched against the templates of all three clusters.
@@ -826,7 +830,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
         let seen = |reads: &[(f32, Reads)], k: usize| reads.iter().filter(|(_, got)| got.iter().any(|g| g.0 == k)).count();
         if seen(&reads, 0) < 4 || seen(&reads, total - 1) < 4 {
             let mut matched = 0;
-            for ((l, (_, got)), slots) in lines.iter().zip(reads.iter_mut()).zip(&bounds) {
+            for ((l, (_, got)), slots) in kept.iter().copied().zip(reads.iter_mut()).zip(&bounds) {
                 if slots.len() != total {
                     continue;
                 }
@@ -895,7 +899,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             (30 * (r / 3) + info) as u32
         };
         let mut matched = 0;
-        for ((l, (y, got)), slots) in lines.iter().zip(&reads).zip(&bounds) {
+        for ((l, (y, got)), slots) in kept.iter().copied().zip(&reads).zip(&bounds) {
             if slots.len() != total {
                 continue;
             }
@@ -948,7 +952,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     // Template matching of the data codewords on the unrestored profiles.
     if let Some(sigma) = blur {
         let mut matched = 0;
-        for ((l, (y, _)), slots) in lines.iter().zip(&reads).zip(&bounds) {
+        for ((l, (y, _)), slots) in kept.iter().copied().zip(&reads).zip(&bounds) {
             if slots.len() != total {
                 continue;
             }
