@@ -137,9 +137,10 @@ pub fn token_similarity(a: &Token, b: &Token) -> f64 {
     }
     let text = jaro_winkler(&a.text, &b.text);
     let mut key = if a.key.is_empty() || b.key.is_empty() { 0.0 } else { jaro_winkler(&a.key, &b.key) * 0.98 };
-    // Romanisations of one Arabic or Cyrillic name share their consonants
-    // (muhammad / mohamed / mohammed, hussein / husayn).
-    if a.skeleton.len() >= 3 && a.skeleton == b.skeleton {
+    // Romanisations of one Arabic or Cyrillic name share their consonants,
+    // with vowels in the same places (muhammad / mohamed / mohammed,
+    // hussein / husayn).
+    if !a.skeleton.is_empty() && a.skeleton == b.skeleton {
         key = key.max(SKELETON_SIMILARITY);
     }
     let (la, lb) = (a.text.len() as f64, b.text.len() as f64);
@@ -155,7 +156,8 @@ const LENGTH_RATIO_FREE: f64 = 0.7;
 /// How far a name score may exceed its best distinctive token agreement.
 pub const DISTINCTIVE_MARGIN: f64 = 0.02;
 
-/// Similarity of two tokens with the same consonant skeleton.
+/// Similarity of two tokens with the same consonant skeleton (vowels in
+/// the same places).
 const SKELETON_SIMILARITY: f64 = 0.93;
 
 /// 0..1 similarity of two tokenised names.

@@ -127,7 +127,7 @@ fn variants(t: &Token, out: &mut Vec<u64>) {
         out.push(variant_hash(PREFIX_VARIANT, &key[..4], usize::MAX));
     }
     let skeleton = t.skeleton.as_bytes();
-    if skeleton.len() >= 3 {
+    if !skeleton.is_empty() {
         out.push(variant_hash(SKELETON_VARIANT, skeleton, usize::MAX));
     }
     out.sort_unstable();

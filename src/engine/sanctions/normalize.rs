@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 pub struct Token {
     pub text: String,
     pub key: String,
-    /// The key's consonants: romanisations of one name written with other
-    /// vowels meet here ("mhmd" for muhammad, mohamed, mohammed).
+    /// The key with every run of vowels written `_`, when it has three
+    /// consonants or more (else empty): romanisations of one name that
+    /// write other vowels in the same places meet here (`m_h_m_d` for
+    /// muhammad, mohamed, mohammed), names whose vowels fall elsewhere do
+    /// not (`k_k_gl_` quiquigli, `k_k_g_l` kukogul).
     pub skeleton: String,
     /// A name particle ([`is_particle`]), decided once when the token is made.
     pub particle: bool,
@@ -24,10 +27,16 @@ impl Token {
     pub fn new(text: String) -> Self {
         let key = phonetic_key(&text);
         let mut skeleton = String::with_capacity(key.len());
-        for c in key.chars().filter(|c| !matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')) {
+        let mut consonants = 0;
+        for c in key.chars() {
+            let c = if matches!(c, 'a' | 'e' | 'i' | 'o' | 'u') { '_' } else { c };
             if !skeleton.ends_with(c) {
+                consonants += usize::from(c != '_');
                 skeleton.push(c);
             }
+        }
+        if consonants < 3 {
+            skeleton.clear();
         }
         let (particle, common) = (is_particle(&text), is_common_token(&text));
         Token { text, key, skeleton, particle, common }
@@ -292,5 +301,9 @@ mod tests {
         assert_eq!(skeleton("muhammad"), skeleton("mohamed"));
         assert_eq!(skeleton("mohammed"), skeleton("muhamed"));
         assert_eq!(skeleton("hussein"), skeleton("husayn"));
+        assert_eq!(skeleton("khalid"), skeleton("khaled"));
+        // The same consonants with the vowels elsewhere are another name.
+        assert_ne!(skeleton("quiquigli"), skeleton("kukogul"));
+        assert_eq!(skeleton("omar"), "");
     }
 }
