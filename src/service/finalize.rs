@@ -322,9 +322,11 @@ async fn screen_lists(
         country: d.issuing_country.clone(),
         gender: Some(d.gender.clone()),
         document_number: d.document_number.clone(),
-        // The check decides at the threshold and lists the candidates that
-        // reach it; near misses are the screening search's (from 0.75).
-        report_from: Some(threshold),
+        // The check decides at the threshold but lists near misses too
+        // (from 0.75): the analyst reviewing the session sees the closest
+        // listed names. One screening per session, so the extra names
+        // scored cost nothing next to the document's images; re-screening
+        // every identity passes its threshold instead.
         ..Default::default()
     };
     let result = match screening::screen_for_client(&state.db, engine.as_ref(), &s.client_id, subject).await? {

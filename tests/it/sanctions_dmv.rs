@@ -501,6 +501,17 @@ async fn finalize_screens_a_sanctioned_name_through_the_real_screener() {
         assert_eq!(f["on_sanction_list"], false, "{backend}");
         assert_eq!(check_row(&app, &sid, "ofac").await.status, "pass");
         assert_eq!(read_session(&app, &sid).await["ofac_status_e"], "clear");
+        // A near miss is not a hit, and the check's evidence still lists it
+        // for the analyst (below the threshold).
+        let near = Licence { number: "D3333333", first: "Vladimir", last: "Petrin", birth: "1952-10-07" };
+        let (sid, f) = finalize_with(&app, &near).await;
+        assert_eq!(f["on_sanction_list"], false, "{backend}");
+        let row = check_row(&app, &sid, "ofac").await;
+        assert_eq!(row.status, "pass", "{backend}");
+        let evidence = row.evidence.unwrap();
+        let first = &evidence["matches"][0];
+        assert_eq!(first["entry_id"], "10", "{backend}: {evidence}");
+        assert!(first["score"].as_f64().unwrap() < evidence["threshold"].as_f64().unwrap(), "{backend}: {evidence}");
         app.cleanup().await;
     }
 }

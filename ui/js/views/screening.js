@@ -47,7 +47,7 @@ export function screeningMatches(check) {
           rows,
           { caption: check.checkName === 'pep' ? 'Politically exposed person candidates' : 'Sanctions list candidates', rowLabel: (m) => m.name },
         )
-      : empty('No listed name reaches the threshold.'),
+      : empty('No listed name resembles this person.'),
     (ev.cleared || []).length ? h('p', { class: 'muted' }, `${ev.cleared.length} candidate(s) cleared by the client's allow-list.`) : null,
     h('p', { class: 'muted' }, `Lists: ${(ev.lists || ['all loaded']).join(', ')} · version ${ev.lists_version ?? '—'} · threshold ${fmtNumber(threshold)}`),
   );
