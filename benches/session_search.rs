@@ -19,6 +19,9 @@
 //!     cargo bench --bench session_search                        # SQLite in a temp dir
 //!     TESSERA_BENCH_POSTGRES_URL=postgres://…/db cargo bench --bench session_search
 //!     TESSERA_BENCH_SESSIONS=20000 TESSERA_BENCH_ITERATIONS=50 cargo bench --bench session_search
+//!
+//! `TESSERA_BENCH_VACUUM=1` (PostgreSQL) vacuums the seeded tables before
+//! measuring, as autovacuum would some time after the bulk load.
 
 #[path = "../tests/it/common/dashboard_seed.rs"]
 mod dashboard_seed;
@@ -96,6 +99,14 @@ async fn main() {
     // Table statistics, as a database in use has them (the planner needs
     // them to prefer the id lookups over a scan of the client's sessions).
     state.db.execute_unprepared("ANALYZE").await.expect("analyze");
+    // `TESSERA_BENCH_VACUUM=1` on PostgreSQL: also vacuum, as autovacuum
+    // does to a table in use some time after a bulk insert (PostgreSQL 13+
+    // vacuums insert-only tables too), so that index-only scans need not
+    // visit the table.
+    if backend == "postgres" && std::env::var("TESSERA_BENCH_VACUUM").is_ok_and(|v| v == "1") {
+        state.db.execute_unprepared("VACUUM (ANALYZE)").await.expect("vacuum");
+        eprintln!("vacuumed");
+    }
     // The server backends of this database (the pool's connections, all
     // open after seeding).
     let backend_pids: Vec<String> = if backend == "postgres" {
