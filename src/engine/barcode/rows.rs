@@ -489,14 +489,7 @@ fn end_template(start: bool, sigma: f32) -> Vec<f32> {
         }
     }
     fine[i..].iter_mut().for_each(|v| *v = after);
-    let kernel: Vec<f32> = if s < 0.3 {
-        vec![1.0]
-    } else {
-        let r = (3.0 * s).ceil() as i32;
-        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * s * s)).exp()).collect();
-        let sum: f32 = k.iter().sum();
-        k.iter().map(|v| v / sum).collect()
-    };
+    let kernel = fine_kernel(s);
     let kr = kernel.len() / 2;
     let mut t: Vec<f32> = (0..modules as usize * END_SPM)
         .map(|j| {
@@ -1044,14 +1037,7 @@ fn templates(sigma: f32) -> std::sync::Arc<[Vec<Vec<f32>>; 3]> {
     let pad = 2 * FINE;
     let n = 17 * FINE + 2 * pad;
     let s = sigma * FINE as f32;
-    let kernel: Vec<f32> = if s < 0.3 {
-        vec![1.0]
-    } else {
-        let r = (3.0 * s).ceil() as i32;
-        let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * s * s)).exp()).collect();
-        let sum: f32 = k.iter().sum();
-        k.iter().map(|v| v / sum).collect()
-    };
+    let kernel = fine_kernel(s);
     let kr = kernel.len() / 2;
     // The blurred value of a sample is a weighted sum of the module values:
     // the weights (kernel mass per module) are the same for every symbol.
@@ -1168,6 +1154,18 @@ fn match_codeword(line: &Line, l: f32, r: f32, cluster: usize, sigma_px: f32) ->
     let o = observe(line, l, r)?;
     let set = templates(sigma_px / ((r - l) / 17.0));
     best_match(&o, &set, (0..929u32).map(|cw| (cw as usize, cluster, cw))).map(|i| i as u32)
+}
+
+/// A normalised Gaussian kernel of `s` fine samples (radius 3s; a single
+/// tap below 0.3 samples), for blurring the finely rendered templates.
+fn fine_kernel(s: f32) -> Vec<f32> {
+    if s < 0.3 {
+        return vec![1.0];
+    }
+    let r = (3.0 * s).ceil() as i32;
+    let k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * s * s)).exp()).collect();
+    let sum: f32 = k.iter().sum();
+    k.iter().map(|v| v / sum).collect()
 }
 
 #[cfg(test)]
