@@ -229,8 +229,12 @@ impl Problem {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if self.status().is_server_error() {
+        // A dependency that is not there yet (503: no list loaded, a timeout)
+        // is expected in operation; a 500 is a defect.
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, code = self.code(), "request failed");
+        } else if self.status().is_server_error() {
+            tracing::warn!(error = %self, code = self.code(), "request failed");
         }
         let extra = match &self {
             AppError::RateLimited { retry_after_secs, .. } | AppError::StillRunning { retry_after_secs, .. } => {
