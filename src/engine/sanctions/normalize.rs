@@ -193,7 +193,10 @@ pub fn name_tokens(name: &str, kind: EntryKind) -> Vec<Token> {
     tokens.into_iter().map(Token::new).collect()
 }
 
-/// A coarse phonetic key: spelling variants of transliterated names collapse.
+/// A coarse phonetic key: spelling variants of transliterated names collapse
+/// (`w` and `v`; `ff` and `v`, as in Smirnoff / Smirnov; `ph`, `kh`, `ou`…).
+/// A single `f` stays `f`: the consonant skeleton is made from the key, and
+/// `f_k_k_` / `v_k_k_` are other names.
 pub fn phonetic_key(word: &str) -> String {
     // Cyrillic Е at the start is written "ye" or "e" (Yevgeny, Evgeny).
     let mut s = match word.strip_prefix("ye") {
@@ -203,7 +206,7 @@ pub fn phonetic_key(word: &str) -> String {
     for (from, to) in [
         ("dzh", "j"), ("sch", "sh"), ("tch", "ch"), ("ph", "f"), ("ck", "k"), ("kh", "h"), ("gh", "g"),
         ("ou", "u"), ("oo", "u"), ("ee", "i"), ("ie", "i"), ("ey", "i"), ("ay", "ai"), ("th", "t"), ("dh", "d"),
-        ("w", "v"), ("y", "i"), ("z", "s"), ("q", "k"), ("x", "ks"), ("j", "i"),
+        ("w", "v"), ("ff", "v"), ("y", "i"), ("z", "s"), ("q", "k"), ("x", "ks"), ("j", "i"),
     ] {
         if s.contains(from) {
             s = s.replace(from, to);
@@ -293,10 +296,15 @@ mod tests {
 
     #[test]
     fn phonetic_keys_meet() {
+        let skeleton_of = |w: &str| Token::new(w.into()).skeleton;
         assert_eq!(phonetic_key("wladimir"), phonetic_key("vladimir"));
         assert_eq!(phonetic_key("poutine"), phonetic_key("putin"));
         assert_eq!(phonetic_key("mikhail"), phonetic_key("mihail"));
         assert_eq!(phonetic_key("yevgeny"), phonetic_key("evgeny"));
+        // `ff` is the `v` of a Russian name written the French way (Smirnoff / Smirnov).
+        assert_eq!(phonetic_key("smirnoff"), phonetic_key("smirnov"));
+        assert_eq!(phonetic_key("waoffge"), phonetic_key("vaovge"));
+        assert_ne!(skeleton_of("fikuku"), skeleton_of("vokoko"));
         let skeleton = |w: &str| Token::new(w.into()).skeleton;
         assert_eq!(skeleton("muhammad"), skeleton("mohamed"));
         assert_eq!(skeleton("mohammed"), skeleton("muhamed"));
