@@ -72,7 +72,8 @@ impl Tokens for VocabName<'_> {
     }
 }
 
-/// Jaro similarity of two ASCII strings.
+/// Jaro similarity of two ASCII strings (the first 64 bytes of each; the
+/// characters matched and the places of `b`'s characters are bit masks).
 pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
@@ -81,37 +82,46 @@ pub fn jaro(a: &[u8], b: &[u8]) -> f64 {
         return 0.0;
     }
     let window = (a.len().max(b.len()) / 2).saturating_sub(1);
-    let mut a_hit = [false; 64];
-    let mut b_hit = [false; 64];
     let (a, b) = (&a[..a.len().min(64)], &b[..b.len().min(64)]);
-    let mut matches = 0usize;
+    // Where each byte of `b` is (by its low six bits; a byte sharing them
+    // with another is told apart below), so a character's candidates in its
+    // window are one mask.
+    let mut at = [0u64; 64];
+    for (j, &cb) in b.iter().enumerate() {
+        at[(cb & 63) as usize] |= 1 << j;
+    }
+    let (mut a_hit, mut b_hit) = (0u64, 0u64);
+    let mut matches = 0u32;
     for (i, &ca) in a.iter().enumerate() {
         let lo = i.saturating_sub(window);
         let hi = (i + window + 1).min(b.len());
-        for j in lo..hi {
-            if !b_hit[j] && b[j] == ca {
-                a_hit[i] = true;
-                b_hit[j] = true;
+        if lo >= hi {
+            continue;
+        }
+        let in_window = (u64::MAX >> (64 - (hi - lo))) << lo;
+        let mut free = at[(ca & 63) as usize] & in_window & !b_hit;
+        while free != 0 {
+            let j = free.trailing_zeros() as usize;
+            if b[j] == ca {
+                a_hit |= 1 << i;
+                b_hit |= 1 << j;
                 matches += 1;
                 break;
             }
+            free &= free - 1;
         }
     }
     if matches == 0 {
         return 0.0;
     }
-    let mut transpositions = 0usize;
-    let mut k = 0usize;
-    for (i, &ca) in a.iter().enumerate() {
-        if a_hit[i] {
-            while !b_hit[k] {
-                k += 1;
-            }
-            if ca != b[k] {
-                transpositions += 1;
-            }
-            k += 1;
-        }
+    // The matched characters of each side in order: count the places where they differ.
+    let mut transpositions = 0u32;
+    let (mut ai, mut bi) = (a_hit, b_hit);
+    while ai != 0 {
+        let (i, k) = (ai.trailing_zeros() as usize, bi.trailing_zeros() as usize);
+        transpositions += u32::from(a[i] != b[k]);
+        ai &= ai - 1;
+        bi &= bi - 1;
     }
     let m = matches as f64;
     (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64 / 2.0) / m) / 3.0
@@ -279,6 +289,51 @@ mod tests {
 
     fn score(a: &str, b: &str) -> f64 {
         name_score(&name_tokens(a, EntryKind::Individual), &name_tokens(b, EntryKind::Individual))
+    }
+
+    /// The textbook Jaro, to check the bitwise one against.
+    fn jaro_reference(a: &[u8], b: &[u8]) -> f64 {
+        if a.is_empty() && b.is_empty() {
+            return 1.0;
+        }
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+        let (a, b) = (&a[..a.len().min(64)], &b[..b.len().min(64)]);
+        let (mut a_hit, mut b_hit) = (vec![false; a.len()], vec![false; b.len()]);
+        let mut matches = 0usize;
+        for (i, &ca) in a.iter().enumerate() {
+            for j in i.saturating_sub(window)..(i + window + 1).min(b.len()) {
+                if !b_hit[j] && b[j] == ca {
+                    a_hit[i] = true;
+                    b_hit[j] = true;
+                    matches += 1;
+                    break;
+                }
+            }
+        }
+        if matches == 0 {
+            return 0.0;
+        }
+        let a_m: Vec<u8> = a.iter().zip(&a_hit).filter(|(_, h)| **h).map(|(c, _)| *c).collect();
+        let b_m: Vec<u8> = b.iter().zip(&b_hit).filter(|(_, h)| **h).map(|(c, _)| *c).collect();
+        let t = a_m.iter().zip(&b_m).filter(|(x, y)| x != y).count();
+        let m = matches as f64;
+        (m / a.len() as f64 + m / b.len() as f64 + (m - t as f64 / 2.0) / m) / 3.0
+    }
+
+    #[test]
+    fn bitwise_jaro_equals_the_textbook_one() {
+        let mut rng = super::super::synthetic::Rng(0x1a2b3c);
+        for _ in 0..20_000 {
+            let mut word = |rng: &mut super::super::synthetic::Rng| -> Vec<u8> {
+                let len = (rng.next() % 70) as usize;
+                (0..len).map(|_| b"abcdeop0"[(rng.next() % 8) as usize]).collect()
+            };
+            let (a, b) = (word(&mut rng), word(&mut rng));
+            assert_eq!(jaro(&a, &b).to_bits(), jaro_reference(&a, &b).to_bits(), "{:?} {:?}", String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+        }
     }
 
     #[test]

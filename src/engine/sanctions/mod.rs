@@ -582,59 +582,66 @@ impl ScreeningIndex {
         // The best name of each entry (the first of equals, as before).
         scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
         scored.dedup_by_key(|(e, _, _)| *e);
-        // Explained best name score first, only while a name could still
-        // make the hits: its score plus every bonus the subject's other
-        // features could bring reaches the report floor and the last of
-        // MAX_HITS hits so far.
+        // Scored with their features best name score first, only while a
+        // name could still make the hits: its score plus every bonus the
+        // subject's other features could bring reaches the report floor and
+        // the last of MAX_HITS hits so far. Only the hits kept are explained.
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut hits: Vec<SanctionsHit> = Vec::new();
-        for (_, s, n) in scored {
+        // (score, entry, name)
+        let mut kept: Vec<(f64, u32, u32)> = Vec::new();
+        let mut last = f64::INFINITY;
+        for (e, s, n) in scored {
             if s + bonus < floor {
                 break;
             }
-            if hits.len() >= MAX_HITS {
-                let last = hits.iter().map(|h| h.score).fold(f64::INFINITY, f64::min);
-                if s + bonus < last {
-                    break;
-                }
+            if kept.len() >= MAX_HITS && s + bonus < last {
+                break;
             }
-            if let Some(h) = self.explain(subject, query, n).filter(|h| h.score >= floor) {
-                hits.push(h);
+            let score = (s + self.features(subject, &self.entries[e as usize]).1).clamp(0.0, 1.0);
+            if score >= floor {
+                kept.push((score, e, n));
+                last = last.min(score);
             }
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.entry_id.cmp(&b.entry_id)));
-        hits.truncate(MAX_HITS);
-        hits
+        kept.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| self.entries[a.1 as usize].ent_num.cmp(&self.entries[b.1 as usize].ent_num)));
+        kept.truncate(MAX_HITS);
+        kept.into_iter().map(|(_, _, n)| self.explain(subject, query, n, sims)).collect()
+    }
+
+    /// The subject's features against an entry (birth date, country,
+    /// gender, document number) and what they add to the name score.
+    fn features(&self, subject: &ScreeningSubject, entry: &SanctionsEntry) -> ([Option<explain::FeatureScore>; 4], f64) {
+        let features = [
+            explain::birth_date(entry, subject.birth_date),
+            explain::country(entry, subject.country.as_deref()),
+            explain::gender(entry, subject.gender.as_deref()),
+            explain::identifier(entry, subject.document_number.as_deref()),
+        ];
+        let effect: f64 = features.iter().flatten().map(|f| f.effect).sum();
+        (features, effect)
     }
 
     /// The hit for one matched name: features scored and explained.
-    fn explain(&self, subject: &ScreeningSubject, query: &[Token], n: u32) -> Option<SanctionsHit> {
+    fn explain(&self, subject: &ScreeningSubject, query: &[Token], n: u32, sims: &mut SimCache) -> SanctionsHit {
         let name = &self.names[n as usize];
         let entry = &self.entries[name.entry as usize];
-        let (name_score, name_tokens) = matcher::name_score_of(query, &self.tokens_of(name), true);
-        let features = Features {
-            name: name_score,
-            name_tokens,
-            birth_date: explain::birth_date(entry, subject.birth_date),
-            country: explain::country(entry, subject.country.as_deref()),
-            gender: explain::gender(entry, subject.gender.as_deref()),
-            identifier: explain::identifier(entry, subject.document_number.as_deref()),
-        };
-        let effect: f64 = [&features.birth_date, &features.country, &features.gender, &features.identifier]
-            .into_iter()
-            .flatten()
-            .map(|f| f.effect)
-            .sum();
+        let tokens = &name.tokens;
+        let (name_score, name_tokens) = matcher::name_score_with(query, &self.tokens_of(name), true, |i, j| {
+            let v = tokens[j];
+            sims.get(v, i, &query[i], &self.vocab[v as usize])
+        });
+        let ([birth_date, country, gender, identifier], effect) = self.features(subject, entry);
+        let features = Features { name: name_score, name_tokens, birth_date, country, gender, identifier };
         let score = (name_score + effect).clamp(0.0, 1.0);
         let names: Vec<&String> = std::iter::once(&entry.name).chain(&entry.aliases).collect();
         let matched = names.get(name.position as usize).map(|s| s.to_string()).unwrap_or_else(|| entry.name.clone());
-        Some(SanctionsHit {
+        SanctionsHit {
             list: entry.source.label().to_string(),
             entry_id: entry.ent_num.clone(),
             name: entry.name.clone(),
             score,
             explanation: Box::new(Explanation { matched_name: matched, features, entry: explain::listed_entry(entry) }),
-        })
+        }
     }
 
     fn tokens_of<'a>(&'a self, name: &'a IndexedName) -> matcher::VocabName<'a> {
