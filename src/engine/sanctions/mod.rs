@@ -44,11 +44,19 @@ struct IndexedName {
     entry: u32,
     /// Which of its entry's names this is (0 = primary, then the aliases).
     position: u16,
-    /// Tokens as ids into the vocabulary.
-    tokens: Box<[u32]>,
+    /// How many tokens the name has (at most 255 are kept).
+    len: u8,
     /// Tokens that are not particles.
     substantial: u8,
+    /// The tokens as ids into the vocabulary when there are at most
+    /// [`INLINE_TOKENS`] (most names: reading a candidate's tokens then
+    /// costs no second memory access), else `ids[0]` is where they start in
+    /// [`ScreeningIndex::spilled`]. Read them with [`ScreeningIndex::token_ids`].
+    ids: [u32; INLINE_TOKENS],
 }
+
+/// Tokens a name keeps in itself.
+const INLINE_TOKENS: usize = 4;
 
 /// An immutable, searchable list version.
 ///
@@ -63,6 +71,8 @@ pub struct ScreeningIndex {
     version: String,
     entries: Vec<SanctionsEntry>,
     names: Vec<IndexedName>,
+    /// The token ids of the names with more than [`INLINE_TOKENS`] tokens.
+    spilled: Vec<u32>,
     vocab: Vec<Token>,
     /// Key and skeleton variants → vocabulary tokens.
     neighbours: Neighbourhood,
@@ -274,6 +284,7 @@ impl ScreeningIndex {
         let mut vocab: Vec<Token> = Vec::new();
         let mut ids: HashMap<String, u32> = HashMap::new();
         let mut postings: Vec<Vec<u32>> = Vec::new();
+        let mut spilled: Vec<u32> = Vec::new();
         for (e, entry) in entries.iter().enumerate() {
             if matches!(entry.kind, EntryKind::Vessel | EntryKind::Aircraft) {
                 continue;
@@ -286,7 +297,7 @@ impl ScreeningIndex {
                 }
                 let id = names.len() as u32;
                 let substantial = tokens.iter().filter(|t| !t.particle).count().min(u8::MAX as usize) as u8;
-                let token_ids: Box<[u32]> = tokens
+                let mut token_ids: Vec<u32> = tokens
                     .into_iter()
                     .map(|t| {
                         let v = *ids.entry(t.text.clone()).or_insert_with(|| {
@@ -300,7 +311,16 @@ impl ScreeningIndex {
                         v
                     })
                     .collect();
-                names.push(IndexedName { entry: e as u32, position: position.min(u16::MAX as usize) as u16, tokens: token_ids, substantial });
+                token_ids.truncate(u8::MAX as usize);
+                let mut ids = [0u32; INLINE_TOKENS];
+                if token_ids.len() <= INLINE_TOKENS {
+                    ids[..token_ids.len()].copy_from_slice(&token_ids);
+                } else {
+                    ids[0] = spilled.len() as u32;
+                    spilled.extend_from_slice(&token_ids);
+                }
+                let position = position.min(u16::MAX as usize) as u16;
+                names.push(IndexedName { entry: e as u32, position, len: token_ids.len() as u8, substantial, ids });
             }
             for id in &entry.details.identifiers {
                 let key = explain::id_key(id);
@@ -330,7 +350,18 @@ impl ScreeningIndex {
                 t.common = true;
             }
         }
-        ScreeningIndex { version: version.into(), entries, names, vocab, neighbours, postings, frequent, common_by_use, identifiers }
+        ScreeningIndex {
+            version: version.into(),
+            entries,
+            names,
+            spilled,
+            vocab,
+            neighbours,
+            postings,
+            frequent,
+            common_by_use,
+            identifiers,
+        }
     }
 
     pub fn version(&self) -> &str {
@@ -508,7 +539,7 @@ impl ScreeningIndex {
             let name = &self.names[n as usize];
             let mut agreed = 0u16;
             let (mut walked, mut reaches) = (false, false);
-            for &t in name.tokens.iter() {
+            for &t in self.token_ids(name) {
                 let a = agree[t as usize];
                 if a != 0 {
                     agreed |= a;
@@ -569,7 +600,7 @@ impl ScreeningIndex {
             if !selected(entry, subject.lists.as_deref()) || !birth_date_admits(entry, subject.birth_date) {
                 continue;
             }
-            let tokens = &name.tokens;
+            let tokens = self.token_ids(name);
             let s = matcher::name_score_with(query, &self.tokens_of(name), false, |i, j| {
                 let v = tokens[j];
                 sims.get(v, i, &query[i], &self.vocab[v as usize])
@@ -625,7 +656,7 @@ impl ScreeningIndex {
     fn explain(&self, subject: &ScreeningSubject, query: &[Token], n: u32, sims: &mut SimCache) -> SanctionsHit {
         let name = &self.names[n as usize];
         let entry = &self.entries[name.entry as usize];
-        let tokens = &name.tokens;
+        let tokens = self.token_ids(name);
         let (name_score, name_tokens) = matcher::name_score_with(query, &self.tokens_of(name), true, |i, j| {
             let v = tokens[j];
             sims.get(v, i, &query[i], &self.vocab[v as usize])
@@ -645,7 +676,18 @@ impl ScreeningIndex {
     }
 
     fn tokens_of<'a>(&'a self, name: &'a IndexedName) -> matcher::VocabName<'a> {
-        matcher::VocabName { vocab: &self.vocab, ids: &name.tokens }
+        matcher::VocabName { vocab: &self.vocab, ids: self.token_ids(name) }
+    }
+
+    /// A name's token ids (see [`IndexedName::ids`]).
+    fn token_ids<'a>(&'a self, name: &'a IndexedName) -> &'a [u32] {
+        let len = name.len as usize;
+        if len <= INLINE_TOKENS {
+            &name.ids[..len]
+        } else {
+            let start = name.ids[0] as usize;
+            &self.spilled[start..start + len]
+        }
     }
 }
 
@@ -847,6 +889,26 @@ mod tests {
         let few = ScreeningIndex::build("v1", vec![person("target", "NODEGO, Viktor", &[], None)]);
         let strong = top(&few, subject("Viktor", "Nodejoba", None));
         assert!(matches!(&strong, Some((_, score)) if *score >= 0.92), "{strong:?}");
+    }
+
+    #[test]
+    fn names_of_more_tokens_than_kept_inline_are_scored_whole() {
+        let i = ScreeningIndex::build(
+            "v1",
+            vec![
+                person("long", "AL-TIKRITI, Saddam Hussein Abd al-Majid Ibrahim", &[], None),
+                person("short", "KORVEN, Ilse", &[], None),
+                person("long2", "QUARTERMAINE VAN DER BILT, Anneliese Margarethe Sophie", &[], None),
+            ],
+        );
+        let hit = i.screen(&subject("Saddam Hussein Abd al-Majid", "al-Tikriti", None));
+        let first = hit.first().expect("a hit");
+        assert_eq!(first.entry_id, "long");
+        assert!(first.score > 0.92, "{first:?}");
+        let listed: Vec<_> = first.explanation.features.name_tokens.iter().filter_map(|p| p.listed.clone()).collect();
+        assert!(listed.contains(&"majid".to_string()) && listed.contains(&"tikriti".to_string()), "{listed:?}");
+        assert_eq!(top(&i, subject("Ilse", "Korven", None)).map(|(id, _)| id), Some("short".into()));
+        assert_eq!(top(&i, subject("Anneliese Margarethe Sophie", "Quartermaine van der Bilt", None)).map(|(id, _)| id), Some("long2".into()));
     }
 
     #[test]
