@@ -127,6 +127,17 @@ impl BirthDate {
             BirthDate::Range { from, to } => (from - 1..=to + 1).contains(&d.year()),
         }
     }
+
+    /// The years of birth [`BirthDate::admits`] can admit at all (first, last).
+    pub fn admitted_years(&self) -> (i32, i32) {
+        use chrono::Datelike;
+        match *self {
+            BirthDate::Exact { date } => (date.year() - 1, date.year() + 1),
+            BirthDate::Month { year, .. } => (year, year),
+            BirthDate::Year { year, circa } => if circa { (year - 2, year + 2) } else { (year, year) },
+            BirthDate::Range { from, to } => (from - 1, to + 1),
+        }
+    }
 }
 
 /// One list entry with its aliases and addresses attached.
@@ -458,6 +469,30 @@ pub(crate) fn push_country(d: &mut EntryDetails, raw: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_birth_date_admits_only_years_within_its_admitted_years() {
+        use chrono::Datelike;
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap();
+        let dates = [
+            BirthDate::Exact { date: d(1970, 3, 4) },
+            BirthDate::Exact { date: d(1980, 12, 31) },
+            BirthDate::Month { year: 1965, month: 7 },
+            BirthDate::Year { year: 1950, circa: false },
+            BirthDate::Year { year: 1950, circa: true },
+            BirthDate::Range { from: 1940, to: 1944 },
+        ];
+        for b in dates {
+            let (first, last) = b.admitted_years();
+            let mut day = d(1930, 1, 1);
+            while day < d(1995, 1, 1) {
+                if b.admits(day) {
+                    assert!((first..=last).contains(&day.year()), "{b:?} admits {day} outside {first}..{last}");
+                }
+                day = day.succ_opt().unwrap();
+            }
+        }
+    }
 
     #[test]
     fn quoted_fields_null_markers_and_eof_byte() {

@@ -27,7 +27,7 @@ use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDate;
 
-use self::csv::{Category, EntryKind, SanctionsEntry};
+use self::csv::{BirthDate, Category, EntryKind, SanctionsEntry};
 use self::explain::{Explanation, Features};
 use self::normalize::{Token, name_tokens};
 use super::{EngineError, EngineFuture, SanctionsHit, SanctionsScreener, ScreeningResult, ScreeningSubject};
@@ -48,6 +48,11 @@ struct IndexedName {
     len: u8,
     /// Tokens that are not particles.
     substantial: u8,
+    /// The years of birth its entry's birth dates can admit at all
+    /// ([`BirthDate::admits`]), first and last, clamped to `i16`;
+    /// `(i16::MIN, i16::MAX)` when it lists none. A subject born outside
+    /// is gated out without reading the entry.
+    born: (i16, i16),
     /// The tokens as ids into the vocabulary when there are at most
     /// [`INLINE_TOKENS`] (most names: reading a candidate's tokens then
     /// costs no second memory access), else `ids[0]` is where they start in
@@ -289,6 +294,13 @@ impl ScreeningIndex {
             if matches!(entry.kind, EntryKind::Vessel | EntryKind::Aircraft) {
                 continue;
             }
+            let clamp = |y: i32| y.clamp(i16::MIN as i32 + 1, i16::MAX as i32 - 1) as i16;
+            let born = entry
+                .birth_dates
+                .iter()
+                .map(BirthDate::admitted_years)
+                .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+                .map_or((i16::MIN, i16::MAX), |(from, to)| (clamp(from), clamp(to)));
             let first_name = names.len() as u32;
             for (position, name) in std::iter::once(&entry.name).chain(&entry.aliases).enumerate() {
                 let tokens = name_tokens(name, entry.kind);
@@ -320,7 +332,7 @@ impl ScreeningIndex {
                     spilled.extend_from_slice(&token_ids);
                 }
                 let position = position.min(u16::MAX as usize) as u16;
-                names.push(IndexedName { entry: e as u32, position, len: token_ids.len() as u8, substantial, ids });
+                names.push(IndexedName { entry: e as u32, position, len: token_ids.len() as u8, substantial, born, ids });
             }
             for id in &entry.details.identifiers {
                 let key = explain::id_key(id);
@@ -594,10 +606,19 @@ impl ScreeningIndex {
         let bonus = max_bonus(subject);
         // (entry, name score, name)
         let mut scored: Vec<(u32, f64, u32)> = Vec::new();
+        let born = subject.birth_date.map(|d| chrono::Datelike::year(&d));
         for n in candidates {
             let name = &self.names[n as usize];
+            // The birth-date gate on the name's years first (most entries a
+            // date excludes are decades away), then on the entry's dates.
+            if let Some(y) = born
+                && (y < name.born.0 as i32 || y > name.born.1 as i32)
+            {
+                continue;
+            }
             let entry = &self.entries[name.entry as usize];
-            if !selected(entry, subject.lists.as_deref()) || !birth_date_admits(entry, subject.birth_date) {
+            let dated = name.born != (i16::MIN, i16::MAX);
+            if !selected(entry, subject.lists.as_deref()) || (dated && !birth_date_admits(entry, subject.birth_date)) {
                 continue;
             }
             let tokens = self.token_ids(name);
@@ -797,7 +818,7 @@ impl SanctionsScreener for ListScreener {
 
 #[cfg(test)]
 mod tests {
-    use super::csv::{BirthDate, ListSource};
+    use super::csv::ListSource;
     use super::*;
 
     fn person(num: &str, name: &str, aliases: &[&str], dob: Option<(i32, u32, u32)>) -> SanctionsEntry {
