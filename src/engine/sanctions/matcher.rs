@@ -337,7 +337,7 @@ mod tests {
     fn bitwise_jaro_equals_the_textbook_one() {
         let mut rng = super::super::synthetic::Rng(0x1a2b3c);
         for _ in 0..20_000 {
-            let mut word = |rng: &mut super::super::synthetic::Rng| -> Vec<u8> {
+            let word = |rng: &mut super::super::synthetic::Rng| -> Vec<u8> {
                 let len = (rng.next() % 70) as usize;
                 (0..len).map(|_| b"abcdeop0"[(rng.next() % 8) as usize]).collect()
             };
