@@ -1069,15 +1069,7 @@ fn templates(sigma: f32) -> std::sync::Arc<[Vec<Vec<f32>>; 3]> {
         }
         let mut t: Vec<f32> = weights
             .iter()
-            .map(|w| {
-                let mut acc = 0.0;
-                let mut m = 0;
-                while m < MODULES {
-                    acc += w[m] * v[m];
-                    m += 1;
-                }
-                acc
-            })
+            .map(|w| dot(w, &v))
             .collect();
         let mean = t.iter().sum::<f32>() / t.len() as f32;
         t.iter_mut().for_each(|v| *v -= mean);
