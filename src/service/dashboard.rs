@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use entity::{audit_log, check_result, document, ida_session, identity, idv_session, session_event, webhook_delivery, weights};
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait,
     QueryOrder, QuerySelect, Select,
 };
 
@@ -155,7 +155,20 @@ impl IdvWhere {
     }
 
     fn condition_as(&self, forms: Forms) -> Condition {
-        let mut cond = self.search_condition(forms.search, forms.clients);
+        self.plain_condition(forms.clients).add(self.subquery_condition(forms))
+    }
+
+    /// The clients and the filters on the session's own columns.
+    fn plain_condition(&self, clients: idv::ClientCheck) -> Condition {
+        idv::clients_condition(&self.client_ids, clients).add(self.base.clone())
+    }
+
+    /// The search and the failing check, as subqueries of the given forms.
+    fn subquery_condition(&self, forms: Forms) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(found) = &self.search {
+            cond = cond.add(found.condition(forms.search));
+        }
         if let Some(failing) = self.failing_results() {
             use check_result::Column as R;
             // Only IDV sessions match `idv_session.id`: no kind test, so the
@@ -175,11 +188,7 @@ impl IdvWhere {
 
     /// Every filter but the failing check.
     fn condition_but_failing_check(&self, probe: Probe) -> Condition {
-        self.search_condition(probe, self.search_clients())
-    }
-
-    fn search_condition(&self, probe: Probe, clients: idv::ClientCheck) -> Condition {
-        let mut cond = idv::clients_condition(&self.client_ids, clients).add(self.base.clone());
+        let mut cond = self.plain_condition(self.search_clients());
         if let Some(found) = &self.search {
             cond = cond.add(found.condition(probe));
         }
@@ -209,6 +218,21 @@ impl IdvWhere {
             .filter(R::ClientId.is_in(self.client_ids.clone()))
             .filter(self.failing_results().unwrap_or_else(Condition::all))
             .filter(self.condition_but_failing_check(Probe::PerSession))
+    }
+
+    /// The session ids of the failed results of the filter's check that
+    /// carry a score, from the failing-check index alone: only IDV
+    /// sessions' results carry the score (`checks::copy_session_score`)
+    /// and IDV sessions are never deleted, so each is a listed session of
+    /// its client. Exact only when no other filter applies.
+    fn failing_scored_results(&self) -> Select<check_result::Entity> {
+        use check_result::Column as R;
+        check_result::Entity::find()
+            .select_only()
+            .column(R::SessionId)
+            .filter(R::ClientId.is_in(self.client_ids.clone()))
+            .filter(self.failing_results().unwrap_or_else(Condition::all))
+            .filter(R::SessionScore.is_not_null())
     }
 
     /// The forms of a page's statement, given how many sessions match
@@ -316,29 +340,71 @@ fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], n
     query.order_by(idv_session::Column::Id, o.clone())
 }
 
+/// How a walk of a sort index meets the filters.
+enum Walk {
+    /// One condition, tested on each session walked.
+    Plain(Condition),
+    /// A walk whose subqueries are sets ([`Probe::Set`]) or probes whose
+    /// matches may lie far along it: the sort index is walked over at most
+    /// [`WALK_BOUND`] sessions under the `plain` filters (the clients and
+    /// the session's own columns), each tested against the subqueries
+    /// (`tests`); when the page does not lie within them, the matches are
+    /// gathered and sorted instead (`sorted`: the same filters with the
+    /// subqueries as lists, [`Probe::List`]). The walk costs at most a
+    /// bound's worth of set lookups, the sort at most the matches' primary
+    /// keys (the set's range is at most [`session_search::SET_CAP`]) —
+    /// whichever end of the order the matches lie at.
+    Bounded { plain: Condition, tests: Condition, sorted: Condition },
+}
+
+impl Walk {
+    /// Every filter as one condition, for counting.
+    fn condition(&self) -> &Condition {
+        match self {
+            Walk::Plain(cond) => cond,
+            Walk::Bounded { sorted, .. } => sorted,
+        }
+    }
+}
+
+/// Sessions a bounded walk ([`Walk::Bounded`]) passes before it sorts the
+/// matches instead: a few milliseconds of set lookups.
+const WALK_BOUND: u64 = 4000;
+
 /// `limit` sessions from `skip` of a walk in the order of `keys` then the
-/// id. `late`: the walk reads only the ids (from the sort index alone
-/// where the filters allow: the subqueries of a [`Probe::Set`] test the id)
-/// and the page's rows are then read by primary key, so a walk passing
-/// many sessions does not read each one's row.
+/// id, under the walk's filters and `part` (the part of the order walked:
+/// a keyset seek, the sessions with or without the lead key).
 #[allow(clippy::too_many_arguments)]
 async fn walk(
     db: &impl ConnectionTrait,
-    cond: Condition,
+    how: &Walk,
+    part: Condition,
     keys: &[idv_session::Column],
     nullable: bool,
     lead_set: bool,
     o: &Order,
     skip: u64,
     limit: u64,
-    late: bool,
 ) -> AppResult<Vec<idv_session::Model>> {
+    use idv_session::Column as C;
+    use sea_orm::sea_query::Alias;
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, o);
-    if !late {
-        return Ok(ordered(cond).offset(skip).limit(limit).all(db).await?);
+    let (plain, tests, sorted) = match how {
+        Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
+        Walk::Bounded { plain, tests, sorted } => (plain, tests, sorted),
+    };
+    // The first sessions of the sort index, their ids and keys only (read
+    // from the index where the plain filters allow), as a derived table
+    // named as the sessions' table, so that the order and the subqueries'
+    // tests of `idv_session.id` apply to it unchanged.
+    let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(WALK_BOUND).into_query();
+    let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
+    QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
+    let rows = ordered(Condition::all().add(C::Id.in_subquery(found.into_query()))).all(db).await?;
+    if rows.len() as u64 == limit {
+        return Ok(rows);
     }
-    let ids = ordered(cond).select_only().column(idv_session::Column::Id).offset(skip).limit(limit).into_query();
-    Ok(ordered(Condition::all().add(idv_session::Column::Id.in_subquery(ids))).all(db).await?)
+    Ok(ordered(sorted.clone().add(part)).offset(skip).limit(limit).all(db).await?)
 }
 
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
@@ -363,8 +429,15 @@ async fn idv_window(
     let o = order(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
-    let cond = filters.condition_as(forms);
-    let late = forms.search == Probe::Set || forms.failing == Probe::Set;
+    let how = if forms.search == Probe::Set || forms.failing == Probe::Set {
+        Walk::Bounded {
+            plain: filters.plain_condition(forms.clients),
+            tests: filters.subquery_condition(forms),
+            sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow }),
+        }
+    } else {
+        Walk::Plain(filters.condition_as(forms))
+    };
     if let Some(after) = after {
         let mut rows = vec![];
         for part in keyset_parts(keys, nullable, Some(after), sort.descending) {
@@ -372,26 +445,26 @@ async fn idv_window(
                 break;
             }
             let limit = take - rows.len() as u64;
-            rows.extend(walk(db, cond.clone().add(part.cond), part.keys, nullable, part.lead_set, &o, 0, limit, late).await?);
+            rows.extend(walk(db, &how, part.cond, part.keys, nullable, part.lead_set, &o, 0, limit).await?);
         }
         return Ok(rows);
     }
     if !nullable {
-        return walk(db, cond, keys, false, false, &o, page.skip, take, late).await;
+        return walk(db, &how, Condition::all(), keys, false, false, &o, page.skip, take).await;
     }
     let lead = keys[0];
-    let with_key = cond.clone().add(lead.is_not_null());
-    let mut rows = walk(db, with_key.clone(), keys, true, true, &o, page.skip, take, late).await?;
+    let with_key = Condition::all().add(lead.is_not_null());
+    let mut rows = walk(db, &how, with_key.clone(), keys, true, true, &o, page.skip, take).await?;
     if (rows.len() as u64) < take {
         // Sessions with the key before this page's first empty one.
         let keyed = match (rows.is_empty(), page.skip) {
             (false, skip) => skip + rows.len() as u64,
             (true, 0) => 0,
-            (true, _) => idv_session::Entity::find().filter(with_key).count(db).await?,
+            (true, _) => idv_session::Entity::find().filter(how.condition().clone().add(with_key)).count(db).await?,
         };
-        let without = cond.add(lead.is_null());
         let limit = take - rows.len() as u64;
-        rows.extend(walk(db, without, &keys[1..], true, false, &o, page.skip.saturating_sub(keyed), limit, late).await?);
+        let without = Condition::all().add(lead.is_null());
+        rows.extend(walk(db, &how, without, &keys[1..], true, false, &o, page.skip.saturating_sub(keyed), limit).await?);
     }
     Ok(rows)
 }
@@ -419,7 +492,22 @@ async fn failing_by_score_window(
     let o = order(sort.descending);
     let (score, session) = failing_score_keys();
     let with_key = base.clone().filter(score().is_not_null());
-    let mut rows = with_key.clone().order_by(score(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?;
+    let mut rows = if filters.search.is_none() && filters.base.is_empty() {
+        // Nothing but the clients and the check: the results' index alone
+        // (below), so a deep offset passes index entries, not sessions.
+        let ids: Vec<String> = filters
+            .failing_scored_results()
+            .order_by(score(), o.clone())
+            .order_by(session(), o.clone())
+            .offset(page.skip)
+            .limit(take)
+            .into_tuple()
+            .all(db)
+            .await?;
+        sessions_in_order(db, ids).await?
+    } else {
+        with_key.clone().order_by(score(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?
+    };
     if (rows.len() as u64) < take {
         let keyed = match (rows.is_empty(), page.skip) {
             (false, skip) => skip + rows.len() as u64,
@@ -435,6 +523,14 @@ async fn failing_by_score_window(
             .await?;
         rows.extend(without);
     }
+    Ok(rows)
+}
+
+/// These sessions, in the order of `ids`.
+async fn sessions_in_order(db: &impl ConnectionTrait, ids: Vec<String>) -> AppResult<Vec<idv_session::Model>> {
+    let position: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut rows = idv_session::Entity::find().filter(idv_session::Column::Id.is_in(ids.clone())).all(db).await?;
+    rows.sort_by_key(|r| position.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
     Ok(rows)
 }
 

@@ -789,3 +789,81 @@ async fn failing_check_lists_sort_by_the_score_kept_beside_the_results() {
         app.cleanup().await;
     }
 }
+
+/// Past a thousand matches a broad word's or a failing check's page lies
+/// wherever its matches lie in the order: near the start of the walk of
+/// the sort index (found there) or far along it (the walk gives up after a
+/// bound and the matches are sorted instead). Both give the list's order,
+/// at any offset and by cursor. Of 12,000 sessions `First1` matches 3,111
+/// (the names `Last1…`): first by name ascending, only after the 8,889
+/// others by name descending.
+#[tokio::test]
+async fn pages_lie_wherever_the_matches_lie() {
+    use async_graphql::connection::{CursorType, OpaqueCursor};
+    use entity::{check_result, idv_session};
+    const PAGE: &str = "query($f: IdvSessionFilter, $s: Sort, $a: String) { idvSessions(first: 25, after: $a, filter: $f, sort: $s) {
+        pageInfo { hasNextPage endCursor } nodes { id } } }";
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 12_000, Utc::now()).await;
+        let admin = login(&app, &client, "admin@broad.test", Role::Admin).await;
+        let all = idv_session::Entity::find().filter(idv_session::Column::ClientId.eq(&client)).all(&app.state.db).await.unwrap();
+        let word: Vec<idv_session::Model> =
+            all.iter().filter(|s| s.first_name.as_deref().is_some_and(|n| n.to_lowercase().starts_with("first1"))).cloned().collect();
+        assert_eq!(word.len(), 3111, "{backend}");
+        let failing: std::collections::HashSet<String> = check_result::Entity::find()
+            .filter(check_result::Column::CheckName.eq("liveness"))
+            .filter(check_result::Column::Status.eq("fail"))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.session_id)
+            .collect();
+        let failing: Vec<idv_session::Model> = all.iter().filter(|s| failing.contains(&s.id)).cloned().collect();
+        assert_eq!(failing.len(), 3000, "{backend}");
+        let cases = [
+            (json!({"searchTerm": "First1"}), &word, "NAME", "DESC"),
+            (json!({"searchTerm": "First1"}), &word, "NAME", "ASC"),
+            (json!({"searchTerm": "First1"}), &word, "CREATED_AT", "ASC"),
+            (json!({"searchTerm": "First1"}), &word, "STATUS", "DESC"),
+            (json!({"failingCheck": "liveness"}), &failing, "STATUS", "DESC"),
+            (json!({"failingCheck": "liveness"}), &failing, "STATUS", "ASC"),
+            (json!({"failingCheck": "liveness"}), &failing, "CREATED_AT", "DESC"),
+        ];
+        for (filter, matching, field, direction) in cases {
+            let mut matching = matching.clone();
+            matching.sort_by(|a, b| {
+                let key = |s: &idv_session::Model| match field {
+                    "CREATED_AT" => (s.created_at.format("%Y%m%d%H%M%S%.9f").to_string(), String::new()),
+                    "NAME" => (s.last_name.clone().unwrap_or_default(), s.first_name.clone().unwrap_or_default()),
+                    _ => (s.status.clone(), String::new()),
+                };
+                (key(a), &a.id).cmp(&(key(b), &b.id))
+            });
+            if direction == "DESC" {
+                matching.reverse();
+            }
+            let expected: Vec<String> = matching.iter().map(|s| s.id.clone()).collect();
+            let sort = json!({"field": field, "direction": direction});
+            for offset in [0usize, 700, expected.len() - 10] {
+                // A bare position pages by offset.
+                let at = (offset > 0).then(|| OpaqueCursor(offset - 1).encode_cursor());
+                let body = admin.gql(&app, PAGE, json!({"f": filter, "s": sort, "a": at})).await;
+                let end = (offset + 25).min(expected.len());
+                let case = format!("{backend}: {filter} by {field} {direction} at {offset}");
+                assert_eq!(ids(&body), expected[offset..end], "{case}");
+                let conn = &body["data"]["idvSessions"];
+                assert_eq!(conn["pageInfo"]["hasNextPage"].as_bool(), Some(end < expected.len()), "{case}");
+                // The next page, after this one's last cursor: a seek.
+                if end < expected.len() {
+                    let next = admin.gql(&app, PAGE, json!({"f": filter, "s": sort, "a": conn["pageInfo"]["endCursor"]})).await;
+                    assert_eq!(ids(&next), expected[end..(end + 25).min(expected.len())], "{case}, next page");
+                }
+            }
+        }
+        app.cleanup().await;
+    }
+}
