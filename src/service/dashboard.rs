@@ -131,6 +131,9 @@ struct Forms {
     search: Probe,
     failing: Probe,
     clients: idv::ClientCheck,
+    /// The rows of the smallest index range read as a set
+    /// ([`Probe::Set`]); 0 without one.
+    set_rows: u64,
 }
 
 impl IdvWhere {
@@ -138,7 +141,7 @@ impl IdvWhere {
     /// subqueries of the given form ([`Probe::List`] to count,
     /// [`Probe::PerSession`] for an ordered page).
     pub fn condition(&self, probe: Probe) -> Condition {
-        self.condition_as(Forms { search: probe, failing: probe, clients: self.search_clients() })
+        self.condition_as(Forms { search: probe, failing: probe, clients: self.search_clients(), set_rows: 0 })
     }
 
     /// The clients' test for a search: per row when the search found a
@@ -254,19 +257,22 @@ impl IdvWhere {
     ///   order.
     async fn page_forms(&self, db: &impl ConnectionTrait, counted: u64) -> AppResult<Forms> {
         use session_search::SET_CAP;
-        let plain = Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: self.search_clients() };
+        let plain = Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: self.search_clients(), set_rows: 0 };
         if !self.has_subqueries() {
             return Ok(plain);
         }
         if counted <= COUNT_CAP {
-            return Ok(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow });
+            return Ok(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 });
         }
         let mut forms = plain;
         if let Some(found) = &self.search
             && found.is_broad()
-            && found.widest_range(db, SET_CAP + 1).await? <= SET_CAP
         {
-            forms.search = Probe::Set;
+            let widest = found.widest_range(db, SET_CAP + 1).await?;
+            if widest <= SET_CAP {
+                forms.search = Probe::Set;
+                forms.set_rows = widest;
+            }
         }
         // PostgreSQL keeps the probe per session for the failing check: its
         // results' index answers only with a visit of each row's page until
@@ -283,8 +289,10 @@ impl IdvWhere {
                 .cond_where(Condition::all().add(R::ClientId.is_in(self.client_ids.clone())).add(failing))
                 .limit(SET_CAP + 1)
                 .to_owned();
-            if count_rows(db, rows).await? <= SET_CAP {
+            let failed = count_rows(db, rows).await?;
+            if failed <= SET_CAP {
                 forms.failing = Probe::Set;
+                forms.set_rows = if forms.set_rows == 0 { failed } else { Ord::min(forms.set_rows, failed) };
             }
         }
         Ok(forms)
@@ -344,17 +352,18 @@ fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], n
 enum Walk {
     /// One condition, tested on each session walked.
     Plain(Condition),
-    /// A walk whose subqueries are sets ([`Probe::Set`]) or probes whose
-    /// matches may lie far along it: the sort index is walked over at most
-    /// [`WALK_BOUND`] sessions under the `plain` filters (the clients and
-    /// the session's own columns), each tested against the subqueries
-    /// (`tests`); when the page does not lie within them, the matches are
-    /// gathered and sorted instead (`sorted`: the same filters with the
-    /// subqueries as lists, [`Probe::List`]). The walk costs at most a
-    /// bound's worth of set lookups, the sort at most the matches' primary
-    /// keys (the set's range is at most [`session_search::SET_CAP`]) —
-    /// whichever end of the order the matches lie at.
-    Bounded { plain: Condition, tests: Condition, sorted: Condition },
+    /// A walk whose subqueries are sets ([`Probe::Set`]), whose matches
+    /// may lie anywhere along it: the sort index is walked over at most
+    /// `bound` sessions ([`walk_bound`]) under the `plain` filters (the
+    /// clients and the session's own columns), each tested against the
+    /// subqueries (`tests`); when the page does not lie within them, the
+    /// matches are gathered and sorted instead (`sorted`: the same filters
+    /// with the subqueries as lists, [`Probe::List`]). The walk costs at
+    /// most a bound's worth of set lookups, the sort a primary-key lookup
+    /// per match (the set's range is at most [`session_search::SET_CAP`]),
+    /// so a page costs at most about twice the cheaper of the two, whichever
+    /// end of the order the matches lie at.
+    Bounded { plain: Condition, tests: Condition, sorted: Condition, bound: u64 },
 }
 
 impl Walk {
@@ -368,8 +377,16 @@ impl Walk {
 }
 
 /// Sessions a bounded walk ([`Walk::Bounded`]) passes before it sorts the
-/// matches instead: a few milliseconds of set lookups.
-const WALK_BOUND: u64 = 4000;
+/// matches instead, given the rows of its set (a bound on the matches):
+/// as many set lookups as the sort would cost (about 1 µs per session
+/// walked, 1.5–2 µs per match sorted, on SQLite), at least a few
+/// milliseconds' worth. A failing check sorted by status descending finds
+/// its page after the 25,000 sessions in progress of 100,000 (sorting its
+/// 25,000 matches would cost twice that); a word whose 11,000 matches come
+/// after 80,000 others gives up after 16,500 and sorts them.
+fn walk_bound(set_rows: u64) -> u64 {
+    Ord::max(set_rows.saturating_mul(3) / 2, 4000)
+}
 
 /// `limit` sessions from `skip` of a walk in the order of `keys` then the
 /// id, under the walk's filters and `part` (the part of the order walked:
@@ -389,22 +406,25 @@ async fn walk(
     use idv_session::Column as C;
     use sea_orm::sea_query::Alias;
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, o);
-    let (plain, tests, sorted) = match how {
+    let (plain, tests, sorted, bound) = match how {
         Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
-        Walk::Bounded { plain, tests, sorted } => (plain, tests, sorted),
+        Walk::Bounded { plain, tests, sorted, bound } => (plain, tests, sorted, *bound),
     };
     // The first sessions of the sort index, their ids and keys only (read
     // from the index where the plain filters allow), as a derived table
     // named as the sessions' table, so that the order and the subqueries'
     // tests of `idv_session.id` apply to it unchanged.
-    let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(WALK_BOUND).into_query();
+    let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(bound).into_query();
     let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
     QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
     let rows = ordered(Condition::all().add(C::Id.in_subquery(found.into_query()))).all(db).await?;
     if rows.len() as u64 == limit {
         return Ok(rows);
     }
-    Ok(ordered(sorted.clone().add(part)).offset(skip).limit(limit).all(db).await?)
+    // The matches sorted by their ids and keys, then the page's rows read
+    // by id (sorting the matches' whole rows cost twice as much).
+    let found = ordered(sorted.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
+    Ok(ordered(Condition::all().add(C::Id.in_subquery(found))).all(db).await?)
 }
 
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
@@ -433,7 +453,8 @@ async fn idv_window(
         Walk::Bounded {
             plain: filters.plain_condition(forms.clients),
             tests: filters.subquery_condition(forms),
-            sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow }),
+            sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 }),
+            bound: walk_bound(forms.set_rows),
         }
     } else {
         Walk::Plain(filters.condition_as(forms))
@@ -608,7 +629,7 @@ pub async fn idv_page(
     let counted = count_capped(db, filters.condition(Probe::List), COUNT_CAP).await?;
     let forms = if sort.field == SortField::Score && filters.failing_check.is_some() {
         // Read from the failing-check index (`failing_by_score_window`).
-        Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: filters.search_clients() }
+        Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: filters.search_clients(), set_rows: 0 }
     } else {
         filters.page_forms(db, counted).await?
     };
