@@ -274,13 +274,14 @@ impl IdvWhere {
                 forms.set_rows = widest;
             }
         }
-        // PostgreSQL keeps the probe per session for the failing check: its
-        // results' index answers only with a visit of each row's page until
-        // a vacuum has marked them visible (80 ms to count 25,000 failed
-        // results after a bulk load), which the count and the set would pay
-        // on every page.
-        let postgres = db.get_database_backend() == DbBackend::Postgres;
-        if let Some(failing) = self.failing_results().filter(|_| !postgres) {
+        // PostgreSQL keeps the probe per session for the failing check while
+        // most of the results' pages are not marked visible: its index then
+        // answers only with a visit of each row's page (80 ms to count
+        // 25,000 failed results after a bulk load), which the count and the
+        // set would pay on every page. A vacuum (autovacuum, some time after
+        // the writes) marks them.
+        let set_readable = db.get_database_backend() != DbBackend::Postgres || mostly_visible(db, "check_result").await?;
+        if let Some(failing) = self.failing_results().filter(|_| set_readable) {
             use check_result::Column as R;
             use sea_orm::sea_query::Query;
             let rows = Query::select()
@@ -297,6 +298,17 @@ impl IdvWhere {
         }
         Ok(forms)
     }
+}
+
+/// PostgreSQL: whether at least 90 % of a table's pages are marked
+/// all-visible (`pg_class.relallvisible`, as the last vacuum or analyze
+/// left it), so that its index-only scans need not visit the table. A
+/// table never analysed counts as visible (it is small).
+async fn mostly_visible(db: &impl ConnectionTrait, table: &str) -> AppResult<bool> {
+    let sql = "SELECT CASE WHEN relpages > 0 THEN relallvisible::float8 / relpages ELSE 1 END AS visible \
+               FROM pg_class WHERE oid = to_regclass($1)";
+    let row = db.query_one_raw(sea_orm::Statement::from_sql_and_values(DbBackend::Postgres, sql, [table.into()])).await?;
+    Ok(row.map(|r| r.try_get::<f64>("", "visible")).transpose()?.unwrap_or(1.0) >= 0.9)
 }
 
 /// The rows of a (limited) statement, counted.
@@ -378,14 +390,22 @@ impl Walk {
 
 /// Sessions a bounded walk ([`Walk::Bounded`]) passes before it sorts the
 /// matches instead, given the rows of its set (a bound on the matches):
-/// as many set lookups as the sort would cost (about 1 µs per session
-/// walked, 1.5–2 µs per match sorted, on SQLite), at least a few
-/// milliseconds' worth. A failing check sorted by status descending finds
-/// its page after the 25,000 sessions in progress of 100,000 (sorting its
-/// 25,000 matches would cost twice that); a word whose 11,000 matches come
-/// after 80,000 others gives up after 16,500 and sorts them.
-fn walk_bound(set_rows: u64) -> u64 {
-    Ord::max(set_rows.saturating_mul(3) / 2, 4000)
+/// as many set lookups as the sort would cost, at least a few
+/// milliseconds' worth. On SQLite a session walked costs about 1 µs and a
+/// match sorted 1.5–2 µs: a failing check sorted by status descending
+/// finds its page after the 25,000 sessions in progress of 100,000
+/// (sorting its 25,000 matches would cost twice that), a word whose 11,000
+/// matches come after 80,000 others gives up after 16,500 and sorts them.
+/// On PostgreSQL a session walked costs about 0.3 µs (an index-only walk
+/// and a hashed set) and a match sorted about 3 µs (a primary-key lookup):
+/// the walk goes eight times the matches.
+fn walk_bound(set_rows: u64, backend: DbBackend) -> u64 {
+    // Sessions walked per match, as a fraction, and the least bound.
+    let (num, den, floor) = match backend {
+        DbBackend::Postgres => (8, 1, 10_000),
+        _ => (3, 2, 4000),
+    };
+    Ord::max(set_rows.saturating_mul(num) / den, floor)
 }
 
 /// `limit` sessions from `skip` of a walk in the order of `keys` then the
@@ -454,7 +474,7 @@ async fn idv_window(
             plain: filters.plain_condition(forms.clients),
             tests: filters.subquery_condition(forms),
             sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 }),
-            bound: walk_bound(forms.set_rows),
+            bound: walk_bound(forms.set_rows, db.get_database_backend()),
         }
     } else {
         Walk::Plain(filters.condition_as(forms))
