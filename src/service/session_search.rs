@@ -204,24 +204,20 @@ pub(crate) fn sessions_where(
     let mut select = Query::select();
     select.from(table).cond_where(Condition::all().add(Expr::col(client_id).is_in(client_ids.to_vec())).add(cond));
     match probe {
+        Probe::List => {
+            select.column(session_id);
+            Condition::all().add(idv_session::Column::Id.in_subquery(select.to_owned()))
+        }
         Probe::PerSession => {
             select.expr(Expr::val(1)).and_where(Expr::col(session_id).equals((idv_session::Entity, idv_session::Column::Id)));
             Condition::all().add(Expr::exists(select.to_owned()))
         }
-        Probe::List | Probe::Set => {
+        Probe::Set => {
             select.column(session_id);
-            id_among(select.to_owned(), probe)
+            let member = Expr::col((idv_session::Entity, idv_session::Column::Id)).in_subquery(select.to_owned());
+            let set_test: Expr = sea_orm::sea_query::Func::coalesce([member, Expr::cust("FALSE")]).into();
+            Condition::all().add(set_test)
         }
-    }
-}
-
-/// `idv_session.id` among the ids a subquery selects, as a list
-/// ([`Probe::List`]) or a set test ([`Probe::Set`]).
-fn id_among(ids: sea_orm::sea_query::SelectStatement, probe: Probe) -> Condition {
-    let member = Expr::col((idv_session::Entity, idv_session::Column::Id)).in_subquery(ids);
-    match probe {
-        Probe::Set => Condition::all().add(Expr::from(sea_orm::sea_query::Func::coalesce([member, Expr::cust("FALSE")]))),
-        _ => Condition::all().add(member),
     }
 }
 
@@ -431,19 +427,12 @@ fn prefix_condition(word: &str) -> Condition {
 }
 
 /// The sessions (of these clients) a search finds, as subqueries on the
-/// index in the given form; `None` for a blank search. A list or a set is
-/// one subquery (the words' ranges intersected, the exact number added):
-/// `id IN (a) OR id IN (b)` is no join on PostgreSQL, which then tests
-/// every session of the client against both instead of looking the
-/// matches up.
+/// index in the given form; `None` for a blank search.
 pub fn condition(client_ids: &[String], search: &str, probe: Probe) -> Option<Condition> {
     use idv_session_search::Column as T;
     let words = search_words(search);
     if words.is_empty() {
         return None;
-    }
-    if probe != Probe::PerSession {
-        return matching_ids(client_ids, search).map(|ids| id_among(ids, probe));
     }
     let mut all_words = Condition::all();
     for w in &words {
