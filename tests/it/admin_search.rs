@@ -553,6 +553,24 @@ async fn sqlite_planner_statistics() {
     app.cleanup().await;
 }
 
+/// PostgreSQL connections start a large table's scan at its beginning
+/// (`synchronize_seqscans` off), so a capped count costs the same on every
+/// page instead of depending on where another scan of the table was.
+#[tokio::test]
+async fn postgres_scans_start_at_the_beginning() {
+    use sea_orm::ConnectionTrait;
+    for backend in backends().await.into_iter().filter(|b| *b == "postgres") {
+        let app = TestApp::spawn(backend).await;
+        let db = &app.state.db;
+        for _ in 0..3 {
+            // Each statement may take another of the pool's connections.
+            let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW synchronize_seqscans")).await.unwrap().unwrap();
+            assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "off");
+        }
+        app.cleanup().await;
+    }
+}
+
 const WEIGHTS_FIELDS: &str = "onboardingFaceEncodingTolerance verifiedAccountFaceEncodingTolerance driverLicenseFuzzyMatchTolerance driverLicenseFuzzyMatchWeight stateIdFuzzyMatchTolerance stateIdFuzzyMatchWeight passportFuzzyMatchTolerance passportFuzzyMatchWeight passportCardFuzzyMatchTolerance passportCardFuzzyMatchWeight ofacFuzzyMatchTolerance ofacFuzzyMatchWeight suspiciousWordsWeight imageManipulationWeight onlineDuplicationWeight isIdentityDocumentWeight aamvaMatchTolerance aamvaMatchWeight idvSessionTolerance minimumLivenessTolerance passiveActiveSkipTolerance genderProbabilityTolerance genderWeight expressionTolerance ageTolerance ageWeight directionTolerance";
 
 #[tokio::test]
