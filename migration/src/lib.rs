@@ -26,6 +26,7 @@ mod m20261203_000061_failing_check_index;
 mod m20261203_000062_session_search_covering_index;
 mod m20261203_000070_rate_limit_windows;
 mod m20261203_000090_check_result_session_score;
+mod m20261205_000100_session_list_created_index;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000062_session_search_covering_index::Migration),
             Box::new(m20261203_000070_rate_limit_windows::Migration),
             Box::new(m20261203_000090_check_result_session_score::Migration),
+            Box::new(m20261205_000100_session_list_created_index::Migration),
         ]
     }
 }

@@ -3,7 +3,8 @@
 //! every matching session: one per sortable column, each ending in the id
 //! (the list's tie-break), so `ORDER BY <key>, id LIMIT n` is an index walk
 //! forwards or backwards on SQLite and PostgreSQL alike. (Newest first is
-//! served by `idx_idv_session_client_created`.)
+//! served by `idx_idv_session_client_created`, since replaced by
+//! `(client_id, created_at, id)`.)
 
 use sea_orm_migration::prelude::*;
 
