@@ -679,9 +679,8 @@ async fn requirements_preview_shows_the_effect_on_recent_sessions() {
     }
 }
 
-/// The sessions failing a check, as the list sorts them by score: read from
-/// the database (each session's own score, empty last, then the id).
-async fn failing_by_score(app: &TestApp, check: &str, descending: bool) -> Vec<String> {
+/// The demo client's sessions failing a check, read from the database.
+async fn failing_sessions(app: &TestApp, check: &str) -> Vec<entity::idv_session::Model> {
     use entity::{check_result, idv_session};
     let failing: Vec<String> = check_result::Entity::find()
         .filter(check_result::Column::ClientId.eq(&app.demo_client_id))
@@ -693,7 +692,13 @@ async fn failing_by_score(app: &TestApp, check: &str, descending: bool) -> Vec<S
         .into_iter()
         .map(|r| r.session_id)
         .collect();
-    let mut sessions = idv_session::Entity::find().filter(idv_session::Column::Id.is_in(failing)).all(&app.state.db).await.unwrap();
+    idv_session::Entity::find().filter(idv_session::Column::Id.is_in(failing)).all(&app.state.db).await.unwrap()
+}
+
+/// The sessions failing a check, as the list sorts them by score: read from
+/// the database (each session's own score, empty last, then the id).
+async fn failing_by_score(app: &TestApp, check: &str, descending: bool) -> Vec<String> {
+    let mut sessions = failing_sessions(app, check).await;
     sessions.sort_by(|a, b| {
         let by_score = match (a.score, b.score) {
             (Some(x), Some(y)) if descending => y.total_cmp(&x),
@@ -818,7 +823,7 @@ async fn failing_check_lists_sort_by_the_score_kept_beside_the_results() {
 #[tokio::test]
 async fn pages_lie_wherever_the_matches_lie() {
     use async_graphql::connection::{CursorType, OpaqueCursor};
-    use entity::{check_result, idv_session};
+    use entity::idv_session;
     const PAGE: &str = "query($f: IdvSessionFilter, $s: Sort, $a: String) { idvSessions(first: 25, after: $a, filter: $f, sort: $s) {
         pageInfo { hasNextPage endCursor } nodes { id } } }";
     for backend in backends().await {
@@ -831,16 +836,7 @@ async fn pages_lie_wherever_the_matches_lie() {
         let word: Vec<idv_session::Model> =
             all.iter().filter(|s| s.first_name.as_deref().is_some_and(|n| n.to_lowercase().starts_with("first1"))).cloned().collect();
         assert_eq!(word.len(), 3111, "{backend}");
-        let failing: std::collections::HashSet<String> = check_result::Entity::find()
-            .filter(check_result::Column::CheckName.eq("liveness"))
-            .filter(check_result::Column::Status.eq("fail"))
-            .all(&app.state.db)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|r| r.session_id)
-            .collect();
-        let failing: Vec<idv_session::Model> = all.iter().filter(|s| failing.contains(&s.id)).cloned().collect();
+        let failing = failing_sessions(&app, "liveness").await;
         assert_eq!(failing.len(), 3000, "{backend}");
         let cases = [
             (json!({"searchTerm": "First1"}), &word, "NAME", "DESC"),
