@@ -400,11 +400,12 @@ impl Walk {
 /// Sessions a bounded walk ([`Walk::Bounded`], SQLite) passes before it
 /// sorts the matches instead, given the rows of its set (a bound on the
 /// matches): as many set lookups as the sort would cost, at least a few
-/// milliseconds' worth. A session walked costs about 1 µs and a match
-/// sorted 1.5–2 µs: a failing check sorted by status descending finds its
-/// page after the 25,000 sessions in progress of 100,000 (sorting its
-/// 25,000 matches would cost twice that), a word whose 11,000 matches come
-/// after 80,000 others gives up after 16,500 and sorts them.
+/// milliseconds' worth. A session walked costs about 1–2 µs (one set
+/// lookup per subquery) and a match sorted 1.5–2 µs: a failing check
+/// sorted by status descending finds its page after the 25,000 sessions
+/// in progress of 100,000 (sorting its 25,000 matches would cost about
+/// twice that), a word whose 11,111 matches come after 80,000 others gives
+/// up after 16,666 sessions and sorts them.
 fn walk_bound(set_rows: u64) -> u64 {
     Ord::max(set_rows.saturating_mul(3) / 2, 4000)
 }
