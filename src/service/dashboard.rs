@@ -428,11 +428,13 @@ async fn walk(
     use idv_session::Column as C;
     use sea_orm::sea_query::Alias;
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, o);
+    // The rows of the sessions a statement of ids selects, in the order.
+    let rows_of = |ids: sea_orm::sea_query::SelectStatement| ordered(Condition::all().add(C::Id.in_subquery(ids))).all(db);
     let (plain, tests, sorted, bound) = match how {
         Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
         Walk::Late(cond) => {
             let ids = ordered(cond.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
-            return Ok(ordered(Condition::all().add(C::Id.in_subquery(ids))).all(db).await?);
+            return Ok(rows_of(ids).await?);
         }
         Walk::Bounded { plain, tests, sorted, bound } => (plain, tests, sorted, *bound),
     };
@@ -443,14 +445,14 @@ async fn walk(
     let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(bound).into_query();
     let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
     QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
-    let rows = ordered(Condition::all().add(C::Id.in_subquery(found.into_query()))).all(db).await?;
+    let rows = rows_of(found.into_query()).await?;
     if rows.len() as u64 == limit {
         return Ok(rows);
     }
     // The matches sorted by their ids and keys, then the page's rows read
     // by id (sorting the matches' whole rows cost twice as much).
     let found = ordered(sorted.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
-    Ok(ordered(Condition::all().add(C::Id.in_subquery(found))).all(db).await?)
+    Ok(rows_of(found).await?)
 }
 
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
