@@ -8,7 +8,8 @@
 //! failing-check filter, the name prefix and the broad word; and deep
 //! pages at 1,000 and 10,000, by offset (a bare position as `after`) and
 //! as the UI reaches them (`after` the previous page's cursor, which
-//! carries its sort key: a seek). Prints p50 /
+//! carries its sort key: a seek; and "Previous", `last` before the next
+//! page's first cursor: a seek back). Prints p50 /
 //! p95 per case and over all of them, and the CPU time per request (this
 //! process, plus on PostgreSQL its server backends, read from /proc: stable
 //! on a busy machine where wall times are not).
@@ -36,8 +37,8 @@ use tessera::graphql::{self, Caller, CallerRole, Limits};
 use tessera::service::audit::Actor;
 use tessera::service::{bootstrap, weights};
 
-const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort, $after: String) {
-  idvSessions(first: 25, after: $after, filter: $filter, sort: $sort) {
+const PAGE: &str = "query Sessions($filter: IdvSessionFilter, $sort: Sort, $first: Int = 25, $after: String, $last: Int, $before: String) {
+  idvSessions(first: $first, after: $after, last: $last, before: $before, filter: $filter, sort: $sort) {
     totalCount totalCountExact
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     nodes { id status verified reviewRequired score documentType firstName lastName userId createdAt completedAt reasons
@@ -180,22 +181,29 @@ async fn main() {
         }
     };
     // Deep pages as the UI reaches them: `after` the previous page's last
-    // cursor (its sort key and id), read by a seek, not an offset. The
-    // cursor comes from the page before (read once by offset, untimed);
-    // the seek's page must hold the offset page's sessions.
+    // cursor (its sort key and id), read by a seek, not an offset; and
+    // "Previous", `last` before the next page's first cursor, a seek back.
+    // The cursors come from the pages around (read once by offset,
+    // untimed); each seek's page must hold the offset page's sessions.
     for (what, filter, sort) in &deep {
         for offset in [1_000usize, 10_000] {
-            let name = format!("{what}, page at {offset} after the previous page's cursor");
-            if !selected(&name) {
+            let forward = format!("{what}, page at {offset} after the previous page's cursor");
+            let back = format!("{what}, page at {offset} before the next page's cursor");
+            if !selected(&forward) && !selected(&back) {
                 continue;
             }
-            let (_, before) = run(json!({"filter": filter, "sort": sort, "after": position(offset - 26)})).await;
-            let cursor = before["idvSessions"]["pageInfo"]["endCursor"].clone();
             let (_, by_offset) = run(json!({"filter": filter, "sort": sort, "after": position(offset - 1)})).await;
-            let vars = json!({"filter": filter, "sort": sort, "after": cursor});
-            let (_, by_seek) = run(vars.clone()).await;
-            assert_eq!(by_seek["idvSessions"]["nodes"], by_offset["idvSessions"]["nodes"], "{name}");
-            cases.push((name, vars));
+            let (_, previous) = run(json!({"filter": filter, "sort": sort, "after": position(offset - 26)})).await;
+            let (_, next) = run(json!({"filter": filter, "sort": sort, "after": position(offset + 24)})).await;
+            let seeks = [
+                (forward, json!({"filter": filter, "sort": sort, "after": previous["idvSessions"]["pageInfo"]["endCursor"]})),
+                (back, json!({"filter": filter, "sort": sort, "first": null, "last": 25, "before": next["idvSessions"]["pageInfo"]["startCursor"]})),
+            ];
+            for (name, vars) in seeks.into_iter().filter(|(name, _)| selected(name)) {
+                let (_, by_seek) = run(vars.clone()).await;
+                assert_eq!(by_seek["idvSessions"]["nodes"], by_offset["idvSessions"]["nodes"], "{name}");
+                cases.push((name, vars));
+            }
         }
     }
     let mut all = Vec::new();

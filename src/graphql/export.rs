@@ -85,7 +85,7 @@ async fn start(state: &AppState, caller: &Caller, params: ExportParams) -> AppRe
 /// Where the stream is: before the header, after a key, or done.
 enum Cursor {
     Start,
-    After(Option<dashboard::ListAfter>),
+    After(Option<dashboard::ListKey>),
     Done,
 }
 

@@ -223,15 +223,13 @@ impl QueryRoot {
     ) -> async_graphql::Result<IdvConn> {
         let (state, caller) = ctx_parts(ctx);
         let paging = PageArgs { first, after, last, before };
-        let (page, after) = paging.idv_page().gql()?;
         let sort: dashboard::Sort = sort.into();
-        // `first` after a keyed cursor seeks; `last`/`before` pages by position.
-        let seek = after.filter(|_| paging.last.is_none()).and_then(|c| c.seek(sort));
+        // A keyed cursor of this sort seeks: `first` after it, `last` before it.
+        let (page, seek) = paging.idv_page(sort).gql()?;
         let (list_filter, extras) = idv_list_filters(state, caller, filter.unwrap_or_default()).await.gql()?;
         let found = dashboard::idv_page(&state.db, &list_filter, &extras, sort, page, seek.as_ref()).await.gql()?;
         prefetch_idv_page(ctx, &found.rows).await?;
-        let totals = ConnectionTotals { total_count: found.total, total_count_exact: found.total_exact };
-        Ok(idv_connection(found.rows, totals, found.has_next, page, sort))
+        Ok(idv_connection(found, sort))
     }
 
     /// IDA (re-authentication) sessions, newest first unless sorted

@@ -146,10 +146,11 @@ fn decode<T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync>(field
 }
 
 /// A cursor of the IDV session list: the row's position, and — in the
-/// cursors the list hands out — its sort key and id, so that `after` seeks
-/// to the row in the sort index instead of passing `position` rows (the
-/// next page costs what the first does at any depth). A bare position (the
-/// older form) is still read, as an offset.
+/// cursors the list hands out — its sort key and id, so that `after`
+/// (with `first`) and `before` (with `last`) seek to the row in the sort
+/// index instead of passing `position` rows (the next or previous page
+/// costs what the first does at any depth). A bare position (the older
+/// form) is still read, as an offset.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 #[serde(untagged)]
 pub enum IdvCursor {
@@ -170,12 +171,12 @@ impl IdvCursor {
         }
     }
 
-    /// Where to seek for the page after this row under `sort`: only a
-    /// keyed cursor of the same sort (another sort's cursor is a position).
-    pub fn seek(&self, sort: dashboard::Sort) -> Option<dashboard::ListAfter> {
+    /// This row's place to seek from under `sort`: only a keyed cursor of
+    /// the same sort (another sort's cursor is a position).
+    pub fn key(&self, sort: dashboard::Sort) -> Option<dashboard::ListKey> {
         match self {
             Self::Keyed { sort: of, key, id, .. } if *of == sort_tag(sort) => {
-                dashboard::ListAfter::from_cursor(sort.field, key, id.clone())
+                dashboard::ListKey::from_cursor(sort.field, key, id.clone())
             }
             _ => None,
         }
@@ -190,11 +191,12 @@ pub type IdvConn = Connection<OpaqueCursor<IdvCursor>, IdvSession, ConnectionTot
 
 /// The IDV session list's connection: each edge's cursor carries its
 /// position, sort key and id.
-pub fn idv_connection(rows: Vec<idv_session::Model>, totals: ConnectionTotals, has_next: bool, page: Page, sort: dashboard::Sort) -> IdvConn {
-    let start = page.skip as usize;
-    let mut conn = Connection::with_additional_fields(start > 0, has_next, totals);
+pub fn idv_connection(found: dashboard::IdvPage, sort: dashboard::Sort) -> IdvConn {
+    let totals = ConnectionTotals { total_count: found.total, total_count_exact: found.total_exact };
+    let (start, rows) = (found.start as usize, found.rows);
+    let mut conn = Connection::with_additional_fields(found.has_previous, found.has_next, totals);
     conn.edges.extend(rows.into_iter().enumerate().map(|(i, m)| {
-        let cursor = IdvCursor::Keyed { at: start + i, sort: sort_tag(sort), key: dashboard::ListAfter::cursor_key(&m, sort.field), id: m.id.clone() };
+        let cursor = IdvCursor::Keyed { at: start + i, sort: sort_tag(sort), key: dashboard::ListKey::cursor_key(&m, sort.field), id: m.id.clone() };
         Edge::new(OpaqueCursor(cursor), IdvSession(m))
     }));
     conn
@@ -217,12 +219,19 @@ impl PageArgs {
     }
 
     /// [`page`](Self::page) of the IDV session list, whose cursors may
-    /// carry a sort key: the window, and the `after` cursor.
-    pub fn idv_page(&self) -> AppResult<(Page, Option<IdvCursor>)> {
+    /// carry a sort key: the window, and where to seek under `sort` —
+    /// after the `after` cursor's row for `first`, before the `before`
+    /// cursor's row for `last` (alone, without `after`).
+    pub fn idv_page(&self, sort: dashboard::Sort) -> AppResult<(Page, Option<dashboard::Seek>)> {
         let after = decode::<IdvCursor>("after", self.after.as_deref())?;
         let before = decode::<IdvCursor>("before", self.before.as_deref())?;
         let page = self.window(after.as_ref().map(IdvCursor::at), before.as_ref().map(IdvCursor::at))?;
-        Ok((page, after))
+        let seek = match (&after, &before, self.last) {
+            (Some(after), _, None) => after.key(sort).map(dashboard::Seek::After),
+            (None, Some(before), Some(_)) => before.key(sort).map(dashboard::Seek::Before),
+            _ => None,
+        };
+        Ok((page, seek))
     }
 
     fn window(&self, after: Option<usize>, before: Option<usize>) -> AppResult<Page> {

@@ -51,6 +51,37 @@ fn order(descending: bool) -> Order {
     if descending { Order::Desc } else { Order::Asc }
 }
 
+/// Which way a walk reads a list's order: along it, or back against it
+/// (the page before a cursor), where the empty values come first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Way {
+    /// The list's direction.
+    descending: bool,
+    backward: bool,
+}
+
+impl Way {
+    fn along(descending: bool) -> Self {
+        Self { descending, backward: false }
+    }
+
+    /// Whether the walk reads its keys from the highest down.
+    fn descends(self) -> bool {
+        self.descending != self.backward
+    }
+
+    fn order(self) -> Order {
+        order(self.descends())
+    }
+
+    /// Where a key's empty values lie in the walk: last in the list's
+    /// order, so first walking back.
+    fn empties(self) -> sea_orm::sea_query::NullOrdering {
+        use sea_orm::sea_query::NullOrdering;
+        if self.backward { NullOrdering::First } else { NullOrdering::Last }
+    }
+}
+
 /// IDV verdict filter: verified, not verified, or not decided yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VerdictFilter {
@@ -347,17 +378,17 @@ fn idv_sort_keys(field: SortField) -> (&'static [idv_session::Column], bool) {
     }
 }
 
-/// The ORDER BY of a walk over `keys` then the id. Keys that may be empty
-/// put empty values last, except a leading key the walk already knows is
-/// set (`lead_set`): that one stays a plain index order.
-fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], nullable: bool, lead_set: bool, o: &Order) -> Select<idv_session::Entity> {
-    use sea_orm::sea_query::NullOrdering;
+/// The ORDER BY of a walk over `keys` then the id, the `way` given. Keys
+/// that may be empty put empty values last in the list's order, except a
+/// leading key the walk already knows is set (`lead_set`): that one stays
+/// a plain index order.
+fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], nullable: bool, lead_set: bool, way: Way) -> Select<idv_session::Entity> {
     let mut query = query;
     for (i, key) in keys.iter().enumerate() {
         let plain = !nullable || (i == 0 && lead_set);
-        query = if plain { query.order_by(*key, o.clone()) } else { query.order_by_with_nulls(*key, o.clone(), NullOrdering::Last) };
+        query = if plain { query.order_by(*key, way.order()) } else { query.order_by_with_nulls(*key, way.order(), way.empties()) };
     }
-    query.order_by(idv_session::Column::Id, o.clone())
+    query.order_by(idv_session::Column::Id, way.order())
 }
 
 /// How a walk of a sort index meets the filters.
@@ -411,7 +442,7 @@ fn walk_bound(set_rows: u64) -> u64 {
 }
 
 /// `limit` sessions from `skip` of a walk in the order of `keys` then the
-/// id, under the walk's filters and `part` (the part of the order walked:
+/// id (read the `way` given), under the walk's filters and `part` (the part of the order walked:
 /// a keyset seek, the sessions with or without the lead key).
 #[allow(clippy::too_many_arguments)]
 async fn walk(
@@ -421,13 +452,13 @@ async fn walk(
     keys: &[idv_session::Column],
     nullable: bool,
     lead_set: bool,
-    o: &Order,
+    way: Way,
     skip: u64,
     limit: u64,
 ) -> AppResult<Vec<idv_session::Model>> {
     use idv_session::Column as C;
     use sea_orm::sea_query::Alias;
-    let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, o);
+    let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, way);
     // The rows of the sessions a statement of ids selects, in the order.
     let rows_of = |ids: sea_orm::sea_query::SelectStatement| ordered(Condition::all().add(C::Id.in_subquery(ids))).all(db);
     let (plain, tests, sorted, bound) = match how {
@@ -456,9 +487,9 @@ async fn walk(
 }
 
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
-/// empty values last, then the id) — or, given `after`, the `take + 1`
-/// following that session — so the caller knows whether a next page
-/// exists. An empty-last sort key is read in two plain walks (sessions
+/// empty values last, then the id) — or, given a seek, the `take + 1`
+/// following a session, or preceding it (then in the walk's order, back
+/// from it) — so the caller knows whether a next (previous) page exists. An empty-last sort key is read in two plain walks (sessions
 /// with the key, in the order of its index, then those without it, by
 /// the other keys): `NULLS LAST` in one statement is not an index order on
 /// both backends, and sorting every match was what made a sorted page
@@ -469,12 +500,12 @@ async fn idv_window(
     forms: Forms,
     sort: Sort,
     page: Page,
-    after: Option<&ListAfter>,
+    seek: Option<&Seek>,
 ) -> AppResult<Vec<idv_session::Model>> {
     if sort.field == SortField::Score && filters.failing_check.is_some() {
-        return failing_by_score_window(db, filters, sort, page, after).await;
+        return failing_by_score_window(db, filters, sort, page, seek).await;
     }
-    let o = order(sort.descending);
+    let along = Way::along(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
     let sets = forms.search == Probe::Set || forms.failing == Probe::Set;
@@ -490,23 +521,24 @@ async fn idv_window(
     } else {
         Walk::Plain(filters.condition_as(forms))
     };
-    if let Some(after) = after {
+    if let Some(seek) = seek {
+        let (from, way) = seek.from(sort.descending);
         let mut rows = vec![];
-        for part in keyset_parts(keys, nullable, Some(after), sort.descending) {
+        for part in keyset_parts(keys, nullable, Some(from), way) {
             if rows.len() as u64 >= take {
                 break;
             }
             let limit = take - rows.len() as u64;
-            rows.extend(walk(db, &how, part.cond, part.keys, nullable, part.lead_set, &o, 0, limit).await?);
+            rows.extend(walk(db, &how, part.cond, part.keys, nullable, part.lead_set, way, 0, limit).await?);
         }
         return Ok(rows);
     }
     if !nullable {
-        return walk(db, &how, Condition::all(), keys, false, false, &o, page.skip, take).await;
+        return walk(db, &how, Condition::all(), keys, false, false, along, page.skip, take).await;
     }
     let lead = keys[0];
     let with_key = Condition::all().add(lead.is_not_null());
-    let mut rows = walk(db, &how, with_key.clone(), keys, true, true, &o, page.skip, take).await?;
+    let mut rows = walk(db, &how, with_key.clone(), keys, true, true, along, page.skip, take).await?;
     if (rows.len() as u64) < take {
         // Sessions with the key before this page's first empty one.
         let keyed = match (rows.is_empty(), page.skip) {
@@ -516,7 +548,7 @@ async fn idv_window(
         };
         let limit = take - rows.len() as u64;
         let without = Condition::all().add(lead.is_null());
-        rows.extend(walk(db, &how, without, &keys[1..], true, false, &o, page.skip.saturating_sub(keyed), limit).await?);
+        rows.extend(walk(db, &how, without, &keys[1..], true, false, along, page.skip.saturating_sub(keyed), limit).await?);
     }
     Ok(rows)
 }
@@ -527,19 +559,21 @@ async fn idv_window(
 /// score, joined to each session by id. Walking the score index of all
 /// sessions instead passes every passing session before the first failing
 /// one when sorted by score descending. The same order as the list's
-/// (score, empty last, then id), in the same two walks; given `after`, the
-/// walk seeks past that session's score and id in the same index.
+/// (score, empty last, then id), in the same two walks; given a seek, the
+/// walk seeks past that session's score and id in the same index (back
+/// from them for a page before it).
 async fn failing_by_score_window(
     db: &impl ConnectionTrait,
     filters: &IdvWhere,
     sort: Sort,
     page: Page,
-    after: Option<&ListAfter>,
+    seek: Option<&Seek>,
 ) -> AppResult<Vec<idv_session::Model>> {
     let take = page.take + 1;
     let base = filters.failing_by_score_base();
-    if after.is_some() {
-        return failing_by_score_after(db, base, sort.descending, after, take).await;
+    if let Some(seek) = seek {
+        let (from, way) = seek.from(sort.descending);
+        return failing_by_score_after(db, base, way, Some(from), take).await;
     }
     let o = order(sort.descending);
     let (score, session) = failing_score_keys();
@@ -594,40 +628,55 @@ fn failing_score_keys() -> (impl Fn() -> Expr, impl Fn() -> Expr) {
 }
 
 /// `limit` rows of the failing-check walk (see [`failing_by_score_window`])
-/// after `after` (from the start without it), as `M` (a page's sessions,
-/// an export's rows): the results with a score, seeking past `after`'s
-/// score and id, then those without one.
+/// after `after` in the walk's `way` (from the start without it), as `M`
+/// (a page's sessions, an export's rows): the results with a score,
+/// seeking past `after`'s score and id, and those without one — after
+/// them along the list's order, before them walking back.
 async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     base: Select<idv_session::Entity>,
-    descending: bool,
-    after: Option<&ListAfter>,
+    way: Way,
+    after: Option<&ListKey>,
     limit: u64,
 ) -> AppResult<Vec<M>> {
-    let o = order(descending);
+    let o = way.order();
     let (score, session) = failing_score_keys();
-    let beyond = |e: Expr, v: sea_orm::Value| if descending { e.lt(v) } else { e.gt(v) };
-    let mut rows = vec![];
+    let beyond = |e: Expr, v: sea_orm::Value| if way.descends() { e.lt(v) } else { e.gt(v) };
+    // `after`'s score: `Some(None)` when it had none.
     let last_score = after.map(|a| a.values.first().cloned().flatten());
-    // Still among the results with a score unless `after` had none.
-    if !matches!(last_score, Some(None)) {
+    let in_empty = matches!(last_score, Some(None));
+    let keyed = || {
         let mut keyed = base.clone().filter(score().is_not_null());
         if let (Some(a), Some(Some(v))) = (after, &last_score) {
             let id = sea_orm::Value::from(a.id.clone());
             let past = Condition::any()
                 .add(beyond(score(), v.clone()))
                 .add(Condition::all().add(score().eq(v.clone())).add(beyond(session(), id)));
-            let seek = if descending { score().lte(v.clone()) } else { score().gte(v.clone()) };
+            let seek = if way.descends() { score().lte(v.clone()) } else { score().gte(v.clone()) };
             keyed = keyed.filter(seek).filter(past);
         }
-        rows = keyed.order_by(score(), o.clone()).order_by(session(), o.clone()).limit(limit).into_model::<M>().all(db).await?;
-    }
-    if (rows.len() as u64) < limit {
-        let mut without = base.filter(score().is_null());
-        if let (Some(a), Some(None)) = (after, &last_score) {
+        keyed.order_by(score(), o.clone()).order_by(session(), o.clone())
+    };
+    let empty = || {
+        let mut without = base.clone().filter(score().is_null());
+        if let (Some(a), true) = (after, in_empty) {
             without = without.filter(beyond(session(), sea_orm::Value::from(a.id.clone())));
         }
-        rows.extend(without.order_by(session(), o).limit(limit - rows.len() as u64).into_model::<M>().all(db).await?);
+        without.order_by(session(), o.clone())
+    };
+    // The parts that hold rows past `after`, in the walk's order.
+    let parts = match (way.backward, in_empty) {
+        (false, false) => vec![keyed(), empty()],
+        (false, true) => vec![empty()],
+        (true, false) if last_score.is_some() => vec![keyed()],
+        (true, _) => vec![empty(), keyed()],
+    };
+    let mut rows = vec![];
+    for part in parts {
+        if rows.len() as u64 >= limit {
+            break;
+        }
+        rows.extend(part.limit(limit - rows.len() as u64).into_model::<M>().all(db).await?);
     }
     Ok(rows)
 }
@@ -641,20 +690,42 @@ pub struct IdvPage {
     pub total: u64,
     pub total_exact: bool,
     pub has_next: bool,
+    pub has_previous: bool,
+    /// The position of the first row in the list.
+    pub start: u64,
+}
+
+/// Where a keyset page starts: right after a session (the previous page's
+/// last row) or, walking back, right before one (the next page's first).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seek {
+    After(ListKey),
+    Before(ListKey),
+}
+
+impl Seek {
+    /// The session, and the way from it, in a list sorted `descending`.
+    fn from(&self, descending: bool) -> (&ListKey, Way) {
+        match self {
+            Seek::After(key) => (key, Way::along(descending)),
+            Seek::Before(key) => (key, Way { descending, backward: true }),
+        }
+    }
 }
 
 /// One page of IDV sessions under the dashboard's filters, sorted. `page`
-/// is the page's position in the list; `after`, when given, is the session
-/// just before it (from the previous page's last row), so the walk seeks
-/// there instead of passing `page.skip` sessions — a page costs the same
-/// at any depth.
+/// is the page's position in the list; a `seek`, when given, names the
+/// session just before it (from the previous page's last row) or just
+/// after it (from the next page's first row, `page.take` sessions walked
+/// back), so the walk seeks there instead of passing `page.skip` sessions
+/// — a page costs the same at any depth, in either direction.
 pub async fn idv_page(
     db: &impl ConnectionTrait,
     filter: &idv::ListFilter,
     extras: &IdvListExtras,
     sort: Sort,
     page: Page,
-    after: Option<&ListAfter>,
+    seek: Option<&Seek>,
 ) -> AppResult<IdvPage> {
     let filters = idv_condition(db, filter, extras, Utc::now()).await?;
     let counted = count_capped(db, filters.condition(Probe::List), COUNT_CAP).await?;
@@ -664,24 +735,31 @@ pub async fn idv_page(
     } else {
         filters.page_forms(db, counted).await?
     };
-    let mut rows = idv_window(db, &filters, forms, sort, page, after).await?;
-    let has_next = rows.len() as u64 > page.take;
+    let mut rows = idv_window(db, &filters, forms, sort, page, seek).await?;
+    let more = rows.len() as u64 > page.take;
     rows.truncate(page.take as usize);
-    let seen = page.skip + rows.len() as u64 + u64::from(has_next);
+    let (start, has_previous, has_next) = if let Some(Seek::Before(_)) = seek {
+        // Walked back from the session after the page: it follows.
+        rows.reverse();
+        ((page.skip + page.take).saturating_sub(rows.len() as u64), more, true)
+    } else {
+        (page.skip, page.skip > 0, more)
+    };
+    let seen = start + rows.len() as u64 + u64::from(has_next);
     let total_exact = counted <= COUNT_CAP;
     let total = if total_exact { counted } else { std::cmp::max(COUNT_CAP, seen) };
-    Ok(IdvPage { rows, total, total_exact, has_next })
+    Ok(IdvPage { rows, total, total_exact, has_next, has_previous, start })
 }
 
 /// Where a keyset page or an export batch starts: the sort values of the
 /// row before it (`None` where empty) and its id.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ListAfter {
+pub struct ListKey {
     values: Vec<Option<sea_orm::Value>>,
     id: String,
 }
 
-impl ListAfter {
+impl ListKey {
     /// After this session, in a list sorted by `field`.
     pub fn of_session(s: &idv_session::Model, field: SortField) -> Self {
         use sea_orm::Value;
@@ -744,21 +822,25 @@ impl ListAfter {
     }
 }
 
-/// Rows strictly after `values` + `id` in the order of `keys` (empty
-/// values last where `nullable`, except a set lead key) then the id.
-fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value>], id: &str, nullable: bool, lead_set: bool, descending: bool) -> Condition {
+/// Rows strictly after `values` + `id` in a walk's order of `keys` (empty
+/// values last in the list's order where `nullable`, except a set lead
+/// key) then the id.
+fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value>], id: &str, nullable: bool, lead_set: bool, way: Way) -> Condition {
     use idv_session::Column as C;
-    let beyond = |col: C, v: sea_orm::Value| if descending { col.lt(v) } else { col.gt(v) };
+    let beyond = |col: C, v: sea_orm::Value| if way.descends() { col.lt(v) } else { col.gt(v) };
     let Some((key, rest)) = keys.split_first() else {
         return Condition::all().add(beyond(C::Id, id.into()));
     };
-    let later = after_condition(rest, &values[1..], id, nullable, false, descending);
+    let later = after_condition(rest, &values[1..], id, nullable, false, way);
+    let same_empty = Condition::all().add(key.is_null()).add(later.clone());
     match &values[0] {
-        // Empty: only rows empty here too can follow.
-        None => Condition::all().add(key.is_null()).add(later),
+        // Empty: along the list only rows empty here too follow; walking
+        // back (empty values first) so does every row with a value.
+        None if way.backward => Condition::any().add(key.is_not_null()).add(same_empty),
+        None => same_empty,
         Some(v) => {
             let mut any = Condition::any().add(beyond(*key, v.clone()));
-            if nullable && !lead_set {
+            if nullable && !lead_set && !way.backward {
                 any = any.add(key.is_null());
             }
             any.add(Condition::all().add(key.eq(v.clone())).add(later))
@@ -775,35 +857,44 @@ struct KeysetPart {
     lead_set: bool,
 }
 
-/// The parts of a walk in the order of `keys` (empty values last where
-/// `nullable`) that hold the rows after `after` (every row without it):
-/// the rows with the lead key, seeking from the last one's key, then —
-/// for a key that may be empty — those without it.
-fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Option<&ListAfter>, descending: bool) -> Vec<KeysetPart> {
-    let mut parts = vec![];
-    let in_keyed_part = !nullable || after.is_none_or(|a| a.values[0].is_some());
-    if in_keyed_part {
+/// The parts of a walk in the order of `keys` (empty values last in the
+/// list's order where `nullable`) that hold the rows after `after` in the
+/// walk's `way` (every row without it): the rows with the lead key,
+/// seeking from the last one's key, and — for a key that may be empty —
+/// those without it; in that order along the list, the other way round
+/// walking back.
+fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Option<&ListKey>, way: Way) -> Vec<KeysetPart> {
+    let in_empty = |a: &ListKey| nullable && a.values[0].is_none();
+    let keyed = || {
         let mut cond = Condition::all();
         if nullable {
             cond = cond.add(keys[0].is_not_null());
         }
-        if let Some(a) = after {
-            cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, descending));
+        if let Some(a) = after.filter(|a| !in_empty(a)) {
+            cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, way));
             // Seek: the walk starts at the last key, not at the beginning.
             if let Some(v) = &a.values[0] {
-                cond = cond.add(if descending { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
+                cond = cond.add(if way.descends() { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
             }
         }
-        parts.push(KeysetPart { cond, keys, lead_set: true });
-    }
-    if nullable {
+        KeysetPart { cond, keys, lead_set: true }
+    };
+    let empty = || {
         let mut cond = Condition::all().add(keys[0].is_null());
-        if let Some(a) = after.filter(|a| a.values[0].is_none()) {
-            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, descending));
+        if let Some(a) = after.filter(|a| in_empty(a)) {
+            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, way));
         }
-        parts.push(KeysetPart { cond, keys: &keys[1..], lead_set: false });
+        KeysetPart { cond, keys: &keys[1..], lead_set: false }
+    };
+    let from_keyed = after.is_none_or(|a| !in_empty(a));
+    let from_empty = after.is_none_or(in_empty);
+    match (nullable, way.backward) {
+        (false, _) => vec![keyed()],
+        (true, false) if from_keyed => vec![keyed(), empty()],
+        (true, false) => vec![empty()],
+        (true, true) if from_empty => vec![empty(), keyed()],
+        (true, true) => vec![keyed()],
     }
-    parts
 }
 
 /// The next `limit` sessions of the export after `after`, in the list's
@@ -815,30 +906,30 @@ pub async fn idv_export_batch(
     db: &impl ConnectionTrait,
     filters: &IdvWhere,
     sort: Sort,
-    after: Option<&ListAfter>,
+    after: Option<&ListKey>,
     limit: u64,
-) -> AppResult<(Vec<ExportRow>, Option<ListAfter>)> {
-    let o = order(sort.descending);
+) -> AppResult<(Vec<ExportRow>, Option<ListKey>)> {
+    let way = Way::along(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let next = |rows: &[ExportRow]| {
         (rows.len() as u64 == limit)
-            .then(|| rows.last().map(|r| ListAfter { values: r.sort_values(sort.field), id: r.id.clone() }))
+            .then(|| rows.last().map(|r| ListKey { values: r.sort_values(sort.field), id: r.id.clone() }))
             .flatten()
     };
     if sort.field == SortField::Score && filters.failing_check.is_some() {
         // The sessions failing a check in score order: the failing-check walk, as a page reads them.
         let base = export_select(filters.failing_by_score_base(), db.get_database_backend());
-        let rows: Vec<ExportRow> = failing_by_score_after(db, base, sort.descending, after, limit).await?;
+        let rows: Vec<ExportRow> = failing_by_score_after(db, base, way, after, limit).await?;
         let next = next(&rows);
         return Ok((rows, next));
     }
     let base = export_select(idv_session::Entity::find().filter(filters.condition(Probe::PerSession)), db.get_database_backend());
     let mut rows = vec![];
-    for part in keyset_parts(keys, nullable, after, sort.descending) {
+    for part in keyset_parts(keys, nullable, after, way) {
         if rows.len() as u64 >= limit {
             break;
         }
-        let query = idv_order(base.clone().filter(part.cond), part.keys, nullable, part.lead_set, &o);
+        let query = idv_order(base.clone().filter(part.cond), part.keys, nullable, part.lead_set, way);
         rows.extend(query.limit(limit - rows.len() as u64).into_model::<ExportRow>().all(db).await?);
     }
     let next = next(&rows);

@@ -298,6 +298,32 @@ async fn paged(app: &TestApp, user: &User, filter: &Value, sort: &Value, first: 
     }
 }
 
+/// The list walked back from its last session, `last` at a time, following
+/// each page's first cursor ("Previous"): every id in the list's order.
+async fn paged_back(app: &TestApp, user: &User, filter: &Value, sort: &Value, last: i32) -> Vec<String> {
+    const END: &str = "query($f: IdvSessionFilter, $s: Sort) { idvSessions(first: 500, filter: $f, sort: $s) {
+        pageInfo { hasNextPage endCursor } nodes { id } } }";
+    const BACK: &str = "query($f: IdvSessionFilter, $s: Sort, $n: Int, $b: String) { idvSessions(last: $n, before: $b, filter: $f, sort: $s) {
+        pageInfo { hasPreviousPage hasNextPage startCursor } nodes { id } } }";
+    let whole = user.gql(app, END, json!({"f": filter, "s": sort})).await;
+    let mut all = ids(&whole);
+    assert_eq!(whole["data"]["idvSessions"]["pageInfo"]["hasNextPage"], false, "{whole}");
+    all.drain(..all.len().saturating_sub(1));
+    let mut before = whole["data"]["idvSessions"]["pageInfo"]["endCursor"].clone();
+    while !before.is_null() {
+        let body = user.gql(app, BACK, json!({"f": filter, "s": sort, "n": last, "b": before})).await;
+        let conn = &body["data"]["idvSessions"];
+        assert_eq!(conn["pageInfo"]["hasNextPage"], true, "{body}");
+        all.splice(0..0, ids(&body));
+        if !conn["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            break;
+        }
+        before = conn["pageInfo"]["startCursor"].clone();
+        assert!(all.len() < 5000, "paging back does not end: {body}");
+    }
+    all
+}
+
 /// The REST session list answers its `search_term` from the same index as
 /// the dashboard: the same sessions for the same words, and never another
 /// client's (whose seeded sessions carry the same names and numbers).
@@ -450,12 +476,29 @@ async fn sorted_pages_join_up_across_empty_values() {
         let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
         let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 40, Utc::now()).await;
         let admin = login(&app, &client, "admin@pages.test", Role::Admin).await;
-        for i in [0, 5, 6] {
+        // Empty last names, and a last name shared by sessions with and
+        // without a first name (the second key's empty values).
+        let names = [
+            (0, None, None),
+            (5, None, Some("First5")),
+            (6, None, Some("First6")),
+            (10, Some("Shared"), None),
+            (11, Some("Shared"), Some("Bea")),
+            (12, Some("Shared"), None),
+            (13, Some("Shared"), Some("Ann")),
+        ];
+        for (i, last, first) in names {
             let row = entity::idv_session::Entity::find_by_id(seeded.session_ids[i].clone()).one(&app.state.db).await.unwrap().unwrap();
             let mut am: entity::idv_session::ActiveModel = row.into();
-            am.last_name = Set(None);
+            am.last_name = Set(last.map(str::to_string));
+            am.first_name = Set(first.map(str::to_string));
             am.update(&app.state.db).await.unwrap();
         }
+        let by_name = ids(&admin.gql(&app, LIST, json!({"s": {"field": "NAME", "direction": "ASC"}})).await);
+        let shared: Vec<&String> = by_name.iter().filter(|id| [10, 11, 12, 13].iter().any(|i| **id == seeded.session_ids[*i])).collect();
+        let mut empty_first = [&seeded.session_ids[10], &seeded.session_ids[12]];
+        empty_first.sort();
+        assert_eq!(shared, [&seeded.session_ids[13], &seeded.session_ids[11], empty_first[0], empty_first[1]], "{backend}: empty first names last");
         for filter in [json!({}), json!({"failingCheck": "ofac"}), json!({"searchTerm": "last1"})] {
             for field in ["SCORE", "NAME", "COMPLETED_AT", "STATUS", "CREATED_AT"] {
                 for direction in ["ASC", "DESC"] {
@@ -465,6 +508,9 @@ async fn sorted_pages_join_up_across_empty_values() {
                         let (pages, totals) = paged(&app, &admin, &filter, &sort, first).await;
                         assert_eq!(pages, whole, "{backend}: {filter} {sort} by {first}");
                         assert!(totals.iter().all(|t| *t == (whole.len() as u64, true)), "{backend}: {totals:?}");
+                        // "Previous" from the end: seeks back, the same list.
+                        let back = paged_back(&app, &admin, &filter, &sort, first).await;
+                        assert_eq!(back, whole, "{backend}: {filter} {sort} back by {first}");
                     }
                 }
             }
@@ -825,7 +871,9 @@ async fn pages_lie_wherever_the_matches_lie() {
     use async_graphql::connection::{CursorType, OpaqueCursor};
     use entity::idv_session;
     const PAGE: &str = "query($f: IdvSessionFilter, $s: Sort, $a: String) { idvSessions(first: 25, after: $a, filter: $f, sort: $s) {
-        pageInfo { hasNextPage endCursor } nodes { id } } }";
+        pageInfo { hasNextPage startCursor endCursor } nodes { id } } }";
+    const BACK: &str = "query($f: IdvSessionFilter, $s: Sort, $b: String) { idvSessions(last: 25, before: $b, filter: $f, sort: $s) {
+        pageInfo { hasPreviousPage hasNextPage } nodes { id } } }";
     for backend in backends().await {
         let app = TestApp::spawn(backend).await;
         let client = app.demo_client_id.clone();
@@ -875,6 +923,13 @@ async fn pages_lie_wherever_the_matches_lie() {
                 if end < expected.len() {
                     let next = admin.gql(&app, PAGE, json!({"f": filter, "s": sort, "a": conn["pageInfo"]["endCursor"]})).await;
                     assert_eq!(ids(&next), expected[end..(end + 25).min(expected.len())], "{case}, next page");
+                }
+                // The previous page, before this one's first cursor: a seek back.
+                if offset > 0 {
+                    let back = admin.gql(&app, BACK, json!({"f": filter, "s": sort, "b": conn["pageInfo"]["startCursor"]})).await;
+                    assert_eq!(ids(&back), expected[offset.saturating_sub(25)..offset], "{case}, previous page");
+                    let info = &back["data"]["idvSessions"]["pageInfo"];
+                    assert_eq!((info["hasPreviousPage"].as_bool(), info["hasNextPage"].as_bool()), (Some(offset > 25), Some(true)), "{case}");
                 }
             }
         }
