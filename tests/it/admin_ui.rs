@@ -693,6 +693,27 @@ async fn daily_use(app: &TestApp, chromium: &std::path::PathBuf, driver: &std::p
     let shown: Vec<String> = b.eval(ROW_IDS).await.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
     assert!(!shown.is_empty() && exported.len() >= shown.len(), "{backend}: {exported:?}");
     assert_eq!(exported[..shown.len()], shown[..], "{backend}: the export is in the list's order");
+    // Paging: Next to the last page, then Previous back to the first (a
+    // seek back from each page's first row): the same pages, in order.
+    let row_ids = || async { b.eval(&format!("JSON.stringify({ROW_IDS})")).await.as_str().unwrap().to_string() };
+    let pager = |label: &str| format!("[...document.querySelectorAll('nav.pager button')].find(b => b.textContent.includes('{label}'))");
+    let mut pages = vec![row_ids().await];
+    while b.eval(&format!("!{}.disabled", pager("Next"))).await == json!(true) {
+        b.eval(&format!("{}.click()", pager("Next"))).await;
+        let was = pages.last().unwrap().clone();
+        b.wait_for("the next page", &format!("JSON.stringify({ROW_IDS}) !== {}", json!(was))).await;
+        pages.push(row_ids().await);
+        assert!(pages.len() < 10, "{backend}: Next does not end");
+    }
+    assert_eq!(pages.len(), 3, "{backend}: 61 sessions, 25 a page");
+    for back in (0..pages.len() - 1).rev() {
+        b.eval(&format!("{}.click()", pager("Previous"))).await;
+        b.wait_for("the previous page", &format!("JSON.stringify({ROW_IDS}) === {}", json!(pages[back]))).await;
+        assert!(b.current_url().await.contains("before="), "{backend}: Previous pages before a cursor");
+    }
+    assert_eq!(b.eval(&format!("{}.disabled", pager("Previous"))).await, json!(true), "{backend}: back on the first page");
+    assert_eq!(b.eval(&format!("{}.disabled", pager("Next"))).await, json!(false), "{backend}");
+    b.screenshot(&shot("05b-paged-back")).await;
 
     // Weights: grouped, real units; the what-if explains each flip.
     b.goto(&app.url("/admin#/weights")).await;
