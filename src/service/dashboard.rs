@@ -648,12 +648,8 @@ async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
     let keyed = || {
         let mut keyed = base.clone().filter(score().is_not_null());
         if let (Some(a), Some(Some(v))) = (after, &last_score) {
-            let id = sea_orm::Value::from(a.id.clone());
-            let past = Condition::any()
-                .add(beyond(score(), v.clone()))
-                .add(Condition::all().add(score().eq(v.clone())).add(beyond(session(), id)));
-            let seek = if way.descends() { score().lte(v.clone()) } else { score().gte(v.clone()) };
-            keyed = keyed.filter(seek).filter(past);
+            // A row-value seek in the index (many sessions share a score).
+            keyed = keyed.filter(past_row(score(), session(), v, &a.id, way));
         }
         keyed.order_by(score(), o.clone()).order_by(session(), o.clone())
     };
@@ -848,6 +844,15 @@ fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value
     }
 }
 
+/// `(key, id)` strictly past `(value, id)` in a walk's direction, as one
+/// row-value comparison (an index range where the index is `(..., key,
+/// id)`).
+fn past_row(key: Expr, id_col: Expr, value: &sea_orm::Value, id: &str, way: Way) -> Expr {
+    let row = Expr::tuple([key, id_col]);
+    let at = Expr::tuple([Expr::val(value.clone()), Expr::val(id)]);
+    if way.descends() { row.lt(at) } else { row.gt(at) }
+}
+
 /// One part of a keyset walk: the rows it may hold, and the keys it is
 /// ordered by (then the id).
 struct KeysetPart {
@@ -870,12 +875,21 @@ fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Opt
         if nullable {
             cond = cond.add(keys[0].is_not_null());
         }
-        if let Some(a) = after.filter(|a| !in_empty(a)) {
-            cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, way));
-            // Seek: the walk starts at the last key, not at the beginning.
-            if let Some(v) = &a.values[0] {
-                cond = cond.add(if way.descends() { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
+        match after.filter(|a| !in_empty(a)).map(|a| (a, &a.values[0])) {
+            // One key: `(key, id)` past the session's, a row value both
+            // databases read as an index range, so the walk starts at that
+            // session even among many sessions sharing its key (a status).
+            Some((a, Some(v))) if keys.len() == 1 => {
+                cond = cond.add(past_row(Expr::col((idv_session::Entity, keys[0])), Expr::col((idv_session::Entity, idv_session::Column::Id)), v, &a.id, way));
             }
+            Some((a, lead)) => {
+                cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, way));
+                // Seek: the walk starts at the last key, not at the beginning.
+                if let Some(v) = lead {
+                    cond = cond.add(if way.descends() { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
+                }
+            }
+            None => {}
         }
         KeysetPart { cond, keys, lead_set: true }
     };
