@@ -172,12 +172,15 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
         // Module and blur from the end patterns matched against blurred
         // templates (thresholding loses them under about a module of blur).
         let estimate = rows::estimate_blur(&wide, measured.map_or(module_px, |m| m * scale));
-        let small = match (measured, estimate.map(|(unit, _)| unit / scale), module) {
-            (Some(m), _, _) if m < 2.4 => Some(m),
-            (_, Some(m), _) if m < 2.4 => Some(m),
-            (_, _, Some(m)) if m < 2.4 => Some(m),
-            _ if region.length / 1.3 <= 600.0 => Some(1.3),
-            _ => None,
+        // A short symbol whose ends were not found may still have small
+        // modules; once the ends give a module of 2.4 px or more, the
+        // bicubic path is skipped (on a large defocused symbol it cost about
+        // a second of the budget before the Wiener restore that reads it).
+        let ends = measured.or(estimate.map(|(unit, _)| unit / scale));
+        let small = match [measured, estimate.map(|(unit, _)| unit / scale), module].into_iter().flatten().find(|m| *m < 2.4) {
+            Some(m) => Some(m),
+            None if ends.is_none() && region.length / 1.3 <= 600.0 => Some(1.3),
+            None => None,
         };
         if let Some(src_module) = small {
             let src_module = src_module.max(0.8);
