@@ -225,10 +225,17 @@ impl PageArgs {
     pub fn idv_page(&self, sort: dashboard::Sort) -> AppResult<(Page, Option<dashboard::Seek>)> {
         let after = decode::<IdvCursor>("after", self.after.as_deref())?;
         let before = decode::<IdvCursor>("before", self.before.as_deref())?;
-        let page = self.window(after.as_ref().map(IdvCursor::at), before.as_ref().map(IdvCursor::at))?;
+        let mut page = self.window(after.as_ref().map(IdvCursor::at), before.as_ref().map(IdvCursor::at))?;
         let seek = match (&after, &before, self.last) {
             (Some(after), _, None) => after.key(sort).map(dashboard::Seek::After),
-            (None, Some(before), Some(_)) => before.key(sort).map(dashboard::Seek::Before),
+            (None, Some(before), Some(last)) => before.key(sort).map(|key| {
+                // `last` sessions before that one, whatever its position
+                // now (sessions created since move it): the position only
+                // numbers the page.
+                let last = last.max(0) as u64;
+                page = Page { skip: (before.at() as u64).saturating_sub(last), take: last };
+                dashboard::Seek::Before(key)
+            }),
             _ => None,
         };
         Ok((page, seek))

@@ -442,8 +442,9 @@ fn walk_bound(set_rows: u64) -> u64 {
 }
 
 /// `limit` sessions from `skip` of a walk in the order of `keys` then the
-/// id (read the `way` given), under the walk's filters and `part` (the part of the order walked:
-/// a keyset seek, the sessions with or without the lead key).
+/// id (read the `way` given), under the walk's filters and `part` (the
+/// part of the order walked: a keyset seek, the sessions with or without
+/// the lead key).
 #[allow(clippy::too_many_arguments)]
 async fn walk(
     db: &impl ConnectionTrait,
@@ -489,11 +490,11 @@ async fn walk(
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
 /// empty values last, then the id) — or, given a seek, the `take + 1`
 /// following a session, or preceding it (then in the walk's order, back
-/// from it) — so the caller knows whether a next (previous) page exists. An empty-last sort key is read in two plain walks (sessions
-/// with the key, in the order of its index, then those without it, by
-/// the other keys): `NULLS LAST` in one statement is not an index order on
-/// both backends, and sorting every match was what made a sorted page
-/// slow.
+/// from it) — so the caller knows whether a next (previous) page exists.
+/// An empty-last sort key is read in two plain walks (sessions with the
+/// key, in the order of its index, then those without it, by the other
+/// keys): `NULLS LAST` in one statement is not an index order on both
+/// backends, and sorting every match was what made a sorted page slow.
 async fn idv_window(
     db: &impl ConnectionTrait,
     filters: &IdvWhere,
@@ -735,9 +736,11 @@ pub async fn idv_page(
     let more = rows.len() as u64 > page.take;
     rows.truncate(page.take as usize);
     let (start, has_previous, has_next) = if let Some(Seek::Before(_)) = seek {
-        // Walked back from the session after the page: it follows.
+        // Walked back from the session after the page: it follows; with
+        // nothing before the page, the page starts the list.
         rows.reverse();
-        ((page.skip + page.take).saturating_sub(rows.len() as u64), more, true)
+        let start = if more { (page.skip + page.take).saturating_sub(rows.len() as u64) } else { 0 };
+        (start, more, true)
     } else {
         (page.skip, page.skip > 0, more)
     };

@@ -936,3 +936,39 @@ async fn pages_lie_wherever_the_matches_lie() {
         app.cleanup().await;
     }
 }
+
+/// "Previous" gives the `last` sessions before the cursor's session
+/// wherever it now lies: sessions created since the cursor was handed out
+/// move it down the newest-first list, and the page is still full.
+#[tokio::test]
+async fn previous_page_is_full_after_new_sessions() {
+    const FIRST: &str = "query { idvSessions(first: 25) { edges { cursor node { id } } } }";
+    const BACK: &str = "query($b: String) { idvSessions(last: 25, before: $b) {
+        pageInfo { hasPreviousPage hasNextPage } nodes { id } } }";
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 40, Utc::now() - chrono::Duration::hours(2)).await;
+        let admin = login(&app, &client, "admin@previous.test", Role::Admin).await;
+        let first = admin.gql(&app, FIRST, json!({})).await;
+        let edge = &first["data"]["idvSessions"]["edges"][10];
+        let (cursor, row) = (edge["cursor"].clone(), edge["node"]["id"].as_str().unwrap().to_string());
+        for _ in 0..20 {
+            let new = tessera::service::idv::NewSession {
+                metadata: Default::default(),
+                liveness_mode: tessera::service::types::LivenessMode::Passive,
+                webhook_url: None,
+                settings: Default::default(),
+            };
+            tessera::service::idv::create(&app.state.db, &client, None, new, 24, "test").await.unwrap();
+        }
+        let whole = ids(&admin.gql(&app, LIST, json!({})).await);
+        assert_eq!(whole.iter().position(|id| *id == row), Some(30), "{backend}: the row moved down");
+        let back = admin.gql(&app, BACK, json!({"b": cursor})).await;
+        assert_eq!(ids(&back), whole[5..30], "{backend}: {back}");
+        let info = &back["data"]["idvSessions"]["pageInfo"];
+        assert_eq!((info["hasPreviousPage"].as_bool(), info["hasNextPage"].as_bool()), (Some(true), Some(true)), "{backend}");
+        app.cleanup().await;
+    }
+}
