@@ -74,6 +74,11 @@ impl Way {
         order(self.descends())
     }
 
+    /// `e` strictly past `v` in the walk's direction.
+    fn beyond(self, e: Expr, v: impl Into<Expr>) -> Expr {
+        if self.descends() { e.lt(v) } else { e.gt(v) }
+    }
+
     /// Where a key's empty values lie in the walk: last in the list's
     /// order, so first walking back.
     fn empties(self) -> sea_orm::sea_query::NullOrdering {
@@ -642,7 +647,6 @@ async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
 ) -> AppResult<Vec<M>> {
     let o = way.order();
     let (score, session) = failing_score_keys();
-    let beyond = |e: Expr, v: sea_orm::Value| if way.descends() { e.lt(v) } else { e.gt(v) };
     // `after`'s score: `Some(None)` when it had none.
     let last_score = after.map(|a| a.values.first().cloned().flatten());
     let in_empty = matches!(last_score, Some(None));
@@ -657,7 +661,7 @@ async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
     let empty = || {
         let mut without = base.clone().filter(score().is_null());
         if let (Some(a), true) = (after, in_empty) {
-            without = without.filter(beyond(session(), sea_orm::Value::from(a.id.clone())));
+            without = without.filter(way.beyond(session(), sea_orm::Value::from(a.id.clone())));
         }
         without.order_by(session(), o.clone())
     };
@@ -750,8 +754,9 @@ pub async fn idv_page(
     Ok(IdvPage { rows, total, total_exact, has_next, has_previous, start })
 }
 
-/// Where a keyset page or an export batch starts: the sort values of the
-/// row before it (`None` where empty) and its id.
+/// A session's place in a sorted list: its sort values (`None` where
+/// empty) and its id — where a keyset page or an export batch starts
+/// (after it) or, walking back, ends (before it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListKey {
     values: Vec<Option<sea_orm::Value>>,
@@ -759,7 +764,7 @@ pub struct ListKey {
 }
 
 impl ListKey {
-    /// After this session, in a list sorted by `field`.
+    /// This session's place in a list sorted by `field`.
     pub fn of_session(s: &idv_session::Model, field: SortField) -> Self {
         use sea_orm::Value;
         let values = match field {
@@ -826,7 +831,7 @@ impl ListKey {
 /// key) then the id.
 fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value>], id: &str, nullable: bool, lead_set: bool, way: Way) -> Condition {
     use idv_session::Column as C;
-    let beyond = |col: C, v: sea_orm::Value| if way.descends() { col.lt(v) } else { col.gt(v) };
+    let beyond = |col: C, v: sea_orm::Value| way.beyond(Expr::col((idv_session::Entity, col)), v);
     let Some((key, rest)) = keys.split_first() else {
         return Condition::all().add(beyond(C::Id, id.into()));
     };
@@ -851,9 +856,7 @@ fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value
 /// row-value comparison (an index range where the index is `(..., key,
 /// id)`).
 fn past_row(key: Expr, id_col: Expr, value: &sea_orm::Value, id: &str, way: Way) -> Expr {
-    let row = Expr::tuple([key, id_col]);
-    let at = Expr::tuple([Expr::val(value.clone()), Expr::val(id)]);
-    if way.descends() { row.lt(at) } else { row.gt(at) }
+    way.beyond(Expr::tuple([key, id_col]), Expr::tuple([Expr::val(value.clone()), Expr::val(id)]))
 }
 
 /// One part of a keyset walk: the rows it may hold, and the keys it is
