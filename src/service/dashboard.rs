@@ -400,40 +400,56 @@ fn idv_order(query: Select<idv_session::Entity>, keys: &[idv_session::Column], n
 enum Walk {
     /// One condition, tested on each session walked.
     Plain(Condition),
-    /// One condition whose subqueries are sets ([`Probe::Set`]): the walk
-    /// reads only the ids (from the sort index alone where the other
-    /// filters allow) and the page's rows are then read by id, so a walk
-    /// passing many sessions does not read each one's row. PostgreSQL's
-    /// walk: an index-only walk tested against a hashed set costs about
-    /// 0.3 µs per session there, and sorting the matches instead would be
-    /// a hash join over the client's sessions (45–110 ms for 11,000
-    /// matches of 100,000: the planner does not look them up by id).
-    Late(Condition),
-    /// A walk whose subqueries are sets ([`Probe::Set`]), whose matches
-    /// may lie anywhere along it: the sort index is walked over at most
-    /// `bound` sessions ([`walk_bound`]) under the `plain` filters (the
-    /// clients and the session's own columns), each tested against the
-    /// subqueries (`tests`); when the page does not lie within them, the
-    /// matches are gathered and sorted instead (`sorted`: the same filters
-    /// with the subqueries as lists, [`Probe::List`]). The walk costs at
-    /// most a bound's worth of set lookups, the sort a primary-key lookup
-    /// per match (the set's range is at most [`session_search::SET_CAP`]),
-    /// so a page costs at most about twice the cheaper of the two, whichever
-    /// end of the order the matches lie at.
-    Bounded { plain: Condition, tests: Condition, sorted: Condition, bound: u64 },
+    /// A walk whose subqueries are read as sets ([`Probe::Set`]) — their
+    /// matches may lie anywhere along it — after a first, short walk
+    /// without the sets: the first [`PROBE_WALK`] sessions of the sort
+    /// index under the `plain` filters (the clients and the session's own
+    /// columns), each tested with the subqueries probed per session
+    /// (`probed`, the [`Probe::PerSession`] form). Where the matches are
+    /// dense near the start of the order — the usual case — the page lies
+    /// among them and costs a few hundred index probes instead of reading
+    /// tens of thousands of ids into a set; otherwise `then`.
+    Probed { plain: Condition, probed: Condition, then: Then },
 }
+
+/// How a [`Walk::Probed`] goes on when its first sessions do not hold the
+/// page.
+enum Then {
+    /// PostgreSQL: the whole walk under one condition whose subqueries are
+    /// sets: it reads only the ids (from the sort index alone where the
+    /// other filters allow) and the page's rows are then read by id, so a
+    /// walk passing many sessions does not read each one's row. An
+    /// index-only walk tested against a hashed set costs about 0.3 µs per
+    /// session there, and sorting the matches instead would be a hash
+    /// join over the client's sessions (45–110 ms for 11,000 matches of
+    /// 100,000: the planner does not look them up by id).
+    Whole(Condition),
+    /// SQLite: the sort index walked over at most `bound` sessions
+    /// ([`walk_bound`]) under the plain filters, each tested against the
+    /// sets (`tests`); when the page does not lie within them, the matches
+    /// are gathered and sorted instead (`sorted`: every filter with the
+    /// subqueries as lists, [`Probe::List`]). The walk costs at most a
+    /// bound's worth of set lookups, the sort a primary-key lookup per
+    /// match (the set's range is at most [`session_search::SET_CAP`]), so a
+    /// page costs at most about twice the cheaper of the two, whichever
+    /// end of the order the matches lie at.
+    Bounded { tests: Condition, sorted: Condition, bound: u64 },
+}
+
+/// Sessions the first walk of a [`Walk::Probed`] tests one by one (an
+/// index probe each) before the sets are read.
+const PROBE_WALK: u64 = 2000;
 
 impl Walk {
     /// Every filter as one condition, for counting.
     fn condition(&self) -> &Condition {
         match self {
-            Walk::Plain(cond) | Walk::Late(cond) => cond,
-            Walk::Bounded { sorted, .. } => sorted,
+            Walk::Plain(cond) | Walk::Probed { then: Then::Whole(cond), .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
         }
     }
 }
 
-/// Sessions a bounded walk ([`Walk::Bounded`], SQLite) passes before it
+/// Sessions a bounded walk ([`Then::Bounded`], SQLite) passes before it
 /// sorts the matches instead, given the rows of its set (a bound on the
 /// matches): as many set lookups as the sort would cost, at least a few
 /// milliseconds' worth. A session walked costs about 1–2 µs (one set
@@ -467,22 +483,33 @@ async fn walk(
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, way);
     // The rows of the sessions a statement of ids selects, in the order.
     let rows_of = |ids: sea_orm::sea_query::SelectStatement| ordered(Condition::all().add(C::Id.in_subquery(ids))).all(db);
-    let (plain, tests, sorted, bound) = match how {
+    // The ids of the matches (`tests`) among the first `bound` sessions of
+    // the sort index under the `plain` filters, whose ids and keys only are
+    // read (from the index where the plain filters allow), as a derived
+    // table named as the sessions' table, so that the order and the
+    // subqueries' tests of `idv_session.id` apply to it unchanged.
+    let within = |plain: &Condition, tests: &Condition, bound: u64| {
+        let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(bound).into_query();
+        let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
+        QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
+        found.into_query()
+    };
+    let (plain, probed, then) = match how {
         Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
-        Walk::Late(cond) => {
+        Walk::Probed { plain, probed, then } => (plain, probed, then),
+    };
+    let rows = rows_of(within(plain, probed, PROBE_WALK)).await?;
+    if rows.len() as u64 == limit {
+        return Ok(rows);
+    }
+    let (tests, sorted, bound) = match then {
+        Then::Whole(cond) => {
             let ids = ordered(cond.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
             return Ok(rows_of(ids).await?);
         }
-        Walk::Bounded { plain, tests, sorted, bound } => (plain, tests, sorted, *bound),
+        Then::Bounded { tests, sorted, bound } => (tests, sorted, *bound),
     };
-    // The first sessions of the sort index, their ids and keys only (read
-    // from the index where the plain filters allow), as a derived table
-    // named as the sessions' table, so that the order and the subqueries'
-    // tests of `idv_session.id` apply to it unchanged.
-    let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(bound).into_query();
-    let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
-    QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
-    let rows = rows_of(found.into_query()).await?;
+    let rows = rows_of(within(plain, tests, bound)).await?;
     if rows.len() as u64 == limit {
         return Ok(rows);
     }
@@ -515,14 +542,20 @@ async fn idv_window(
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
     let sets = forms.search == Probe::Set || forms.failing == Probe::Set;
-    let how = if sets && db.get_database_backend() == DbBackend::Postgres {
-        Walk::Late(filters.condition_as(forms))
-    } else if sets {
-        Walk::Bounded {
+    let how = if sets {
+        let then = if db.get_database_backend() == DbBackend::Postgres {
+            Then::Whole(filters.condition_as(forms))
+        } else {
+            Then::Bounded {
+                tests: filters.subquery_condition(forms),
+                sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 }),
+                bound: walk_bound(forms.set_rows),
+            }
+        };
+        Walk::Probed {
             plain: filters.plain_condition(forms.clients),
-            tests: filters.subquery_condition(forms),
-            sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 }),
-            bound: walk_bound(forms.set_rows),
+            probed: filters.subquery_condition(Forms { search: Probe::PerSession, failing: Probe::PerSession, ..forms }),
+            then,
         }
     } else {
         Walk::Plain(filters.condition_as(forms))
