@@ -438,7 +438,7 @@ enum Then {
 
 /// Sessions the first walk of a [`Walk::Probed`] tests one by one (an
 /// index probe each) before the sets are read.
-const PROBE_WALK: u64 = 2000;
+const PROBE_WALK: u64 = 500;
 
 impl Walk {
     /// Every filter as one condition, for counting.
