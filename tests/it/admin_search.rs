@@ -577,6 +577,42 @@ async fn dashboard_totals_are_capped_past_a_thousand() {
     }
 }
 
+/// A word matching more sessions than a set may hold (`First`, every one
+/// of 31,000 sessions) is counted by probing the client's sessions until
+/// a thousand and one are found, not by reading its whole range; combined
+/// with a narrow word it is still counted exactly, and its pages are the
+/// list's.
+#[tokio::test]
+async fn totals_of_a_word_matching_most_of_a_large_client() {
+    use entity::idv_session;
+    const PAGE: &str = "query($f: IdvSessionFilter) { idvSessions(first: 25, filter: $f) {
+        totalCount totalCountExact pageInfo { hasNextPage } nodes { id } } }";
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 31_000, Utc::now()).await;
+        let admin = login(&app, &client, "admin@wide.test", Role::Admin).await;
+        let mut all = idv_session::Entity::find().filter(idv_session::Column::ClientId.eq(&client)).all(&app.state.db).await.unwrap();
+        all.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        let newest = |keep: &dyn Fn(&idv_session::Model) -> bool| all.iter().filter(|s| keep(s)).take(25).map(|s| s.id.clone()).collect::<Vec<_>>();
+
+        let body = admin.gql(&app, PAGE, json!({"f": {"searchTerm": "First"}})).await;
+        let conn = &body["data"]["idvSessions"];
+        assert_eq!((conn["totalCount"].as_u64(), conn["totalCountExact"].as_bool()), (Some(1000), Some(false)), "{backend}: {conn}");
+        assert_eq!(ids(&body), newest(&|_| true), "{backend}");
+
+        let last50 = |s: &idv_session::Model| s.last_name.as_deref().is_some_and(|n| n.to_lowercase().starts_with("last50"));
+        let body = admin.gql(&app, PAGE, json!({"f": {"searchTerm": "First Last50"}})).await;
+        let conn = &body["data"]["idvSessions"];
+        let expected = all.iter().filter(|s| last50(s)).count() as u64;
+        assert_eq!(expected, 111, "{backend}");
+        assert_eq!((conn["totalCount"].as_u64(), conn["totalCountExact"].as_bool()), (Some(expected), Some(true)), "{backend}: {conn}");
+        assert_eq!(ids(&body), newest(&last50), "{backend}");
+        app.cleanup().await;
+    }
+}
+
 /// SQLite keeps planner statistics: every connection samples a bounded
 /// number of rows per index, and `PRAGMA optimize` runs at start and on
 /// demand (after the start-up fill of the search index, tables are
