@@ -317,7 +317,6 @@ impl IdvWhere {
     /// failing check, 70 → 2 ms for a word matching 111,111), else the
     /// lists are read.
     async fn count(&self, db: &impl ConnectionTrait, ranges: &Ranges) -> AppResult<u64> {
-        use sea_orm::sea_query::Alias;
         if ranges.widest() > session_search::SET_CAP {
             let clients = self.search_clients();
             let walked = idv_session::Entity::find()
@@ -327,9 +326,8 @@ impl IdvWhere {
                 .limit(session_search::SET_CAP)
                 .into_query();
             let probed = self.subquery_condition(Forms { search: Probe::PerSession, failing: Probe::PerSession, clients, set_rows: 0 });
-            let mut found = idv_session::Entity::find().select_only().column(idv_session::Column::Id).filter(probed).limit(COUNT_CAP + 1);
-            QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
-            let counted = count_rows(db, found.into_query()).await?;
+            let found = idv_session::Entity::find().select_only().column(idv_session::Column::Id).filter(probed).limit(COUNT_CAP + 1);
+            let counted = count_rows(db, over_walked(found, walked)).await?;
             if counted > COUNT_CAP {
                 return Ok(counted);
             }
@@ -391,6 +389,17 @@ impl Ranges {
     fn widest(&self) -> u64 {
         Ord::max(self.search.unwrap_or(0), self.failed.unwrap_or(0))
     }
+}
+
+/// `select` read from `walked` (some of the sessions, a statement on
+/// `idv_session`) instead of the sessions' table: a derived table named as
+/// the sessions' table, so that the filters, the order and the
+/// subqueries' tests of `idv_session.id` apply to it unchanged.
+fn over_walked(select: Select<idv_session::Entity>, walked: sea_orm::sea_query::SelectStatement) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Alias;
+    let mut select = select;
+    QueryTrait::query(&mut select).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
+    select.into_query()
 }
 
 /// PostgreSQL: whether at least 90 % of a table's pages are marked
@@ -536,20 +545,15 @@ async fn walk(
     limit: u64,
 ) -> AppResult<Vec<idv_session::Model>> {
     use idv_session::Column as C;
-    use sea_orm::sea_query::Alias;
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, way);
     // The rows of the sessions a statement of ids selects, in the order.
     let rows_of = |ids: sea_orm::sea_query::SelectStatement| ordered(Condition::all().add(C::Id.in_subquery(ids))).all(db);
     // The ids of the matches (`tests`) among the first `bound` sessions of
     // the sort index under the `plain` filters, whose ids and keys only are
-    // read (from the index where the plain filters allow), as a derived
-    // table named as the sessions' table, so that the order and the
-    // subqueries' tests of `idv_session.id` apply to it unchanged.
+    // read (from the index where the plain filters allow).
     let within = |plain: &Condition, tests: &Condition, bound: u64| {
         let walked = ordered(plain.clone().add(part.clone())).select_only().column(C::Id).columns(keys.iter().copied()).limit(bound).into_query();
-        let mut found = ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit);
-        QueryTrait::query(&mut found).from_clear().from_subquery(walked, Alias::new(idv_session::Entity.table_name()));
-        found.into_query()
+        over_walked(ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit), walked)
     };
     let (plain, probed, then) = match how {
         Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
