@@ -582,6 +582,24 @@ impl BlobStore {
         }
     }
 
+    /// Removes the partial files a local write cut off by a crash leaves
+    /// under `prefix`, when last written before `cutoff`; returns how many.
+    /// The local backend writes each object to a staged file beside it
+    /// (`<name>#<n>`) and renames it into place; a process killed before the
+    /// rename leaves the staged file, which listing never shows. No-op for S3
+    /// (an unfinished upload there never becomes an object).
+    pub async fn remove_staged_older_than(&self, prefix: &str, cutoff: chrono::DateTime<chrono::Utc>) -> anyhow::Result<usize> {
+        let Some(root) = &self.local_root else {
+            return Ok(0);
+        };
+        object_path(prefix)?;
+        let dir = root.join(prefix);
+        let cutoff = std::time::SystemTime::from(cutoff);
+        tokio::task::spawn_blocking(move || remove_staged_under(&dir, cutoff))
+            .await
+            .context("staged file sweep task")?
+    }
+
     /// Keys under `prefix` last written before `cutoff` (for the orphan sweep).
     pub async fn keys_older_than(&self, prefix: &str, cutoff: chrono::DateTime<chrono::Utc>) -> anyhow::Result<Vec<String>> {
         use futures::TryStreamExt;
@@ -601,6 +619,44 @@ fn object_path(key: &str) -> anyhow::Result<ObjectPath> {
         bail!("invalid object key `{key}`");
     }
     ObjectPath::parse(key).with_context(|| format!("invalid object key `{key}`"))
+}
+
+/// Whether `name` is a local backend's staged write: `<name>#<digits>`
+/// (object keys never hold `#`).
+fn is_staged_name(name: &str) -> bool {
+    matches!(name.rsplit_once('#'), Some((_, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn remove_staged_under(dir: &Path, cutoff: std::time::SystemTime) -> anyhow::Result<usize> {
+    let mut removed = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("listing {}", dir.display()))),
+        };
+        for entry in entries {
+            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file()
+                && entry.file_name().to_str().is_some_and(is_staged_name)
+                && entry.metadata()?.modified()? < cutoff
+            {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => {
+                        tracing::info!(path = %entry.path().display(), "removed a partial blob write cut off by a crash");
+                        removed += 1;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(anyhow::Error::new(e).context(format!("removing {}", entry.path().display()))),
+                }
+            }
+        }
+    }
+    Ok(removed)
 }
 
 fn fsync_with_parent(file: &Path) -> anyhow::Result<()> {
@@ -678,6 +734,33 @@ mod tests {
         let parsed = MasterKey::parse_previous(&format!(" {}, ,{}", a.to_base64(), a.to_base64())).unwrap();
         assert_eq!(parsed.len(), 2);
         assert!(MasterKey::parse_previous("nope").is_err());
+    }
+
+    #[test]
+    fn staged_names_are_the_local_backends_partial_writes() {
+        assert!(is_staged_name("driver_license_front-0b1c.bin#3"));
+        assert!(is_staged_name("a#12"));
+        assert!(!is_staged_name("a#"));
+        assert!(!is_staged_name("a#1x"));
+        assert!(!is_staged_name("driver_license_front-0b1c.bin"));
+    }
+
+    #[tokio::test]
+    async fn staged_writes_older_than_the_cutoff_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::local(dir.path(), MasterKey::generate()).unwrap();
+        store.put("clients/c1/s1/front.bin", b"kept").await.unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let staged = root.join("clients/c1/s1/front2.bin#7");
+        std::fs::write(&staged, b"partial").unwrap();
+        let before = chrono::Utc::now() - chrono::Duration::seconds(60);
+        assert_eq!(store.remove_staged_older_than("clients", before).await.unwrap(), 0, "younger than the cutoff");
+        assert!(staged.exists());
+        let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+        assert_eq!(store.remove_staged_older_than("clients", after).await.unwrap(), 1);
+        assert!(!staged.exists());
+        assert_eq!(store.get("clients/c1/s1/front.bin").await.unwrap().unwrap(), b"kept");
+        assert_eq!(store.remove_staged_older_than("missing", after).await.unwrap(), 0);
     }
 
     #[test]

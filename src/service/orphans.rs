@@ -2,7 +2,8 @@
 //! the row that points at it commits, so a process killed in between leaves
 //! a blob and never a row without its blob. The sweep removes such blobs once
 //! they are older than `orphan_blob_grace_secs` (far longer than any upload
-//! takes between the two writes).
+//! takes between the two writes). A process killed mid-write on local
+//! storage also leaves the partial, staged file; the sweep removes those too.
 
 use chrono::Utc;
 use entity::stored_file;
@@ -18,11 +19,12 @@ use crate::storage::BlobStore;
 const FILES_PREFIX: &str = "clients";
 
 /// Deletes the blobs under `clients/` older than `grace` that no
-/// `stored_file` or `review_attachment` row names; returns how many were removed.
+/// `stored_file` or `review_attachment` row names, and the partial writes a
+/// crash left there (local storage); returns how many were removed.
 pub async fn sweep(db: &impl ConnectionTrait, storage: &BlobStore, grace: Duration) -> AppResult<usize> {
     let cutoff = Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::MAX);
+    let mut removed = storage.remove_staged_older_than(FILES_PREFIX, cutoff).await.map_err(AppError::Internal)?;
     let keys = storage.keys_older_than(FILES_PREFIX, cutoff).await.map_err(AppError::Internal)?;
-    let mut removed = 0;
     for chunk in keys.chunks(500) {
         let mut known: HashSet<String> = stored_file::Entity::find()
             .select_only()
