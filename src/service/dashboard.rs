@@ -172,12 +172,19 @@ struct Forms {
     set_rows: u64,
 }
 
+impl Forms {
+    /// Both subqueries in one form, no set read.
+    fn of(probe: Probe, clients: idv::ClientCheck) -> Self {
+        Self { search: probe, failing: probe, clients, set_rows: 0 }
+    }
+}
+
 impl IdvWhere {
     /// The filters as one condition; the search and the failing check as
     /// subqueries of the given form ([`Probe::List`] to count,
     /// [`Probe::PerSession`] for an ordered page).
     pub fn condition(&self, probe: Probe) -> Condition {
-        self.condition_as(Forms { search: probe, failing: probe, clients: self.search_clients(), set_rows: 0 })
+        self.condition_as(Forms::of(probe, self.search_clients()))
     }
 
     /// The clients' test for a search: per row when the search found a
@@ -325,7 +332,7 @@ impl IdvWhere {
                 .filter(self.plain_condition(clients))
                 .limit(session_search::SET_CAP)
                 .into_query();
-            let probed = self.subquery_condition(Forms { search: Probe::PerSession, failing: Probe::PerSession, clients, set_rows: 0 });
+            let probed = self.subquery_condition(Forms::of(Probe::PerSession, clients));
             let found = idv_session::Entity::find().select_only().column(idv_session::Column::Id).filter(probed).limit(COUNT_CAP + 1);
             let counted = count_rows(db, over_walked(found, walked)).await?;
             if counted > COUNT_CAP {
@@ -356,12 +363,12 @@ impl IdvWhere {
     ///   order.
     fn page_forms(&self, counted: u64, ranges: &Ranges) -> Forms {
         use session_search::SET_CAP;
-        let plain = Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: self.search_clients(), set_rows: 0 };
+        let plain = Forms::of(Probe::PerSession, self.search_clients());
         if !self.has_subqueries() {
             return plain;
         }
         if counted <= COUNT_CAP {
-            return Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 };
+            return Forms::of(Probe::List, idv::ClientCheck::PerRow);
         }
         let mut forms = plain;
         if let Some(rows) = ranges.search.filter(|rows| *rows <= SET_CAP) {
@@ -609,7 +616,7 @@ async fn idv_window(
         } else {
             Then::Bounded {
                 tests: filters.subquery_condition(forms),
-                sorted: filters.condition_as(Forms { search: Probe::List, failing: Probe::List, clients: idv::ClientCheck::PerRow, set_rows: 0 }),
+                sorted: filters.condition_as(Forms::of(Probe::List, idv::ClientCheck::PerRow)),
                 bound: walk_bound(forms.set_rows),
             }
         };
@@ -827,7 +834,7 @@ pub async fn idv_page(
     let counted = filters.count(db, &ranges).await?;
     let forms = if sort.field == SortField::Score && filters.failing_check.is_some() {
         // Read from the failing-check index (`failing_by_score_window`).
-        Forms { search: Probe::PerSession, failing: Probe::PerSession, clients: filters.search_clients(), set_rows: 0 }
+        Forms::of(Probe::PerSession, filters.search_clients())
     } else {
         filters.page_forms(counted, &ranges)
     };
