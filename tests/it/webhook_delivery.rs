@@ -687,3 +687,69 @@ async fn the_server_process_killed_mid_delivery_and_restarted_loses_nothing() {
         app.cleanup().await;
     }
 }
+
+/// The `v1,` entries of a received `webhook-signature` header.
+fn signatures(r: &Received) -> Vec<String> {
+    r.headers["webhook-signature"].to_str().unwrap().split(' ').map(str::to_string).collect()
+}
+
+/// Whether `secret` verifies `r` (any of its signatures).
+fn verifies(secret: &str, r: &Received) -> bool {
+    standardwebhooks::Webhook::new(secret).unwrap().verify(r.body.as_bytes(), &r.headers).is_ok()
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_with_both_secrets_during_the_overlap_and_alone_after() {
+    for backend in backends().await {
+        let (receiver, addr) = start_receiver("127.0.0.1:0".parse().unwrap(), |_, _| Answer::Status(200)).await;
+        let app = TestApp::spawn_with(backend, |c| loopback_config(c, "0,100ms,100ms")).await;
+        let (id, first) = register(&app, "Rotated", &format!("http://{addr}/hook")).await;
+        let rotate = |overlap: u32| {
+            let app = &app;
+            let id = id.clone();
+            async move {
+                let (s, _, b) = app
+                    .post_json("/api/v1/webhook/rotate-secret", Some(&app.demo_key), &json!({"id": id, "overlap_hours": overlap}))
+                    .await;
+                assert_eq!(s, 200, "{b}");
+                b["secret"].as_str().unwrap().to_string()
+            }
+        };
+        // Sends a test event and returns what the receiver got for it.
+        let send_test = || {
+            let app = &app;
+            let (id, receiver) = (id.clone(), receiver.clone());
+            async move {
+                let (s, _, b) = app.post_json("/api/v1/webhook/test", Some(&app.demo_key), &json!({"id": id})).await;
+                assert_eq!(s, 200, "{b}");
+                let delivery = b["delivery_id"].as_str().unwrap().to_string();
+                wait_for(20, "the test event", || receiver.received().iter().any(|r| r.id() == delivery)).await;
+                receiver.received().into_iter().find(|r| r.id() == delivery).unwrap()
+            }
+        };
+
+        let before = send_test().await;
+        assert_eq!(signatures(&before).len(), 1, "one secret, one signature");
+        assert!(verifies(&first, &before));
+
+        // During the overlap: signed under the new secret and the previous one, new first.
+        let second = rotate(24).await;
+        let during = send_test().await;
+        let sigs = signatures(&during);
+        assert_eq!(sigs.len(), 2, "{sigs:?}");
+        assert!(sigs.iter().all(|s| s.starts_with("v1,")), "{sigs:?}");
+        assert!(verifies(&second, &during), "the new secret verifies");
+        assert!(verifies(&first, &during), "a receiver still on the previous secret verifies");
+        let mut only_first = during.clone();
+        only_first.headers.insert("webhook-signature", sigs[1].parse().unwrap());
+        assert!(verifies(&first, &only_first) && !verifies(&second, &only_first), "the second signature is the previous secret's");
+
+        // Rotated again with no overlap: the newest secret alone; the others no longer verify.
+        let third = rotate(0).await;
+        let after = send_test().await;
+        assert_eq!(signatures(&after).len(), 1);
+        assert!(verifies(&third, &after));
+        assert!(!verifies(&second, &after) && !verifies(&first, &after));
+        app.cleanup().await;
+    }
+}
