@@ -163,7 +163,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            let db = crate::db::connect(&config.database_url(), 2).await?;
+            let db = crate::db::connect(&config.database_url(), 2, config.sqlite_mmap_mb).await?;
             crate::db::migrate(&db).await?;
             println!("migrations applied to {}", crate::db::redact_url(&config.database_url()));
             Ok(())
@@ -333,7 +333,7 @@ fn spawn_model_warm_up(config: &Config, engines: std::sync::Arc<crate::engine::E
 async fn sanctions_import(config: Config, path: &std::path::Path) -> anyhow::Result<()> {
     use std::io::Write;
     let uploads = crate::service::sanctions::read_path(path)?;
-    let db = crate::db::connect(&config.database_url(), 2).await?;
+    let db = crate::db::connect(&config.database_url(), 2, config.sqlite_mmap_mb).await?;
     crate::db::migrate(&db).await?;
     for upload in &uploads {
         let mut err = std::io::stderr();
@@ -365,7 +365,7 @@ async fn keys_command(config: Config, action: KeysAction) -> anyhow::Result<()> 
         anyhow::bail!("no master key: set master_key (TESSERA_MASTER_KEY) as the servers have it");
     }
     crate::storage::ensure_private_dir(&config.data_dir)?;
-    let db = crate::db::connect(&config.database_url(), 2).await?;
+    let db = crate::db::connect(&config.database_url(), 2, config.sqlite_mmap_mb).await?;
     crate::db::migrate(&db).await?;
     let master = crate::storage::MasterKey::load_or_create(&config)?;
     let storage = crate::storage::BlobStore::from_config(&config, master)?;

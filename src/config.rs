@@ -21,6 +21,9 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Maximum database pool size (SQLite files and PostgreSQL).
     pub database_max_connections: u32,
+    /// SQLite: how much of the database file is read through a memory map,
+    /// in MiB (`PRAGMA mmap_size`); 0 turns it off.
+    pub sqlite_mmap_mb: u64,
     /// `local` (a directory) or `s3` (any S3-compatible service).
     pub storage_backend: String,
     /// Directory of the local blob store; defaults to `{data_dir}/blobs`.
@@ -178,6 +181,10 @@ pub struct Config {
 }
 
 /// The official OFAC Sanctions List Service files.
+/// The largest memory map SQLite makes (its default `SQLITE_MAX_MMAP_SIZE`,
+/// 0x7fff0000 bytes), in whole MiB.
+const MAX_SQLITE_MMAP_MB: u64 = 2047;
+
 pub const OFAC_URLS: &str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV,\
 https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ALT.CSV,\
 https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ADD.CSV,\
@@ -194,6 +201,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             database_max_connections: 8,
+            sqlite_mmap_mb: 1024,
             storage_backend: "local".into(),
             storage_path: None,
             s3_bucket: None,
@@ -348,6 +356,9 @@ impl Config {
         }
         if self.storage_backend == "s3" && self.s3_bucket.is_none() {
             return Err(invalid("s3_bucket", "required when storage_backend = s3"));
+        }
+        if self.sqlite_mmap_mb > MAX_SQLITE_MMAP_MB {
+            return Err(invalid("sqlite_mmap_mb", "must be at most 2047 (SQLite maps at most 2 GiB)"));
         }
         if self.session_ttl_hours == 0 {
             return Err(invalid("session_ttl_hours", "must be at least 1"));
@@ -569,6 +580,14 @@ mod tests {
         assert_eq!(Config::default().webhook_retry_schedule.attempts(), 10);
         let err = Config::load_from(None, &env(&[("TESSERA_WEBHOOK_RETRY_SCHEDULE", "soon")])).unwrap_err();
         assert!(err.to_string().contains("webhook_retry_schedule"), "{err}");
+    }
+
+    #[test]
+    fn the_sqlite_map_is_at_most_what_sqlite_maps() {
+        assert_eq!(Config::default().sqlite_mmap_mb, 1024);
+        assert_eq!(Config::load_from(None, &env(&[("TESSERA_SQLITE_MMAP_MB", "0")])).unwrap().sqlite_mmap_mb, 0);
+        let err = Config::load_from(None, &env(&[("TESSERA_SQLITE_MMAP_MB", "4096")])).unwrap_err();
+        assert!(err.to_string().contains("sqlite_mmap_mb"), "{err}");
     }
 
     #[test]

@@ -42,7 +42,7 @@ use crate::storage::{BlobStore, MasterKey};
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     storage::ensure_private_dir(&config.data_dir)?;
     service::decode_budget::configure(config.decode_budget_megapixels);
-    let db = db::connect(&config.database_url(), config.database_max_connections).await?;
+    let db = db::connect(&config.database_url(), config.database_max_connections, config.sqlite_mmap_mb).await?;
     db::migrate(&db).await?;
     service::session_search::backfill(&db).await?;
     db::optimize(&db).await?;
