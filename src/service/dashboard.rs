@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{audit_log, check_result, document, ida_session, identity, idv_session, session_event, webhook_delivery, weights};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait,
     QueryOrder, QuerySelect, Select,
@@ -324,6 +324,16 @@ impl IdvWhere {
     /// failing check, 70 → 2 ms for a word matching 111,111), else the
     /// lists are read.
     async fn count(&self, db: &impl ConnectionTrait, ranges: &Ranges) -> AppResult<u64> {
+        if let Some(driver) = self.count_driver(db.get_database_backend(), ranges) {
+            let found = self
+                .plain_condition(idv::ClientCheck::PerRow)
+                .add(idv_session::Column::Id.in_subquery(driver))
+                .add(self.subquery_condition(Forms::of(Probe::PerSession, idv::ClientCheck::PerRow)));
+            let counted = count_capped(db, found, COUNT_CAP).await?;
+            if counted > COUNT_CAP {
+                return Ok(counted);
+            }
+        }
         if ranges.widest() > session_search::SET_CAP {
             let clients = self.search_clients();
             let walked = idv_session::Entity::find()
@@ -340,6 +350,40 @@ impl IdvWhere {
             }
         }
         count_capped(db, self.condition(Probe::List), COUNT_CAP).await
+    }
+
+    /// The first [`DRIVE_ROWS`] session ids of one subquery's range when
+    /// that range holds more than [`COUNT_CAP`] rows: the failed results
+    /// of the failing check, or the range of a one-word broad search. Each
+    /// of them is a candidate, looked up by primary key and tested against
+    /// every filter (the subqueries probed per session), so a count that
+    /// finds more than [`COUNT_CAP`] among them is "more than
+    /// [`COUNT_CAP`]" without reading the whole range into a list first
+    /// (SQLite, 25,000 failed results of 100,000 sessions: 12–20 ms for
+    /// the list, 2 ms this way). When the other filters leave fewer, the
+    /// count goes on as before: this costs at most a few milliseconds.
+    /// SQLite only: PostgreSQL hashes the list instead, and the same
+    /// statement cost it 2–10 ms more per page than the list did.
+    fn count_driver(&self, backend: DbBackend, ranges: &Ranges) -> Option<sea_orm::sea_query::SelectStatement> {
+        use check_result::Column as R;
+        if backend != DbBackend::Sqlite {
+            return None;
+        }
+        if let (Some(failing), Some(rows)) = (self.failing_results(), ranges.failed)
+            && rows > COUNT_CAP
+        {
+            let results = Query::select()
+                .column(R::SessionId)
+                .from(check_result::Entity)
+                .cond_where(Condition::all().add(R::ClientId.is_in(self.client_ids.clone())).add(failing))
+                .limit(DRIVE_ROWS)
+                .to_owned();
+            return Some(results);
+        }
+        if ranges.search.is_some_and(|rows| rows > COUNT_CAP) {
+            return self.search.as_ref()?.one_word_rows(DRIVE_ROWS);
+        }
+        None
     }
 
     /// The forms of a page's statement, given how many sessions match
@@ -432,6 +476,10 @@ async fn count_rows(db: &impl ConnectionTrait, rows: sea_orm::sea_query::SelectS
 /// shown as "more than" (counting every match of a broad filter costs as
 /// much as reading them all).
 pub const COUNT_CAP: u64 = 1000;
+
+/// Range rows read as candidates for a count that stops early
+/// ([`IdvWhere::count_driver`]): enough when at least half of them match.
+const DRIVE_ROWS: u64 = 2 * (COUNT_CAP + 1);
 
 /// The number of sessions meeting `cond`, counted up to `cap + 1`.
 pub async fn count_capped(db: &impl ConnectionTrait, cond: Condition, cap: u64) -> AppResult<u64> {

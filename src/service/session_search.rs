@@ -355,6 +355,25 @@ pub async fn resolve(db: &impl ConnectionTrait, client_ids: &[String], search: &
 }
 
 impl Found {
+    /// The session ids of the first `limit` rows of a broad one-word
+    /// search's word range: some of the sessions it finds (the document
+    /// number's are not among them), for a count that stops early; `None`
+    /// for any other search.
+    pub fn one_word_rows(&self, limit: u64) -> Option<sea_orm::sea_query::SelectStatement> {
+        use idv_session_search::Column as T;
+        let words = search_words(&self.search);
+        let ([word], Matches::Broad) = (words.as_slice(), &self.matches) else {
+            return None;
+        };
+        let rows = Query::select()
+            .column((idv_session_search::Entity, T::SessionId))
+            .from(idv_session_search::Entity)
+            .cond_where(Condition::all().add(T::ClientId.is_in(self.client_ids.clone())).add(prefix_condition(word)))
+            .limit(limit)
+            .to_owned();
+        Some(rows)
+    }
+
     /// The most index rows any one range of a broad search reads (each
     /// word's, the document number's), counted up to `cap`; 0 for a search
     /// answered by ids.

@@ -1008,3 +1008,59 @@ async fn previous_page_is_full_after_new_sessions() {
         app.cleanup().await;
     }
 }
+
+/// A count of more than a thousand is found among the first rows of the
+/// failing check's results or of a broad word's range, checked against
+/// every filter; when the other filters leave fewer, the count is exact.
+#[tokio::test]
+async fn totals_over_a_thousand_failed_results_or_word_matches_with_and_without_a_narrowing_filter() {
+    use entity::{check_result, idv_session};
+    const PAGE: &str = "query($f: IdvSessionFilter) { idvSessions(first: 25, filter: $f) {
+        totalCount totalCountExact nodes { id } } }";
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        // 6,000 sessions: 1,200 fail `ofac` (every 5th), 4,500 complete (all but every 4th).
+        dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 6_000, Utc::now()).await;
+        let admin = login(&app, &client, "admin@drive.test", Role::Admin).await;
+        let sessions = idv_session::Entity::find().filter(idv_session::Column::ClientId.eq(&client)).all(&app.state.db).await.unwrap();
+        let failed: std::collections::HashSet<String> = check_result::Entity::find()
+            .filter(check_result::Column::CheckName.eq("ofac"))
+            .filter(check_result::Column::Status.eq("fail"))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.session_id)
+            .collect();
+        assert_eq!(failed.len(), 1200, "{backend}");
+        let complete = |s: &idv_session::Model| s.status == "complete";
+        let total = |f: Value| {
+            let (admin, app) = (&admin, &app);
+            async move {
+                let body = admin.gql(app, PAGE, json!({ "f": f })).await;
+                let conn = &body["data"]["idvSessions"];
+                (conn["totalCount"].as_u64().unwrap_or_else(|| panic!("{body}")), conn["totalCountExact"].as_bool().unwrap())
+            }
+        };
+
+        assert_eq!(total(json!({"failingCheck": "ofac"})).await, (1000, false), "{backend}");
+        let expected = sessions.iter().filter(|s| failed.contains(&s.id) && complete(s)).count() as u64;
+        assert_eq!(expected, 900, "{backend}");
+        assert_eq!(total(json!({"failingCheck": "ofac", "status": "COMPLETE"})).await, (expected, true), "{backend}");
+
+        assert_eq!(total(json!({"searchTerm": "First"})).await, (1000, false), "{backend}");
+        assert_eq!(total(json!({"searchTerm": "First", "status": "COMPLETE"})).await, (1000, false), "{backend}");
+        assert_eq!(
+            total(json!({"searchTerm": "First", "failingCheck": "ofac", "status": "COMPLETE"})).await,
+            (expected, true),
+            "{backend}"
+        );
+        let last1 = |s: &idv_session::Model| s.last_name.as_deref().is_some_and(|n| n.to_lowercase().starts_with("last1"));
+        let expected = sessions.iter().filter(|s| last1(s) && complete(s)).count() as u64;
+        assert!(expected > 0 && expected < 1000, "{backend}: {expected}");
+        assert_eq!(total(json!({"searchTerm": "Last1", "status": "COMPLETE"})).await, (expected, true), "{backend}");
+        app.cleanup().await;
+    }
+}
