@@ -180,11 +180,11 @@ pub struct Config {
     pub models_auto_fetch: bool,
 }
 
-/// The official OFAC Sanctions List Service files.
 /// The largest memory map SQLite makes (its default `SQLITE_MAX_MMAP_SIZE`,
 /// 0x7fff0000 bytes), in whole MiB.
 const MAX_SQLITE_MMAP_MB: u64 = 2047;
 
+/// The official OFAC Sanctions List Service files.
 pub const OFAC_URLS: &str = "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV,\
 https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ALT.CSV,\
 https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ADD.CSV,\

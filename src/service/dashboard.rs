@@ -312,9 +312,11 @@ impl IdvWhere {
         Ok(ranges)
     }
 
-    /// The sessions matching, counted up to [`COUNT_CAP`] + 1. The count
-    /// reads each subquery's range once as a list ([`Probe::List`]) — a
-    /// few thousand ids at most, in the usual case. Where a range is wider
+    /// The sessions matching, counted up to [`COUNT_CAP`] + 1. On SQLite,
+    /// a range of more than [`COUNT_CAP`] rows is first counted among its
+    /// first rows ([`Self::count_driver`]). The count then reads each
+    /// subquery's range once as a list ([`Probe::List`]) — a few thousand
+    /// ids at most, in the usual case. Where a range is wider
     /// than [`session_search::SET_CAP`] rows (most of a large client:
     /// 250,000 failed results of a million sessions), the list would be
     /// read whole to count a thousand: the client's sessions are walked
