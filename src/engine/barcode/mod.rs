@@ -32,6 +32,7 @@ pub mod aamva;
 pub mod locate;
 pub mod restore;
 pub mod rows;
+mod rowmatch;
 pub mod rs929;
 
 use image::{DynamicImage, GrayImage, Luma, imageops};

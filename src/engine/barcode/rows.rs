@@ -21,6 +21,7 @@
 //! returns nothing rather than a wrong text.
 
 use super::locate::Plane;
+use super::rowmatch::{self, FINE_SPM, OBS_MODULES, OBS_START, Observation, Shape};
 use super::rs929;
 use rxing::pdf417::decoder::decoded_bit_stream_parser;
 use rxing::pdf417::pdf_417_common::getCodeword;
@@ -28,7 +29,7 @@ use rxing::pdf417::pdf_417_common::getCodeword;
 const START: [f32; 8] = [8.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 3.0];
 const STOP: [f32; 9] = [7.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0, 2.0, 1.0];
 /// Error-correction codewords left unused before a correction is trusted.
-const EC_MARGIN: usize = 4;
+pub(super) const EC_MARGIN: usize = 4;
 
 /// One scan line: the profile across the bars, its local threshold, the
 /// elements (start, width, dark) between threshold crossings.
@@ -362,15 +363,17 @@ pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>
     trace.push(format!("lines {} pattern hits {}+{}/{}+{}", lines.len(), forward.0, forward.1, back.0, back.1));
     let weak = |h: (usize, usize)| h.0 < 3 || h.1 < 3;
     if !weak(forward) || !weak(back) {
-        let lines = if back.0 + back.1 > forward.0 + forward.1 { reversed } else { lines };
-        return decode_lines(&lines, module, blur, None, trace);
+        let flipped = back.0 + back.1 > forward.0 + forward.1;
+        let lines = if flipped { reversed } else { lines };
+        return decode_lines(&lines, module, blur, None, Some(Source { plane: source, flipped }), trace);
     }
     // Both ends unclear on the thresholded lines: match them by correlation.
     let value = |e: &Option<Ends>| e.as_ref().map_or(0.0, |e| e.score * (e.starts.len() + e.stops.len()) as f32);
     let (f_ends, b_ends) = (find_ends(&lines, module), find_ends(&reversed, module));
     let flip = if value(&f_ends) == value(&b_ends) { back.0 + back.1 > forward.0 + forward.1 } else { value(&b_ends) > value(&f_ends) };
     let (mut lines, ends) = if flip { (reversed, b_ends) } else { (lines, f_ends) };
-    let Some(ends) = ends else { return decode_lines(&lines, module, blur, None, trace) };
+    let src = Some(Source { plane: source, flipped: flip });
+    let Some(ends) = ends else { return decode_lines(&lines, module, blur, None, src, trace) };
     trace.push(format!("ends by correlation: {} start {} stop, unit {:.2} blur {:.2} score {:.2}", ends.starts.len(), ends.stops.len(), ends.unit, ends.blur, ends.score));
     if (ends.unit / module - 1.0).abs() > 0.2 {
         module = ends.unit;
@@ -379,7 +382,7 @@ pub fn read_traced(plane: &Plane, source: &Plane, module: f32, blur: Option<f32>
             lines = lines.iter().map(|l| l.reversed(module)).collect();
         }
     }
-    decode_lines(&lines, module, Some(ends.blur), Some(&ends), trace)
+    decode_lines(&lines, module, Some(ends.blur), Some(&ends), src, trace)
 }
 
 fn build_lines(plane: &Plane, source: &Plane, module: f32) -> Vec<Line> {
@@ -619,7 +622,11 @@ fn find_ends(lines: &[Line], module: f32) -> Option<Ends> {
     // Whole-height profile: the end patterns are the same on every row, the
     // codewords average out. A coarse search over position, unit and blur.
     let all = darkness(lines);
-    let units: Vec<f32> = (0..=28).map(|k| module * 0.6 * 1.04f32.powi(k)).collect();
+    // Units from 1.8x the estimate down to a quarter of it (at least
+    // 0.8 px): counting edges overestimates a blurred symbol's module
+    // several times, when its narrow elements merge.
+    let lo = (0.25 * module).max(0.8).min(0.6 * module);
+    let units: Vec<f32> = (0..).map(|k| lo * 1.04f32.powi(k)).take_while(|u| *u <= 1.8 * module).collect();
     let coarse_sigmas = [0.3f32, 0.6, 0.9, 1.2];
     let fine_sigmas: Vec<f32> = (1..=16).map(|k| k as f32 * 0.1).collect();
     let coarse = |start: bool| coarse_sigmas.iter().map(|&s| end_template(start, s)).collect::<Vec<_>>();
@@ -711,7 +718,7 @@ fn columns_next_to(lines: &[Line], slot: impl Fn(f32) -> (f32, f32), cluster: u3
     (*count >= 2).then_some(best + 1)
 }
 
-fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&Ends>, trace: &mut Vec<String>) -> Option<String> {
+fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&Ends>, source: Option<Source>, trace: &mut Vec<String>) -> Option<String> {
     // Start and stop edges over all lines.
     let (mut starts, mut stops, mut su, mut eu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for l in lines {
@@ -775,18 +782,21 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     // The lines cut into codewords, in step with `reads` and `bounds` (a
     // line without a usable grid is skipped in all three).
     let mut kept: Vec<&Line> = Vec::with_capacity(lines.len());
-    for l in lines {
-        let (a, b) = (at(a_fit, l.y), at(b_fit, l.y));
-        let (us, ue) = (at(su_fit, l.y), at(eu_fit, l.y));
+    // The codeword borders at height `y` on a 1-D perspective grid between the end patterns.
+    let grid_at = |y: f32| -> Option<Vec<f32>> {
+        let (a, b) = (at(a_fit, y), at(b_fit, y));
+        let (us, ue) = (at(su_fit, y), at(eu_fit, y));
         if us <= 0.3 || ue <= 0.3 || b <= a {
-            continue;
+            return None;
         }
         let span = (17 * total) as f32;
         let g = (us / ue).sqrt().clamp(0.7, 1.4);
         let r = (g - 1.0) / span;
         let q = (b * g - a) / span;
-        let grid = |t: f32| (a + q * t) / (1.0 + r * t);
-        let nominal: Vec<f32> = (0..=total).map(|k| grid(17.0 * k as f32)).collect();
+        Some((0..=total).map(|k| (a + q * 17.0 * k as f32) / (1.0 + r * 17.0 * k as f32)).collect())
+    };
+    for l in lines {
+        let Some(nominal) = grid_at(l.y) else { continue };
         let snapped: Vec<f32> = nominal
             .iter()
             .enumerate()
@@ -968,9 +978,180 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             }
         }
         trace.push(format!("template matches {matched}"));
-        return correct_votes(&votes, n, ecl, trace);
+        if let Some(text) = correct_votes(&votes, n, ecl, trace) {
+            return Some(text);
+        }
+        // Whole symbol rows: the pixel rows near a row's centre averaged per slot.
+        if let Some(source) = source {
+            let shape = Shape { rows, cols, ecl };
+            // Rows registered anew on the row indicators' known codewords
+            // (the fit above comes from single lines, which mislead under
+            // heavy blur).
+            let registered = register_rows(source, &grid_at, &rowfit, shape, sigma, scale, trace);
+            let obs = row_observations(source, &grid_at, registered.as_ref().unwrap_or(&rowfit), cols, rows, sigma);
+            return rowmatch::decode(&obs, shape, trace);
+        }
+        return None;
     }
     None
+}
+
+/// The averaged observation of slot `k` (0 = left row indicator) over
+/// the pixel rows `ys` (see [`row_observations`]).
+fn observe_band(source: Source, grids: &[Option<Vec<f32>>], k: usize, ys: impl Iterator<Item = usize>, sigma_px: f32) -> Option<Observation> {
+    let plane = source.plane;
+    let w = plane.w;
+    let last = (w - 1) as f32;
+    let len = OBS_MODULES * FINE_SPM;
+    let (mut acc, mut count, mut units) = (vec![0f32; len], 0.0f32, 0.0f32);
+    for y in ys {
+        let Some(g) = grids.get(y).and_then(|g| g.as_ref()) else { continue };
+        let (Some(&cl), Some(&cr)) = (g.get(k), g.get(k + 1)) else { continue };
+        let u = (cr - cl) / 17.0;
+        let step = u / FINE_SPM as f32;
+        let x0 = cl - OBS_START as f32 * u;
+        if u <= 0.3 || x0 < 0.0 || x0 + step * len as f32 >= last {
+            continue;
+        }
+        let row = &plane.data[y * w..][..w];
+        let pixel = |xl: f32| -> f32 {
+            let xp = if source.flipped { last - xl } else { xl };
+            let j = (xp as usize).min(w - 2);
+            let t = xp - j as f32;
+            row[j] * (1.0 - t) + row[j + 1] * t
+        };
+        if (0..len).filter(|&i| pixel(x0 + step * i as f32) >= 250.0).count() > 2 * FINE_SPM {
+            continue;
+        }
+        for (i, a) in acc.iter_mut().enumerate() {
+            *a -= pixel(x0 + step * i as f32);
+        }
+        count += 1.0;
+        units += u;
+    }
+    (count > 0.0).then(|| Observation { fine: acc.into_iter().map(|v| v / count).collect(), sigma: sigma_px / (units / count) })
+}
+
+/// A line v = a + b y through `pts` (y, v) that outliers do not move:
+/// the median of the pairwise slopes, the median intercept.
+fn theil_sen(pts: &[(f32, f32)]) -> Option<(f32, f32)> {
+    if pts.len() < 3 {
+        return None;
+    }
+    let mut slopes = Vec::with_capacity(pts.len() * pts.len() / 2);
+    for (i, p) in pts.iter().enumerate() {
+        for q in &pts[i + 1..] {
+            if (q.0 - p.0).abs() > 1e-3 {
+                slopes.push((q.1 - p.1) / (q.0 - p.0));
+            }
+        }
+    }
+    if slopes.is_empty() {
+        return None;
+    }
+    slopes.sort_by(f32::total_cmp);
+    let b = slopes[slopes.len() / 2];
+    let mut intercepts: Vec<f32> = pts.iter().map(|p| p.1 - b * p.0).collect();
+    intercepts.sort_by(f32::total_cmp);
+    Some((intercepts[intercepts.len() / 2], b))
+}
+
+/// The rows fitted anew on bands of pixel rows (a quarter of a row apart)
+/// whose row indicators match one row's known indicator codeword clearly
+/// best; `None` when too few do.
+fn register_rows(source: Source, grid_at: &dyn Fn(f32) -> Option<Vec<f32>>, rowfit: &RowFit, shape: Shape, sigma_px: f32, scale: f64, trace: &mut Vec<String>) -> Option<RowFit> {
+    let h = source.plane.h;
+    let total = shape.cols + 2;
+    let grids: Vec<Option<Vec<f32>>> = (0..h).map(|y| grid_at(y as f32).filter(|g| g.len() == total + 1)).collect();
+    let mid = grid_at(h as f32 / 2.0).filter(|g| g.len() == total + 1)?;
+    let mut pts = Vec::new();
+    let (mut left_n, mut right_n) = (0, 0);
+    for (k, left) in [(0usize, true), (total - 1, false)] {
+        let x = (mid[k] + mid[k + 1]) / 2.0;
+        let per_px = (rowfit.at(x, 1.0) - rowfit.at(x, 0.0)).abs();
+        if per_px < 1e-4 {
+            continue;
+        }
+        let height = 1.0 / per_px;
+        let step = (height / 4.0).max(1.0);
+        let half = (height / 8.0).floor() as usize;
+        let mut y = half as f32;
+        while (y as usize) + half < h {
+            let yc = y as usize;
+            if let Some(o) = observe_band(source, &grids, k, yc - half..=yc + half, sigma_px) {
+                if let Some(row) = rowmatch::best_row(&o, shape, left) {
+                    pts.push((x, y, row as f32 + 0.5));
+                    if left {
+                        left_n += 1;
+                    } else {
+                        right_n += 1;
+                    }
+                }
+            }
+            y += step;
+        }
+    }
+    // Stray matches (a band off the symbol, a wrong row) are dropped
+    // against a median-of-slopes line per side before the fit.
+    let mut kept = Vec::new();
+    let mut sides: Vec<f32> = pts.iter().map(|p| p.0).collect();
+    sides.dedup();
+    for x in sides {
+        let side: Vec<(f32, f32)> = pts.iter().filter(|p| p.0 == x).map(|p| (p.1, p.2)).collect();
+        let Some((a, b)) = theil_sen(&side) else { continue };
+        kept.extend(side.iter().filter(|(y, v)| (v - a - b * y).abs() <= 0.6).map(|&(y, v)| (x, y, v)));
+    }
+    trace.push(format!("rows registered on {left_n} + {right_n} bands, {} kept", kept.len()));
+    let pts = kept;
+    if pts.len() < 6 {
+        return None;
+    }
+    RowFit::fit(&pts, left_n >= 3 && right_n >= 3, scale).or_else(|| RowFit::fit(&pts, false, scale))
+}
+
+/// The unrestored pixels under the scan lines, and whether the lines run
+/// right to left over them.
+#[derive(Clone, Copy)]
+struct Source<'a> {
+    plane: &'a Plane,
+    flipped: bool,
+}
+
+/// Per slot of every column, row indicators included (`row * (cols + 2)
+/// + column`), the unrestored pixel rows within a quarter of a row's
+/// height of its centre (where the neighbouring rows' blur reaches least),
+/// each cut on the grid at its own height and averaged, at [`FINE_SPM`]
+/// samples per module from module `-OBS_START` (dark positive); with the
+/// blur `sigma_px` in the slot's modules. Pixel rows with clipped (glare)
+/// samples are left out.
+fn row_observations(source: Source, grid_at: &dyn Fn(f32) -> Option<Vec<f32>>, rowfit: &RowFit, cols: usize, rows: usize, sigma_px: f32) -> Vec<Option<Observation>> {
+    let h = source.plane.h;
+    let total = cols + 2;
+    let grids: Vec<Option<Vec<f32>>> = (0..h).map(|y| grid_at(y as f32).filter(|g| g.len() == total + 1)).collect();
+    let mut out = vec![None; rows * total];
+    let Some(mid) = grid_at(h as f32 / 2.0).filter(|g| g.len() == total + 1) else { return out };
+    for c in 0..total {
+        let x = (mid[c] + mid[c + 1]) / 2.0;
+        let a0 = rowfit.at(x, 0.0);
+        let per_px = rowfit.at(x, 1.0) - a0;
+        if per_px.abs() < 1e-4 {
+            continue;
+        }
+        let half = 0.25 / per_px.abs();
+        for r in 0..rows {
+            let yc = (r as f32 + 0.5 - a0) / per_px;
+            let (y0, y1) = ((yc - half).ceil().max(0.0), (yc + half).floor().min((h - 1) as f32));
+            let band: Vec<usize> = if y1 >= y0 {
+                (y0 as usize..=y1 as usize).collect()
+            } else if (0.0..h as f32 - 0.5).contains(&yc) {
+                vec![yc.round() as usize]
+            } else {
+                Vec::new()
+            };
+            out[r * total + c] = observe_band(source, &grids, c, band.into_iter(), sigma_px);
+        }
+    }
+    out
 }
 
 /// Majority per codeword (ties and unread ones are erasures), corrected
@@ -996,24 +1177,61 @@ fn correct_votes(votes: &[Vec<(u32, u32)>], n: usize, ecl: usize, trace: &mut Ve
         if erasures.len() + EC_MARGIN > ec {
             continue;
         }
-        let Some(fixed) = rs929::correct(&mut word, ec, &erasures) else {
-            trace.push("uncorrectable".into());
-            continue;
-        };
-        trace.push(format!("corrected {} errors {} erasures", fixed.errors, fixed.erasures));
-        if 2 * fixed.errors + fixed.erasures + EC_MARGIN > ec || word[0] as usize != n - ec {
-            continue;
-        }
-        if let Ok(result) = decoded_bit_stream_parser::decode(&word, &ecl.to_string()) {
-            let text = result.getText().to_string();
-            if !text.is_empty() {
-                return Some(text);
-            }
+        if let Some(text) = correct_and_decode(&mut word, &erasures, ecl, trace) {
+            return Some(text);
         }
     }
     None
 }
 
+
+#[cfg(test)]
+thread_local! {
+    /// The last corrected word that decoded (for the tests' diagnosis).
+    pub(super) static LAST_WORD: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Corrects `word` (`erasures` unknown) and decodes it, when the
+/// correction leaves [`EC_MARGIN`] codewords of the code unused and the
+/// length descriptor fits the symbol.
+pub(super) fn correct_and_decode(word: &mut [u32], erasures: &[usize], ecl: usize, trace: &mut Vec<String>) -> Option<String> {
+    let (n, ec) = (word.len(), 1usize << (ecl + 1));
+    if erasures.len() + EC_MARGIN > ec {
+        return None;
+    }
+    let Some(fixed) = rs929::correct(word, ec, erasures) else {
+        trace.push("uncorrectable".into());
+        return None;
+    };
+    trace.push(format!("corrected {} errors {} erasures", fixed.errors, fixed.erasures));
+    if 2 * fixed.errors + fixed.erasures + EC_MARGIN > ec || word[0] as usize != n - ec {
+        return None;
+    }
+    let result = decoded_bit_stream_parser::decode(word, &ecl.to_string()).ok()?;
+    #[cfg(test)]
+    LAST_WORD.with(|w| *w.borrow_mut() = word.to_vec());
+    let text = result.getText().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// The 17 modules (bar = 1, first module highest) of codeword `cw` in
+/// cluster `row_cluster` (0, 1, 2 for row mod 3).
+pub(super) fn codeword_bits(row_cluster: usize, cw: u32) -> Option<u32> {
+    static TABLE: std::sync::OnceLock<Vec<[u32; 929]>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = vec![[0u32; 929]; 3];
+        for &symbol in rxing::pdf417::pdf_417_common::SYMBOL_TABLE.iter() {
+            let bits = symbol & 0x1FFFF;
+            if let (Some(clu), cw) = (cluster(bits), getCodeword(bits)) {
+                if (0..929).contains(&cw) {
+                    t[(clu / 3) as usize][cw as usize] = bits;
+                }
+            }
+        }
+        t
+    });
+    table.get(row_cluster)?.get(cw as usize).copied().filter(|b| *b != 0)
+}
 
 /// Samples per module of the templates.
 const SPM: usize = 3;
@@ -1260,6 +1478,20 @@ mod tests {
         let sharp = restore::deconvolve_x(&p, 2.7, 2e-3);
         let text = read_traced(&sharp, &p, 3.0, Some(2.7), &mut trace);
         assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+    }
+
+    #[test]
+    fn a_symbol_blurred_well_beyond_a_module_is_read_from_whole_rows() {
+        // Blur of 1.4 modules: no line keeps the one-module elements and
+        // per-line template matches are too noisy; whole rows are not.
+        for reverse in [false, true] {
+            let p = symbol(3.0, 4.2, 3.0, reverse);
+            let mut trace = Vec::new();
+            let sharp = restore::deconvolve_x(&p, 4.2, 2e-3);
+            let text = read_traced(&sharp, &p, 3.0, Some(4.2), &mut trace);
+            assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+            assert!(trace.iter().any(|t| t.starts_with("row matching read")), "{trace:?}");
+        }
     }
 
     #[test]
