@@ -370,7 +370,7 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
 #[cfg(test)]
 thread_local! {
     /// Every pass's matches: codeword, score, lead, shift (for the tests' diagnosis).
-    static PASSES: std::cell::RefCell<Vec<Vec<Option<(u32, f32, f32, i32)>>>> = const { std::cell::RefCell::new(Vec::new()) };
+    pub(super) static PASSES: std::cell::RefCell<Vec<Vec<Option<(u32, f32, f32, i32)>>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Tries the code with the least certain matches as erasures, in growing numbers.
