@@ -22,6 +22,11 @@ pub struct Model {
     /// failing-check index lists failing sessions in score order; empty
     /// while the session has no score, and for IDA sessions.
     pub session_score: Option<f64>,
+    /// The IDV session's status (`idv_session.status`), copied here so the
+    /// failing-check index lists failing sessions in status order; empty
+    /// for IDA sessions. Both copies are kept by a trigger on
+    /// `idv_session` and written with each result.
+    pub session_status: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -61,6 +61,7 @@ pub async fn record(
         created_at: Set(now),
         updated_at: Set(now),
         session_score: Set(None),
+        session_status: Set(None),
     })
     .on_conflict(
         OnConflict::columns([check_result::Column::SessionId, check_result::Column::CheckName])
@@ -77,25 +78,30 @@ pub async fn record(
     .exec_without_returning(db)
     .await?;
     if kind == SessionKind::Idv {
-        copy_session_score(db, session_id, Some(check_name)).await?;
+        copy_session_keys(db, session_id, Some(check_name)).await?;
     }
     Ok(())
 }
 
-/// Copies an IDV session's current score into its check results (all of
-/// them, or one check's), where the failing-check index sorts by it
-/// (`check_result.session_score`). A check row is written with it here;
-/// whoever changes a session's score calls this in the same transaction
-/// ([`crate::service::finalize`]).
-pub async fn copy_session_score(db: &impl ConnectionTrait, session_id: &str, check_name: Option<&str>) -> AppResult<()> {
+/// Copies an IDV session's current score and status into its check
+/// results (all of them, or one check's), where the failing-check indexes
+/// sort by them (`check_result.session_score`, `session_status`). A check
+/// row is written with them here; a change of the session's score or
+/// status is copied by a trigger on `idv_session` in the statement that
+/// makes it (migration `m20261206_000110`).
+pub async fn copy_session_keys(db: &impl ConnectionTrait, session_id: &str, check_name: Option<&str>) -> AppResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
-    let score = Query::select()
-        .column((idv_session::Entity, idv_session::Column::Score))
-        .from(idv_session::Entity)
-        .and_where(Expr::col((idv_session::Entity, idv_session::Column::Id)).eq(session_id))
-        .to_owned();
+    let of_session = |column: idv_session::Column| {
+        let select = Query::select()
+            .column((idv_session::Entity, column))
+            .from(idv_session::Entity)
+            .and_where(Expr::col((idv_session::Entity, idv_session::Column::Id)).eq(session_id))
+            .to_owned();
+        SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)))
+    };
     let mut update = check_result::Entity::update_many()
-        .col_expr(check_result::Column::SessionScore, SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(score))))
+        .col_expr(check_result::Column::SessionScore, of_session(idv_session::Column::Score))
+        .col_expr(check_result::Column::SessionStatus, of_session(idv_session::Column::Status))
         .filter(check_result::Column::SessionId.eq(session_id))
         .filter(check_result::Column::SessionKind.eq(SessionKind::Idv.as_str()));
     if let Some(name) = check_name {

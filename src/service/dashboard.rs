@@ -177,6 +177,18 @@ impl Forms {
     fn of(probe: Probe, clients: idv::ClientCheck) -> Self {
         Self { search: probe, failing: probe, clients, set_rows: 0 }
     }
+
+    /// PostgreSQL, sorting the matches instead of walking to them: the
+    /// first subquery read as a set becomes an array of ids looked up by
+    /// primary key ([`Probe::Array`]); the other is probed per session so
+    /// found. (Two arrays would test each session found against the second
+    /// one element by element.)
+    fn sorting_on_postgres(self) -> Self {
+        let search_array = self.search == Probe::Set;
+        let failing_array = !search_array && self.failing == Probe::Set;
+        let form = |array: bool| if array { Probe::Array } else { Probe::PerSession };
+        Self { search: form(search_array), failing: form(failing_array), clients: idv::ClientCheck::PerRow, set_rows: self.set_rows }
+    }
 }
 
 impl IdvWhere {
@@ -250,9 +262,9 @@ impl IdvWhere {
     }
 
     /// The sessions failing the filter's check, each joined from its
-    /// result in the failing-check index (whose `session_score` orders
-    /// them), under the other filters.
-    fn failing_by_score_base(&self) -> Select<idv_session::Entity> {
+    /// result in a failing-check index (whose copy of the session's score
+    /// or status orders them), under the other filters.
+    fn failing_base(&self) -> Select<idv_session::Entity> {
         use check_result::Column as R;
         use sea_orm::JoinType;
         let session_of: sea_orm::RelationDef = check_result::Entity::belongs_to(idv_session::Entity)
@@ -267,18 +279,19 @@ impl IdvWhere {
     }
 
     /// The session ids of the failed results of the filter's check that
-    /// carry a score, from the failing-check index alone: only IDV
-    /// sessions' results carry the score (`checks::copy_session_score`)
-    /// and IDV sessions are never deleted, so each is a listed session of
-    /// its client. Exact only when no other filter applies.
-    fn failing_scored_results(&self) -> Select<check_result::Entity> {
+    /// carry the copy `key` (the session's score or status), from the
+    /// failing-check index alone: only IDV sessions' results carry the
+    /// copies (`checks::copy_session_keys`) and IDV sessions are never
+    /// deleted, so each is a listed session of its client. Exact only when
+    /// no other filter applies.
+    fn failing_keyed_results(&self, key: check_result::Column) -> Select<check_result::Entity> {
         use check_result::Column as R;
         check_result::Entity::find()
             .select_only()
             .column(R::SessionId)
             .filter(R::ClientId.is_in(self.client_ids.clone()))
             .filter(self.failing_results().unwrap_or_else(Condition::all))
-            .filter(R::SessionScore.is_not_null())
+            .filter(Expr::col((check_result::Entity, key)).is_not_null())
     }
 
     /// The rows of the subqueries' index ranges, each counted up to
@@ -539,14 +552,16 @@ enum Walk {
 /// page.
 enum Then {
     /// PostgreSQL: the whole walk under one condition whose subqueries are
-    /// sets: it reads only the ids (from the sort index alone where the
-    /// other filters allow) and the page's rows are then read by id, so a
-    /// walk passing many sessions does not read each one's row. An
-    /// index-only walk tested against a hashed set costs about 0.3 µs per
-    /// session there, and sorting the matches instead would be a hash
-    /// join over the client's sessions (45–110 ms for 11,000 matches of
-    /// 100,000: the planner does not look them up by id).
-    Whole(Condition),
+    /// sets (`walk`): it reads only the ids (from the sort index alone
+    /// where the other filters allow) and the page's rows are then read by
+    /// id, so a walk passing many sessions does not read each one's row.
+    /// An index-only walk tested against a hashed set costs about 0.3 µs
+    /// per session there. When the first walk found no match at all, the
+    /// matches are sorted instead (`sorted`: the subqueries as arrays of
+    /// ids, [`Probe::Array`], looked up by primary key; as lists, the
+    /// planner would hash-join them with all of the client's sessions:
+    /// 45–110 ms for 11,000 matches of 100,000).
+    Whole { walk: Condition, sorted: Condition },
     /// SQLite: the sort index walked over at most `bound` sessions
     /// ([`walk_bound`]) under the plain filters, each tested against the
     /// sets (`tests`); when the page does not lie within them, the matches
@@ -555,7 +570,9 @@ enum Then {
     /// bound's worth of set lookups, the sort a primary-key lookup per
     /// match (the set's range is at most [`session_search::SET_CAP`]), so a
     /// page costs at most about twice the cheaper of the two, whichever
-    /// end of the order the matches lie at.
+    /// end of the order the matches lie at. When the first walk found no
+    /// match at all, the bounded walk is skipped and the matches sorted
+    /// at once: a page then costs at most the sort.
     Bounded { tests: Condition, sorted: Condition, bound: u64 },
 }
 
@@ -567,7 +584,7 @@ impl Walk {
     /// Every filter as one condition, for counting.
     fn condition(&self) -> &Condition {
         match self {
-            Walk::Plain(cond) | Walk::Probed { then: Then::Whole(cond), .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
+            Walk::Plain(cond) | Walk::Probed { then: Then::Whole { walk: cond, .. }, .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
         }
     }
 }
@@ -620,16 +637,24 @@ async fn walk(
     if rows.len() as u64 == limit {
         return Ok(rows);
     }
+    // Not one match among the first sessions of a walk from its start:
+    // the matches lie further along, and where a set's matches are not
+    // spread through the order they lie together, most often far off (a
+    // word whose sessions are the oldest, walked newest first).
+    let none_near = rows.is_empty() && skip == 0;
     let (tests, sorted, bound) = match then {
-        Then::Whole(cond) => {
+        Then::Whole { walk, sorted } => {
+            let cond = if none_near { sorted } else { walk };
             let ids = ordered(cond.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
             return Ok(rows_of(ids).await?);
         }
         Then::Bounded { tests, sorted, bound } => (tests, sorted, *bound),
     };
-    let rows = rows_of(within(plain, tests, bound)).await?;
-    if rows.len() as u64 == limit {
-        return Ok(rows);
+    if !none_near {
+        let rows = rows_of(within(plain, tests, bound)).await?;
+        if rows.len() as u64 == limit {
+            return Ok(rows);
+        }
     }
     // The matches sorted by their ids and keys, then the page's rows read
     // by id (sorting the matches' whole rows cost twice as much).
@@ -653,8 +678,8 @@ async fn idv_window(
     page: Page,
     seek: Option<&Seek>,
 ) -> AppResult<Vec<idv_session::Model>> {
-    if sort.field == SortField::Score && filters.failing_check.is_some() {
-        return failing_by_score_window(db, filters, sort, page, seek).await;
+    if let Some(key) = filters.failing_key(sort.field) {
+        return failing_sorted_window(db, filters, key, sort, page, seek).await;
     }
     let along = Way::along(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
@@ -662,7 +687,7 @@ async fn idv_window(
     let sets = forms.search == Probe::Set || forms.failing == Probe::Set;
     let how = if sets {
         let then = if db.get_database_backend() == DbBackend::Postgres {
-            Then::Whole(filters.condition_as(forms))
+            Then::Whole { walk: filters.condition_as(forms), sorted: filters.condition_as(forms.sorting_on_postgres()) }
         } else {
             Then::Bounded {
                 tests: filters.subquery_condition(forms),
@@ -710,37 +735,58 @@ async fn idv_window(
     Ok(rows)
 }
 
-/// [`idv_window`] of sessions failing a check, sorted by score: a walk of
-/// the failing-check index `check_result (client_id, check_name, status,
-/// session_score, session_id)`, whose `session_score` is the session's
-/// score, joined to each session by id. Walking the score index of all
-/// sessions instead passes every passing session before the first failing
-/// one when sorted by score descending. The same order as the list's
-/// (score, empty last, then id), in the same two walks; given a seek, the
-/// walk seeks past that session's score and id in the same index (back
-/// from them for a page before it).
-async fn failing_by_score_window(
+/// The copy of a sort's key kept beside each check result, where a
+/// failing-check index serves that sort.
+fn failing_copy(field: SortField) -> Option<check_result::Column> {
+    match field {
+        SortField::Score => Some(check_result::Column::SessionScore),
+        SortField::Status => Some(check_result::Column::SessionStatus),
+        _ => None,
+    }
+}
+
+impl IdvWhere {
+    /// The copy of the sort's key a failing-check walk orders by, when the
+    /// list is filtered by a failing check and sorted by score or status.
+    fn failing_key(&self, field: SortField) -> Option<check_result::Column> {
+        self.failing_check.as_ref().and(failing_copy(field))
+    }
+}
+
+/// [`idv_window`] of sessions failing a check, sorted by score or status:
+/// a walk of the failing-check index `check_result (client_id, check_name,
+/// status, session_score, session_id)` or `(…, session_status,
+/// session_id)`, whose `key` is a copy of the session's score or status,
+/// joined to each session by id. Walking the sort index of all sessions
+/// instead passes every passing session before the first failing one when
+/// sorted by score descending, and every session in progress (which fails
+/// no check yet) when sorted by status descending. The same order as the
+/// list's (the key, empty last, then id), in the same two walks; given a
+/// seek, the walk seeks past that session's key and id in the same index
+/// (back from them for a page before it).
+async fn failing_sorted_window(
     db: &impl ConnectionTrait,
     filters: &IdvWhere,
+    key: check_result::Column,
     sort: Sort,
     page: Page,
     seek: Option<&Seek>,
 ) -> AppResult<Vec<idv_session::Model>> {
     let take = page.take + 1;
-    let base = filters.failing_by_score_base();
+    let base = filters.failing_base();
     if let Some(seek) = seek {
         let (from, way) = seek.from(sort.descending);
-        return failing_by_score_after(db, base, way, Some(from), take).await;
+        return failing_sorted_after(db, base, key, way, Some(from), take).await;
     }
     let o = order(sort.descending);
-    let (score, session) = failing_score_keys();
-    let with_key = base.clone().filter(score().is_not_null());
+    let (copy, session) = failing_keys(key);
+    let with_key = base.clone().filter(copy().is_not_null());
     let mut rows = if filters.search.is_none() && filters.base.is_empty() {
         // Nothing but the clients and the check: the results' index alone
         // (below), so a deep offset passes index entries, not sessions.
         let ids: Vec<String> = filters
-            .failing_scored_results()
-            .order_by(score(), o.clone())
+            .failing_keyed_results(key)
+            .order_by(copy(), o.clone())
             .order_by(session(), o.clone())
             .offset(page.skip)
             .limit(take)
@@ -749,7 +795,7 @@ async fn failing_by_score_window(
             .await?;
         sessions_in_order(db, ids).await?
     } else {
-        with_key.clone().order_by(score(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?
+        with_key.clone().order_by(copy(), o.clone()).order_by(session(), o.clone()).offset(page.skip).limit(take).all(db).await?
     };
     if (rows.len() as u64) < take {
         let keyed = match (rows.is_empty(), page.skip) {
@@ -758,7 +804,7 @@ async fn failing_by_score_window(
             (true, _) => with_key.count(db).await?,
         };
         let without = base
-            .filter(score().is_null())
+            .filter(copy().is_null())
             .order_by(session(), o)
             .offset(page.skip.saturating_sub(keyed))
             .limit(take - rows.len() as u64)
@@ -777,40 +823,41 @@ async fn sessions_in_order(db: &impl ConnectionTrait, ids: Vec<String>) -> AppRe
     Ok(rows)
 }
 
-/// The failing-check walk's keys: the score kept beside each result, and
-/// its session.
-fn failing_score_keys() -> (impl Fn() -> Expr, impl Fn() -> Expr) {
+/// The failing-check walk's keys: the copy `key` kept beside each result
+/// (the session's score or status), and its session.
+fn failing_keys(key: check_result::Column) -> (impl Fn() -> Expr, impl Fn() -> Expr) {
     use check_result::Column as R;
-    (|| Expr::col((check_result::Entity, R::SessionScore)), || Expr::col((check_result::Entity, R::SessionId)))
+    (move || Expr::col((check_result::Entity, key)), || Expr::col((check_result::Entity, R::SessionId)))
 }
 
-/// `limit` rows of the failing-check walk (see [`failing_by_score_window`])
+/// `limit` rows of the failing-check walk (see [`failing_sorted_window`])
 /// after `after` in the walk's `way` (from the start without it), as `M`
-/// (a page's sessions, an export's rows): the results with a score,
-/// seeking past `after`'s score and id, and those without one — after
+/// (a page's sessions, an export's rows): the results with the key,
+/// seeking past `after`'s key and id, and those without one — after
 /// them along the list's order, before them walking back.
-async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
+async fn failing_sorted_after<M: FromQueryResult + Send + Sync>(
     db: &impl ConnectionTrait,
     base: Select<idv_session::Entity>,
+    key: check_result::Column,
     way: Way,
     after: Option<&ListKey>,
     limit: u64,
 ) -> AppResult<Vec<M>> {
     let o = way.order();
-    let (score, session) = failing_score_keys();
-    // `after`'s score: `Some(None)` when it had none.
-    let last_score = after.map(|a| a.values.first().cloned().flatten());
-    let in_empty = matches!(last_score, Some(None));
+    let (copy, session) = failing_keys(key);
+    // `after`'s key: `Some(None)` when it had none.
+    let last_key = after.map(|a| a.values.first().cloned().flatten());
+    let in_empty = matches!(last_key, Some(None));
     let keyed = || {
-        let mut keyed = base.clone().filter(score().is_not_null());
-        if let (Some(a), Some(Some(v))) = (after, &last_score) {
-            // A row-value seek in the index (many sessions share a score).
-            keyed = keyed.filter(past_row(score(), session(), v, &a.id, way));
+        let mut keyed = base.clone().filter(copy().is_not_null());
+        if let (Some(a), Some(Some(v))) = (after, &last_key) {
+            // A row-value seek in the index (many sessions share a score or a status).
+            keyed = keyed.filter(past_row(copy(), session(), v, &a.id, way));
         }
-        keyed.order_by(score(), o.clone()).order_by(session(), o.clone())
+        keyed.order_by(copy(), o.clone()).order_by(session(), o.clone())
     };
     let empty = || {
-        let mut without = base.clone().filter(score().is_null());
+        let mut without = base.clone().filter(copy().is_null());
         if let (Some(a), true) = (after, in_empty) {
             without = without.filter(way.beyond(session(), sea_orm::Value::from(a.id.clone())));
         }
@@ -820,7 +867,7 @@ async fn failing_by_score_after<M: FromQueryResult + Send + Sync>(
     let parts = match (way.backward, in_empty) {
         (false, false) => vec![keyed(), empty()],
         (false, true) => vec![empty()],
-        (true, false) if last_score.is_some() => vec![keyed()],
+        (true, false) if last_key.is_some() => vec![keyed()],
         (true, _) => vec![empty(), keyed()],
     };
     let mut rows = vec![];
@@ -882,8 +929,8 @@ pub async fn idv_page(
     let filters = idv_condition(db, filter, extras, Utc::now()).await?;
     let ranges = if filters.has_subqueries() { filters.ranges(db).await? } else { Ranges::default() };
     let counted = filters.count(db, &ranges).await?;
-    let forms = if sort.field == SortField::Score && filters.failing_check.is_some() {
-        // Read from the failing-check index (`failing_by_score_window`).
+    let forms = if filters.failing_key(sort.field).is_some() {
+        // Read from a failing-check index (`failing_sorted_window`).
         Forms::of(Probe::PerSession, filters.search_clients())
     } else {
         filters.page_forms(counted, &ranges)
@@ -1088,10 +1135,10 @@ pub async fn idv_export_batch(
             .then(|| rows.last().map(|r| ListKey { values: r.sort_values(sort.field), id: r.id.clone() }))
             .flatten()
     };
-    if sort.field == SortField::Score && filters.failing_check.is_some() {
-        // The sessions failing a check in score order: the failing-check walk, as a page reads them.
-        let base = export_select(filters.failing_by_score_base(), db.get_database_backend());
-        let rows: Vec<ExportRow> = failing_by_score_after(db, base, way, after, limit).await?;
+    if let Some(key) = filters.failing_key(sort.field) {
+        // The sessions failing a check in score or status order: the failing-check walk, as a page reads them.
+        let base = export_select(filters.failing_base(), db.get_database_backend());
+        let rows: Vec<ExportRow> = failing_sorted_after(db, base, key, way, after, limit).await?;
         let next = next(&rows);
         return Ok((rows, next));
     }

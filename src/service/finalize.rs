@@ -570,8 +570,8 @@ async fn store(
         return Err(AppError::Conflict(format!("the session is {} and cannot be finalized", current.status)));
     }
     let updated = crate::service::idv::find(&txn, &s.client_id, &s.id).await?;
-    // The score beside the check results, where a failing-check list sorts by it.
-    checks::copy_session_score(&txn, &s.id, None).await?;
+    // The score and status beside the check results, where a failing-check
+    // list sorts by them, were copied by the database's trigger.
     if complete && verdict.verified {
         attach_identity(&txn, &updated, doc, verdict.score, now).await?;
     }

@@ -763,6 +763,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             session_score: None,
+            session_status: None,
         }
     }
 

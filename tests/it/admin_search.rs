@@ -895,6 +895,106 @@ async fn failing_check_lists_sort_by_the_score_kept_beside_the_results() {
     }
 }
 
+/// The sessions failing a check, as the list sorts them by status: read
+/// from the database (each session's own status, then the id).
+async fn failing_by_status(app: &TestApp, check: &str, descending: bool) -> Vec<String> {
+    let mut sessions = failing_sessions(app, check).await;
+    sessions.sort_by(|a, b| (&a.status, &a.id).cmp(&(&b.status, &b.id)));
+    if descending {
+        sessions.reverse();
+    }
+    sessions.into_iter().map(|s| s.id).collect()
+}
+
+/// Every IDV check result of the demo client carries its session's status
+/// and score.
+async fn assert_copies_current(app: &TestApp, backend: &str) {
+    use entity::{check_result, idv_session};
+    let sessions: std::collections::HashMap<String, idv_session::Model> = idv_session::Entity::find()
+        .filter(idv_session::Column::ClientId.eq(&app.demo_client_id))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id.clone(), s))
+        .collect();
+    let results = check_result::Entity::find()
+        .filter(check_result::Column::ClientId.eq(&app.demo_client_id))
+        .filter(check_result::Column::SessionKind.eq("idv"))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(!results.is_empty(), "{backend}");
+    for r in results {
+        let s = &sessions[&r.session_id];
+        assert_eq!(r.session_status.as_deref(), Some(s.status.as_str()), "{backend}: {r:?}");
+        assert_eq!(r.session_score, s.score, "{backend}: {r:?}");
+    }
+}
+
+/// A list filtered by a failing check and sorted by status walks the
+/// failing results in the order of the session's status kept beside them.
+/// The database copies every change of a session's status or score into
+/// its results: one through the service, one written in plain SQL (as the
+/// lifecycle sweeps write theirs); a check recorded later takes the
+/// status the session has. Pages join up in both directions, and the CSV
+/// export follows the same order.
+#[tokio::test]
+async fn failing_check_lists_sort_by_the_status_kept_beside_the_results() {
+    use entity::idv_session;
+    use tessera::service::checks::{self, Outcome};
+    use tessera::service::history::SessionKind;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        // Every 4th session in progress, the rest complete.
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 16, Utc::now()).await;
+        let admin = login(&app, &client, "admin@status-sort.test", Role::Admin).await;
+        const CHECK: &str = "name_crosscheck";
+        let differs = || Outcome::fail(0.8, "printed name differs from the barcode");
+        for i in [0, 1, 3, 4, 8, 9, 12, 13] {
+            checks::record(&app.state.db, SessionKind::Idv, &client, &seeded.session_ids[i], CHECK, differs()).await.unwrap();
+        }
+        let filter = json!({"failingCheck": CHECK});
+        let check_order = |stage: &'static str| {
+            let (admin, app, filter) = (&admin, &app, &filter);
+            async move {
+                for (direction, descending) in [("DESC", true), ("ASC", false)] {
+                    let sort = json!({"field": "STATUS", "direction": direction});
+                    let expected = failing_by_status(app, CHECK, descending).await;
+                    for first in [1, 3] {
+                        assert_eq!(paged(app, admin, filter, &sort, first).await.0, expected, "{backend}: {stage}: {direction} by {first}");
+                    }
+                    assert_eq!(paged_back(app, admin, filter, &sort, 2).await, expected, "{backend}: {stage}: {direction} back");
+                    let (status, _, csv) = admin.export_sorted(app, filter, Some(&sort)).await;
+                    assert_eq!(status, 200, "{backend}: {stage}: {csv}");
+                    assert_eq!(csv_ids(&csv), expected, "{backend}: {stage}: {direction} export");
+                }
+                assert_copies_current(app, backend).await;
+            }
+        };
+        check_order("seeded").await;
+
+        // The service changes a status (and the score with it).
+        let mut blocked: idv_session::ActiveModel =
+            idv_session::Entity::find_by_id(seeded.session_ids[1].clone()).one(&app.state.db).await.unwrap().unwrap().into();
+        blocked.status = Set("temporarily_blocked".into());
+        blocked.score = Set(Some(0.55));
+        blocked.update(&app.state.db).await.unwrap();
+        // A sweep's plain SQL expires one in progress.
+        let expire = format!("UPDATE idv_session SET status = 'expired' WHERE id = '{}'", seeded.session_ids[4]);
+        sea_orm::ConnectionTrait::execute_unprepared(&app.state.db, &expire).await.unwrap();
+        check_order("after the changes").await;
+
+        // A check recorded after the change takes the session's status.
+        checks::record(&app.state.db, SessionKind::Idv, &client, &seeded.session_ids[5], CHECK, differs()).await.unwrap();
+        checks::record(&app.state.db, SessionKind::Idv, &client, &seeded.session_ids[4], "face_match", differs()).await.unwrap();
+        check_order("after a late check").await;
+        app.cleanup().await;
+    }
+}
+
 /// Past a thousand matches a broad word's or a failing check's page lies
 /// wherever its matches lie in the order: near the start of the walk of
 /// the sort index (found there) or far along it (the walk gives up after a

@@ -69,6 +69,7 @@ pub async fn seed_sessions(
                     updated_at: created,
                     // As the service keeps it: the session's score.
                     session_score: session_score(verified),
+                    session_status: Some(if complete { "complete" } else { "in_progress" }.into()),
                 });
             }
             for (n, event) in ["created", "finalized"].into_iter().enumerate() {
