@@ -177,18 +177,6 @@ impl Forms {
     fn of(probe: Probe, clients: idv::ClientCheck) -> Self {
         Self { search: probe, failing: probe, clients, set_rows: 0 }
     }
-
-    /// PostgreSQL, sorting the matches instead of walking to them: the
-    /// first subquery read as a set becomes an array of ids looked up by
-    /// primary key ([`Probe::Array`]); the other is probed per session so
-    /// found. (Two arrays would test each session found against the second
-    /// one element by element.)
-    fn sorting_on_postgres(self) -> Self {
-        let search_array = self.search == Probe::Set;
-        let failing_array = !search_array && self.failing == Probe::Set;
-        let form = |array: bool| if array { Probe::Array } else { Probe::PerSession };
-        Self { search: form(search_array), failing: form(failing_array), clients: idv::ClientCheck::PerRow, set_rows: self.set_rows }
-    }
 }
 
 impl IdvWhere {
@@ -552,16 +540,16 @@ enum Walk {
 /// page.
 enum Then {
     /// PostgreSQL: the whole walk under one condition whose subqueries are
-    /// sets (`walk`): it reads only the ids (from the sort index alone
-    /// where the other filters allow) and the page's rows are then read by
-    /// id, so a walk passing many sessions does not read each one's row.
-    /// An index-only walk tested against a hashed set costs about 0.3 µs
-    /// per session there. When the first walk found no match at all, the
-    /// matches are sorted instead (`sorted`: the subqueries as arrays of
-    /// ids, [`Probe::Array`], looked up by primary key; as lists, the
-    /// planner would hash-join them with all of the client's sessions:
-    /// 45–110 ms for 11,000 matches of 100,000).
-    Whole { walk: Condition, sorted: Condition },
+    /// sets: it reads only the ids (from the sort index alone where the
+    /// other filters allow) and the page's rows are then read by id, so a
+    /// walk passing many sessions does not read each one's row. An
+    /// index-only walk tested against a hashed set costs about 0.3 µs per
+    /// session there. Sorting the matches instead is dearer there: as a
+    /// list, a hash join over the client's sessions (45–110 ms for 11,000
+    /// matches of 100,000: the planner does not look them up by id); as an
+    /// array of ids looked up by primary key (`id = ANY(ARRAY(…))`), about
+    /// 3 µs per match, no cheaper than the walk in a same-run comparison.
+    Whole(Condition),
     /// SQLite: the sort index walked over at most `bound` sessions
     /// ([`walk_bound`]) under the plain filters, each tested against the
     /// sets (`tests`); when the page does not lie within them, the matches
@@ -584,7 +572,7 @@ impl Walk {
     /// Every filter as one condition, for counting.
     fn condition(&self) -> &Condition {
         match self {
-            Walk::Plain(cond) | Walk::Probed { then: Then::Whole { walk: cond, .. }, .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
+            Walk::Plain(cond) | Walk::Probed { then: Then::Whole(cond), .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
         }
     }
 }
@@ -643,8 +631,7 @@ async fn walk(
     // word whose sessions are the oldest, walked newest first).
     let none_near = rows.is_empty() && skip == 0;
     let (tests, sorted, bound) = match then {
-        Then::Whole { walk, sorted } => {
-            let cond = if none_near { sorted } else { walk };
+        Then::Whole(cond) => {
             let ids = ordered(cond.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
             return Ok(rows_of(ids).await?);
         }
@@ -687,7 +674,7 @@ async fn idv_window(
     let sets = forms.search == Probe::Set || forms.failing == Probe::Set;
     let how = if sets {
         let then = if db.get_database_backend() == DbBackend::Postgres {
-            Then::Whole { walk: filters.condition_as(forms), sorted: filters.condition_as(forms.sorting_on_postgres()) }
+            Then::Whole(filters.condition_as(forms))
         } else {
             Then::Bounded {
                 tests: filters.subquery_condition(forms),

@@ -185,13 +185,6 @@ pub enum Probe {
     /// [`SET_CAP`] rows (PostgreSQL hashes a subplan only when the set fits
     /// its `work_mem`; otherwise it would read the range again per session).
     Set,
-    /// PostgreSQL: `idv_session.id = ANY(ARRAY(SELECT session_id ...))`:
-    /// the index range is read once into an array and its sessions looked
-    /// up by primary key, one index probe each. Right for sorting the
-    /// matches of a range of at most [`SET_CAP`] rows: the planner answers
-    /// `IN (SELECT ...)` with a hash join over all of the client's
-    /// sessions instead.
-    Array,
 }
 
 /// Index rows a [`Probe::Set`] subquery may gather.
@@ -224,12 +217,6 @@ pub(crate) fn sessions_where(
             let member = Expr::col((idv_session::Entity, idv_session::Column::Id)).in_subquery(select.to_owned());
             let set_test: Expr = sea_orm::sea_query::Func::coalesce([member, Expr::cust("FALSE")]).into();
             Condition::all().add(set_test)
-        }
-        Probe::Array => {
-            select.column(session_id);
-            let id = Expr::col((idv_session::Entity, idv_session::Column::Id));
-            let array = Expr::SubQuery(None, Box::new(select.to_owned().into()));
-            Condition::all().add(Expr::cust_with_exprs("$1 = ANY(ARRAY $2)", [id, array]))
         }
     }
 }
