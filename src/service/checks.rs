@@ -78,18 +78,18 @@ pub async fn record(
     .exec_without_returning(db)
     .await?;
     if kind == SessionKind::Idv {
-        copy_session_keys(db, session_id, Some(check_name)).await?;
+        copy_session_keys(db, session_id, check_name).await?;
     }
     Ok(())
 }
 
-/// Copies an IDV session's current score and status into its check
-/// results (all of them, or one check's), where the failing-check indexes
-/// sort by them (`check_result.session_score`, `session_status`). A check
-/// row is written with them here; a change of the session's score or
-/// status is copied by a trigger on `idv_session` in the statement that
-/// makes it (migration `m20261206_000110`).
-pub async fn copy_session_keys(db: &impl ConnectionTrait, session_id: &str, check_name: Option<&str>) -> AppResult<()> {
+/// Copies an IDV session's current score and status into its result of
+/// one check, where the failing-check indexes sort by them
+/// (`check_result.session_score`, `session_status`). A check row is
+/// written with them here; a change of the session's score or status is
+/// copied into all of its results by a trigger on `idv_session` in the
+/// statement that makes it (migration `m20261206_000110`).
+async fn copy_session_keys(db: &impl ConnectionTrait, session_id: &str, check_name: &str) -> AppResult<()> {
     use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
     let of_session = |column: idv_session::Column| {
         let select = Query::select()
@@ -99,15 +99,14 @@ pub async fn copy_session_keys(db: &impl ConnectionTrait, session_id: &str, chec
             .to_owned();
         SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(select)))
     };
-    let mut update = check_result::Entity::update_many()
+    check_result::Entity::update_many()
         .col_expr(check_result::Column::SessionScore, of_session(idv_session::Column::Score))
         .col_expr(check_result::Column::SessionStatus, of_session(idv_session::Column::Status))
         .filter(check_result::Column::SessionId.eq(session_id))
-        .filter(check_result::Column::SessionKind.eq(SessionKind::Idv.as_str()));
-    if let Some(name) = check_name {
-        update = update.filter(check_result::Column::CheckName.eq(name));
-    }
-    update.exec(db).await?;
+        .filter(check_result::Column::SessionKind.eq(SessionKind::Idv.as_str()))
+        .filter(check_result::Column::CheckName.eq(check_name))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

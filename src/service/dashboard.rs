@@ -249,6 +249,12 @@ impl IdvWhere {
         Some(Condition::all().add(R::CheckName.eq(check)).add(R::Status.eq(CheckStatus::Fail.as_str())))
     }
 
+    /// The copy of the sort's key a failing-check walk orders by, when the
+    /// list is filtered by a failing check and sorted by score or status.
+    fn failing_key(&self, field: SortField) -> Option<check_result::Column> {
+        self.failing_check.as_ref().and(failing_copy(field))
+    }
+
     /// The sessions failing the filter's check, each joined from its
     /// result in a failing-check index (whose copy of the session's score
     /// or status orders them), under the other filters.
@@ -269,7 +275,7 @@ impl IdvWhere {
     /// The session ids of the failed results of the filter's check that
     /// carry the copy `key` (the session's score or status), from the
     /// failing-check index alone: only IDV sessions' results carry the
-    /// copies (`checks::copy_session_keys`) and IDV sessions are never
+    /// copies (`checks::record`, the trigger) and IDV sessions are never
     /// deleted, so each is a listed session of its client. Exact only when
     /// no other filter applies.
     fn failing_keyed_results(&self, key: check_result::Column) -> Select<check_result::Entity> {
@@ -729,14 +735,6 @@ fn failing_copy(field: SortField) -> Option<check_result::Column> {
         SortField::Score => Some(check_result::Column::SessionScore),
         SortField::Status => Some(check_result::Column::SessionStatus),
         _ => None,
-    }
-}
-
-impl IdvWhere {
-    /// The copy of the sort's key a failing-check walk orders by, when the
-    /// list is filtered by a failing check and sorted by score or status.
-    fn failing_key(&self, field: SortField) -> Option<check_result::Column> {
-        self.failing_check.as_ref().and(failing_copy(field))
     }
 }
 
