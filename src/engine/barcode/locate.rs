@@ -128,7 +128,8 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
     let (seed_level, grow_level) = (top * 0.3, top * 0.08);
     let angle = |i: usize| 0.5 * (2.0 * sxy[i]).atan2(sxx[i] - syy[i]);
     let mut label = vec![false; w * h];
-    let mut best: Option<(f32, Vec<usize>)> = None;
+    // Every patch: (summed score, members).
+    let mut patches: Vec<(f32, Vec<usize>)> = Vec::new();
     let mut stack = Vec::new();
     for start in 0..w * h {
         if label[start] || score[start] < seed_level {
@@ -162,22 +163,24 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
                 visit(i + w);
             }
         }
-        if best.as_ref().is_none_or(|(t, _)| total > *t) {
-            best = Some((total, members));
-        }
+        patches.push((total, members));
     }
-    let (_, members) = best?;
-    if members.len() < (w * h) / 400 {
+    let best = (0..patches.len()).max_by(|&i, &j| patches[i].0.total_cmp(&patches[j].0))?;
+    if patches[best].1.len() < (w * h) / 400 {
         return None;
     }
-    // The patch's orientation from its summed tensor (gradient direction = across the bars).
-    let (mut a, mut b, mut c) = (0f64, 0f64, 0f64);
-    for &i in &members {
-        a += f64::from(jxx[i]);
-        b += f64::from(jyy[i]);
-        c += f64::from(jxy[i]);
-    }
-    let coarse = (0.5 * (2.0 * c).atan2(a - b)).to_degrees() as f32;
+    // A patch's orientation from its summed tensor (gradient direction = across the bars).
+    let orientation = |members: &[usize]| -> f32 {
+        let (mut a, mut b, mut c) = (0f64, 0f64, 0f64);
+        for &i in members {
+            a += f64::from(jxx[i]);
+            b += f64::from(jyy[i]);
+            c += f64::from(jxy[i]);
+        }
+        (0.5 * (2.0 * c).atan2(a - b)).to_degrees() as f32
+    };
+    let members = join_split_patches(&patches, best, w, &orientation);
+    let coarse = orientation(&members);
     // Fine modules alias on the small copy and bias its angle: refine it on
     // the full-resolution pixels of the patch's bounding box.
     let (mut bx0, mut by0, mut bx1, mut by1) = (usize::MAX, usize::MAX, 0, 0);
@@ -210,6 +213,66 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
     let mut region = Region { center, angle_deg: theta.to_degrees() as f32, length, height };
     region.angle_deg = refine_angle(img, &region);
     Some(region)
+}
+
+/// The best patch joined with the patches a glare stripe or a shadow cut
+/// off it (a stripe of lost contrast through a symbol leaves two or three
+/// pieces; the largest alone would cut an end pattern off). A piece has the
+/// same orientation (within 6 degrees) and at least a twentieth of the best
+/// patch's score, and either
+/// - lies along the symbol's rows: at least 70 % of its extent along the
+///   bars inside the joined band and covering 30 % of it, with a gap across
+///   the bars of at most half the joined length (a card's edge, as tall as
+///   the card, is not inside the band); or
+/// - lies across them: 90 % of its length inside the joined length (a
+///   second stripe may cut a piece shorter still), covering 30 % of it,
+///   with a gap of at most 30 % of the joined height.
+fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, w: usize, orientation: &dyn Fn(&[usize]) -> f32) -> Vec<usize> {
+    let theta = orientation(&patches[best].1);
+    let (s, c) = theta.to_radians().sin_cos();
+    // Extent of a patch in the best patch's frame: (u0, u1, v0, v1), u across the bars.
+    let extent = |members: &[usize]| -> [f32; 4] {
+        let mut e = [f32::MAX, f32::MIN, f32::MAX, f32::MIN];
+        for &i in members {
+            let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+            let (u, v) = (x * c + y * s, -x * s + y * c);
+            e = [e[0].min(u - 0.5), e[1].max(u + 0.5), e[2].min(v - 0.5), e[3].max(v + 0.5)];
+        }
+        e
+    };
+    let mut joined = extent(&patches[best].1);
+    let mut members = patches[best].1.clone();
+    let mut candidates: Vec<(usize, [f32; 4])> = (0..patches.len())
+        .filter(|&k| k != best && patches[k].0 >= patches[best].0 / 20.0 && patches[k].1.len() >= 4)
+        .filter(|&k| angle_gap(orientation(&patches[k].1), theta) < 6.0)
+        .map(|k| (k, extent(&patches[k].1)))
+        .collect();
+    // Of interval b against interval a: the share of b inside a, b's length
+    // as a share of a's, and the gap between them.
+    let relate = |a0: f32, a1: f32, b0: f32, b1: f32| {
+        let (la, lb) = ((a1 - a0).max(1.0), (b1 - b0).max(1.0));
+        ((a1.min(b1) - a0.max(b0)).max(0.0) / lb, lb / la, (b0 - a1).max(a0 - b1).max(0.0))
+    };
+    loop {
+        let before = candidates.len();
+        candidates.retain(|&(k, e)| {
+            let (inside_v, share_v, gap_v) = relate(joined[2], joined[3], e[2], e[3]);
+            let (inside_u, share_u, gap_u) = relate(joined[0], joined[1], e[0], e[1]);
+            let (span_u, span_v) = (joined[1].max(e[1]) - joined[0].min(e[0]), joined[3].max(e[3]) - joined[2].min(e[2]));
+            let along_rows = inside_v >= 0.7 && share_v >= 0.3 && gap_u <= 0.5 * span_u;
+            let across_rows = inside_u >= 0.9 && share_u >= 0.3 && gap_v <= 0.3 * span_v;
+            let fits = along_rows || across_rows;
+            if fits {
+                joined = [joined[0].min(e[0]), joined[1].max(e[1]), joined[2].min(e[2]), joined[3].max(e[3])];
+                members.extend_from_slice(&patches[k].1);
+            }
+            !fits
+        });
+        if candidates.len() == before {
+            break;
+        }
+    }
+    members
 }
 
 /// The angle at which the bars of `region` line up best: the projection of
@@ -524,6 +587,28 @@ mod tests {
             let module = module_width(&upright).expect("a module width");
             assert!((module - 3.0).abs() < 0.6, "{degrees}: module {module}");
         }
+    }
+
+    #[test]
+    fn a_symbol_cut_in_two_by_a_glare_stripe_is_found_whole() {
+        let (img, _) = page(4.0);
+        let whole = locate(&img).expect("a barcode region");
+        // A white stripe 40 px wide, turned 20 degrees from the bars, a third
+        // of the way along the symbol: no edges are left in it.
+        let (s, c) = (whole.angle_deg.to_radians().sin(), whole.angle_deg.to_radians().cos());
+        let (gx, gy) = (whole.center.0 - c * whole.length / 6.0, whole.center.1 - s * whole.length / 6.0);
+        let (tx, ty) = ((whole.angle_deg + 70.0).to_radians().cos(), (whole.angle_deg + 70.0).to_radians().sin());
+        let mut glared = img.clone();
+        for (x, y, px) in glared.enumerate_pixels_mut() {
+            let (dx, dy) = (x as f32 - gx, y as f32 - gy);
+            if (dx * ty - dy * tx).abs() < 20.0 {
+                px.0[0] = 255;
+            }
+        }
+        let split = locate(&glared).expect("a barcode region");
+        assert!(split.length >= 0.95 * whole.length, "{split:?} vs {whole:?}");
+        assert!((split.center.0 - whole.center.0).hypot(split.center.1 - whole.center.1) < 0.05 * whole.length, "{split:?} vs {whole:?}");
+        assert!(angle_gap(split.angle_deg, whole.angle_deg) < 0.5);
     }
 
     #[test]

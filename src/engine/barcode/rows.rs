@@ -721,6 +721,68 @@ fn columns_next_to(lines: &[Line], slot: impl Fn(f32) -> (f32, f32), cluster: u3
     (*count >= 2).then_some(best + 1)
 }
 
+/// The codeword borders between the start pattern's end `a` and the stop
+/// pattern's begin `b` of one line (`total` codewords, the row indicators
+/// included) on a 1-D perspective grid: the module grows from `us` (the
+/// start pattern's) to `ue` (the stop pattern's).
+fn grid(a: f32, b: f32, us: f32, ue: f32, total: usize) -> Option<Vec<f32>> {
+    if us <= 0.3 || ue <= 0.3 || b <= a {
+        return None;
+    }
+    let span = (17 * total) as f32;
+    let g = (us / ue).sqrt().clamp(0.7, 1.4);
+    let r = (g - 1.0) / span;
+    let q = (b * g - a) / span;
+    Some((0..=total).map(|k| (a + q * 17.0 * k as f32) / (1.0 + r * 17.0 * k as f32)).collect())
+}
+
+/// Reads the codeword in slot `k` of `nominal` (a line's codeword
+/// borders) on `line`: between the nearest bar edges, else between the
+/// nominal borders. Returns the slot's borders (the snapped ones unless
+/// they stretch the slot by more than 1.5 modules) and what was read:
+/// (centre, codeword, cluster).
+fn read_slot(line: &Line, nominal: &[f32], k: usize) -> ((f32, f32), Option<(f32, u32, u32)>) {
+    let total = nominal.len() - 1;
+    let snap = |k: usize| {
+        let unit = (nominal[(k + 1).min(total)] - nominal[k.saturating_sub(1)]) / if k == 0 || k == total { 17.0 } else { 34.0 };
+        line.nearest_rising(nominal[k], 1.2 * unit).unwrap_or(nominal[k])
+    };
+    let (nl, nr) = (nominal[k], nominal[k + 1]);
+    let (sl, sr) = (snap(k), snap(k + 1));
+    let mut candidates = vec![(sl, sr), (nl, nr)];
+    if ((sr - sl) - (nr - nl)).abs() > 1.5 * (nr - nl) / 17.0 {
+        candidates.remove(0);
+    }
+    let read = candidates.iter().find_map(|&(cl, cr)| sample(line, cl, cr).map(|(cw, clu)| ((cl + cr) / 2.0, cw, clu)));
+    (candidates[0], read)
+}
+
+/// An end pattern extrapolated from the other one lands where the
+/// measured module puts it, which a few per cent of error in the module
+/// moves by half a codeword over a wide symbol. The stretch of the
+/// extrapolated span (0.92-1.08) under which the most codewords read on
+/// a sample of the lines; `place(f)` gives the start's and the stop's
+/// fitted edges for a stretch `f`, `u` the fitted module.
+fn best_stretch(lines: &[Line], total: usize, u: (f32, f32), place: impl Fn(f32) -> ((f32, f32), (f32, f32))) -> f32 {
+    let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
+    let step = (lines.len() / 48).max(1);
+    let mut best = (0usize, 1.0f32);
+    for i in 0..=40 {
+        let f = 0.92 + 0.004 * i as f32;
+        let (a, b) = place(f);
+        let mut count = 0;
+        for l in lines.iter().step_by(step) {
+            let Some(nominal) = grid(at(a, l.y), at(b, l.y), at(u, l.y), at(u, l.y), total) else { continue };
+            count += (0..total).filter(|&k| read_slot(l, &nominal, k).1.is_some()).count();
+        }
+        // Ties go to the stretch nearest 1.
+        if count > best.0 || (count == best.0 && (f - 1.0).abs() < (best.1 - 1.0).abs()) {
+            best = (count, f);
+        }
+    }
+    best.1
+}
+
 fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&Ends>, source: Option<Source>, trace: &mut Vec<String>) -> Option<String> {
     // Start and stop edges over all lines.
     let (mut starts, mut stops, mut su, mut eu) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -743,6 +805,14 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             (stops, eu) = (e.stops.clone(), e.eu.clone());
         }
     }
+    // An end pattern found on a fifth as many lines as the other or fewer
+    // is taken for noise (a glare stripe over it leaves a few chance
+    // matches): it is extrapolated from the other end instead.
+    if starts.len() * 5 <= stops.len() {
+        starts.clear();
+    } else if stops.len() * 5 <= starts.len() {
+        stops.clear();
+    }
     let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
     let (a_fit, b_fit, su_fit, eu_fit) = match (robust_line(&starts, module), robust_line(&stops, module)) {
         (Some(a), Some(b)) => (a, b, robust_line(&su, module * 0.08)?, robust_line(&eu, module * 0.08)?),
@@ -752,15 +822,19 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             let u = robust_line(&su, module * 0.08)?;
             let c = columns_next_to(lines, |y| (at(a, y), at(a, y) + 17.0 * at(u, y)), 2)?;
             let span = 17.0 * (c + 2) as f32;
-            trace.push(format!("stop extrapolated, columns {c}"));
-            (a, (a.0 + span * u.0, a.1 + span * u.1), u, u)
+            let stop = |f: f32| (a.0 + f * span * u.0, a.1 + f * span * u.1);
+            let f = best_stretch(lines, c + 2, u, |f| (a, stop(f)));
+            trace.push(format!("stop extrapolated, columns {c}, stretch {f:.3}"));
+            (a, stop(f), u, u)
         }
         (None, Some(b)) => {
             let u = robust_line(&eu, module * 0.08)?;
             let c = columns_next_to(lines, |y| (at(b, y) - 17.0 * at(u, y), at(b, y)), 0)?;
             let span = 17.0 * (c + 2) as f32;
-            trace.push(format!("start extrapolated, columns {c}"));
-            ((b.0 - span * u.0, b.1 - span * u.1), b, u, u)
+            let start = |f: f32| (b.0 - f * span * u.0, b.1 - f * span * u.1);
+            let f = best_stretch(lines, c + 2, u, |f| (start(f), b));
+            trace.push(format!("start extrapolated, columns {c}, stretch {f:.3}"));
+            (start(f), b, u, u)
         }
         (None, None) => return None,
     };
@@ -786,44 +860,16 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     // line without a usable grid is skipped in all three).
     let mut kept: Vec<&Line> = Vec::with_capacity(lines.len());
     // The codeword borders at height `y` on a 1-D perspective grid between the end patterns.
-    let grid_at = |y: f32| -> Option<Vec<f32>> {
-        let (a, b) = (at(a_fit, y), at(b_fit, y));
-        let (us, ue) = (at(su_fit, y), at(eu_fit, y));
-        if us <= 0.3 || ue <= 0.3 || b <= a {
-            return None;
-        }
-        let span = (17 * total) as f32;
-        let g = (us / ue).sqrt().clamp(0.7, 1.4);
-        let r = (g - 1.0) / span;
-        let q = (b * g - a) / span;
-        Some((0..=total).map(|k| (a + q * 17.0 * k as f32) / (1.0 + r * 17.0 * k as f32)).collect())
-    };
+    let grid_at = |y: f32| grid(at(a_fit, y), at(b_fit, y), at(su_fit, y), at(eu_fit, y), total);
     for l in lines {
         let Some(nominal) = grid_at(l.y) else { continue };
-        let snapped: Vec<f32> = nominal
-            .iter()
-            .enumerate()
-            .map(|(k, &x)| {
-                let unit = (nominal[(k + 1).min(total)] - nominal[k.saturating_sub(1)]) / if k == 0 || k == total { 17.0 } else { 34.0 };
-                l.nearest_rising(x, 1.2 * unit).unwrap_or(x)
-            })
-            .collect();
         let mut got = Vec::new();
         let mut slots = Vec::with_capacity(total);
         for k in 0..total {
-            let (nl, nr) = (nominal[k], nominal[k + 1]);
-            let (sl, sr) = (snapped[k], snapped[k + 1]);
-            let unit = (nr - nl) / 17.0;
-            let mut candidates = vec![(sl, sr), (nl, nr)];
-            if ((sr - sl) - (nr - nl)).abs() > 1.5 * unit {
-                candidates.remove(0);
-            }
-            slots.push(candidates[0]);
-            for (cl, cr) in candidates {
-                if let Some((cw, clu)) = sample(l, cl, cr) {
-                    got.push((k, (cl + cr) / 2.0, cw, clu));
-                    break;
-                }
+            let (slot, read) = read_slot(l, &nominal, k);
+            slots.push(slot);
+            if let Some((x, cw, clu)) = read {
+                got.push((k, x, cw, clu));
             }
         }
         reads.push((l.y, got));
@@ -1519,6 +1565,25 @@ mod tests {
                 }
                 eprintln!("  right {right} of {} shifts {shifts:?}", pass.len());
             }
+        }
+    }
+
+    #[test]
+    fn a_symbol_with_one_end_pattern_under_glare_is_read_from_the_other() {
+        for reverse in [false, true] {
+            let mut p = symbol(3.0, 0.5, 2.0, reverse);
+            // Clipped white over the left quiet zone, the start pattern and
+            // the left row indicator (turned round: the stop pattern and the
+            // right row indicator).
+            let modules = if reverse { 35.0 } else { 34.0 };
+            let hidden = ((6.0 + modules) * 3.0) as usize;
+            for y in 0..p.h {
+                p.data[y * p.w..][..hidden].fill(255.0);
+            }
+            let mut trace = Vec::new();
+            let text = read_traced(&p, &p, 3.0, None, &mut trace);
+            assert_eq!(text.as_deref(), Some(TEXT), "reverse {reverse}: {trace:?}");
+            assert!(trace.iter().any(|t| t.contains("extrapolated")), "{trace:?}");
         }
     }
 
