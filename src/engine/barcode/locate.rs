@@ -81,6 +81,18 @@ fn box_sum(data: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
 
 /// The most barcode-like patch of `img`, if any.
 pub fn locate(img: &GrayImage) -> Option<Region> {
+    locate_all(img, 1).into_iter().next()
+}
+
+/// The `max` most barcode-like patches of `img`, best first (the best
+/// patch's pieces joined into it, see [`join_split_patches`]); a patch
+/// under a quarter of the best one's score is not given. Under heavy
+/// defocus a card's block of text lines can outscore the symbol.
+pub fn locate_all(img: &GrayImage, max: usize) -> Vec<Region> {
+    locate_patches(img, max).unwrap_or_default()
+}
+
+fn locate_patches(img: &GrayImage, max: usize) -> Option<Vec<Region>> {
     let long = img.width().max(img.height());
     let factor = long.div_ceil(LOCATE_SIDE).max(1) as usize;
     let (fw, fh) = (img.width() as usize, img.height() as usize);
@@ -165,10 +177,6 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
         }
         patches.push((total, members));
     }
-    let best = (0..patches.len()).max_by(|&i, &j| patches[i].0.total_cmp(&patches[j].0))?;
-    if patches[best].1.len() < (w * h) / 400 {
-        return None;
-    }
     // A patch's orientation from its summed tensor (gradient direction = across the bars).
     let orientation = |members: &[usize]| -> f32 {
         let (mut a, mut b, mut c) = (0f64, 0f64, 0f64);
@@ -179,12 +187,31 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
         }
         (0.5 * (2.0 * c).atan2(a - b)).to_degrees() as f32
     };
-    let members = join_split_patches(&patches, best, w, &orientation);
-    let coarse = orientation(&members);
+    let mut regions = Vec::new();
+    let mut used = vec![false; patches.len()];
+    let mut top_score = None;
+    while regions.len() < max {
+        let Some(best) = (0..patches.len()).filter(|&k| !used[k]).max_by(|&i, &j| patches[i].0.total_cmp(&patches[j].0)) else { break };
+        let top = *top_score.get_or_insert(patches[best].0);
+        if patches[best].1.len() < (w * h) / 400 || patches[best].0 < top / 4.0 {
+            break;
+        }
+        let (members, joined) = join_split_patches(&patches, best, &used, w, &orientation);
+        for k in joined {
+            used[k] = true;
+        }
+        regions.push(patch_region(img, &members, orientation(&members), w, factor));
+    }
+    Some(regions)
+}
+
+/// The oriented rectangle around a patch (`members`, blocks of a grid `w`
+/// wide, `factor` px each) whose tensor gives the angle `coarse`.
+fn patch_region(img: &GrayImage, members: &[usize], coarse: f32, w: usize, factor: usize) -> Region {
     // Fine modules alias on the small copy and bias its angle: refine it on
     // the full-resolution pixels of the patch's bounding box.
     let (mut bx0, mut by0, mut bx1, mut by1) = (usize::MAX, usize::MAX, 0, 0);
-    for &i in &members {
+    for &i in members {
         let (x, y) = (i % w, i / w);
         (bx0, by0, bx1, by1) = (bx0.min(x), by0.min(y), bx1.max(x + 1), by1.max(y + 1));
     }
@@ -197,7 +224,7 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
     let theta = f64::from(theta_deg).to_radians();
     let (s, co) = (theta.sin() as f32, theta.cos() as f32);
     let (mut umin, mut umax, mut vmin, mut vmax) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
-    for &i in &members {
+    for &i in members {
         let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
         let (u, v) = (x * co + y * s, -x * s + y * co);
         umin = umin.min(u);
@@ -212,10 +239,10 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
     let height = (vmax - vmin) * f;
     let mut region = Region { center, angle_deg: theta.to_degrees() as f32, length, height };
     region.angle_deg = refine_angle(img, &region);
-    Some(region)
+    region
 }
 
-/// The best patch joined with the patches a glare stripe or a shadow cut
+/// The best patch (of those not `used`) joined with the patches a glare stripe or a shadow cut
 /// off it (a stripe of lost contrast through a symbol leaves two or three
 /// pieces; the largest alone would cut an end pattern off). A piece has the
 /// same orientation (within 6 degrees) and at least a twentieth of the best
@@ -227,7 +254,7 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
 /// - lies across them: 90 % of its length inside the joined length (a
 ///   second stripe may cut a piece shorter still), covering 30 % of it,
 ///   with a gap of at most 30 % of the joined height.
-fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, w: usize, orientation: &dyn Fn(&[usize]) -> f32) -> Vec<usize> {
+fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, used: &[bool], w: usize, orientation: &dyn Fn(&[usize]) -> f32) -> (Vec<usize>, Vec<usize>) {
     let theta = orientation(&patches[best].1);
     let (s, c) = theta.to_radians().sin_cos();
     // Extent of a patch in the best patch's frame: (u0, u1, v0, v1), u across the bars.
@@ -242,8 +269,9 @@ fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, w: usize, orie
     };
     let mut joined = extent(&patches[best].1);
     let mut members = patches[best].1.clone();
+    let mut joined_patches = vec![best];
     let mut candidates: Vec<(usize, [f32; 4])> = (0..patches.len())
-        .filter(|&k| k != best && patches[k].0 >= patches[best].0 / 20.0 && patches[k].1.len() >= 4)
+        .filter(|&k| k != best && !used[k] && patches[k].0 >= patches[best].0 / 20.0 && patches[k].1.len() >= 4)
         .filter(|&k| angle_gap(orientation(&patches[k].1), theta) < 6.0)
         .map(|k| (k, extent(&patches[k].1)))
         .collect();
@@ -265,6 +293,7 @@ fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, w: usize, orie
             if fits {
                 joined = [joined[0].min(e[0]), joined[1].max(e[1]), joined[2].min(e[2]), joined[3].max(e[3])];
                 members.extend_from_slice(&patches[k].1);
+                joined_patches.push(k);
             }
             !fits
         });
@@ -272,7 +301,7 @@ fn join_split_patches(patches: &[(f32, Vec<usize>)], best: usize, w: usize, orie
             break;
         }
     }
-    members
+    (members, joined_patches)
 }
 
 /// The angle at which the bars of `region` line up best: the projection of
@@ -609,6 +638,31 @@ mod tests {
         assert!(split.length >= 0.95 * whole.length, "{split:?} vs {whole:?}");
         assert!((split.center.0 - whole.center.0).hypot(split.center.1 - whole.center.1) < 0.05 * whole.length, "{split:?} vs {whole:?}");
         assert!(angle_gap(split.angle_deg, whole.angle_deg) < 0.5);
+    }
+
+    #[test]
+    fn the_next_best_patch_is_given_after_the_best() {
+        // Two symbols: a large one upright, a smaller one turned a quarter.
+        let hints = EncodeHints { Margin: Some("0".into()), ..Default::default() };
+        let m = PDF417Writer.encode_with_hints("ANSI 636014100102DL DAQD1234567 DCSDOE DACJANE", &BarcodeFormat::PDF_417, 10000, 1, &hints).unwrap();
+        let draw = |px: u32| {
+            GrayImage::from_fn(m.getWidth() * px, m.getHeight() * px, |x, y| Luma([if m.get(x / px, y / px) { 20 } else { 245 }]))
+        };
+        let (large, small) = (draw(3), image::imageops::rotate90(&draw(2)));
+        let mut img = GrayImage::from_pixel(1000, 900, Luma([200]));
+        image::imageops::overlay(&mut img, &large, 40, 40);
+        image::imageops::overlay(&mut img, &small, 1000 - 40 - i64::from(small.width()), 900 - 40 - i64::from(small.height()));
+        let found = locate_all(&img, 3);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(angle_gap(found[0].angle_deg, 0.0) < 1.0 && angle_gap(found[1].angle_deg, 90.0) < 1.0, "{found:?}");
+        let centre = |w: u32, h: u32, x: f32, y: f32| (x + w as f32 / 2.0, y + h as f32 / 2.0);
+        for (r, (cx, cy)) in found.iter().zip([
+            centre(large.width(), large.height(), 40.0, 40.0),
+            centre(small.width(), small.height(), (1000 - 40 - small.width()) as f32, (900 - 40 - small.height()) as f32),
+        ]) {
+            assert!((r.center.0 - cx).hypot(r.center.1 - cy) < 20.0, "{r:?} vs ({cx}, {cy})");
+        }
+        assert_eq!(locate(&img), Some(found[0]));
     }
 
     #[test]

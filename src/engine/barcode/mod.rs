@@ -151,19 +151,49 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
     }
     attempt!("plain", gray, false, None);
     // The barcode region, cut out upright and enlarged to >= ~3.5 px per module.
-    if let Some(region) = locate::locate(&gray) {
+    let regions = locate::locate_all(&gray, 2);
+    if let Some(&region) = regions.first() {
+        // A region cut out tight and upright (bars vertical), enlarged to a
+        // module of ~3.5 px: the cut-out, the module counted on it at 1x,
+        // the scale and the module at that scale.
+        let tight = |region: &locate::Region| {
+            let crop = locate::cut_out(&gray, region, 0.04, 1.0);
+            let module = locate::module_width(&crop);
+            let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
+            let crop = if scale > 1.05 { locate::cut_out(&gray, region, 0.04, scale) } else { crop };
+            (crop, module, scale, module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0))
+        };
+        // With room around it (the located patch can miss an end pattern),
+        // and how clearly it shows end patterns.
+        let wide_of = |region: &locate::Region, scale: f32, module_px: f32| {
+            let wide = locate::Plane::from_gray(&locate::cut_out(&gray, region, 0.12, scale));
+            let evidence = rows::end_evidence(&wide, module_px).map_or(0.0, |e| e.2);
+            (wide, evidence)
+        };
+        let (crop, module, scale, module_px) = tight(&region);
         let angle = Some(region.angle_deg);
-        let crop = locate::cut_out(&gray, &region, 0.04, 1.0);
-        let module = locate::module_width(&crop);
-        let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
-        let crop = if scale > 1.05 { locate::cut_out(&gray, &region, 0.04, scale) } else { crop };
-        let module_px = module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0);
         attempt!("region", crop, false, angle);
         attempt!("region_global", crop, true, angle);
-        // Our scan-line reader (codeword votes, erasures) on a cut-out with
-        // room around it (the located patch can miss an end pattern).
+        let (wide, evidence) = wide_of(&region, scale, module_px);
+        // Under heavy defocus a card's block of text lines can outscore the
+        // symbol in the locator: when this cut-out shows no clear end
+        // patterns and its edges are far apart (text lines counted as
+        // modules; a small symbol's modules count small and it keeps its
+        // time for the small-module path), the next patch is cut out too
+        // and taken if it shows them clearly better (rxing above reads
+        // wherever the symbol is).
+        let next = regions.get(1).filter(|_| evidence < 0.7 && module.is_none_or(|m| m >= 4.0)).map(|next| {
+            let t = tight(next);
+            let w = wide_of(next, t.2, t.3);
+            (*next, t, w)
+        });
+        let (region, (crop, module, scale, module_px), wide) = match next {
+            Some((next, t, (w, e))) if e >= 0.7 && e > evidence + 0.15 => (next, t, w),
+            _ => (region, (crop, module, scale, module_px), wide),
+        };
+        let angle = Some(region.angle_deg);
+        // Our scan-line reader (codeword votes, erasures).
         let plane = locate::Plane::from_gray(&crop);
-        let wide = locate::Plane::from_gray(&locate::cut_out(&gray, &region, 0.12, scale));
         attempt_rows!("region_rows", &wide, &wide, module_px, Some(0.9 * scale), angle);
         // Small modules: a bicubic cut-out at ~4 px per module, then lightly
         // deconvolved. The module is measured on the end patterns (counting

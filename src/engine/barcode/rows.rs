@@ -685,18 +685,27 @@ fn find_ends(lines: &[Line], module: f32) -> Option<Ends> {
 /// upright cut-out, from its end patterns matched against blurred
 /// templates; `None` when they are not found.
 pub fn estimate_blur(plane: &Plane, module: f32) -> Option<(f32, f32)> {
+    end_evidence(plane, module).map(|(unit, blur, _)| (unit, blur))
+}
+
+/// [`estimate_blur`] with how clearly the end patterns were found: the
+/// mean correlation of the matches times the share of the bands of lines
+/// (8 or 9 over the cut-out, a start and a stop each) that matched, 0-1.
+pub fn end_evidence(plane: &Plane, module: f32) -> Option<(f32, f32, f32)> {
     if plane.w < 40 || plane.h < 8 || !(0.8..=20.0).contains(&module) {
         return None;
     }
     let lines = build_lines(plane, plane, module);
+    let value = |e: &Ends| e.score * (e.starts.len() + e.stops.len()) as f32;
     let forward = find_ends(&lines, module);
     let reversed: Vec<Line> = lines.iter().map(|l| l.reversed(module)).collect();
     let back = find_ends(&reversed, module);
     let best = match (forward, back) {
-        (Some(f), Some(b)) => if b.score * (b.starts.len() + b.stops.len()) as f32 > f.score * (f.starts.len() + f.stops.len()) as f32 { b } else { f },
+        (Some(f), Some(b)) => if value(&b) > value(&f) { b } else { f },
         (f, b) => f.or(b)?,
     };
-    Some((best.unit, best.blur))
+    let bands = lines.len().div_ceil((lines.len() / 8).max(3));
+    Some((best.unit, best.blur, (value(&best) / (2 * bands) as f32).min(1.0)))
 }
 
 /// The data columns from the row indicator codewords read in the slot
@@ -1585,6 +1594,16 @@ mod tests {
             assert_eq!(text.as_deref(), Some(TEXT), "reverse {reverse}: {trace:?}");
             assert!(trace.iter().any(|t| t.contains("extrapolated")), "{trace:?}");
         }
+    }
+
+    #[test]
+    fn end_patterns_are_clear_on_an_upright_symbol_only() {
+        let p = symbol(3.0, 2.0, 2.0, false);
+        let (_, _, upright) = end_evidence(&p, 3.0).expect("end patterns found");
+        // Turned a quarter (transposed): scan lines cross the rows.
+        let turned = Plane { w: p.h, h: p.w, data: (0..p.w * p.h).map(|i| p.data[(i % p.h) * p.w + i / p.h]).collect() };
+        let across = end_evidence(&turned, 3.0).map_or(0.0, |e| e.2);
+        assert!(upright >= 0.8 && across < upright - 0.3, "upright {upright}, turned {across}");
     }
 
     #[test]
