@@ -69,10 +69,10 @@ fn check(per_category: impl Fn(Category) -> usize, minimum: impl Fn(Category) ->
 
 /// Two photos of the categories read early (sharp, motion, low light,
 /// glare, perspective), one of the others. Floors: sharp, low light and
-/// perspective (100 % in the bench) 2 of 2; motion (97.5 %) and glare
+/// perspective (100 % in the bench) 2 of 2; motion (97.5-100 %) and glare
 /// (85 %) 1 of 2 (both glare photos are read, measured; the first one
 /// only since the symbol's pieces either side of a stripe are joined);
-/// tiny modules (95 %) 1 of 1; defocus (72.5 %) and combined (75 %) 0 (no
+/// tiny modules (95 %) 1 of 1; defocus (80 %) and combined (75 %) 0 (no
 /// wrong read; both photos are read, measured).
 #[test]
 fn hard_backs_are_read_per_category() {
