@@ -163,18 +163,15 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
             let crop = if scale > 1.05 { locate::cut_out(&gray, region, 0.04, scale) } else { crop };
             (crop, module, scale, module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0))
         };
-        // With room around it (the located patch can miss an end pattern),
-        // and how clearly it shows end patterns.
-        let wide_of = |region: &locate::Region, scale: f32, module_px: f32| {
-            let wide = locate::Plane::from_gray(&locate::cut_out(&gray, region, 0.12, scale));
-            let evidence = rows::end_evidence(&wide, module_px).map_or(0.0, |e| e.2);
-            (wide, evidence)
-        };
+        // With room around it (the located patch can miss an end pattern).
+        let wide_of = |region: &locate::Region, scale: f32| locate::Plane::from_gray(&locate::cut_out(&gray, region, 0.12, scale));
+        // How clearly a cut-out shows end patterns.
+        let evidence = |wide: &locate::Plane, module_px: f32| rows::end_evidence(wide, module_px).map_or(0.0, |e| e.2);
         let (crop, module, scale, module_px) = tight(&region);
         let angle = Some(region.angle_deg);
         attempt!("region", crop, false, angle);
         attempt!("region_global", crop, true, angle);
-        let (wide, evidence) = wide_of(&region, scale, module_px);
+        let wide = wide_of(&region, scale);
         // Under heavy defocus a card's block of text lines can outscore the
         // symbol in the locator: when this cut-out shows no clear end
         // patterns and its edges are far apart (text lines counted as
@@ -182,15 +179,17 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
         // time for the small-module path), the next patch is cut out too
         // and taken if it shows them clearly better (rxing above reads
         // wherever the symbol is).
-        let next = regions.get(1).filter(|_| evidence < 0.7 && module.is_none_or(|m| m >= 4.0)).map(|next| {
+        let next = regions.get(1).filter(|_| module.is_none_or(|m| m >= 4.0)).and_then(|next| {
+            let first = evidence(&wide, module_px);
+            if first >= 0.7 {
+                return None;
+            }
             let t = tight(next);
-            let w = wide_of(next, t.2, t.3);
-            (*next, t, w)
+            let w = wide_of(next, t.2);
+            let e = evidence(&w, t.3);
+            (e >= 0.7 && e > first + 0.15).then_some((*next, t, w))
         });
-        let (region, (crop, module, scale, module_px), wide) = match next {
-            Some((next, t, (w, e))) if e >= 0.7 && e > evidence + 0.15 => (next, t, w),
-            _ => (region, (crop, module, scale, module_px), wide),
-        };
+        let (region, (crop, module, scale, module_px), wide) = next.unwrap_or((region, (crop, module, scale, module_px), wide));
         let angle = Some(region.angle_deg);
         // Our scan-line reader (codeword votes, erasures).
         let plane = locate::Plane::from_gray(&crop);
