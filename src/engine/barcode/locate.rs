@@ -4,11 +4,12 @@
 //! tensor, summed over a neighbourhood, has a high energy and a coherence
 //! near 1, unlike text, faces or backgrounds. [`locate`] finds the largest
 //! such patch (tensor summed per block of a coarse grid, gradients taken at
-//! full resolution so fine modules do not alias), refines its angle by the
-//! sharpest projection of its pixels ([`refine_angle`]) and returns it as an
-//! oriented rectangle; [`cut_out`] resamples that rectangle upright (bars
-//! vertical) at any scale. The hot loops work on plain slices, so they stay
-//! cheap in unoptimised (test) builds.
+//! full resolution so fine modules do not alias), joined with the pieces a
+//! glare stripe cut off it, refines its angle by the sharpest projection of
+//! its pixels ([`refine_angle`]) and returns it as an oriented rectangle
+//! ([`locate_all`]: the next largest too); [`cut_out`] resamples that
+//! rectangle upright (bars vertical) at any scale. The hot loops work on
+//! plain slices, so they stay cheap in unoptimised (test) builds.
 
 use image::{GrayImage, Luma};
 

@@ -11,6 +11,9 @@
 //!    edges, its angle refined by the sharpest projection), cut it out
 //!    upright, enlarged so a module is ~3.5 px (from the count of bar/space
 //!    edges per row), decode — with the hybrid and the global binariser;
+//!    then our scan-line reader ([`rows`]) on that cut-out, or on the next
+//!    largest patch's when only that one shows clear end patterns (a
+//!    defocused card's text block can outscore its symbol);
 //! 3. on that cut-out: an unsharp mask, a denoise + sharpen, a strong
 //!    unsharp mask at >= 1.5x (heavy blur), smoothing along the bars only
 //!    (heavy noise: about one module, so rows stay apart) with each
