@@ -86,7 +86,7 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
 }
 
 /// The `max` most barcode-like patches of `img`, best first (the best
-/// patch's pieces joined into it, see [`join_split_patches`]); a patch
+/// patch's pieces joined into it, see `join_split_patches`); a patch
 /// under a quarter of the best one's score is not given. Under heavy
 /// defocus a card's block of text lines can outscore the symbol.
 pub fn locate_all(img: &GrayImage, max: usize) -> Vec<Region> {
