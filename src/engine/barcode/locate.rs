@@ -87,8 +87,9 @@ pub fn locate(img: &GrayImage) -> Option<Region> {
 
 /// The `max` most barcode-like patches of `img`, best first (the best
 /// patch's pieces joined into it, see `join_split_patches`); a patch
-/// under a quarter of the best one's score is not given. Under heavy
-/// defocus a card's block of text lines can outscore the symbol.
+/// under a tenth of the best one's score is not given. Under heavy
+/// defocus a card's block of text lines can outscore the symbol, and the
+/// card's edges or a patterned background can come between them.
 pub fn locate_all(img: &GrayImage, max: usize) -> Vec<Region> {
     locate_patches(img, max).unwrap_or_default()
 }
@@ -194,7 +195,7 @@ fn locate_patches(img: &GrayImage, max: usize) -> Option<Vec<Region>> {
     while regions.len() < max {
         let Some(best) = (0..patches.len()).filter(|&k| !used[k]).max_by(|&i, &j| patches[i].0.total_cmp(&patches[j].0)) else { break };
         let top = *top_score.get_or_insert(patches[best].0);
-        if patches[best].1.len() < (w * h) / 400 || patches[best].0 < top / 4.0 {
+        if patches[best].1.len() < (w * h) / 400 || patches[best].0 < top / 10.0 {
             break;
         }
         let (members, joined) = join_split_patches(&patches, best, &used, w, &orientation);

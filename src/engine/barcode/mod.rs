@@ -11,9 +11,9 @@
 //!    edges, its angle refined by the sharpest projection), cut it out
 //!    upright, enlarged so a module is ~3.5 px (from the count of bar/space
 //!    edges per row), decode — with the hybrid and the global binariser;
-//!    then our scan-line reader ([`rows`]) on that cut-out, or on the next
-//!    largest patch's when only that one shows clear end patterns (a
-//!    defocused card's text block can outscore its symbol);
+//!    then our scan-line reader ([`rows`]) on that cut-out, or on one of
+//!    the next three patches' when only that one shows clear end patterns
+//!    (a defocused card's text block can outscore its symbol);
 //! 3. on that cut-out: an unsharp mask, a denoise + sharpen, a strong
 //!    unsharp mask at >= 1.5x (heavy blur), smoothing along the bars only
 //!    (heavy noise: about one module, so rows stay apart) with each
@@ -48,6 +48,9 @@ use std::time::{Duration, Instant};
 pub const MAX_DECODE_SIDE: u32 = 2000;
 /// Default total time budget of the cascade (CPU time of the decoding thread).
 pub const DEFAULT_BUDGET: Duration = Duration::from_millis(1500);
+/// Patches after the best one whose cut-outs are looked at when the best
+/// one shows no end patterns.
+const NEXT_PATCHES: usize = 3;
 /// The cascade also stops after this many times its budget of wall-clock time.
 pub const WALL_FACTOR: u32 = 3;
 
@@ -154,45 +157,13 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
     }
     attempt!("plain", gray, false, None);
     // The barcode region, cut out upright and enlarged to >= ~3.5 px per module.
-    let regions = locate::locate_all(&gray, 2);
-    if let Some(&region) = regions.first() {
-        // A region cut out tight and upright (bars vertical), enlarged to a
-        // module of ~3.5 px: the cut-out, the module counted on it at 1x,
-        // the scale and the module at that scale.
-        let tight = |region: &locate::Region| {
-            let crop = locate::cut_out(&gray, region, 0.04, 1.0);
-            let module = locate::module_width(&crop);
-            let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
-            let crop = if scale > 1.05 { locate::cut_out(&gray, region, 0.04, scale) } else { crop };
-            (crop, module, scale, module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0))
-        };
-        // With room around it (the located patch can miss an end pattern).
-        let wide_of = |region: &locate::Region, scale: f32| locate::Plane::from_gray(&locate::cut_out(&gray, region, 0.12, scale));
-        // How clearly a cut-out shows end patterns.
-        let evidence = |wide: &locate::Plane, module_px: f32| rows::end_evidence(wide, module_px).map_or(0.0, |e| e.2);
-        let (crop, module, scale, module_px) = tight(&region);
-        let angle = Some(region.angle_deg);
-        attempt!("region", crop, false, angle);
-        attempt!("region_global", crop, true, angle);
-        let wide = wide_of(&region, scale);
-        // Under heavy defocus a card's block of text lines can outscore the
-        // symbol in the locator: when this cut-out shows no clear end
-        // patterns and its edges are far apart (text lines counted as
-        // modules; a small symbol's modules count small and it keeps its
-        // time for the small-module path), the next patch is cut out too
-        // and taken if it shows them clearly better (rxing above reads
-        // wherever the symbol is).
-        let next = regions.get(1).filter(|_| module.is_none_or(|m| m >= 4.0)).and_then(|next| {
-            let first = evidence(&wide, module_px);
-            if first >= 0.7 {
-                return None;
-            }
-            let t = tight(next);
-            let w = wide_of(next, t.2);
-            let e = evidence(&w, t.3);
-            (e >= 0.7 && e > first + 0.15).then_some((*next, t, w))
-        });
-        let (region, (crop, module, scale, module_px), wide) = next.unwrap_or((region, (crop, module, scale, module_px), wide));
+    let regions = locate::locate_all(&gray, NEXT_PATCHES + 1);
+    if let Some(first) = regions.first() {
+        let first = Cut::tight(&gray, first);
+        let angle = Some(first.region.angle_deg);
+        attempt!("region", first.crop, false, angle);
+        attempt!("region_global", first.crop, true, angle);
+        let (Cut { region, crop, module, scale, module_px }, wide, _) = choose_cut(&gray, &regions, first);
         let angle = Some(region.angle_deg);
         // Our scan-line reader (codeword votes, erasures).
         let plane = locate::Plane::from_gray(&crop);
@@ -284,23 +255,99 @@ pub fn decode_pdf417(img: &DynamicImage, budget: Duration) -> Result<BarcodeRead
     Err(BarcodeMiss { stages_tried: tried, timed_out: false, elapsed: start.elapsed() })
 }
 
+/// A located region cut out tight and upright (bars vertical), enlarged to
+/// a module of ~3.5 px.
+struct Cut {
+    region: locate::Region,
+    /// The cut-out.
+    crop: GrayImage,
+    /// The module counted on the cut-out at 1x (source px).
+    module: Option<f32>,
+    /// The enlargement.
+    scale: f32,
+    /// The module at that scale.
+    module_px: f32,
+}
+
+impl Cut {
+    fn tight(gray: &GrayImage, region: &locate::Region) -> Cut {
+        let crop = locate::cut_out(gray, region, 0.04, 1.0);
+        let module = locate::module_width(&crop);
+        let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
+        let crop = if scale > 1.05 { locate::cut_out(gray, region, 0.04, scale) } else { crop };
+        Cut { region: *region, crop, module, scale, module_px: module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0) }
+    }
+
+    /// The region with room around it (the located patch can miss an end
+    /// pattern), at the same scale.
+    fn wide(&self, gray: &GrayImage) -> locate::Plane {
+        locate::Plane::from_gray(&locate::cut_out(gray, &self.region, 0.12, self.scale))
+    }
+}
+
+/// How clearly a cut-out shows end patterns (0–1).
+fn end_evidence(wide: &locate::Plane, module_px: f32) -> f32 {
+    rows::end_evidence(wide, module_px).map_or(0.0, |e| e.2)
+}
+
+/// The cut-out the scan-line reader works on: the best patch's, or the
+/// next patch's when only that one shows clear end patterns. Under heavy
+/// defocus a card's block of text lines can outscore the symbol in the
+/// locator: when the first cut-out shows no clear end patterns and its
+/// edges are far apart (text lines counted as modules; a small symbol's
+/// modules count small and it keeps its time for the small-module path),
+/// the next patch is cut out too and taken if it shows them clearly better.
+/// Also gives the end evidence of the first cut-out and of the next one
+/// (when it was looked at), for the diagnosis.
+fn choose_cut(gray: &GrayImage, regions: &[locate::Region], first: Cut) -> (Cut, locate::Plane, (f32, Option<f32>)) {
+    let wide = first.wide(gray);
+    if regions.len() < 2 || first.module.is_some_and(|m| m < 4.0) {
+        return (first, wide, (f32::NAN, None));
+    }
+    let first_evidence = end_evidence(&wide, first.module_px);
+    if first_evidence >= 0.7 {
+        return (first, wide, (first_evidence, None));
+    }
+    let mut best: Option<(Cut, locate::Plane, f32)> = None;
+    // A symbol is wider than a third of its height (one column of 86
+    // modules, at most 90 rows of about 3): a narrower patch is an edge.
+    for next in regions[1..].iter().filter(|r| r.length >= 0.3 * r.height) {
+        let next = Cut::tight(gray, next);
+        let next_wide = next.wide(gray);
+        let e = end_evidence(&next_wide, next.module_px);
+        if best.as_ref().is_none_or(|b| e > b.2) {
+            best = Some((next, next_wide, e));
+        }
+        if e >= 0.85 {
+            break;
+        }
+    }
+    match best {
+        Some((next, next_wide, e)) if e >= 0.7 && e > first_evidence + 0.15 => (next, next_wide, (first_evidence, Some(e))),
+        best => (first, wide, (first_evidence, best.map(|b| b.2))),
+    }
+}
+
 /// Where the cascade's own reader stops on `img`: the located region, the
 /// module estimate and the reader's trace on the cut-out (for the bench's
 /// listing of misses).
 pub fn diagnose(img: &DynamicImage) -> String {
     let gray = downscale(img.to_luma8(), MAX_DECODE_SIDE);
-    let Some(region) = locate::locate(&gray) else { return "not located".into() };
-    let crop = locate::cut_out(&gray, &region, 0.04, 1.0);
-    let module = locate::module_width(&crop);
-    let scale = module.map_or(1.5, |m| (3.5 / m).clamp(1.0, 3.0));
-    let module_px = module.map_or(3.5, |m| m * scale).clamp(1.0, 8.0);
-    let plane = locate::Plane::from_gray(&locate::cut_out(&gray, &region, 0.12, scale));
+    let regions = locate::locate_all(&gray, NEXT_PATCHES + 1);
+    let Some(first) = regions.first() else { return "not located".into() };
+    let first_region = *first;
+    let (Cut { region, module, scale, module_px, .. }, plane, (first_evidence, next_evidence)) = choose_cut(&gray, &regions, Cut::tight(&gray, first));
+    let chosen = if region.center == first_region.center { "first" } else { "next" };
+    let mut out = format!(
+        "{} region(s), end evidence {first_evidence:.2} / next {next_evidence:.2?}, {chosen} taken; ",
+        regions.len()
+    );
     let measured = rows::measure_module(&plane, module_px);
     let estimate = rows::estimate_blur(&plane, measured.unwrap_or(module_px));
-    let mut out = format!(
+    out.push_str(&format!(
         "region {:.0}x{:.0} at {:.1} deg, module {:?} measured {:?} scale {scale:.2} ends (unit, blur) {:?}",
         region.length, region.height, region.angle_deg, module, measured, estimate
-    );
+    ));
     for sigma in [0.0f32, estimate.map_or(2.6, |(_, b)| b / scale)] {
         let mut trace = Vec::new();
         let input = if sigma > 0.0 { restore::deconvolve_x(&plane, sigma * scale, 2e-3) } else { locate::Plane { w: plane.w, h: plane.h, data: plane.data.clone() } };
@@ -407,6 +454,53 @@ mod tests {
         assert!((est.abs() - 8.0).abs() < 1.0, "estimated {est}");
         let back = rotate_about_center(&rotated, -est);
         assert!(estimate_skew(&back).abs() < 1.0);
+    }
+
+    #[test]
+    fn the_next_patch_showing_end_patterns_is_cut_out_when_the_best_shows_none() {
+        use rxing::pdf417::PDF417Writer;
+        use rxing::{BarcodeFormat, EncodeHints, Writer};
+        let hints = EncodeHints { Margin: Some("0".into()), ..Default::default() };
+        let m = PDF417Writer.encode_with_hints("ANSI 636014100102DL DAQD1234567 DCSDOE DACJANE", &BarcodeFormat::PDF_417, 10000, 1, &hints).unwrap();
+        let (px, x0, y0) = (3u32, 60u32, 420u32);
+        let (sw, sh) = (m.getWidth() * px, m.getHeight() * px);
+        // A card: a block of text lines above the symbol (as on a licence
+        // back: lines of about 6 modules, 5 apart, words of 10-45), then
+        // defocused by a module.
+        let mut img = GrayImage::from_pixel(1000, 1000, Luma([222]));
+        for (line, y) in (40..380).step_by(34).enumerate() {
+            let mut x = 50 + (line as u32 * 37) % 40;
+            while x < 940 {
+                let len = 30 + (x * 7 + line as u32 * 13) % 100;
+                for yy in y..y + 18 {
+                    for xx in x..(x + len).min(940) {
+                        if (xx / 3 + yy / 2) % 3 != 0 {
+                            img.put_pixel(xx, yy, Luma([90]));
+                        }
+                    }
+                }
+                x += len + 15 + (x * 3 + line as u32) % 15;
+            }
+        }
+        for y in 0..sh {
+            for x in 0..sw {
+                if m.get(x / px, y / px) {
+                    img.put_pixel(x0 + x, y0 + y, Luma([25]));
+                }
+            }
+        }
+        let gray = imageops::blur(&img, 3.0);
+        // The best patch shows no end patterns (here: blank card below the symbol).
+        let best = locate::Region { center: (500.0, 900.0), angle_deg: 0.0, length: 400.0, height: 120.0 };
+        // A patch too narrow for a symbol (a card edge) comes between them.
+        let edge = locate::Region { center: (x0 as f32 + 4.0, (y0 + sh / 2) as f32), angle_deg: 0.0, length: 30.0, height: sh as f32 };
+        let symbol = locate::Region { center: ((x0 + sw / 2) as f32, (y0 + sh / 2) as f32), angle_deg: 0.0, length: sw as f32, height: sh as f32 };
+        let (cut, _, (first, next)) = choose_cut(&gray, &[best, edge, symbol], Cut::tight(&gray, &best));
+        assert_eq!(cut.region, symbol, "end evidence {first} then {next:?}");
+        assert!(first < 0.7 && next.is_some_and(|e| e >= 0.7), "end evidence {first} then {next:?}");
+        // Nothing better to take: the best patch stays.
+        let (cut, _, _) = choose_cut(&gray, &[best, edge], Cut::tight(&gray, &best));
+        assert_eq!(cut.region, best);
     }
 
     #[test]
