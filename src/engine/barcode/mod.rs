@@ -290,15 +290,16 @@ fn end_evidence(wide: &locate::Plane, module_px: f32) -> f32 {
     rows::end_evidence(wide, module_px).map_or(0.0, |e| e.2)
 }
 
-/// The cut-out the scan-line reader works on: the best patch's, or the
-/// next patch's when only that one shows clear end patterns. Under heavy
+/// The cut-out the scan-line reader works on: the best patch's, or a next
+/// patch's when only that one shows clear end patterns. Under heavy
 /// defocus a card's block of text lines can outscore the symbol in the
 /// locator: when the first cut-out shows no clear end patterns and its
 /// edges are far apart (text lines counted as modules; a small symbol's
 /// modules count small and it keeps its time for the small-module path),
-/// the next patch is cut out too and taken if it shows them clearly better.
-/// Also gives the end evidence of the first cut-out and of the next one
-/// (when it was looked at), for the diagnosis.
+/// the next patches are cut out in turn (until one shows them clearly)
+/// and the clearest is taken if it shows them clearly better. Also gives
+/// the end evidence of the first cut-out and of the clearest next one
+/// (when any was looked at), for the diagnosis.
 fn choose_cut(gray: &GrayImage, regions: &[locate::Region], first: Cut) -> (Cut, locate::Plane, (f32, Option<f32>)) {
     let wide = first.wide(gray);
     if regions.len() < 2 || first.module.is_some_and(|m| m < 4.0) {
