@@ -146,7 +146,7 @@ fn main() {
                 println!("miss {:<11} {} ({:.0} ms cpu{})", img.category.name(), img.describe, o.cpu_ms, if o.wrong { ", WRONG TEXT" } else { "" });
                 if std::env::var("BARCODE_EVAL_TRACE").is_ok() {
                     let photo = image::load_from_memory(&img.bytes).expect("photo decodes");
-                    println!("     {}", barcode::diagnose(&photo));
+                    println!("     {}", barcode::diagnose_with_truth(&photo, &img.codewords));
                 }
             }
         }

@@ -329,6 +329,16 @@ fn choose_cut(gray: &GrayImage, regions: &[locate::Region], first: Cut) -> (Cut,
     }
 }
 
+/// [`diagnose`] knowing the symbol's true data codewords (row by row):
+/// the row matching then says how many of its matches are right.
+#[doc(hidden)]
+pub fn diagnose_with_truth(img: &DynamicImage, truth: &[u32]) -> String {
+    rowmatch::TRUTH.with(|t| *t.borrow_mut() = truth.to_vec());
+    let out = diagnose(img);
+    rowmatch::TRUTH.with(|t| t.borrow_mut().clear());
+    out
+}
+
 /// Where the cascade's own reader stops on `img`: the located region, the
 /// module estimate and the reader's trace on the cut-out (for the bench's
 /// listing of misses).

@@ -195,27 +195,50 @@ fn bit(bits: u32, module: usize) -> f32 {
     if (bits >> (16 - module)) & 1 == 1 { 1.0 } else { -1.0 }
 }
 
-/// Matches one slot against the 929 symbols of `cluster`, with the
-/// neighbours' bits where known.
-fn match_slot(obs: &Observation, cluster: usize, left: Option<u32>, right: Option<u32>, shifts: &[i32], only: Option<u32>) -> Option<Match> {
-    let t = templates(obs.sigma);
+/// The neighbours' share of every sample of a window (centred), from the
+/// left (`left`) or right neighbour's bits; `None`: only that a codeword
+/// ends with a space and starts with a bar.
+fn side_share(t: &Templates, bits: Option<u32>, left: bool) -> [f32; SAMPLES] {
     let outside = CONTEXT + t.reach;
-    let lm = neighbour_modules(left, true, outside);
-    let rm = neighbour_modules(right, false, outside);
-    // The neighbours' share of every sample, centred.
-    let mut nb = [0f32; SAMPLES];
+    let modules = neighbour_modules(bits, left, outside);
+    let mut share = [0f32; SAMPLES];
     for (j, w) in t.weights.iter().enumerate() {
         let mut acc = 0.0;
-        for (i, v) in lm.iter().enumerate() {
-            acc += w[outside - 1 - i] * v;
+        for (i, v) in modules.iter().enumerate() {
+            acc += if left { w[outside - 1 - i] } else { w[outside + 17 + i] } * v;
         }
-        for (i, v) in rm.iter().enumerate() {
-            acc += w[outside + 17 + i] * v;
-        }
-        nb[j] = acc;
+        share[j] = acc;
     }
-    let mean = nb.iter().sum::<f32>() / SAMPLES as f32;
-    nb.iter_mut().for_each(|v| *v -= mean);
+    let mean = share.iter().sum::<f32>() / SAMPLES as f32;
+    share.iter_mut().for_each(|v| *v -= mean);
+    share
+}
+
+/// The observation's matching window at shift `s` (fine samples), centred
+/// and of unit norm; `None` when it is flat.
+fn window(obs: &Observation, s: i32) -> Option<[f32; SAMPLES]> {
+    let mut o = [0f32; SAMPLES];
+    for (j, v) in o.iter_mut().enumerate() {
+        let i = (OBS_START * FINE_SPM) as i32 - (CONTEXT * FINE_SPM) as i32 + 2 * j as i32 + 1 + s;
+        *v = obs.fine[i as usize];
+    }
+    let mean = o.iter().sum::<f32>() / SAMPLES as f32;
+    o.iter_mut().for_each(|v| *v -= mean);
+    let norm = dot(&o, &o).sqrt();
+    if norm < 1e-3 {
+        return None;
+    }
+    o.iter_mut().for_each(|v| *v /= norm);
+    Some(o)
+}
+
+/// Every symbol's best correlation with the slot (with the neighbours'
+/// bits where known) over `shifts`, and the shift it had; `None` when the
+/// observation is flat.
+fn slot_scores(obs: &Observation, cluster: usize, left: Option<u32>, right: Option<u32>, shifts: &[i32], only: Option<u32>) -> Option<(Vec<f32>, Vec<i32>)> {
+    let t = templates(obs.sigma);
+    let (l, r) = (side_share(&t, left, true), side_share(&t, right, false));
+    let nb: Vec<f32> = l.iter().zip(&r).map(|(a, b)| a + b).collect();
     let nb_sq = dot(&nb, &nb);
     let own = &t.own[cluster];
     let own_sq = &t.own_sq[cluster];
@@ -228,37 +251,153 @@ fn match_slot(obs: &Observation, cluster: usize, left: Option<u32>, right: Optio
             if own_sq[c] > 0.0 && sq > 1e-9 { sq.sqrt().recip() } else { 0.0 }
         })
         .collect();
-    let (mut best, mut best_cw, mut best_shift) = (f32::MIN, 0u32, 0i32);
     let mut scores = vec![f32::MIN; 929];
-    let mut o = [0f32; SAMPLES];
+    let mut best_shift = vec![0i32; 929];
     for &s in shifts {
-        for (j, v) in o.iter_mut().enumerate() {
-            let i = (OBS_START * FINE_SPM) as i32 - (CONTEXT * FINE_SPM) as i32 + 2 * j as i32 + 1 + s;
-            *v = obs.fine[i as usize];
-        }
-        let mean = o.iter().sum::<f32>() / SAMPLES as f32;
-        o.iter_mut().for_each(|v| *v -= mean);
-        let norm = dot(&o, &o).sqrt();
-        if norm < 1e-3 {
-            return None;
-        }
-        o.iter_mut().for_each(|v| *v /= norm);
+        let o = window(obs, s)?;
         let base = dot(&o, &nb);
         for c in 0..929 {
-            if norms[c] == 0.0 || only.is_some_and(|o| o as usize != c) {
+            if norms[c] == 0.0 {
                 continue;
             }
             let score = (dot(&o, &own[c]) + base) * norms[c];
             if score > scores[c] {
-                scores[c] = score;
-            }
-            if score > best {
-                (best, best_cw, best_shift) = (score, c as u32, s);
+                (scores[c], best_shift[c]) = (score, s);
             }
         }
     }
-    let second = scores.iter().enumerate().filter(|(c, _)| *c as u32 != best_cw).map(|(_, s)| *s).fold(f32::MIN, f32::max);
-    Some(Match { cw: best_cw, score: best, lead: best - second, shift: best_shift })
+    Some((scores, best_shift))
+}
+
+/// Matches one slot against the 929 symbols of `cluster`, with the
+/// neighbours' bits where known.
+fn match_slot(obs: &Observation, cluster: usize, left: Option<u32>, right: Option<u32>, shifts: &[i32], only: Option<u32>) -> Option<Match> {
+    let (scores, shifts) = slot_scores(obs, cluster, left, right, shifts, only)?;
+    let (mut best, mut best_cw) = (f32::MIN, 0usize);
+    for (c, &s) in scores.iter().enumerate() {
+        if s > best {
+            (best, best_cw) = (s, c);
+        }
+    }
+    if best == f32::MIN {
+        return None;
+    }
+    let second = scores.iter().enumerate().filter(|(c, _)| *c != best_cw).map(|(_, s)| *s).fold(f32::MIN, f32::max);
+    Some(Match { cw: best_cw as u32, score: best, lead: best - second, shift: shifts[best_cw] })
+}
+
+/// Candidates kept per slot for the joint reading of a row.
+const JOINT_CANDIDATES: usize = 10;
+
+/// One position of a row for the joint reading: its candidate codewords
+/// (`None`: unknown) with the shift each matched at.
+struct Position<'a> {
+    obs: Option<&'a Observation>,
+    cands: Vec<(Option<u32>, i32)>,
+}
+
+/// Reads one symbol row jointly: each data slot's few best symbols (as
+/// matched without its neighbours), then the sequence of them along the
+/// row whose windows, each rendered with its actual neighbours, correlate
+/// best in sum (a Viterbi search over pairs of neighbouring choices, as a
+/// slot's window reaches into both neighbours). Returns each data slot's
+/// choice with its lead: the best sum through it against the best sum
+/// through any other of its candidates.
+fn joint_row(positions: &[Position], cluster: usize) -> Vec<Option<Match>> {
+    let n = positions.len();
+    let k: Vec<usize> = positions.iter().map(|p| p.cands.len().max(1)).collect();
+    // score[i][(a * k[i] + c) * k[i + 1] + b]: slot i's correlation with
+    // candidate c between a (at i - 1) and b (at i + 1); 0 where nothing
+    // is observed.
+    let mut score: Vec<Vec<f32>> = vec![Vec::new(); n];
+    for i in 1..n.saturating_sub(1) {
+        let p = &positions[i];
+        let (ka, kc, kb) = (k[i - 1], k[i], k[i + 1]);
+        let mut s = vec![0f32; ka * kc * kb];
+        if let Some(obs) = p.obs {
+            let t = templates(obs.sigma);
+            let lefts: Vec<[f32; SAMPLES]> = positions[i - 1].cands.iter().map(|(b, _)| side_share(&t, b.and_then(|cw| codeword_bits(cluster, cw)), true)).collect();
+            let rights: Vec<[f32; SAMPLES]> = positions[i + 1].cands.iter().map(|(b, _)| side_share(&t, b.and_then(|cw| codeword_bits(cluster, cw)), false)).collect();
+            for (ci, &(cw, shift)) in p.cands.iter().enumerate() {
+                let (Some(cw), Some(o)) = (cw, window(obs, shift)) else { continue };
+                let own = &t.own[cluster][cw as usize];
+                let own_sq = t.own_sq[cluster][cw as usize];
+                let ol: Vec<(f32, f32, f32)> = lefts.iter().map(|l| (dot(&o, l), dot(own, l), dot(l, l))).collect();
+                let or: Vec<(f32, f32, f32)> = rights.iter().map(|r| (dot(&o, r), dot(own, r), dot(r, r))).collect();
+                let base = dot(&o, own);
+                for (ai, l) in lefts.iter().enumerate() {
+                    for (bi, r) in rights.iter().enumerate() {
+                        let num = base + ol[ai].0 + or[bi].0;
+                        let sq = own_sq + 2.0 * (ol[ai].1 + or[bi].1) + ol[ai].2 + or[bi].2 + 2.0 * dot(l, r);
+                        s[(ai * kc + ci) * kb + bi] = if sq > 1e-9 { num / sq.sqrt() } else { 0.0 };
+                    }
+                }
+            }
+        }
+        score[i] = s;
+    }
+    // Forward: fwd[i][a * k[i] + c], the best sum of slots 1..i (exclusive
+    // of i) with a at i - 1 and c at i.
+    let mut fwd: Vec<Vec<f32>> = vec![Vec::new(); n];
+    fwd[1] = vec![0f32; k[0] * k[1]];
+    for i in 1..n - 1 {
+        let (ka, kc, kb) = (k[i - 1], k[i], k[i + 1]);
+        let mut next = vec![f32::MIN; kc * kb];
+        for a in 0..ka {
+            for c in 0..kc {
+                let f = fwd[i][a * kc + c];
+                for b in 0..kb {
+                    let v = f + score[i][(a * kc + c) * kb + b];
+                    if v > next[c * kb + b] {
+                        next[c * kb + b] = v;
+                    }
+                }
+            }
+        }
+        fwd[i + 1] = next;
+    }
+    // Backward: bwd[i][a * k[i] + c], the best sum of slots i..n-1 given a, c.
+    let mut bwd: Vec<Vec<f32>> = vec![Vec::new(); n];
+    bwd[n - 1] = vec![0f32; k[n - 2] * k[n - 1]];
+    for i in (1..n - 1).rev() {
+        let (ka, kc, kb) = (k[i - 1], k[i], k[i + 1]);
+        let mut here = vec![f32::MIN; ka * kc];
+        for a in 0..ka {
+            for c in 0..kc {
+                for b in 0..kb {
+                    let v = score[i][(a * kc + c) * kb + b] + bwd[i + 1][c * kb + b];
+                    if v > here[a * kc + c] {
+                        here[a * kc + c] = v;
+                    }
+                }
+            }
+        }
+        bwd[i] = here;
+    }
+    (1..n - 1)
+        .map(|i| {
+            let p = &positions[i];
+            p.obs?;
+            let (ka, kc) = (k[i - 1], k[i]);
+            let mut through = vec![f32::MIN; kc];
+            for a in 0..ka {
+                for c in 0..kc {
+                    through[c] = through[c].max(fwd[i][a * kc + c] + bwd[i][a * kc + c]);
+                }
+            }
+            let best = (0..kc).max_by(|&x, &y| through[x].total_cmp(&through[y]))?;
+            let (cw, shift) = p.cands[best];
+            let second = (0..kc).filter(|&c| c != best).map(|c| through[c]).fold(f32::MIN, f32::max);
+            // The slot's own correlation on the best path.
+            let own = (0..ka)
+                .flat_map(|a| (0..k[i + 1]).map(move |b| (a, b)))
+                .filter(|&(a, b)| (fwd[i][a * kc + best] + score[i][(a * kc + best) * k[i + 1] + b] + bwd[i + 1][best * k[i + 1] + b] - through[best]).abs() < 1e-4)
+                .map(|(a, b)| score[i][(a * kc + best) * k[i + 1] + b])
+                .next()
+                .unwrap_or(0.0);
+            Some(Match { cw: cw?, score: own, lead: if second == f32::MIN { 1.0 } else { through[best] - second }, shift })
+        })
+        .collect()
 }
 
 /// The row whose left (or right) row indicator matches `obs` clearly
@@ -329,10 +468,11 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
         })
         .collect();
     let mut matches: Vec<Option<Match>> = vec![None; n];
+    let mut candidates: Vec<Vec<(Option<u32>, i32)>> = vec![Vec::new(); n];
     for pass in 0..3 {
         let previous = matches.clone();
         // A neighbour's bits: the row indicator beyond the data columns,
-        // else the previous pass's match when it was clear.
+        // else the previous pass's choice when it was clear.
         let known = |r: usize, c: isize| -> Option<u32> {
             if c < 0 {
                 return codeword_bits(r % 3, shape.indicator(r, true));
@@ -343,20 +483,64 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
             let m = previous[r * cols + c as usize]?;
             (m.lead > 0.01).then(|| codeword_bits(r % 3, m.cw)).flatten()
         };
+        // Each slot's best symbols with the neighbours as known: the
+        // candidates of the joint reading (with the earlier passes' ones).
+        let mut alone: Vec<Option<Match>> = vec![None; n];
         for r in 0..rows {
             for c in 0..cols {
+                let i = r * cols + c;
                 let Some(o) = data(r, c) else { continue };
                 // Around the expected shift; after the first pass, next to the slot's best.
-                let centre = previous[r * cols + c].map_or(expected[r * cols + c], |m| m.shift);
-                let reach = if previous[r * cols + c].is_some() { 1 } else { 3 };
+                let centre = previous[i].map_or(expected[i], |m| m.shift);
+                let reach = if previous[i].is_some() { 1 } else { 3 };
                 let shifts: Vec<i32> = (centre - reach..=centre + reach).filter(|s| s.abs() <= MAX_SHIFT).collect();
-                matches[r * cols + c] = match_slot(o, r % 3, known(r, c as isize - 1), known(r, c as isize + 1), &shifts, None);
+                let Some((scores, at)) = slot_scores(o, r % 3, known(r, c as isize - 1), known(r, c as isize + 1), &shifts, None) else { continue };
+                let mut order: Vec<usize> = (0..929).filter(|&c| scores[c] > f32::MIN).collect();
+                order.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]));
+                order.truncate(JOINT_CANDIDATES);
+                let Some(&best) = order.first() else { continue };
+                let second = order.get(1).map_or(f32::MIN, |&c| scores[c]);
+                alone[i] = Some(Match { cw: best as u32, score: scores[best], lead: scores[best] - second, shift: at[best] });
+                let mut cands: Vec<(Option<u32>, i32)> = order.iter().map(|&c| (Some(c as u32), at[c])).collect();
+                for &old in &candidates[i] {
+                    if !cands.iter().any(|(cw, _)| *cw == old.0) {
+                        cands.push(old);
+                    }
+                }
+                candidates[i] = cands;
+            }
+        }
+        if let Some(t) = against_truth("alone", &alone, &candidates, 1 << (ecl + 1)) {
+            trace.push(t);
+        }
+        if pass == 0 {
+            if let Some(text) = correct_ranked(&alone, n, ecl, trace) {
+                return Some(text);
+            }
+        }
+        // Each row read jointly from its slots' candidates.
+        for r in 0..rows {
+            let indicator = |left: bool| Position { obs: None, cands: vec![(Some(shape.indicator(r, left)), 0)] };
+            let mut positions = vec![indicator(true)];
+            for c in 0..cols {
+                let cands = &candidates[r * cols + c];
+                positions.push(match data(r, c) {
+                    Some(o) if !cands.is_empty() => Position { obs: Some(o), cands: cands.clone() },
+                    _ => Position { obs: None, cands: vec![(None, 0)] },
+                });
+            }
+            positions.push(indicator(false));
+            for (c, m) in joint_row(&positions, r % 3).into_iter().enumerate() {
+                matches[r * cols + c] = m;
             }
         }
         #[cfg(test)]
         PASSES.with(|p| p.borrow_mut().push(matches.iter().map(|m| m.map(|m| (m.cw, m.score, m.lead, m.shift))).collect()));
         let changed = matches.iter().zip(&previous).filter(|(a, b)| a.map(|m| m.cw) != b.map(|m| m.cw)).count();
         trace.push(format!("row matching pass {pass}: {changed} changed"));
+        if let Some(t) = against_truth("joint", &matches, &candidates, 1 << (ecl + 1)) {
+            trace.push(t);
+        }
         if pass > 0 && changed == 0 {
             break;
         }
@@ -365,6 +549,27 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
         }
     }
     None
+}
+
+thread_local! {
+    /// The symbol's true data codewords, when a diagnosis knows them.
+    pub(super) static TRUTH: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Against the true codewords (a diagnosis): how many matches are right,
+/// how many wrong ones the lowest leads would erase, how many slots hold
+/// the truth among their candidates.
+fn against_truth(label: &str, matches: &[Option<Match>], candidates: &[Vec<(Option<u32>, i32)>], ec: usize) -> Option<String> {
+    let truth = TRUTH.with(|t| t.borrow().clone());
+    if truth.len() != matches.len() {
+        return None;
+    }
+    let right = matches.iter().zip(&truth).filter(|(m, t)| m.is_some_and(|m| m.cw == **t)).count();
+    let mut ranked: Vec<(f32, bool)> = matches.iter().zip(&truth).filter_map(|(m, t)| m.map(|m| (m.lead, m.cw == *t))).collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let wrong_low = ranked.iter().take(ec).filter(|r| !r.1).count();
+    let in_cands = candidates.iter().zip(&truth).filter(|(c, t)| c.iter().any(|(cw, _)| *cw == Some(**t))).count();
+    Some(format!("{label}: truth {right} right of {}, {wrong_low} wrong among the {ec} lowest leads, truth among candidates {in_cands}", truth.len()))
 }
 
 #[cfg(test)]
@@ -476,6 +681,76 @@ mod tests {
                 right.len(), mean(&right, |v| v.0), mean(&right, |v| v.1), wrong.len(), mean(&wrong, |v| v.0), mean(&wrong, |v| v.1)
             );
         }
+    }
+
+    /// One symbol row (cluster 0, the given data codewords between the
+    /// row indicators of a 10-row, 5-level shape's first row) blurred by
+    /// `sigma` modules, with noise of `noise` (module contrast 2), as the
+    /// observations of its data slots.
+    fn blurred_row(data: &[u32], sigma: f32, noise: f32, seed: u64) -> (Vec<Observation>, Shape) {
+        let shape = Shape { rows: 10, cols: data.len(), ecl: 5 };
+        let mut modules: Vec<f32> = vec![-1.0; 20];
+        let mut words = vec![shape.indicator(0, true)];
+        words.extend_from_slice(data);
+        words.push(shape.indicator(0, false));
+        for &cw in &words {
+            let bits = codeword_bits(0, cw).expect("codeword");
+            modules.extend((0..17).map(|m| bit(bits, m)));
+        }
+        modules.extend(std::iter::repeat_n(-1.0, 20));
+        let mut state = seed;
+        let mut gauss = || {
+            // Box-Muller on a linear congruential generator.
+            let mut u = || {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 11) as f64 / (1u64 << 53) as f64).max(1e-12) as f32
+            };
+            let (a, b) = (u(), u());
+            (-2.0 * a.ln()).sqrt() * (std::f32::consts::TAU * b).cos()
+        };
+        let samples: Vec<f32> = (0..modules.len() * FINE_SPM)
+            .map(|j| {
+                let x = (j as f32 + 0.5) / FINE_SPM as f32;
+                let v: f32 = modules.iter().enumerate().map(|(m, v)| v * (phi((m as f32 + 1.0 - x) / sigma) - phi((m as f32 - x) / sigma))).sum();
+                v + noise * gauss()
+            })
+            .collect();
+        let obs = (0..data.len())
+            .map(|i| {
+                let start = (20 + 17 * (i + 1) - OBS_START) * FINE_SPM;
+                Observation { fine: samples[start..start + OBS_MODULES * FINE_SPM].to_vec(), sigma }
+            })
+            .collect();
+        (obs, shape)
+    }
+
+    #[test]
+    fn a_row_read_jointly_settles_what_slot_by_slot_matching_does_not() {
+        let data: Vec<u32> = (0..14u32).map(|i| (i * 337 + 101) % 929).collect();
+        let (mut alone_right, mut joint_right, mut total) = (0, 0, 0);
+        for seed in 1..=6u64 {
+            let (obs, shape) = blurred_row(&data, 1.4, 0.12, seed);
+            let shifts: Vec<i32> = (-2..=2).collect();
+            let mut positions = vec![Position { obs: None, cands: vec![(Some(shape.indicator(0, true)), 0)] }];
+            for (i, o) in obs.iter().enumerate() {
+                // Slot by slot, as the first pass matches: the neighbours unknown.
+                let left = (i == 0).then(|| codeword_bits(0, shape.indicator(0, true))).flatten();
+                let right = (i + 1 == data.len()).then(|| codeword_bits(0, shape.indicator(0, false))).flatten();
+                let (scores, at) = slot_scores(o, 0, left, right, &shifts, None).expect("observed");
+                let mut order: Vec<usize> = (0..929).filter(|&c| scores[c] > f32::MIN).collect();
+                order.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]));
+                alone_right += usize::from(order[0] as u32 == data[i]);
+                order.truncate(JOINT_CANDIDATES);
+                positions.push(Position { obs: Some(o), cands: order.iter().map(|&c| (Some(c as u32), at[c])).collect() });
+            }
+            positions.push(Position { obs: None, cands: vec![(Some(shape.indicator(0, false)), 0)] });
+            let joint = joint_row(&positions, 0);
+            joint_right += joint.iter().zip(&data).filter(|(m, t)| m.is_some_and(|m| m.cw == **t)).count();
+            total += data.len();
+        }
+        eprintln!("slot by slot {alone_right}, jointly {joint_right} of {total}");
+        assert!(joint_right > alone_right, "slot by slot {alone_right}, jointly {joint_right} of {total}");
+        assert!(joint_right * 10 >= total * 9, "jointly {joint_right} of {total}");
     }
 
     #[test]

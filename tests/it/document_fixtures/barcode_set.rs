@@ -97,6 +97,8 @@ pub struct HardBack {
     pub module_px: f32,
     /// The distortion parameters, for the bench's listing of misses.
     pub describe: String,
+    /// The symbol's data codewords, row by row (for the bench's diagnosis).
+    pub codewords: Vec<u32>,
 }
 
 /// `per_category` photos of each category in `categories`, from `seed`
@@ -162,7 +164,8 @@ pub fn hard_back(category: Category, seed: u64) -> HardBack {
     let module_px = fx.module_px.unwrap_or_else(|| rng.range(0.62, 0.9) * width as f32 / 85.6 * x_mm);
     let (photo, describe) = photograph(&card, module_px, width, height, &fx, &mut rng);
     let describe = format!("seed {seed} {width}x{height} X {x_mm:.2} mm module {module_px:.2} px {describe}");
-    HardBack { category, seed, payload, bytes: photo, width, height, module_px, describe }
+    let codewords = card.codewords.clone();
+    HardBack { category, seed, payload, bytes: photo, width, height, module_px, describe, codewords }
 }
 
 const SURNAMES: [&str; 16] = [
@@ -256,11 +259,35 @@ fn encode(payload: &str, cols: usize) -> Option<rxing::common::BitMatrix> {
     PDF417Writer.encode_with_hints(payload, &BarcodeFormat::PDF_417, 10000, 1, &hints).ok()
 }
 
+/// The data codewords of a symbol (one matrix pixel per module, no
+/// margin), row by row: each row's 17-module patterns between the row
+/// indicators, rows repeated in the matrix taken once.
+fn symbol_codewords(matrix: &rxing::common::BitMatrix) -> Vec<u32> {
+    let (mw, mh) = (matrix.getWidth(), matrix.getHeight());
+    let Some(cols) = ((mw.saturating_sub(35)) / 17).checked_sub(2) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut last: Option<Vec<u32>> = None;
+    for y in 0..mh {
+        let row: Vec<u32> = (0..cols + 2)
+            .map(|j| {
+                let bits = (0..17).fold(0u32, |acc, m| (acc << 1) | u32::from(matrix.get(17 + 17 * j as u32 + m, y)));
+                rxing::pdf417::pdf_417_common::getCodeword(bits).max(0) as u32
+            })
+            .collect();
+        if last.as_ref() != Some(&row) {
+            out.extend_from_slice(&row[1..=cols as usize]);
+            last = Some(row);
+        }
+    }
+    out
+}
+
 /// A card back at 4 px per module (85.6 x 54 mm): a tinted background with
 /// a faint wave, text-like lines above, the barcode across the lower part.
 /// Returns the card and the barcode's box (x0, y0, x1, y1) on it.
 struct Card {
     img: GrayImage,
+    codewords: Vec<u32>,
     barcode: (f32, f32, f32, f32),
     tint: [f32; 3],
 }
@@ -314,7 +341,8 @@ fn render_card(payload: &str, x_mm: f32, rng: &mut Rng) -> Card {
         }
     }
     let tint = [rng.range(0.97, 1.03), rng.range(0.97, 1.03), rng.range(0.95, 1.05)];
-    Card { img, barcode: (bx as f32, by as f32, (bx + bw) as f32, (by + bh) as f32), tint }
+    let codewords = symbol_codewords(&matrix);
+    Card { img, codewords, barcode: (bx as f32, by as f32, (bx + bw) as f32, (by + bh) as f32), tint }
 }
 
 /// A point of the card (card px) as seen by the camera (photo px).
