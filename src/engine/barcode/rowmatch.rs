@@ -8,15 +8,21 @@
 //! cluster rendered with the measured blur — together with what is known
 //! of the neighbours: at first only that a codeword ends with a space and
 //! starts with a bar (and the row indicators, which follow from the
-//! symbol's rows, columns and error-correction level), then the best
-//! matches of the first pass. The model is linear (a blurred profile is a
-//! weighted sum of module values), so a neighbour's share is computed once
-//! per slot and added to every candidate. Each slot is also matched at
-//! small shifts (the grid between the end patterns is good to a fraction
-//! of a module). The least certain slots (smallest lead of the best match
-//! over the second) are tried as erasures in growing numbers; a read is
-//! accepted on the same terms as the scan-line reader's (a margin left in
-//! the code, a length descriptor that fits the symbol).
+//! symbol's rows, columns and error-correction level), then the previous
+//! round's choices. The model is linear (a blurred profile is a weighted
+//! sum of module values), so a neighbour's share is computed once per slot
+//! and added to every candidate. Each slot is also matched at small shifts
+//! (the grid between the end patterns is good to a fraction of a module).
+//! Each slot keeps its ten best symbols, and each row is then read jointly:
+//! the sequence of candidates whose windows, every one rendered with its
+//! actual neighbours, correlate best in sum (a Viterbi search; matched one
+//! by one, a slot's choice leans on neighbours that may be wrong). The
+//! least certain slots (smallest lead of the best sequence through the
+//! choice over the best through another candidate) are tried as erasures
+//! in growing numbers; a read is accepted on the same terms as the
+//! scan-line reader's (a margin left in the code, a length descriptor that
+//! fits the symbol). Up to three rounds, each matching the slots again
+//! with the previous round's choices as neighbours.
 
 use super::rows::{EC_MARGIN, codeword_bits, correct_and_decode};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -296,8 +302,9 @@ struct Position<'a> {
     cands: Vec<(Option<u32>, i32)>,
 }
 
-/// Reads one symbol row jointly: each data slot's few best symbols (as
-/// matched without its neighbours), then the sequence of them along the
+/// Reads one symbol row jointly: each data slot's candidates (its few
+/// best symbols as matched alone, with what was known of its neighbours),
+/// then the sequence of them along the
 /// row whose windows, each rendered with its actual neighbours, correlate
 /// best in sum (a Viterbi search over pairs of neighbouring choices, as a
 /// slot's window reaches into both neighbours). Returns each data slot's
@@ -434,7 +441,8 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
     let observed = (0..n).filter(|i| data(i / cols, i % cols).is_some()).count();
     let ec = 1usize << (ecl + 1);
     if ec + 2 > n || observed + ec < n + EC_MARGIN {
-        trace.push(format!("row matching: {observed} of {n} slots observed"));
+        let per_row: Vec<usize> = (0..rows).map(|r| (0..cols).filter(|&c| data(r, c).is_some()).count()).collect();
+        trace.push(format!("row matching: {observed} of {n} slots observed (per row {per_row:?})"));
         return None;
     }
     // Each row's indicators placed by their known codewords.
@@ -513,10 +521,10 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
         if let Some(t) = against_truth("alone", &alone, &candidates, 1 << (ecl + 1)) {
             trace.push(t);
         }
-        if pass == 0 {
-            if let Some(text) = correct_ranked(&alone, n, ecl, trace) {
-                return Some(text);
-            }
+        if pass == 0
+            && let Some(text) = correct_ranked(&alone, n, ecl, trace)
+        {
+            return Some(text);
         }
         // Each row read jointly from its slots' candidates.
         for r in 0..rows {

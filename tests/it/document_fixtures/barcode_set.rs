@@ -270,7 +270,7 @@ fn symbol_codewords(matrix: &rxing::common::BitMatrix) -> Vec<u32> {
     for y in 0..mh {
         let row: Vec<u32> = (0..cols + 2)
             .map(|j| {
-                let bits = (0..17).fold(0u32, |acc, m| (acc << 1) | u32::from(matrix.get(17 + 17 * j as u32 + m, y)));
+                let bits = (0..17).fold(0u32, |acc, m| (acc << 1) | u32::from(matrix.get(17 + 17 * j + m, y)));
                 rxing::pdf417::pdf_417_common::getCodeword(bits).max(0) as u32
             })
             .collect();
