@@ -396,12 +396,14 @@ fn joint_row(positions: &[Position], cluster: usize) -> Vec<Option<Match>> {
             let (cw, shift) = p.cands[best];
             let second = (0..kc).filter(|&c| c != best).map(|c| through[c]).fold(f32::MIN, f32::max);
             // The slot's own correlation on the best path.
+            let kb = k[i + 1];
             let own = (0..ka)
-                .flat_map(|a| (0..k[i + 1]).map(move |b| (a, b)))
-                .filter(|&(a, b)| (fwd[i][a * kc + best] + score[i][(a * kc + best) * k[i + 1] + b] + bwd[i + 1][best * k[i + 1] + b] - through[best]).abs() < 1e-4)
-                .map(|(a, b)| score[i][(a * kc + best) * k[i + 1] + b])
-                .next()
-                .unwrap_or(0.0);
+                .flat_map(|a| (0..kb).map(move |b| (a, b)))
+                .max_by(|&(a, b), &(x, y)| {
+                    let sum = |a: usize, b: usize| fwd[i][a * kc + best] + score[i][(a * kc + best) * kb + b] + bwd[i + 1][best * kb + b];
+                    sum(a, b).total_cmp(&sum(x, y))
+                })
+                .map_or(0.0, |(a, b)| score[i][(a * kc + best) * kb + b]);
             Some(Match { cw: cw?, score: own, lead: if second == f32::MIN { 1.0 } else { through[best] - second }, shift })
         })
         .collect()
