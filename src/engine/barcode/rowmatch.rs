@@ -325,17 +325,21 @@ fn joint_row(positions: &[Position], cluster: usize) -> Vec<Option<Match>> {
             let t = templates(obs.sigma);
             let lefts: Vec<[f32; SAMPLES]> = positions[i - 1].cands.iter().map(|(b, _)| side_share(&t, b.and_then(|cw| codeword_bits(cluster, cw)), true)).collect();
             let rights: Vec<[f32; SAMPLES]> = positions[i + 1].cands.iter().map(|(b, _)| side_share(&t, b.and_then(|cw| codeword_bits(cluster, cw)), false)).collect();
+            // The neighbours' overlap, the same for every candidate.
+            let lr: Vec<f32> = lefts.iter().flat_map(|l| rights.iter().map(move |r| dot(l, r))).collect();
+            let ll: Vec<f32> = lefts.iter().map(|l| dot(l, l)).collect();
+            let rr: Vec<f32> = rights.iter().map(|r| dot(r, r)).collect();
             for (ci, &(cw, shift)) in p.cands.iter().enumerate() {
                 let (Some(cw), Some(o)) = (cw, window(obs, shift)) else { continue };
                 let own = &t.own[cluster][cw as usize];
                 let own_sq = t.own_sq[cluster][cw as usize];
-                let ol: Vec<(f32, f32, f32)> = lefts.iter().map(|l| (dot(&o, l), dot(own, l), dot(l, l))).collect();
-                let or: Vec<(f32, f32, f32)> = rights.iter().map(|r| (dot(&o, r), dot(own, r), dot(r, r))).collect();
+                let ol: Vec<(f32, f32, f32)> = lefts.iter().zip(&ll).map(|(l, sq)| (dot(&o, l), dot(own, l), *sq)).collect();
+                let or: Vec<(f32, f32, f32)> = rights.iter().zip(&rr).map(|(r, sq)| (dot(&o, r), dot(own, r), *sq)).collect();
                 let base = dot(&o, own);
-                for (ai, l) in lefts.iter().enumerate() {
-                    for (bi, r) in rights.iter().enumerate() {
+                for ai in 0..lefts.len() {
+                    for bi in 0..rights.len() {
                         let num = base + ol[ai].0 + or[bi].0;
-                        let sq = own_sq + 2.0 * (ol[ai].1 + or[bi].1) + ol[ai].2 + or[bi].2 + 2.0 * dot(l, r);
+                        let sq = own_sq + 2.0 * (ol[ai].1 + or[bi].1) + ol[ai].2 + or[bi].2 + 2.0 * lr[ai * rights.len() + bi];
                         s[(ai * kc + ci) * kb + bi] = if sq > 1e-9 { num / sq.sqrt() } else { 0.0 };
                     }
                 }
