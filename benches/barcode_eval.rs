@@ -15,6 +15,7 @@
 //! default all), `BARCODE_EVAL_BUDGET_MS` (the cascade's cap in CPU time of
 //! the decoding thread, default the production budget), `BARCODE_EVAL_THREADS` (default 1),
 //! `BARCODE_EVAL_DUMP` (a directory: the photos are written there as PNG),
+//! `BARCODE_EVAL_ONLY` (comma-separated photo seeds: run only those),
 //! `BARCODE_EVAL_LIST_MISSES` (set: list every photo not read exactly),
 //! `BARCODE_EVAL_TRACE` (set, with the listing: where our scan-line reader
 //! stopped on each miss).
@@ -78,7 +79,11 @@ fn main() {
         Err(_) => Category::ALL.to_vec(),
     };
     let t = Instant::now();
-    let set = hard_back_set(&categories, per_category, seed);
+    let mut set = hard_back_set(&categories, per_category, seed);
+    if let Ok(only) = std::env::var("BARCODE_EVAL_ONLY") {
+        let seeds: Vec<u64> = only.split(',').filter_map(|s| s.trim().parse().ok()).collect();
+        set.retain(|img| seeds.contains(&img.seed));
+    }
     println!("hard licence-back set: {} photos ({per_category} per category, seed {seed}) rendered in {:.1} s", set.len(), t.elapsed().as_secs_f64());
     if let Ok(dir) = std::env::var("BARCODE_EVAL_DUMP") {
         std::fs::create_dir_all(&dir).expect("dump dir");

@@ -436,7 +436,7 @@ pub(super) fn best_row(obs: &Observation, shape: Shape, left: bool) -> Option<us
 /// patterns drifts by a module or more over a blurred symbol); the data
 /// slots are searched around the shift interpolated between them. `None`
 /// when the code does not correct.
-pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<String>) -> Option<String> {
+pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, votes: &[Vec<(u32, u32)>], trace: &mut Vec<String>) -> Option<String> {
     let Shape { rows, cols, ecl } = shape;
     let total = cols + 2;
     let n = rows * cols;
@@ -510,8 +510,12 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
                 let shifts: Vec<i32> = (centre - reach..=centre + reach).filter(|s| s.abs() <= MAX_SHIFT).collect();
                 let Some((scores, at)) = slot_scores(o, r % 3, known(r, c as isize - 1), known(r, c as isize + 1), &shifts, None) else { continue };
                 let mut order: Vec<usize> = (0..929).filter(|&c| scores[c] > f32::MIN).collect();
-                order.sort_by(|&x, &y| scores[y].total_cmp(&scores[x]));
-                order.truncate(JOINT_CANDIDATES);
+                let by_score = |x: &usize, y: &usize| scores[*y].total_cmp(&scores[*x]).then(x.cmp(y));
+                if order.len() > JOINT_CANDIDATES {
+                    order.select_nth_unstable_by(JOINT_CANDIDATES - 1, by_score);
+                    order.truncate(JOINT_CANDIDATES);
+                }
+                order.sort_by(by_score);
                 let Some(&best) = order.first() else { continue };
                 let second = order.get(1).map_or(f32::MIN, |&c| scores[c]);
                 alone[i] = Some(Match { cw: best as u32, score: scores[best], lead: scores[best] - second, shift: at[best] });
@@ -524,7 +528,7 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
                 candidates[i] = cands;
             }
         }
-        if let Some(t) = against_truth("alone", &alone, &candidates, 1 << (ecl + 1)) {
+        if let Some(t) = against_truth("alone", &alone, &candidates, ec) {
             trace.push(t);
         }
         if pass == 0
@@ -552,7 +556,10 @@ pub(super) fn decode(obs: &[Option<Observation>], shape: Shape, trace: &mut Vec<
         PASSES.with(|p| p.borrow_mut().push(matches.iter().map(|m| m.map(|m| (m.cw, m.score, m.lead, m.shift))).collect()));
         let changed = matches.iter().zip(&previous).filter(|(a, b)| a.map(|m| m.cw) != b.map(|m| m.cw)).count();
         trace.push(format!("row matching pass {pass}: {changed} changed"));
-        if let Some(t) = against_truth("joint", &matches, &candidates, 1 << (ecl + 1)) {
+        if let Some(t) = against_truth("joint", &matches, &candidates, ec) {
+            trace.push(t);
+        }
+        if let Some(t) = beside_votes(&matches, votes) {
             trace.push(t);
         }
         if pass > 0 && changed == 0 {
@@ -584,6 +591,47 @@ fn against_truth(label: &str, matches: &[Option<Match>], candidates: &[Vec<(Opti
     let wrong_low = ranked.iter().take(ec).filter(|r| !r.1).count();
     let in_cands = candidates.iter().zip(&truth).filter(|(c, t)| c.iter().any(|(cw, _)| *cw == Some(**t))).count();
     Some(format!("{label}: truth {right} right of {}, {wrong_low} wrong among the {ec} lowest leads, truth among candidates {in_cands}", truth.len()))
+}
+
+/// The scan lines' majority in a slot: the codeword with strictly the most votes.
+fn majority(votes: &[(u32, u32)]) -> Option<u32> {
+    let top = votes.iter().map(|v| v.1).max()?;
+    let mut best = votes.iter().filter(|v| v.1 == top);
+    let first = best.next()?;
+    best.next().is_none().then_some(first.0)
+}
+
+/// Against the true codewords (a diagnosis), the row matching beside the
+/// scan lines' votes (`votes[slot]`: codeword and votes): the slots where
+/// both agree, where the lines have no majority, where they disagree, and
+/// how many of each are right.
+fn beside_votes(matches: &[Option<Match>], votes: &[Vec<(u32, u32)>]) -> Option<String> {
+    let truth = TRUTH.with(|t| t.borrow().clone());
+    if truth.len() != matches.len() || votes.len() != matches.len() {
+        return None;
+    }
+    let (mut agree, mut agree_right, mut none, mut none_right, mut disagree, mut match_right, mut vote_right) = (0, 0, 0, 0, 0, 0, 0);
+    for ((m, v), t) in matches.iter().zip(votes).zip(&truth) {
+        let m = m.map(|m| m.cw);
+        match majority(v) {
+            Some(b) if m == Some(b) => {
+                agree += 1;
+                agree_right += usize::from(b == *t);
+            }
+            None => {
+                none += 1;
+                none_right += usize::from(m == Some(*t));
+            }
+            Some(b) => {
+                disagree += 1;
+                match_right += usize::from(m == Some(*t));
+                vote_right += usize::from(b == *t);
+            }
+        }
+    }
+    Some(format!(
+        "beside the votes: agree {agree} ({agree_right} right), no majority {none} ({none_right} right), disagree {disagree} (matching right {match_right}, votes right {vote_right})"
+    ))
 }
 
 #[cfg(test)]

@@ -1047,7 +1047,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             // heavy blur).
             let registered = register_rows(source, &grid_at, &rowfit, shape, sigma, scale, trace);
             let obs = row_observations(source, &grid_at, registered.as_ref().unwrap_or(&rowfit), cols, rows, sigma);
-            return rowmatch::decode(&obs, shape, trace);
+            return rowmatch::decode(&obs, shape, &votes, trace);
         }
         return None;
     }
