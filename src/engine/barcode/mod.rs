@@ -359,10 +359,17 @@ pub fn diagnose(img: &DynamicImage) -> String {
         "region {:.0}x{:.0} at {:.1} deg, module {:?} measured {:?} scale {scale:.2} ends (unit, blur) {:?}",
         region.length, region.height, region.angle_deg, module, measured, estimate
     ));
+    // As the cascade reads the cut-out: as it is (the lens's blur), then
+    // deconvolved for the measured blur, with the module the ends gave.
+    let wide_module = estimate.map_or(measured.unwrap_or(module_px), |(unit, _)| unit);
     for sigma in [0.0f32, estimate.map_or(2.6, |(_, b)| b / scale)] {
         let mut trace = Vec::new();
-        let input = if sigma > 0.0 { restore::deconvolve_x(&plane, sigma * scale, 2e-3) } else { locate::Plane { w: plane.w, h: plane.h, data: plane.data.clone() } };
-        let ok = rows::read_traced(&input, &plane, module_px, (sigma > 0.0).then_some(sigma * scale), &mut trace).is_some();
+        let ok = if sigma > 0.0 {
+            let input = restore::deconvolve_x(&plane, sigma * scale, 2e-3);
+            rows::read_traced(&input, &plane, wide_module, Some(sigma * scale), &mut trace).is_some()
+        } else {
+            rows::read_traced(&plane, &plane, module_px, Some(0.9 * scale), &mut trace).is_some()
+        };
         out.push_str(&format!(" | rows sigma {sigma}: {} {}", if ok { "read" } else { "miss" }, trace.join(", ")));
     }
     if let Some(m) = measured.map(|u| u / scale).filter(|m| *m < 2.4) {

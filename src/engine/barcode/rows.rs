@@ -1163,11 +1163,48 @@ fn register_rows(source: Source, grid_at: &dyn Fn(f32) -> Option<Vec<f32>>, rowf
     // them in their row.
     let agree = kept.iter().filter(|p| (rowfit.at(p.0, p.1) - p.2).abs() < 0.5).count();
     trace.push(format!("rows registered on {left_n} + {right_n} bands, {} kept, {agree} in their row before", kept.len()));
-    let pts = kept;
-    if pts.len() < 6 || 10 * agree >= 9 * pts.len() {
+    if kept.len() < 6 || 10 * agree >= 9 * kept.len() {
         return None;
     }
-    RowFit::fit(&pts, left_n >= 3 && right_n >= 3, scale).or_else(|| RowFit::fit(&pts, false, scale))
+    fit_registered(&kept, left_n >= 3 && right_n >= 3, scale, trace)
+}
+
+/// The rows fitted on the registered bands' points `(x, y, row)` (both
+/// sides' when `both`: at least three bands each).
+fn fit_registered(kept: &[(f32, f32, f32)], both: bool, scale: f64, trace: &mut Vec<String>) -> Option<RowFit> {
+    // The rows' height differs between the sides by what the tilt makes
+    // of it, far less than twice. Where the sides' own fits differ by
+    // more, or one side's rows do not go down the cut-out, the side with
+    // fewer bands has matched stray rows (under heavy blur a band can
+    // match one row's indicator all along a side): the rows are fitted on
+    // the other side alone, level across the cut-out (it is cut out
+    // upright).
+    let side_fit = |x: f32| -> Option<(f32, usize)> {
+        let side: Vec<(f32, f32)> = kept.iter().filter(|p| p.0 == x).map(|p| (p.1, p.2)).collect();
+        theil_sen(&side).map(|(_, b)| (b, side.len())).filter(|(b, _)| *b > 0.0)
+    };
+    let mut xs: Vec<f32> = kept.iter().map(|p| p.0).collect();
+    xs.dedup();
+    if let [xl, xr] = xs[..] {
+        let good = match (side_fit(xl), side_fit(xr)) {
+            (Some(l), Some(r)) if (0.5..=2.0).contains(&(l.0 / r.0)) => None,
+            (Some(l), Some(r)) => Some(if l.1 >= r.1 { xl } else { xr }),
+            (Some(_), None) => Some(xl),
+            (None, Some(_)) => Some(xr),
+            (None, None) => None,
+        };
+        if let Some(x) = good {
+            trace.push(format!(
+                "the sides' rows disagree ({:?} / {:?} rows per px, bands): fitted on the {} side",
+                side_fit(xl),
+                side_fit(xr),
+                if x == xl { "left" } else { "right" }
+            ));
+            let side: Vec<(f32, f32, f32)> = kept.iter().filter(|p| p.0 == x).copied().collect();
+            return RowFit::fit(&side, false, scale);
+        }
+    }
+    RowFit::fit(kept, both, scale).or_else(|| RowFit::fit(kept, false, scale))
 }
 
 /// The unrestored pixels under the scan lines, and whether the lines run
@@ -1442,6 +1479,31 @@ fn fine_kernel(s: f32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_side_whose_bands_all_matched_one_row_does_not_bend_the_rows() {
+        // Left: 34 rows of 13.9 px from y = 97; right: every band matched
+        // the middle row's indicator (a heavily blurred side).
+        let row_at = |y: f32| (y - 97.0) / 13.9;
+        let mut kept: Vec<(f32, f32, f32)> = (0..30).map(|i| 100.0 + 15.0 * i as f32).map(|y| (269.0, y, row_at(y).floor() + 0.5)).collect();
+        kept.extend((0..12).map(|i| (790.0, 150.0 + 30.0 * i as f32, 16.5)));
+        let mut trace = Vec::new();
+        let fit = fit_registered(&kept, true, 1000.0, &mut trace).expect("fits");
+        for x in [269.0f32, 530.0, 790.0] {
+            let per_px = fit.at(x, 1.0) - fit.at(x, 0.0);
+            assert!((per_px * 13.9 - 1.0).abs() < 0.05, "row height at x {x}: {} px", 1.0 / per_px);
+            assert!((fit.at(x, 300.0) - row_at(300.0)).abs() < 0.5, "row at x {x}: {}", fit.at(x, 300.0));
+        }
+        // Sides that agree keep their own offsets (a slight rotation).
+        let both: Vec<(f32, f32, f32)> = (0..30)
+            .flat_map(|i| {
+                let y = 100.0 + 15.0 * i as f32;
+                [(269.0, y, row_at(y)), (790.0, y, row_at(y) + 1.0)]
+            })
+            .collect();
+        let fit = fit_registered(&both, true, 1000.0, &mut trace).expect("fits");
+        assert!((fit.at(790.0, 300.0) - fit.at(269.0, 300.0) - 1.0).abs() < 0.1);
+    }
     use crate::engine::barcode::restore;
     use rxing::pdf417::PDF417Writer;
     use rxing::pdf417::encoder::Dimensions;
