@@ -1173,12 +1173,12 @@ fn register_rows(source: Source, grid_at: &dyn Fn(f32) -> Option<Vec<f32>>, rowf
 /// sides' when `both`: at least three bands each).
 fn fit_registered(kept: &[(f32, f32, f32)], both: bool, scale: f64, trace: &mut Vec<String>) -> Option<RowFit> {
     // The rows' height differs between the sides by what the tilt makes
-    // of it, far less than twice. Where the sides' own fits differ by
-    // more, or one side's rows do not go down the cut-out, the side with
-    // fewer bands has matched stray rows (under heavy blur a band can
-    // match one row's indicator all along a side): the rows are fitted on
-    // the other side alone, level across the cut-out (it is cut out
-    // upright).
+    // of it, far less than twice. A side whose own line has no rows going
+    // down the cut-out has matched stray rows (under heavy blur a band can
+    // match one row's indicator all along a side); where both go down but
+    // their heights differ by more, the side with fewer bands is taken
+    // for the stray one. The rows are then fitted on the other side
+    // alone, level across the cut-out (it is cut out upright).
     let side_fit = |x: f32| -> Option<(f32, usize)> {
         let side: Vec<(f32, f32)> = kept.iter().filter(|p| p.0 == x).map(|p| (p.1, p.2)).collect();
         theil_sen(&side).map(|(_, b)| (b, side.len())).filter(|(b, _)| *b > 0.0)
@@ -1186,7 +1186,8 @@ fn fit_registered(kept: &[(f32, f32, f32)], both: bool, scale: f64, trace: &mut 
     let mut xs: Vec<f32> = kept.iter().map(|p| p.0).collect();
     xs.dedup();
     if let [xl, xr] = xs[..] {
-        let good = match (side_fit(xl), side_fit(xr)) {
+        let (l, r) = (side_fit(xl), side_fit(xr));
+        let good = match (l, r) {
             (Some(l), Some(r)) if (0.5..=2.0).contains(&(l.0 / r.0)) => None,
             (Some(l), Some(r)) => Some(if l.1 >= r.1 { xl } else { xr }),
             (Some(_), None) => Some(xl),
@@ -1195,9 +1196,7 @@ fn fit_registered(kept: &[(f32, f32, f32)], both: bool, scale: f64, trace: &mut 
         };
         if let Some(x) = good {
             trace.push(format!(
-                "the sides' rows disagree ({:?} / {:?} rows per px, bands): fitted on the {} side",
-                side_fit(xl),
-                side_fit(xr),
+                "the sides' rows disagree ({l:?} / {r:?} rows per px, bands): fitted on the {} side",
                 if x == xl { "left" } else { "right" }
             ));
             let side: Vec<(f32, f32, f32)> = kept.iter().filter(|p| p.0 == x).copied().collect();
@@ -1479,6 +1478,10 @@ fn fine_kernel(s: f32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::barcode::restore;
+    use rxing::pdf417::PDF417Writer;
+    use rxing::pdf417::encoder::Dimensions;
+    use rxing::{BarcodeFormat, EncodeHints, Writer};
 
     #[test]
     fn a_side_whose_bands_all_matched_one_row_does_not_bend_the_rows() {
@@ -1504,10 +1507,6 @@ mod tests {
         let fit = fit_registered(&both, true, 1000.0, &mut trace).expect("fits");
         assert!((fit.at(790.0, 300.0) - fit.at(269.0, 300.0) - 1.0).abs() < 0.1);
     }
-    use crate::engine::barcode::restore;
-    use rxing::pdf417::PDF417Writer;
-    use rxing::pdf417::encoder::Dimensions;
-    use rxing::{BarcodeFormat, EncodeHints, Writer};
 
     const TEXT: &str = "@\n\u{1e}\rANSI 636014100102DL00410278ZC03190008DLDAQD7654321\nDCSGARCIA-LOPEZ\nDACMARIA\nDBB08311988\nDAG1234 SUNSET BLVD\nDAILOS ANGELES\nDAJCA\nDAK900280000\r";
 
