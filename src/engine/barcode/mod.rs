@@ -334,7 +334,7 @@ fn choose_cut(gray: &GrayImage, regions: &[locate::Region], first: Cut) -> (Cut,
 #[doc(hidden)]
 pub fn diagnose_with_truth(img: &DynamicImage, truth: &[u32]) -> String {
     rowmatch::TRUTH.with(|t| *t.borrow_mut() = truth.to_vec());
-    let out = diagnose(img);
+    let out = format!("truth {} codewords; {}", truth.len(), diagnose(img));
     rowmatch::TRUTH.with(|t| t.borrow_mut().clear());
     out
 }

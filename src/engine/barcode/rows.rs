@@ -816,10 +816,17 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     }
     // An end pattern found on a fifth as many lines as the other or fewer
     // is taken for noise (a glare stripe over it leaves a few chance
-    // matches): it is extrapolated from the other end instead.
-    if starts.len() * 5 <= stops.len() {
+    // matches) unless its hits lie on one line, as the part of a real end
+    // that the glare left does: it is extrapolated from the other end
+    // instead.
+    let chance = |hits: &[(f32, f32)]| {
+        let Some((a, b)) = robust_line(hits, module) else { return true };
+        let on = hits.iter().filter(|(y, x)| (x - a - b * y).abs() <= module).count();
+        on < 12 || 4 * on < 3 * hits.len()
+    };
+    if starts.len() * 5 <= stops.len() && chance(&starts) {
         starts.clear();
-    } else if stops.len() * 5 <= starts.len() {
+    } else if stops.len() * 5 <= starts.len() && chance(&stops) {
         stops.clear();
     }
     let at = |f: (f32, f32), y: f32| f.0 + f.1 * y;
@@ -912,23 +919,41 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             trace.push(format!("indicators matched in any cluster {matched}"));
         }
     }
-    // Row indicators: row numbers and the symbol's metadata.
+    // Row indicators: row numbers and the symbol's metadata. Under heavy
+    // blur most indicator reads are chance matches, whose rows and values
+    // are noise; the reads that lie on one line of rows per side are kept
+    // when there are enough of them.
+    let h = lines.iter().map(|l| l.y).fold(0f32, f32::max);
+    // Per side, in the order of `reads`: whether each indicator read is kept.
+    let kept_on = |k: usize| -> std::vec::IntoIter<bool> {
+        let side: Vec<(f32, f32)> =
+            reads.iter().flat_map(|(y, got)| got.iter().filter(|g| g.0 == k).map(move |g| (*y, (3 * (g.2 / 30) + g.3 / 3) as f32))).collect();
+        row_line_inliers(&side, 2.0 * module, h).unwrap_or_else(|| vec![true; side.len()]).into_iter()
+    };
+    let (mut kept_left, mut kept_right) = (kept_on(0), kept_on(total - 1));
     let (mut rows_div3, mut rows_mod3, mut ec_level, mut col_votes) = ([0u32; 31], [0u32; 3], [0u32; 9], [0u32; 31]);
     let mut obs = Vec::new();
-    let (mut left_seen, mut right_seen) = (0, 0);
+    let (mut left_seen, mut right_seen, mut dropped) = (0, 0, 0);
     for (y, got) in &reads {
         for &(k, x, cw, clu) in got {
             if k != 0 && k != total - 1 {
                 continue;
             }
+            let left = k == 0;
+            if !(if left { kept_left.next() } else { kept_right.next() }).unwrap_or(true) {
+                dropped += 1;
+                continue;
+            }
             let row = 3 * (cw / 30) + clu / 3;
             let info = (cw % 30) as usize;
-            let left = k == 0;
             match (clu, left) {
                 (0, true) | (3, false) => rows_div3[info] += 1,
                 (3, true) | (6, false) => {
-                    ec_level[(info / 3).min(8)] += 1;
-                    rows_mod3[info % 3] += 1;
+                    // 27-29 are no level's: a misread.
+                    if info < 27 {
+                        ec_level[info / 3] += 1;
+                        rows_mod3[info % 3] += 1;
+                    }
                 }
                 _ => col_votes[info] += 1,
             }
@@ -941,10 +966,27 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
         }
     }
     let argmax = |v: &[u32]| v.iter().enumerate().max_by_key(|(_, c)| **c).filter(|(_, c)| **c > 0).map(|(i, _)| i);
-    trace.push(format!("row indicators left {left_seen} right {right_seen}"));
+    trace.push(format!("row indicators left {left_seen} right {right_seen}, {dropped} off the rows' lines"));
+    {
+        let ys: Vec<f32> = starts.iter().chain(&stops).map(|p| p.0).collect();
+        let (y0, y1) = (ys.iter().copied().fold(f32::MAX, f32::min), ys.iter().copied().fold(f32::MIN, f32::max));
+        let side: Vec<(f32, f32)> = obs.iter().map(|o| (o.1, o.2)).collect();
+        if let Some((_, b)) = theil_sen(&side) {
+            trace.push(format!("GEO rows {:.1} over {:.0}..{:.0}", b * (y1 - y0), y0, y1));
+        }
+    }
     let rows = 3 * argmax(&rows_div3)? + argmax(&rows_mod3)? + 1;
-    let ecl = argmax(&ec_level)?;
+    // The level most voted among those whose codewords fit the symbol.
+    let fits = |e: usize| (1usize << (e + 1)) + 2 <= rows * cols;
+    let ecl = argmax(&std::array::from_fn::<u32, 9, _>(|e| if fits(e) { ec_level[e] } else { 0 }))?;
     trace.push(format!("rows {rows} ec level {ecl} column votes {:?}", argmax(&col_votes)));
+    let top = |v: &[u32]| {
+        let mut t: Vec<(usize, u32)> = v.iter().copied().enumerate().filter(|(_, c)| *c > 0).collect();
+        t.sort_by_key(|(_, c)| std::cmp::Reverse(*c));
+        t.truncate(4);
+        t
+    };
+    trace.push(format!("votes (value, count): rows/3 {:?} rows%3 {:?} ec level {:?} columns-1 {:?}", top(&rows_div3), top(&rows_mod3), top(&ec_level), top(&col_votes)));
     if argmax(&col_votes).is_some_and(|c| c + 1 != cols) || !(3..=90).contains(&rows) {
         return None;
     }
@@ -1088,6 +1130,52 @@ fn observe_band(source: Source, grids: &[Option<Vec<f32>>], k: usize, ys: impl I
         units += u;
     }
     (count > 0.0).then(|| Observation { fine: acc.into_iter().map(|v| v / count).collect(), sigma: sigma_px / (units / count) })
+}
+
+/// Which of one side's row indicator reads `(y, row)` lie on one line of
+/// rows: of the lines through two of them (rows at least `min_height` px
+/// high, at least two across the `h` px of the lines), the one that the
+/// most reads fall within a row of, refitted on those reads; kept are the
+/// reads within 0.75 of a row of it (a read's row is its row's centre, so
+/// the reads of a row spread half a row each side of the line). `None`
+/// when no line holds at least four reads and a fifth of them (the reads
+/// are then taken as they are).
+fn row_line_inliers(pts: &[(f32, f32)], min_height: f32, h: f32) -> Option<Vec<bool>> {
+    const SEARCH: f32 = 1.0;
+    const TOL: f32 = 0.75;
+    if pts.len() < 4 {
+        return None;
+    }
+    // Lines through pairs of up to 40 reads spread over the side.
+    let step = pts.len().div_ceil(40);
+    let anchors: Vec<(f32, f32)> = pts.iter().step_by(step).copied().collect();
+    let max_slope = 1.0 / min_height.max(1.0);
+    let (mut best, mut best_line) = (0usize, None);
+    for (i, p) in anchors.iter().enumerate() {
+        for q in &anchors[i + 1..] {
+            let dy = q.0 - p.0;
+            if dy.abs() < min_height {
+                continue;
+            }
+            let b = (q.1 - p.1) / dy;
+            if b.abs() > max_slope || b.abs() * h < 2.0 {
+                continue;
+            }
+            let a = p.1 - b * p.0;
+            let n = pts.iter().filter(|(y, v)| (v - a - b * y).abs() <= SEARCH).count();
+            if n > best {
+                (best, best_line) = (n, Some((a, b)));
+            }
+        }
+    }
+    let (a, b) = best_line?;
+    if best < 4 || 5 * best < pts.len() {
+        return None;
+    }
+    // Refined on its own reads.
+    let on: Vec<(f32, f32)> = pts.iter().copied().filter(|(y, v)| (v - a - b * y).abs() <= SEARCH).collect();
+    let (a, b) = theil_sen(&on).unwrap_or((a, b));
+    Some(pts.iter().map(|(y, v)| (v - a - b * y).abs() <= TOL).collect())
 }
 
 /// A line v = a + b y through `pts` (y, v) that outliers do not move:
@@ -1482,6 +1570,31 @@ mod tests {
     use rxing::pdf417::PDF417Writer;
     use rxing::pdf417::encoder::Dimensions;
     use rxing::{BarcodeFormat, EncodeHints, Writer};
+
+    #[test]
+    fn indicator_reads_off_the_rows_line_are_left_out() {
+        // Rows 12 px high: a read every 4 px, and among them
+        // chance reads whose rows have nothing to do with their place.
+        let mut pts = Vec::new();
+        let mut chance = Vec::new();
+        for i in 0..60 {
+            let y = 4.0 * i as f32;
+            if i % 3 == 1 {
+                chance.push(pts.len());
+                pts.push((y, ((i * 7919) % 31) as f32 + 0.5));
+            } else {
+                pts.push((y, (y / 12.0).floor() + 0.5));
+            }
+        }
+        let kept = row_line_inliers(&pts, 6.0, 240.0).expect("the rows' line");
+        let kept_chance = chance.iter().filter(|&&i| kept[i]).count();
+        let kept_true = (0..pts.len()).filter(|i| !chance.contains(i) && kept[*i]).count();
+        assert!(kept_true >= 36, "{kept_true} of 40 true reads kept");
+        assert!(kept_chance <= 3, "{kept_chance} of 20 chance reads kept");
+        // Reads that are all noise: no line holds a fifth of them.
+        let noise: Vec<(f32, f32)> = (0..60).map(|i| (4.0 * i as f32, ((i * 7919 + 13) % 31) as f32 + 0.5)).collect();
+        assert!(row_line_inliers(&noise, 6.0, 240.0).is_none_or(|k| k.iter().filter(|x| **x).count() < 20));
+    }
 
     #[test]
     fn a_side_whose_bands_all_matched_one_row_does_not_bend_the_rows() {
