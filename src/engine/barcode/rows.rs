@@ -1613,8 +1613,8 @@ mod tests {
 
     #[test]
     fn indicator_reads_off_the_rows_line_are_left_out() {
-        // Rows 12 px high: a read every 4 px, and among them
-        // chance reads whose rows have nothing to do with their place.
+        // Rows 12 px high, a read every 4 px; every third read is a chance
+        // match whose row has nothing to do with its place.
         let mut pts = Vec::new();
         let mut chance = Vec::new();
         for i in 0..60 {
