@@ -722,12 +722,11 @@ fn end_modules(su: &[(f32, f32)], eu: &[(f32, f32)], module: f32) -> Option<((f3
         r.sort_by(f32::total_cmp);
         r.get(r.len() / 2).copied().filter(|_| r.len() >= 5)
     };
-    if eu.len() * 3 <= su.len() {
-        if let Some(k) = ratio() {
+    let (few_stops, few_starts) = (eu.len() * 3 <= su.len(), su.len() * 3 <= eu.len());
+    if let Some(k) = (few_stops || few_starts).then(ratio).flatten() {
+        if few_stops {
             eu_fit = (su_fit.0 * k, su_fit.1 * k);
-        }
-    } else if su.len() * 3 <= eu.len() {
-        if let Some(k) = ratio() {
+        } else {
             su_fit = (eu_fit.0 / k, eu_fit.1 / k);
         }
     }
