@@ -955,7 +955,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
     // Per side, in the order of `reads`: whether each indicator read is kept.
     let kept_on = |k: usize| -> std::vec::IntoIter<bool> {
         let side: Vec<(f32, f32)> =
-            reads.iter().flat_map(|(y, got)| got.iter().filter(|g| g.0 == k).map(move |g| (*y, (3 * (g.2 / 30) + g.3 / 3) as f32))).collect();
+            reads.iter().flat_map(|(y, got)| got.iter().filter(|g| g.0 == k).map(move |g| (*y, indicator_row(g.2, g.3) as f32))).collect();
         row_line_inliers(&side, 2.0 * module, h).unwrap_or_else(|| vec![true; side.len()]).into_iter()
     };
     let (mut kept_left, mut kept_right) = (kept_on(0), kept_on(total - 1));
@@ -972,7 +972,7 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
                 dropped += 1;
                 continue;
             }
-            let row = 3 * (cw / 30) + clu / 3;
+            let row = indicator_row(cw, clu);
             let info = (cw % 30) as usize;
             match (clu, left) {
                 (0, true) | (3, false) => rows_div3[info] += 1,
@@ -1150,6 +1150,11 @@ fn observe_band(source: Source, grids: &[Option<Vec<f32>>], k: usize, ys: impl I
         units += u;
     }
     (count > 0.0).then(|| Observation { fine: acc.into_iter().map(|v| v / count).collect(), sigma: sigma_px / (units / count) })
+}
+
+/// The row a row indicator codeword `cw` of cluster `clu` (0, 3 or 6) names.
+fn indicator_row(cw: u32, clu: u32) -> u32 {
+    3 * (cw / 30) + clu / 3
 }
 
 /// Which of one side's row indicator reads `(y, row)` lie on one line of
