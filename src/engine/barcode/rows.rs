@@ -912,17 +912,23 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
         (None, None) => return None,
     };
     // Columns (data columns + 2 row indicators): the row indicator's where
-    // the span was placed for them, else the span's.
+    // the span was placed for them, else the span's in modules. Under a
+    // perspective the module changes as 1 / (1 + r t)^2 along the span (see
+    // `grid`), so the span holds as many modules of the ends' geometric
+    // mean: their arithmetic mean counted a steeply tilted symbol of 14
+    // columns as 13.
     let total = placed.unwrap_or_else(|| {
         let mut spans: Vec<f32> = lines
             .iter()
             .map(|l| {
-                let u = (at(su_fit, l.y) + at(eu_fit, l.y)) / 2.0;
+                let u = (at(su_fit, l.y) * at(eu_fit, l.y)).max(0.0).sqrt();
                 (at(b_fit, l.y) - at(a_fit, l.y)) / (17.0 * u)
             })
             .collect();
         spans.sort_by(f32::total_cmp);
-        spans[spans.len() / 2].round() as usize
+        let span = spans[spans.len() / 2];
+        trace.push(format!("span {span:.2} codewords"));
+        span.round() as usize
     });
     if !(3..=32).contains(&total) {
         return None;
@@ -1705,9 +1711,11 @@ mod tests {
         symbol_in_perspective(module, module, sigma, noise, reverse)
     }
 
-    /// [`symbol`] whose module grows evenly from `left` px at the start
-    /// pattern to `right` px at the stop pattern (a card turned about an
-    /// upright axis); rows 4 `left` modules tall.
+    /// [`symbol`] seen in perspective (a card turned about an upright
+    /// axis): its module goes from `left` px at the start pattern to
+    /// `right` px at the stop pattern as a camera makes it, `u(k) = left /
+    /// (1 + r k)^2` over the symbol's modules `k`; rows 4 `left` modules
+    /// tall.
     fn symbol_in_perspective(left: f32, right: f32, sigma: f32, noise: f32, reverse: bool) -> Plane {
         let module = left;
         let hints = EncodeHints {
@@ -1718,11 +1726,11 @@ mod tests {
         };
         let m = PDF417Writer.encode_with_hints(TEXT, &BarcodeFormat::PDF_417, 10000, 1, &hints).unwrap();
         let margin = 6.0 * module;
-        // Module width u(k) = left (1 + c k) over the symbol's modules k:
-        // x(k) = left (k + c k^2 / 2), inverted below.
-        let c = (right / left - 1.0) / m.getWidth() as f32;
-        let width = left * (m.getWidth() as f32 + c * (m.getWidth() as f32).powi(2) / 2.0);
-        let to_module = |x: f32| if c.abs() < 1e-9 { x / left } else { ((1.0 + 2.0 * c * x / left).max(0.0).sqrt() - 1.0) / c };
+        // x(k) = left k / (1 + r k), so k(x) = x / (left - r x).
+        let modules = m.getWidth() as f32;
+        let r = ((left / right).sqrt() - 1.0) / modules;
+        let width = left * modules / (1.0 + r * modules);
+        let to_module = |x: f32| x / (left - r * x);
         let w = (width + 2.0 * margin) as usize;
         let h = (m.getHeight() as f32 * module + 2.0 * margin) as usize;
         let mut data = vec![0f32; w * h];
@@ -1875,6 +1883,26 @@ mod tests {
         let placed = trace.iter().find(|t| t.contains("start extrapolated")).expect("the start extrapolated");
         let ratio: f32 = placed.rsplit("module ratio ").next().and_then(|v| v.parse().ok()).expect("a module ratio");
         assert!((0.62..=0.8).contains(&ratio), "{placed}");
+    }
+
+    #[test]
+    fn a_symbol_in_steep_perspective_is_counted_in_the_ends_geometric_mean_module() {
+        // 10 codewords from start to stop (8 data columns and the row
+        // indicators). The module grows by half, then doubles: the span is
+        // 10 codewords of the ends' geometric mean module, 9.80 and 9.43 of
+        // their arithmetic mean (the second then counted 7 columns).
+        for (right, read) in [(3.6, true), (4.8, false)] {
+            let left = right / if read { 1.5 } else { 2.0 };
+            let p = symbol_in_perspective(left, right, 0.5, 2.0, false);
+            let mut trace = Vec::new();
+            let text = read_traced(&p, &p, 3.0, None, &mut trace);
+            let span: f32 = trace.iter().find_map(|t| t.strip_prefix("span ")?.strip_suffix(" codewords")?.parse().ok()).expect("a span");
+            assert!((span - 10.0).abs() < 0.12, "{left} to {right} px: {trace:?}");
+            assert!(trace.iter().any(|t| t == "columns 8"), "{trace:?}");
+            if read {
+                assert_eq!(text.as_deref(), Some(TEXT), "{trace:?}");
+            }
+        }
     }
 
     #[test]
