@@ -17,26 +17,8 @@ use image::{GrayImage, Luma};
 /// The Wiener deconvolution kernel for a Gaussian blur of `sigma` px with
 /// noise-to-signal `lambda`, normalised to a DC gain of 1.
 pub fn wiener_kernel(sigma: f32, lambda: f32) -> Vec<f32> {
-    let radius = (5.0 * sigma).ceil() as usize + 4;
-    let n = 1024usize.max(8 * radius);
-    let spectrum: Vec<f64> = (0..n)
-        .map(|k| {
-            let f = k.min(n - k) as f64 / n as f64;
-            let h = (-2.0 * std::f64::consts::PI.powi(2) * f64::from(sigma).powi(2) * f * f).exp();
-            h / (h * h + f64::from(lambda))
-        })
-        .collect();
-    let mut kernel: Vec<f64> = (0..=2 * radius)
-        .map(|i| {
-            let t = i as f64 - radius as f64;
-            spectrum.iter().enumerate().map(|(k, w)| w * (std::f64::consts::TAU * k as f64 * t / n as f64).cos()).sum::<f64>() / n as f64
-        })
-        .collect();
-    let sum: f64 = kernel.iter().sum();
-    if sum.abs() > 1e-9 {
-        kernel.iter_mut().for_each(|v| *v /= sum);
-    }
-    kernel.into_iter().map(|v| v as f32).collect()
+    let s = f64::from(sigma);
+    wiener_of(|f| (-2.0 * std::f64::consts::PI.powi(2) * s * s * f * f).exp(), (5.0 * sigma).ceil() as usize + 4, lambda)
 }
 
 /// The Wiener deconvolution kernel for a linear motion blur of `length`
@@ -45,14 +27,22 @@ pub fn wiener_kernel(sigma: f32, lambda: f32) -> Vec<f32> {
 /// filter would sharpen inverted) with noise-to-signal `lambda`,
 /// normalised to a DC gain of 1.
 pub fn motion_wiener_kernel(length: f32, lambda: f32) -> Vec<f32> {
-    let radius = (3.0 * length).ceil() as usize + 4;
-    let n = 1024usize.max(8 * radius);
     let l = f64::from(length);
+    let box_transfer = |f: f64| {
+        let x = std::f64::consts::PI * l * f;
+        if x.abs() < 1e-9 { 1.0 } else { x.sin() / x }
+    };
+    wiener_of(box_transfer, (3.0 * length).ceil() as usize + 4, lambda)
+}
+
+/// The spatial kernel (`radius` each side) of the Wiener filter H / (H^2 +
+/// `lambda`) for the transfer function `h` (of cycles per px), normalised
+/// to a DC gain of 1.
+fn wiener_of(h: impl Fn(f64) -> f64, radius: usize, lambda: f32) -> Vec<f32> {
+    let n = 1024usize.max(8 * radius);
     let spectrum: Vec<f64> = (0..n)
         .map(|k| {
-            let f = k.min(n - k) as f64 / n as f64;
-            let x = std::f64::consts::PI * l * f;
-            let h = if x.abs() < 1e-9 { 1.0 } else { x.sin() / x };
+            let h = h(k.min(n - k) as f64 / n as f64);
             h / (h * h + f64::from(lambda))
         })
         .collect();

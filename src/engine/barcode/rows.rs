@@ -801,8 +801,9 @@ fn read_slot(line: &Line, nominal: &[f32], k: usize) -> ((f32, f32), Option<(f32
 /// which the most codewords read on a sample of the lines: a coarse grid
 /// of both (f in steps of 0.01, g of 12 per cent, on 24 lines: the best
 /// stretch moves with the ratio), then a finer one around its best (f in
-/// steps of 0.0025, g of 6 per cent, on 48 lines). `place(f, g)` gives the start's and the stop's fitted edges,
-/// `modules(g)` the start's and the stop's module lines.
+/// steps of 0.0025, g of 6 per cent, on 48 lines). `place(f, g)` gives
+/// the start's and the stop's fitted edges, `modules(g)` the start's and
+/// the stop's module lines.
 fn best_stretch(
     lines: &[Line],
     total: usize,
