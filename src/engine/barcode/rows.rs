@@ -883,34 +883,33 @@ fn decode_lines(lines: &[Line], module: f32, blur: Option<f32>, ends: Option<&En
             (a, b, su_fit, eu_fit, None)
         }
         // One end pattern hidden (glare, the photo's edge): the columns from
-        // the row indicator next to the other, the hidden edge extrapolated.
-        (Some(a), None) => {
-            let u = robust_line(&su, module * 0.08)?;
-            let c = columns_next_to(lines, |y| (at(a, y), at(a, y) + 17.0 * at(u, y)), 2)?;
+        // the row indicator next to the other, the hidden edge extrapolated
+        // (`d`: the way from the seen end to the hidden one).
+        (seen_start, seen_stop) => {
+            let (e, units, d) = match (seen_start, seen_stop) {
+                (Some(a), _) => (a, &su, 1.0f32),
+                (_, Some(b)) => (b, &eu, -1.0),
+                _ => return None,
+            };
+            let u = robust_line(units, module * 0.08)?;
+            let indicator = |y: f32| {
+                let (x, w) = (at(e, y), 17.0 * at(u, y));
+                if d > 0.0 { (x, x + w) } else { (x - w, x) }
+            };
+            let c = columns_next_to(lines, indicator, if d > 0.0 { 2 } else { 0 })?;
             let span = 17.0 * (c + 2) as f32;
             let hidden = |g: f32| (u.0 * g, u.1 * g);
-            let stop = |f: f32, g: f32| {
-                let k = f * span * (1.0 + g) / 2.0;
-                (a.0 + k * u.0, a.1 + k * u.1)
+            let edge = |f: f32, g: f32| {
+                let k = d * f * span * (1.0 + g) / 2.0;
+                (e.0 + k * u.0, e.1 + k * u.1)
             };
-            let (f, g) = best_stretch(lines, c + 2, |g| (u, hidden(g)), |f, g| (a, stop(f, g)));
-            trace.push(format!("stop extrapolated, columns {c}, stretch {f:.3}, module ratio {g:.2}"));
-            (a, stop(f, g), u, hidden(g), Some(c + 2))
+            // (start, stop) of a seen and a hidden value.
+            let ends = |seen, hidden| if d > 0.0 { (seen, hidden) } else { (hidden, seen) };
+            let (f, g) = best_stretch(lines, c + 2, |g| ends(u, hidden(g)), |f, g| ends(e, edge(f, g)));
+            trace.push(format!("{} extrapolated, columns {c}, stretch {f:.3}, module ratio {g:.2}", if d > 0.0 { "stop" } else { "start" }));
+            let ((a, b), (us, ue)) = (ends(e, edge(f, g)), ends(u, hidden(g)));
+            (a, b, us, ue, Some(c + 2))
         }
-        (None, Some(b)) => {
-            let u = robust_line(&eu, module * 0.08)?;
-            let c = columns_next_to(lines, |y| (at(b, y) - 17.0 * at(u, y), at(b, y)), 0)?;
-            let span = 17.0 * (c + 2) as f32;
-            let hidden = |g: f32| (u.0 * g, u.1 * g);
-            let start = |f: f32, g: f32| {
-                let k = f * span * (1.0 + g) / 2.0;
-                (b.0 - k * u.0, b.1 - k * u.1)
-            };
-            let (f, g) = best_stretch(lines, c + 2, |g| (hidden(g), u), |f, g| (start(f, g), b));
-            trace.push(format!("start extrapolated, columns {c}, stretch {f:.3}, module ratio {g:.2}"));
-            (start(f, g), b, hidden(g), u, Some(c + 2))
-        }
-        (None, None) => return None,
     };
     // Columns (data columns + 2 row indicators): the row indicator's where
     // the span was placed for them, else the span's in modules. Under a
