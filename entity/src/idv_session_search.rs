@@ -2,6 +2,10 @@
 //! names, ids, user id, metadata and SDK metadata values (`exact = false`,
 //! matched as word prefixes) and document numbers (`exact = true`, matched
 //! whole). Rewritten by the server whenever those values change.
+//!
+//! Each row also carries copies of its session's sort keys (`session_*`),
+//! kept current by a trigger on `idv_session`, so a word's matches can be
+//! put in a list's order from the lookup index alone.
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +18,12 @@ pub struct Model {
     pub term: String,
     pub client_id: String,
     pub exact: bool,
+    pub session_created_at: Option<DateTimeUtc>,
+    pub session_score: Option<f64>,
+    pub session_status: Option<String>,
+    pub session_document_type: Option<String>,
+    pub session_last_name: Option<String>,
+    pub session_first_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,6 +28,7 @@ mod m20261203_000070_rate_limit_windows;
 mod m20261203_000090_check_result_session_score;
 mod m20261205_000100_session_list_created_index;
 mod m20261206_000110_check_result_session_status;
+mod m20261207_000120_session_search_sort_keys;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000090_check_result_session_score::Migration),
             Box::new(m20261205_000100_session_list_created_index::Migration),
             Box::new(m20261206_000110_check_result_session_status::Migration),
+            Box::new(m20261207_000120_session_search_sort_keys::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entity::{audit_log, check_result, document, ida_session, identity, idv_session, session_event, webhook_delivery, weights};
+use entity::{audit_log, check_result, document, ida_session, identity, idv_session, idv_session_search, session_event, webhook_delivery, weights};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityName, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryTrait,
@@ -192,6 +192,16 @@ impl IdvWhere {
     fn search_clients(&self) -> idv::ClientCheck {
         let by_ids = self.search.as_ref().is_some_and(session_search::Found::is_id_list);
         if by_ids { idv::ClientCheck::PerRow } else { idv::ClientCheck::Indexed }
+    }
+
+    /// The search rows a broad one-word search finds, when it is the only
+    /// filter but the clients and the search rows carry the sort's keys
+    /// ([`keyed_search_window`]).
+    fn keyed_rows(&self, field: SortField) -> Option<Condition> {
+        if self.failing_check.is_some() || !self.base.is_empty() || !keyed_sort(field) {
+            return None;
+        }
+        self.search.as_ref()?.one_word_range()
     }
 
     /// True when the search (a broad one) or the failing check is a
@@ -568,6 +578,11 @@ enum Then {
     /// match at all, the bounded walk is skipped and the matches sorted
     /// at once: a page then costs at most the sort.
     Bounded { tests: Condition, sorted: Condition, bound: u64 },
+    /// No further walk: the page is read some other way (a broad word's
+    /// matches from its search rows, [`keyed_search_window`]) unless the
+    /// first walk holds it or reaches the end of the part. Every filter as
+    /// one condition, for counting.
+    GiveUp(Condition),
 }
 
 /// Sessions the first walk of a [`Walk::Probed`] tests one by one (an
@@ -578,7 +593,10 @@ impl Walk {
     /// Every filter as one condition, for counting.
     fn condition(&self) -> &Condition {
         match self {
-            Walk::Plain(cond) | Walk::Probed { then: Then::Whole(cond), .. } | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. } => cond,
+            Walk::Plain(cond)
+            | Walk::Probed { then: Then::Whole(cond), .. }
+            | Walk::Probed { then: Then::Bounded { sorted: cond, .. }, .. }
+            | Walk::Probed { then: Then::GiveUp(cond), .. } => cond,
         }
     }
 }
@@ -611,7 +629,7 @@ async fn walk(
     way: Way,
     skip: u64,
     limit: u64,
-) -> AppResult<Vec<idv_session::Model>> {
+) -> AppResult<Option<Vec<idv_session::Model>>> {
     use idv_session::Column as C;
     let ordered = |cond: Condition| idv_order(idv_session::Entity::find().filter(cond), keys, nullable, lead_set, way);
     // The rows of the sessions a statement of ids selects, in the order.
@@ -624,12 +642,18 @@ async fn walk(
         over_walked(ordered(tests.clone()).select_only().column(C::Id).offset(skip).limit(limit), walked)
     };
     let (plain, probed, then) = match how {
-        Walk::Plain(cond) => return Ok(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?),
+        Walk::Plain(cond) => return Ok(Some(ordered(cond.clone().add(part)).offset(skip).limit(limit).all(db).await?)),
         Walk::Probed { plain, probed, then } => (plain, probed, then),
     };
     let rows = rows_of(within(plain, probed, PROBE_WALK)).await?;
     if rows.len() as u64 == limit {
-        return Ok(rows);
+        return Ok(Some(rows));
+    }
+    if let Then::GiveUp(_) = then {
+        // The part's end lies within the first walk: its matches are all there.
+        let walked = ordered(plain.clone().add(part)).select_only().column(C::Id).limit(PROBE_WALK).into_query();
+        let walked = count_rows(db, walked).await?;
+        return Ok((walked < PROBE_WALK).then_some(rows));
     }
     // Not one match among the first sessions of a walk from its start:
     // the matches lie further along, and where a set's matches are not
@@ -639,20 +663,126 @@ async fn walk(
     let (tests, sorted, bound) = match then {
         Then::Whole(cond) => {
             let ids = ordered(cond.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
-            return Ok(rows_of(ids).await?);
+            return Ok(Some(rows_of(ids).await?));
         }
         Then::Bounded { tests, sorted, bound } => (tests, sorted, *bound),
+        Then::GiveUp(_) => return Ok(None),
     };
     if !none_near {
         let rows = rows_of(within(plain, tests, bound)).await?;
         if rows.len() as u64 == limit {
-            return Ok(rows);
+            return Ok(Some(rows));
         }
     }
     // The matches sorted by their ids and keys, then the page's rows read
     // by id (sorting the matches' whole rows cost twice as much).
     let found = ordered(sorted.clone().add(part)).select_only().column(C::Id).offset(skip).limit(limit).into_query();
-    Ok(rows_of(found).await?)
+    Ok(Some(rows_of(found).await?))
+}
+
+/// Where a walk reads its sort keys: the session's own columns, or their
+/// copies beside its search words (`idv_session_search.session_*`, kept by
+/// the database: [`keyed_search_window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeysOn {
+    Sessions,
+    SearchRows,
+}
+
+impl KeysOn {
+    /// A sort key (or the id) as read here.
+    fn key(self, column: idv_session::Column) -> Expr {
+        use idv_session::Column as C;
+        use idv_session_search::Column as T;
+        match self {
+            KeysOn::Sessions => Expr::col((idv_session::Entity, column)),
+            KeysOn::SearchRows => {
+                let copy = match column {
+                    C::CreatedAt => T::SessionCreatedAt,
+                    C::Score => T::SessionScore,
+                    C::Status => T::SessionStatus,
+                    C::DocumentType => T::SessionDocumentType,
+                    C::LastName => T::SessionLastName,
+                    C::FirstName => T::SessionFirstName,
+                    // Only the keys above are copied ([`keyed_sort`]).
+                    _ => T::SessionId,
+                };
+                Expr::col((idv_session_search::Entity, copy))
+            }
+        }
+    }
+
+    fn id(self) -> Expr {
+        self.key(idv_session::Column::Id)
+    }
+}
+
+/// True for the sorts whose keys the search rows carry.
+fn keyed_sort(field: SortField) -> bool {
+    matches!(field, SortField::CreatedAt | SortField::Score | SortField::Status | SortField::Name | SortField::DocumentType)
+}
+
+/// The ids of the `take` sessions from `skip` (or after / before a seek)
+/// of a broad one-word search in the list's order, read from the search
+/// rows alone: the word's range of the lookup index `idv_session_search
+/// (client_id, term, exact, session_id)`, which carries copies of each
+/// session's sort keys, in the order of those copies then the session id
+/// — a range read and a top-N sort (no session row read), whatever part of
+/// the order the matches lie in. A session with several matching words
+/// has several rows with the same keys, adjacent in that order: each
+/// statement asks for more rows than sessions (twice as many, more when
+/// that falls short) and keeps each session once. The same two parts as
+/// [`idv_window`]'s for a key that may be empty.
+async fn keyed_search_window(
+    db: &impl ConnectionTrait,
+    rows: &Condition,
+    sort: Sort,
+    page: Page,
+    seek: Option<&Seek>,
+) -> AppResult<Vec<idv_session::Model>> {
+    let (keys, nullable) = idv_sort_keys(sort.field);
+    let take = page.take + 1;
+    let (after, way, mut skip) = match seek {
+        Some(seek) => {
+            let (from, way) = seek.from(sort.descending);
+            (Some(from), way, 0)
+        }
+        None => (None, Way::along(sort.descending), page.skip),
+    };
+    let mut ids: Vec<String> = vec![];
+    for part in keyset_parts(KeysOn::SearchRows, keys, nullable, after, way) {
+        if ids.len() as u64 >= take {
+            break;
+        }
+        let need = take - ids.len() as u64;
+        let mut query = idv_session_search::Entity::find()
+            .select_only()
+            .column(idv_session_search::Column::SessionId)
+            .filter(rows.clone())
+            .filter(part.cond);
+        for (i, key) in part.keys.iter().enumerate() {
+            let plain = !nullable || (i == 0 && part.lead_set);
+            let key = KeysOn::SearchRows.key(*key);
+            query = if plain { query.order_by(key, way.order()) } else { query.order_by_with_nulls(key, way.order(), way.empties()) };
+        }
+        let query = query.order_by(idv_session_search::Column::SessionId, way.order());
+        let mut limit = (skip + need) * 2 + 8;
+        loop {
+            let found: Vec<String> = query.clone().limit(limit).into_tuple().all(db).await?;
+            let exhausted = (found.len() as u64) < limit;
+            let mut seen = std::collections::HashSet::new();
+            let sessions: Vec<String> = found.into_iter().filter(|id| seen.insert(id.clone())).collect();
+            if exhausted || sessions.len() as u64 >= skip + need {
+                let here = sessions.len() as u64;
+                ids.extend(sessions.into_iter().skip(skip as usize).take(need as usize));
+                // The sessions of this part were all passed: the offset goes on into the next.
+                skip = skip.saturating_sub(here);
+                break;
+            }
+            limit = limit.saturating_mul(4);
+        }
+    }
+    sessions_in_order(db, ids).await
 }
 
 /// `take + 1` sessions from `skip` in the list's order (the sort key,
@@ -674,46 +804,78 @@ async fn idv_window(
     if let Some(key) = filters.failing_key(sort.field) {
         return failing_sorted_window(db, filters, key, sort, page, seek).await;
     }
+    match filters.keyed_rows(sort.field) {
+        // A broad word whose range a set holds: its matches in the list's
+        // order straight from its search rows.
+        Some(rows) if forms.search == Probe::Set => keyed_search_window(db, &rows, sort, page, seek).await,
+        // Wider: matches this many most often come early in the order, and
+        // a short walk finds them; else they are read from the search rows.
+        Some(rows) if forms.search == Probe::PerSession => {
+            let probe = Walk::Probed {
+                plain: filters.plain_condition(forms.clients),
+                probed: filters.subquery_condition(forms),
+                then: Then::GiveUp(filters.condition_as(forms)),
+            };
+            match walked_window(db, &probe, sort, page, seek).await? {
+                Some(found) => Ok(found),
+                None => keyed_search_window(db, &rows, sort, page, seek).await,
+            }
+        }
+        // Only a walk that gives up ends without its rows.
+        _ => Ok(walked_window(db, &walk_of(db, filters, forms), sort, page, seek).await?.unwrap_or_default()),
+    }
+}
+
+/// How a page walks the sort index under the filters, in the forms given.
+fn walk_of(db: &impl ConnectionTrait, filters: &IdvWhere, forms: Forms) -> Walk {
+    if !(forms.search == Probe::Set || forms.failing == Probe::Set) {
+        return Walk::Plain(filters.condition_as(forms));
+    }
+    let then = if db.get_database_backend() == DbBackend::Postgres {
+        Then::Whole(filters.condition_as(forms))
+    } else {
+        Then::Bounded {
+            tests: filters.subquery_condition(forms),
+            sorted: filters.condition_as(Forms::of(Probe::List, idv::ClientCheck::PerRow)),
+            bound: walk_bound(forms.set_rows),
+        }
+    };
+    Walk::Probed {
+        plain: filters.plain_condition(forms.clients),
+        probed: filters.subquery_condition(Forms { search: Probe::PerSession, failing: Probe::PerSession, ..forms }),
+        then,
+    }
+}
+
+/// [`idv_window`] as walks of the sort index; `None` when a walk gave up
+/// ([`Then::GiveUp`]).
+async fn walked_window(db: &impl ConnectionTrait, how: &Walk, sort: Sort, page: Page, seek: Option<&Seek>) -> AppResult<Option<Vec<idv_session::Model>>> {
     let along = Way::along(sort.descending);
     let (keys, nullable) = idv_sort_keys(sort.field);
     let take = page.take + 1;
-    let sets = forms.search == Probe::Set || forms.failing == Probe::Set;
-    let how = if sets {
-        let then = if db.get_database_backend() == DbBackend::Postgres {
-            Then::Whole(filters.condition_as(forms))
-        } else {
-            Then::Bounded {
-                tests: filters.subquery_condition(forms),
-                sorted: filters.condition_as(Forms::of(Probe::List, idv::ClientCheck::PerRow)),
-                bound: walk_bound(forms.set_rows),
-            }
-        };
-        Walk::Probed {
-            plain: filters.plain_condition(forms.clients),
-            probed: filters.subquery_condition(Forms { search: Probe::PerSession, failing: Probe::PerSession, ..forms }),
-            then,
-        }
-    } else {
-        Walk::Plain(filters.condition_as(forms))
-    };
     if let Some(seek) = seek {
         let (from, way) = seek.from(sort.descending);
         let mut rows = vec![];
-        for part in keyset_parts(keys, nullable, Some(from), way) {
+        for part in keyset_parts(KeysOn::Sessions, keys, nullable, Some(from), way) {
             if rows.len() as u64 >= take {
                 break;
             }
             let limit = take - rows.len() as u64;
-            rows.extend(walk(db, &how, part.cond, part.keys, nullable, part.lead_set, way, 0, limit).await?);
+            let Some(found) = walk(db, how, part.cond, part.keys, nullable, part.lead_set, way, 0, limit).await? else {
+                return Ok(None);
+            };
+            rows.extend(found);
         }
-        return Ok(rows);
+        return Ok(Some(rows));
     }
     if !nullable {
-        return walk(db, &how, Condition::all(), keys, false, false, along, page.skip, take).await;
+        return walk(db, how, Condition::all(), keys, false, false, along, page.skip, take).await;
     }
     let lead = keys[0];
     let with_key = Condition::all().add(lead.is_not_null());
-    let mut rows = walk(db, &how, with_key.clone(), keys, true, true, along, page.skip, take).await?;
+    let Some(mut rows) = walk(db, how, with_key.clone(), keys, true, true, along, page.skip, take).await? else {
+        return Ok(None);
+    };
     if (rows.len() as u64) < take {
         // Sessions with the key before this page's first empty one.
         let keyed = match (rows.is_empty(), page.skip) {
@@ -723,9 +885,12 @@ async fn idv_window(
         };
         let limit = take - rows.len() as u64;
         let without = Condition::all().add(lead.is_null());
-        rows.extend(walk(db, &how, without, &keys[1..], true, false, along, page.skip.saturating_sub(keyed), limit).await?);
+        let Some(found) = walk(db, how, without, &keys[1..], true, false, along, page.skip.saturating_sub(keyed), limit).await? else {
+            return Ok(None);
+        };
+        rows.extend(found);
     }
-    Ok(rows)
+    Ok(Some(rows))
 }
 
 /// The copy of a sort's key kept beside each check result, where a
@@ -1012,26 +1177,34 @@ impl ListKey {
 
 /// Rows strictly after `values` + `id` in a walk's order of `keys` (empty
 /// values last in the list's order where `nullable`, except a set lead
-/// key) then the id.
-fn after_condition(keys: &[idv_session::Column], values: &[Option<sea_orm::Value>], id: &str, nullable: bool, lead_set: bool, way: Way) -> Condition {
-    use idv_session::Column as C;
-    let beyond = |col: C, v: sea_orm::Value| way.beyond(Expr::col((idv_session::Entity, col)), v);
+/// key) then the id, the keys read where `on` says.
+#[allow(clippy::too_many_arguments)]
+fn after_condition(
+    on: KeysOn,
+    keys: &[idv_session::Column],
+    values: &[Option<sea_orm::Value>],
+    id: &str,
+    nullable: bool,
+    lead_set: bool,
+    way: Way,
+) -> Condition {
     let Some((key, rest)) = keys.split_first() else {
-        return Condition::all().add(beyond(C::Id, id.into()));
+        return Condition::all().add(way.beyond(on.id(), sea_orm::Value::from(id)));
     };
-    let later = after_condition(rest, &values[1..], id, nullable, false, way);
-    let same_empty = Condition::all().add(key.is_null()).add(later.clone());
+    let key = || on.key(*key);
+    let later = after_condition(on, rest, &values[1..], id, nullable, false, way);
+    let same_empty = Condition::all().add(key().is_null()).add(later.clone());
     match &values[0] {
         // Empty: along the list only rows empty here too follow; walking
         // back (empty values first) so does every row with a value.
-        None if way.backward => Condition::any().add(key.is_not_null()).add(same_empty),
+        None if way.backward => Condition::any().add(key().is_not_null()).add(same_empty),
         None => same_empty,
         Some(v) => {
-            let mut any = Condition::any().add(beyond(*key, v.clone()));
+            let mut any = Condition::any().add(way.beyond(key(), v.clone()));
             if nullable && !lead_set && !way.backward {
-                any = any.add(key.is_null());
+                any = any.add(key().is_null());
             }
-            any.add(Condition::all().add(key.eq(v.clone())).add(later))
+            any.add(Condition::all().add(key().eq(v.clone())).add(later))
         }
     }
 }
@@ -1057,26 +1230,27 @@ struct KeysetPart {
 /// walk's `way` (every row without it): the rows with the lead key,
 /// seeking from the last one's key, and — for a key that may be empty —
 /// those without it; in that order along the list, the other way round
-/// walking back.
-fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Option<&ListKey>, way: Way) -> Vec<KeysetPart> {
+/// walking back. The keys are read where `on` says.
+fn keyset_parts(on: KeysOn, keys: &'static [idv_session::Column], nullable: bool, after: Option<&ListKey>, way: Way) -> Vec<KeysetPart> {
     let in_empty = |a: &ListKey| nullable && a.values[0].is_none();
+    let lead = || on.key(keys[0]);
     let keyed = || {
         let mut cond = Condition::all();
         if nullable {
-            cond = cond.add(keys[0].is_not_null());
+            cond = cond.add(lead().is_not_null());
         }
         match after.filter(|a| !in_empty(a)).map(|a| (a, &a.values[0])) {
             // One key: `(key, id)` past the session's, a row value both
             // databases read as an index range, so the walk starts at that
             // session even among many sessions sharing its key (a status).
             Some((a, Some(v))) if keys.len() == 1 => {
-                cond = cond.add(past_row(Expr::col((idv_session::Entity, keys[0])), Expr::col((idv_session::Entity, idv_session::Column::Id)), v, &a.id, way));
+                cond = cond.add(past_row(lead(), on.id(), v, &a.id, way));
             }
-            Some((a, lead)) => {
-                cond = cond.add(after_condition(keys, &a.values, &a.id, nullable, true, way));
+            Some((a, lead_value)) => {
+                cond = cond.add(after_condition(on, keys, &a.values, &a.id, nullable, true, way));
                 // Seek: the walk starts at the last key, not at the beginning.
-                if let Some(v) = lead {
-                    cond = cond.add(if way.descends() { keys[0].lte(v.clone()) } else { keys[0].gte(v.clone()) });
+                if let Some(v) = lead_value {
+                    cond = cond.add(if way.descends() { lead().lte(v.clone()) } else { lead().gte(v.clone()) });
                 }
             }
             None => {}
@@ -1084,9 +1258,9 @@ fn keyset_parts(keys: &'static [idv_session::Column], nullable: bool, after: Opt
         KeysetPart { cond, keys, lead_set: true }
     };
     let empty = || {
-        let mut cond = Condition::all().add(keys[0].is_null());
+        let mut cond = Condition::all().add(lead().is_null());
         if let Some(a) = after.filter(|a| in_empty(a)) {
-            cond = cond.add(after_condition(&keys[1..], &a.values[1..], &a.id, true, false, way));
+            cond = cond.add(after_condition(on, &keys[1..], &a.values[1..], &a.id, true, false, way));
         }
         KeysetPart { cond, keys: &keys[1..], lead_set: false }
     };
@@ -1129,7 +1303,7 @@ pub async fn idv_export_batch(
     }
     let base = export_select(idv_session::Entity::find().filter(filters.condition(Probe::PerSession)), db.get_database_backend());
     let mut rows = vec![];
-    for part in keyset_parts(keys, nullable, after, way) {
+    for part in keyset_parts(KeysOn::Sessions, keys, nullable, after, way) {
         if rows.len() as u64 >= limit {
             break;
         }

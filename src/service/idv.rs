@@ -316,9 +316,17 @@ pub fn clients_condition(client_ids: &[String], check: ClientCheck) -> Condition
     use idv_session::Column as C;
     let client = match check {
         ClientCheck::Indexed => C::ClientId.is_in(client_ids.to_vec()),
-        ClientCheck::PerRow => Expr::cust_with_expr("($1 || '')", Expr::col((idv_session::Entity, C::ClientId))).is_in(client_ids.to_vec()),
+        ClientCheck::PerRow => unindexed(Expr::col((idv_session::Entity, C::ClientId))).is_in(client_ids.to_vec()),
     };
     Condition::all().add(client)
+}
+
+/// A text column as a value no index serves (`col || ''`), so that a
+/// test on it is made per row: the planner then reaches the rows by
+/// another index term.
+pub fn unindexed(column: Expr) -> Expr {
+    use sea_orm::sea_query::BinOper;
+    column.binary(BinOper::Custom("||"), Expr::cust("''"))
 }
 
 /// [`list_condition`] but the clients and the search.

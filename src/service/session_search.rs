@@ -103,10 +103,16 @@ pub async fn refresh(db: &impl ConnectionTrait, session_ids: &[String]) -> AppRe
             term: sea_orm::Set(term),
             client_id: sea_orm::Set(s.client_id.clone()),
             exact: sea_orm::Set(exact),
+            session_created_at: sea_orm::Set(Some(s.created_at)),
+            session_score: sea_orm::Set(s.score),
+            session_status: sea_orm::Set(Some(s.status.clone())),
+            session_document_type: sea_orm::Set(Some(s.document_type.clone())),
+            session_last_name: sea_orm::Set(s.last_name.clone()),
+            session_first_name: sea_orm::Set(s.first_name.clone()),
         }));
     }
-    // SQLite allows 32,766 bound values per statement: 4 per row.
-    for chunk in rows.chunks(2000) {
+    // SQLite allows 32,766 bound values per statement: 10 per row.
+    for chunk in rows.chunks(1000) {
         idv_session_search::Entity::insert_many(chunk.to_vec()).exec_without_returning(db).await?;
     }
     Ok(())
@@ -201,8 +207,20 @@ pub(crate) fn sessions_where(
     cond: Condition,
     probe: Probe,
 ) -> Condition {
+    let client_id = client_id.into_column_ref();
+    // A probe of one session tests the client per row (`client_id || ''`,
+    // which no index serves): given the client as an index term, SQLite
+    // without statistics (a connection opened before the last ANALYZE)
+    // read the client's whole range of the covering index for every
+    // session walked — 7 s instead of 8 ms to count 1,001 of 2,400
+    // sessions whose word spans 30,800 rows — rather than the few rows of
+    // the session's own key.
+    let client = match probe {
+        Probe::PerSession => crate::service::idv::unindexed(Expr::col(client_id)),
+        Probe::List | Probe::Set => Expr::col(client_id),
+    };
     let mut select = Query::select();
-    select.from(table).cond_where(Condition::all().add(Expr::col(client_id).is_in(client_ids.to_vec())).add(cond));
+    select.from(table).cond_where(Condition::all().add(client.is_in(client_ids.to_vec())).add(cond));
     match probe {
         Probe::List => {
             select.column(session_id);
@@ -372,6 +390,31 @@ impl Found {
             .limit(limit)
             .to_owned();
         Some(rows)
+    }
+
+    /// The search rows (of these clients) a broad one-word search finds,
+    /// as a condition on `idv_session_search`: its word's range, and the
+    /// whole search as a document number where that lies in the range (a
+    /// word is most often its own number: letters and digits); `None` for
+    /// any other search, or a number outside the range (`ord-55`, number
+    /// `ord55`), whose rows are another range.
+    pub fn one_word_range(&self) -> Option<Condition> {
+        use idv_session_search::Column as T;
+        let words = search_words(&self.search);
+        let ([word], Matches::Broad) = (words.as_slice(), &self.matches) else {
+            return None;
+        };
+        let end = prefix_end(word);
+        let number = document_number_key(&self.search);
+        let mut kinds = Condition::any().add(T::Exact.eq(false));
+        if !number.is_empty() {
+            if number.as_str() < word.as_str() || number >= end {
+                return None;
+            }
+            kinds = kinds.add(T::Term.eq(number));
+        }
+        let range = Condition::all().add(T::ClientId.is_in(self.client_ids.clone())).add(T::Term.gte(word.as_str())).add(T::Term.lt(end));
+        Some(range.add(kinds))
     }
 
     /// The most index rows any one range of a broad search reads (each

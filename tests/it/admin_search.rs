@@ -150,6 +150,29 @@ async fn session_search_filters_sorts_and_export() {
         dashboard_seed::seed_sessions(&app.state.db, &other.id, &w.id, 15, Utc::now()).await;
         // (The other client's session 3 carries the same document number.)
         assert_eq!(found(&app, &admin, json!({"searchTerm": "D0000003"})).await, vec![seeded.session_ids[3].clone()], "{backend}");
+        // The client tests made per row (where the sessions were reached by
+        // id, or probed one at a time) hold by themselves.
+        {
+            use entity::idv_session;
+            use tessera::service::idv::{ClientCheck, clients_condition};
+            use tessera::service::session_search::{Probe, condition};
+            let theirs: Vec<String> = idv_session::Entity::find()
+                .filter(idv_session::Column::ClientId.eq(&other.id))
+                .all(&app.state.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            assert_eq!(theirs.len(), 15);
+            let by_id = clients_condition(std::slice::from_ref(&client), ClientCheck::PerRow).add(idv_session::Column::Id.is_in(theirs.clone()));
+            assert!(idv_session::Entity::find().filter(by_id).all(&app.state.db).await.unwrap().is_empty(), "{backend}");
+            let of_theirs = |cond| sea_orm::Condition::all().add(cond).add(idv_session::Column::Id.is_in(theirs.clone()));
+            let probed = of_theirs(condition(std::slice::from_ref(&client), "first1", Probe::PerSession).unwrap());
+            assert!(idv_session::Entity::find().filter(probed).all(&app.state.db).await.unwrap().is_empty(), "{backend}");
+            let probed = of_theirs(condition(std::slice::from_ref(&other.id), "first1", Probe::PerSession).unwrap());
+            assert_eq!(idv_session::Entity::find().filter(probed).all(&app.state.db).await.unwrap().len(), 6, "{backend}");
+        }
 
         // Filters: a failing check, a sanctions hit, the document type, the liveness provider.
         let liveness_fails = entity::check_result::Entity::find()
@@ -301,15 +324,22 @@ async fn paged(app: &TestApp, user: &User, filter: &Value, sort: &Value, first: 
 /// The list walked back from its last session, `last` at a time, following
 /// each page's first cursor ("Previous"): every id in the list's order.
 async fn paged_back(app: &TestApp, user: &User, filter: &Value, sort: &Value, last: i32) -> Vec<String> {
-    const END: &str = "query($f: IdvSessionFilter, $s: Sort) { idvSessions(first: 500, filter: $f, sort: $s) {
+    const END: &str = "query($f: IdvSessionFilter, $s: Sort, $a: String) { idvSessions(first: 500, after: $a, filter: $f, sort: $s) {
         pageInfo { hasNextPage endCursor } nodes { id } } }";
     const BACK: &str = "query($f: IdvSessionFilter, $s: Sort, $n: Int, $b: String) { idvSessions(last: $n, before: $b, filter: $f, sort: $s) {
         pageInfo { hasPreviousPage hasNextPage startCursor } nodes { id } } }";
-    let whole = user.gql(app, END, json!({"f": filter, "s": sort})).await;
-    let mut all = ids(&whole);
-    assert_eq!(whole["data"]["idvSessions"]["pageInfo"]["hasNextPage"], false, "{whole}");
-    all.drain(..all.len().saturating_sub(1));
-    let mut before = whole["data"]["idvSessions"]["pageInfo"]["endCursor"].clone();
+    // The list's last session, and its cursor.
+    let mut after = Value::Null;
+    let (mut all, mut before) = loop {
+        let page = user.gql(app, END, json!({"f": filter, "s": sort, "a": after})).await;
+        let info = &page["data"]["idvSessions"]["pageInfo"];
+        if info["hasNextPage"] == false {
+            let mut last = ids(&page);
+            last.drain(..last.len().saturating_sub(1));
+            break (last, info["endCursor"].clone());
+        }
+        after = info["endCursor"].clone();
+    };
     while !before.is_null() {
         let body = user.gql(app, BACK, json!({"f": filter, "s": sort, "n": last, "b": before})).await;
         let conn = &body["data"]["idvSessions"];
@@ -1153,6 +1183,115 @@ async fn totals_over_a_thousand_failed_results_or_word_matches_with_and_without_
         let expected = sessions.iter().filter(|s| last1(s) && complete(s)).count() as u64;
         assert!(expected > 0 && expected < 1000, "{backend}: {expected}");
         assert_eq!(total(json!({"searchTerm": "Last1", "status": "COMPLETE"})).await, (expected, true), "{backend}");
+        app.cleanup().await;
+    }
+}
+
+/// The sessions in a list's order by `field` (`CREATED_AT`, `SCORE`,
+/// `STATUS`, `DOCUMENT_TYPE`, `NAME`): the key, empty values last in either
+/// direction, then the id.
+fn list_order(sessions: &[entity::idv_session::Model], field: &str, descending: bool) -> Vec<String> {
+    use std::cmp::Ordering;
+    type Keys = (Option<String>, Option<String>);
+    let keys = |s: &entity::idv_session::Model| -> Keys {
+        match field {
+            "CREATED_AT" => (Some(s.created_at.format("%Y%m%d%H%M%S%.9f").to_string()), None),
+            // Scores of 0..1 compare as their fixed-width digits.
+            "SCORE" => (s.score.map(|v| format!("{v:.9}")), None),
+            "STATUS" => (Some(s.status.clone()), None),
+            "DOCUMENT_TYPE" => (Some(s.document_type.clone()), None),
+            _ => (s.last_name.clone(), s.first_name.clone()),
+        }
+    };
+    let along = |o: Ordering| if descending { o.reverse() } else { o };
+    let key = |a: &Option<String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => along(a.cmp(b)),
+        (a, b) => a.is_none().cmp(&b.is_none()),
+    };
+    let mut sorted = sessions.to_vec();
+    sorted.sort_by(|a, b| {
+        let (ka, kb) = (keys(a), keys(b));
+        key(&ka.0, &kb.0).then_with(|| key(&ka.1, &kb.1)).then_with(|| along(a.id.cmp(&b.id)))
+    });
+    sorted.into_iter().map(|s| s.id).collect()
+}
+
+/// A broad word's pages are read from its search rows, which carry copies
+/// of each session's sort keys: the database keeps the copies current
+/// through every change of the session (by the service, in plain SQL), a
+/// session matching the word with many of its values is listed once, and
+/// a word wider than a set whose matches lie beyond the first, short walk
+/// of the order is paged in the list's order in every sort, both ways.
+#[tokio::test]
+async fn broad_words_are_paged_from_the_sort_keys_beside_their_search_rows() {
+    use entity::{idv_session, idv_session_search};
+    use sea_orm::ConnectionTrait;
+    for backend in backends().await {
+        let app = TestApp::spawn(backend).await;
+        let client = app.demo_client_id.clone();
+        let w = weights::ensure_platform_default(&app.state.db).await.unwrap();
+        let seeded = dashboard_seed::seed_sessions(&app.state.db, &client, &w.id, 2400, Utc::now()).await;
+        let admin = login(&app, &client, "admin@keyed.test", Role::Admin).await;
+        // The 1,100 oldest sessions carry 28 values starting with `zq`
+        // each: 30,800 search rows, more than a set holds, and every
+        // match after the 1,300 newest sessions.
+        let oldest = &seeded.session_ids[1300..];
+        for (n, sid) in oldest.iter().enumerate() {
+            let values: serde_json::Map<String, Value> = (0..28).map(|k| (format!("k{k}"), json!(format!("zq{n}x{k}")))).collect();
+            let sql = format!("UPDATE idv_session SET sdk_metadata = '{}' WHERE id = '{sid}'", Value::Object(values));
+            app.state.db.execute_unprepared(&sql).await.unwrap();
+        }
+        for batch in oldest.chunks(200) {
+            tessera::service::session_search::refresh(&app.state.db, batch).await.unwrap();
+        }
+        // Keys changed after indexing: by the service, and in plain SQL.
+        let mut changed: idv_session::ActiveModel =
+            idv_session::Entity::find_by_id(oldest[7].clone()).one(&app.state.db).await.unwrap().unwrap().into();
+        changed.score = Set(Some(0.61));
+        changed.status = Set("temporarily_blocked".into());
+        changed.last_name = Set(Some("Aaronson".into()));
+        changed.update(&app.state.db).await.unwrap();
+        for sql in [
+            format!("UPDATE idv_session SET status = 'expired', score = NULL WHERE id = '{}'", oldest[9]),
+            format!("UPDATE idv_session SET document_type = 'passport', last_name = NULL WHERE id = '{}'", oldest[11]),
+        ] {
+            app.state.db.execute_unprepared(&sql).await.unwrap();
+        }
+
+        let sessions: std::collections::HashMap<String, idv_session::Model> =
+            idv_session::Entity::find().filter(idv_session::Column::ClientId.eq(&client)).all(&app.state.db).await.unwrap().into_iter().map(|s| (s.id.clone(), s)).collect();
+        let rows = idv_session_search::Entity::find().filter(idv_session_search::Column::ClientId.eq(&client)).all(&app.state.db).await.unwrap();
+        assert!(rows.len() > 30_800, "{backend}: {}", rows.len());
+        for r in &rows {
+            let s = &sessions[&r.session_id];
+            let copies = (r.session_created_at, r.session_score, r.session_status.as_deref(), r.session_document_type.as_deref());
+            assert_eq!(copies, (Some(s.created_at), s.score, Some(s.status.as_str()), Some(s.document_type.as_str())), "{backend}: {r:?}");
+            assert_eq!((&r.session_last_name, &r.session_first_name), (&s.last_name, &s.first_name), "{backend}: {r:?}");
+        }
+
+        let matching: Vec<idv_session::Model> = oldest.iter().map(|id| sessions[id].clone()).collect();
+        let filter = json!({"searchTerm": "ZQ"});
+        for (field, direction) in
+            [("CREATED_AT", "DESC"), ("CREATED_AT", "ASC"), ("SCORE", "DESC"), ("SCORE", "ASC"), ("NAME", "DESC"), ("NAME", "ASC"), ("STATUS", "DESC"), ("DOCUMENT_TYPE", "ASC")]
+        {
+            let expected = list_order(&matching, field, direction == "DESC");
+            let sort = json!({"field": field, "direction": direction});
+            let (all, totals) = paged(&app, &admin, &filter, &sort, 200).await;
+            assert_eq!(all, expected, "{backend}: by {field} {direction}");
+            assert_eq!(totals[0], (1000, false), "{backend}");
+            if field == "SCORE" || field == "NAME" {
+                assert_eq!(paged_back(&app, &admin, &filter, &sort, 150).await, expected, "{backend}: by {field} {direction}, back");
+            }
+        }
+        // By offset (a bare position), into the sessions without a score.
+        use async_graphql::connection::{CursorType, OpaqueCursor};
+        const PAGE: &str = "query($f: IdvSessionFilter, $s: Sort, $a: String) { idvSessions(first: 25, after: $a, filter: $f, sort: $s) { nodes { id } } }";
+        let expected = list_order(&matching, "SCORE", true);
+        for offset in [300usize, 1090] {
+            let at = OpaqueCursor(offset - 1).encode_cursor();
+            let body = admin.gql(&app, PAGE, json!({"f": filter, "s": {"field": "SCORE", "direction": "DESC"}, "a": at})).await;
+            assert_eq!(ids(&body), expected[offset..(offset + 25).min(expected.len())], "{backend}: at {offset}");
+        }
         app.cleanup().await;
     }
 }
