@@ -23,6 +23,8 @@
 //!
 //! `TESSERA_BENCH_VACUUM=1` (PostgreSQL) vacuums the seeded tables before
 //! measuring, as autovacuum would some time after the bulk load.
+//! `TESSERA_BENCH_SAVE=<file>` (SQLite) saves a copy of the seeded
+//! database there, to look at its plans.
 
 #[path = "../tests/it/common/dashboard_seed.rs"]
 mod dashboard_seed;
@@ -107,6 +109,14 @@ async fn main() {
     if backend == "postgres" && std::env::var("TESSERA_BENCH_VACUUM").is_ok_and(|v| v == "1") {
         state.db.execute_unprepared("VACUUM (ANALYZE)").await.expect("vacuum");
         eprintln!("vacuumed");
+    }
+    // `TESSERA_BENCH_SAVE=<file>` (SQLite): a copy of the seeded database,
+    // to look at its plans with the sqlite3 shell.
+    if let Ok(path) = std::env::var("TESSERA_BENCH_SAVE")
+        && backend == "sqlite"
+    {
+        state.db.execute_unprepared(&format!("VACUUM INTO '{}'", path.replace('\'', "''"))).await.expect("save a copy");
+        eprintln!("saved a copy to {path}");
     }
     // The server backends of this database (the pool's connections, all
     // open after seeding).

@@ -805,15 +805,13 @@ async fn idv_window(
         return failing_sorted_window(db, filters, key, sort, page, seek).await;
     }
     match filters.keyed_rows(sort.field) {
-        // A broad word whose range a set holds: its matches in the list's
-        // order straight from its search rows.
-        Some(rows) if forms.search == Probe::Set => keyed_search_window(db, &rows, sort, page, seek).await,
-        // Wider: matches this many most often come early in the order, and
-        // a short walk finds them; else they are read from the search rows.
-        Some(rows) if forms.search == Probe::PerSession => {
+        // A broad word alone: where its matches come early in the order (the
+        // usual case) a short walk of the sort index finds the page; else
+        // its matches are read from its search rows in the list's order.
+        Some(rows) if forms.search != Probe::List => {
             let probe = Walk::Probed {
                 plain: filters.plain_condition(forms.clients),
-                probed: filters.subquery_condition(forms),
+                probed: filters.subquery_condition(Forms { search: Probe::PerSession, ..forms }),
                 then: Then::GiveUp(filters.condition_as(forms)),
             };
             match walked_window(db, &probe, sort, page, seek).await? {
