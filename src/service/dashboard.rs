@@ -147,7 +147,13 @@ pub async fn idv_condition(
     if let Some(p) = &extras.liveness_provider {
         cond = cond.add(C::LivenessProvider.eq(p.as_str()));
     }
-    Ok(IdvWhere { base: cond, search, client_ids: filter.client_ids.clone(), failing_check: extras.failing_check.clone() })
+    Ok(IdvWhere {
+        base: cond,
+        search,
+        client_ids: filter.client_ids.clone(),
+        failing_check: extras.failing_check.clone(),
+        backend: db.get_database_backend(),
+    })
 }
 
 /// The dashboard's session filters with the search resolved.
@@ -158,6 +164,7 @@ pub struct IdvWhere {
     search: Option<session_search::Found>,
     client_ids: Vec<String>,
     failing_check: Option<String>,
+    backend: DbBackend,
 }
 
 /// How a statement meets the search and the failing check: the form of
@@ -237,6 +244,7 @@ impl IdvWhere {
                 &self.client_ids,
                 failing,
                 forms.failing,
+                self.backend,
             ));
         }
         cond

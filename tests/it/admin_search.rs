@@ -129,7 +129,7 @@ async fn session_search_filters_sorts_and_export() {
         use tessera::service::session_search::Probe;
         for term in ["anh johnson", "D0000012", "first1", "nobody"] {
             for probe in [Probe::List, Probe::PerSession, Probe::Set] {
-                let cond = tessera::service::session_search::condition(&[client.clone()], term, probe).unwrap();
+                let cond = tessera::service::session_search::condition(&[client.clone()], term, probe, sea_orm::ConnectionTrait::get_database_backend(&app.state.db)).unwrap();
                 let mut by_subquery: Vec<String> = entity::idv_session::Entity::find()
                     .filter(cond)
                     .all(&app.state.db)
@@ -168,9 +168,10 @@ async fn session_search_filters_sorts_and_export() {
             let by_id = clients_condition(std::slice::from_ref(&client), ClientCheck::PerRow).add(idv_session::Column::Id.is_in(theirs.clone()));
             assert!(idv_session::Entity::find().filter(by_id).all(&app.state.db).await.unwrap().is_empty(), "{backend}");
             let of_theirs = |cond| sea_orm::Condition::all().add(cond).add(idv_session::Column::Id.is_in(theirs.clone()));
-            let probed = of_theirs(condition(std::slice::from_ref(&client), "first1", Probe::PerSession).unwrap());
+            let db_backend = sea_orm::ConnectionTrait::get_database_backend(&app.state.db);
+            let probed = of_theirs(condition(std::slice::from_ref(&client), "first1", Probe::PerSession, db_backend).unwrap());
             assert!(idv_session::Entity::find().filter(probed).all(&app.state.db).await.unwrap().is_empty(), "{backend}");
-            let probed = of_theirs(condition(std::slice::from_ref(&other.id), "first1", Probe::PerSession).unwrap());
+            let probed = of_theirs(condition(std::slice::from_ref(&other.id), "first1", Probe::PerSession, db_backend).unwrap());
             assert_eq!(idv_session::Entity::find().filter(probed).all(&app.state.db).await.unwrap().len(), 6, "{backend}");
         }
 
