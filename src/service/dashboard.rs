@@ -732,8 +732,8 @@ fn keyed_sort(field: SortField) -> bool {
 
 /// The ids of the `take` sessions from `skip` (or after / before a seek)
 /// of a broad one-word search in the list's order, read from the search
-/// rows alone: the word's range of the lookup index `idv_session_search
-/// (client_id, term, exact, session_id)`, which carries copies of each
+/// rows alone: the word's range of the index `idx_idv_session_search_sorted
+/// (client_id, term, exact, session_id)`, which also carries copies of each
 /// session's sort keys, in the order of those copies then the session id
 /// — a range read and a top-N sort (no session row read), whatever part of
 /// the order the matches lie in. A session with several matching words
