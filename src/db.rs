@@ -54,9 +54,10 @@ pub async fn connect(url: &str, max_connections: u32, sqlite_mmap_mb: u64) -> an
                 // statement looks sessions up by id one by one.
                 .pragma("mmap_size", (sqlite_mmap_mb * 1024 * 1024).to_string())
                 // Temporary b-trees (a top-N sort, an IN list's set) in
-                // memory instead of in a temporary file's pager: half the
-                // CPU of the bounded sort that pages a broad word's matches
-                // (111,000 rows at a million sessions). The sorts here are
+                // memory instead of in a temporary file's pager: the
+                // bounded sort that pages a broad word's matches took half
+                // the CPU in the sqlite3 shell (less in the application).
+                // The sorts here are
                 // bounded by their LIMIT (+ OFFSET); an IN list's set holds
                 // one index range's ids (a few MB at a million sessions).
                 .pragma("temp_store", "MEMORY");
