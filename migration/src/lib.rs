@@ -29,6 +29,7 @@ mod m20261203_000090_check_result_session_score;
 mod m20261205_000100_session_list_created_index;
 mod m20261206_000110_check_result_session_status;
 mod m20261207_000120_session_search_sort_keys;
+mod m20261207_000130_check_result_statistics;
 
 /// The default verdict policy as the migration writes it into existing weights versions.
 pub use m20261203_000003_verdict_policy::DEFAULT_POLICY_JSON;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000100_session_list_created_index::Migration),
             Box::new(m20261206_000110_check_result_session_status::Migration),
             Box::new(m20261207_000120_session_search_sort_keys::Migration),
+            Box::new(m20261207_000130_check_result_statistics::Migration),
         ]
     }
 }

@@ -684,6 +684,27 @@ async fn postgres_scans_start_at_the_beginning() {
     }
 }
 
+/// PostgreSQL keeps statistics of a check's name and status together, so
+/// that it knows how many results fail a check (apart, it multiplied the
+/// two columns' selectivities and guessed half as many).
+#[tokio::test]
+async fn postgres_knows_how_many_results_fail_each_check() {
+    use sea_orm::ConnectionTrait;
+    for backend in backends().await.into_iter().filter(|b| *b == "postgres") {
+        let app = TestApp::spawn(backend).await;
+        let db = &app.state.db;
+        let w = weights::ensure_platform_default(db).await.unwrap();
+        dashboard_seed::seed_sessions(db, &app.demo_client_id, &w.id, 400, Utc::now()).await;
+        db.execute_unprepared("ANALYZE check_result").await.unwrap();
+        let sql = "SELECT array_to_string(attnames, ',') AS columns, most_common_vals IS NOT NULL AS filled FROM pg_stats_ext \
+                   WHERE tablename = 'check_result' AND statistics_name = 'check_result_check_status'";
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().expect("the statistics exist");
+        assert_eq!(row.try_get::<String>("", "columns").unwrap(), "check_name,status");
+        assert!(row.try_get::<bool>("", "filled").unwrap(), "an analyse fills them");
+        app.cleanup().await;
+    }
+}
+
 const WEIGHTS_FIELDS: &str = "onboardingFaceEncodingTolerance verifiedAccountFaceEncodingTolerance driverLicenseFuzzyMatchTolerance driverLicenseFuzzyMatchWeight stateIdFuzzyMatchTolerance stateIdFuzzyMatchWeight passportFuzzyMatchTolerance passportFuzzyMatchWeight passportCardFuzzyMatchTolerance passportCardFuzzyMatchWeight ofacFuzzyMatchTolerance ofacFuzzyMatchWeight suspiciousWordsWeight imageManipulationWeight onlineDuplicationWeight isIdentityDocumentWeight aamvaMatchTolerance aamvaMatchWeight idvSessionTolerance minimumLivenessTolerance passiveActiveSkipTolerance genderProbabilityTolerance genderWeight expressionTolerance ageTolerance ageWeight directionTolerance";
 
 #[tokio::test]
