@@ -344,9 +344,9 @@ impl IdvWhere {
     /// for any other filter. Each search row is a session of its client
     /// and every session of a client is listed when nothing else filters,
     /// so no session is read: a few thousand index entries instead of the
-    /// count below, which on PostgreSQL hashed the word's whole range (11,111 rows
-    /// at 100,000 sessions) and then read sessions until a thousand matched
-    /// (7–15 ms a page).
+    /// count below, which on PostgreSQL hashed the word's whole range
+    /// (11,111 rows at 100,000 sessions) and then read sessions until a
+    /// thousand matched (7–15 ms a page).
     async fn broad_word_count(&self, db: &impl ConnectionTrait) -> AppResult<Option<u64>> {
         use sea_orm::sea_query::Alias;
         if self.failing_check.is_some() || !self.base.is_empty() {
@@ -897,7 +897,7 @@ async fn keyed_search_window(
         }
         None => (None, Way::along(sort.descending), page.skip),
     };
-    let bounded = match db.get_database_backend() {
+    let bound_first = match db.get_database_backend() {
         DbBackend::Sqlite => true,
         DbBackend::Postgres => analysed(db, idv_session_search::Entity.table_name(), "term").await?,
         _ => false,
@@ -916,7 +916,7 @@ async fn keyed_search_window(
         order_search_rows(QueryTrait::query(&mut query), &part, nullable, way, |c| Expr::col((idv_session_search::Entity, c)));
         let mut limit = (skip + need) * 2 + 8;
         loop {
-            let bound = bounded.then(|| near_the_best(rows, &part, nullable, way, limit)).flatten();
+            let bound = bound_first.then(|| near_the_best(rows, &part, nullable, way, limit)).flatten();
             let bounded = match bound {
                 Some(bound) => query.clone().filter(bound),
                 None => query.clone(),
