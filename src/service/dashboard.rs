@@ -430,7 +430,10 @@ impl IdvWhere {
                 .to_owned();
             return Some(results);
         }
-        if ranges.search.is_some_and(|rows| rows > COUNT_CAP) {
+        // A word alone was counted among these rows already
+        // ([`Self::broad_word_count`]); they held too few sessions.
+        let alone = self.failing_check.is_none() && self.base.is_empty();
+        if !alone && ranges.search.is_some_and(|rows| rows > COUNT_CAP) {
             return self.search.as_ref()?.one_word_rows(DRIVE_ROWS);
         }
         None
